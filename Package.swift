@@ -1,0 +1,130 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Settings shared by every target: strict Swift 6 plus the upcoming features
+/// the house style turns on everywhere.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "dlq-reprocessor",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dlq-reprocessor", targets: ["dlq-reprocessor"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "SQLite",
+            dependencies: ["CSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StreamModel",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SyncTransform",
+            dependencies: ["StreamModel"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AWSClients",
+            dependencies: [
+                "StreamModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "OpenSearchClient",
+            dependencies: [
+                "AWSClients",
+                "StreamModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The audit log bundles the top-level `migrations/` folder, the schema's
+        // only source, as a resource. SwiftPM wants resources inside the target's
+        // path, so this target is rooted at the package and names its sources.
+        .target(
+            name: "AuditLog",
+            dependencies: [
+                "SQLite",
+                "StreamModel",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: ".",
+            exclude: ["Package.swift", "README.md", "CHANGELOG.md", "scripts", "Tests", "docs"],
+            sources: ["Sources/AuditLog"],
+            resources: [.copy("migrations")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Reprocessor",
+            dependencies: [
+                "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "SyncTransform",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "dlq-reprocessor",
+            dependencies: [
+                "Reprocessor", "AuditLog", "StreamModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "AWSClients", "OpenSearchClient", "StreamModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),
+        .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "SQLite", "StreamModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "StreamModelTests", dependencies: ["StreamModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "SyncTransformTests", dependencies: ["SyncTransform", "StreamModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AWSClientsTests",
+            dependencies: ["AWSClients", "StreamModel", "TestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OpenSearchClientTests",
+            dependencies: ["OpenSearchClient", "AWSClients", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReprocessorTests",
+            dependencies: ["Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "SyncTransform", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,65 @@
+import Foundation
+
+/// An osmem-server (in-memory OpenSearch) on a free loopback port.
+///
+/// The binary comes from `OSMEM_SERVER_BIN`, or from the `osmem-server` PyPI
+/// package that `scripts/setup.sh` installs.
+public final class OSMemServer: Sendable {
+    /// Base URL, such as `http://127.0.0.1:40015`.
+    public let url: URL
+    /// The running process.
+    public let process: PeerProcess
+
+    private init(url: URL, process: PeerProcess) {
+        self.url = url
+        self.process = process
+    }
+
+    /// Starts a new, empty server. It exits with the test process.
+    ///
+    /// - Parameter address: Listen address; the default picks a free port.
+    ///   Pass a fixed `host:port` to restart a stopped server where it was.
+    /// - Throws: ``PeerProcess/StartError`` when the binary is missing or fails.
+    public static func start(address: String = "127.0.0.1:0") async throws -> OSMemServer {
+        let binary = try locateBinary()
+        let (process, url) = try await PeerProcess.start(
+            executable: binary,
+            arguments: ["--addr", address],
+            readyWhen: { line -> URL? in
+                guard line.hasPrefix("{"),
+                    let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    let text = object["url"] as? String
+                else { return nil }
+                return URL(string: text)
+            }
+        )
+        return OSMemServer(url: url, process: process)
+    }
+
+    /// Stops the server; connections to ``url`` are then refused.
+    public func stop() { process.stop() }
+
+    /// `host:port` of ``url``, for restarting on the same address.
+    public var address: String { "\(url.host ?? "127.0.0.1"):\(url.port ?? 0)" }
+
+    static func locateBinary() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["OSMEM_SERVER_BIN"], !path.isEmpty {
+            return path
+        }
+        let resolver = Process()
+        resolver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        resolver.arguments = ["python3", "-c", "import osmem_server; print(osmem_server.resolve_binary())"]
+        let pipe = Pipe()
+        resolver.standardOutput = pipe
+        resolver.standardError = FileHandle.nullDevice
+        try resolver.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        resolver.waitUntilExit()
+        let path = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard resolver.terminationStatus == 0, !path.isEmpty else {
+            throw PeerProcess.StartError(
+                description: "osmem-server not found: run scripts/setup.sh or set OSMEM_SERVER_BIN")
+        }
+        return path
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what dlq-reprocessor needs to build and test. Safe to run twice:
+# each step checks first and does nothing when its part is already there.
+set -euo pipefail
+
+MOTO_VERSION="5.2.1"
+OSMEM_VERSION="0.1.6"
+
+say() { printf 'setup: %s\n' "$*"; }
+
+# libsqlite3 headers and pkg-config entry, for the CSQLite shim.
+if ! pkg-config --exists sqlite3 2>/dev/null; then
+    say "installing libsqlite3-dev and pkg-config"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libsqlite3-dev pkg-config
+else
+    say "libsqlite3-dev present ($(pkg-config --modversion sqlite3))"
+fi
+
+PYTHON="${PYTHON:-python3}"
+installed_version() { "$PYTHON" -m pip show "$1" 2>/dev/null | sed -n 's/^Version: //p'; }
+
+# moto[server]: the AWS peer (SQS, DynamoDB, Streams, Secrets Manager, IAM).
+if [ "$(installed_version moto)" != "$MOTO_VERSION" ] || ! "$PYTHON" -c "import flask, flask_cors" 2>/dev/null; then
+    say "installing moto[server]==$MOTO_VERSION"
+    "$PYTHON" -m pip install -q "moto[server]==$MOTO_VERSION"
+else
+    say "moto $MOTO_VERSION present"
+fi
+
+# osmem-server: the OpenSearch peer.
+if [ "$(installed_version osmem-server)" != "$OSMEM_VERSION" ]; then
+    say "installing osmem-server==$OSMEM_VERSION"
+    "$PYTHON" -m pip install -q "osmem-server==$OSMEM_VERSION"
+else
+    say "osmem-server $OSMEM_VERSION present"
+fi
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+
+say "osmem-server binary: $("$PYTHON" -c 'import osmem_server; print(osmem_server.resolve_binary())')"
+say "moto_server: $("$PYTHON" -c 'import moto; print(moto.__version__)')"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit tests and the integration tests against
+# moto and osmem-server, which the tests start themselves on free ports.
+# Run scripts/setup.sh once first (CI's .ci/run does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+swift build --build-tests "$@"
+swift test --skip-build --parallel "$@"
