@@ -1,0 +1,146 @@
+import AuditLog
+import Foundation
+import StreamModel
+import SyncTransform
+
+/// The JSON shapes of the audit log that scripts rely on (`--json` output and
+/// the HTTP API): camelCase keys, images as plain JSON, times in ISO-8601.
+public enum AuditJSON {
+    /// An ISO-8601 UTC time with milliseconds.
+    public static func time(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    static func optional(_ date: Date?) -> JSONValue { date.map { .string(time($0)) } ?? .null }
+    static func optional(_ item: Item?) -> JSONValue { item.map(SyncTransform.plainJSON) ?? .null }
+
+    /// One change: `{"id", "status", "eventName", "sequenceNumber", "documentId", "keys", "oldImage",
+    /// "newImage", "attempts", "lastError", "createdAt", …}`.
+    public static func change(_ change: ChangeRecord) -> JSONValue {
+        .object([
+            "id": .number(String(change.id)),
+            "status": .string(change.status.rawValue),
+            "eventName": optional(change.eventName?.rawValue),
+            "sequenceNumber": .string(change.sequenceNumber.digits),
+            "documentId": optional(change.documentID),
+            "keys": optional(change.keys),
+            "oldImage": optional(change.oldImage),
+            "newImage": optional(change.newImage),
+            "attempts": .number(String(change.attempts)),
+            "lastError": optional(change.lastError),
+            "createdAt": .string(time(change.createdAt)),
+            "updatedAt": .string(time(change.updatedAt)),
+            "nextAttemptAt": optional(change.nextAttemptAt),
+            "correlationId": optional(change.correlationID),
+            "messageId": optional(change.messageID),
+            "streamArn": optional(change.streamARN),
+            "approximateCreationTime": optional(change.approximateCreationTime),
+            "batchInfo": change.batchInfo ?? .null,
+        ])
+    }
+
+    /// One action: `{"id", "changeId", "action", "actor", "reason", "outcome", "at"}`.
+    public static func action(_ action: ActionRecord) -> JSONValue {
+        .object([
+            "id": .number(String(action.id)),
+            "changeId": action.changeID.map { .number(String($0)) } ?? .null,
+            "messageId": optional(action.messageID),
+            "action": .string(action.action.rawValue),
+            "actor": .string(action.actor),
+            "reason": optional(action.reason),
+            "outcome": .string(action.outcome),
+            "at": .string(time(action.at)),
+        ])
+    }
+
+    /// `{"changes": [...], "next": cursor|null}`.
+    public static func list(_ page: Page<ChangeRecord>) -> JSONValue {
+        .object(["changes": .array(page.rows.map(change)), "next": optional(page.next)])
+    }
+
+    /// One change plus its field diff and `"actions"`.
+    public static func show(_ record: ChangeRecord, actions: [ActionRecord]) -> JSONValue {
+        guard case .object(var fields) = change(record) else { return change(record) }
+        fields["changedFields"] = .array(
+            SyncTransform.changedFields(old: record.oldImage, new: record.newImage).map(JSONValue.string))
+        fields["actions"] = .array(actions.map(action))
+        return .object(fields)
+    }
+
+    /// `{"documentId", "changes": [...], "actions": [...]}` (plus `"at"` and `"document"` for `--at`).
+    public static func history(documentID: String, changes: [ChangeRecord], actions: [ActionRecord]) -> JSONValue {
+        .object([
+            "documentId": .string(documentID),
+            "changes": .array(changes.map(change)),
+            "actions": .array(actions.map(action)),
+        ])
+    }
+
+    /// `{"changes": {status: count, …}, "messages": {"total", "quarantined"}, "oldestPendingAgeSeconds", "lastRunAt"}`.
+    public static func stats(_ stats: AuditStats, now: Date = Date()) -> JSONValue {
+        var counts: [String: JSONValue] = [:]
+        for status in ChangeStatus.allCases { counts[status.rawValue] = .number(String(stats.changes[status] ?? 0)) }
+        return .object([
+            "changes": .object(counts),
+            "messages": .object([
+                "total": .number(String(stats.messagesTotal)),
+                "quarantined": .number(String(stats.messagesQuarantined)),
+            ]),
+            "oldestPendingAgeSeconds": stats.oldestPendingCreatedAt.map {
+                .number(String(max(0, Int(now.timeIntervalSince($0)))))
+            } ?? .null,
+            "lastRunAt": optional(stats.lastRunAt),
+        ])
+    }
+
+    /// `{"results": [{"id", "outcome", "status", "message"}]}`.
+    public static func results(_ results: [OperationResult]) -> JSONValue {
+        .object(["results": .array(results.map(result))])
+    }
+
+    /// One operator result.
+    public static func result(_ result: OperationResult) -> JSONValue {
+        .object([
+            "id": .number(String(result.id)),
+            "outcome": .string(result.outcome),
+            "status": .string(result.status),
+            "message": .string(result.message),
+        ])
+    }
+
+    /// One error group: `{"error", "count", "firstSeen", "lastSeen", "statuses"}`.
+    public static func errorGroup(_ group: ErrorGroup) -> JSONValue {
+        var statuses: [String: JSONValue] = [:]
+        for (status, count) in group.statuses { statuses[status.rawValue] = .number(String(count)) }
+        return .object([
+            "error": .string(group.error),
+            "count": .number(String(group.count)),
+            "firstSeen": .string(time(group.firstSeen)),
+            "lastSeen": .string(time(group.lastSeen)),
+            "statuses": .object(statuses),
+        ])
+    }
+}
+
+/// How a document stood at a moment, rebuilt from the audit trail.
+public enum DocumentTimeline {
+    /// The document as the reprocessor last wrote it at or before `moment`.
+    ///
+    /// Every write records what it wrote (`{"written": document|null}` in the
+    /// action's response); the last such action at or before `moment` gives the state.
+    /// - Parameters:
+    ///   - actions: The document's actions, in order.
+    ///   - moment: The time asked about.
+    /// - Returns: `nil` when nothing was written by then; `.some(.null)` when the document was deleted.
+    public static func document(at moment: Date, actions: [ActionRecord]) -> (action: ActionRecord, document: JSONValue)? {
+        var last: (ActionRecord, JSONValue)?
+        for action in actions where action.at <= moment {
+            guard let response = action.response, let parsed = try? JSONValue(parsing: response),
+                let written = parsed["written"]
+            else { continue }
+            last = (action, written)
+        }
+        return last
+    }
+}

@@ -1,0 +1,188 @@
+import AWSClients
+import Foundation
+
+/// Everything the reprocessor is configured with, resolved from flags first,
+/// then the environment, then defaults (DESIGN §6).
+public struct ReprocessorSettings: Sendable {
+    /// How the reprocessor authenticates to OpenSearch.
+    public enum OpenSearchAuthMode: String, Sendable, CaseIterable {
+        /// No authentication (local osmem, a VPC domain behind a proxy).
+        case none
+        /// HTTP basic with `{"username", "password"}` from the `APP_SECRETS_ARN` secret.
+        case basic
+        /// AWS SigV4 for service `es`, with the AWS credentials.
+        case sigV4 = "sigv4"
+    }
+
+    /// The DLQ: a queue URL, or a queue name looked up with GetQueueUrl.
+    public var queue: String?
+    /// Path of the SQLite audit log.
+    public var auditDatabasePath: String
+    /// OpenSearch base URL.
+    public var openSearchEndpoint: URL?
+    /// How to authenticate to OpenSearch.
+    public var openSearchAuth: OpenSearchAuthMode
+    /// The index documents go to.
+    public var index: String
+    /// Secrets Manager secret with the OpenSearch username and password.
+    public var secretsARN: String?
+    /// The DynamoDB table, read with consistent GetItem before re-creating a missing document.
+    public var tableName: String?
+    /// Failed applies before a change is parked.
+    public var maxAttempts: Int
+    /// Backoff between automatic tries of a failed apply.
+    public var applyBackoff: RetryPolicy
+    /// Receives in flight at once while draining the DLQ.
+    public var receiveConcurrency: Int
+    /// Visibility timeout asked for on receive; extended while a message is worked on.
+    public var visibilityTimeoutSeconds: Int
+    /// Most documents written in one `_bulk` request.
+    public var bulkDocuments: Int
+
+    /// Flag and environment variable names of each setting, for error messages.
+    public enum Source {
+        /// `--queue-url` / `DLQ_URL`.
+        public static let queue = ("--queue-url", "DLQ_URL")
+        /// `--db` / `AUDIT_DB`.
+        public static let database = ("--db", "AUDIT_DB")
+        /// `--opensearch` / `OPENSEARCH_ENDPOINT`.
+        public static let openSearch = ("--opensearch", "OPENSEARCH_ENDPOINT")
+        /// `--opensearch-auth` / `OPENSEARCH_AUTH`.
+        public static let openSearchAuth = ("--opensearch-auth", "OPENSEARCH_AUTH")
+        /// `--index` / `OPENSEARCH_INDEX`.
+        public static let index = ("--index", "OPENSEARCH_INDEX")
+        /// `--secrets-arn` / `APP_SECRETS_ARN`.
+        public static let secrets = ("--secrets-arn", "APP_SECRETS_ARN")
+        /// `--table` / `DYNAMODB_TABLE_NAME`.
+        public static let table = ("--table", "DYNAMODB_TABLE_NAME")
+    }
+
+    /// Values given on the command line (or by an HTTP request); `nil` means "not given".
+    public struct Overrides: Sendable {
+        /// `--queue-url`.
+        public var queue: String?
+        /// `--db`.
+        public var auditDatabasePath: String?
+        /// `--opensearch`.
+        public var openSearchEndpoint: String?
+        /// `--opensearch-auth`.
+        public var openSearchAuth: String?
+        /// `--index`.
+        public var index: String?
+        /// `--secrets-arn`.
+        public var secretsARN: String?
+        /// `--table`.
+        public var tableName: String?
+        /// `--max-attempts`.
+        public var maxAttempts: Int?
+        /// `--concurrency`.
+        public var receiveConcurrency: Int?
+
+        /// Creates overrides; every value defaults to "not given".
+        public init(
+            queue: String? = nil, auditDatabasePath: String? = nil, openSearchEndpoint: String? = nil,
+            openSearchAuth: String? = nil, index: String? = nil, secretsARN: String? = nil, tableName: String? = nil,
+            maxAttempts: Int? = nil, receiveConcurrency: Int? = nil
+        ) {
+            self.queue = queue
+            self.auditDatabasePath = auditDatabasePath
+            self.openSearchEndpoint = openSearchEndpoint
+            self.openSearchAuth = openSearchAuth
+            self.index = index
+            self.secretsARN = secretsARN
+            self.tableName = tableName
+            self.maxAttempts = maxAttempts
+            self.receiveConcurrency = receiveConcurrency
+        }
+    }
+
+    /// Resolves settings: a flag wins over the environment, which wins over the default.
+    ///
+    /// Only values that are present are checked here; a command asks for what
+    /// it needs through ``requireQueue()`` and friends, so `list` works without
+    /// an OpenSearch endpoint.
+    /// - Parameters:
+    ///   - overrides: What the command line gave.
+    ///   - environment: The process environment.
+    /// - Throws: ``ReprocessorError`` naming the flag and variable of a bad value.
+    public static func resolve(
+        _ overrides: Overrides, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ReprocessorError) -> ReprocessorSettings {
+        func value(_ flagValue: String?, _ variable: String) -> String? {
+            if let flagValue, !flagValue.isEmpty { return flagValue }
+            if let fromEnvironment = environment[variable], !fromEnvironment.isEmpty { return fromEnvironment }
+            return nil
+        }
+        var endpoint: URL?
+        if let text = value(overrides.openSearchEndpoint, Source.openSearch.1) {
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil
+            else {
+                throw ReprocessorError(
+                    .invalidSetting,
+                    "invalid OpenSearch endpoint \"\(text)\": give an http(s) URL with --opensearch or OPENSEARCH_ENDPOINT")
+            }
+            endpoint = url
+        }
+        let secretsARN = value(overrides.secretsARN, Source.secrets.1)
+        let authMode: OpenSearchAuthMode
+        if let text = value(overrides.openSearchAuth, Source.openSearchAuth.1) {
+            guard let mode = OpenSearchAuthMode(rawValue: text.lowercased()) else {
+                throw ReprocessorError(
+                    .invalidSetting,
+                    "invalid OpenSearch auth \"\(text)\": use none, basic or sigv4 with --opensearch-auth or OPENSEARCH_AUTH")
+            }
+            authMode = mode
+        } else {
+            authMode = secretsARN == nil ? .none : .basic
+        }
+        let index = value(overrides.index, Source.index.1) ?? "artists"
+        guard !index.isEmpty, !index.contains("/"), index == index.lowercased() else {
+            throw ReprocessorError(
+                .invalidSetting, "invalid index name \"\(index)\": lowercase, no '/'; set --index or OPENSEARCH_INDEX")
+        }
+        let maxAttempts = overrides.maxAttempts ?? 5
+        guard maxAttempts >= 1 else {
+            throw ReprocessorError(.invalidSetting, "invalid --max-attempts \(maxAttempts): must be at least 1")
+        }
+        let concurrency = overrides.receiveConcurrency ?? 4
+        guard (1...64).contains(concurrency) else {
+            throw ReprocessorError(.invalidSetting, "invalid --concurrency \(concurrency): must be between 1 and 64")
+        }
+        return ReprocessorSettings(
+            queue: value(overrides.queue, Source.queue.1),
+            auditDatabasePath: value(overrides.auditDatabasePath, Source.database.1) ?? "./dlq-audit.sqlite3",
+            openSearchEndpoint: endpoint,
+            openSearchAuth: authMode,
+            index: index,
+            secretsARN: secretsARN,
+            tableName: value(overrides.tableName, Source.table.1),
+            maxAttempts: maxAttempts,
+            applyBackoff: RetryPolicy(maxAttempts: maxAttempts, baseDelay: .seconds(30), maxDelay: .seconds(3600)),
+            receiveConcurrency: concurrency,
+            visibilityTimeoutSeconds: 120,
+            bulkDocuments: 500
+        )
+    }
+
+    /// The DLQ setting, or an error naming `--queue-url` and `DLQ_URL`.
+    public func requireQueue() throws(ReprocessorError) -> String {
+        guard let queue else { throw .missing("DLQ queue URL", flag: Source.queue.0, variable: Source.queue.1) }
+        return queue
+    }
+
+    /// The OpenSearch endpoint, or an error naming `--opensearch` and `OPENSEARCH_ENDPOINT`.
+    public func requireOpenSearchEndpoint() throws(ReprocessorError) -> URL {
+        guard let openSearchEndpoint else {
+            throw .missing("OpenSearch endpoint", flag: Source.openSearch.0, variable: Source.openSearch.1)
+        }
+        return openSearchEndpoint
+    }
+
+    /// The table name, or an error naming `--table` and `DYNAMODB_TABLE_NAME`.
+    public func requireTableName() throws(ReprocessorError) -> String {
+        guard let tableName else {
+            throw .missing("DynamoDB table name", flag: Source.table.0, variable: Source.table.1)
+        }
+        return tableName
+    }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import AuditLog
+import Foundation
+import Reprocessor
+import StreamModel
+
+/// Options shared by retry, skip, rollback and resync.
+struct ChangeActionOptions: ParsableArguments {
+    @Argument(help: "Change ids (or choose by filter).") var ids: [Int64] = []
+    @OptionGroup var filter: ChangeFilterOptions
+    @Option(name: .long, help: "Why (recorded; required for skip and rollback).") var reason: String?
+    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Flag(name: .long, help: "Report what would happen; change nothing.") var dryRun = false
+    @Option(name: .long, help: "At most N changes per second.") var rate: Double?
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        if ids.isEmpty && filter.isEmpty {
+            throw ValidationError("name change ids or a filter such as --status parked or --error PATTERN")
+        }
+        if !ids.isEmpty && !filter.isEmpty {
+            throw ValidationError("give change ids or a filter, not both")
+        }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
+    }
+}
+
+/// Runs one operator command and prints its results.
+func performChangeAction(
+    _ command: OperatorActions.Command, options: ChangeActionOptions, global: GlobalOptions, connection: ConnectionOptions,
+    force: Bool = false
+) async throws {
+    let reprocessor = try CommandContext.open(global, connection)
+    let needsReplayer = command != .skip && !options.dryRun || command == .rollback
+    let replayer = needsReplayer ? try await reprocessor.makeReplayer() : nil
+    let actions = OperatorActions(auditLog: reprocessor.auditLog, replayer: replayer, logger: reprocessor.logger)
+    let request = OperatorRequest(
+        ids: options.ids, filter: options.ids.isEmpty ? options.filter.filter : nil, actor: options.actor ?? loginName(),
+        reason: options.reason, dryRun: options.dryRun, force: force, ratePerSecond: options.rate)
+    let collector = ResultCollector(printAsTable: !options.json)
+    let progress = ProgressLine()
+    try await actions.perform(command, request) { result in
+        await collector.add(result)
+        progress.show(command.rawValue, done: await collector.count)
+    }
+    progress.finish()
+    let results = await collector.results
+    if options.json { Output.json(AuditJSON.results(results)) }
+    if results.contains(where: \.isFailure) { throw ExitStatus.failure.exitCode }
+}
+
+/// Gathers results (and prints each row as it comes, for tables).
+actor ResultCollector {
+    let printAsTable: Bool
+    private(set) var results: [OperationResult] = []
+    var count: Int { results.count }
+
+    init(printAsTable: Bool) { self.printAsTable = printAsTable }
+
+    func add(_ result: OperationResult) {
+        if printAsTable {
+            if results.isEmpty { print("ID\tOUTCOME\tSTATUS\tMESSAGE") }
+            print("\(result.id)\t\(result.outcome)\t\(result.status.isEmpty ? "-" : result.status)\t\(result.message)")
+        }
+        results.append(result)
+    }
+}
+
+/// `retry`: replay now.
+struct RetryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Replay changes now (one, a list, or a filter).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var options: ChangeActionOptions
+
+    func run() async throws {
+        try await performChangeAction(.retry, options: options, global: global, connection: connection)
+    }
+}
+
+/// `skip`: mark as deliberately not applied.
+struct SkipCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "skip", abstract: "Mark changes as deliberately not applied (needs --reason).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var options: ChangeActionOptions
+
+    func validate() throws {
+        if (options.reason ?? "").isEmpty { throw ValidationError("skip needs --reason \"why\"") }
+    }
+
+    func run() async throws {
+        try await performChangeAction(.skip, options: options, global: global, connection: connection)
+    }
+}
+
+/// `rollback`: restore the old image.
+struct RollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Restore the old image in OpenSearch (needs --reason; refuses when the document moved on, unless --force).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var options: ChangeActionOptions
+    @Flag(name: .long, help: "Roll back even when the live document no longer reflects the change.") var force = false
+
+    func validate() throws {
+        if (options.reason ?? "").isEmpty { throw ValidationError("rollback needs --reason \"why\"") }
+    }
+
+    func run() async throws {
+        try await performChangeAction(.rollback, options: options, global: global, connection: connection, force: force)
+    }
+}
+
+/// `resync`: make the document match the table.
+struct ResyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resync", abstract: "Make each change's document match the table's current item.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var options: ChangeActionOptions
+
+    func run() async throws {
+        try await performChangeAction(.resync, options: options, global: global, connection: connection)
+    }
+}

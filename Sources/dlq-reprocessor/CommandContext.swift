@@ -1,0 +1,113 @@
+import AuditLog
+import Foundation
+import Logging
+import Reprocessor
+import StreamModel
+
+/// Builds what a command needs from its options, once per process.
+enum CommandContext {
+    /// Bootstraps logging and opens the reprocessor.
+    /// - Parameters:
+    ///   - global: Database and logging options.
+    ///   - connection: Connection options, when the command has them.
+    static func open(_ global: GlobalOptions, _ connection: ConnectionOptions? = nil) throws -> Reprocessor {
+        let format = global.logFormat
+        let level = global.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler =
+                format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let overrides = ReprocessorSettings.Overrides(
+            queue: connection?.queueURL, auditDatabasePath: global.db, openSearchEndpoint: connection?.opensearch,
+            openSearchAuth: connection?.opensearchAuth, index: connection?.index, secretsARN: connection?.secretsArn,
+            tableName: connection?.table, maxAttempts: connection?.maxAttempts)
+        let settings = try ReprocessorSettings.resolve(overrides)
+        return try Reprocessor(settings: settings, logger: Logger(label: "dlq-reprocessor"))
+    }
+}
+
+/// Writes one JSON object per log line to standard error.
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var fields: [String: JSONValue] = [
+            "time": .string(AuditJSON.time(Date())),
+            "level": .string(event.level.rawValue),
+            "label": .string(label),
+            "message": .string(event.message.description),
+        ]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+            fields[key] = .string(value.description)
+        }
+        FileHandle.standardError.write(Data((JSONValue.object(fields).serialized + "\n").utf8))
+    }
+}
+
+/// Printing helpers: one JSON document, or an aligned table.
+enum Output {
+    /// Prints `value` as one line of JSON.
+    static func json(_ value: JSONValue) {
+        print(value.serialized)
+    }
+
+    /// Prints an aligned table with a header row.
+    static func table(_ headers: [String], _ rows: [[String]]) {
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (column, cell) in row.enumerated() where column < widths.count {
+                widths[column] = max(widths[column], cell.count)
+            }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { column, cell in
+                column == cells.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        print(line(headers))
+        for row in rows { print(line(row)) }
+    }
+
+    /// A time for tables: `2026-11-24 10:00:05`.
+    static func shortTime(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        return String(AuditJSON.time(date).prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+
+    /// Cuts `text` to `limit` characters on one line.
+    static func clip(_ text: String?, _ limit: Int = 60) -> String {
+        guard let text else { return "-" }
+        let flat = text.replacingOccurrences(of: "\n", with: " ")
+        return flat.count > limit ? String(flat.prefix(limit - 1)) + "…" : flat
+    }
+}
+
+/// A progress line on standard error, only when it is a terminal.
+final class ProgressLine: Sendable {
+    private let enabled = isatty(STDERR_FILENO) == 1
+    private let started = Date()
+
+    /// Shows `done` (of `total`, when known) with the rate so far.
+    func show(_ label: String, done: Int, total: Int? = nil) {
+        guard enabled else { return }
+        let elapsed = max(Date().timeIntervalSince(started), 0.001)
+        let rate = String(format: "%.1f/s", Double(done) / elapsed)
+        let count = total.map { "\(done)/\($0)" } ?? "\(done)"
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(label): \(count) (\(rate))".utf8))
+    }
+
+    /// Ends the line.
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}

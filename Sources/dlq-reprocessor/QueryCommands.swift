@@ -1,0 +1,285 @@
+import ArgumentParser
+import AuditLog
+import Foundation
+import Reprocessor
+import StreamModel
+import SyncTransform
+
+/// `list`: changes by filter, a page at a time.
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List changes by status, key, event and time.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var filter: ChangeFilterOptions
+    @Option(name: .long, help: "Rows per page (1-1000).") var limit = 50
+    @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+    }
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global)
+        let page = try await reprocessor.auditLog.listChanges(filter.filter, after: cursor, limit: limit)
+        if json {
+            Output.json(AuditJSON.list(page))
+            return
+        }
+        Output.table(
+            ["ID", "STATUS", "EVENT", "DOCUMENT", "SEQUENCE", "TRIES", "CREATED", "LAST ERROR"],
+            page.rows.map {
+                [
+                    String($0.id), $0.status.rawValue, $0.eventName?.rawValue ?? "-", $0.documentID ?? "-",
+                    $0.sequenceNumber.digits, String($0.attempts), Output.shortTime($0.createdAt), Output.clip($0.lastError),
+                ]
+            })
+        if let next = page.next { print("more: --cursor \(next)") }
+    }
+}
+
+/// `show ID`: one change with its images, field diff and actions.
+struct ShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one change: images, field diff, actions.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Change id.") var id: Int64
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global)
+        guard let change = try await reprocessor.auditLog.change(id: id) else {
+            throw UsageError(message: "no change with id \(id)")
+        }
+        let actions = try await reprocessor.auditLog.actions(forChange: id)
+        if json {
+            Output.json(AuditJSON.show(change, actions: actions))
+            return
+        }
+        print("change \(change.id): \(change.status.rawValue)")
+        print("  event       \(change.eventName?.rawValue ?? "-") of \(change.documentID.map { "ARTIST#\($0)" } ?? "-")")
+        print("  sequence    \(change.sequenceNumber.digits)")
+        print("  attempts    \(change.attempts)" + (change.nextAttemptAt.map { ", next at \(Output.shortTime($0))" } ?? ""))
+        print("  message     \(change.messageID ?? "-") (correlation \(change.correlationID ?? "-"))")
+        if let lastError = change.lastError { print("  last error  \(lastError)") }
+        let changed = SyncTransform.changedFields(old: change.oldImage, new: change.newImage)
+        if !changed.isEmpty { print("  changed     \(changed.joined(separator: ", "))") }
+        print("  old image   \(change.oldImage.map { SyncTransform.plainJSON($0).serialized } ?? "-")")
+        print("  new image   \(change.newImage.map { SyncTransform.plainJSON($0).serialized } ?? "-")")
+        print("")
+        Output.table(
+            ["AT", "ACTION", "ACTOR", "REASON", "OUTCOME"],
+            actions.map {
+                [Output.shortTime($0.at), $0.action.rawValue, $0.actor, Output.clip($0.reason, 40), Output.clip($0.outcome, 80)]
+            })
+    }
+}
+
+/// `history KEY`: every change and action for one artist.
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "Every change and action for one artist; --at shows the document as it stood then.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Artist key: ARTIST#42 or 42.") var key: String
+    @Option(name: .long, help: "Show the document as the reprocessor left it at this time.") var at: TimeArgument?
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global)
+        let documentID = documentID(forKey: key)
+        let history = try await reprocessor.auditLog.history(documentID: documentID)
+        if let at {
+            let state = DocumentTimeline.document(at: at.date, actions: history.actions)
+            if json {
+                Output.json(
+                    .object([
+                        "documentId": .string(documentID), "at": .string(AuditJSON.time(at.date)),
+                        "document": state?.document ?? .null,
+                        "exists": .bool(state.map { $0.document != .null } ?? false),
+                        "asOfAction": state.map { AuditJSON.action($0.action) } ?? .null,
+                    ]))
+            } else if let state {
+                print("ARTIST#\(documentID) at \(AuditJSON.time(at.date)), as left by action \(state.action.id) (\(state.action.action.rawValue) at \(Output.shortTime(state.action.at))):")
+                print(state.document == .null ? "  (deleted)" : "  \(state.document.serialized)")
+            } else {
+                print("ARTIST#\(documentID): nothing written by the reprocessor at or before \(AuditJSON.time(at.date))")
+            }
+            return
+        }
+        if json {
+            Output.json(AuditJSON.history(documentID: documentID, changes: history.changes, actions: history.actions))
+            return
+        }
+        print("ARTIST#\(documentID): \(history.changes.count) changes, \(history.actions.count) actions")
+        Output.table(
+            ["CHANGE", "SEQUENCE", "EVENT", "STATUS", "CREATED", "CHANGED FIELDS"],
+            history.changes.map {
+                [
+                    String($0.id), $0.sequenceNumber.digits, $0.eventName?.rawValue ?? "-", $0.status.rawValue,
+                    Output.shortTime($0.createdAt),
+                    SyncTransform.changedFields(old: $0.oldImage, new: $0.newImage).joined(separator: ","),
+                ]
+            })
+        print("")
+        Output.table(
+            ["AT", "CHANGE", "ACTION", "ACTOR", "OUTCOME"],
+            history.actions.map {
+                [Output.shortTime($0.at), $0.changeID.map(String.init) ?? "-", $0.action.rawValue, $0.actor, Output.clip($0.outcome, 80)]
+            })
+    }
+}
+
+/// `errors`: failures grouped by error text.
+struct ErrorsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "errors",
+        abstract: "Failures grouped by error text; act on a group with retry/skip --error PATTERN.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, parsing: .upToNextOption, help: "Statuses to group (default failed, parked, expired).")
+    var status: [ChangeStatus] = []
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global)
+        let statuses = status.isEmpty ? Set<ChangeStatus>([.failed, .parked, .expired]) : Set(status)
+        let groups = try await reprocessor.auditLog.errorGroups(statuses: statuses)
+        if json {
+            Output.json(.object(["errors": .array(groups.map(AuditJSON.errorGroup))]))
+            return
+        }
+        Output.table(
+            ["COUNT", "FIRST SEEN", "LAST SEEN", "STATUSES", "ERROR"],
+            groups.map { group in
+                [
+                    String(group.count), Output.shortTime(group.firstSeen), Output.shortTime(group.lastSeen),
+                    group.statuses.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
+                        .joined(separator: ","),
+                    Output.clip(group.error, 100),
+                ]
+            })
+    }
+}
+
+/// `audit`: actions by actor, kind and time.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Actions by actor, action and time.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, ndjson, csv }
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "Only this actor.") var actor: String?
+    @Option(name: .long, parsing: .upToNextOption, help: "Only these actions.") var action: [ActionKind] = []
+    @Option(name: .long, help: "At or after this time.") var since: TimeArgument?
+    @Option(name: .long, help: "Before this time.") var until: TimeArgument?
+    @Option(name: .long, help: "Output: table, json, ndjson or csv.") var format: Format = .table
+    @Option(name: .long, help: "Most actions to print (default: all).") var limit: Int?
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global)
+        let filter = ActionFilter(actor: actor, actions: Set(action), since: since?.date, until: until?.date)
+        var cursor: String?
+        var printed = 0
+        var jsonRows: [JSONValue] = []
+        var tableRows: [[String]] = []
+        if format == .csv { print("id,change_id,message_id,action,actor,reason,outcome,at") }
+        repeat {
+            let pageSize = min(500, limit.map { $0 - printed } ?? 500)
+            guard pageSize > 0 else { break }
+            let page = try await reprocessor.auditLog.listActions(filter, after: cursor, limit: pageSize)
+            cursor = page.next
+            for row in page.rows {
+                printed += 1
+                switch format {
+                case .ndjson: Output.json(AuditJSON.action(row))
+                case .json: jsonRows.append(AuditJSON.action(row))
+                case .csv:
+                    print(
+                        [
+                            String(row.id), row.changeID.map(String.init) ?? "", row.messageID ?? "", row.action.rawValue,
+                            row.actor, row.reason ?? "", row.outcome, AuditJSON.time(row.at),
+                        ].map(csvField).joined(separator: ","))
+                case .table:
+                    tableRows.append([
+                        String(row.id), Output.shortTime(row.at), row.changeID.map(String.init) ?? "-", row.action.rawValue,
+                        row.actor, Output.clip(row.reason, 30), Output.clip(row.outcome, 70),
+                    ])
+                }
+            }
+        } while cursor != nil
+        switch format {
+        case .json: Output.json(.object(["actions": .array(jsonRows)]))
+        case .table: Output.table(["ID", "AT", "CHANGE", "ACTION", "ACTOR", "REASON", "OUTCOME"], tableRows)
+        case .csv, .ndjson: break
+        }
+    }
+
+    func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+extension ActionKind: @retroactive ExpressibleByArgument {}
+
+/// `stats`: counts by status, oldest pending age, last run.
+struct StatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Counts by status, oldest pending age, last run.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global)
+        let stats = try await reprocessor.auditLog.stats()
+        if json {
+            Output.json(AuditJSON.stats(stats))
+            return
+        }
+        Output.table(
+            ["STATUS", "CHANGES"], ChangeStatus.allCases.map { [$0.rawValue, String(stats.changes[$0] ?? 0)] })
+        print("")
+        print("messages: \(stats.messagesTotal) (\(stats.messagesQuarantined) quarantined)")
+        if let oldest = stats.oldestPendingCreatedAt {
+            print("oldest pending change: \(Int(Date().timeIntervalSince(oldest)))s old")
+        } else {
+            print("oldest pending change: none")
+        }
+        print("last run: \(stats.lastRunAt.map { AuditJSON.time($0) } ?? "never")")
+    }
+}
+
+/// `verify`: the audit hash chain and the database's integrity.
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check the audit hash chain and the database's integrity (exit 1 when broken).")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global)
+        let report = try await reprocessor.auditLog.verify()
+        if json {
+            Output.json(
+                .object([
+                    "intact": .bool(report.isIntact),
+                    "actionsChecked": .number(String(report.actionsChecked)),
+                    "firstBrokenActionId": report.firstBrokenActionID.map { .number(String($0)) } ?? .null,
+                    "brokenReason": report.brokenReason.map(JSONValue.string) ?? .null,
+                    "integrityCheck": .array(report.integrityCheck.map(JSONValue.string)),
+                ]))
+        } else if report.isIntact {
+            print("ok: \(report.actionsChecked) actions, hash chain intact, integrity_check ok")
+        } else {
+            if let broken = report.firstBrokenActionID {
+                print("BROKEN: action \(broken): \(report.brokenReason ?? "hash mismatch")")
+            }
+            if report.integrityCheck != ["ok"] {
+                print("integrity_check: \(report.integrityCheck.joined(separator: "; "))")
+            }
+        }
+        if !report.isIntact { throw ExitStatus.failure.exitCode }
+    }
+}

@@ -1,0 +1,132 @@
+import ArgumentParser
+import AuditLog
+import Foundation
+import Reprocessor
+import StreamModel
+
+/// Options of a DLQ drain.
+struct DrainOptions: ParsableArguments {
+    @Option(name: .long, help: "Stop after this many messages (default: until the queue is empty).")
+    var maxMessages: Int?
+
+    @Option(name: .long, help: "Long-poll wait of each receive, 0-20 seconds.")
+    var wait: Int = 2
+
+    @Option(name: .long, help: "Receives in flight at once.")
+    var concurrency: Int = 4
+
+    func validate() throws {
+        if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
+        guard (0...20).contains(wait) else { throw ValidationError("--wait must be between 0 and 20 seconds") }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
+    }
+
+    var ingestOptions: IngestOptions {
+        IngestOptions(maxMessages: maxMessages, waitTimeSeconds: wait, concurrency: concurrency)
+    }
+}
+
+/// The JSON of an ingest summary.
+func summaryJSON(_ summary: IngestSummary) -> JSONValue {
+    .object([
+        "messagesReceived": .number(String(summary.messagesReceived)),
+        "messagesStored": .number(String(summary.messagesStored)),
+        "duplicateMessages": .number(String(summary.duplicateMessages)),
+        "changesStored": .number(String(summary.changesStored)),
+        "duplicateChanges": .number(String(summary.duplicateChanges)),
+        "quarantined": .number(String(summary.quarantined)),
+        "expired": .number(String(summary.expired)),
+        "filtered": .number(String(summary.filtered)),
+        "deleteFailures": .number(String(summary.deleteFailures)),
+    ])
+}
+
+/// The JSON of a replay summary.
+func summaryJSON(_ summary: ReplaySummary) -> JSONValue {
+    .object([
+        "applied": .number(String(summary.applied)),
+        "superseded": .number(String(summary.superseded)),
+        "failed": .number(String(summary.failed)),
+        "parked": .number(String(summary.parked)),
+        "deferred": .number(String(summary.deferred)),
+    ])
+}
+
+/// `ingest`: drain the DLQ into the audit log.
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest", abstract: "Drain the DLQ into the audit log (nothing is replayed).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var drain: DrainOptions
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global, connection)
+        let ingestor = try await reprocessor.makeIngestor(options: drain.ingestOptions)
+        let progress = ProgressLine()
+        let summary = try await ingestor.drain { progress.show("ingest", done: $0.messagesReceived) }
+        progress.finish()
+        if json {
+            Output.json(summaryJSON(summary))
+        } else {
+            print(
+                "received \(summary.messagesReceived) messages: \(summary.messagesStored) stored, "
+                    + "\(summary.duplicateMessages) already known; \(summary.changesStored) changes stored "
+                    + "(\(summary.duplicateChanges) duplicates, \(summary.filtered) filtered, \(summary.expired) expired batches), "
+                    + "\(summary.quarantined) quarantined")
+        }
+        if summary.quarantined > 0 || summary.expired > 0 { throw ExitStatus.needsOperator.exitCode }
+    }
+}
+
+/// `run --once`: the cron job.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Ingest, then replay everything due, holding a lease so that two runs never overlap.",
+        discussion: "Exits 3 when parked or expired changes wait for an operator, or this run quarantined messages.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var drain: DrainOptions
+    @Flag(name: .long, help: "Run once and exit (the cron form).") var once = false
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        guard once else { throw ValidationError("pass --once (the long-running form is `serve`)") }
+    }
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global, connection)
+        let progress = ProgressLine()
+        let result = try await CronRun(reprocessor: reprocessor).run(
+            options: drain.ingestOptions,
+            ingestProgress: { progress.show("ingest", done: $0.messagesReceived) },
+            replayProgress: { progress.show("replay", done: $0.applied + $0.superseded + $0.failed + $0.parked) })
+        progress.finish()
+        switch result {
+        case .leaseHeld(let holder):
+            if json {
+                Output.json(.object(["skipped": .bool(true), "leaseHolder": .string(holder)]))
+            } else {
+                print("another run holds the lease (\(holder)); nothing done")
+            }
+        case .ran(let ingest, let replay, let stats):
+            if json {
+                Output.json(
+                    .object(["ingest": summaryJSON(ingest), "replay": summaryJSON(replay), "stats": AuditJSON.stats(stats)]))
+            } else {
+                print(
+                    "ingest: \(ingest.messagesReceived) messages, \(ingest.changesStored) new changes, "
+                        + "\(ingest.quarantined) quarantined, \(ingest.expired) expired batches")
+                print(
+                    "replay: \(replay.applied) applied, \(replay.superseded) superseded, \(replay.failed) failed, "
+                        + "\(replay.parked) parked, \(replay.deferred) deferred")
+            }
+            let waiting = (stats.changes[.parked] ?? 0) + (stats.changes[.expired] ?? 0)
+            if waiting > 0 || ingest.quarantined > 0 { throw ExitStatus.needsOperator.exitCode }
+        }
+    }
+}

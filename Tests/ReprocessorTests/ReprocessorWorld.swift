@@ -1,0 +1,230 @@
+import AWSClients
+import AsyncHTTPClient
+import Foundation
+import Logging
+import OpenSearchClient
+import StreamModel
+import SyncTransform
+import TestSupport
+
+struct WorldError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// A whole world for end-to-end tests: moto and osmem on free ports, a table
+/// with a stream, a DLQ, an index, and a scratch folder for the audit log.
+/// The built `dlq-reprocessor` runs against it as a separate process.
+final class ReprocessorWorld: Sendable {
+    let moto: MotoServer
+    let openSearchServer: OSMemServer
+    let configuration: AWSConfiguration
+    let tableName: String
+    let queueURL: String
+    let streamARN: String
+    let index = "artists"
+    let directory: URL
+    let logger = Logger(label: "world", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    var auditDatabasePath: String { directory.appendingPathComponent("audit.sqlite3").path }
+
+    private init(
+        moto: MotoServer, openSearchServer: OSMemServer, configuration: AWSConfiguration, tableName: String,
+        queueURL: String, streamARN: String, directory: URL
+    ) {
+        self.moto = moto
+        self.openSearchServer = openSearchServer
+        self.configuration = configuration
+        self.tableName = tableName
+        self.queueURL = queueURL
+        self.streamARN = streamARN
+        self.directory = directory
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    static func start() async throws -> ReprocessorWorld {
+        async let moto = MotoServer.start()
+        async let openSearch = OSMemServer.start()
+        let (motoServer, openSearchServer) = try await (moto, openSearch)
+        let configuration = AWSFixtures.configuration(motoURL: motoServer.url)
+        let tableName = AWSFixtures.uniqueName("tattoo-directory")
+        let streamARN = try await AWSFixtures.createTableWithStream(named: tableName, configuration: configuration)
+        let queueURL = try await AWSFixtures.createQueue(
+            named: AWSFixtures.uniqueName("dlq"), attributes: ["VisibilityTimeout": "30"], configuration: configuration)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("world-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let world = ReprocessorWorld(
+            moto: motoServer, openSearchServer: openSearchServer, configuration: configuration, tableName: tableName,
+            queueURL: queueURL, streamARN: streamARN, directory: directory)
+        try await world.openSearch.createIndexIfMissing(index: world.index)
+        return world
+    }
+
+    // MARK: clients
+
+    var dynamoDB: DynamoDBClient { DynamoDBClient(configuration: configuration, logger: logger) }
+    var streams: DynamoDBStreamsClient { DynamoDBStreamsClient(configuration: configuration, logger: logger) }
+    var sqs: SQSClient { SQSClient(configuration: configuration, logger: logger) }
+    var openSearch: OpenSearchClient {
+        OpenSearchClient(endpoint: openSearchServer.url, retryPolicy: .none, logger: logger)
+    }
+
+    // MARK: running the executable
+
+    /// The environment the executable runs with (nothing inherited but PATH and HOME).
+    func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": directory.path,
+            "USER": "test-operator",
+            "AWS_ACCESS_KEY_ID": configuration.credentials.accessKeyID,
+            "AWS_SECRET_ACCESS_KEY": configuration.credentials.secretAccessKey,
+            "AWS_REGION": configuration.region,
+            "AWS_ENDPOINT_URL": moto.url.absoluteString,
+            "DLQ_URL": queueURL,
+            "AUDIT_DB": auditDatabasePath,
+            "OPENSEARCH_ENDPOINT": openSearchServer.url.absoluteString,
+            "OPENSEARCH_INDEX": index,
+            "DYNAMODB_TABLE_NAME": tableName,
+        ]
+        environment.merge(extra) { $1 }
+        return environment
+    }
+
+    /// Runs `dlq-reprocessor` with `arguments`.
+    func cli(_ arguments: String..., environment extra: [String: String] = [:]) async throws -> CommandRunner.Output {
+        try await CommandRunner.run(ReprocessorExecutable.path, arguments, environment: environment(extra))
+    }
+
+    /// Runs `dlq-reprocessor … --json` and parses its output.
+    func cliJSON(_ arguments: String...) async throws -> (CommandRunner.Output, JSONValue?) {
+        let output = try await CommandRunner.run(
+            ReprocessorExecutable.path, arguments + ["--json"], environment: environment())
+        return (output, try? JSONValue(parsing: output.stdout))
+    }
+
+    // MARK: the table
+
+    static func artistKeys(_ id: String) -> Item {
+        ["PK": .string("ARTIST#\(id)"), "SK": .string("METADATA")]
+    }
+
+    static func artist(_ id: String, name: String, rating: String = "4.5", styles: [String] = ["blackwork"]) -> Item {
+        [
+            "PK": .string("ARTIST#\(id)"), "SK": .string("METADATA"), "GSI1PK": .string("CITY#London"),
+            "name": .string(name), "rating": .number(rating), "styles": .stringSet(styles),
+            "location": .map(["city": .string("London"), "lat": .number("51.5072178")]),
+            "portfolio": .list([.string("https://example.com/1.jpg")]), "bookable": .bool(true),
+            "followers": .number("12345678901234567890"),
+        ]
+    }
+
+    func putArtist(_ id: String, name: String, rating: String = "4.5", styles: [String] = ["blackwork"]) async throws {
+        try await dynamoDB.putItem(tableName: tableName, item: Self.artist(id, name: name, rating: rating, styles: styles))
+    }
+
+    func put(_ item: Item) async throws {
+        try await dynamoDB.putItem(tableName: tableName, item: item)
+    }
+
+    func deleteArtist(_ id: String) async throws {
+        try await dynamoDB.deleteItem(tableName: tableName, key: Self.artistKeys(id))
+    }
+
+    func currentArtist(_ id: String) async throws -> Item? {
+        try await dynamoDB.getItem(tableName: tableName, key: Self.artistKeys(id), consistentRead: true)
+    }
+
+    /// Every record in the stream so far, with its shard, in order.
+    func streamRecords() async throws -> [(shardID: String, record: StreamRecord)] {
+        var all: [(String, StreamRecord)] = []
+        for shard in try await streams.describeStream(streamARN: streamARN) {
+            var iterator: String? = try await streams.getShardIterator(
+                streamARN: streamARN, shardID: shard.shardID, type: .trimHorizon)
+            while let current = iterator {
+                let page = try await streams.getRecords(shardIterator: current)
+                if page.records.isEmpty { break }
+                all += page.records.map { (shard.shardID, $0) }
+                iterator = page.nextShardIterator
+            }
+        }
+        return all
+    }
+
+    // MARK: the DLQ
+
+    /// The body the Lambda's on-failure destination sends for a batch (format A).
+    func failedBatchBody(_ records: [(shardID: String, record: StreamRecord)], requestID: String) -> String {
+        let first = records[0], last = records[records.count - 1]
+        return JSONValue.object([
+            "requestContext": .object([
+                "requestId": .string(requestID),
+                "functionArn": .string("arn:aws:lambda:eu-west-2:123456789012:function:dynamodb-sync-handler"),
+                "condition": .string("RetryAttemptsExhausted"), "approximateInvokeCount": .number("3"),
+            ]),
+            "responseContext": .object([
+                "statusCode": .number("200"), "executedVersion": .string("$LATEST"), "functionError": .string("Unhandled"),
+            ]),
+            "version": .string("1.0"),
+            "timestamp": .string("2026-11-24T10:00:05.000Z"),
+            "DDBStreamBatchInfo": .object([
+                "shardId": .string(first.shardID),
+                "startSequenceNumber": .string(first.record.dynamodb.sequenceNumber.digits),
+                "endSequenceNumber": .string(last.record.dynamodb.sequenceNumber.digits),
+                "approximateArrivalOfFirstRecord": .string("2026-11-24T10:00:00Z"),
+                "approximateArrivalOfLastRecord": .string("2026-11-24T10:00:01Z"),
+                "batchSize": .number(String(records.count)),
+                "streamArn": .string(streamARN),
+            ]),
+        ]).serialized
+    }
+
+    /// Forwarded records (format B).
+    func forwardedBody(_ records: [StreamRecord], correlationID: String? = nil) -> String {
+        var fields: [String: JSONValue] = [
+            "Records": .array(records.map(\.json)),
+            "errorMessage": .string("connect ECONNREFUSED"), "errorType": .string("ConnectionError"),
+        ]
+        if let correlationID { fields["correlationId"] = .string(correlationID) }
+        return JSONValue.object(fields).serialized
+    }
+
+    /// Sends bodies to the DLQ, ten at a time.
+    func send(_ bodies: [String], attributes: [String: String] = [:]) async throws {
+        for start in stride(from: 0, to: bodies.count, by: 10) {
+            let chunk = bodies[start..<min(start + 10, bodies.count)]
+            let result = try await sqs.sendMessageBatch(
+                queueURL: queueURL,
+                entries: chunk.enumerated().map { (id: "m\($0.offset)", body: $0.element, attributes: attributes) })
+            if !result.failed.isEmpty { throw WorldError(description: "SendMessageBatch failed: \(result.failed)") }
+        }
+    }
+
+    /// Messages visible and in flight.
+    func queueDepth() async throws -> Int {
+        let counts = try await sqs.approximateMessageCounts(queueURL: queueURL)
+        return counts.visible + counts.inFlight
+    }
+
+    // MARK: search
+
+    func liveDocument(_ id: String) async throws -> OpenSearchDocument? {
+        try await openSearch.get(index: index, id: id)
+    }
+
+    /// A document without its `sync` stamp, for comparing content.
+    static func content(_ document: JSONValue) -> JSONValue {
+        guard case .object(var fields) = document else { return document }
+        fields["sync"] = nil
+        return .object(fields)
+    }
+
+    /// The content the sync handler would write for `item`.
+    func expectedContent(_ item: Item) -> JSONValue {
+        let stamp = SyncStamp(
+            sequenceNumber: SequenceNumber("1")!, eventName: .modify, approximateCreationTime: nil, appliedAt: Date())
+        return Self.content(SyncTransform(index: index).document(for: item, stamp: stamp))
+    }
+}
