@@ -156,7 +156,8 @@ public indirect enum AttributeValue: Sendable, Hashable {
 
     private static func string(_ payload: JSONValue, type: String) throws(StreamModelError) -> String {
         guard case .string(let text) = payload else {
-            throw StreamModelError("\"\(type)\" must be \(type == "S" ? "a string" : "strings"), got \(payload.typeName)")
+            throw StreamModelError(
+                "\"\(type)\" must be \(type == "S" ? "a string" : "strings"), got \(payload.typeName)")
         }
         return text
     }
@@ -164,7 +165,8 @@ public indirect enum AttributeValue: Sendable, Hashable {
     private static func number(_ payload: JSONValue, type: String) throws(StreamModelError) -> String {
         guard case .string(let text) = payload else {
             throw StreamModelError(
-                "\"\(type)\" must be \(type == "N" ? "a string" : "strings") of decimal text, got \(Self.shortText(payload))")
+                "\"\(type)\" must be \(type == "N" ? "a string" : "strings") of decimal text, got \(Self.shortText(payload))"
+            )
         }
         _ = try DynamoDBNumber(text)
         return text

@@ -44,6 +44,43 @@ public struct FailedBatch: Sendable, Hashable {
     /// The `DDBStreamBatchInfo` object exactly as received.
     public var batchInfoJSON: JSONValue
 
+    /// Creates a failed batch; `batchInfoJSON` defaults to the `DDBStreamBatchInfo` object these fields describe.
+    public init(
+        requestID: String? = nil, functionARN: String? = nil, condition: String? = nil,
+        approximateInvokeCount: Int? = nil, statusCode: Int? = nil, functionError: String? = nil,
+        timestamp: String? = nil, shardID: String, startSequenceNumber: SequenceNumber,
+        endSequenceNumber: SequenceNumber, batchSize: Int? = nil, streamARN: String,
+        approximateArrivalOfFirstRecord: String? = nil, approximateArrivalOfLastRecord: String? = nil,
+        batchInfoJSON: JSONValue? = nil
+    ) {
+        self.requestID = requestID
+        self.functionARN = functionARN
+        self.condition = condition
+        self.approximateInvokeCount = approximateInvokeCount
+        self.statusCode = statusCode
+        self.functionError = functionError
+        self.timestamp = timestamp
+        self.shardID = shardID
+        self.startSequenceNumber = startSequenceNumber
+        self.endSequenceNumber = endSequenceNumber
+        self.batchSize = batchSize
+        self.streamARN = streamARN
+        self.approximateArrivalOfFirstRecord = approximateArrivalOfFirstRecord
+        self.approximateArrivalOfLastRecord = approximateArrivalOfLastRecord
+        if let batchInfoJSON {
+            self.batchInfoJSON = batchInfoJSON
+        } else {
+            var info: [String: JSONValue] = [
+                "shardId": .string(shardID), "startSequenceNumber": .string(startSequenceNumber.digits),
+                "endSequenceNumber": .string(endSequenceNumber.digits), "streamArn": .string(streamARN),
+            ]
+            info["batchSize"] = batchSize.map { .number(String($0)) }
+            info["approximateArrivalOfFirstRecord"] = approximateArrivalOfFirstRecord.map(JSONValue.string)
+            info["approximateArrivalOfLastRecord"] = approximateArrivalOfLastRecord.map(JSONValue.string)
+            self.batchInfoJSON = .object(info)
+        }
+    }
+
     /// Reads a failed-batch record from the top-level object of a body.
     /// - Throws: ``StreamModelError`` naming the missing or bad required field.
     init(fields: [String: JSONValue]) throws(StreamModelError) {
@@ -108,7 +145,9 @@ public struct ForwardedRecords: Sendable, Hashable {
     public var correlationID: String?
 
     /// Creates forwarded records.
-    public init(records: [StreamRecord], errorMessage: String? = nil, errorType: String? = nil, correlationID: String? = nil) {
+    public init(
+        records: [StreamRecord], errorMessage: String? = nil, errorType: String? = nil, correlationID: String? = nil
+    ) {
         self.records = records
         self.errorMessage = errorMessage
         self.errorType = errorType

@@ -310,7 +310,8 @@ private struct JSONParser {
             }
             appendUTF8(scalarValue, to: &decoded)
         default:
-            throw JSONParseError("invalid escape: backslash followed by \(JSONParseError.describe(kind))", at: escapeStart)
+            throw JSONParseError(
+                "invalid escape: backslash followed by \(JSONParseError.describe(kind))", at: escapeStart)
         }
     }
 
@@ -406,6 +407,7 @@ private struct JSONParser {
         guard position < bytes.count else {
             return JSONParseError("unexpected end of input", at: position, expected: expected)
         }
-        return JSONParseError("unexpected \(JSONParseError.describe(bytes[position]))", at: position, expected: expected)
+        return JSONParseError(
+            "unexpected \(JSONParseError.describe(bytes[position]))", at: position, expected: expected)
     }
 }

@@ -66,7 +66,10 @@ struct AttributeValueTests {
         "wrong shapes are rejected with a message naming the problem",
         arguments: [
             (#"{}"#, "an attribute value needs exactly one type key (S, N, B, SS, NS, BS, M, L, NULL, BOOL), got 0"),
-            (#"{"S":"a","N":"1"}"#, #"an attribute value needs exactly one type key (S, N, B, SS, NS, BS, M, L, NULL, BOOL), got 2: "N", "S""#),
+            (
+                #"{"S":"a","N":"1"}"#,
+                #"an attribute value needs exactly one type key (S, N, B, SS, NS, BS, M, L, NULL, BOOL), got 2: "N", "S""#
+            ),
             (#"{"X":"a"}"#, #"unknown attribute type "X""#),
             (#""S""#, "expected an attribute value object such as {\"S\": …}, got string"),
             (#"{"S":1}"#, #""S" must be a string, got number"#),
@@ -106,7 +109,8 @@ struct AttributeValueTests {
 
     @Test("item errors name the attribute path, choosing the first bad attribute by name")
     func itemErrors() throws {
-        let json = try JSONValue(parsing: #"{"z":{"N":"x"},"b":{"M":{"c d":{"L":[{"S":"ok"},{"N":1}]}}},"a":{"S":"fine"}}"#)
+        let json = try JSONValue(
+            parsing: #"{"z":{"N":"x"},"b":{"M":{"c d":{"L":[{"S":"ok"},{"N":1}]}}},"a":{"S":"fine"}}"#)
         for _ in 0..<5 {
             #expect {
                 try Item(dynamoJSON: json)

@@ -31,6 +31,23 @@ struct DLQEnvelopeTests {
         #expect(batch.batchInfoJSON == original)
     }
 
+    @Test("a hand-built failed batch describes itself in DDBStreamBatchInfo form, like a parsed one")
+    func builtFailedBatch() throws {
+        guard case .failedBatch(let parsed) = DLQEnvelope(body: Samples.failedBatchBody) else {
+            Issue.record("expected A")
+            return
+        }
+        let built = FailedBatch(
+            requestID: parsed.requestID, functionARN: parsed.functionARN, condition: parsed.condition,
+            approximateInvokeCount: parsed.approximateInvokeCount, statusCode: parsed.statusCode,
+            functionError: parsed.functionError, timestamp: parsed.timestamp, shardID: parsed.shardID,
+            startSequenceNumber: parsed.startSequenceNumber, endSequenceNumber: parsed.endSequenceNumber,
+            batchSize: parsed.batchSize, streamARN: parsed.streamARN,
+            approximateArrivalOfFirstRecord: parsed.approximateArrivalOfFirstRecord,
+            approximateArrivalOfLastRecord: parsed.approximateArrivalOfLastRecord)
+        #expect(built == parsed)
+    }
+
     @Test("format A is read leniently: open condition, no responseContext, odd optional types")
     func lenientFailedBatch() throws {
         let body = #"""
@@ -59,14 +76,38 @@ struct DLQEnvelopeTests {
         arguments: [
             (#"{"DDBStreamBatchInfo": []}"#, "DDBStreamBatchInfo: expected an object, got array"),
             (#"{"DDBStreamBatchInfo": null}"#, "DDBStreamBatchInfo: missing"),
-            (#"{"DDBStreamBatchInfo": {"startSequenceNumber": "1", "endSequenceNumber": "2", "streamArn": "a"}}"#, "DDBStreamBatchInfo.shardId: missing"),
-            (#"{"DDBStreamBatchInfo": {"shardId": "s", "endSequenceNumber": "2", "streamArn": "a"}}"#, "DDBStreamBatchInfo.startSequenceNumber: missing"),
-            (#"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": "1", "streamArn": "a"}}"#, "DDBStreamBatchInfo.endSequenceNumber: missing"),
-            (#"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": "1", "endSequenceNumber": "2"}}"#, "DDBStreamBatchInfo.streamArn: missing"),
-            (#"{"DDBStreamBatchInfo": {"shardId": 7, "startSequenceNumber": "1", "endSequenceNumber": "2", "streamArn": "a"}}"#, "DDBStreamBatchInfo.shardId: expected a string, got number"),
-            (#"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": "x1", "endSequenceNumber": "2", "streamArn": "a"}}"#, #"DDBStreamBatchInfo.startSequenceNumber: "x1" is not a sequence number (1 to 80 digits)"#),
-            (#"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": true, "endSequenceNumber": "2", "streamArn": "a"}}"#, "DDBStreamBatchInfo.startSequenceNumber: expected a string of digits, got boolean"),
-            (#"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": "800000000003126276371", "endSequenceNumber": "800000000003126276362", "streamArn": "a"}}"#, "DDBStreamBatchInfo: startSequenceNumber 800000000003126276371 is after endSequenceNumber 800000000003126276362"),
+            (
+                #"{"DDBStreamBatchInfo": {"startSequenceNumber": "1", "endSequenceNumber": "2", "streamArn": "a"}}"#,
+                "DDBStreamBatchInfo.shardId: missing"
+            ),
+            (
+                #"{"DDBStreamBatchInfo": {"shardId": "s", "endSequenceNumber": "2", "streamArn": "a"}}"#,
+                "DDBStreamBatchInfo.startSequenceNumber: missing"
+            ),
+            (
+                #"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": "1", "streamArn": "a"}}"#,
+                "DDBStreamBatchInfo.endSequenceNumber: missing"
+            ),
+            (
+                #"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": "1", "endSequenceNumber": "2"}}"#,
+                "DDBStreamBatchInfo.streamArn: missing"
+            ),
+            (
+                #"{"DDBStreamBatchInfo": {"shardId": 7, "startSequenceNumber": "1", "endSequenceNumber": "2", "streamArn": "a"}}"#,
+                "DDBStreamBatchInfo.shardId: expected a string, got number"
+            ),
+            (
+                #"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": "x1", "endSequenceNumber": "2", "streamArn": "a"}}"#,
+                #"DDBStreamBatchInfo.startSequenceNumber: "x1" is not a sequence number (1 to 80 digits)"#
+            ),
+            (
+                #"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": true, "endSequenceNumber": "2", "streamArn": "a"}}"#,
+                "DDBStreamBatchInfo.startSequenceNumber: expected a string of digits, got boolean"
+            ),
+            (
+                #"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": "800000000003126276371", "endSequenceNumber": "800000000003126276362", "streamArn": "a"}}"#,
+                "DDBStreamBatchInfo: startSequenceNumber 800000000003126276371 is after endSequenceNumber 800000000003126276362"
+            ),
         ])
     func badFailedBatch(body: String, reason: String) {
         #expect(DLQEnvelope(body: body) == .unrecognized(reason: reason))
@@ -116,11 +157,17 @@ struct DLQEnvelopeTests {
             ("42", "JSON number, expected an object"),
             ("null", "JSON null, expected an object"),
             ("{}", "JSON object without DDBStreamBatchInfo, Records or a stream record (keys: none)"),
-            (#"{"KinesisBatchInfo": {}, "requestContext": {}}"#, #"JSON object without DDBStreamBatchInfo, Records or a stream record (keys: "KinesisBatchInfo", "requestContext")"#),
+            (
+                #"{"KinesisBatchInfo": {}, "requestContext": {}}"#,
+                #"JSON object without DDBStreamBatchInfo, Records or a stream record (keys: "KinesisBatchInfo", "requestContext")"#
+            ),
             (#"{"Records": []}"#, "Records: empty array, no stream records"),
             (#"{"Records": {}}"#, "Records: expected an array of stream records, got object"),
             (#"{"Records": [5]}"#, "Records[0]: a stream record must be an object, got number"),
-            (#"{"eventName": "UPSERT", "dynamodb": {}}"#, #"eventName: unknown event name "UPSERT" (expected INSERT, MODIFY or REMOVE)"#),
+            (
+                #"{"eventName": "UPSERT", "dynamodb": {}}"#,
+                #"eventName: unknown event name "UPSERT" (expected INSERT, MODIFY or REMOVE)"#
+            ),
             (#"{"dynamodb": {"Keys": {}, "SequenceNumber": "1"}}"#, "eventName: missing"),
         ])
     func unrecognized(body: String, reason: String) {
@@ -131,18 +178,28 @@ struct DLQEnvelopeTests {
     @Test("a bad record in Records makes the body C, naming the record's index")
     func badRecordIndex() throws {
         var records = try #require(JSONValue(parsing: Samples.forwardedBody)["Records"]?.arrayValue)
-        let upsert = try JSONValue(parsing: #"{"eventName": "UPSERT", "dynamodb": {"Keys": {}, "SequenceNumber": "9"}}"#)
+        let upsert = try JSONValue(
+            parsing: #"{"eventName": "UPSERT", "dynamodb": {"Keys": {}, "SequenceNumber": "9"}}"#)
         records.append(contentsOf: [records[0], upsert])
         let body = JSONValue.object(["Records": .array(records)]).serialized
-        #expect(DLQEnvelope(body: body) == .unrecognized(reason: #"Records[3].eventName: unknown event name "UPSERT" (expected INSERT, MODIFY or REMOVE)"#))
+        #expect(
+            DLQEnvelope(body: body)
+                == .unrecognized(
+                    reason: #"Records[3].eventName: unknown event name "UPSERT" (expected INSERT, MODIFY or REMOVE)"#))
 
         let missingSequence = try JSONValue(parsing: #"{"eventName": "INSERT", "dynamodb": {"Keys": {}}}"#)
         let body2 = JSONValue.object(["Records": .array([records[0], missingSequence])]).serialized
         #expect(DLQEnvelope(body: body2) == .unrecognized(reason: "Records[1].dynamodb.SequenceNumber: missing"))
 
-        let badImage = try JSONValue(parsing: #"{"eventName": "INSERT", "dynamodb": {"Keys": {}, "SequenceNumber": "1", "NewImage": {"n": {"N": 5}}}}"#)
+        let badImage = try JSONValue(
+            parsing:
+                #"{"eventName": "INSERT", "dynamodb": {"Keys": {}, "SequenceNumber": "1", "NewImage": {"n": {"N": 5}}}}"#
+        )
         let body3 = JSONValue.object(["Records": .array([badImage])]).serialized
-        #expect(DLQEnvelope(body: body3) == .unrecognized(reason: #"Records[0].dynamodb.NewImage.n: "N" must be a string of decimal text, got 5"#))
+        #expect(
+            DLQEnvelope(body: body3)
+                == .unrecognized(
+                    reason: #"Records[0].dynamodb.NewImage.n: "N" must be a string of decimal text, got 5"#))
     }
 
     @Test("reasons stay on one line and short, whatever the input holds")

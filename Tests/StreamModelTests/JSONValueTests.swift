@@ -14,7 +14,9 @@ struct JSONValueParsingTests {
         #expect(try JSONValue(parsing: "-0") == .number("-0"))
         #expect(try JSONValue(parsing: "[]") == .array([]))
         #expect(try JSONValue(parsing: "{}") == .object([:]))
-        #expect(try JSONValue(parsing: "\t\r\n[ 1 , {\"a\" : [ ] } ]\n") == .array([.number("1"), .object(["a": .array([])])]))
+        #expect(
+            try JSONValue(parsing: "\t\r\n[ 1 , {\"a\" : [ ] } ]\n")
+                == .array([.number("1"), .object(["a": .array([])])]))
     }
 
     @Test(
@@ -31,7 +33,10 @@ struct JSONValueParsingTests {
 
     @Test(
         "invalid numbers are errors with the offset of the number",
-        arguments: [("[01]", 1), ("[1.]", 1), ("[.5]", 1), ("[-]", 1), ("[+1]", 1), ("[1e]", 1), ("[1e+]", 1), ("[-a]", 1), ("[0x10]", 2)])
+        arguments: [
+            ("[01]", 1), ("[1.]", 1), ("[.5]", 1), ("[-]", 1), ("[+1]", 1), ("[1e]", 1), ("[1e+]", 1), ("[-a]", 1),
+            ("[0x10]", 2),
+        ])
     func invalidNumbers(text: String, offset: Int) {
         #expect {
             try JSONValue(parsing: text)
@@ -155,6 +160,11 @@ struct JSONValueParsingTests {
         }
         let objects = String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: objects) }
+        let atCeiling =
+            String(repeating: "[", count: JSONValue.depthCeiling)
+            + String(repeating: "]", count: JSONValue.depthCeiling)
+        let value = try? JSONValue(parsing: atCeiling, maxDepth: .max)
+        #expect(value?.serialized == atCeiling)
         let unclosed = String(repeating: "[", count: 100_000)
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: unclosed) }
     }
@@ -209,7 +219,8 @@ struct JSONValueSerializationTests {
     @Test("keys are sorted by code point and output is compact")
     func sortedKeys() {
         let value: JSONValue = .object([
-            "b": .number("1"), "a": .array([.null, .bool(true)]), "é": .string("x"), "Z": .object(["y": .number("2"), "x": .number("1")]),
+            "b": .number("1"), "a": .array([.null, .bool(true)]), "é": .string("x"),
+            "Z": .object(["y": .number("2"), "x": .number("1")]),
         ])
         #expect(value.serialized == #"{"Z":{"x":1,"y":2},"a":[null,true],"b":1,"é":"x"}"#)
     }
@@ -268,7 +279,9 @@ struct JSONValueSerializationTests {
         #expect(JSONValue.number(text).intValue == expected)
     }
 
-    @Test("intValue is nil for fractions and numbers that do not fit", arguments: ["1.5", "9223372036854775808", "-9223372036854775809", "1e19", "1e-3", "1e999999999999999999999"])
+    @Test(
+        "intValue is nil for fractions and numbers that do not fit",
+        arguments: ["1.5", "9223372036854775808", "-9223372036854775809", "1e19", "1e-3", "1e999999999999999999999"])
     func intValueNil(text: String) {
         #expect(JSONValue.number(text).intValue == nil)
     }

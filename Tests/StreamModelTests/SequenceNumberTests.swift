@@ -55,7 +55,9 @@ struct SequenceNumberTests {
             #expect(SequenceNumber(sortKey: number.sortKey) == number)
         }
         for (smaller, larger) in zip(byValue, byValue.dropFirst()) {
-            #expect(smaller.digits.count < larger.digits.count || (smaller.digits.count == larger.digits.count && smaller.digits <= larger.digits))
+            #expect(
+                smaller.digits.count < larger.digits.count
+                    || (smaller.digits.count == larger.digits.count && smaller.digits <= larger.digits))
         }
     }
 
@@ -72,7 +74,11 @@ struct SequenceNumberTests {
         let encoded = try JSONEncoder().encode([number])
         #expect(String(decoding: encoded, as: UTF8.self) == #"["42"]"#)
         #expect(try JSONDecoder().decode([SequenceNumber].self, from: encoded) == [number])
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([SequenceNumber].self, from: Data(#"["4x"]"#.utf8)) }
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([SequenceNumber].self, from: Data(#"[42]"#.utf8)) }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([SequenceNumber].self, from: Data(#"["4x"]"#.utf8))
+        }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([SequenceNumber].self, from: Data(#"[42]"#.utf8))
+        }
     }
 }

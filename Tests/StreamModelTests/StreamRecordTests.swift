@@ -51,7 +51,9 @@ struct StreamRecordTests {
         let record = try StreamRecord(json: JSONValue(parsing: Samples.ttlRemoveRecord))
         let json = record.json
         #expect(json["eventName"] == .string("REMOVE"))
-        #expect(json["userIdentity"] == .object(["type": .string("Service"), "principalId": .string("dynamodb.amazonaws.com")]))
+        #expect(
+            json["userIdentity"]
+                == .object(["type": .string("Service"), "principalId": .string("dynamodb.amazonaws.com")]))
         #expect(json["eventVersion"] == nil)
         #expect(json["dynamodb"]?["SequenceNumber"] == .string("800000000003126276366"))
         #expect(json["dynamodb"]?["ApproximateCreationDateTime"] == .number("1795514400.5"))
@@ -60,11 +62,18 @@ struct StreamRecordTests {
         #expect(json["dynamodb"]?["Keys"]?["PK"] == .object(["S": .string("ARTIST#7")]))
     }
 
-    @Test("a minimal record needs only eventName, Keys and SequenceNumber; nulls count as absent; extra fields are ignored")
+    @Test(
+        "a minimal record needs only eventName, Keys and SequenceNumber; nulls count as absent; extra fields are ignored"
+    )
     func minimal() throws {
-        let text = #"{"eventName":"INSERT","extra":[1],"eventID":null,"dynamodb":{"Keys":{"PK":{"S":"A"}},"SequenceNumber":"1","NewImage":null,"Other":5}}"#
+        let text =
+            #"{"eventName":"INSERT","extra":[1],"eventID":null,"dynamodb":{"Keys":{"PK":{"S":"A"}},"SequenceNumber":"1","NewImage":null,"Other":5}}"#
         let record = try StreamRecord(json: JSONValue(parsing: text))
-        #expect(record == StreamRecord(eventName: .insert, dynamodb: StreamRecordData(keys: ["PK": .string("A")], sequenceNumber: SequenceNumber("1")!)))
+        #expect(
+            record
+                == StreamRecord(
+                    eventName: .insert,
+                    dynamodb: StreamRecordData(keys: ["PK": .string("A")], sequenceNumber: SequenceNumber("1")!)))
     }
 
     @Test(
@@ -72,24 +81,63 @@ struct StreamRecordTests {
         arguments: [
             (#"[]"#, "a stream record must be an object, got array"),
             (#"{"dynamodb":{}}"#, "eventName: missing"),
-            (#"{"eventName":"UPSERT","dynamodb":{}}"#, #"eventName: unknown event name "UPSERT" (expected INSERT, MODIFY or REMOVE)"#),
+            (
+                #"{"eventName":"UPSERT","dynamodb":{}}"#,
+                #"eventName: unknown event name "UPSERT" (expected INSERT, MODIFY or REMOVE)"#
+            ),
             (#"{"eventName":5,"dynamodb":{}}"#, "eventName: expected a string, got number"),
             (#"{"eventName":"INSERT"}"#, "dynamodb: missing"),
             (#"{"eventName":"INSERT","dynamodb":[]}"#, "dynamodb: expected an object, got array"),
             (#"{"eventName":"INSERT","dynamodb":{"SequenceNumber":"1"}}"#, "dynamodb.Keys: missing"),
             (#"{"eventName":"INSERT","dynamodb":{"Keys":{}}}"#, "dynamodb.SequenceNumber: missing"),
-            (#"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":12}}"#, "dynamodb.SequenceNumber: expected a string, got number"),
-            (#"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":"12a"}}"#, #"dynamodb.SequenceNumber: "12a" is not a sequence number (1 to 80 digits)"#),
-            (#"{"eventName":"INSERT","dynamodb":{"Keys":{"PK":{"S":1}},"SequenceNumber":"1"}}"#, #"dynamodb.Keys.PK: "S" must be a string, got number"#),
-            (#"{"eventName":"INSERT","dynamodb":{"Keys":{},"NewImage":{"tags":{"L":[{"N":"x"}]}},"SequenceNumber":"1"}}"#, #"dynamodb.NewImage.tags[0]: "x" is not a number"#),
-            (#"{"eventName":"INSERT","dynamodb":{"Keys":{},"OldImage":"x","SequenceNumber":"1"}}"#, "dynamodb.OldImage: expected an object of attributes, got string"),
-            (#"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":"1","SizeBytes":1.5}}"#, "dynamodb.SizeBytes: expected an integer, got number"),
-            (#"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":"1","ApproximateCreationDateTime":"2026-01-01"}}"#, "dynamodb.ApproximateCreationDateTime: expected epoch seconds as a number, got string"),
-            (#"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":"1","ApproximateCreationDateTime":1e300}}"#, #"dynamodb.ApproximateCreationDateTime: "1e300" is not a time between years 1 and 9999"#),
-            (#"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":"1","StreamViewType":true}}"#, "dynamodb.StreamViewType: expected a string, got boolean"),
-            (#"{"eventName":"REMOVE","userIdentity":"svc","dynamodb":{"Keys":{},"SequenceNumber":"1"}}"#, "userIdentity: expected an object, got string"),
-            (#"{"eventName":"REMOVE","userIdentity":{"type":1},"dynamodb":{"Keys":{},"SequenceNumber":"1"}}"#, "userIdentity.type: expected a string, got number"),
-            (#"{"eventName":"REMOVE","awsRegion":["x"],"dynamodb":{"Keys":{},"SequenceNumber":"1"}}"#, "awsRegion: expected a string, got array"),
+            (
+                #"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":12}}"#,
+                "dynamodb.SequenceNumber: expected a string, got number"
+            ),
+            (
+                #"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":"12a"}}"#,
+                #"dynamodb.SequenceNumber: "12a" is not a sequence number (1 to 80 digits)"#
+            ),
+            (
+                #"{"eventName":"INSERT","dynamodb":{"Keys":{"PK":{"S":1}},"SequenceNumber":"1"}}"#,
+                #"dynamodb.Keys.PK: "S" must be a string, got number"#
+            ),
+            (
+                #"{"eventName":"INSERT","dynamodb":{"Keys":{},"NewImage":{"tags":{"L":[{"N":"x"}]}},"SequenceNumber":"1"}}"#,
+                #"dynamodb.NewImage.tags[0]: "x" is not a number"#
+            ),
+            (
+                #"{"eventName":"INSERT","dynamodb":{"Keys":{},"OldImage":"x","SequenceNumber":"1"}}"#,
+                "dynamodb.OldImage: expected an object of attributes, got string"
+            ),
+            (
+                #"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":"1","SizeBytes":1.5}}"#,
+                "dynamodb.SizeBytes: expected an integer, got number"
+            ),
+            (
+                #"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":"1","ApproximateCreationDateTime":"2026-01-01"}}"#,
+                "dynamodb.ApproximateCreationDateTime: expected epoch seconds as a number, got string"
+            ),
+            (
+                #"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":"1","ApproximateCreationDateTime":1e300}}"#,
+                #"dynamodb.ApproximateCreationDateTime: "1e300" is not a time between years 1 and 9999"#
+            ),
+            (
+                #"{"eventName":"INSERT","dynamodb":{"Keys":{},"SequenceNumber":"1","StreamViewType":true}}"#,
+                "dynamodb.StreamViewType: expected a string, got boolean"
+            ),
+            (
+                #"{"eventName":"REMOVE","userIdentity":"svc","dynamodb":{"Keys":{},"SequenceNumber":"1"}}"#,
+                "userIdentity: expected an object, got string"
+            ),
+            (
+                #"{"eventName":"REMOVE","userIdentity":{"type":1},"dynamodb":{"Keys":{},"SequenceNumber":"1"}}"#,
+                "userIdentity.type: expected a string, got number"
+            ),
+            (
+                #"{"eventName":"REMOVE","awsRegion":["x"],"dynamodb":{"Keys":{},"SequenceNumber":"1"}}"#,
+                "awsRegion: expected a string, got array"
+            ),
         ])
     func badRecords(json: String, description: String) throws {
         let value = try JSONValue(parsing: json)

@@ -7,7 +7,8 @@ import Testing
 /// Builds a stream record for the artist `id` (or any keys).
 private func record(
     _ eventName: EventName, keys: Item = ["PK": .string("ARTIST#42"), "SK": .string("METADATA")], newImage: Item? = nil,
-    oldImage: Item? = nil, sequence: String = "800000000003126276365", created: Date? = Date(timeIntervalSince1970: 1_795_514_400.123),
+    oldImage: Item? = nil, sequence: String = "800000000003126276365",
+    created: Date? = Date(timeIntervalSince1970: 1_795_514_400.123),
     userIdentity: UserIdentity? = nil
 ) -> StreamRecord {
     StreamRecord(
@@ -24,7 +25,8 @@ struct SyncTransformDecisionTests {
     @Test("an artist METADATA record has the id after ARTIST#")
     func documentID() {
         #expect(SyncTransform.documentID(forKeys: ["PK": .string("ARTIST#42"), "SK": .string("METADATA")]) == "42")
-        #expect(SyncTransform.documentID(forKeys: ["PK": .string("ARTIST#a#b é"), "SK": .string("METADATA")]) == "a#b é")
+        #expect(
+            SyncTransform.documentID(forKeys: ["PK": .string("ARTIST#a#b é"), "SK": .string("METADATA")]) == "a#b é")
         #expect(SyncTransform.filterReason(forKeys: ["PK": .string("ARTIST#42"), "SK": .string("METADATA")]) == nil)
     }
 
@@ -33,8 +35,14 @@ struct SyncTransformDecisionTests {
         arguments: [
             (["SK": .string("METADATA")], "keys have no PK"),
             (["PK": .number("42"), "SK": .string("METADATA")], "PK is of type N, not a string"),
-            (["PK": .string("USER#1"), "SK": .string("METADATA")], #"PK "USER#1" is not an artist record (ARTIST#<id>)"#),
-            (["PK": .string("artist#1"), "SK": .string("METADATA")], #"PK "artist#1" is not an artist record (ARTIST#<id>)"#),
+            (
+                ["PK": .string("USER#1"), "SK": .string("METADATA")],
+                #"PK "USER#1" is not an artist record (ARTIST#<id>)"#
+            ),
+            (
+                ["PK": .string("artist#1"), "SK": .string("METADATA")],
+                #"PK "artist#1" is not an artist record (ARTIST#<id>)"#
+            ),
             (["PK": .string("ARTIST#"), "SK": .string("METADATA")], #"PK "ARTIST#" has an empty artist id"#),
             (["PK": .string("ARTIST#1")], "keys have no SK"),
             (["PK": .string("ARTIST#1"), "SK": .bool(true)], "SK is of type BOOL, not a string"),
@@ -45,13 +53,18 @@ struct SyncTransformDecisionTests {
         #expect(SyncTransform.documentID(forKeys: keys) == nil)
         #expect(SyncTransform.filterReason(forKeys: keys) == reason)
         for eventName in EventName.allCases {
-            #expect(SyncTransform().decide(record(eventName, keys: keys, newImage: keys), appliedAt: appliedAt) == .filtered(reason: reason))
+            #expect(
+                SyncTransform().decide(record(eventName, keys: keys, newImage: keys), appliedAt: appliedAt)
+                    == .filtered(reason: reason))
         }
     }
 
     @Test("a long or multi-line PK is quoted and capped in the reason")
     func longKeyReason() throws {
-        let reason = try #require(SyncTransform.filterReason(forKeys: ["PK": .string(String(repeating: "x\n", count: 200)), "SK": .string("METADATA")]))
+        let reason = try #require(
+            SyncTransform.filterReason(forKeys: [
+                "PK": .string(String(repeating: "x\n", count: 200)), "SK": .string("METADATA"),
+            ]))
         #expect(!reason.contains { $0.isNewline })
         #expect(reason.count <= 130)
     }
@@ -76,7 +89,9 @@ struct SyncTransformDecisionTests {
     @Test("REMOVE deletes, with or without images")
     func remove() {
         #expect(SyncTransform().decide(record(.remove), appliedAt: appliedAt) == .delete(documentID: "42"))
-        #expect(SyncTransform().decide(record(.remove, oldImage: ["name": .string("x")]), appliedAt: appliedAt) == .delete(documentID: "42"))
+        #expect(
+            SyncTransform().decide(record(.remove, oldImage: ["name": .string("x")]), appliedAt: appliedAt)
+                == .delete(documentID: "42"))
     }
 
     @Test("a TTL REMOVE (userIdentity from DynamoDB) deletes the document")
@@ -102,7 +117,8 @@ struct SyncTransformDecisionTests {
 struct SyncTransformDocumentTests {
     let stamp = SyncStamp(
         sequenceNumber: SequenceNumber("0800000000003126276365")!, eventName: .modify,
-        approximateCreationTime: Date(timeIntervalSince1970: 1_795_514_400.123), appliedAt: Date(timeIntervalSince1970: 1_795_514_405.5))
+        approximateCreationTime: Date(timeIntervalSince1970: 1_795_514_400.123),
+        appliedAt: Date(timeIntervalSince1970: 1_795_514_405.5))
 
     @Test("the document drops PK, SK and GSI/gsi attributes and adds sync")
     func dropsKeysAndIndexes() {
@@ -123,7 +139,8 @@ struct SyncTransformDocumentTests {
             document["sync"]
                 == .object([
                     "sequenceNumber": .string("800000000003126276365"), "eventName": .string("MODIFY"),
-                    "approximateCreationTime": .string("2026-11-24T10:00:00.123Z"), "appliedAt": .string("2026-11-24T10:00:05.500Z"),
+                    "approximateCreationTime": .string("2026-11-24T10:00:00.123Z"),
+                    "appliedAt": .string("2026-11-24T10:00:05.500Z"),
                 ]))
         var noCreation = stamp
         noCreation.approximateCreationTime = nil
@@ -133,9 +150,11 @@ struct SyncTransformDocumentTests {
     @Test(
         "timestamps format as UTC with milliseconds, rounded to the nearest millisecond",
         arguments: [
-            (0.0, "1970-01-01T00:00:00.000Z"), (-0.001, "1969-12-31T23:59:59.999Z"), (951_782_400, "2000-02-29T00:00:00.000Z"),
+            (0.0, "1970-01-01T00:00:00.000Z"), (-0.001, "1969-12-31T23:59:59.999Z"),
+            (951_782_400, "2000-02-29T00:00:00.000Z"),
             (1_795_514_400.1234, "2026-11-24T10:00:00.123Z"), (1_795_514_400.9996, "2026-11-24T10:00:01.000Z"),
-            (253_402_300_799.999, "9999-12-31T23:59:59.999Z"), (1e300, "9999-12-31T23:59:59.999Z"), (-86_400 * 365.25 * 3000, "0000-01-01T00:00:00.000Z"),
+            (253_402_300_799.999, "9999-12-31T23:59:59.999Z"), (1e300, "9999-12-31T23:59:59.999Z"),
+            (-86_400 * 365.25 * 3000, "0000-01-01T00:00:00.000Z"),
             (4_107_542_400, "2100-03-01T00:00:00.000Z"),
         ] as [(Double, String)])
     func timestamps(seconds: Double, expected: String) {
@@ -153,12 +172,14 @@ struct SyncTransformDocumentTests {
     @Test("every attribute type converts to plain JSON")
     func plainJSONTypes() throws {
         let item: Item = [
-            "s": .string("Ink \"&\" Iron"), "n": .number("12345678901234567890.123"), "b": .binary(Data([0, 1, 2, 255])),
+            "s": .string("Ink \"&\" Iron"), "n": .number("12345678901234567890.123"),
+            "b": .binary(Data([0, 1, 2, 255])),
             "ss": .stringSet(["realism", "blackwork", "Zebra", "émaux"]),
             "ns": .numberSet(["10", "9", "-1.5", "1E+3", "0.001", "00012"]),
             "bs": .binarySet([Data([2]), Data([1, 0]), Data([1])]),
             "m": .map(["inner": .map(["x": .number("1.50")]), "l": .list([.null, .bool(false)])]),
-            "l": .list([.number("-0.5"), .string("x"), .list([.numberSet(["2", "1"])])]), "null": .null, "t": .bool(true),
+            "l": .list([.number("-0.5"), .string("x"), .list([.numberSet(["2", "1"])])]), "null": .null,
+            "t": .bool(true),
         ]
         let json = SyncTransform.plainJSON(item)
         #expect(
@@ -173,7 +194,8 @@ struct SyncTransformDocumentTests {
         "DynamoDB number text becomes a valid JSON number with every digit kept",
         arguments: [
             ("1E+3", "1E+3"), ("-0.5", "-0.5"), ("00012", "12"), ("+7", "7"), (".25", "0.25"), ("5.", "5"),
-            ("12345678901234567890.123", "12345678901234567890.123"), ("99999999999999999999999999999999999999", "99999999999999999999999999999999999999"),
+            ("12345678901234567890.123", "12345678901234567890.123"),
+            ("99999999999999999999999999999999999999", "99999999999999999999999999999999999999"),
         ])
     func numbers(text: String, expected: String) throws {
         let document = SyncTransform().document(for: ["n": .number(text)], stamp: stamp)
@@ -197,7 +219,8 @@ struct SyncTransformDocumentTests {
              "NewImage":{"PK":{"S":"ARTIST#42"},"SK":{"S":"METADATA"},"GSI1PK":{"S":"x"},"followers":{"N":"12345678901234567890.123"},
                          "prices":{"NS":["150","80.5","1E+3"]},"styles":{"SS":["realism","blackwork"]}}}}
             """#
-        let decision = SyncTransform().decide(try StreamRecord(json: JSONValue(parsing: text)), appliedAt: Date(timeIntervalSince1970: 0))
+        let decision = SyncTransform().decide(
+            try StreamRecord(json: JSONValue(parsing: text)), appliedAt: Date(timeIntervalSince1970: 0))
         guard case .index(let id, let document) = decision else {
             Issue.record("expected index, got \(decision)")
             return
@@ -206,7 +229,8 @@ struct SyncTransformDocumentTests {
         #expect(
             document.serialized
                 == #"{"followers":12345678901234567890.123,"prices":[80.5,150,1E+3],"styles":["blackwork","realism"],"#
-                + #""sync":{"appliedAt":"1970-01-01T00:00:00.000Z","approximateCreationTime":null,"eventName":"MODIFY","sequenceNumber":"800000000003126276365"}}"#)
+                + #""sync":{"appliedAt":"1970-01-01T00:00:00.000Z","approximateCreationTime":null,"eventName":"MODIFY","sequenceNumber":"800000000003126276365"}}"#
+        )
     }
 }
 
@@ -214,8 +238,14 @@ struct SyncTransformDocumentTests {
 struct SyncTransformChangeTests {
     @Test("changedFields lists top-level names whose values differ, sorted")
     func changedFields() {
-        let old: Item = ["PK": .string("ARTIST#1"), "name": .string("a"), "gone": .bool(true), "tags": .stringSet(["x", "y"]), "n": .number("1")]
-        let new: Item = ["PK": .string("ARTIST#1"), "name": .string("b"), "added": .null, "tags": .stringSet(["y", "x"]), "n": .number("1")]
+        let old: Item = [
+            "PK": .string("ARTIST#1"), "name": .string("a"), "gone": .bool(true), "tags": .stringSet(["x", "y"]),
+            "n": .number("1"),
+        ]
+        let new: Item = [
+            "PK": .string("ARTIST#1"), "name": .string("b"), "added": .null, "tags": .stringSet(["y", "x"]),
+            "n": .number("1"),
+        ]
         #expect(SyncTransform.changedFields(old: old, new: new) == ["added", "gone", "name"])
     }
 
@@ -237,11 +267,16 @@ struct SyncTransformChangeTests {
 
     @Test("syncedSequenceNumber reads sync.sequenceNumber of a live document")
     func syncedSequenceNumber() throws {
-        let source = try JSONValue(parsing: #"{"name":"x","sync":{"sequenceNumber":"800000000003126276365","eventName":"MODIFY"}}"#)
+        let source = try JSONValue(
+            parsing: #"{"name":"x","sync":{"sequenceNumber":"800000000003126276365","eventName":"MODIFY"}}"#)
         #expect(SyncTransform.syncedSequenceNumber(in: source) == SequenceNumber("800000000003126276365"))
-        #expect(SyncTransform.syncedSequenceNumber(in: try JSONValue(parsing: #"{"sync":{"sequenceNumber":42}}"#)) == SequenceNumber("42"))
-        #expect(SyncTransform.syncedSequenceNumber(in: try JSONValue(parsing: #"{"sync":{"sequenceNumber":"x1"}}"#)) == nil)
-        #expect(SyncTransform.syncedSequenceNumber(in: try JSONValue(parsing: #"{"sync":{"sequenceNumber":1.5}}"#)) == nil)
+        #expect(
+            SyncTransform.syncedSequenceNumber(in: try JSONValue(parsing: #"{"sync":{"sequenceNumber":42}}"#))
+                == SequenceNumber("42"))
+        #expect(
+            SyncTransform.syncedSequenceNumber(in: try JSONValue(parsing: #"{"sync":{"sequenceNumber":"x1"}}"#)) == nil)
+        #expect(
+            SyncTransform.syncedSequenceNumber(in: try JSONValue(parsing: #"{"sync":{"sequenceNumber":1.5}}"#)) == nil)
         #expect(SyncTransform.syncedSequenceNumber(in: try JSONValue(parsing: #"{"sync":"x"}"#)) == nil)
         #expect(SyncTransform.syncedSequenceNumber(in: try JSONValue(parsing: #"{"name":"x"}"#)) == nil)
         #expect(SyncTransform.syncedSequenceNumber(in: .array([])) == nil)
@@ -249,8 +284,11 @@ struct SyncTransformChangeTests {
 
     @Test("a document's sync.sequenceNumber reads back as the stamp's")
     func documentSequenceReadsBack() throws {
-        let stamp = SyncStamp(sequenceNumber: SequenceNumber("1000000000000000000000")!, eventName: .insert, approximateCreationTime: nil, appliedAt: Date())
+        let stamp = SyncStamp(
+            sequenceNumber: SequenceNumber("1000000000000000000000")!, eventName: .insert, approximateCreationTime: nil,
+            appliedAt: Date())
         let document = SyncTransform().document(for: ["name": .string("x")], stamp: stamp)
-        #expect(SyncTransform.syncedSequenceNumber(in: try JSONValue(parsing: document.serialized)) == stamp.sequenceNumber)
+        #expect(
+            SyncTransform.syncedSequenceNumber(in: try JSONValue(parsing: document.serialized)) == stamp.sequenceNumber)
     }
 }
