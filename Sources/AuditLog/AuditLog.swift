@@ -37,7 +37,7 @@ public actor AuditLog {
 
     /// Opens or creates the database and applies the migrations found in `migrationsFolder`.
     /// - Throws: ``AuditLogError`` as ``init(path:)``.
-    public init(path: String, migrationsFolder: URL) throws(AuditLogError) {
+    init(path: String, migrationsFolder: URL) throws(AuditLogError) {
         self.path = path
         do {
             let connection = try Connection(path: path)
