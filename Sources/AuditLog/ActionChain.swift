@@ -1,0 +1,103 @@
+import Crypto
+import Foundation
+import SQLite
+
+/// The hash chain over the actions table.
+///
+/// Each action's `hash` is `lowercase hex(SHA-256(previous ‖ canonical(row)))`, where
+/// `previous` is the 32 raw bytes of the previous action's hash (the action whose id is one
+/// less; 32 zero bytes for the first action) and `canonical(row)` encodes the row's columns
+/// `id, change_id, message_id, action, actor, reason, outcome, response, at`, in that order,
+/// each as:
+///
+/// - NULL: the byte `0x00`;
+/// - an integer (`id`, `change_id`, `at` in milliseconds since 1970): `0x01`, then the value as
+///   8 bytes, big-endian two's complement;
+/// - text: `0x02`, then the UTF-8 byte count as 8 bytes big-endian, then the UTF-8 bytes.
+///
+/// The encoding is prefix-free, so two different rows never encode alike. Verification
+/// recomputes it from the values stored in the file, so any edit of any column, a removed
+/// row or a re-ordered row breaks the chain at that row.
+enum ActionChain {
+    /// The previous hash of the first action: 32 zero bytes.
+    static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// The canonical bytes of one row's columns (see the type's documentation).
+    static func canonicalEncoding(of columns: [SQLValue]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for column in columns {
+            switch column {
+            case .null:
+                bytes.append(0x00)
+            case .integer(let value):
+                bytes.append(0x01)
+                bytes.append(contentsOf: bigEndianBytes(UInt64(bitPattern: value)))
+            case .text(let text):
+                bytes.append(0x02)
+                bytes.append(contentsOf: bigEndianBytes(UInt64(text.utf8.count)))
+                bytes.append(contentsOf: text.utf8)
+            case .real(let value):
+                // The schema (STRICT) has no REAL or BLOB columns in actions; encode them distinctly anyway.
+                bytes.append(0x03)
+                bytes.append(contentsOf: bigEndianBytes(value.bitPattern))
+            case .blob(let blob):
+                bytes.append(0x04)
+                bytes.append(contentsOf: bigEndianBytes(UInt64(blob.count)))
+                bytes.append(contentsOf: blob)
+            }
+        }
+        return bytes
+    }
+
+    /// The hex hash of a row given its predecessor's hash bytes.
+    static func hash(previous: [UInt8], columns: [SQLValue]) -> String {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        hasher.update(data: canonicalEncoding(of: columns))
+        return hex(Array(hasher.finalize()))
+    }
+
+    /// Lowercase hex.
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The bytes of a 64-character hex hash, nil when it is not one.
+    static func bytes(ofHex text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 64 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        var index = 0
+        while index < 64 {
+            guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    /// SHA-256 hex of a migration's text: the checksum recorded in `schema_migrations`.
+    static func migrationChecksum(_ sql: String) -> String {
+        hex(Array(SHA256.hash(data: Array(sql.utf8))))
+    }
+
+    private static func nibble(_ character: UInt8) -> UInt8? {
+        switch character {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+
+    private static func bigEndianBytes(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
+    }
+}

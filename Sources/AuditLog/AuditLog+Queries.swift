@@ -1,0 +1,353 @@
+import Foundation
+import SQLite
+import StreamModel
+
+// Every query names the index it uses (INDEXED BY / NOT INDEXED), so the plan cannot drift
+// to a table scan as the data grows; the EXPLAIN QUERY PLAN test checks each of them.
+
+extension AuditLog {
+    /// Due work: changes pending, or failed with `nextAttemptAt` at or before `now` (or unset),
+    /// ordered by (document ID, sequence number, id); keyset-paged.
+    /// - Parameters:
+    ///   - now: The time to compare `nextAttemptAt` with.
+    ///   - after: The previous page's ``Page/next`` (nil for the first page).
+    ///   - limit: At most this many rows (at least 1).
+    /// - Throws: ``AuditLogError``: `.invalidCursor`, `.storage`.
+    public func dueChanges(now: Date, after: String?, limit: Int) throws(AuditLogError) -> Page<ChangeRecord> {
+        var key = ("", "", Int64(0))
+        if let after {
+            let cursor = try PageCursor(decoding: after, listing: "due", fieldCount: 3)
+            guard let id = Int64(cursor.fields[2]) else { throw AuditLogError(code: .invalidCursor, description: "cursor \(after) is damaged") }
+            key = (cursor.fields[0], cursor.fields[1], id)
+        }
+        let limit = max(1, limit)
+        let rows = try read { db in
+            try db.query(
+                """
+                SELECT \(Rows.changeColumns) FROM changes INDEXED BY changes_due
+                WHERE status IN ('pending', 'failed') AND (status = 'pending' OR ifnull(next_attempt_at, 0) <= ?1)
+                  AND ifnull(document_id, '') >= ?2 AND (ifnull(document_id, ''), sequence_key, id) > (?2, ?3, ?4)
+                ORDER BY ifnull(document_id, ''), sequence_key, id LIMIT ?5
+                """,
+                [now.databaseMilliseconds, key.0, key.1, key.2, limit + 1]
+            ) { row in try Rows.change(from: row) }
+        }
+        return Self.page(rows, limit: limit) { last in
+            PageCursor(listing: "due", fields: [last.documentID ?? "", last.sequenceNumber.sortKey, String(last.id)]).encoded
+        }
+    }
+
+    /// The highest sequence number among this document's changes in status applied (nil if none).
+    /// - Throws: ``AuditLogError``.
+    public func latestAppliedSequence(documentID: String) throws(AuditLogError) -> SequenceNumber? {
+        let digits = try read { db in
+            try db.queryOne(
+                """
+                SELECT sequence_number FROM changes INDEXED BY changes_applied
+                WHERE document_id = ? AND status = 'applied' ORDER BY sequence_key DESC LIMIT 1
+                """, [documentID]) { $0.column(0) as String }
+        }
+        guard let digits else { return nil }
+        guard let sequenceNumber = SequenceNumber(digits) else {
+            throw .corruptRow("document \(documentID): stored sequence number \(digits) is not a sequence number")
+        }
+        return sequenceNumber
+    }
+
+    /// Changes matching `filter`, by id ascending; keyset-paged, stable under concurrent inserts
+    /// (every row that existed when the first page was read appears exactly once).
+    /// - Parameters:
+    ///   - filter: The constraints (combined with AND).
+    ///   - after: The previous page's ``Page/next`` (nil for the first page).
+    ///   - limit: At most this many rows (at least 1).
+    /// - Throws: ``AuditLogError``: `.invalidCursor`, `.storage`.
+    public func listChanges(_ filter: ChangeFilter, after: String?, limit: Int) throws(AuditLogError) -> Page<ChangeRecord> {
+        let limit = max(1, limit)
+        var range = try IDRange(cursor: after, listing: "changes")
+        let statuses = filter.statuses.count == ChangeStatus.allCases.count ? [] : filter.statuses.map(\.rawValue).sorted()
+        let rows: [ChangeRecord]? = try read { db in
+            guard try range.narrow(to: filter.since, filter.until, table: "changes", timeColumn: "created_at", index: "changes_created", in: db)
+            else { return nil }
+            var conditions: [String] = []
+            var bindings: [any SQLBindable] = []
+            if let documentID = filter.documentID {
+                conditions.append("document_id = ?")
+                bindings.append(documentID)
+            }
+            if let eventName = filter.eventName {
+                conditions.append("event_name = ?")
+                bindings.append(eventName.rawValue)
+            }
+            if let since = filter.since {
+                conditions.append("created_at >= ?")
+                bindings.append(since.databaseMilliseconds)
+            }
+            if let until = filter.until {
+                conditions.append("created_at < ?")
+                bindings.append(until.databaseMilliseconds)
+            }
+            if let pattern = filter.errorPattern {
+                conditions.append("last_error IS NOT NULL AND last_error LIKE ?")
+                bindings.append("%" + pattern + "%")
+            }
+            if let ids = filter.ids {
+                conditions.append("id IN (SELECT value FROM json_each(?))")
+                bindings.append("[" + ids.map(String.init).joined(separator: ",") + "]")
+            }
+            // The driving index: the most selective constraint, always ordered by id.
+            let source: String
+            if filter.ids != nil {
+                source = "changes NOT INDEXED"
+            } else if filter.documentID != nil {
+                source = "changes INDEXED BY changes_document"
+            } else if !statuses.isEmpty {
+                return try Self.mergedByStatus(statuses, conditions: conditions, bindings: bindings, range: range, limit: limit, in: db)
+            } else if filter.eventName != nil {
+                source = "changes INDEXED BY changes_event_name"
+            } else if filter.errorPattern != nil {
+                source = "changes INDEXED BY changes_with_error"
+            } else {
+                source = "changes NOT INDEXED"
+            }
+            if !statuses.isEmpty {
+                conditions.append("status IN (SELECT value FROM json_each(?))")
+                bindings.append(Self.jsonArray(statuses))
+            }
+            return try Self.changes(from: source, conditions: conditions, bindings: bindings, range: range, limit: limit, in: db)
+        }
+        guard let rows else { return Page(rows: [], next: nil) }
+        return Self.page(rows, limit: limit) { last in range.cursor(after: last.id, listing: "changes") }
+    }
+
+    /// One ordered stream per status (index `changes_status`), merged by id.
+    private static func mergedByStatus(
+        _ statuses: [String], conditions: [String], bindings: [any SQLBindable], range: IDRange, limit: Int, in db: Connection
+    ) throws -> [ChangeRecord] {
+        var merged: [ChangeRecord] = []
+        for status in statuses {
+            merged += try changes(from: "changes INDEXED BY changes_status", conditions: ["status = ?"] + conditions,
+                                  bindings: [status] + bindings, range: range, limit: limit, in: db)
+        }
+        return Array(merged.sorted { $0.id < $1.id }.prefix(limit + 1))
+    }
+
+    private static func changes(
+        from source: String, conditions: [String], bindings: [any SQLBindable], range: IDRange, limit: Int, in db: Connection
+    ) throws -> [ChangeRecord] {
+        let (rangeConditions, rangeBindings) = range.conditions
+        let allConditions = conditions + rangeConditions
+        return try db.query(
+            "SELECT \(Rows.changeColumns) FROM \(source) WHERE \(allConditions.joined(separator: " AND ")) ORDER BY id LIMIT ?",
+            bindings + rangeBindings + [limit + 1]
+        ) { row in try Rows.change(from: row) }
+    }
+
+    /// The actions of one change, by id.
+    /// - Throws: ``AuditLogError``.
+    public func actions(forChange id: Int64) throws(AuditLogError) -> [ActionRecord] {
+        try read { db in try Self.actions(forChange: id, in: db) }
+    }
+
+    private static func actions(forChange id: Int64, in db: Connection) throws -> [ActionRecord] {
+        try db.query("SELECT \(Rows.actionColumns) FROM actions INDEXED BY actions_change WHERE change_id = ? ORDER BY id", [id]) { row in
+            try Rows.action(from: row)
+        }
+    }
+
+    /// Everything that happened to one document: its changes in sequence-number order, and
+    /// the actions on them by id. Read from one snapshot.
+    /// - Parameter documentID: The search document's id (e.g. `42` for `ARTIST#42`).
+    /// - Throws: ``AuditLogError``.
+    public func history(documentID: String) throws(AuditLogError) -> (changes: [ChangeRecord], actions: [ActionRecord]) {
+        try read { db in
+            let changes = try db.query(
+                """
+                SELECT \(Rows.changeColumns) FROM changes INDEXED BY changes_document_sequence
+                WHERE document_id = ? ORDER BY sequence_key, id
+                """, [documentID]) { row in try Rows.change(from: row) }
+            var actions: [ActionRecord] = []
+            for change in changes {
+                actions += try Self.actions(forChange: change.id, in: db)
+            }
+            return (changes, actions.sorted { $0.id < $1.id })
+        }
+    }
+
+    /// Actions matching `filter`, by id ascending; keyset-paged like ``listChanges(_:after:limit:)``.
+    /// - Throws: ``AuditLogError``: `.invalidCursor`, `.storage`.
+    public func listActions(_ filter: ActionFilter, after: String?, limit: Int) throws(AuditLogError) -> Page<ActionRecord> {
+        let limit = max(1, limit)
+        var range = try IDRange(cursor: after, listing: "actions")
+        let kinds = filter.actions.count == ActionKind.allCases.count ? [] : filter.actions.map(\.rawValue).sorted()
+        let rows: [ActionRecord]? = try read { db in
+            guard try range.narrow(to: filter.since, filter.until, table: "actions", timeColumn: "at", index: "actions_at", in: db)
+            else { return nil }
+            var conditions: [String] = []
+            var bindings: [any SQLBindable] = []
+            if let actor = filter.actor {
+                conditions.append("actor = ?")
+                bindings.append(actor)
+            }
+            if let since = filter.since {
+                conditions.append("at >= ?")
+                bindings.append(since.databaseMilliseconds)
+            }
+            if let until = filter.until {
+                conditions.append("at < ?")
+                bindings.append(until.databaseMilliseconds)
+            }
+            let (rangeConditions, rangeBindings) = range.conditions
+            func select(_ source: String, _ extraConditions: [String], _ extraBindings: [any SQLBindable]) throws -> [ActionRecord] {
+                let all = extraConditions + conditions + rangeConditions
+                return try db.query(
+                    "SELECT \(Rows.actionColumns) FROM \(source) WHERE \(all.joined(separator: " AND ")) ORDER BY id LIMIT ?",
+                    extraBindings + bindings + rangeBindings + [limit + 1]
+                ) { row in try Rows.action(from: row) }
+            }
+            if filter.actor != nil {
+                guard !kinds.isEmpty else { return try select("actions INDEXED BY actions_actor", [], []) }
+                return try select("actions INDEXED BY actions_actor", ["action IN (SELECT value FROM json_each(?))"], [Self.jsonArray(kinds)])
+            }
+            guard !kinds.isEmpty else { return try select("actions NOT INDEXED", [], []) }
+            var merged: [ActionRecord] = []
+            for kind in kinds {
+                merged += try select("actions INDEXED BY actions_kind", ["action = ?"], [kind])
+            }
+            return Array(merged.sorted { $0.id < $1.id }.prefix(limit + 1))
+        }
+        guard let rows else { return Page(rows: [], next: nil) }
+        return Self.page(rows, limit: limit) { last in range.cursor(after: last.id, listing: "actions") }
+    }
+
+    /// Changes with an error, grouped by error text: count, first and last seen (creation
+    /// times) and statuses; largest groups first, then by error text.
+    /// - Parameter statuses: Only changes in these statuses (empty: all).
+    /// - Throws: ``AuditLogError``.
+    public func errorGroups(statuses: Set<ChangeStatus>) throws(AuditLogError) -> [ErrorGroup] {
+        let statusList = statuses.count == ChangeStatus.allCases.count ? [] : statuses.map(\.rawValue).sorted()
+        let statusCondition = statusList.isEmpty ? "" : "AND status IN (SELECT value FROM json_each(?))"
+        let groups: [ErrorGroup] = try read { db in
+            var groups: [ErrorGroup] = []
+            try db.forEachRow(
+                """
+                SELECT last_error, status, count(*), min(created_at), max(created_at) FROM changes INDEXED BY changes_errors
+                WHERE last_error IS NOT NULL \(statusCondition) GROUP BY last_error, status ORDER BY last_error, status
+                """, statusList.isEmpty ? [] : [Self.jsonArray(statusList)]
+            ) { row in
+                let error: String = row.column(0)
+                guard let status = ChangeStatus(rawValue: row.column(1)) else { throw AuditLogError.corruptRow("unknown status in error groups") }
+                let count: Int = row.column(2)
+                let first = Date(databaseMilliseconds: row.column(3))
+                let last = Date(databaseMilliseconds: row.column(4))
+                if groups.last?.error == error {
+                    groups[groups.count - 1].count += count
+                    groups[groups.count - 1].firstSeen = min(groups[groups.count - 1].firstSeen, first)
+                    groups[groups.count - 1].lastSeen = max(groups[groups.count - 1].lastSeen, last)
+                    groups[groups.count - 1].statuses[status] = count
+                } else {
+                    groups.append(ErrorGroup(error: error, count: count, firstSeen: first, lastSeen: last, statuses: [status: count]))
+                }
+            }
+            return groups
+        }
+        return groups.sorted { $0.count != $1.count ? $0.count > $1.count : $0.error < $1.error }
+    }
+
+    /// Counts by status (every status, zeros included), messages, the oldest open change and the last run.
+    /// - Throws: ``AuditLogError``.
+    public func stats() throws(AuditLogError) -> AuditStats {
+        try read { db in
+            var counts = Dictionary(uniqueKeysWithValues: ChangeStatus.allCases.map { ($0, 0) })
+            try db.forEachRow("SELECT status, count(*) FROM changes INDEXED BY changes_status GROUP BY status") { row in
+                guard let status = ChangeStatus(rawValue: row.column(0)) else { throw AuditLogError.corruptRow("unknown status in counts") }
+                counts[status] = row.column(1)
+            }
+            let total = try db.queryOne("SELECT count(*) FROM messages") { $0.column(0) as Int } ?? 0
+            let quarantined = try db.queryOne(
+                "SELECT count(*) FROM messages INDEXED BY messages_quarantined WHERE quarantine_reason IS NOT NULL") { $0.column(0) as Int } ?? 0
+            let oldest = try db.queryOne(
+                "SELECT min(created_at) FROM changes INDEXED BY changes_open_created WHERE status IN ('pending', 'failed')"
+            ) { $0.column(0) as Int64? } ?? nil
+            let lastRun = try db.queryOne("SELECT max(finished_at) FROM runs") { $0.column(0) as Int64? } ?? nil
+            return AuditStats(changes: counts, messagesTotal: total, messagesQuarantined: quarantined,
+                              oldestPendingCreatedAt: oldest.map(Date.init(databaseMilliseconds:)),
+                              lastRunAt: lastRun.map(Date.init(databaseMilliseconds:)))
+        }
+    }
+
+    /// A stored message (body, correlation, error, quarantine reason…), nil when unknown.
+    /// - Throws: ``AuditLogError``.
+    public func message(id: String) throws(AuditLogError) -> StoredMessage? {
+        try read { db in
+            try db.queryOne("SELECT \(Rows.messageColumns) FROM messages WHERE message_id = ?", [id]) { row in try Rows.message(from: row) }
+        }
+    }
+
+    /// Records that a run finished (``AuditStats/lastRunAt``).
+    /// - Throws: ``AuditLogError``.
+    public func recordRun(finishedAt: Date) throws(AuditLogError) {
+        try write { db in
+            try db.run("INSERT INTO runs (finished_at) VALUES (?)", [finishedAt.databaseMilliseconds])
+        }
+    }
+
+    /// Splits `limit + 1` fetched rows into a page and its next cursor.
+    static func page<Row>(_ rows: [Row], limit: Int, cursor: (Row) -> String) -> Page<Row> {
+        guard rows.count > limit else { return Page(rows: rows, next: nil) }
+        let pageRows = Array(rows.prefix(limit))
+        return Page(rows: pageRows, next: pageRows.last.map(cursor))
+    }
+
+    static func jsonArray(_ texts: [String]) -> String {
+        JSONValue.array(texts.map(JSONValue.string)).serialized
+    }
+}
+
+/// The id window of a keyset listing: ids after the cursor, and (for a time filter) within the
+/// ids of rows in the time range, computed once on the first page and carried in the cursor.
+struct IDRange {
+    var after: Int64 = 0
+    var upperBound: Int64?
+
+    init(cursor: String?, listing: String) throws(AuditLogError) {
+        guard let cursor else { return }
+        let decoded = try PageCursor(decoding: cursor, listing: listing, fieldCount: 2)
+        guard let after = Int64(decoded.fields[0]) else { throw AuditLogError(code: .invalidCursor, description: "cursor \(cursor) is damaged") }
+        self.after = after
+        upperBound = decoded.fields[1].isEmpty ? nil : Int64(decoded.fields[1])
+    }
+
+    /// On the first page, narrows the window to the ids of rows stored in [since, until).
+    /// Times usually grow with ids, so the window is then exactly the rows wanted; when they
+    /// do not, the time condition still filters each row, so the result stays correct.
+    /// - Returns: false when no row is in the time range.
+    mutating func narrow(to since: Date?, _ until: Date?, table: String, timeColumn: String, index: String, in db: Connection) throws -> Bool {
+        guard since != nil || until != nil, after == 0, upperBound == nil else { return true }
+        var conditions: [String] = []
+        var bindings: [any SQLBindable] = []
+        if let since {
+            conditions.append("\(timeColumn) >= ?")
+            bindings.append(since.databaseMilliseconds)
+        }
+        if let until {
+            conditions.append("\(timeColumn) < ?")
+            bindings.append(until.databaseMilliseconds)
+        }
+        let bounds = try db.queryOne(
+            "SELECT min(id), max(id) FROM \(table) INDEXED BY \(index) WHERE \(conditions.joined(separator: " AND "))", bindings
+        ) { row in (row.column(0) as Int64?, row.column(1) as Int64?) }
+        guard let bounds, let low = bounds.0, let high = bounds.1 else { return false }
+        after = low - 1
+        upperBound = high
+        return true
+    }
+
+    var conditions: ([String], [any SQLBindable]) {
+        guard let upperBound else { return (["id > ?"], [after]) }
+        return (["id > ?", "id <= ?"], [after, upperBound])
+    }
+
+    func cursor(after id: Int64, listing: String) -> String {
+        PageCursor(listing: listing, fields: [String(id), upperBound.map(String.init) ?? ""]).encoded
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import SQLite
+import StreamModel
+
+/// Column lists and row readers shared by the queries.
+enum Rows {
+    /// The columns of a ``ChangeRecord``, in ``change(from:)``'s order (the message's correlation ID by primary key).
+    static let changeColumns = """
+        changes.id, changes.message_id, changes.stream_arn, changes.shard_id, changes.sequence_number, changes.event_id, \
+        changes.event_name, changes.keys_json, changes.document_id, changes.old_image_json, changes.new_image_json, \
+        changes.approximate_creation_at, changes.status, changes.attempts, changes.next_attempt_at, changes.last_error, \
+        changes.batch_info_json, \
+        (SELECT messages.correlation_id FROM messages WHERE messages.message_id = changes.message_id), \
+        changes.created_at, changes.updated_at
+        """
+
+    /// The columns of an ``ActionRecord``, in ``action(from:)``'s order.
+    static let actionColumns = "id, change_id, message_id, action, actor, reason, outcome, response, at, hash"
+
+    /// The columns of a ``StoredMessage``, in ``message(from:)``'s order.
+    static let messageColumns =
+        "message_id, body, format, correlation_id, error_text, received_at, receive_count, sent_at, quarantine_reason"
+
+    static func change(from row: Statement) throws(AuditLogError) -> ChangeRecord {
+        let id: Int64 = row.column(0)
+        func what(_ column: String) -> String { "change \(id): \(column)" }
+        guard let sequenceNumber = SequenceNumber(row.column(4) as String) else {
+            throw .corruptRow(what("sequence_number is not a sequence number"))
+        }
+        guard let status = ChangeStatus(rawValue: row.column(12)) else { throw .corruptRow(what("unknown status")) }
+        let eventNameText: String? = row.column(6)
+        let eventName = try eventNameText.map { (text) throws(AuditLogError) -> EventName in
+            guard let name = EventName(rawValue: text) else { throw .corruptRow(what("unknown event name")) }
+            return name
+        }
+        return ChangeRecord(
+            id: id,
+            messageID: row.column(1),
+            streamARN: row.column(2),
+            shardID: row.column(3),
+            sequenceNumber: sequenceNumber,
+            eventID: row.column(5),
+            eventName: eventName,
+            keys: try item(row.column(7), what("keys_json")),
+            documentID: row.column(8),
+            oldImage: try item(row.column(9), what("old_image_json")),
+            newImage: try item(row.column(10), what("new_image_json")),
+            approximateCreationTime: (row.column(11) as Int64?).map(Date.init(databaseMilliseconds:)),
+            status: status,
+            attempts: row.column(13),
+            nextAttemptAt: (row.column(14) as Int64?).map(Date.init(databaseMilliseconds:)),
+            lastError: row.column(15),
+            batchInfo: try json(row.column(16), what("batch_info_json")),
+            correlationID: row.column(17),
+            createdAt: Date(databaseMilliseconds: row.column(18)),
+            updatedAt: Date(databaseMilliseconds: row.column(19))
+        )
+    }
+
+    static func action(from row: Statement) throws(AuditLogError) -> ActionRecord {
+        let id: Int64 = row.column(0)
+        guard let kind = ActionKind(rawValue: row.column(3)) else { throw .corruptRow("action \(id): unknown action kind") }
+        return ActionRecord(
+            id: id,
+            changeID: row.column(1),
+            messageID: row.column(2),
+            action: kind,
+            actor: row.column(4),
+            reason: row.column(5),
+            outcome: row.column(6),
+            response: row.column(7),
+            at: Date(databaseMilliseconds: row.column(8)),
+            hash: row.column(9)
+        )
+    }
+
+    static func message(from row: Statement) throws(AuditLogError) -> StoredMessage {
+        let id: String = row.column(0)
+        guard let format = EnvelopeFormat(rawValue: row.column(2)) else { throw .corruptRow("message \(id): unknown format") }
+        return StoredMessage(
+            messageID: id,
+            body: row.column(1),
+            format: format,
+            correlationID: row.column(3),
+            errorText: row.column(4),
+            receivedAt: Date(databaseMilliseconds: row.column(5)),
+            receiveCount: row.column(6),
+            sentAt: (row.column(7) as Int64?).map(Date.init(databaseMilliseconds:)),
+            quarantineReason: row.column(8)
+        )
+    }
+
+    /// The stored text of an item: compact DynamoDB JSON with sorted keys.
+    static func text(of item: Item?) -> String? {
+        item.map { $0.dynamoJSON.serialized }
+    }
+
+    private static func json(_ text: String?, _ what: @autoclosure () -> String) throws(AuditLogError) -> JSONValue? {
+        guard let text else { return nil }
+        do {
+            return try JSONValue(parsing: text)
+        } catch {
+            throw .corruptRow("\(what()) is not JSON (\(error.description))")
+        }
+    }
+
+    private static func item(_ text: String?, _ what: @autoclosure () -> String) throws(AuditLogError) -> Item? {
+        guard let value = try json(text, what()) else { return nil }
+        do {
+            return try Item(dynamoJSON: value)
+        } catch {
+            throw .corruptRow("\(what()) is not a DynamoDB item (\(error.description))")
+        }
+    }
+}
+
+/// An opaque keyset cursor: the listing it belongs to and the key of the last row returned.
+struct PageCursor: Equatable {
+    var listing: String
+    var fields: [String]
+
+    /// Base64url of the fields, separated by U+001F.
+    var encoded: String {
+        let text = ([listing] + fields).joined(separator: "\u{1F}")
+        return Data(text.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    init(listing: String, fields: [String]) {
+        self.listing = listing
+        self.fields = fields
+    }
+
+    /// Decodes `text`, which must come from the listing `listing` and carry `fieldCount` fields.
+    /// - Throws: ``AuditLogError/Code/invalidCursor``.
+    init(decoding text: String, listing: String, fieldCount: Int) throws(AuditLogError) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else {
+            throw AuditLogError(code: .invalidCursor, description: "cursor \(text.prefix(40)) is not a cursor of this audit log")
+        }
+        let parts = decoded.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+        guard parts.first == listing, parts.count == fieldCount + 1 else {
+            throw AuditLogError(code: .invalidCursor, description: "cursor \(text.prefix(40)) does not belong to the \(listing) listing")
+        }
+        self.listing = listing
+        self.fields = Array(parts.dropFirst())
+    }
+}

@@ -1,0 +1,71 @@
+import SQLite
+
+/// The one error type of the AuditLog module.
+public struct AuditLogError: Error, CustomStringConvertible, Sendable {
+    /// What kind of failure this is.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Kind: String, Hashable, Sendable {
+            case illegalTransition = "illegal transition"
+            case notFound = "not found"
+            case storage
+            case migration
+            case corrupt
+            case leaseHeld = "lease held"
+            case invalidCursor = "invalid cursor"
+        }
+
+        private let kind: Kind
+
+        private init(_ kind: Kind) {
+            self.kind = kind
+        }
+
+        /// The state machine does not allow this move, or the row's status was not the expected one.
+        public static let illegalTransition = Code(.illegalTransition)
+        /// No such change or message.
+        public static let notFound = Code(.notFound)
+        /// The database failed (busy past the timeout, disk full, I/O…).
+        public static let storage = Code(.storage)
+        /// The migrations do not match the database (edited, missing, or the database is newer).
+        public static let migration = Code(.migration)
+        /// The file is not a database, or holds data this program cannot read.
+        public static let corrupt = Code(.corrupt)
+        /// Another holder has the run lease.
+        public static let leaseHeld = Code(.leaseHeld)
+        /// A paging cursor that this listing did not produce.
+        public static let invalidCursor = Code(.invalidCursor)
+
+        /// The code's name, e.g. "illegal transition".
+        public var description: String {
+            kind.rawValue
+        }
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// One line for an operator: what went wrong and what it concerns.
+    public var description: String
+
+    /// Makes an error.
+    public init(code: Code, description: String) {
+        self.code = code
+        self.description = description
+    }
+
+    /// Classifies a database error: migration problems, damaged or foreign files, and the rest.
+    init(_ error: SQLiteError) {
+        if error.code == .migration {
+            self.init(code: .migration, description: error.description)
+        } else if let resultCode = error.resultCode,
+            ResultCode.SQLITE_NOTADB ~= resultCode || ResultCode.SQLITE_CORRUPT ~= resultCode
+        {
+            self.init(code: .corrupt, description: error.description)
+        } else {
+            self.init(code: .storage, description: error.description)
+        }
+    }
+
+    static func corruptRow(_ what: String) -> AuditLogError {
+        AuditLogError(code: .corrupt, description: "the audit log holds data this program cannot read: \(what)")
+    }
+}

@@ -1,0 +1,507 @@
+import Foundation
+import StreamModel
+
+/// Where a change stands. Raw values are what the database stores and the CLI prints.
+public enum ChangeStatus: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Waiting to be applied.
+    case pending
+    /// In the search index.
+    case applied
+    /// The last apply failed; retried automatically after `nextAttemptAt`.
+    case failed
+    /// Failed too often; waits for an operator.
+    case parked
+    /// Deliberately not applied by an operator.
+    case skipped
+    /// Its old image was restored in the search index.
+    case rolledBack = "rolled_back"
+    /// A newer change to the same document is already in the search index.
+    case superseded
+    /// Not an artist record: never applied (terminal).
+    case filtered
+    /// Its batch was trimmed from the stream before the records could be read.
+    case expired
+}
+
+/// What an action records. Raw values are what the database stores and the CLI prints.
+public enum ActionKind: String, Sendable, Hashable, CaseIterable, Codable {
+    /// A change was stored from a DLQ message.
+    case ingested
+    /// A message body could not be understood and was stored raw.
+    case quarantined
+    /// A batch's records were gone from the stream.
+    case expired
+    /// A change is not an artist record.
+    case filtered
+    /// A change was written to the search index.
+    case applied
+    /// An apply failed.
+    case failed
+    /// A change was parked for an operator.
+    case parked
+    /// A newer change already won.
+    case superseded
+    /// An operator (or the resync request) asked for another try.
+    case retried
+    /// An operator skipped a change.
+    case skipped
+    /// A change was rolled back.
+    case rolledBack = "rolled_back"
+    /// A document was made to match the table's current item.
+    case resynced
+    /// A write was refused because the live document moved on (e.g. a refused rollback).
+    case conflict
+    /// A change arrived again in another message.
+    case duplicate
+}
+
+/// A change to store at ingest: one failed stream record, or a placeholder for an expired batch.
+public struct NewChange: Sendable, Hashable {
+    /// The stream's ARN (part of the change's identity).
+    public var streamARN: String?
+    /// The shard the record came from.
+    public var shardID: String?
+    /// The record's sequence number (part of the change's identity).
+    public var sequenceNumber: SequenceNumber
+    /// The record's event ID (an identity of its own when present).
+    public var eventID: String?
+    /// INSERT, MODIFY or REMOVE; nil only for an expired batch placeholder.
+    public var eventName: EventName?
+    /// The item's key attributes.
+    public var keys: Item?
+    /// The search document the change targets (nil when it is not an artist record).
+    public var documentID: String?
+    /// The item before the change.
+    public var oldImage: Item?
+    /// The item after the change.
+    public var newImage: Item?
+    /// When DynamoDB recorded the change.
+    public var approximateCreationTime: Date?
+    /// `.pending`, `.filtered` or `.expired`: ingest refuses any other status.
+    public var status: ChangeStatus
+    /// Why it is filtered or expired; stored as the ingest action's reason and as `lastError`.
+    public var reason: String?
+    /// For an expired batch: the DDBStreamBatchInfo object as received.
+    public var batchInfo: JSONValue?
+
+    /// Makes a change to ingest.
+    public init(
+        streamARN: String? = nil, shardID: String? = nil, sequenceNumber: SequenceNumber, eventID: String? = nil,
+        eventName: EventName? = nil, keys: Item? = nil, documentID: String? = nil, oldImage: Item? = nil,
+        newImage: Item? = nil, approximateCreationTime: Date? = nil, status: ChangeStatus = .pending,
+        reason: String? = nil, batchInfo: JSONValue? = nil
+    ) {
+        self.streamARN = streamARN
+        self.shardID = shardID
+        self.sequenceNumber = sequenceNumber
+        self.eventID = eventID
+        self.eventName = eventName
+        self.keys = keys
+        self.documentID = documentID
+        self.oldImage = oldImage
+        self.newImage = newImage
+        self.approximateCreationTime = approximateCreationTime
+        self.status = status
+        self.reason = reason
+        self.batchInfo = batchInfo
+    }
+}
+
+/// What a message carried: changes, or nothing usable.
+public enum MessageDisposition: Sendable, Hashable {
+    /// The changes the message carried (possibly none).
+    case changes([NewChange])
+    /// The body could not be understood; it is stored raw with this reason.
+    case quarantined(reason: String)
+}
+
+/// One SQS message to store.
+public struct NewMessage: Sendable, Hashable {
+    /// The SQS message ID (a message's identity).
+    public var messageID: String
+    /// The body exactly as received.
+    public var body: String
+    /// Which envelope format the body is.
+    public var format: EnvelopeFormat
+    /// The producer's correlation ID, if any.
+    public var correlationID: String?
+    /// The error text the producer attached, if any.
+    public var errorText: String?
+    /// When this program received it.
+    public var receivedAt: Date
+    /// SQS ApproximateReceiveCount.
+    public var receiveCount: Int
+    /// SQS SentTimestamp.
+    public var sentAt: Date?
+    /// What it carried.
+    public var disposition: MessageDisposition
+
+    /// Makes a message to ingest.
+    public init(
+        messageID: String, body: String, format: EnvelopeFormat, correlationID: String? = nil, errorText: String? = nil,
+        receivedAt: Date, receiveCount: Int = 1, sentAt: Date? = nil, disposition: MessageDisposition
+    ) {
+        self.messageID = messageID
+        self.body = body
+        self.format = format
+        self.correlationID = correlationID
+        self.errorText = errorText
+        self.receivedAt = receivedAt
+        self.receiveCount = receiveCount
+        self.sentAt = sentAt
+        self.disposition = disposition
+    }
+}
+
+/// What ingest did with one message.
+public struct MessageIngestOutcome: Sendable, Hashable {
+    /// The message.
+    public var messageID: String
+    /// The message ID was seen before: nothing was stored.
+    public var duplicateMessage: Bool
+    /// The ids of the changes stored, in the message's order.
+    public var storedChangeIDs: [Int64]
+    /// Changes already known (same stream ARN + sequence number, or same event ID).
+    public var duplicateChanges: Int
+
+    /// Makes an outcome.
+    public init(messageID: String, duplicateMessage: Bool, storedChangeIDs: [Int64], duplicateChanges: Int) {
+        self.messageID = messageID
+        self.duplicateMessage = duplicateMessage
+        self.storedChangeIDs = storedChangeIDs
+        self.duplicateChanges = duplicateChanges
+    }
+}
+
+/// A row of the changes table.
+public struct ChangeRecord: Sendable, Hashable {
+    /// The change's id.
+    public var id: Int64
+    /// The message it came in.
+    public var messageID: String?
+    /// The stream's ARN.
+    public var streamARN: String?
+    /// The shard.
+    public var shardID: String?
+    /// The record's sequence number.
+    public var sequenceNumber: SequenceNumber
+    /// The record's event ID.
+    public var eventID: String?
+    /// INSERT, MODIFY or REMOVE (nil for an expired batch placeholder).
+    public var eventName: EventName?
+    /// The item's key attributes.
+    public var keys: Item?
+    /// The search document it targets.
+    public var documentID: String?
+    /// The item before.
+    public var oldImage: Item?
+    /// The item after.
+    public var newImage: Item?
+    /// When DynamoDB recorded the change.
+    public var approximateCreationTime: Date?
+    /// Where it stands.
+    public var status: ChangeStatus
+    /// Apply attempts so far.
+    public var attempts: Int
+    /// When a failed change is due again.
+    public var nextAttemptAt: Date?
+    /// The last error (or the filter / expiry reason).
+    public var lastError: String?
+    /// For an expired batch: the DDBStreamBatchInfo.
+    public var batchInfo: JSONValue?
+    /// The correlation ID of its message.
+    public var correlationID: String?
+    /// When it was stored.
+    public var createdAt: Date
+    /// When it last changed.
+    public var updatedAt: Date
+
+    /// Makes a record from its fields.
+    public init(
+        id: Int64, messageID: String?, streamARN: String?, shardID: String?, sequenceNumber: SequenceNumber, eventID: String?,
+        eventName: EventName?, keys: Item?, documentID: String?, oldImage: Item?, newImage: Item?,
+        approximateCreationTime: Date?, status: ChangeStatus, attempts: Int, nextAttemptAt: Date?, lastError: String?,
+        batchInfo: JSONValue?, correlationID: String?, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.messageID = messageID
+        self.streamARN = streamARN
+        self.shardID = shardID
+        self.sequenceNumber = sequenceNumber
+        self.eventID = eventID
+        self.eventName = eventName
+        self.keys = keys
+        self.documentID = documentID
+        self.oldImage = oldImage
+        self.newImage = newImage
+        self.approximateCreationTime = approximateCreationTime
+        self.status = status
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.batchInfo = batchInfo
+        self.correlationID = correlationID
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A row of the append-only actions table.
+public struct ActionRecord: Sendable, Hashable {
+    /// The action's id (consecutive: the chain order).
+    public var id: Int64
+    /// The change it concerns.
+    public var changeID: Int64?
+    /// The message it concerns.
+    public var messageID: String?
+    /// What happened.
+    public var action: ActionKind
+    /// Who did it: `system` or an operator's name.
+    public var actor: String
+    /// Why.
+    public var reason: String?
+    /// What came of it.
+    public var outcome: String
+    /// The search server's response, if any.
+    public var response: String?
+    /// When.
+    public var at: Date
+    /// Hex SHA-256 of the previous action's hash and this row (see `ActionChain`).
+    public var hash: String
+
+    /// Makes a record from its fields.
+    public init(
+        id: Int64, changeID: Int64?, messageID: String?, action: ActionKind, actor: String, reason: String?, outcome: String,
+        response: String?, at: Date, hash: String
+    ) {
+        self.id = id
+        self.changeID = changeID
+        self.messageID = messageID
+        self.action = action
+        self.actor = actor
+        self.reason = reason
+        self.outcome = outcome
+        self.response = response
+        self.at = at
+        self.hash = hash
+    }
+}
+
+/// An action a caller asks to append.
+public struct ActionEntry: Sendable, Hashable {
+    /// What happened.
+    public var action: ActionKind
+    /// Who did it.
+    public var actor: String
+    /// Why.
+    public var reason: String?
+    /// What came of it.
+    public var outcome: String
+    /// The search server's response, if any.
+    public var response: String?
+
+    /// Makes an entry.
+    public init(action: ActionKind, actor: String = "system", reason: String? = nil, outcome: String, response: String? = nil) {
+        self.action = action
+        self.actor = actor
+        self.reason = reason
+        self.outcome = outcome
+        self.response = response
+    }
+}
+
+/// Field updates that ride along a transition; nil leaves a field as it is.
+public struct ChangeUpdate: Sendable, Hashable {
+    /// New attempt count.
+    public var attempts: Int?
+    /// New due time: `.some(nil)` clears it.
+    public var nextAttemptAt: Date??
+    /// New last error: `.some(nil)` clears it.
+    public var lastError: String??
+
+    /// Makes an update.
+    public init(attempts: Int? = nil, nextAttemptAt: Date?? = nil, lastError: String?? = nil) {
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+    }
+}
+
+/// Which changes to list; every field defaults to "no constraint", and constraints combine with AND.
+public struct ChangeFilter: Sendable, Hashable {
+    /// Any of these statuses (empty: any status).
+    public var statuses: Set<ChangeStatus>
+    /// Exactly this document.
+    public var documentID: String?
+    /// Exactly this event name.
+    public var eventName: EventName?
+    /// Stored at or after this time.
+    public var since: Date?
+    /// Stored before this time.
+    public var until: Date?
+    /// A SQL LIKE pattern (`%` any text, `_` one character) that must occur somewhere in
+    /// `lastError`; ASCII letters match case-insensitively. Changes without an error never match.
+    public var errorPattern: String?
+    /// Only these ids.
+    public var ids: [Int64]?
+
+    /// Makes a filter.
+    public init(
+        statuses: Set<ChangeStatus> = [], documentID: String? = nil, eventName: EventName? = nil, since: Date? = nil,
+        until: Date? = nil, errorPattern: String? = nil, ids: [Int64]? = nil
+    ) {
+        self.statuses = statuses
+        self.documentID = documentID
+        self.eventName = eventName
+        self.since = since
+        self.until = until
+        self.errorPattern = errorPattern
+        self.ids = ids
+    }
+}
+
+/// One page of a keyset-paged listing.
+public struct Page<Row: Sendable>: Sendable {
+    /// The rows of this page.
+    public var rows: [Row]
+    /// The opaque cursor of the next page (pass it as `after`); nil on the last page.
+    public var next: String?
+
+    /// Makes a page.
+    public init(rows: [Row], next: String?) {
+        self.rows = rows
+        self.next = next
+    }
+}
+
+extension Page: Equatable where Row: Equatable {}
+extension Page: Hashable where Row: Hashable {}
+
+/// Which actions to list; constraints combine with AND.
+public struct ActionFilter: Sendable, Hashable {
+    /// Exactly this actor.
+    public var actor: String?
+    /// Any of these kinds (empty: any kind).
+    public var actions: Set<ActionKind>
+    /// At or after this time.
+    public var since: Date?
+    /// Before this time.
+    public var until: Date?
+
+    /// Makes a filter.
+    public init(actor: String? = nil, actions: Set<ActionKind> = [], since: Date? = nil, until: Date? = nil) {
+        self.actor = actor
+        self.actions = actions
+        self.since = since
+        self.until = until
+    }
+}
+
+/// Changes that share one error text.
+public struct ErrorGroup: Sendable, Hashable {
+    /// The error text.
+    public var error: String
+    /// How many changes have it.
+    public var count: Int
+    /// The oldest such change's creation time.
+    public var firstSeen: Date
+    /// The newest such change's creation time.
+    public var lastSeen: Date
+    /// How many are in each status (only statuses that occur).
+    public var statuses: [ChangeStatus: Int]
+
+    /// Makes a group.
+    public init(error: String, count: Int, firstSeen: Date, lastSeen: Date, statuses: [ChangeStatus: Int]) {
+        self.error = error
+        self.count = count
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.statuses = statuses
+    }
+}
+
+/// Counts for `stats`.
+public struct AuditStats: Sendable, Hashable {
+    /// Changes per status; every status is present, zeros included.
+    public var changes: [ChangeStatus: Int]
+    /// Messages stored.
+    public var messagesTotal: Int
+    /// Messages stored as quarantined.
+    public var messagesQuarantined: Int
+    /// Creation time of the oldest change in pending or failed.
+    public var oldestPendingCreatedAt: Date?
+    /// When the last run finished (``AuditLog/recordRun(finishedAt:)``).
+    public var lastRunAt: Date?
+
+    /// Makes stats.
+    public init(changes: [ChangeStatus: Int], messagesTotal: Int, messagesQuarantined: Int, oldestPendingCreatedAt: Date?, lastRunAt: Date?) {
+        self.changes = changes
+        self.messagesTotal = messagesTotal
+        self.messagesQuarantined = messagesQuarantined
+        self.oldestPendingCreatedAt = oldestPendingCreatedAt
+        self.lastRunAt = lastRunAt
+    }
+}
+
+/// The result of ``AuditLog/verify()``.
+public struct VerifyReport: Sendable, Hashable {
+    /// How many actions were checked.
+    public var actionsChecked: Int
+    /// The first action whose link is broken (nil when the chain is intact).
+    public var firstBrokenActionID: Int64?
+    /// What is wrong with it, naming the action.
+    public var brokenReason: String?
+    /// `PRAGMA integrity_check` lines; `["ok"]` when the file is sound.
+    public var integrityCheck: [String]
+
+    /// Makes a report.
+    public init(actionsChecked: Int, firstBrokenActionID: Int64?, brokenReason: String?, integrityCheck: [String]) {
+        self.actionsChecked = actionsChecked
+        self.firstBrokenActionID = firstBrokenActionID
+        self.brokenReason = brokenReason
+        self.integrityCheck = integrityCheck
+    }
+
+    /// The chain is unbroken and the database passed its integrity check.
+    public var isIntact: Bool {
+        firstBrokenActionID == nil && integrityCheck == ["ok"]
+    }
+}
+
+/// A stored message.
+public struct StoredMessage: Sendable, Hashable {
+    /// The SQS message ID.
+    public var messageID: String
+    /// The body exactly as received.
+    public var body: String
+    /// Its envelope format.
+    public var format: EnvelopeFormat
+    /// The producer's correlation ID.
+    public var correlationID: String?
+    /// The producer's error text.
+    public var errorText: String?
+    /// When it was received.
+    public var receivedAt: Date
+    /// SQS ApproximateReceiveCount.
+    public var receiveCount: Int
+    /// SQS SentTimestamp.
+    public var sentAt: Date?
+    /// Why it was quarantined (nil when it was not).
+    public var quarantineReason: String?
+
+    /// Makes a message record.
+    public init(
+        messageID: String, body: String, format: EnvelopeFormat, correlationID: String?, errorText: String?, receivedAt: Date,
+        receiveCount: Int, sentAt: Date?, quarantineReason: String?
+    ) {
+        self.messageID = messageID
+        self.body = body
+        self.format = format
+        self.correlationID = correlationID
+        self.errorText = errorText
+        self.receivedAt = receivedAt
+        self.receiveCount = receiveCount
+        self.sentAt = sentAt
+        self.quarantineReason = quarantineReason
+    }
+}

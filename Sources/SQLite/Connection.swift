@@ -1,0 +1,236 @@
+// SQLite: a small Swift wrapper over libsqlite3 for the audit log.
+//
+// It opens database files (WAL, foreign keys on, busy timeout, mode 0600), compiles and
+// caches statements, binds and reads typed values, runs transactions and applies
+// migrations. It knows nothing about the audit log's tables, and raw SQLite handles
+// never leave this module.
+import Foundation
+internal import CSQLite
+
+/// One connection to a database file. Not Sendable: one owner (an actor) holds it and
+/// makes every call; SQLite itself runs in multi-thread mode, so the owner may move
+/// between threads but must never share the connection.
+public final class Connection {
+    /// The database file's path.
+    public let path: String
+    /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
+    public let busyTimeout: Duration
+    private let handle: OpaquePointer
+    private var statementCache: [String: Statement] = [:]
+    private var statementObserver: StatementObserver?
+
+    /// Opens (or creates) the database at `path`.
+    ///
+    /// A new file is created with mode 0600 before SQLite opens it; SQLite gives its `-wal`
+    /// and `-shm` files the same mode. The connection uses WAL journaling, `synchronous = FULL`
+    /// (a commit is durable when it returns), foreign keys, defensive mode (no writes to the
+    /// schema table) and extended result codes.
+    /// - Parameters:
+    ///   - path: The database file.
+    ///   - busyTimeout: How long to wait for another connection's lock.
+    /// - Throws: ``SQLiteError``: `SQLITE_CANTOPEN` when the file cannot be opened or created,
+    ///   `SQLITE_NOTADB` when it is not a SQLite database, `SQLITE_BUSY` when another connection
+    ///   keeps it locked past the timeout. The description names the file.
+    public init(path: String, busyTimeout: Duration = .seconds(5)) throws(SQLiteError) {
+        self.path = path
+        self.busyTimeout = busyTimeout
+        try Self.createPrivateFileIfMissing(path)
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let code = sqlite3_open_v2(path, &handle, flags, nil)
+        guard code == SQLITE_OK, let handle else {
+            let error = SQLiteError(connection: handle, resultCode: code, sql: nil, path: path)
+            sqlite3_close_v2(handle)
+            throw error
+        }
+        self.handle = handle
+        sqlite3_extended_result_codes(handle, 1)
+        let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+        sqlite3_busy_timeout(handle, Int32(clamping: milliseconds))
+        var enabled: Int32 = 0
+        csqlite_db_config_enable_fkey(handle, 1, &enabled)
+        csqlite_db_config_defensive(handle, 1, &enabled)
+        // The first statements read the file header: a file that is not a database fails here.
+        let journalMode = try firstRow("PRAGMA journal_mode = WAL") { $0.string(at: 0) }
+        guard journalMode?.lowercased() == "wal" else {
+            throw SQLiteError(code: .database, resultCode: .SQLITE_ERROR,
+                              message: "could not switch to WAL journaling (journal mode is \(journalMode ?? "unknown"))",
+                              sql: "PRAGMA journal_mode = WAL", path: path)
+        }
+        try execute("PRAGMA synchronous = FULL")
+        try execute("PRAGMA foreign_keys = ON")
+        _ = try firstRow("SELECT count(*) FROM sqlite_schema") { $0.int64(at: 0) }
+    }
+
+    deinit {
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Creates `path` with mode 0600 if it does not exist, so the database is never readable by others.
+    private static func createPrivateFileIfMissing(_ path: String) throws(SQLiteError) {
+        guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return }
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR)
+        guard descriptor >= 0 else {
+            let reason = String(cString: strerror(errno))
+            throw SQLiteError(code: .database, resultCode: .SQLITE_CANTOPEN, message: "cannot open or create the file: \(reason)", path: path)
+        }
+        close(descriptor)
+    }
+
+    private func error(_ code: Int32, sql: String?) -> SQLiteError {
+        SQLiteError(connection: handle, resultCode: code, sql: sql, path: path)
+    }
+
+    // MARK: Statements
+
+    /// Compiles `sql` into a new statement that the caller owns (not cached).
+    /// - Throws: ``SQLiteError`` if SQLite rejects the SQL or it holds more than one statement.
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        try Statement(sql: sql, connection: handle, path: path)
+    }
+
+    /// The cached statement for `sql` (compiled on first use), reset and with its bindings cleared.
+    ///
+    /// If the cached statement is still being stepped (a nested use of the same SQL),
+    /// a fresh uncached statement is returned so the outer use is not disturbed.
+    /// - Throws: ``SQLiteError`` if SQLite rejects the SQL.
+    public func cachedStatement(_ sql: String) throws(SQLiteError) -> Statement {
+        if let statement = statementCache[sql] {
+            guard !statement.isBusy else { return try prepare(sql) }
+            statement.reset()
+            statement.clearBindings()
+            return statement
+        }
+        let statement = try prepare(sql)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    /// Runs a script of one or more statements without parameters (e.g. a migration), in order.
+    /// - Throws: ``SQLiteError`` naming the statement that failed; statements before it stay applied
+    ///   unless the caller runs the script inside a transaction.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        let bytes = Array(sql.utf8CString)
+        var offset = 0
+        while offset < bytes.count - 1 {
+            var handle: OpaquePointer?
+            var consumed = 0
+            let code = bytes.withUnsafeBufferPointer { buffer in
+                let start = buffer.baseAddress! + offset
+                var tail: UnsafePointer<CChar>?
+                let code = sqlite3_prepare_v2(self.handle, start, -1, &handle, &tail)
+                consumed = tail.map { $0 - start } ?? (bytes.count - 1 - offset)
+                return code
+            }
+            let statementText = String(decoding: bytes[offset..<offset + consumed].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard code == SQLITE_OK else {
+                let failure = error(code, sql: statementText)
+                sqlite3_finalize(handle)
+                throw failure
+            }
+            offset += max(consumed, 1)
+            guard let handle else { continue }  // only whitespace or comments
+            defer { sqlite3_finalize(handle) }
+            var stepCode = sqlite3_step(handle)
+            while stepCode == SQLITE_ROW { stepCode = sqlite3_step(handle) }
+            guard stepCode == SQLITE_DONE else { throw error(stepCode, sql: statementText) }
+        }
+    }
+
+    /// Runs one statement with positional `bindings` through the statement cache.
+    /// - Returns: How many rows it inserted, updated or deleted.
+    /// - Throws: ``SQLiteError``.
+    @discardableResult
+    public func run(_ sql: String, _ bindings: [any SQLBindable] = []) throws(SQLiteError) -> Int {
+        let statement = try cachedStatement(sql)
+        try statement.execute(bindings)
+        return changes
+    }
+
+    /// Runs a query through the statement cache and calls `body` for each row, in order.
+    /// Rows are not collected: memory stays flat however many rows there are.
+    /// - Throws: ``SQLiteError``, or whatever `body` throws (the statement is reset either way).
+    public func forEachRow(_ sql: String, _ bindings: [any SQLBindable] = [], _ body: (Statement) throws -> Void) throws {
+        let statement = try cachedStatement(sql)
+        try statement.bind(bindings)
+        defer { statement.reset() }
+        while try statement.step() {
+            try body(statement)
+        }
+    }
+
+    /// Runs a query and maps each row with `row`.
+    /// - Throws: ``SQLiteError``, or whatever `row` throws.
+    public func query<Row>(_ sql: String, _ bindings: [any SQLBindable] = [], row: (Statement) throws -> Row) throws -> [Row] {
+        var rows: [Row] = []
+        try forEachRow(sql, bindings) { rows.append(try row($0)) }
+        return rows
+    }
+
+    /// Runs a query and maps its first row with `row` (nil when there is none).
+    /// - Throws: ``SQLiteError``, or whatever `row` throws.
+    public func queryOne<Row>(_ sql: String, _ bindings: [any SQLBindable] = [], row: (Statement) throws -> Row) throws -> Row? {
+        let statement = try cachedStatement(sql)
+        try statement.bind(bindings)
+        defer { statement.reset() }
+        return try statement.step() ? try row(statement) : nil
+    }
+
+    /// The first row mapped with a reader that cannot fail (nil when there is none); typed throws.
+    func firstRow<Row>(_ sql: String, _ bindings: [any SQLBindable] = [], row: (Statement) -> Row) throws(SQLiteError) -> Row? {
+        let statement = try cachedStatement(sql)
+        try statement.bind(bindings)
+        defer { statement.reset() }
+        return try statement.step() ? row(statement) : nil
+    }
+
+    // MARK: Tracing
+
+    /// Calls `observer` with the SQL text (never the bound values) of every statement as it
+    /// starts running on this connection; nil stops tracing.
+    public func traceStatements(_ observer: ((String) -> Void)?) {
+        guard let observer else {
+            sqlite3_trace_v2(handle, 0, nil, nil)
+            statementObserver = nil
+            return
+        }
+        let box = StatementObserver(observer)
+        statementObserver = box
+        sqlite3_trace_v2(handle, UInt32(SQLITE_TRACE_STMT), { _, context, statement, _ in
+            guard let context, let statement, let text = sqlite3_sql(OpaquePointer(statement)) else { return 0 }
+            Unmanaged<StatementObserver>.fromOpaque(context).takeUnretainedValue().observer(String(cString: text))
+            return 0
+        }, Unmanaged.passUnretained(box).toOpaque())
+    }
+
+    // MARK: State
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int {
+        Int(sqlite3_changes64(handle))
+    }
+
+    /// The rowid of the last inserted row.
+    public var lastInsertRowID: Int64 {
+        sqlite3_last_insert_rowid(handle)
+    }
+
+    /// Whether a transaction is open.
+    public var isInTransaction: Bool {
+        sqlite3_get_autocommit(handle) == 0
+    }
+}
+
+@available(*, unavailable)
+extension Connection: Sendable {}
+
+/// Holds a trace observer for SQLite's C callback (the connection keeps it alive).
+private final class StatementObserver {
+    let observer: (String) -> Void
+
+    init(_ observer: @escaping (String) -> Void) {
+        self.observer = observer
+    }
+}

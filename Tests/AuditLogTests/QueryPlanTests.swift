@@ -1,0 +1,89 @@
+@testable import AuditLog
+import Foundation
+import SQLite
+import StreamModel
+import Synchronization
+import Testing
+
+@Suite("Query plans")
+struct QueryPlanTests {
+    /// Statements seen by the trace, shared with the audit log's thread.
+    final class Statements: Sendable {
+        private let seen = Mutex<Set<String>>([])
+
+        func insert(_ sql: String) { _ = seen.withLock { $0.insert(sql) } }
+
+        var all: Set<String> { seen.withLock { $0 } }
+    }
+
+    @Test("every statement the audit log runs uses an index: no full scan of changes or actions, no temporary sort")
+    func everyQueryUsesAnIndex() async throws {
+        let test = try TestLog()
+        let statements = Statements()
+        await test.log.observeStatements { statements.insert($0) }
+
+        // Exercise every public operation and every filter shape, with data, so each code path runs.
+        let t0 = Fixture.t0
+        let ids = try await test.log.ingest([Fixture.message("m-1", [Fixture.change(1), Fixture.change(2), Fixture.change(3, document: nil, status: .filtered)])],
+                                            at: t0)[0].storedChangeIDs
+        _ = try await test.log.ingest([Fixture.message("m-2", [Fixture.change(1), Fixture.change(9, eventID: "event-2")]),
+                                       NewMessage(messageID: "m-q", body: "?", format: .unrecognized, receivedAt: t0, disposition: .quarantined(reason: "bad"))],
+                                      at: t0)
+        try await test.log.transition(ids[0], to: .applied, action: ActionEntry(action: .applied, outcome: "ok"), at: t0)
+        try await test.log.transition(ids[1], to: .failed, update: ChangeUpdate(nextAttemptAt: .some(t0), lastError: .some("timeout")),
+                                      action: ActionEntry(action: .failed, outcome: "timeout"), at: t0)
+        _ = try await test.log.appendAction(changeID: ids[0], messageID: "m-1", ActionEntry(action: .conflict, outcome: "refused"), at: t0)
+        _ = try await test.log.change(id: ids[0])
+        _ = try await test.log.message(id: "m-1")
+        let due = try await test.log.dueChanges(now: t0, after: nil, limit: 1)
+        _ = try await test.log.dueChanges(now: t0, after: due.next, limit: 1)
+        _ = try await test.log.latestAppliedSequence(documentID: "42")
+        let filters = [
+            ChangeFilter(), ChangeFilter(statuses: [.failed]), ChangeFilter(statuses: [.failed, .pending], documentID: "42"),
+            ChangeFilter(eventName: .modify), ChangeFilter(since: t0), ChangeFilter(until: t0.addingTimeInterval(1)),
+            ChangeFilter(statuses: [.failed], since: t0, until: t0.addingTimeInterval(1)), ChangeFilter(errorPattern: "time"),
+            ChangeFilter(ids: ids), ChangeFilter(eventName: .insert, errorPattern: "x"),
+        ]
+        for filter in filters {
+            let page = try await test.log.listChanges(filter, after: nil, limit: 1)
+            _ = try await test.log.listChanges(filter, after: page.next, limit: 1)
+        }
+        _ = try await test.log.actions(forChange: ids[0])
+        _ = try await test.log.history(documentID: "42")
+        for filter in [ActionFilter(), ActionFilter(actor: "system"), ActionFilter(actor: "system", actions: [.applied, .failed]),
+                       ActionFilter(actions: [.ingested]), ActionFilter(since: t0, until: t0.addingTimeInterval(1))] {
+            let page = try await test.log.listActions(filter, after: nil, limit: 1)
+            _ = try await test.log.listActions(filter, after: page.next, limit: 1)
+        }
+        _ = try await test.log.errorGroups(statuses: [])
+        _ = try await test.log.errorGroups(statuses: [.failed, .parked])
+        _ = try await test.log.stats()
+        _ = try await test.log.verify()
+        _ = try await test.log.acquireLease(name: "run", holder: "a", ttl: .seconds(5), now: t0)
+        _ = try await test.log.renewLease(name: "run", holder: "a", now: t0)
+        _ = try await test.log.leaseHolder(name: "run", now: t0)
+        try await test.log.releaseLease(name: "run", holder: "a")
+        try await test.log.recordRun(finishedAt: t0)
+
+        let raw = try Connection(path: test.path)
+        let queries = statements.all.filter { sql in
+            !["BEGIN", "COMMIT", "ROLLBACK", "PRAGMA"].contains { sql.hasPrefix($0) }
+        }
+        #expect(queries.count > 30)
+        for sql in queries.sorted() {
+            // Parameters stay unbound (NULL): the plan does not depend on their values.
+            let statement = try raw.prepare("EXPLAIN QUERY PLAN " + sql)
+            var plan: [String] = []
+            while try statement.step() {
+                plan.append(statement.column(3))
+            }
+            for line in plan {
+                let fullScan = ["changes", "actions"].contains { table in
+                    line == "SCAN \(table)" || (line.hasPrefix("SCAN \(table) ") && !line.contains("USING"))
+                }
+                #expect(!fullScan, "full table scan: \(line)\n\(sql)")
+                #expect(!line.contains("TEMP B-TREE"), "temporary sort: \(line)\n\(sql)")
+            }
+        }
+    }
+}
