@@ -72,7 +72,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: ".",
-            exclude: ["Package.swift", "README.md", "CHANGELOG.md", "scripts", "Tests", "docs"],
+            exclude: [
+                "Package.swift", "README.md", "CHANGELOG.md", "scripts", "Tests",
+                "Sources/CSQLite", "Sources/SQLite", "Sources/StreamModel", "Sources/SyncTransform",
+                "Sources/AWSClients", "Sources/OpenSearchClient", "Sources/Reprocessor", "Sources/dlq-reprocessor",
+            ],
             sources: ["Sources/AuditLog"],
             resources: [.copy("migrations")],
             swiftSettings: swiftSettings
