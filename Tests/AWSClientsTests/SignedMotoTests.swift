@@ -1,6 +1,8 @@
 import AWSClients
 import Foundation
+import Logging
 import StreamModel
+import Synchronization
 import Testing
 import TestSupport
 
@@ -65,6 +67,32 @@ struct SignedMotoTests {
         #expect(error?.message.hasPrefix("cannot reach \(moto.url.absoluteString)") == true)
     }
 
+    @Test("retries are logged, and no log line or error carries the secret or the session token")
+    func logsRedacted() async throws {
+        let moto = try await MotoServer.start()
+        let secret = "SECRET-\(UUID().uuidString)"
+        let token = "TOKEN-\(UUID().uuidString)"
+        let configuration = AWSFixtures.configuration(
+            motoURL: moto.url, credentials: AWSCredentials(accessKeyID: "AKIDLOGGED", secretAccessKey: secret, sessionToken: token))
+        moto.stop()
+        let sink = LogSink()
+        var logger = Logger(label: "redaction-test", factory: { _ in RecordingLogHandler(sink: sink) })
+        logger.logLevel = .trace
+        let sqs = SQSClient(
+            configuration: configuration, retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1)),
+            logger: logger, requestTimeout: .seconds(1))
+        let error = await #expect(throws: AWSError.self) {
+            try await sqs.getQueueURL(name: "anything")
+        }
+        let lines = sink.lines
+        #expect(lines.filter { $0.hasPrefix("notice retrying AWS call") }.count == 2)
+        #expect(lines.filter { $0.hasPrefix("debug AWS call") }.count == 3)
+        for text in lines + [error.map(String.init(describing:)) ?? "", "\(configuration)"] {
+            #expect(!text.contains(secret))
+            #expect(!text.contains(token))
+        }
+    }
+
     @Test("a response slower than the request timeout is a timeout")
     func requestTimeout() async throws {
         let configuration = try await SharedMoto.configuration()
@@ -106,5 +134,29 @@ struct SignedMotoTests {
             try await client.call("ListUsers", .object([:]))
         }
         #expect(error?.code == .configuration)
+    }
+}
+
+/// Where ``RecordingLogHandler`` puts its lines; the `Mutex` guards them.
+final class LogSink: Sendable {
+    private let recorded = Mutex<[String]>([])
+    var lines: [String] { recorded.withLock { $0 } }
+    func append(_ line: String) { recorded.withLock { $0.append(line) } }
+}
+
+/// A log handler that records every line (level, message, metadata) in a ``LogSink``.
+struct RecordingLogHandler: LogHandler {
+    let sink: LogSink
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        sink.append("\(event.level) \(event.message) \(fields.joined(separator: " "))")
     }
 }
