@@ -1,110 +1,100 @@
-// TEMPORARY: a minimal JSONValue matching /work/contracts.md so the
-// OpenSearchClient branch compiles before StreamModel lands. The StreamModel
-// branch's real implementation replaces this file at merge.
+// TEMPORARY: minimal versions of the StreamModel contract types that
+// AWSClients uses, so the aws-clients branch builds before the stream-model
+// branch lands. The integrator drops this file when merging stream-model.
+import Foundation
 
 /// JSON that keeps number text exactly (never goes through Double).
 public enum JSONValue: Sendable, Hashable {
-    /// `null`.
     case null
-    /// `true` or `false`.
     case bool(Bool)
-    /// A number, as the exact text it appeared as.
     case number(String)
-    /// A string.
     case string(String)
-    /// An array.
     case array([JSONValue])
-    /// An object.
     case object([String: JSONValue])
 
     /// Parses UTF-8 JSON.
-    /// - Throws: ``JSONParseError`` for invalid input or nesting deeper than `maxDepth`.
     public init(parsing data: some Collection<UInt8>, maxDepth: Int = 512) throws(JSONParseError) {
         var parser = StubJSONParser(bytes: Array(data), maxDepth: maxDepth)
         self = try parser.parseDocument()
     }
 
     /// Parses JSON text.
-    /// - Throws: ``JSONParseError`` for invalid input or nesting deeper than `maxDepth`.
     public init(parsing text: String, maxDepth: Int = 512) throws(JSONParseError) {
         try self.init(parsing: Array(text.utf8), maxDepth: maxDepth)
     }
 
     /// Compact serialization, object keys sorted.
-    public var serialized: String { String(decoding: serializedBytes, as: UTF8.self) }
+    public var serialized: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
 
     /// ``serialized`` as UTF-8.
-    public var serializedBytes: [UInt8] {
-        var output: [UInt8] = []
-        write(to: &output)
-        return output
-    }
+    public var serializedBytes: [UInt8] { Array(serialized.utf8) }
 
-    private func write(to output: inout [UInt8]) {
+    private func write(to out: inout String) {
         switch self {
-        case .null: output += Array("null".utf8)
-        case .bool(let value): output += Array((value ? "true" : "false").utf8)
-        case .number(let text): output += Array(text.utf8)
-        case .string(let text): Self.writeString(text, to: &output)
-        case .array(let elements):
-            output.append(UInt8(ascii: "["))
-            for (position, element) in elements.enumerated() {
-                if position > 0 { output.append(UInt8(ascii: ",")) }
-                element.write(to: &output)
+        case .null: out += "null"
+        case .bool(let value): out += value ? "true" : "false"
+        case .number(let text): out += text
+        case .string(let text): Self.writeString(text, to: &out)
+        case .array(let values):
+            out += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { out += "," }
+                value.write(to: &out)
             }
-            output.append(UInt8(ascii: "]"))
+            out += "]"
         case .object(let members):
-            output.append(UInt8(ascii: "{"))
-            for (position, key) in members.keys.sorted().enumerated() {
-                if position > 0 { output.append(UInt8(ascii: ",")) }
-                Self.writeString(key, to: &output)
-                output.append(UInt8(ascii: ":"))
-                members[key]!.write(to: &output)
+            out += "{"
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { out += "," }
+                Self.writeString(key, to: &out)
+                out += ":"
+                members[key]!.write(to: &out)
             }
-            output.append(UInt8(ascii: "}"))
+            out += "}"
         }
     }
 
-    private static func writeString(_ text: String, to output: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): output += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0x0A: output += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: output += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: output += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20: output += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-            default: output.append(byte)
+    private static func writeString(_ text: String, to out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
             }
         }
-        output.append(UInt8(ascii: "\""))
+        out += "\""
     }
 
-    /// The member `key` of an object; nil otherwise.
+    /// The member `key` of an object.
     public subscript(key: String) -> JSONValue? {
-        if case .object(let members) = self { return members[key] }
-        return nil
+        if case .object(let members) = self { members[key] } else { nil }
     }
-
-    /// The string, if this is one.
-    public var stringValue: String? { if case .string(let value) = self { value } else { nil } }
-    /// The members, if this is an object.
-    public var objectValue: [String: JSONValue]? { if case .object(let value) = self { value } else { nil } }
-    /// The elements, if this is an array.
-    public var arrayValue: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
-    /// The number text, if this is a number.
-    public var numberText: String? { if case .number(let value) = self { value } else { nil } }
-    /// The Boolean, if this is one.
+    /// The text of a string.
+    public var stringValue: String? { if case .string(let text) = self { text } else { nil } }
+    /// The members of an object.
+    public var objectValue: [String: JSONValue]? { if case .object(let members) = self { members } else { nil } }
+    /// The elements of an array.
+    public var arrayValue: [JSONValue]? { if case .array(let values) = self { values } else { nil } }
+    /// The exact text of a number.
+    public var numberText: String? { if case .number(let text) = self { text } else { nil } }
+    /// A boolean's value.
     public var boolValue: Bool? { if case .bool(let value) = self { value } else { nil } }
-    /// The number as an `Int` when it is integral text that fits.
+    /// An integral number as Int.
     public var intValue: Int? { numberText.flatMap { Int($0) } }
 }
 
 /// Why JSON text could not be parsed.
 public struct JSONParseError: Error, CustomStringConvertible {
-    /// What was wrong and where.
+    /// One line: what and where.
     public var description: String
     /// Byte offset of the problem.
     public var offset: Int
@@ -127,8 +117,8 @@ private struct StubJSONParser {
         return value
     }
 
-    func failure(_ message: String) -> JSONParseError {
-        JSONParseError(description: "\(message) at byte \(position)", offset: position)
+    func failure(_ what: String) -> JSONParseError {
+        JSONParseError(description: "\(what) at byte \(position)", offset: position)
     }
 
     mutating func skipWhitespace() {
@@ -143,7 +133,7 @@ private struct StubJSONParser {
     }
 
     mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
-        guard depth <= maxDepth else { throw failure("nesting deeper than \(maxDepth)") }
+        guard depth < maxDepth else { throw failure("nesting deeper than \(maxDepth)") }
         skipWhitespace()
         guard position < bytes.count else { throw failure("unexpected end of input") }
         switch bytes[position] {
@@ -156,25 +146,28 @@ private struct StubJSONParser {
         case UInt8(ascii: "f"):
             try expect("false")
             return .bool(false)
-        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "\""):
+            return .string(try parseString())
         case UInt8(ascii: "["):
             position += 1
-            var elements: [JSONValue] = []
+            var values: [JSONValue] = []
             skipWhitespace()
             if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
                 position += 1
-                return .array(elements)
+                return .array(values)
             }
             while true {
-                elements.append(try parseValue(depth: depth + 1))
+                values.append(try parseValue(depth: depth + 1))
                 skipWhitespace()
                 guard position < bytes.count else { throw failure("unterminated array") }
-                if bytes[position] == UInt8(ascii: "]") {
+                if bytes[position] == UInt8(ascii: ",") {
                     position += 1
-                    return .array(elements)
+                } else if bytes[position] == UInt8(ascii: "]") {
+                    position += 1
+                    return .array(values)
+                } else {
+                    throw failure("expected , or ]")
                 }
-                guard bytes[position] == UInt8(ascii: ",") else { throw failure("expected , or ]") }
-                position += 1
             }
         case UInt8(ascii: "{"):
             position += 1
@@ -189,86 +182,51 @@ private struct StubJSONParser {
                 guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected key") }
                 let key = try parseString()
                 skipWhitespace()
-                guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw failure("expected :") }
-                position += 1
+                try expect(":")
                 members[key] = try parseValue(depth: depth + 1)
                 skipWhitespace()
                 guard position < bytes.count else { throw failure("unterminated object") }
-                if bytes[position] == UInt8(ascii: "}") {
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                } else if bytes[position] == UInt8(ascii: "}") {
                     position += 1
                     return .object(members)
+                } else {
+                    throw failure("expected , or }")
                 }
-                guard bytes[position] == UInt8(ascii: ",") else { throw failure("expected , or }") }
+            }
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let start = position
+            while position < bytes.count,
+                "+-.eE0123456789".utf8.contains(bytes[position])
+            {
                 position += 1
             }
-        default: return .number(try parseNumber())
+            let text = String(decoding: bytes[start..<position], as: UTF8.self)
+            guard Double(text) != nil else { throw failure("bad number") }
+            return .number(text)
+        default:
+            throw failure("unexpected character")
         }
-    }
-
-    mutating func parseNumber() throws(JSONParseError) -> String {
-        let start = position
-        func digits(_ parser: inout StubJSONParser) -> Int {
-            let from = parser.position
-            while parser.position < parser.bytes.count, (0x30...0x39).contains(parser.bytes[parser.position]) {
-                parser.position += 1
-            }
-            return parser.position - from
-        }
-        if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
-        let integerDigits = digits(&self)
-        guard integerDigits > 0 else { throw failure("unexpected character") }
-        if integerDigits > 1, bytes[position - integerDigits] == UInt8(ascii: "0") { throw failure("leading zero") }
-        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
-            position += 1
-            guard digits(&self) > 0 else { throw failure("expected fraction digits") }
-        }
-        if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
-            position += 1
-            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
-                position += 1
-            }
-            guard digits(&self) > 0 else { throw failure("expected exponent digits") }
-        }
-        return String(decoding: bytes[start..<position], as: UTF8.self)
-    }
-
-    mutating func parseHex4() throws(JSONParseError) -> UInt32 {
-        guard bytes.count - position >= 4 else { throw failure("short \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[position]
-            let digit: UInt32
-            switch byte {
-            case 0x30...0x39: digit = UInt32(byte - 0x30)
-            case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
-            case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
-            default: throw failure("bad \\u escape")
-            }
-            value = value * 16 + digit
-            position += 1
-        }
-        return value
     }
 
     mutating func parseString() throws(JSONParseError) -> String {
         position += 1
         var scalars = String.UnicodeScalarView()
         var raw: [UInt8] = []
-        func flush(_ raw: inout [UInt8], into scalars: inout String.UnicodeScalarView) -> Bool {
-            guard let text = String(validating: raw, as: UTF8.self) else { return false }
-            scalars.append(contentsOf: text.unicodeScalars)
+        func flush() {
+            scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars)
             raw.removeAll()
-            return true
         }
         while position < bytes.count {
             let byte = bytes[position]
             position += 1
             switch byte {
             case UInt8(ascii: "\""):
-                guard flush(&raw, into: &scalars) else { throw failure("invalid UTF-8") }
+                flush()
                 return String(scalars)
             case UInt8(ascii: "\\"):
-                guard flush(&raw, into: &scalars) else { throw failure("invalid UTF-8") }
+                flush()
                 guard position < bytes.count else { throw failure("unterminated escape") }
                 let escape = bytes[position]
                 position += 1
@@ -283,20 +241,257 @@ private struct StubJSONParser {
                 case UInt8(ascii: "t"): scalars.append("\t")
                 case UInt8(ascii: "u"):
                     var code = try parseHex4()
-                    if (0xD800...0xDBFF).contains(code) {
-                        try expect("\\u")
+                    if (0xD800..<0xDC00).contains(code), bytes.count - position >= 6,
+                        bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
+                    {
+                        position += 2
                         let low = try parseHex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw failure("bad surrogate pair") }
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw failure("bad \\u escape") }
                     scalars.append(scalar)
                 default: throw failure("bad escape")
                 }
-            case 0..<0x20: throw failure("control character in string")
-            default: raw.append(byte)
+            default:
+                raw.append(byte)
             }
         }
         throw failure("unterminated string")
     }
+
+    mutating func parseHex4() throws(JSONParseError) -> UInt32 {
+        guard bytes.count - position >= 4,
+            let value = UInt32(String(decoding: bytes[position..<position + 4], as: UTF8.self), radix: 16)
+        else { throw failure("bad \\u escape") }
+        position += 4
+        return value
+    }
+}
+
+/// A DynamoDB attribute value.
+public indirect enum AttributeValue: Sendable, Hashable {
+    case string(String)
+    case number(String)
+    case binary(Data)
+    case stringSet([String])
+    case numberSet([String])
+    case binarySet([Data])
+    case map([String: AttributeValue])
+    case list([AttributeValue])
+    case null
+    case bool(Bool)
+
+    /// From DynamoDB JSON such as `{"S": "x"}`.
+    public init(dynamoJSON: JSONValue) throws(StreamModelError) {
+        guard let members = dynamoJSON.objectValue, members.count == 1, let (type, value) = members.first else {
+            throw StreamModelError(description: "attribute value must be an object with one type key")
+        }
+        func strings() throws(StreamModelError) -> [String] {
+            guard let array = value.arrayValue else { throw StreamModelError(description: "\(type) must be an array") }
+            var result: [String] = []
+            for element in array {
+                guard let text = element.stringValue else { throw StreamModelError(description: "\(type) element must be a string") }
+                result.append(text)
+            }
+            return result
+        }
+        func binary(_ text: String) throws(StreamModelError) -> Data {
+            guard let data = Data(base64Encoded: text) else { throw StreamModelError(description: "bad base64") }
+            return data
+        }
+        switch type {
+        case "S":
+            guard let text = value.stringValue else { throw StreamModelError(description: "S must be a string") }
+            self = .string(text)
+        case "N":
+            guard let text = value.stringValue, Double(text) != nil else { throw StreamModelError(description: "N must be a number string") }
+            self = .number(text)
+        case "B":
+            guard let text = value.stringValue else { throw StreamModelError(description: "B must be a string") }
+            self = .binary(try binary(text))
+        case "SS": self = .stringSet(try strings())
+        case "NS": self = .numberSet(try strings())
+        case "BS":
+            var result: [Data] = []
+            for text in try strings() { result.append(try binary(text)) }
+            self = .binarySet(result)
+        case "M":
+            guard let object = value.objectValue else { throw StreamModelError(description: "M must be an object") }
+            var result: [String: AttributeValue] = [:]
+            for (key, element) in object { result[key] = try AttributeValue(dynamoJSON: element) }
+            self = .map(result)
+        case "L":
+            guard let array = value.arrayValue else { throw StreamModelError(description: "L must be an array") }
+            var result: [AttributeValue] = []
+            for element in array { result.append(try AttributeValue(dynamoJSON: element)) }
+            self = .list(result)
+        case "NULL": self = .null
+        case "BOOL":
+            guard let flag = value.boolValue else { throw StreamModelError(description: "BOOL must be a boolean") }
+            self = .bool(flag)
+        default:
+            throw StreamModelError(description: "unknown attribute type \(type)")
+        }
+    }
+
+    /// Back to DynamoDB JSON.
+    public var dynamoJSON: JSONValue {
+        switch self {
+        case .string(let text): .object(["S": .string(text)])
+        case .number(let text): .object(["N": .string(text)])
+        case .binary(let data): .object(["B": .string(data.base64EncodedString())])
+        case .stringSet(let values): .object(["SS": .array(values.map(JSONValue.string))])
+        case .numberSet(let values): .object(["NS": .array(values.map(JSONValue.string))])
+        case .binarySet(let values): .object(["BS": .array(values.map { .string($0.base64EncodedString()) })])
+        case .map(let members): .object(["M": .object(members.mapValues(\.dynamoJSON))])
+        case .list(let values): .object(["L": .array(values.map(\.dynamoJSON))])
+        case .null: .object(["NULL": .bool(true)])
+        case .bool(let flag): .object(["BOOL": .bool(flag)])
+        }
+    }
+}
+
+/// A DynamoDB item: attribute name to value.
+public typealias Item = [String: AttributeValue]
+
+extension Dictionary where Key == String, Value == AttributeValue {
+    /// From DynamoDB JSON such as `{"PK": {"S": "ARTIST#1"}}`.
+    public init(dynamoJSON: JSONValue) throws(StreamModelError) {
+        guard let object = dynamoJSON.objectValue else { throw StreamModelError(description: "item must be an object") }
+        var item: [String: AttributeValue] = [:]
+        for (name, value) in object { item[name] = try AttributeValue(dynamoJSON: value) }
+        self = item
+    }
+
+    /// Back to DynamoDB JSON.
+    public var dynamoJSON: JSONValue { .object(mapValues(\.dynamoJSON)) }
+}
+
+/// A DynamoDB Streams sequence number.
+public struct SequenceNumber: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+    /// Canonical digits, no leading zeros.
+    public let digits: String
+
+    /// Digits only, 1...80 characters.
+    public init?(_ text: String) {
+        guard (1...80).contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        let trimmed = text.drop { $0 == "0" }
+        digits = trimmed.isEmpty ? "0" : String(trimmed)
+    }
+
+    /// Left-padded with zeros to 80 characters.
+    public var sortKey: String { String(repeating: "0", count: 80 - digits.count) + digits }
+
+    /// From a ``sortKey``.
+    public init?(sortKey: String) {
+        guard sortKey.utf8.count == 80 else { return nil }
+        self.init(sortKey)
+    }
+
+    /// The digits.
+    public var description: String { digits }
+
+    public static func < (lhs: SequenceNumber, rhs: SequenceNumber) -> Bool {
+        lhs.digits.count == rhs.digits.count ? lhs.digits < rhs.digits : lhs.digits.count < rhs.digits.count
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = SequenceNumber(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a sequence number"))
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(digits)
+    }
+}
+
+/// A stream record's event name.
+public enum EventName: String, Sendable, Hashable, CaseIterable, Codable {
+    case insert = "INSERT", modify = "MODIFY", remove = "REMOVE"
+}
+
+/// Who made a change (present on TTL deletes).
+public struct UserIdentity: Sendable, Hashable {
+    /// Such as `Service`.
+    public var type: String?
+    /// Such as `dynamodb.amazonaws.com`.
+    public var principalId: String?
+}
+
+/// The `dynamodb` part of a stream record.
+public struct StreamRecordData: Sendable, Hashable {
+    /// The item's key attributes.
+    public var keys: Item
+    /// The item after the change.
+    public var newImage: Item?
+    /// The item before the change.
+    public var oldImage: Item?
+    /// The record's sequence number.
+    public var sequenceNumber: SequenceNumber
+    /// Size of the record.
+    public var sizeBytes: Int?
+    /// When the change happened (epoch seconds in JSON).
+    public var approximateCreationDateTime: Date?
+    /// Such as `NEW_AND_OLD_IMAGES`.
+    public var streamViewType: String?
+}
+
+/// A DynamoDB Streams record.
+public struct StreamRecord: Sendable, Hashable {
+    /// The event id.
+    public var eventID: String?
+    /// INSERT, MODIFY or REMOVE.
+    public var eventName: EventName
+    /// The event version.
+    public var eventVersion: String?
+    /// `aws:dynamodb`.
+    public var eventSource: String?
+    /// The stream ARN.
+    public var eventSourceARN: String?
+    /// The region.
+    public var awsRegion: String?
+    /// Present on TTL deletes.
+    public var userIdentity: UserIdentity?
+    /// Keys, images and sequence number.
+    public var dynamodb: StreamRecordData
+
+    /// From the stream-record JSON shape.
+    public init(json: JSONValue) throws(StreamModelError) {
+        guard let name = json["eventName"]?.stringValue, let eventName = EventName(rawValue: name) else {
+            throw StreamModelError(description: "missing or unknown eventName")
+        }
+        guard let data = json["dynamodb"], data.objectValue != nil else { throw StreamModelError(description: "missing dynamodb") }
+        guard let sequenceText = data["SequenceNumber"]?.stringValue, let sequence = SequenceNumber(sequenceText) else {
+            throw StreamModelError(description: "missing or bad SequenceNumber")
+        }
+        func image(_ key: String) throws(StreamModelError) -> Item? {
+            guard let value = data[key] else { return nil }
+            return try Item(dynamoJSON: value)
+        }
+        self.eventID = json["eventID"]?.stringValue
+        self.eventName = eventName
+        self.eventVersion = json["eventVersion"]?.stringValue
+        self.eventSource = json["eventSource"]?.stringValue
+        self.eventSourceARN = json["eventSourceARN"]?.stringValue
+        self.awsRegion = json["awsRegion"]?.stringValue
+        self.userIdentity = json["userIdentity"].map {
+            UserIdentity(type: $0["type"]?.stringValue, principalId: $0["principalId"]?.stringValue)
+        }
+        self.dynamodb = StreamRecordData(
+            keys: try image("Keys") ?? [:], newImage: try image("NewImage"), oldImage: try image("OldImage"),
+            sequenceNumber: sequence, sizeBytes: data["SizeBytes"]?.intValue,
+            approximateCreationDateTime: data["ApproximateCreationDateTime"]?.numberText.flatMap(Double.init)
+                .map { Date(timeIntervalSince1970: $0) },
+            streamViewType: data["StreamViewType"]?.stringValue)
+    }
+}
+
+/// A StreamModel failure.
+public struct StreamModelError: Error, CustomStringConvertible {
+    /// One line.
+    public var description: String
 }
