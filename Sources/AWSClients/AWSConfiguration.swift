@@ -1,0 +1,198 @@
+import Foundation
+
+/// Region, credentials and endpoints for the AWS clients.
+///
+/// ``fromEnvironment(_:)`` resolves them the way the AWS SDKs do, for the
+/// subset this project needs: environment variables first, then the shared
+/// credentials and config files for `AWS_PROFILE`.
+public struct AWSConfiguration: Sendable {
+    /// The region, such as `eu-west-2`.
+    public var region: String
+    /// The key pair that signs every call.
+    public var credentials: AWSCredentials
+    /// One endpoint for every service (`AWS_ENDPOINT_URL`), such as a local moto.
+    public var endpointOverride: URL?
+    /// Per-service endpoints (`AWS_ENDPOINT_URL_SQS`, …); they win over ``endpointOverride``.
+    public var serviceEndpointOverrides: [AWSService: URL]
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - region: The region.
+    ///   - credentials: The key pair.
+    ///   - endpointOverride: One endpoint for all services, if any.
+    ///   - serviceEndpointOverrides: Per-service endpoints.
+    public init(
+        region: String, credentials: AWSCredentials, endpointOverride: URL? = nil,
+        serviceEndpointOverrides: [AWSService: URL] = [:]
+    ) {
+        self.region = region
+        self.credentials = credentials
+        self.endpointOverride = endpointOverride
+        self.serviceEndpointOverrides = serviceEndpointOverrides
+    }
+
+    /// The endpoint of `service`: its own override, else the global one,
+    /// else the public AWS endpoint for ``region``.
+    /// - Parameter service: The service.
+    /// - Returns: A base URL such as `https://sqs.eu-west-2.amazonaws.com`.
+    public func endpoint(for service: AWSService) -> URL {
+        if let url = serviceEndpointOverrides[service] ?? endpointOverride { return url }
+        let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
+        let host =
+            switch service {
+            case .iam: "iam.\(suffix)"
+            default: "\(service.rawValue).\(region).\(suffix)"
+            }
+        // Region names are letters, digits and dashes; anything else was
+        // rejected when the configuration was resolved or built by a caller.
+        guard let url = URL(string: "https://\(host)") else {
+            preconditionFailure("region \(region) does not form a host name")
+        }
+        return url
+    }
+
+    /// Resolves the configuration from environment variables and the shared files.
+    ///
+    /// - Credentials: `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`); else the
+    ///   profile `AWS_PROFILE` (default `default`) from the credentials file
+    ///   (`AWS_SHARED_CREDENTIALS_FILE`, default `~/.aws/credentials`), then from the config file
+    ///   (`AWS_CONFIG_FILE`, default `~/.aws/config`, sections `[profile name]`).
+    /// - Region: `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region`.
+    /// - Endpoints: `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`.
+    ///
+    /// - Parameter environment: The variables to read (the process environment by default).
+    /// - Returns: The configuration.
+    /// - Throws: ``AWSError`` with code ``AWSError/Code/configuration`` whose description names the
+    ///   variables to set; it never contains a secret.
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(AWSError) -> AWSConfiguration {
+        func value(_ name: String) -> String? {
+            guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+            return text
+        }
+        let profileName = value("AWS_PROFILE") ?? "default"
+        let home = value("HOME") ?? NSHomeDirectory()
+        let credentialsPath = value("AWS_SHARED_CREDENTIALS_FILE") ?? "\(home)/.aws/credentials"
+        let configPath = value("AWS_CONFIG_FILE") ?? "\(home)/.aws/config"
+        let credentialsFile = try SharedConfigFile.load(path: credentialsPath, isConfigFile: false)
+        let configFile = try SharedConfigFile.load(path: configPath, isConfigFile: true)
+        let fromCredentialsFile = credentialsFile?.profiles[profileName]
+        let fromConfigFile = configFile?.profiles[profileName]
+
+        if value("AWS_PROFILE") != nil, fromCredentialsFile == nil, fromConfigFile == nil {
+            throw configurationError(
+                "AWS profile '\(profileName)' (AWS_PROFILE) is not in \(credentialsPath) or \(configPath): "
+                    + "set AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        }
+
+        let credentials: AWSCredentials
+        switch (value("AWS_ACCESS_KEY_ID"), value("AWS_SECRET_ACCESS_KEY")) {
+        case (let keyID?, let secret?):
+            credentials = AWSCredentials(
+                accessKeyID: keyID, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"))
+        case (.some, nil):
+            throw configurationError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or neither and use AWS_PROFILE")
+        case (nil, .some):
+            throw configurationError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or neither and use AWS_PROFILE")
+        case (nil, nil):
+            guard let profile = [fromCredentialsFile, fromConfigFile].compactMap({ $0 }).first(where: {
+                $0["aws_access_key_id"] != nil || $0["aws_secret_access_key"] != nil
+            }) else {
+                throw configurationError(
+                    "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
+                        + "(profile '\(profileName)' has no aws_access_key_id in \(credentialsPath) or \(configPath))")
+            }
+            guard let keyID = profile["aws_access_key_id"], let secret = profile["aws_secret_access_key"] else {
+                throw configurationError(
+                    "AWS profile '\(profileName)' needs both aws_access_key_id and aws_secret_access_key: "
+                        + "fix the profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            }
+            credentials = AWSCredentials(
+                accessKeyID: keyID, secretAccessKey: secret, sessionToken: profile["aws_session_token"])
+        }
+
+        guard let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? fromConfigFile?["region"]
+            ?? fromCredentialsFile?["region"]
+        else {
+            throw configurationError(
+                "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION, or region in profile '\(profileName)' of \(configPath)")
+        }
+        guard region.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) })
+        else {
+            throw configurationError("AWS region '\(region)' is not a region name (such as eu-west-2): fix AWS_REGION")
+        }
+
+        let endpointOverride = try endpointURL(value("AWS_ENDPOINT_URL"), variable: "AWS_ENDPOINT_URL")
+        var serviceEndpoints: [AWSService: URL] = [:]
+        for service in AWSService.allCases {
+            serviceEndpoints[service] = try endpointURL(value(service.endpointVariable), variable: service.endpointVariable)
+        }
+        return AWSConfiguration(
+            region: region, credentials: credentials, endpointOverride: endpointOverride,
+            serviceEndpointOverrides: serviceEndpoints)
+    }
+
+    private static func endpointURL(_ text: String?, variable: String) throws(AWSError) -> URL? {
+        guard let text else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            url.host() != nil
+        else {
+            throw configurationError("\(variable) is not an http(s) URL: '\(text)'")
+        }
+        return url
+    }
+
+    static func configurationError(_ message: String) -> AWSError {
+        AWSError(code: .configuration, service: "configuration", operation: "resolve", message: message)
+    }
+}
+
+/// An AWS shared credentials or config file: INI sections of `key = value`.
+struct SharedConfigFile {
+    /// Profile name to its settings (keys lower-cased).
+    var profiles: [String: [String: String]]
+
+    /// Reads and parses `path`; `nil` when the file does not exist.
+    static func load(path: String, isConfigFile: Bool) throws(AWSError) -> SharedConfigFile? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw AWSConfiguration.configurationError("cannot read AWS \(isConfigFile ? "config" : "credentials") file \(path)")
+        }
+        return parse(text, isConfigFile: isConfigFile)
+    }
+
+    /// Parses the INI text. In a config file, `[profile name]` names profile
+    /// `name` and `[default]` the default; other sections (`[sso-session …]`,
+    /// `[services …]`) are ignored. Comments start with `#` or `;`.
+    static func parse(_ text: String, isConfigFile: Bool) -> SharedConfigFile {
+        var profiles: [String: [String: String]] = [:]
+        var current: String?
+        for rawLine in text.split(whereSeparator: \.isNewline) {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("[") && line.hasSuffix("]") {
+                let section = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+                if !isConfigFile {
+                    current = section
+                } else if section == "default" {
+                    current = "default"
+                } else if section.hasPrefix("profile ") {
+                    current = section.dropFirst("profile ".count).trimmingCharacters(in: .whitespaces)
+                } else {
+                    current = nil
+                }
+                if let current, profiles[current] == nil { profiles[current] = [:] }
+                continue
+            }
+            guard let current, let equals = line.firstIndex(of: "=") else { continue }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+            let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            profiles[current]?[key] = value
+        }
+        return SharedConfigFile(profiles: profiles)
+    }
+}

@@ -1,0 +1,66 @@
+import AsyncHTTPClient
+import Logging
+import StreamModel
+
+/// Amazon DynamoDB: the item reads and writes the reprocessor (and its
+/// tests) need, and the table's stream ARN.
+public struct DynamoDBClient: Sendable {
+    private let client: AWSJSONClient
+
+    /// Creates a client.
+    /// - Parameters:
+    ///   - configuration: Region, credentials and endpoints.
+    ///   - httpClient: The HTTP client.
+    ///   - retryPolicy: How throttling, 5xx and connection failures are retried.
+    ///   - logger: Where calls and retries are logged.
+    ///   - requestTimeout: How long one attempt may take.
+    public init(
+        configuration: AWSConfiguration, httpClient: HTTPClient = .shared, retryPolicy: RetryPolicy = .standard,
+        logger: Logger, requestTimeout: Duration = .seconds(30)
+    ) {
+        client = AWSJSONClient(
+            service: .dynamodb, configuration: configuration, httpClient: httpClient, retryPolicy: retryPolicy,
+            requestTimeout: requestTimeout, logger: logger)
+    }
+
+    /// The item with `key`, or `nil` when there is none.
+    /// - Parameters:
+    ///   - tableName: The table.
+    ///   - key: The full primary key.
+    ///   - consistentRead: Read the latest committed write (default), not an eventually consistent copy.
+    public func getItem(tableName: String, key: Item, consistentRead: Bool = true) async throws(AWSError) -> Item? {
+        let response = try await client.call(
+            "GetItem",
+            .object(["TableName": .string(tableName), "Key": key.dynamoJSON, "ConsistentRead": .bool(consistentRead)]))
+        guard let item = response["Item"] else { return nil }
+        do {
+            return try Item(dynamoJSON: item)
+        } catch {
+            throw AWSError(
+                code: .invalidResponse, service: AWSService.dynamodb.displayName, operation: "GetItem",
+                message: "Item is not DynamoDB JSON: \(error)")
+        }
+    }
+
+    /// Writes `item`, replacing any item with the same key.
+    public func putItem(tableName: String, item: Item) async throws(AWSError) {
+        _ = try await client.call("PutItem", .object(["TableName": .string(tableName), "Item": item.dynamoJSON]))
+    }
+
+    /// Deletes the item with `key` (no error when there is none).
+    public func deleteItem(tableName: String, key: Item) async throws(AWSError) {
+        _ = try await client.call("DeleteItem", .object(["TableName": .string(tableName), "Key": key.dynamoJSON]))
+    }
+
+    /// The ARN of the table's current stream, or `nil` when streams are off (DescribeTable).
+    /// - Throws: ``AWSError`` (``AWSError/Code/resourceNotFound`` for a missing table).
+    public func latestStreamARN(tableName: String) async throws(AWSError) -> String? {
+        let response = try await client.call("DescribeTable", .object(["TableName": .string(tableName)]))
+        guard let table = response["Table"] else {
+            throw AWSError(
+                code: .invalidResponse, service: AWSService.dynamodb.displayName, operation: "DescribeTable",
+                message: "response has no Table")
+        }
+        return table["LatestStreamArn"]?.stringValue
+    }
+}
