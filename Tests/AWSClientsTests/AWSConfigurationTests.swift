@@ -165,6 +165,18 @@ struct AWSConfigurationTests {
         #expect(!error.description.contains(Self.secret))
     }
 
+    @Test("an unknown AWS_PROFILE does not matter when the environment gives keys and region")
+    func unknownProfileNotNeeded() throws {
+        let home = try TemporaryAWSHome()
+        defer { home.remove() }
+        let configuration = try resolve(
+            home.environment(["AWS_PROFILE": "ci", "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_REGION": "eu-west-2"]))
+        #expect(configuration.credentials.accessKeyID == "K")
+        let noRegion = try #require(configurationError(
+            home.environment(["AWS_PROFILE": "ci", "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S"])))
+        #expect(noRegion.description.hasPrefix("AWS profile 'ci' (AWS_PROFILE) is not in"))
+    }
+
     @Test("no region: the error names AWS_REGION, AWS_DEFAULT_REGION and the profile")
     func missingRegion() throws {
         let home = try TemporaryAWSHome(credentials: "[default]\naws_access_key_id=K\naws_secret_access_key=\(Self.secret)\n")
