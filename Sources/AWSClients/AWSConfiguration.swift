@@ -94,14 +94,18 @@ public struct AWSConfiguration: Sendable {
             credentials = AWSCredentials(
                 accessKeyID: keyID, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"))
         case (.some, nil):
-            throw configurationError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or neither and use AWS_PROFILE")
+            throw configurationError(
+                "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or neither and use AWS_PROFILE")
         case (nil, .some):
-            throw configurationError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or neither and use AWS_PROFILE")
+            throw configurationError(
+                "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or neither and use AWS_PROFILE")
         case (nil, nil):
             if let unknownProfile { throw unknownProfile }
-            guard let profile = [fromCredentialsFile, fromConfigFile].compactMap({ $0 }).first(where: {
-                $0["aws_access_key_id"] != nil || $0["aws_secret_access_key"] != nil
-            }) else {
+            guard
+                let profile = [fromCredentialsFile, fromConfigFile].compactMap({ $0 }).first(where: {
+                    $0["aws_access_key_id"] != nil || $0["aws_secret_access_key"] != nil
+                })
+            else {
                 throw configurationError(
                     "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
                         + "(profile '\(profileName)' has no aws_access_key_id in \(credentialsPath) or \(configPath))")
@@ -115,8 +119,9 @@ public struct AWSConfiguration: Sendable {
                 accessKeyID: keyID, secretAccessKey: secret, sessionToken: profile["aws_session_token"])
         }
 
-        guard let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? fromConfigFile?["region"]
-            ?? fromCredentialsFile?["region"]
+        guard
+            let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? fromConfigFile?["region"]
+                ?? fromCredentialsFile?["region"]
         else {
             if let unknownProfile { throw unknownProfile }
             throw configurationError(
