@@ -80,11 +80,13 @@ public struct AWSConfiguration: Sendable {
         let fromCredentialsFile = credentialsFile?.profiles[profileName]
         let fromConfigFile = configFile?.profiles[profileName]
 
-        if value("AWS_PROFILE") != nil, fromCredentialsFile == nil, fromConfigFile == nil {
-            throw configurationError(
+        // A named profile that no file has is an error only when something must come from it.
+        let unknownProfile =
+            value("AWS_PROFILE") != nil && fromCredentialsFile == nil && fromConfigFile == nil
+            ? configurationError(
                 "AWS profile '\(profileName)' (AWS_PROFILE) is not in \(credentialsPath) or \(configPath): "
                     + "set AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        }
+            : nil
 
         let credentials: AWSCredentials
         switch (value("AWS_ACCESS_KEY_ID"), value("AWS_SECRET_ACCESS_KEY")) {
@@ -92,13 +94,18 @@ public struct AWSConfiguration: Sendable {
             credentials = AWSCredentials(
                 accessKeyID: keyID, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"))
         case (.some, nil):
-            throw configurationError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or neither and use AWS_PROFILE")
+            throw configurationError(
+                "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or neither and use AWS_PROFILE")
         case (nil, .some):
-            throw configurationError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or neither and use AWS_PROFILE")
+            throw configurationError(
+                "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not: set both, or neither and use AWS_PROFILE")
         case (nil, nil):
-            guard let profile = [fromCredentialsFile, fromConfigFile].compactMap({ $0 }).first(where: {
-                $0["aws_access_key_id"] != nil || $0["aws_secret_access_key"] != nil
-            }) else {
+            if let unknownProfile { throw unknownProfile }
+            guard
+                let profile = [fromCredentialsFile, fromConfigFile].compactMap({ $0 }).first(where: {
+                    $0["aws_access_key_id"] != nil || $0["aws_secret_access_key"] != nil
+                })
+            else {
                 throw configurationError(
                     "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
                         + "(profile '\(profileName)' has no aws_access_key_id in \(credentialsPath) or \(configPath))")
@@ -112,9 +119,11 @@ public struct AWSConfiguration: Sendable {
                 accessKeyID: keyID, secretAccessKey: secret, sessionToken: profile["aws_session_token"])
         }
 
-        guard let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? fromConfigFile?["region"]
-            ?? fromCredentialsFile?["region"]
+        guard
+            let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? fromConfigFile?["region"]
+                ?? fromCredentialsFile?["region"]
         else {
+            if let unknownProfile { throw unknownProfile }
             throw configurationError(
                 "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION, or region in profile '\(profileName)' of \(configPath)")
         }

@@ -47,20 +47,25 @@ struct AWSConfigurationTests {
 
     @Test("environment keys, session token and AWS_REGION over AWS_DEFAULT_REGION")
     func environmentCredentials() throws {
-        let home = try TemporaryAWSHome(credentials: "[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = filesecret\n")
+        let home = try TemporaryAWSHome(
+            credentials: "[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = filesecret\n")
         defer { home.remove() }
         let configuration = try resolve(
             home.environment([
                 "AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_SESSION_TOKEN": Self.token,
                 "AWS_REGION": "eu-west-2", "AWS_DEFAULT_REGION": "us-east-1",
             ]))
-        #expect(configuration.credentials == AWSCredentials(accessKeyID: "ENVKEY", secretAccessKey: Self.secret, sessionToken: Self.token))
+        #expect(
+            configuration.credentials
+                == AWSCredentials(accessKeyID: "ENVKEY", secretAccessKey: Self.secret, sessionToken: Self.token))
         #expect(configuration.region == "eu-west-2")
     }
 
     @Test("AWS_DEFAULT_REGION when AWS_REGION is unset")
     func defaultRegionVariable() throws {
-        let configuration = try resolve(["AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_DEFAULT_REGION": "us-east-1", "HOME": "/nonexistent"])
+        let configuration = try resolve([
+            "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_DEFAULT_REGION": "us-east-1", "HOME": "/nonexistent",
+        ])
         #expect(configuration.region == "us-east-1")
     }
 
@@ -89,11 +94,14 @@ struct AWSConfigurationTests {
     @Test("AWS_PROFILE picks [name] in credentials and [profile name] in config")
     func namedProfile() throws {
         let home = try TemporaryAWSHome(
-            credentials: "[default]\naws_access_key_id=AKIDDEFAULT\naws_secret_access_key=x\n[dev]\naws_access_key_id=AKIDDEV\naws_secret_access_key=devsecret\naws_session_token=devtoken\n",
+            credentials:
+                "[default]\naws_access_key_id=AKIDDEFAULT\naws_secret_access_key=x\n[dev]\naws_access_key_id=AKIDDEV\naws_secret_access_key=devsecret\naws_session_token=devtoken\n",
             config: "[default]\nregion=eu-west-1\n[profile dev]\nregion = eu-central-1\n[dev]\nregion = wrong-section\n")
         defer { home.remove() }
         let configuration = try resolve(home.environment(["AWS_PROFILE": "dev"]))
-        #expect(configuration.credentials == AWSCredentials(accessKeyID: "AKIDDEV", secretAccessKey: "devsecret", sessionToken: "devtoken"))
+        #expect(
+            configuration.credentials
+                == AWSCredentials(accessKeyID: "AKIDDEV", secretAccessKey: "devsecret", sessionToken: "devtoken"))
         #expect(configuration.region == "eu-central-1")
     }
 
@@ -101,7 +109,8 @@ struct AWSConfigurationTests {
     func explicitFiles() throws {
         let home = try TemporaryAWSHome(credentials: "[default]\naws_access_key_id=HOMEKEY\naws_secret_access_key=homesecret\n")
         defer { home.remove() }
-        let elsewhere = try TemporaryAWSHome(config: "[profile ci]\naws_access_key_id = CIKEY\naws_secret_access_key = cisecret\nregion = us-west-2\n")
+        let elsewhere = try TemporaryAWSHome(
+            config: "[profile ci]\naws_access_key_id = CIKEY\naws_secret_access_key = cisecret\nregion = us-west-2\n")
         defer { elsewhere.remove() }
         let configuration = try resolve(
             home.environment([
@@ -130,7 +139,8 @@ struct AWSConfigurationTests {
         defer { home.remove() }
         let error = try #require(configurationError(home.environment(["AWS_REGION": "eu-west-2"])))
         #expect(error.code == .configuration)
-        #expect(error.description.hasPrefix("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"))
+        #expect(
+            error.description.hasPrefix("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"))
         #expect(!error.description.contains("\n"))
     }
 
@@ -138,17 +148,20 @@ struct AWSConfigurationTests {
     func halfKeyPair() throws {
         let home = try TemporaryAWSHome()
         defer { home.remove() }
-        let onlyID = try #require(configurationError(home.environment(["AWS_ACCESS_KEY_ID": "AKIDONLY", "AWS_REGION": "eu-west-2"])))
+        let onlyID = try #require(
+            configurationError(home.environment(["AWS_ACCESS_KEY_ID": "AKIDONLY", "AWS_REGION": "eu-west-2"])))
         #expect(onlyID.code == .configuration)
         #expect(onlyID.description.contains("AWS_SECRET_ACCESS_KEY is not"))
-        let onlySecret = try #require(configurationError(home.environment(["AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_REGION": "eu-west-2"])))
+        let onlySecret = try #require(
+            configurationError(home.environment(["AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_REGION": "eu-west-2"])))
         #expect(onlySecret.description.contains("AWS_ACCESS_KEY_ID is not"))
         #expect(!onlySecret.description.contains(Self.secret))
     }
 
     @Test("a profile with a key id but no secret is named, and nothing secret is printed")
     func incompleteProfile() throws {
-        let home = try TemporaryAWSHome(credentials: "[default]\naws_session_token = \(Self.token)\naws_access_key_id = AKIDHALF\n")
+        let home = try TemporaryAWSHome(
+            credentials: "[default]\naws_session_token = \(Self.token)\naws_access_key_id = AKIDHALF\n")
         defer { home.remove() }
         let error = try #require(configurationError(home.environment(["AWS_REGION": "eu-west-2"])))
         #expect(error.description.contains("profile 'default' needs both aws_access_key_id and aws_secret_access_key"))
@@ -165,27 +178,49 @@ struct AWSConfigurationTests {
         #expect(!error.description.contains(Self.secret))
     }
 
+    @Test("an unknown AWS_PROFILE does not matter when the environment gives keys and region")
+    func unknownProfileNotNeeded() throws {
+        let home = try TemporaryAWSHome()
+        defer { home.remove() }
+        let configuration = try resolve(
+            home.environment([
+                "AWS_PROFILE": "ci", "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_REGION": "eu-west-2",
+            ]))
+        #expect(configuration.credentials.accessKeyID == "K")
+        let noRegion = try #require(
+            configurationError(
+                home.environment(["AWS_PROFILE": "ci", "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S"])))
+        #expect(noRegion.description.hasPrefix("AWS profile 'ci' (AWS_PROFILE) is not in"))
+    }
+
     @Test("no region: the error names AWS_REGION, AWS_DEFAULT_REGION and the profile")
     func missingRegion() throws {
         let home = try TemporaryAWSHome(credentials: "[default]\naws_access_key_id=K\naws_secret_access_key=\(Self.secret)\n")
         defer { home.remove() }
         let error = try #require(configurationError(home.environment()))
-        #expect(error.description.hasPrefix("no AWS region: set AWS_REGION or AWS_DEFAULT_REGION, or region in profile 'default'"))
+        #expect(
+            error.description.hasPrefix("no AWS region: set AWS_REGION or AWS_DEFAULT_REGION, or region in profile 'default'"))
         #expect(!error.description.contains(Self.secret))
     }
 
     @Test("a malformed region is refused")
     func malformedRegion() throws {
-        let error = try #require(configurationError(["AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_REGION": "eu west/2", "HOME": "/nonexistent"]))
+        let error = try #require(
+            configurationError([
+                "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_REGION": "eu west/2", "HOME": "/nonexistent",
+            ]))
         #expect(error.description.contains("AWS_REGION"))
     }
 
     @Test("default endpoints follow the region")
     func defaultEndpoints() throws {
-        let configuration = try resolve(["AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_REGION": "eu-west-2", "HOME": "/nonexistent"])
+        let configuration = try resolve([
+            "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_REGION": "eu-west-2", "HOME": "/nonexistent",
+        ])
         #expect(configuration.endpoint(for: .sqs).absoluteString == "https://sqs.eu-west-2.amazonaws.com")
         #expect(configuration.endpoint(for: .dynamodb).absoluteString == "https://dynamodb.eu-west-2.amazonaws.com")
-        #expect(configuration.endpoint(for: .dynamodbStreams).absoluteString == "https://streams.dynamodb.eu-west-2.amazonaws.com")
+        #expect(
+            configuration.endpoint(for: .dynamodbStreams).absoluteString == "https://streams.dynamodb.eu-west-2.amazonaws.com")
         #expect(configuration.endpoint(for: .secretsManager).absoluteString == "https://secretsmanager.eu-west-2.amazonaws.com")
         #expect(configuration.endpoint(for: .iam).absoluteString == "https://iam.amazonaws.com")
         #expect(configuration.endpointOverride == nil)
@@ -211,10 +246,11 @@ struct AWSConfigurationTests {
 
     @Test("a malformed endpoint names its variable")
     func malformedEndpoint() throws {
-        let error = try #require(configurationError([
-            "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_REGION": "eu-west-2", "HOME": "/nonexistent",
-            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": "localhost:8000",
-        ]))
+        let error = try #require(
+            configurationError([
+                "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_REGION": "eu-west-2", "HOME": "/nonexistent",
+                "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": "localhost:8000",
+            ]))
         #expect(error.code == .configuration)
         #expect(error.description.hasPrefix("AWS_ENDPOINT_URL_DYNAMODB_STREAMS is not an http(s) URL"))
     }

@@ -100,23 +100,30 @@ struct AWSErrorTests {
 
     @Test("JSON InvalidSignatureException is signatureDoesNotMatch")
     func invalidSignatureJSON() {
-        #expect(decode(400, #"{"__type":"com.amazon.coral.service#InvalidSignatureException","message":"bad"}"#).code == .signatureDoesNotMatch)
+        #expect(
+            decode(400, #"{"__type":"com.amazon.coral.service#InvalidSignatureException","message":"bad"}"#).code
+                == .signatureDoesNotMatch)
     }
 
     @Test("other 4xx are client errors and never retried")
     func clientErrors() {
-        let validation = decode(400, #"{"__type":"com.amazon.coral.validate#ValidationException","message":"1 validation error"}"#)
+        let validation = decode(
+            400, #"{"__type":"com.amazon.coral.validate#ValidationException","message":"1 validation error"}"#)
         #expect(validation.code == .clientError)
         #expect(validation.type == "ValidationException")
         #expect(!validation.isRetryable)
-        let forbidden = decode(403, "<ErrorResponse><Errors><Error><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></Errors></ErrorResponse>", headers: [])
+        let forbidden = decode(
+            403,
+            "<ErrorResponse><Errors><Error><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></Errors></ErrorResponse>",
+            headers: [])
         #expect(forbidden.code == .clientError)
         #expect(forbidden.type == "InvalidClientTokenId")
     }
 
     @Test("the x-amzn-ErrorType header names the type when the body does not")
     func errorTypeHeader() {
-        let error = decode(400, "", headers: [("X-Amzn-ErrorType", "ResourceNotFoundException:http://internal.amazon.com/coral/")])
+        let error = decode(
+            400, "", headers: [("X-Amzn-ErrorType", "ResourceNotFoundException:http://internal.amazon.com/coral/")])
         #expect(error.code == .resourceNotFound)
         #expect(error.type == "ResourceNotFoundException")
     }
@@ -148,6 +155,7 @@ struct AWSErrorTests {
     func typeNames() {
         #expect(AWSJSONClient.errorTypeName("com.amazonaws.sqs#QueueDoesNotExist") == "QueueDoesNotExist")
         #expect(AWSJSONClient.errorTypeName("ThrottlingException:http://internal.amazon.com/") == "ThrottlingException")
-        #expect(AWSJSONClient.errorTypeName("AWS.SimpleQueueService.NonExistentQueue") == "AWS.SimpleQueueService.NonExistentQueue")
+        #expect(
+            AWSJSONClient.errorTypeName("AWS.SimpleQueueService.NonExistentQueue") == "AWS.SimpleQueueService.NonExistentQueue")
     }
 }

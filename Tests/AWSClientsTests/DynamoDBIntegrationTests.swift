@@ -1,8 +1,8 @@
 import AWSClients
 import Foundation
 import StreamModel
-import Testing
 import TestSupport
+import Testing
 
 @Suite("DynamoDB, DynamoDB Streams and Secrets Manager against moto")
 struct DynamoDBIntegrationTests {
@@ -61,7 +61,10 @@ struct DynamoDBIntegrationTests {
 
         let atSecond = try await streams.getShardIterator(
             streamARN: streamARN, shardID: shard.shardID, type: .atSequenceNumber, sequenceNumber: sequences[1])
-        #expect(try await streams.getRecords(shardIterator: atSecond).records.map(\.dynamodb.sequenceNumber) == [sequences[1], sequences[2]])
+        #expect(
+            try await streams.getRecords(shardIterator: atSecond).records.map(\.dynamodb.sequenceNumber) == [
+                sequences[1], sequences[2],
+            ])
         let afterSecond = try await streams.getShardIterator(
             streamARN: streamARN, shardID: shard.shardID, type: .afterSequenceNumber, sequenceNumber: sequences[1])
         #expect(try await streams.getRecords(shardIterator: afterSecond).records.map(\.eventName) == [.remove])
@@ -99,7 +102,8 @@ struct DynamoDBIntegrationTests {
         let streams = DynamoDBStreamsClient(
             configuration: configuration, retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1)),
             logger: AWSFixtures.quietLogger)
-        let streamARN = try await AWSFixtures.createTableWithStream(named: AWSFixtures.uniqueName("failures"), configuration: configuration)
+        let streamARN = try await AWSFixtures.createTableWithStream(
+            named: AWSFixtures.uniqueName("failures"), configuration: configuration)
 
         // moto does not validate iterators or shard ids: it fails with HTTP 500 (AWS answers 400
         // ValidationException / ResourceNotFoundException, whose decoding AWSErrorTests covers).
@@ -112,7 +116,8 @@ struct DynamoDBIntegrationTests {
         #expect(badIterator?.operation == "GetRecords")
 
         let missingShard = await #expect(throws: AWSError.self) {
-            try await streams.getShardIterator(streamARN: streamARN, shardID: "shardId-00000000000000000000-nothere", type: .trimHorizon)
+            try await streams.getShardIterator(
+                streamARN: streamARN, shardID: "shardId-00000000000000000000-nothere", type: .trimHorizon)
         }
         #expect(missingShard?.code == .serverError)
 
@@ -155,7 +160,8 @@ struct DynamoDBIntegrationTests {
         let configuration = try await SharedMoto.configuration()
         let secrets = SecretsManagerClient(configuration: configuration, logger: AWSFixtures.quietLogger)
         let value = #"{"username":"admin","password":"p@ss \"quoted\" ✓"}"#
-        let arn = try await AWSFixtures.createSecret(named: AWSFixtures.uniqueName("opensearch"), value: value, configuration: configuration)
+        let arn = try await AWSFixtures.createSecret(
+            named: AWSFixtures.uniqueName("opensearch"), value: value, configuration: configuration)
         #expect(try await secrets.getSecretString(secretID: arn) == value)
 
         let error = await #expect(throws: AWSError.self) {

@@ -1,7 +1,7 @@
 import AWSClients
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// One moto for the AWS integration suites of this process; every test uses its own queue, table or secret names.
 enum SharedMoto {

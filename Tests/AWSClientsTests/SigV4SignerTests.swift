@@ -26,7 +26,8 @@ struct SigV4SuiteCase: Sendable, CustomStringConvertible {
         var cases: [SigV4SuiteCase] = []
         while let url = enumerator?.nextObject() as? URL {
             guard url.pathExtension == "req" else { continue }
-            cases.append(try load(name: url.deletingPathExtension().lastPathComponent, directory: url.deletingLastPathComponent()))
+            cases.append(
+                try load(name: url.deletingPathExtension().lastPathComponent, directory: url.deletingLastPathComponent()))
         }
         return cases.sorted { $0.name < $1.name }
     }
@@ -107,7 +108,9 @@ struct SigV4SignerTests {
     /// and the string to sign and signature against the request they were really computed from.
     /// The -parameters `.authz` also lists `content-length` in SignedHeaders although its
     /// signature does not cover it, so only its signature is compared.
-    static func signedRequestHeaders(for suiteCase: SigV4SuiteCase) -> (headers: [(name: String, value: String)], wholeAuthorization: Bool) {
+    static func signedRequestHeaders(for suiteCase: SigV4SuiteCase) -> (
+        headers: [(name: String, value: String)], wholeAuthorization: Bool
+    ) {
         let withoutLength = suiteCase.headers.filter { $0.name.lowercased() != "content-length" }
         switch suiteCase.name {
         case "post-x-www-form-urlencoded":
@@ -115,8 +118,10 @@ struct SigV4SignerTests {
         case "post-x-www-form-urlencoded-parameters":
             return (
                 withoutLength.map {
-                    $0.name.lowercased() == "content-type" ? (name: $0.name, value: "application/x-www-form-urlencoded; charset=utf8") : $0
-                }, false)
+                    $0.name.lowercased() == "content-type"
+                        ? (name: $0.name, value: "application/x-www-form-urlencoded; charset=utf8") : $0
+                }, false
+            )
         default:
             return (suiteCase.headers, true)
         }
@@ -153,7 +158,8 @@ struct SigV4SignerTests {
         if wholeAuthorization {
             #expect(authorization == suiteCase.authorization)
         } else {
-            #expect(authorization.split(separator: "Signature=").last == suiteCase.authorization.split(separator: "Signature=").last)
+            #expect(
+                authorization.split(separator: "Signature=").last == suiteCase.authorization.split(separator: "Signature=").last)
         }
     }
 
@@ -194,7 +200,9 @@ struct SigV4SignerTests {
 
     @Test("host headers keep non-default ports only")
     func hostHeader() throws {
-        #expect(SigV4Signer.hostHeader(for: try #require(URL(string: "https://sqs.eu-west-2.amazonaws.com/"))) == "sqs.eu-west-2.amazonaws.com")
+        #expect(
+            SigV4Signer.hostHeader(for: try #require(URL(string: "https://sqs.eu-west-2.amazonaws.com/")))
+                == "sqs.eu-west-2.amazonaws.com")
         #expect(SigV4Signer.hostHeader(for: try #require(URL(string: "https://h.example:443/"))) == "h.example")
         #expect(SigV4Signer.hostHeader(for: try #require(URL(string: "http://h.example:80/"))) == "h.example")
         #expect(SigV4Signer.hostHeader(for: try #require(URL(string: "http://127.0.0.1:5000/"))) == "127.0.0.1:5000")

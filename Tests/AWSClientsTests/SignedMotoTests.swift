@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import StreamModel
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @Suite("SigV4 checked by moto, and transport failures")
 struct SignedMotoTests {
@@ -27,7 +27,8 @@ struct SignedMotoTests {
 
         let wrongSecret = AWSFixtures.configuration(
             motoURL: moto.url,
-            credentials: AWSCredentials(accessKeyID: credentials.accessKeyID, secretAccessKey: "wrong-\(credentials.secretAccessKey)"))
+            credentials: AWSCredentials(
+                accessKeyID: credentials.accessKeyID, secretAccessKey: "wrong-\(credentials.secretAccessKey)"))
         let refused = await #expect(throws: AWSError.self) {
             try await SQSClient(configuration: wrongSecret, logger: AWSFixtures.quietLogger).getQueueURL(name: "signed")
         }
@@ -37,7 +38,8 @@ struct SignedMotoTests {
         #expect(refused.map { !$0.description.contains(credentials.secretAccessKey) } == true)
 
         let refusedDynamoDB = await #expect(throws: AWSError.self) {
-            try await DynamoDBClient(configuration: wrongSecret, logger: AWSFixtures.quietLogger).latestStreamARN(tableName: table)
+            try await DynamoDBClient(configuration: wrongSecret, logger: AWSFixtures.quietLogger).latestStreamARN(
+                tableName: table)
         }
         #expect(refusedDynamoDB?.code == .signatureDoesNotMatch)
 
@@ -73,7 +75,8 @@ struct SignedMotoTests {
         let secret = "SECRET-\(UUID().uuidString)"
         let token = "TOKEN-\(UUID().uuidString)"
         let configuration = AWSFixtures.configuration(
-            motoURL: moto.url, credentials: AWSCredentials(accessKeyID: "AKIDLOGGED", secretAccessKey: secret, sessionToken: token))
+            motoURL: moto.url,
+            credentials: AWSCredentials(accessKeyID: "AKIDLOGGED", secretAccessKey: secret, sessionToken: token))
         moto.stop()
         let sink = LogSink()
         var logger = Logger(label: "redaction-test", factory: { _ in RecordingLogHandler(sink: sink) })
