@@ -317,7 +317,8 @@ public struct ChangeReplayer: Sendable {
                 change.id, to: status, expecting: [change.status], update: ChangeUpdate(nextAttemptAt: .some(nil), lastError: .some(nil)),
                 action: ActionEntry(action: action, actor: actor, reason: reason, outcome: outcome, response: response),
                 at: Date())
-        } catch let error as AuditLogError where error.code == .illegalTransition {
+        } catch {
+            guard error.code == .illegalTransition else { throw error }
             return try await changedElsewhere(change)
         }
         logger.info(
@@ -340,7 +341,8 @@ public struct ChangeReplayer: Sendable {
                 action: ActionEntry(
                     action: parked ? .parked : .failed, actor: actor, outcome: parked ? "parked after \(attempts) attempts: \(message)" : message),
                 at: Date())
-        } catch let error as AuditLogError where error.code == .illegalTransition {
+        } catch {
+            guard error.code == .illegalTransition else { throw error }
             return try await changedElsewhere(change)
         }
         logger.warning("change \(status.rawValue) (attempt \(attempts) of \(maxAttempts)): \(message)", metadata: metadata(change))

@@ -246,12 +246,13 @@ public struct OperatorActions: Sendable {
                     index: replayer.transform.index, id: documentID, document: written,
                     condition: condition ?? .createOnly)
             }
-        } catch let error as OpenSearchError where error.code == .conflict {
+        } catch {
+            guard error.code == .conflict else {
+                return OperationResult(id: change.id, outcome: "failed", status: change.status.rawValue, message: "\(error)")
+            }
             return OperationResult(
                 id: change.id, outcome: "conflict", status: change.status.rawValue,
                 message: "the document changed while rolling back; nothing written, try again")
-        } catch {
-            return OperationResult(id: change.id, outcome: "failed", status: change.status.rawValue, message: "\(error)")
         }
         let outcome = restoresDelete ? "document deleted (the change was an insert)" : "old image restored"
         let updated = try await auditLog.transition(

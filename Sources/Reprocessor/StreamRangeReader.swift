@@ -52,7 +52,8 @@ public struct StreamRangeReader: Sendable {
                 let page: (records: [StreamRecord], nextShardIterator: String?)
                 do {
                     page = try await client.getRecords(shardIterator: current)
-                } catch let error as AWSError where error.code == .expiredIterator && renewals < iteratorRenewals {
+                } catch {
+                    guard error.code == .expiredIterator, renewals < iteratorRenewals else { throw error }
                     renewals += 1
                     logger.debug("shard iterator expired; renewing", metadata: ["shard": "\(batch.shardID)"])
                     iterator = try await client.getShardIterator(
@@ -76,12 +77,17 @@ public struct StreamRangeReader: Sendable {
                 if emptyPages >= emptyPageLimit { break }
                 iterator = page.nextShardIterator
             }
-        } catch let error as AWSError where error.code == .trimmedDataAccess {
-            return .expired(reason: "records trimmed from the stream (TrimmedDataAccessException)")
-        } catch let error as AWSError where error.code == .resourceNotFound {
-            return .expired(reason: "stream or shard not found (ResourceNotFoundException): \(error.message)")
-        } catch let error as AWSError where error.code == .expiredIterator {
-            return .expired(reason: "shard iterator kept expiring after \(renewals) renewals")
+        } catch let error as AWSError {
+            switch error.code {
+            case .trimmedDataAccess:
+                return .expired(reason: "records trimmed from the stream (TrimmedDataAccessException)")
+            case .resourceNotFound:
+                return .expired(reason: "stream or shard not found (ResourceNotFoundException): \(error.message)")
+            case .expiredIterator:
+                return .expired(reason: "shard iterator kept expiring after \(renewals) renewals")
+            default:
+                throw error
+            }
         }
         if records.isEmpty {
             return .expired(

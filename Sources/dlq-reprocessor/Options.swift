@@ -83,8 +83,8 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-extension ChangeStatus: @retroactive ExpressibleByArgument {}
-extension EventName: @retroactive ExpressibleByArgument {}
+extension ChangeStatus: ExpressibleByArgument {}
+extension EventName: ExpressibleByArgument {}
 
 /// A time given as ISO-8601 (`2026-11-24T10:00:00Z`), a date (`2026-11-24`, UTC) or an age (`90s`, `30m`, `2h`, `7d`).
 struct TimeArgument: ExpressibleByArgument, Sendable {

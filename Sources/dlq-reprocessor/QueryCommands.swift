@@ -221,7 +221,7 @@ struct AuditCommand: AsyncParsableCommand {
     }
 }
 
-extension ActionKind: @retroactive ExpressibleByArgument {}
+extension ActionKind: ExpressibleByArgument {}
 
 /// `stats`: counts by status, oldest pending age, last run.
 struct StatsCommand: AsyncParsableCommand {
