@@ -197,7 +197,9 @@ extension OpenSearchClient {
     func url(for request: OpenSearchRequest) -> String {
         var url = baseURL + "/" + request.path.map(Self.percentEncoded).joined(separator: "/")
         if !request.query.isEmpty {
-            url += "?" + request.query.map { "\(Self.percentEncoded($0.name))=\(Self.percentEncoded($0.value))" }
+            url +=
+                "?"
+                + request.query.map { "\(Self.percentEncoded($0.name))=\(Self.percentEncoded($0.value))" }
                 .joined(separator: "&")
         }
         return url
