@@ -18,9 +18,10 @@ extension OpenSearchClient {
     ///   - refresh: When the writes become visible to search.
     /// - Returns: One result per operation, in order. Item-level failures
     ///   (409, 403, 400, 429 or 5xx on one item) are results, not throws.
-    /// - Throws: ``OpenSearchError`` when a whole request fails (after retries),
-    ///   or before sending anything when an operation is malformed (empty id,
-    ///   create-only delete).
+    /// - Throws: ``OpenSearchError`` when a whole request fails (after retries);
+    ///   operations of earlier requests stay applied, so callers re-apply the
+    ///   batch idempotently. Also before sending anything when an operation is
+    ///   malformed (empty id, create-only delete).
     public func bulk(index: String, operations: [BulkOperation], refresh: RefreshPolicy = .none)
         async throws(OpenSearchError) -> [BulkItemResult]
     {

@@ -83,10 +83,17 @@ extension OpenSearchClient {
     /// One try: build, authenticate, send and read the whole (capped) body.
     private func sendOnce(_ request: OpenSearchRequest) async throws(OpenSearchError) -> OpenSearchResponse {
         let url = url(for: request)
+        guard let parsedURL = URL(string: url), parsedURL.host?.isEmpty == false,
+            ["http", "https"].contains(parsedURL.scheme?.lowercased())
+        else {
+            throw OpenSearchError(
+                code: .clientError, reason: "the endpoint \(endpointDescription) is not an http(s) URL with a host",
+                index: request.index, documentID: request.documentID)
+        }
         var headers: [(name: String, value: String)] = [(name: "accept", value: "application/json")]
         if request.body != nil { headers.append((name: "content-type", value: request.contentType)) }
-        let body = request.body ?? []
-        headers = auth.headers(method: request.method.rawValue, url: url, headers: headers, body: body, date: Date())
+        headers = auth.authenticate(
+            method: request.method.rawValue, url: parsedURL, headers: headers, body: request.body ?? [], date: Date())
 
         var httpRequest = HTTPClientRequest(url: url)
         httpRequest.method = request.method
@@ -120,9 +127,6 @@ extension OpenSearchClient {
         } else if let clientError = error as? HTTPClientError, Self.timeoutErrors.contains(clientError) {
             code = .timeout
             reason = "no complete response within \(requestTimeout) (\(clientError))"
-        } else if let clientError = error as? HTTPClientError, Self.configurationErrors.contains(clientError) {
-            code = .clientError
-            reason = "cannot send to the configured endpoint (\(clientError))"
         } else {
             code = .connection
             reason = "cannot reach \(endpointDescription): \(error)"
@@ -134,7 +138,6 @@ extension OpenSearchClient {
         .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout,
         .getConnectionFromPoolTimeout,
     ]
-    private static let configurationErrors: [HTTPClientError] = [.invalidURL, .emptyHost, .emptyScheme]
 
     /// The typed error for a response whose status the caller does not accept.
     func responseError(_ response: OpenSearchResponse, request: OpenSearchRequest) -> OpenSearchError {
@@ -194,7 +197,9 @@ extension OpenSearchClient {
     func url(for request: OpenSearchRequest) -> String {
         var url = baseURL + "/" + request.path.map(Self.percentEncoded).joined(separator: "/")
         if !request.query.isEmpty {
-            url += "?" + request.query.map { "\(Self.percentEncoded($0.name))=\(Self.percentEncoded($0.value))" }
+            url +=
+                "?"
+                + request.query.map { "\(Self.percentEncoded($0.name))=\(Self.percentEncoded($0.value))" }
                 .joined(separator: "&")
         }
         return url

@@ -1,8 +1,8 @@
 import Foundation
 import NIOHTTP1
 import StreamModel
-import Testing
 import TestSupport
+import Testing
 
 @Suite("FaultProxy forwards to the real server and fails only what it is told to")
 struct FaultProxyTests {
@@ -49,8 +49,9 @@ struct FaultProxyTests {
         let server = try await OpenSearchTestEnvironment.start().server
         let proxy = try await FaultProxy.start(upstream: server.url)
         let body = FaultProxy.awsJSONErrorBody(type: "ThrottlingException", message: "Rate \"exceeded\"")
-        proxy.fail(amzTarget: "DynamoDB_20120810.GetItem", times: 1, status: 400, body: body,
-                   headers: ["content-type": "application/x-amz-json-1.0"])
+        proxy.fail(
+            amzTarget: "DynamoDB_20120810.GetItem", times: 1, status: 400, body: body,
+            headers: ["content-type": "application/x-amz-json-1.0"])
 
         let viaProxy = OpenSearchFixtures(url: proxy.url)
 

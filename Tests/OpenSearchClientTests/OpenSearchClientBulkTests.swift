@@ -1,8 +1,8 @@
 import Foundation
 import OpenSearchClient
 import StreamModel
-import Testing
 import TestSupport
+import Testing
 
 @Suite("OpenSearchClient bulk against osmem")
 struct OpenSearchClientBulkTests {
@@ -84,7 +84,9 @@ struct OpenSearchClientBulkTests {
         let environment = try await OpenSearchTestEnvironment.start()
         let proxy = try await FaultProxy.start(upstream: environment.server.url)
         let client = environment.client(endpoint: proxy.url, maxBulkOperations: 4)
-        let operations = (0..<25).map { BulkOperation.index(id: "doc-\($0)", document: .object(["n": .number(String($0))]), condition: nil) }
+        let operations = (0..<25).map {
+            BulkOperation.index(id: "doc-\($0)", document: .object(["n": .number(String($0))]), condition: nil)
+        }
 
         let results = try await client.bulk(index: environment.index, operations: operations)
 
@@ -102,10 +104,12 @@ struct OpenSearchClientBulkTests {
         let limit = 300
         let client = environment.client(endpoint: proxy.url, maxBulkBytes: limit)
         var operations = (0..<20).map {
-            BulkOperation.index(id: "doc-\($0)", document: .object(["padding": .string(String(repeating: "x", count: 60))]), condition: nil)
+            BulkOperation.index(
+                id: "doc-\($0)", document: .object(["padding": .string(String(repeating: "x", count: 60))]), condition: nil)
         }
         operations.insert(
-            .index(id: "huge", document: .object(["padding": .string(String(repeating: "y", count: 1000))]), condition: nil), at: 7)
+            .index(id: "huge", document: .object(["padding": .string(String(repeating: "y", count: 1000))]), condition: nil),
+            at: 7)
 
         let results = try await client.bulk(index: environment.index, operations: operations)
 

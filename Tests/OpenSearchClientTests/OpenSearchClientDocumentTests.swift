@@ -2,8 +2,8 @@ import Foundation
 import NIOHTTP1
 import OpenSearchClient
 import StreamModel
-import Testing
 import TestSupport
+import Testing
 
 @Suite("OpenSearchClient documents against osmem")
 struct OpenSearchClientDocumentTests {
@@ -12,7 +12,8 @@ struct OpenSearchClientDocumentTests {
         let environment = try await OpenSearchTestEnvironment.start()
         let client = environment.client()
         let document = try JSONValue(
-            parsing: #"{"big": 12345678901234567890.123, "exp": 1.0e5, "tiny": -0.000001, "whole": 10, "nested": {"list": [1.50, 2.0, 30e-1], "text": "x\ny", "none": null, "flag": true}}"#
+            parsing:
+                #"{"big": 12345678901234567890.123, "exp": 1.0e5, "tiny": -0.000001, "whole": 10, "nested": {"list": [1.50, 2.0, 30e-1], "text": "x\ny", "none": null, "flag": true}}"#
         )
 
         let write = try await client.index(index: environment.index, id: "42", document: document)

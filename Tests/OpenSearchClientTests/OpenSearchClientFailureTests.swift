@@ -2,8 +2,8 @@ import AWSClients
 import Foundation
 import OpenSearchClient
 import StreamModel
-import Testing
 import TestSupport
+import Testing
 
 @Suite("OpenSearchClient failures: real server faults and injected 429/5xx")
 struct OpenSearchClientFailureTests {
@@ -131,7 +131,9 @@ struct OpenSearchClientFailureTests {
         let environment = try await OpenSearchTestEnvironment.start()
         let proxy = try await FaultProxy.start(upstream: environment.server.url)
         let client = environment.client(endpoint: proxy.url, retryPolicy: .fastForTests)
-        proxy.fail(status: 429, body: FaultProxy.openSearchErrorBody(type: "rejected_execution_exception", reason: "queue full", status: 429))
+        proxy.fail(
+            status: 429,
+            body: FaultProxy.openSearchErrorBody(type: "rejected_execution_exception", reason: "queue full", status: 429))
 
         let error = await #expect(throws: OpenSearchError.self) {
             try await client.get(index: environment.index, id: "a")
@@ -151,7 +153,8 @@ struct OpenSearchClientFailureTests {
         let client = environment.client(endpoint: proxy.url)
         proxy.failNext(
             1, status: 400,
-            body: FaultProxy.openSearchErrorBody(type: "mapper_parsing_exception", reason: "failed to parse\nfield [x]", status: 400))
+            body: FaultProxy.openSearchErrorBody(
+                type: "mapper_parsing_exception", reason: "failed to parse\nfield [x]", status: 400))
 
         let error = await #expect(throws: OpenSearchError.self) {
             try await client.index(index: environment.index, id: "p", document: .object(["x": .string("y")]))
@@ -186,7 +189,9 @@ struct OpenSearchClientFailureTests {
         let proxy = try await FaultProxy.start(upstream: environment.server.url)
         let client = environment.client(endpoint: proxy.url)
         proxy.fail(pathContaining: "/_bulk", times: 1, status: 413)
-        let operations = (0..<4).map { BulkOperation.index(id: "s\($0)", document: .object(["n": .number(String($0))]), condition: nil) }
+        let operations = (0..<4).map {
+            BulkOperation.index(id: "s\($0)", document: .object(["n": .number(String($0))]), condition: nil)
+        }
 
         let results = try await client.bulk(index: environment.index, operations: operations)
 
@@ -254,5 +259,32 @@ struct OpenSearchClientFailureTests {
         #expect(getError?.code == .invalidResponse)
         #expect(bulkError?.code == .invalidResponse)
         #expect(bulkError?.isRetryable == false)
+    }
+
+    @Test("no answer within the request timeout is a retryable timeout error")
+    func timeout() async throws {
+        let environment = try await OpenSearchTestEnvironment.start()
+        let proxy = try await FaultProxy.start(upstream: environment.server.url)
+        let client = environment.client(endpoint: proxy.url, retryPolicy: .none, requestTimeout: .milliseconds(200))
+        proxy.delayNext(1, by: .seconds(30))
+
+        let error = await #expect(throws: OpenSearchError.self) {
+            try await client.get(index: environment.index, id: "slow")
+        }
+        #expect(error?.code == .timeout)
+        #expect(error?.isRetryable == true)
+        #expect(error?.documentID == "slow")
+        #expect(proxy.requests.map(\.wasDelayed) == [true])
+    }
+
+    @Test("a timed-out try is retried and the next try succeeds")
+    func timeoutRetried() async throws {
+        let environment = try await OpenSearchTestEnvironment.start()
+        let proxy = try await FaultProxy.start(upstream: environment.server.url)
+        let client = environment.client(endpoint: proxy.url, requestTimeout: .seconds(3))
+        proxy.delayNext(1, by: .seconds(30))
+
+        #expect(try await client.get(index: environment.index, id: "slow") == nil)
+        #expect(proxy.requests.map(\.wasDelayed) == [true, false])
     }
 }

@@ -32,7 +32,8 @@ struct OpenSearchTestEnvironment {
     ) -> OpenSearchClient {
         OpenSearchClient(
             endpoint: endpoint ?? server.url, auth: auth, retryPolicy: retryPolicy, requestTimeout: requestTimeout,
-            maxBulkBytes: maxBulkBytes, maxBulkOperations: maxBulkOperations, logger: Logger(label: "opensearch-test"))
+            maxBulkBytes: maxBulkBytes, maxBulkOperations: maxBulkOperations,
+            logger: Logger(label: "opensearch-test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 }
 

@@ -25,6 +25,7 @@ import Synchronization
 ///
 /// For AWS JSON services pass an AWS error body, such as
 /// `FaultProxy.awsJSONErrorBody(type: "ThrottlingException", message: "slow down")` with status 400.
+/// ``delayNext(_:by:)`` holds requests back, for timeout paths.
 public final class FaultProxy: Sendable {
     /// A request the proxy received.
     public struct RecordedRequest: Sendable, Hashable {
@@ -38,6 +39,8 @@ public final class FaultProxy: Sendable {
         public var body: [UInt8]
         /// The status the proxy answered with itself, or nil when it forwarded the request.
         public var injectedStatus: Int?
+        /// Whether the proxy held the request back before answering or forwarding it.
+        public var wasDelayed: Bool
 
         /// The first value of a header, by case-insensitive name.
         public func header(_ name: String) -> String? {
@@ -56,16 +59,24 @@ public final class FaultProxy: Sendable {
         public var value: String
     }
 
-    /// Which requests to fail and how.
+    /// An answer the proxy gives itself instead of forwarding.
+    struct InjectedAnswer: Sendable {
+        var status: Int
+        var body: String
+        var headers: [HeaderField]
+    }
+
+    /// Which requests to fail or hold back, and how.
     struct Fault: Sendable {
         var method: String?
         var pathContaining: String?
         var amzTarget: String?
-        /// Failures left; nil fails every matching request.
+        /// Matches left; nil applies to every matching request.
         var remaining: Int?
-        var status: Int
-        var body: String
-        var headers: [HeaderField]
+        /// How long to hold the request before answering or forwarding.
+        var delay: Duration = .zero
+        /// The answer to give; nil forwards the request (after the delay).
+        var answer: InjectedAnswer?
 
         func matches(method: String, uri: String, headers: [HeaderField]) -> Bool {
             if let expected = self.method, expected.uppercased() != method.uppercased() { return false }
@@ -101,7 +112,9 @@ public final class FaultProxy: Sendable {
                     }
                 }
                 contents.requests.append(
-                    RecordedRequest(method: method, uri: uri, headers: headers, body: body, injectedStatus: chosen?.status))
+                    RecordedRequest(
+                        method: method, uri: uri, headers: headers, body: body, injectedStatus: chosen?.answer?.status,
+                        wasDelayed: (chosen?.delay ?? .zero) > .zero))
                 return chosen
             }
         }
@@ -198,11 +211,24 @@ public final class FaultProxy: Sendable {
             fields.removeAll { $0.name.lowercased() == name.lowercased() }
             fields.append(HeaderField(name: name, value: value))
         }
-        let fault = Fault(
-            method: method, pathContaining: pathContaining, amzTarget: amzTarget, remaining: times, status: status,
-            body: body ?? Self.openSearchErrorBody(type: "fault_proxy_injected", reason: "FaultProxy injected HTTP \(status)", status: status),
+        let answer = InjectedAnswer(
+            status: status,
+            body: body
+                ?? Self.openSearchErrorBody(
+                    type: "fault_proxy_injected", reason: "FaultProxy injected HTTP \(status)", status: status),
             headers: fields)
+        let fault = Fault(method: method, pathContaining: pathContaining, amzTarget: amzTarget, remaining: times, answer: answer)
         state.contents.withLock { $0.faults.append(fault) }
+    }
+
+    /// Holds the next `count` requests back for `delay`, then forwards them, so
+    /// a client with a shorter timeout gives up first.
+    /// - Parameters:
+    ///   - count: How many requests to hold.
+    ///   - delay: How long to hold each.
+    public func delayNext(_ count: Int, by delay: Duration) {
+        guard count > 0 else { return }
+        state.contents.withLock { $0.faults.append(Fault(remaining: count, delay: delay)) }
     }
 
     /// Removes every pending fault; later requests are all forwarded.
@@ -281,8 +307,12 @@ private struct Forwarder: Sendable {
                     responseHeaders.replaceOrAdd(name: "content-length", value: length ?? String(responseBody.count))
                     if !requestHead.isKeepAlive { responseHeaders.replaceOrAdd(name: "connection", value: "close") }
                     try await outbound.write(
-                        .head(HTTPResponseHead(version: requestHead.version, status: .init(statusCode: status), headers: responseHeaders)))
-                    if requestHead.method != .HEAD { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: responseBody)))) }
+                        .head(
+                            HTTPResponseHead(
+                                version: requestHead.version, status: .init(statusCode: status), headers: responseHeaders)))
+                    if requestHead.method != .HEAD {
+                        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: responseBody))))
+                    }
                     try await outbound.write(.end(nil))
                     if !requestHead.isKeepAlive { return }
                     head = nil
@@ -296,8 +326,12 @@ private struct Forwarder: Sendable {
         -> (status: Int, headers: [FaultProxy.HeaderField], body: [UInt8])
     {
         let fields = head.headers.map { FaultProxy.HeaderField(name: $0.name, value: $0.value) }
-        if let fault = state.take(method: head.method.rawValue, uri: head.uri, headers: fields, body: body) {
-            return (fault.status, fault.headers, Array(fault.body.utf8))
+        let fault = state.take(method: head.method.rawValue, uri: head.uri, headers: fields, body: body)
+        if let delay = fault?.delay, delay > .zero {
+            try? await Task.sleep(for: delay)
+        }
+        if let answer = fault?.answer {
+            return (answer.status, answer.headers, Array(answer.body.utf8))
         }
         var request = HTTPClientRequest(url: upstreamBase + head.uri)
         request.method = head.method
