@@ -48,6 +48,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -58,6 +60,8 @@ let package = Package(
                 "StreamModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -85,7 +89,10 @@ let package = Package(
             name: "Reprocessor",
             dependencies: [
                 "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "SyncTransform",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -103,6 +110,7 @@ let package = Package(
             dependencies: [
                 "AWSClients", "OpenSearchClient", "StreamModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -116,18 +124,24 @@ let package = Package(
         .testTarget(name: "SyncTransformTests", dependencies: ["SyncTransform", "StreamModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AWSClientsTests",
-            dependencies: ["AWSClients", "StreamModel", "TestSupport"],
+            dependencies: ["AWSClients", "StreamModel", "TestSupport", .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "OpenSearchClientTests",
-            dependencies: ["OpenSearchClient", "AWSClients", "TestSupport"],
+            dependencies: [
+                "OpenSearchClient", "AWSClients", "StreamModel", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ReprocessorTests",
-            dependencies: ["Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "SyncTransform", "TestSupport"],
+            dependencies: [
+                "Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "SyncTransform", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

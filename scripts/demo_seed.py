@@ -41,7 +41,7 @@ def artist(number, name, rating, styles, city):
         "portfolio": {"L": [{"S": "https://example.com/1.jpg"}, {"S": "https://example.com/2.jpg"}]},
         "bookable": {"BOOL": True},
         "avatar": {"B": base64.b64decode("iVBORw0KGgo=")},
-        "followers": {"N": "12345678901234567890"},
+        "followers": {"N": "48213"},
     }
 
 

@@ -46,6 +46,8 @@ public struct IngestSummary: Sendable, Hashable, Codable {
     public var filtered = 0
     /// Messages committed but not deleted from the queue (they will come back and be recognised).
     public var deleteFailures = 0
+    /// Messages left on the queue because their records could not be read yet (they will come back).
+    public var leftOnQueue = 0
 
     /// An empty summary.
     public init() {}
@@ -60,6 +62,7 @@ public struct IngestSummary: Sendable, Hashable, Codable {
         expired += other.expired
         filtered += other.filtered
         deleteFailures += other.deleteFailures
+        leftOnQueue += other.leftOnQueue
     }
 }
 
@@ -118,18 +121,21 @@ public struct DLQIngestor: Sendable {
         defer { heartbeat.cancel() }
 
         let receivedAt = Date()
-        let prepared = try await withThrowingTaskGroup(of: (Int, NewMessage).self) { group in
+        let byPosition = await withTaskGroup(of: (Int, NewMessage?).self) { group in
             for (position, message) in messages.enumerated() {
-                group.addTask { (position, try await prepare(message, receivedAt: receivedAt)) }
+                group.addTask { (position, await prepare(message, receivedAt: receivedAt)) }
             }
             var byPosition = [NewMessage?](repeating: nil, count: messages.count)
-            for try await (position, message) in group { byPosition[position] = message }
-            return byPosition.compactMap { $0 }
+            for await (position, message) in group { byPosition[position] = message }
+            return byPosition
         }
+        let ready = zip(messages, byPosition).compactMap { message, prepared in prepared.map { (message, $0) } }
+        let prepared = ready.map(\.1)
         let outcomes = try await auditLog.ingest(prepared, at: Date())
 
         var summary = IngestSummary()
         summary.messagesReceived = messages.count
+        summary.leftOnQueue = messages.count - ready.count
         for (message, outcome) in zip(prepared, outcomes) {
             var metadata: Logger.Metadata = ["messageId": "\(message.messageID)", "format": "\(message.format.rawValue)"]
             if let correlationID = message.correlationID { metadata["correlationId"] = "\(correlationID)" }
@@ -153,12 +159,17 @@ public struct DLQIngestor: Sendable {
                 logger.info("message ingested", metadata: metadata)
             }
         }
-        summary.deleteFailures = await delete(messages)
+        summary.deleteFailures = await delete(ready.map(\.0))
         return summary
     }
 
-    /// Turns one SQS message into what the audit log stores.
-    func prepare(_ message: SQSMessage, receivedAt: Date) async throws -> NewMessage {
+    /// Receives after which a message whose records still cannot be read is stored
+    /// as expired (with the error) instead of being left on the queue again.
+    static let poisonReceiveCount = 5
+
+    /// Turns one SQS message into what the audit log stores, or `nil` to leave it on
+    /// the queue for a later try (its stream records could not be read this time).
+    func prepare(_ message: SQSMessage, receivedAt: Date) async -> NewMessage? {
         let attributeCorrelation = message.messageAttributes["correlationId"]
         var correlationID = attributeCorrelation
         var errorText: String?
@@ -176,7 +187,19 @@ public struct DLQIngestor: Sendable {
         case .failedBatch(let batch):
             correlationID = attributeCorrelation ?? batch.requestID
             errorText = Self.describeFailure(of: batch)
-            switch try await streams.read(batch) {
+            let read: StreamRangeReader.RangeRead
+            do {
+                read = try await streams.read(batch)
+            } catch {
+                guard message.receiveCount >= Self.poisonReceiveCount else {
+                    logger.warning(
+                        "could not read the batch's records; leaving the message on the queue: \(error)",
+                        metadata: ["messageId": "\(message.messageID)", "receiveCount": "\(message.receiveCount)"])
+                    return nil
+                }
+                read = .expired(reason: "records unreadable after \(message.receiveCount) receives: \(error)")
+            }
+            switch read {
             case .records(let records):
                 disposition = .changes(
                     records.map { change(from: $0, streamARN: batch.streamARN, shardID: batch.shardID, at: receivedAt) })

@@ -54,12 +54,12 @@ public struct Reprocessor: Sendable {
     public func makeIngestor(options: IngestOptions) async throws -> DLQIngestor {
         let queue = try settings.requireQueue()
         let configuration = try awsConfiguration()
-        let sqs = SQSClient(configuration: configuration, logger: logger)
+        let sqs = SQSClient(configuration: configuration, httpClient: SharedHTTPClient.client, logger: logger)
         let queueURL = queue.hasPrefix("http://") || queue.hasPrefix("https://") ? queue : try await sqs.getQueueURL(name: queue)
         return DLQIngestor(
             queueURL: queueURL,
             sqs: sqs,
-            streams: StreamRangeReader(client: DynamoDBStreamsClient(configuration: configuration, logger: logger), logger: logger),
+            streams: StreamRangeReader(client: DynamoDBStreamsClient(configuration: configuration, httpClient: SharedHTTPClient.client, logger: logger), logger: logger),
             auditLog: auditLog,
             transform: transform,
             options: options,
@@ -76,11 +76,13 @@ public struct Reprocessor: Sendable {
         let configuration = try awsConfiguration()
         let auth = try await openSearchAuth(configuration: configuration)
         let openSearch = OpenSearchClient(
-            endpoint: endpoint, auth: auth, maxBulkOperations: settings.bulkDocuments, logger: logger)
+            endpoint: endpoint, auth: auth, httpClient: SharedHTTPClient.client,
+            retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
+            maxBulkOperations: settings.bulkDocuments, logger: logger)
         return ChangeReplayer(
             auditLog: auditLog,
             openSearch: openSearch,
-            table: TableReader(client: DynamoDBClient(configuration: configuration, logger: logger), tableName: tableName),
+            table: TableReader(client: DynamoDBClient(configuration: configuration, httpClient: SharedHTTPClient.client, logger: logger), tableName: tableName),
             transform: transform,
             maxAttempts: settings.maxAttempts,
             backoff: settings.applyBackoff,
@@ -100,7 +102,7 @@ public struct Reprocessor: Sendable {
                     "OpenSearch credentials secret", flag: ReprocessorSettings.Source.secrets.0,
                     variable: ReprocessorSettings.Source.secrets.1)
             }
-            let secrets = SecretsManagerClient(configuration: configuration, logger: logger)
+            let secrets = SecretsManagerClient(configuration: configuration, httpClient: SharedHTTPClient.client, logger: logger)
             let text = try await secrets.getSecretString(secretID: secretsARN)
             guard let object = try? JSONValue(parsing: text),
                 let username = object["username"]?.stringValue,

@@ -220,14 +220,19 @@ struct EndToEndTests {
     func expiredBatch() async throws {
         let world = try await ReprocessorWorld.start()
         try await world.putArtist("3", name: "Gone")
-        var records = try await world.streamRecords()
-        records[0].shardID = "shardId-00000000000000000000-deadbeef"
-        try await world.send([world.failedBatchBody(records, requestID: "trimmed")])
+        let records = try await world.streamRecords()
+        // A range past everything the shard holds: what a trimmed batch looks like to GetRecords.
+        var gone = records[0]
+        let beyond = SequenceNumber(String(UInt64(records[0].record.dynamodb.sequenceNumber.digits.suffix(15))! + 1_000_000))!
+        gone.record.dynamodb.sequenceNumber = SequenceNumber(
+            String(records[0].record.dynamodb.sequenceNumber.digits.dropLast(15)) + beyond.digits)!
+        try await world.send([world.failedBatchBody([gone], requestID: "trimmed")])
         let run = try await world.cli("run", "--once")
         #expect(run.status == 3, "\(run)")
         let (_, listJSON) = try await world.cliJSON("list", "--status", "expired")
         let expired = try #require(listJSON?["changes"]?.arrayValue?.first)
-        #expect(expired["batchInfo"]?["shardId"]?.stringValue == "shardId-00000000000000000000-deadbeef")
+        #expect(expired["batchInfo"]?["shardId"]?.stringValue == records[0].shardID)
+        #expect(expired["batchInfo"]?["startSequenceNumber"]?.stringValue == gone.record.dynamodb.sequenceNumber.digits)
         let id = try #require(expired["id"]?.intValue)
         let skip = try await world.cli("skip", String(id), "--reason", "artist re-synced by hand")
         #expect(skip.status == 0, "\(skip)")

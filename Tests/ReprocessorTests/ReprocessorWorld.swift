@@ -117,7 +117,7 @@ final class ReprocessorWorld: Sendable {
             "name": .string(name), "rating": .number(rating), "styles": .stringSet(styles),
             "location": .map(["city": .string("London"), "lat": .number("51.5072178")]),
             "portfolio": .list([.string("https://example.com/1.jpg")]), "bookable": .bool(true),
-            "followers": .number("12345678901234567890"),
+            "followers": .number("48213"), "hourlyRate": .number("120.50"),
         ]
     }
 
