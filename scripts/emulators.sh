@@ -26,7 +26,7 @@ start_emulators() {
     MOTO_PID=$!
     local osmem_bin
     osmem_bin="${OSMEM_SERVER_BIN:-$(python3 -c 'import osmem_server; print(osmem_server.resolve_binary())')}"
-    "$osmem_bin" --addr 127.0.0.1:0 --no-stdin-watch --parent-pid $$ >"$EMULATOR_DIR/osmem.log" 2>&1 &
+    "$osmem_bin" --addr 127.0.0.1:0 --no-ja --no-stdin-watch --parent-pid $$ >"$EMULATOR_DIR/osmem.log" 2>&1 &
     OSMEM_PID=$!
 
     local moto_line osmem_line

@@ -21,10 +21,10 @@ public final class OSMemServer: Sendable {
     ///   Pass a fixed `host:port` to restart a stopped server where it was.
     /// - Throws: ``PeerProcess/StartError`` when the binary is missing or fails.
     public static func start(address: String = "127.0.0.1:0") async throws -> OSMemServer {
-        let binary = try locateBinary()
+        let binary = try await Task.detached { try locateBinary() }.value
         let (process, url) = try await PeerProcess.start(
             executable: binary,
-            arguments: ["--addr", address],
+            arguments: ["--addr", address, "--no-ja"],
             readyWhen: { line -> URL? in
                 guard line.hasPrefix("{"),
                     let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],

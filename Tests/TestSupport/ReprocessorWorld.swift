@@ -5,27 +5,37 @@ import Logging
 import OpenSearchClient
 import StreamModel
 import SyncTransform
-import TestSupport
 
-struct WorldError: Error, CustomStringConvertible {
-    let description: String
+/// A failure setting up a world.
+public struct WorldError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public let description: String
 }
 
 /// A whole world for end-to-end tests: moto and osmem on free ports, a table
 /// with a stream, a DLQ, an index, and a scratch folder for the audit log.
 /// The built `dlq-reprocessor` runs against it as a separate process.
-final class ReprocessorWorld: Sendable {
-    let moto: MotoServer
-    let openSearchServer: OSMemServer
-    let configuration: AWSConfiguration
-    let tableName: String
-    let queueURL: String
-    let streamARN: String
-    let index = "artists"
-    let directory: URL
+public final class ReprocessorWorld: Sendable {
+    /// The AWS peer.
+    public let moto: MotoServer
+    /// The OpenSearch peer.
+    public let openSearchServer: OSMemServer
+    /// AWS settings pointing at ``moto``.
+    public let configuration: AWSConfiguration
+    /// The table (with a NEW_AND_OLD_IMAGES stream).
+    public let tableName: String
+    /// The DLQ.
+    public let queueURL: String
+    /// The table's stream.
+    public let streamARN: String
+    /// The OpenSearch index.
+    public let index = "artists"
+    /// A scratch folder, removed with the world.
+    public let directory: URL
     let logger = Logger(label: "world", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    var auditDatabasePath: String { directory.appendingPathComponent("audit.sqlite3").path }
+    /// Where the executable keeps its audit log.
+    public var auditDatabasePath: String { directory.appendingPathComponent("audit.sqlite3").path }
 
     private init(
         moto: MotoServer, openSearchServer: OSMemServer, configuration: AWSConfiguration, tableName: String,
@@ -44,7 +54,8 @@ final class ReprocessorWorld: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    static func start() async throws -> ReprocessorWorld {
+    /// Starts both peers and creates the table, the queue and the index.
+    public static func start() async throws -> ReprocessorWorld {
         async let moto = MotoServer.start()
         async let openSearch = OSMemServer.start()
         let (motoServer, openSearchServer) = try await (moto, openSearch)
@@ -64,17 +75,21 @@ final class ReprocessorWorld: Sendable {
 
     // MARK: clients
 
-    var dynamoDB: DynamoDBClient { DynamoDBClient(configuration: configuration, logger: logger) }
-    var streams: DynamoDBStreamsClient { DynamoDBStreamsClient(configuration: configuration, logger: logger) }
-    var sqs: SQSClient { SQSClient(configuration: configuration, logger: logger) }
-    var openSearch: OpenSearchClient {
+    /// A DynamoDB client for ``moto``.
+    public var dynamoDB: DynamoDBClient { DynamoDBClient(configuration: configuration, logger: logger) }
+    /// A DynamoDB Streams client for ``moto``.
+    public var streams: DynamoDBStreamsClient { DynamoDBStreamsClient(configuration: configuration, logger: logger) }
+    /// An SQS client for ``moto``.
+    public var sqs: SQSClient { SQSClient(configuration: configuration, logger: logger) }
+    /// An OpenSearch client (no retries) for the peer.
+    public var openSearch: OpenSearchClient {
         OpenSearchClient(endpoint: openSearchServer.url, retryPolicy: .none, logger: logger)
     }
 
     // MARK: running the executable
 
     /// The environment the executable runs with (nothing inherited but PATH and HOME).
-    func environment(_ extra: [String: String] = [:]) -> [String: String] {
+    public func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "HOME": directory.path,
@@ -94,12 +109,12 @@ final class ReprocessorWorld: Sendable {
     }
 
     /// Runs `dlq-reprocessor` with `arguments`.
-    func cli(_ arguments: String..., environment extra: [String: String] = [:]) async throws -> CommandRunner.Output {
+    public func cli(_ arguments: String..., environment extra: [String: String] = [:]) async throws -> CommandRunner.Output {
         try await CommandRunner.run(ReprocessorExecutable.path, arguments, environment: environment(extra))
     }
 
     /// Runs `dlq-reprocessor … --json` and parses its output.
-    func cliJSON(_ arguments: String...) async throws -> (CommandRunner.Output, JSONValue?) {
+    public func cliJSON(_ arguments: String...) async throws -> (CommandRunner.Output, JSONValue?) {
         let output = try await CommandRunner.run(
             ReprocessorExecutable.path, arguments + ["--json"], environment: environment())
         return (output, try? JSONValue(parsing: output.stdout))
@@ -107,11 +122,13 @@ final class ReprocessorWorld: Sendable {
 
     // MARK: the table
 
-    static func artistKeys(_ id: String) -> Item {
+    /// The keys of artist `id`.
+    public static func artistKeys(_ id: String) -> Item {
         ["PK": .string("ARTIST#\(id)"), "SK": .string("METADATA")]
     }
 
-    static func artist(_ id: String, name: String, rating: String = "4.5", styles: [String] = ["blackwork"]) -> Item {
+    /// An artist item with every attribute type the transform handles.
+    public static func artist(_ id: String, name: String, rating: String = "4.5", styles: [String] = ["blackwork"]) -> Item {
         [
             "PK": .string("ARTIST#\(id)"), "SK": .string("METADATA"), "GSI1PK": .string("CITY#London"),
             "name": .string(name), "rating": .number(rating), "styles": .stringSet(styles),
@@ -121,24 +138,28 @@ final class ReprocessorWorld: Sendable {
         ]
     }
 
-    func putArtist(_ id: String, name: String, rating: String = "4.5", styles: [String] = ["blackwork"]) async throws {
+    /// Writes an artist (an INSERT or MODIFY in the stream).
+    public func putArtist(_ id: String, name: String, rating: String = "4.5", styles: [String] = ["blackwork"]) async throws {
         try await dynamoDB.putItem(tableName: tableName, item: Self.artist(id, name: name, rating: rating, styles: styles))
     }
 
-    func put(_ item: Item) async throws {
+    /// Writes any item.
+    public func put(_ item: Item) async throws {
         try await dynamoDB.putItem(tableName: tableName, item: item)
     }
 
-    func deleteArtist(_ id: String) async throws {
+    /// Deletes an artist (a REMOVE in the stream).
+    public func deleteArtist(_ id: String) async throws {
         try await dynamoDB.deleteItem(tableName: tableName, key: Self.artistKeys(id))
     }
 
-    func currentArtist(_ id: String) async throws -> Item? {
+    /// The artist as the table holds it now.
+    public func currentArtist(_ id: String) async throws -> Item? {
         try await dynamoDB.getItem(tableName: tableName, key: Self.artistKeys(id), consistentRead: true)
     }
 
     /// Every record in the stream so far, with its shard, in order.
-    func streamRecords() async throws -> [(shardID: String, record: StreamRecord)] {
+    public func streamRecords() async throws -> [(shardID: String, record: StreamRecord)] {
         var all: [(String, StreamRecord)] = []
         for shard in try await streams.describeStream(streamARN: streamARN) {
             var iterator: String? = try await streams.getShardIterator(
@@ -156,7 +177,7 @@ final class ReprocessorWorld: Sendable {
     // MARK: the DLQ
 
     /// The body the Lambda's on-failure destination sends for a batch (format A).
-    func failedBatchBody(_ records: [(shardID: String, record: StreamRecord)], requestID: String) -> String {
+    public func failedBatchBody(_ records: [(shardID: String, record: StreamRecord)], requestID: String) -> String {
         let first = records[0], last = records[records.count - 1]
         return JSONValue.object([
             "requestContext": .object([
@@ -182,7 +203,7 @@ final class ReprocessorWorld: Sendable {
     }
 
     /// Forwarded records (format B).
-    func forwardedBody(_ records: [StreamRecord], correlationID: String? = nil) -> String {
+    public func forwardedBody(_ records: [StreamRecord], correlationID: String? = nil) -> String {
         var fields: [String: JSONValue] = [
             "Records": .array(records.map(\.json)),
             "errorMessage": .string("connect ECONNREFUSED"), "errorType": .string("ConnectionError"),
@@ -192,7 +213,7 @@ final class ReprocessorWorld: Sendable {
     }
 
     /// Sends bodies to the DLQ, ten at a time.
-    func send(_ bodies: [String], attributes: [String: String] = [:]) async throws {
+    public func send(_ bodies: [String], attributes: [String: String] = [:]) async throws {
         for start in stride(from: 0, to: bodies.count, by: 10) {
             let chunk = bodies[start..<min(start + 10, bodies.count)]
             let result = try await sqs.sendMessageBatch(
@@ -203,26 +224,27 @@ final class ReprocessorWorld: Sendable {
     }
 
     /// Messages visible and in flight.
-    func queueDepth() async throws -> Int {
+    public func queueDepth() async throws -> Int {
         let counts = try await sqs.approximateMessageCounts(queueURL: queueURL)
         return counts.visible + counts.inFlight
     }
 
     // MARK: search
 
-    func liveDocument(_ id: String) async throws -> OpenSearchDocument? {
+    /// The artist's document in search.
+    public func liveDocument(_ id: String) async throws -> OpenSearchDocument? {
         try await openSearch.get(index: index, id: id)
     }
 
     /// A document without its `sync` stamp, for comparing content.
-    static func content(_ document: JSONValue) -> JSONValue {
+    public static func content(_ document: JSONValue) -> JSONValue {
         guard case .object(var fields) = document else { return document }
         fields["sync"] = nil
         return .object(fields)
     }
 
     /// The content the sync handler would write for `item`.
-    func expectedContent(_ item: Item) -> JSONValue {
+    public func expectedContent(_ item: Item) -> JSONValue {
         let stamp = SyncStamp(
             sequenceNumber: SequenceNumber("1")!, eventName: .modify, approximateCreationTime: nil, appliedAt: Date())
         return Self.content(SyncTransform(index: index).document(for: item, stamp: stamp))
