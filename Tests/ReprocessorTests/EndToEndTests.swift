@@ -223,9 +223,10 @@ struct EndToEndTests {
         let records = try await world.streamRecords()
         // A range past everything the shard holds: what a trimmed batch looks like to GetRecords.
         var gone = records[0]
-        let beyond = SequenceNumber(String(UInt64(records[0].record.dynamodb.sequenceNumber.digits.suffix(15))! + 1_000_000))!
-        gone.record.dynamodb.sequenceNumber = SequenceNumber(
-            String(records[0].record.dynamodb.sequenceNumber.digits.dropLast(15)) + beyond.digits)!
+        let digits = records[0].record.dynamodb.sequenceNumber.digits
+        let tail = Int(digits.suffix(9))! + 1_000_000
+        let padded = String(repeating: "0", count: 9 - String(tail).count) + String(tail)
+        gone.record.dynamodb.sequenceNumber = SequenceNumber(String(digits.dropLast(9)) + padded)!
         try await world.send([world.failedBatchBody([gone], requestID: "trimmed")])
         let run = try await world.cli("run", "--once")
         #expect(run.status == 3, "\(run)")
