@@ -40,7 +40,8 @@ struct ListCommand: AsyncParsableCommand {
 
 /// `show ID`: one change with its images, field diff and actions.
 struct ShowCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one change: images, field diff, actions.")
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one change: images, field diff, actions.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Change id.") var id: Int64
@@ -100,7 +101,9 @@ struct HistoryCommand: AsyncParsableCommand {
                         "asOfAction": state.map { AuditJSON.action($0.action) } ?? .null,
                     ]))
             } else if let state {
-                print("ARTIST#\(documentID) at \(AuditJSON.time(at.date)), as left by action \(state.action.id) (\(state.action.action.rawValue) at \(Output.shortTime(state.action.at))):")
+                print(
+                    "ARTIST#\(documentID) at \(AuditJSON.time(at.date)), as left by action \(state.action.id) (\(state.action.action.rawValue) at \(Output.shortTime(state.action.at))):"
+                )
                 print(state.document == .null ? "  (deleted)" : "  \(state.document.serialized)")
             } else {
                 print("ARTIST#\(documentID): nothing written by the reprocessor at or before \(AuditJSON.time(at.date))")
@@ -125,7 +128,10 @@ struct HistoryCommand: AsyncParsableCommand {
         Output.table(
             ["AT", "CHANGE", "ACTION", "ACTOR", "OUTCOME"],
             history.actions.map {
-                [Output.shortTime($0.at), $0.changeID.map(String.init) ?? "-", $0.action.rawValue, $0.actor, Output.clip($0.outcome, 80)]
+                [
+                    Output.shortTime($0.at), $0.changeID.map(String.init) ?? "-", $0.action.rawValue, $0.actor,
+                    Output.clip($0.outcome, 80),
+                ]
             })
     }
 }
@@ -225,7 +231,8 @@ extension ActionKind: ExpressibleByArgument {}
 
 /// `stats`: counts by status, oldest pending age, last run.
 struct StatsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Counts by status, oldest pending age, last run.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Counts by status, oldest pending age, last run.")
 
     @OptionGroup var global: GlobalOptions
     @Flag(name: .long, help: "Print one JSON document.") var json = false

@@ -2,9 +2,9 @@ import AWSClients
 import AuditLog
 import Foundation
 import OpenSearchClient
+import Reprocessor
 import StreamModel
 import SyncTransform
-import Reprocessor
 import TestSupport
 import Testing
 
@@ -196,9 +196,10 @@ struct EndToEndTests {
         let world = try await ReprocessorWorld.start()
         for id in 1...8 { try await world.putArtist("\(id)", name: "Artist \(id)") }
         let records = try await world.streamRecords()
-        try await world.send(stride(from: 0, to: records.count, by: 2).map {
-            world.failedBatchBody(Array(records[$0..<min($0 + 2, records.count)]), requestID: "r\($0)")
-        })
+        try await world.send(
+            stride(from: 0, to: records.count, by: 2).map {
+                world.failedBatchBody(Array(records[$0..<min($0 + 2, records.count)]), requestID: "r\($0)")
+            })
 
         let log = try AuditLog(path: world.auditDatabasePath)
         #expect(try await log.acquireLease(name: "run", holder: "test-holder", ttl: .seconds(600), now: Date()))
