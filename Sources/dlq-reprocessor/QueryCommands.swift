@@ -290,3 +290,40 @@ struct VerifyCommand: AsyncParsableCommand {
         if !report.isIntact { throw ExitStatus.failure.exitCode }
     }
 }
+
+/// `quarantined`: messages nobody could read, with their reasons and raw bodies.
+struct QuarantinedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quarantined", abstract: "Quarantined messages: reason and raw body as received.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "Rows per page (1-1000).") var limit = 50
+    @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
+    @Flag(name: .long, help: "Print one JSON document (bodies in full).") var json = false
+
+    func validate() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+    }
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global)
+        let page = try await reprocessor.auditLog.quarantinedMessages(after: cursor, limit: limit)
+        if json {
+            Output.json(
+                .object([
+                    "messages": .array(page.rows.map(AuditJSON.message)),
+                    "next": page.next.map(JSONValue.string) ?? .null,
+                ]))
+            return
+        }
+        Output.table(
+            ["MESSAGE", "RECEIVED", "TRIES", "REASON", "BODY"],
+            page.rows.map {
+                [
+                    $0.messageID, Output.shortTime($0.receivedAt), String($0.receiveCount), Output.clip($0.quarantineReason, 70),
+                    Output.clip($0.body, 40),
+                ]
+            })
+        if let next = page.next { print("more: --cursor \(next)") }
+    }
+}

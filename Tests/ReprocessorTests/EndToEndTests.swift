@@ -68,6 +68,9 @@ struct EndToEndTests {
         let stored = try await log.quarantinedMessages(after: nil, limit: 100).rows
         #expect(Set(stored.map(\.body)) == Set(quarantined), "quarantined bodies kept byte for byte")
         #expect(stored.allSatisfy { !($0.quarantineReason ?? "").isEmpty })
+        let (_, quarantinedJSON) = try await world.cliJSON("quarantined", "--limit", "100")
+        let listed = try #require(quarantinedJSON?["messages"]?.arrayValue)
+        #expect(Set(listed.compactMap { $0["body"]?.stringValue }) == Set(quarantined))
 
         let (stats, statsJSON) = try await world.cliJSON("stats")
         #expect(stats.status == 0)
