@@ -144,5 +144,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "SQLite", "StreamModel", "SyncTransform", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

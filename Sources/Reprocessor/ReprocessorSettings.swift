@@ -55,6 +55,8 @@ public struct ReprocessorSettings: Sendable {
         public static let secrets = ("--secrets-arn", "APP_SECRETS_ARN")
         /// `--table` / `DYNAMODB_TABLE_NAME`.
         public static let table = ("--table", "DYNAMODB_TABLE_NAME")
+        /// `--visibility-timeout` / `DLQ_VISIBILITY_TIMEOUT`.
+        public static let visibilityTimeout = ("--visibility-timeout", "DLQ_VISIBILITY_TIMEOUT")
     }
 
     /// Values given on the command line (or by an HTTP request); `nil` means "not given".
@@ -77,12 +79,14 @@ public struct ReprocessorSettings: Sendable {
         public var maxAttempts: Int?
         /// `--concurrency`.
         public var receiveConcurrency: Int?
+        /// `--visibility-timeout`, in seconds.
+        public var visibilityTimeoutSeconds: Int?
 
         /// Creates overrides; every value defaults to "not given".
         public init(
             queue: String? = nil, auditDatabasePath: String? = nil, openSearchEndpoint: String? = nil,
             openSearchAuth: String? = nil, index: String? = nil, secretsARN: String? = nil, tableName: String? = nil,
-            maxAttempts: Int? = nil, receiveConcurrency: Int? = nil
+            maxAttempts: Int? = nil, receiveConcurrency: Int? = nil, visibilityTimeoutSeconds: Int? = nil
         ) {
             self.queue = queue
             self.auditDatabasePath = auditDatabasePath
@@ -93,6 +97,7 @@ public struct ReprocessorSettings: Sendable {
             self.tableName = tableName
             self.maxAttempts = maxAttempts
             self.receiveConcurrency = receiveConcurrency
+            self.visibilityTimeoutSeconds = visibilityTimeoutSeconds
         }
     }
 
@@ -148,6 +153,21 @@ public struct ReprocessorSettings: Sendable {
         guard (1...64).contains(concurrency) else {
             throw ReprocessorError(.invalidSetting, "invalid --concurrency \(concurrency): must be between 1 and 64")
         }
+        var visibilityTimeout = overrides.visibilityTimeoutSeconds ?? 120
+        if overrides.visibilityTimeoutSeconds == nil, let text = value(nil, Source.visibilityTimeout.1) {
+            guard let seconds = Int(text) else {
+                throw ReprocessorError(
+                    .invalidSetting, "invalid \(Source.visibilityTimeout.1) \"\(text)\": give whole seconds")
+            }
+            visibilityTimeout = seconds
+        }
+        // SQS allows 0 to 43,200 s; 0 would let another receiver take a message while it is worked on.
+        guard (1...43_200).contains(visibilityTimeout) else {
+            throw ReprocessorError(
+                .invalidSetting,
+                "invalid visibility timeout \(visibilityTimeout): must be 1 to 43200 seconds "
+                    + "(--visibility-timeout or DLQ_VISIBILITY_TIMEOUT)")
+        }
         return ReprocessorSettings(
             queue: value(overrides.queue, Source.queue.1),
             auditDatabasePath: value(overrides.auditDatabasePath, Source.database.1) ?? "./dlq-audit.sqlite3",
@@ -159,7 +179,7 @@ public struct ReprocessorSettings: Sendable {
             maxAttempts: maxAttempts,
             applyBackoff: RetryPolicy(maxAttempts: maxAttempts, baseDelay: .seconds(30), maxDelay: .seconds(3600)),
             receiveConcurrency: concurrency,
-            visibilityTimeoutSeconds: 120,
+            visibilityTimeoutSeconds: visibilityTimeout,
             bulkDocuments: 500
         )
     }

@@ -22,7 +22,8 @@ enum CommandContext {
         let overrides = ReprocessorSettings.Overrides(
             queue: connection?.queueURL, auditDatabasePath: global.db, openSearchEndpoint: connection?.opensearch,
             openSearchAuth: connection?.opensearchAuth, index: connection?.index, secretsARN: connection?.secretsArn,
-            tableName: connection?.table, maxAttempts: connection?.maxAttempts)
+            tableName: connection?.table, maxAttempts: connection?.maxAttempts,
+            visibilityTimeoutSeconds: connection?.visibilityTimeout)
         let settings = try ReprocessorSettings.resolve(overrides)
         return try Reprocessor(settings: settings, logger: Logger(label: "dlq-reprocessor"))
     }

@@ -39,6 +39,11 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(name: .long, help: "Failed applies before a change is parked (default 5).")
     var maxAttempts: Int?
+
+    @Option(
+        name: .long,
+        help: "Seconds a received message stays hidden while it is worked on (env DLQ_VISIBILITY_TIMEOUT; default 120).")
+    var visibilityTimeout: Int?
 }
 
 /// Selects changes by status, document, event and time.

@@ -32,6 +32,9 @@ public final class ReprocessorWorld: Sendable {
     public let index = "artists"
     /// A scratch folder, removed with the world.
     public let directory: URL
+    /// The DLQ's visibility timeout, which the executable also asks for on receive
+    /// (`DLQ_VISIBILITY_TIMEOUT`): how long a crashed ingest's messages stay hidden.
+    public let visibilityTimeoutSeconds: Int
     let logger = Logger(label: "world", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Where the executable keeps its audit log.
@@ -39,7 +42,7 @@ public final class ReprocessorWorld: Sendable {
 
     private init(
         moto: MotoServer, openSearchServer: OSMemServer, configuration: AWSConfiguration, tableName: String,
-        queueURL: String, streamARN: String, directory: URL
+        queueURL: String, streamARN: String, directory: URL, visibilityTimeoutSeconds: Int
     ) {
         self.moto = moto
         self.openSearchServer = openSearchServer
@@ -48,6 +51,7 @@ public final class ReprocessorWorld: Sendable {
         self.queueURL = queueURL
         self.streamARN = streamARN
         self.directory = directory
+        self.visibilityTimeoutSeconds = visibilityTimeoutSeconds
     }
 
     deinit {
@@ -55,7 +59,9 @@ public final class ReprocessorWorld: Sendable {
     }
 
     /// Starts both peers and creates the table, the queue and the index.
-    public static func start() async throws -> ReprocessorWorld {
+    /// - Parameter visibilityTimeoutSeconds: The queue's visibility timeout, also given to the
+    ///   executable; crash tests make it short so a killed ingest's messages come back soon.
+    public static func start(visibilityTimeoutSeconds: Int = 30) async throws -> ReprocessorWorld {
         async let moto = MotoServer.start()
         async let openSearch = OSMemServer.start()
         let (motoServer, openSearchServer) = try await (moto, openSearch)
@@ -63,12 +69,14 @@ public final class ReprocessorWorld: Sendable {
         let tableName = AWSFixtures.uniqueName("tattoo-directory")
         let streamARN = try await AWSFixtures.createTableWithStream(named: tableName, configuration: configuration)
         let queueURL = try await AWSFixtures.createQueue(
-            named: AWSFixtures.uniqueName("dlq"), attributes: ["VisibilityTimeout": "30"], configuration: configuration)
+            named: AWSFixtures.uniqueName("dlq"), attributes: ["VisibilityTimeout": String(visibilityTimeoutSeconds)],
+            configuration: configuration)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("world-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let world = ReprocessorWorld(
             moto: motoServer, openSearchServer: openSearchServer, configuration: configuration, tableName: tableName,
-            queueURL: queueURL, streamARN: streamARN, directory: directory)
+            queueURL: queueURL, streamARN: streamARN, directory: directory,
+            visibilityTimeoutSeconds: visibilityTimeoutSeconds)
         try await world.openSearch.createIndexIfMissing(index: world.index)
         return world
     }
@@ -103,6 +111,7 @@ public final class ReprocessorWorld: Sendable {
             "OPENSEARCH_ENDPOINT": openSearchServer.url.absoluteString,
             "OPENSEARCH_INDEX": index,
             "DYNAMODB_TABLE_NAME": tableName,
+            "DLQ_VISIBILITY_TIMEOUT": String(visibilityTimeoutSeconds),
         ]
         environment.merge(extra) { $1 }
         return environment
