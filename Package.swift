@@ -149,6 +149,7 @@ let package = Package(
             dependencies: [
                 "Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "SQLite", "StreamModel", "SyncTransform", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -83,7 +83,9 @@ enum AuditDatabase {
         return try await withConnection(path) { db in
             let migrated = try db.queryOne("SELECT 1 FROM sqlite_master WHERE name = 'messages'") { _ in true } ?? false
             guard migrated else { return [] }
-            return try db.query("SELECT message_id, CAST(body AS BLOB), format, quarantine_reason FROM messages ORDER BY message_id") {
+            return try db.query(
+                "SELECT message_id, CAST(body AS BLOB), format, quarantine_reason FROM messages ORDER BY message_id"
+            ) {
                 MessageRow(
                     messageID: $0.column(0), body: $0.column(1) as [UInt8], format: $0.column(2),
                     quarantineReason: $0.column(3))
@@ -164,4 +166,11 @@ extension ReprocessorWorld {
             try await sqs.approximateMessageCounts(queueURL: queueURL).inFlight == 0
         }
     }
+}
+
+/// A test setup step that could not be done.
+struct ReliabilityError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) { self.description = description }
 }

@@ -17,14 +17,17 @@ public final class OSMemServer: Sendable {
 
     /// Starts a new, empty server. It exits with the test process.
     ///
-    /// - Parameter address: Listen address; the default picks a free port.
-    ///   Pass a fixed `host:port` to restart a stopped server where it was.
+    /// - Parameters:
+    ///   - address: Listen address; the default picks a free port.
+    ///     Pass a fixed `host:port` to restart a stopped server where it was.
+    ///   - seedFiles: `.ndjson` files in `_bulk` form (action line, document line) loaded at
+    ///     start, so a restarted server can hold what the stopped one held.
     /// - Throws: ``PeerProcess/StartError`` when the binary is missing or fails.
-    public static func start(address: String = "127.0.0.1:0") async throws -> OSMemServer {
+    public static func start(address: String = "127.0.0.1:0", seedFiles: [String] = []) async throws -> OSMemServer {
         let binary = try await Task.detached { try locateBinary() }.value
         let (process, url) = try await PeerProcess.start(
             executable: binary,
-            arguments: ["--addr", address, "--no-ja"],
+            arguments: ["--addr", address, "--no-ja"] + seedFiles.flatMap { ["--seed", $0] },
             readyWhen: { line -> URL? in
                 guard line.hasPrefix("{"),
                     let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
