@@ -75,10 +75,7 @@ struct CrashSafetyTests {
             // hold fewer than the sent messages missing from the audit log).
             let stored = Set(try await AuditDatabase.messages(world.auditDatabasePath).map(\.body))
             let missing = sent.filter { !stored.contains(Array($0.utf8)) }.count
-            // No ingest runs now, so the queue's total is constant; moto counts visible and in-flight
-            // messages at two instants, so one read misses a message that turns visible in between.
-            var onQueue = 0
-            for _ in 0..<3 { onQueue = max(onQueue, try await world.queueDepth()) }
+            let onQueue = try await world.queueDepth(readingUntil: missing)
             #expect(
                 missing <= onQueue,
                 "seed \(seed), cycle \(cycles): \(missing) messages neither stored nor accounted for by the \(onQueue) on the queue"

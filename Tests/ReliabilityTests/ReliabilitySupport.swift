@@ -159,6 +159,22 @@ func eventually(
 }
 
 extension ReprocessorWorld {
+    /// The number of messages on the queue (visible and in flight) while nothing receives,
+    /// read until it reaches `expected` (at most ten reads).
+    ///
+    /// moto counts visible and in-flight messages at two instants, so a message whose
+    /// visibility timeout ends in between is in neither count: each read is a lower bound of
+    /// the true, constant number. The largest read is returned; a loss shows in every read.
+    func queueDepth(readingUntil expected: Int) async throws -> Int {
+        var largest = 0
+        for attempt in 0..<10 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(50)) }
+            largest = max(largest, try await queueDepth())
+            if largest >= expected { break }
+        }
+        return largest
+    }
+
     /// Waits until no message is in flight (a killed ingest's messages are visible again).
     /// - Returns: Whether that happened within the visibility timeout plus a margin.
     func waitUntilNothingInFlight() async throws -> Bool {
