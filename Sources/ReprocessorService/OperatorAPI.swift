@@ -35,6 +35,7 @@ struct OperatorAPI: Sendable {
         router.get("/v1/history/:key") { request, context in try await history(request, context) }
         router.get("/v1/audit") { request, _ in try await audit(request) }
         router.get("/v1/errors") { request, _ in try await errors(request) }
+        router.get("/v1/quarantined") { request, _ in try await quarantined(request) }
         for command in OperatorActions.Command.allCases {
             router.post(RouterPath("/v1/changes/:id/\(command.rawValue)")) { request, context in
                 try await performOne(command, request, context)
@@ -131,6 +132,16 @@ struct OperatorAPI: Sendable {
         let statuses = filter.statuses.isEmpty ? Set<ChangeStatus>([.failed, .parked, .expired]) : filter.statuses
         let groups = try await auditLog.errorGroups(statuses: statuses)
         return JSONResponse.make(.object(["errors": .array(groups.map(AuditJSON.errorGroup))]))
+    }
+
+    /// `GET /v1/quarantined`: quarantined messages with their reason and raw body, a page at a time
+    /// (`limit` 1–1000, default 50, and `cursor`).
+    func quarantined(_ request: Request) async throws -> Response {
+        let query = try QueryInput(request, allowed: ["limit", "cursor"])
+        let limit = try query.integer("limit", in: 1...1000, default: 50)
+        let page = try await auditLog.quarantinedMessages(after: query.string("cursor"), limit: limit)
+        return JSONResponse.make(
+            .object(["messages": .array(page.rows.map(AuditJSON.message)), "next": page.next.map(JSONValue.string) ?? .null]))
     }
 
     // MARK: helpers

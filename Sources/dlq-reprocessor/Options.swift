@@ -1,5 +1,5 @@
-import AuditLog
 import ArgumentParser
+import AuditLog
 import Foundation
 import Logging
 import Reprocessor
@@ -43,7 +43,9 @@ struct ConnectionOptions: ParsableArguments {
 
 /// Selects changes by status, document, event and time.
 struct ChangeFilterOptions: ParsableArguments {
-    @Option(name: .long, parsing: .upToNextOption, help: "Status(es): \(ChangeStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(
+        name: .long, parsing: .upToNextOption,
+        help: "Status(es): \(ChangeStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
     var status: [ChangeStatus] = []
 
     @Option(name: .long, help: "Artist key: ARTIST#42 or 42.")

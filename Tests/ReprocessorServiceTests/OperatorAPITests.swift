@@ -20,7 +20,7 @@ struct OperatorAPITests {
         try await world.putArtist("8", name: "Eight")
         let records = try await world.streamRecords()
         let service = try await RunningService.start(world, environment: tokens)
-        try await world.send([world.failedBatchBody(records, requestID: "seed")])
+        try await world.send([world.failedBatchBody(records, requestID: "seed"), "not a DLQ record"])
         try await service.eventually("three changes applied") {
             try await service.get("/v1/stats").json?["changes"]?["applied"]?.intValue == 3
         }
@@ -78,6 +78,11 @@ struct OperatorAPITests {
         let nextAudit = try await service.get("/v1/audit?actor=system&limit=1000&cursor=\(auditCursor)")
         #expect(nextAudit.json?["next"] == .null)
         #expect(try await service.get("/v1/audit?action=applied").json?["actions"]?.arrayValue?.count == 3)
+
+        let quarantined = try await service.get("/v1/quarantined")
+        #expect(quarantined.json?["messages"]?.arrayValue?.count == 1)
+        #expect(quarantined.json?["messages"]?[0]?["body"]?.stringValue == "not a DLQ record")
+        #expect(quarantined.json == (try await Self.cli(world, "quarantined", "--json")))
 
         let errors = try await service.get("/v1/errors")
         #expect(errors.json == (try await Self.cli(world, "errors", "--json")))
