@@ -33,7 +33,8 @@ public struct ReprocessorServer: Sendable {
     ///
     /// Bootstraps swift-metrics with Prometheus, so call it once per process. Prints
     /// `dlq-reprocessor serving on http://HOST:PORT` on standard output once it listens.
-    /// - Throws: Settings errors (queue, OpenSearch, table), an address it cannot listen on.
+    /// - Throws: Settings errors (queue, OpenSearch, table); ``ServiceError`` (`.cannotListen`) for an
+    ///   address it cannot listen on.
     public func run() async throws {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -71,6 +72,11 @@ public struct ReprocessorServer: Sendable {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [application, loop], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError {
+            // Only binding the listening socket does I/O outside the clients, which report their own errors.
+            throw ServiceError(.cannotListen, "cannot listen on \(options.address): \(error)")
+        }
     }
 }

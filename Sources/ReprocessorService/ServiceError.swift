@@ -13,6 +13,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case notFound = "not found"
             case payloadTooLarge = "payload too large"
             case invalidSetting = "invalid setting"
+            case cannotListen = "cannot listen"
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
@@ -29,6 +30,8 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
         public static let payloadTooLarge = Code(.payloadTooLarge)
         /// A setting the service cannot start with (the command line exits 2).
         public static let invalidSetting = Code(.invalidSetting)
+        /// The HTTP address cannot be listened on (in use, not local, no permission).
+        public static let cannotListen = Code(.cannotListen)
 
         /// The code's name.
         public var description: String { kind.rawValue }
@@ -37,6 +40,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
         public var status: HTTPResponse.Status {
             switch kind {
             case .badRequest, .invalidSetting: .badRequest
+            case .cannotListen: .internalServerError
             case .unauthorized: .unauthorized
             case .forbidden: .forbidden
             case .notFound: .notFound
