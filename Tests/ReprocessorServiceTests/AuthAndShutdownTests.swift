@@ -80,6 +80,15 @@ struct AuthAndShutdownTests {
         #expect(badTokens.status == 2, "\(badTokens)")
         #expect(badTokens.stderr.contains("OPERATOR_TOKENS"))
         #expect(!badTokens.stderr.contains("xyz123"))
+        try await guarded.eventually("the second service waits for the lease") {
+            guarded.process.recentOutput.contains { $0.contains("waiting for the run lease, held by") }
+        }
+        open.process.send(signal: SIGTERM)
+        #expect(await open.process.waitForExit(timeout: .seconds(60))?.status == 0)
+        try await guarded.eventually("the second service takes the lease over") {
+            guarded.process.recentOutput.contains { $0.contains("holding the run lease") }
+        }
+
         let taken = try await world.cli("serve", "--http", String(guarded.baseURL.dropFirst("http://".count)))
         #expect(taken.status == 1, "\(taken)")
         #expect(taken.stderr.contains("cannot listen on 127.0.0.1:"), "\(taken)")
