@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import StreamModel
 import TestSupport
+import Testing
 
 extension JSONValue {
     /// The element at `index` of an array, `nil` otherwise.
@@ -12,6 +13,11 @@ extension JSONValue {
         return elements[index]
     }
 }
+
+/// Every `serve` test. They run one at a time: each starts moto, osmem and the service,
+/// and on two cores several at once would starve the rest of the suite.
+@Suite("serve", .serialized)
+enum ServeTests {}
 
 /// A condition a test waited for did not come true in time.
 struct TimedOut: Error, CustomStringConvertible {
