@@ -265,8 +265,10 @@ struct OpenSearchClientFailureTests {
     func timeout() async throws {
         let environment = try await OpenSearchTestEnvironment.start()
         let proxy = try await FaultProxy.start(upstream: environment.server.url)
-        let client = environment.client(endpoint: proxy.url, retryPolicy: .none, requestTimeout: .milliseconds(200))
-        proxy.delayNext(1, by: .seconds(30))
+        // The deadline leaves a loaded machine time to connect, so the request
+        // reaches the proxy and the timeout comes from the held answer.
+        let client = environment.client(endpoint: proxy.url, retryPolicy: .none, requestTimeout: .seconds(3))
+        proxy.delayNext(1, by: .seconds(60))
 
         let error = await #expect(throws: OpenSearchError.self) {
             try await client.get(index: environment.index, id: "slow")
@@ -282,7 +284,7 @@ struct OpenSearchClientFailureTests {
         let environment = try await OpenSearchTestEnvironment.start()
         let proxy = try await FaultProxy.start(upstream: environment.server.url)
         let client = environment.client(endpoint: proxy.url, requestTimeout: .seconds(3))
-        proxy.delayNext(1, by: .seconds(30))
+        proxy.delayNext(1, by: .seconds(60))
 
         #expect(try await client.get(index: environment.index, id: "slow") == nil)
         #expect(proxy.requests.map(\.wasDelayed) == [true, false])
