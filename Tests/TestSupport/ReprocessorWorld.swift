@@ -32,9 +32,11 @@ public final class ReprocessorWorld: Sendable {
     public let index = "artists"
     /// A scratch folder, removed with the world.
     public let directory: URL
-    /// The DLQ's visibility timeout, which the executable also asks for on receive
-    /// (`DLQ_VISIBILITY_TIMEOUT`): how long a crashed ingest's messages stay hidden.
+    /// The DLQ's visibility timeout. When given to ``start(visibilityTimeoutSeconds:)`` the
+    /// executable also asks for it on receive (`DLQ_VISIBILITY_TIMEOUT`), so a crashed ingest's
+    /// messages come back after it; otherwise the executable keeps its own default (120 s).
     public let visibilityTimeoutSeconds: Int
+    private let receiveVisibilityTimeout: Int?
     let logger = Logger(label: "world", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Where the executable keeps its audit log.
@@ -42,7 +44,8 @@ public final class ReprocessorWorld: Sendable {
 
     private init(
         moto: MotoServer, openSearchServer: OSMemServer, configuration: AWSConfiguration, tableName: String,
-        queueURL: String, streamARN: String, directory: URL, visibilityTimeoutSeconds: Int
+        queueURL: String, streamARN: String, directory: URL, visibilityTimeoutSeconds: Int,
+        receiveVisibilityTimeout: Int?
     ) {
         self.moto = moto
         self.openSearchServer = openSearchServer
@@ -52,6 +55,7 @@ public final class ReprocessorWorld: Sendable {
         self.streamARN = streamARN
         self.directory = directory
         self.visibilityTimeoutSeconds = visibilityTimeoutSeconds
+        self.receiveVisibilityTimeout = receiveVisibilityTimeout
     }
 
     deinit {
@@ -59,9 +63,10 @@ public final class ReprocessorWorld: Sendable {
     }
 
     /// Starts both peers and creates the table, the queue and the index.
-    /// - Parameter visibilityTimeoutSeconds: The queue's visibility timeout, also given to the
-    ///   executable; crash tests make it short so a killed ingest's messages come back soon.
-    public static func start(visibilityTimeoutSeconds: Int = 30) async throws -> ReprocessorWorld {
+    /// - Parameter visibilityTimeoutSeconds: The queue's visibility timeout (30 s when nil), also
+    ///   given to the executable when set; crash tests make it short so a killed ingest's
+    ///   messages come back soon.
+    public static func start(visibilityTimeoutSeconds: Int? = nil) async throws -> ReprocessorWorld {
         async let moto = MotoServer.start()
         async let openSearch = OSMemServer.start()
         let (motoServer, openSearchServer) = try await (moto, openSearch)
@@ -69,14 +74,14 @@ public final class ReprocessorWorld: Sendable {
         let tableName = AWSFixtures.uniqueName("tattoo-directory")
         let streamARN = try await AWSFixtures.createTableWithStream(named: tableName, configuration: configuration)
         let queueURL = try await AWSFixtures.createQueue(
-            named: AWSFixtures.uniqueName("dlq"), attributes: ["VisibilityTimeout": String(visibilityTimeoutSeconds)],
+            named: AWSFixtures.uniqueName("dlq"), attributes: ["VisibilityTimeout": String(visibilityTimeoutSeconds ?? 30)],
             configuration: configuration)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("world-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let world = ReprocessorWorld(
             moto: motoServer, openSearchServer: openSearchServer, configuration: configuration, tableName: tableName,
             queueURL: queueURL, streamARN: streamARN, directory: directory,
-            visibilityTimeoutSeconds: visibilityTimeoutSeconds)
+            visibilityTimeoutSeconds: visibilityTimeoutSeconds ?? 30, receiveVisibilityTimeout: visibilityTimeoutSeconds)
         try await world.openSearch.createIndexIfMissing(index: world.index)
         return world
     }
@@ -111,8 +116,8 @@ public final class ReprocessorWorld: Sendable {
             "OPENSEARCH_ENDPOINT": openSearchServer.url.absoluteString,
             "OPENSEARCH_INDEX": index,
             "DYNAMODB_TABLE_NAME": tableName,
-            "DLQ_VISIBILITY_TIMEOUT": String(visibilityTimeoutSeconds),
         ]
+        if let receiveVisibilityTimeout { environment["DLQ_VISIBILITY_TIMEOUT"] = String(receiveVisibilityTimeout) }
         environment.merge(extra) { $1 }
         return environment
     }
