@@ -51,11 +51,16 @@ extension AuditLog {
             return MessageIngestOutcome(
                 messageID: message.messageID, duplicateMessage: true, storedChangeIDs: [], duplicateChanges: 0)
         }
+        // The message's first action records its fingerprint (see RowFingerprint).
+        var messageFingerprint = try RowFingerprint.message(message.messageID, in: db)
         switch message.disposition {
         case .quarantined(let reason):
             try appendAction(
                 changeID: nil, messageID: message.messageID,
-                ActionEntry(action: .quarantined, reason: reason, outcome: "quarantined"), at: now, in: db)
+                ActionEntry(
+                    action: .quarantined, reason: reason, outcome: "quarantined",
+                    response: RowFingerprint.response(message: messageFingerprint, change: nil)),
+                at: now, in: db)
             return MessageIngestOutcome(
                 messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0)
         case .changes(let changes):
@@ -70,17 +75,23 @@ extension AuditLog {
                         case .expired: .expired
                         default: .ingested
                         }
+                    let response = RowFingerprint.response(
+                        message: messageFingerprint, change: try RowFingerprint.change(id, in: db))
+                    messageFingerprint = nil
                     try appendAction(
                         changeID: id, messageID: message.messageID,
-                        ActionEntry(action: kind, reason: change.reason, outcome: change.status.rawValue), at: now, in: db)
+                        ActionEntry(action: kind, reason: change.reason, outcome: change.status.rawValue, response: response),
+                        at: now, in: db)
                 } else {
                     duplicates += 1
                     let existing = try existingChangeID(for: change, in: db)
                     try appendAction(
                         changeID: existing, messageID: message.messageID,
                         ActionEntry(
-                            action: .duplicate, outcome: existing.map { "already stored as change \($0)" } ?? "already stored"),
+                            action: .duplicate, outcome: existing.map { "already stored as change \($0)" } ?? "already stored",
+                            response: messageFingerprint.map { RowFingerprint.response(message: $0, change: nil) }),
                         at: now, in: db)
+                    messageFingerprint = nil
                 }
             }
             return MessageIngestOutcome(

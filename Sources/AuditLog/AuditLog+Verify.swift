@@ -2,6 +2,80 @@ import Foundation
 import SQLite
 
 extension AuditLog {
+    /// Checks every message and change against its actions (see ``RowFingerprint``): the
+    /// write-once columns must hash to what the first action recorded, and a change's
+    /// status must be the one its last state-changing action left. Pages through both
+    /// tables, so memory stays flat.
+    static func verifyRows(in db: Connection) throws -> (checked: Int, broken: (row: String, reason: String)?) {
+        var checked = 0
+        var lastRowID: Int64 = 0
+        while true {
+            var page: [(rowid: Int64, id: String)] = []
+            try db.forEachRow("SELECT rowid, message_id FROM messages WHERE rowid > ? ORDER BY rowid LIMIT 1000", [lastRowID]) {
+                page.append(($0.column(0), $0.column(1)))
+            }
+            guard let last = page.last else { break }
+            lastRowID = last.rowid
+            for message in page {
+                checked += 1
+                let response = try db.queryOne(
+                    "SELECT response FROM actions INDEXED BY actions_message WHERE message_id = ? ORDER BY id LIMIT 1", [message.id]
+                ) { $0.column(0) as String? }
+                let recorded = RowFingerprint.recorded(RowFingerprint.messageKey, in: response ?? nil)
+                guard let recorded else {
+                    return (checked, ("message \(message.id)", "message \(message.id): no action records it as ingested"))
+                }
+                guard try RowFingerprint.message(message.id, in: db) == recorded else {
+                    return (
+                        checked,
+                        ("message \(message.id)", "message \(message.id): its body or fields differ from what was ingested")
+                    )
+                }
+            }
+        }
+        let stateKinds = RowFingerprint.statusAfter.keys.map(\.rawValue).sorted()
+        let kindList = stateKinds.map { "'\($0)'" }.joined(separator: ", ")
+        var lastChangeID: Int64 = 0
+        while true {
+            var page: [(id: Int64, status: String)] = []
+            try db.forEachRow("SELECT id, status FROM changes WHERE id > ? ORDER BY id LIMIT 1000", [lastChangeID]) {
+                page.append(($0.column(0), $0.column(1)))
+            }
+            guard let last = page.last else { break }
+            lastChangeID = last.id
+            for change in page {
+                checked += 1
+                let row = "change \(change.id)"
+                let first = try db.queryOne(
+                    "SELECT response FROM actions INDEXED BY actions_change WHERE change_id = ? ORDER BY id LIMIT 1", [change.id]
+                ) { $0.column(0) as String? }
+                guard let recorded = RowFingerprint.recorded(RowFingerprint.changeKey, in: first ?? nil) else {
+                    return (checked, (row, "\(row): no action records it as ingested"))
+                }
+                guard try RowFingerprint.change(change.id, in: db) == recorded else {
+                    return (checked, (row, "\(row): its keys, images or identity differ from what was ingested"))
+                }
+                let lastKind = try db.queryOne(
+                    """
+                    SELECT action FROM actions INDEXED BY actions_change
+                    WHERE change_id = ? AND action IN (\(kindList)) ORDER BY id DESC LIMIT 1
+                    """, [change.id]
+                ) { $0.column(0) as String }
+                let expected = lastKind.flatMap(ActionKind.init(rawValue:)).flatMap { RowFingerprint.statusAfter[$0] }
+                guard expected?.rawValue == change.status else {
+                    return (
+                        checked,
+                        (
+                            row,
+                            "\(row): status is \(change.status) but its last action (\(lastKind ?? "none")) leaves it \(expected?.rawValue ?? "unknown")"
+                        )
+                    )
+                }
+            }
+        }
+        return (checked, nil)
+    }
+
     /// Walks the action chain from the first action, recomputing every hash from the stored
     /// columns (see ``ActionChain``), and runs `PRAGMA integrity_check`. Reads in pages from
     /// one snapshot, so memory stays flat.
@@ -53,9 +127,12 @@ extension AuditLog {
                     )
                 }
             }
+            let rows = try Self.verifyRows(in: db)
             let integrity = try db.query("PRAGMA integrity_check") { $0.column(0) as String }
             return VerifyReport(
-                actionsChecked: checked, firstBrokenActionID: broken?.id, brokenReason: broken?.reason, integrityCheck: integrity)
+                actionsChecked: checked, firstBrokenActionID: broken?.id, brokenReason: broken?.reason,
+                rowsChecked: rows.checked, firstBrokenRow: rows.broken?.row, brokenRowReason: rows.broken?.reason,
+                integrityCheck: integrity)
         }
     }
 }

@@ -454,20 +454,33 @@ public struct VerifyReport: Sendable, Hashable {
     public var firstBrokenActionID: Int64?
     /// What is wrong with it, naming the action.
     public var brokenReason: String?
+    /// How many messages and changes were checked against what their first action recorded.
+    public var rowsChecked: Int
+    /// The first message or change that no longer matches its actions, e.g. `change 12` (nil when all match).
+    public var firstBrokenRow: String?
+    /// What is wrong with it, naming the row.
+    public var brokenRowReason: String?
     /// `PRAGMA integrity_check` lines; `["ok"]` when the file is sound.
     public var integrityCheck: [String]
 
     /// Makes a report.
-    public init(actionsChecked: Int, firstBrokenActionID: Int64?, brokenReason: String?, integrityCheck: [String]) {
+    public init(
+        actionsChecked: Int, firstBrokenActionID: Int64?, brokenReason: String?, rowsChecked: Int = 0,
+        firstBrokenRow: String? = nil, brokenRowReason: String? = nil, integrityCheck: [String]
+    ) {
         self.actionsChecked = actionsChecked
         self.firstBrokenActionID = firstBrokenActionID
         self.brokenReason = brokenReason
+        self.rowsChecked = rowsChecked
+        self.firstBrokenRow = firstBrokenRow
+        self.brokenRowReason = brokenRowReason
         self.integrityCheck = integrityCheck
     }
 
-    /// The chain is unbroken and the database passed its integrity check.
+    /// The chain is unbroken, every message and change matches its actions, and the
+    /// database passed its integrity check.
     public var isIntact: Bool {
-        firstBrokenActionID == nil && integrityCheck == ["ok"]
+        firstBrokenActionID == nil && firstBrokenRow == nil && integrityCheck == ["ok"]
     }
 }
 

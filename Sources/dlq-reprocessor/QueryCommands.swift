@@ -275,13 +275,21 @@ struct VerifyCommand: AsyncParsableCommand {
                     "actionsChecked": .number(String(report.actionsChecked)),
                     "firstBrokenActionId": report.firstBrokenActionID.map { .number(String($0)) } ?? .null,
                     "brokenReason": report.brokenReason.map(JSONValue.string) ?? .null,
+                    "rowsChecked": .number(String(report.rowsChecked)),
+                    "firstBrokenRow": report.firstBrokenRow.map(JSONValue.string) ?? .null,
+                    "brokenRowReason": report.brokenRowReason.map(JSONValue.string) ?? .null,
                     "integrityCheck": .array(report.integrityCheck.map(JSONValue.string)),
                 ]))
         } else if report.isIntact {
-            print("ok: \(report.actionsChecked) actions, hash chain intact, integrity_check ok")
+            print(
+                "ok: \(report.actionsChecked) actions, hash chain intact; \(report.rowsChecked) messages and changes "
+                    + "match their actions; integrity_check ok")
         } else {
             if let broken = report.firstBrokenActionID {
                 print("BROKEN: action \(broken): \(report.brokenReason ?? "hash mismatch")")
+            }
+            if let row = report.firstBrokenRow {
+                print("BROKEN: \(row): \(report.brokenRowReason ?? "does not match its actions")")
             }
             if report.integrityCheck != ["ok"] {
                 print("integrity_check: \(report.integrityCheck.joined(separator: "; "))")

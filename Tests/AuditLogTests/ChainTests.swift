@@ -27,6 +27,8 @@ struct ChainTests {
         #expect(report.firstBrokenActionID == nil)
         #expect(report.brokenReason == nil)
         #expect(report.integrityCheck == ["ok"])
+        #expect(report.rowsChecked == 5, "2 messages and 3 changes")
+        #expect(report.firstBrokenRow == nil)
         #expect(report.isIntact)
         #expect(try await test.log.verify() == report)
         // Each hash differs and the chain survives a reopen.
@@ -65,6 +67,26 @@ struct ChainTests {
         let report = try await test.log.verify()
         #expect(report.firstBrokenActionID == 3)
         #expect(report.brokenReason?.hasPrefix("action 3:") == true)
+        #expect(!report.isIntact)
+    }
+
+    @Test(
+        "an edited message or change, whose own table has no chain, is named by verify",
+        arguments: [
+            ("UPDATE messages SET body = 'nothing to see' WHERE message_id = 'm-1'", "message m-1"),
+            ("UPDATE messages SET quarantine_reason = 'x' WHERE message_id = 'm-1'", "message m-1"),
+            ("UPDATE changes SET new_image_json = '{}' WHERE id = 1", "change 1"),
+            ("UPDATE changes SET document_id = '43' WHERE id = 3", "change 3"),
+            ("UPDATE changes SET status = 'applied' WHERE id = 2", "change 2"),
+        ])
+    func editedMessageOrChange(sql: String, row: String) async throws {
+        let test = try await Self.populated()
+        let raw = try Connection(path: test.path)
+        try raw.run(sql)
+        let report = try await test.log.verify()
+        #expect(report.firstBrokenActionID == nil, "the action chain itself is intact")
+        #expect(report.firstBrokenRow == row)
+        #expect(report.brokenRowReason?.hasPrefix("\(row):") == true)
         #expect(!report.isIntact)
     }
 

@@ -1,0 +1,65 @@
+import SQLite
+import StreamModel
+
+/// Fingerprints of the rows an action chain cannot hold itself: a message and a change
+/// as they were ingested.
+///
+/// The first action of every message and of every change records the SHA-256 of the
+/// row's write-once columns (same canonical encoding as ``ActionChain``) in its
+/// `response`: `{"messageFingerprint": "<hex>"}` and/or `{"changeFingerprint": "<hex>"}`.
+/// Since that action is in the hash chain, `verify` can tell when a message body, an
+/// image or a key was edited afterwards; and since every state change appends an action,
+/// it can tell when a change's status no longer matches its last action.
+enum RowFingerprint {
+    /// The write-once columns of a message.
+    static let messageColumns =
+        "message_id, body, format, correlation_id, error_text, received_at, receive_count, sent_at, quarantine_reason"
+    /// The write-once columns of a change (status, attempts, times and errors change; these never do).
+    static let changeColumns = """
+        id, message_id, stream_arn, shard_id, sequence_key, sequence_number, event_id, event_name, keys_json, document_id, \
+        old_image_json, new_image_json, approximate_creation_at, batch_info_json, created_at
+        """
+    static let messageKey = "messageFingerprint"
+    static let changeKey = "changeFingerprint"
+
+    /// The status each kind of action leaves a change in; kinds that change no state are absent.
+    static let statusAfter: [ActionKind: ChangeStatus] = [
+        .ingested: .pending, .filtered: .filtered, .expired: .expired, .applied: .applied, .failed: .failed,
+        .parked: .parked, .superseded: .superseded, .retried: .pending, .skipped: .skipped,
+        .rolledBack: .rolledBack, .resynced: .applied,
+    ]
+
+    static func fingerprint(_ columns: [SQLValue]) -> String {
+        ActionChain.hash(previous: ActionChain.genesis, columns: columns)
+    }
+
+    /// The stored message's fingerprint (nil when there is no such message).
+    static func message(_ id: String, in db: Connection) throws -> String? {
+        let count = messageColumns.split(separator: ",").count
+        return try db.queryOne("SELECT \(messageColumns) FROM messages WHERE message_id = ?", [id]) { row in
+            fingerprint((0..<count).map { row.value(at: $0) })
+        }
+    }
+
+    /// The stored change's fingerprint (nil when there is no such change).
+    static func change(_ id: Int64, in db: Connection) throws -> String? {
+        let count = changeColumns.split(separator: ",").count
+        return try db.queryOne("SELECT \(changeColumns) FROM changes WHERE id = ?", [id]) { row in
+            fingerprint((0..<count).map { row.value(at: $0) })
+        }
+    }
+
+    /// The `response` text recording fingerprints.
+    static func response(message: String?, change: String?) -> String {
+        var fields: [String: JSONValue] = [:]
+        if let message { fields[messageKey] = .string(message) }
+        if let change { fields[changeKey] = .string(change) }
+        return JSONValue.object(fields).serialized
+    }
+
+    /// A fingerprint recorded in an action's response.
+    static func recorded(_ key: String, in response: String?) -> String? {
+        guard let response, let object = try? JSONValue(parsing: response) else { return nil }
+        return object[key]?.stringValue
+    }
+}
