@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -81,7 +85,7 @@ let package = Package(
                 "Package.swift", "README.md", "CHANGELOG.md", "scripts", "Tests",
                 "Sources/CSQLite", "Sources/SQLite", "Sources/StreamModel", "Sources/SyncTransform",
                 "Sources/AWSClients", "Sources/OpenSearchClient", "Sources/Reprocessor", "Sources/dlq-reprocessor",
-                "Sources/DLQBench",
+                "Sources/ReprocessorService", "docs", "Sources/DLQBench",
             ],
             sources: ["Sources/AuditLog"],
             resources: [.copy("migrations")],
@@ -93,15 +97,30 @@ let package = Package(
                 "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "SyncTransform",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ReprocessorService",
+            dependencies: [
+                "Reprocessor", "AuditLog", "StreamModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "dlq-reprocessor",
             dependencies: [
-                "Reprocessor", "AuditLog", "StreamModel",
+                "Reprocessor", "ReprocessorService", "AuditLog", "StreamModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -157,6 +176,16 @@ let package = Package(
                 "Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "SyncTransform", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReprocessorServiceTests",
+            dependencies: [
+                "ReprocessorService", "Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

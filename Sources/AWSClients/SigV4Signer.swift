@@ -190,8 +190,11 @@ public struct SigV4Signer: Sendable {
         value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
     }
 
-    /// Percent-encodes every UTF-8 byte except `A-Z a-z 0-9 - . _ ~`.
-    static func percentEncode(_ text: String) -> String {
+    /// Percent-encodes every UTF-8 byte except the RFC 3986 unreserved `A-Z a-z 0-9 - . _ ~`,
+    /// as SigV4 canonical requests (and safe URL path segments) want.
+    /// - Parameter text: Any text.
+    /// - Returns: The encoded text, with upper-case hex digits.
+    public static func percentEncode(_ text: String) -> String {
         var encoded = ""
         encoded.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {

@@ -21,8 +21,11 @@ extension AuditLog {
         for message in messages {
             guard case .changes(let changes) = message.disposition else { continue }
             for change in changes where ![.pending, .filtered, .expired].contains(change.status) {
-                throw AuditLogError(code: .illegalTransition,
-                                    description: "message \(message.messageID): a change is ingested as pending, filtered or expired, not \(change.status.rawValue)")
+                throw AuditLogError(
+                    code: .illegalTransition,
+                    description:
+                        "message \(message.messageID): a change is ingested as pending, filtered or expired, not \(change.status.rawValue)"
+                )
             }
         }
         let now = at.databaseMilliseconds
@@ -39,38 +42,49 @@ extension AuditLog {
             INSERT INTO messages (message_id, body, format, correlation_id, error_text, received_at, receive_count, sent_at, quarantine_reason)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
             """,
-            [message.messageID, message.body, message.format.rawValue, message.correlationID, message.errorText,
-             message.receivedAt.databaseMilliseconds, message.receiveCount, message.sentAt?.databaseMilliseconds, quarantineReason])
+            [
+                message.messageID, message.body, message.format.rawValue, message.correlationID, message.errorText,
+                message.receivedAt.databaseMilliseconds, message.receiveCount, message.sentAt?.databaseMilliseconds,
+                quarantineReason,
+            ])
         guard inserted == 1 else {
-            return MessageIngestOutcome(messageID: message.messageID, duplicateMessage: true, storedChangeIDs: [], duplicateChanges: 0)
+            return MessageIngestOutcome(
+                messageID: message.messageID, duplicateMessage: true, storedChangeIDs: [], duplicateChanges: 0)
         }
         switch message.disposition {
         case .quarantined(let reason):
-            try appendAction(changeID: nil, messageID: message.messageID,
-                             ActionEntry(action: .quarantined, reason: reason, outcome: "quarantined"), at: now, in: db)
-            return MessageIngestOutcome(messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0)
+            try appendAction(
+                changeID: nil, messageID: message.messageID,
+                ActionEntry(action: .quarantined, reason: reason, outcome: "quarantined"), at: now, in: db)
+            return MessageIngestOutcome(
+                messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0)
         case .changes(let changes):
             var stored: [Int64] = []
             var duplicates = 0
             for change in changes {
                 if let id = try insert(change, messageID: message.messageID, now: now, in: db) {
                     stored.append(id)
-                    let kind: ActionKind = switch change.status {
-                    case .filtered: .filtered
-                    case .expired: .expired
-                    default: .ingested
-                    }
-                    try appendAction(changeID: id, messageID: message.messageID,
-                                     ActionEntry(action: kind, reason: change.reason, outcome: change.status.rawValue), at: now, in: db)
+                    let kind: ActionKind =
+                        switch change.status {
+                        case .filtered: .filtered
+                        case .expired: .expired
+                        default: .ingested
+                        }
+                    try appendAction(
+                        changeID: id, messageID: message.messageID,
+                        ActionEntry(action: kind, reason: change.reason, outcome: change.status.rawValue), at: now, in: db)
                 } else {
                     duplicates += 1
                     let existing = try existingChangeID(for: change, in: db)
-                    try appendAction(changeID: existing, messageID: message.messageID,
-                                     ActionEntry(action: .duplicate, outcome: existing.map { "already stored as change \($0)" } ?? "already stored"),
-                                     at: now, in: db)
+                    try appendAction(
+                        changeID: existing, messageID: message.messageID,
+                        ActionEntry(
+                            action: .duplicate, outcome: existing.map { "already stored as change \($0)" } ?? "already stored"),
+                        at: now, in: db)
                 }
             }
-            return MessageIngestOutcome(messageID: message.messageID, duplicateMessage: false, storedChangeIDs: stored, duplicateChanges: duplicates)
+            return MessageIngestOutcome(
+                messageID: message.messageID, duplicateMessage: false, storedChangeIDs: stored, duplicateChanges: duplicates)
         }
     }
 
@@ -84,17 +98,22 @@ extension AuditLog {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING RETURNING id
             """,
-            [messageID, change.streamARN, change.shardID, change.sequenceNumber.sortKey, change.sequenceNumber.digits,
-             change.eventID, change.eventName?.rawValue, Rows.text(of: change.keys), change.documentID,
-             Rows.text(of: change.oldImage), Rows.text(of: change.newImage), change.approximateCreationTime?.databaseMilliseconds,
-             change.status.rawValue, change.reason, change.batchInfo?.serialized, now, now]
+            [
+                messageID, change.streamARN, change.shardID, change.sequenceNumber.sortKey, change.sequenceNumber.digits,
+                change.eventID, change.eventName?.rawValue, Rows.text(of: change.keys), change.documentID,
+                Rows.text(of: change.oldImage), Rows.text(of: change.newImage),
+                change.approximateCreationTime?.databaseMilliseconds,
+                change.status.rawValue, change.reason, change.batchInfo?.serialized, now, now,
+            ]
         ) { $0.column(0) as Int64 }
     }
 
     /// The stored change a duplicate collided with.
     private static func existingChangeID(for change: NewChange, in db: Connection) throws -> Int64? {
-        if let id = try db.queryOne("SELECT id FROM changes WHERE ifnull(stream_arn, '') = ? AND sequence_key = ?",
-                                    [change.streamARN ?? "", change.sequenceNumber.sortKey], row: { $0.column(0) as Int64 }) {
+        if let id = try db.queryOne(
+            "SELECT id FROM changes WHERE ifnull(stream_arn, '') = ? AND sequence_key = ?",
+            [change.streamARN ?? "", change.sequenceNumber.sortKey], row: { $0.column(0) as Int64 })
+        {
             return id
         }
         guard let eventID = change.eventID else { return nil }
@@ -106,7 +125,9 @@ extension AuditLog {
     /// The new action's id is one more than the highest id ever used (AUTOINCREMENT's
     /// counter), and its hash chains to the action before it (see ``ActionChain``).
     @discardableResult
-    static func appendAction(changeID: Int64?, messageID: String?, _ entry: ActionEntry, at: Int64, in db: Connection) throws -> ActionRecord {
+    static func appendAction(changeID: Int64?, messageID: String?, _ entry: ActionEntry, at: Int64, in db: Connection) throws
+        -> ActionRecord
+    {
         let lastID = try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'actions'") { $0.column(0) as Int64 } ?? 0
         let previous: [UInt8]
         if lastID == 0 {
@@ -114,8 +135,9 @@ extension AuditLog {
         } else {
             let previousHash = try db.queryOne("SELECT hash FROM actions WHERE id = ?", [lastID]) { $0.column(0) as String }
             guard let previousHash, let bytes = ActionChain.bytes(ofHex: previousHash) else {
-                throw AuditLogError(code: .corrupt,
-                                    description: "the action chain is broken at action \(lastID) (missing or bad hash); run verify")
+                throw AuditLogError(
+                    code: .corrupt,
+                    description: "the action chain is broken at action \(lastID) (missing or bad hash); run verify")
             }
             previous = bytes
         }
@@ -128,8 +150,9 @@ extension AuditLog {
         try db.run(
             "INSERT INTO actions (id, change_id, message_id, action, actor, reason, outcome, response, at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             columns + [SQLValue.text(hash)])
-        return ActionRecord(id: id, changeID: changeID, messageID: messageID, action: entry.action, actor: entry.actor,
-                            reason: entry.reason, outcome: entry.outcome, response: entry.response,
-                            at: Date(databaseMilliseconds: at), hash: hash)
+        return ActionRecord(
+            id: id, changeID: changeID, messageID: messageID, action: entry.action, actor: entry.actor,
+            reason: entry.reason, outcome: entry.outcome, response: entry.response,
+            at: Date(databaseMilliseconds: at), hash: hash)
     }
 }

@@ -33,8 +33,9 @@ extension AuditLog {
     /// - Throws: ``AuditLogError``.
     public func renewLease(name: String, holder: String, now: Date) throws(AuditLogError) -> Bool {
         try write { db in
-            try db.run("UPDATE leases SET expires_at = ? + ttl_ms WHERE name = ? AND holder = ?",
-                       [now.databaseMilliseconds, name, holder]) == 1
+            try db.run(
+                "UPDATE leases SET expires_at = ? + ttl_ms WHERE name = ? AND holder = ?",
+                [now.databaseMilliseconds, name, holder]) == 1
         }
     }
 

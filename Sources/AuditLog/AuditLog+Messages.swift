@@ -14,7 +14,8 @@ extension AuditLog {
             let parts = after.split(separator: ":")
             guard parts.count == 3, parts[0] == "q", let receivedAt = Int64(parts[1]), let rowid = Int64(parts[2]) else {
                 throw AuditLogError(
-                    code: .invalidCursor, description: "cursor \(after.prefix(40)) is not a cursor of the quarantined messages listing")
+                    code: .invalidCursor,
+                    description: "cursor \(after.prefix(40)) is not a cursor of the quarantined messages listing")
             }
             start = (receivedAt, rowid)
         }

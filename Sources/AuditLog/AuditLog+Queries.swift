@@ -17,7 +17,9 @@ extension AuditLog {
         var key = ("", "", Int64(0))
         if let after {
             let cursor = try PageCursor(decoding: after, listing: "due", fieldCount: 3)
-            guard let id = Int64(cursor.fields[2]) else { throw AuditLogError(code: .invalidCursor, description: "cursor \(after) is damaged") }
+            guard let id = Int64(cursor.fields[2]) else {
+                throw AuditLogError(code: .invalidCursor, description: "cursor \(after) is damaged")
+            }
             key = (cursor.fields[0], cursor.fields[1], id)
         }
         let limit = max(1, limit)
@@ -45,7 +47,8 @@ extension AuditLog {
                 """
                 SELECT sequence_number FROM changes INDEXED BY changes_applied
                 WHERE document_id = ? AND status = 'applied' ORDER BY sequence_key DESC LIMIT 1
-                """, [documentID]) { $0.column(0) as String }
+                """, [documentID]
+            ) { $0.column(0) as String }
         }
         guard let digits else { return nil }
         guard let sequenceNumber = SequenceNumber(digits) else {
@@ -66,7 +69,9 @@ extension AuditLog {
         var range = try IDRange(cursor: after, listing: "changes")
         let statuses = filter.statuses.count == ChangeStatus.allCases.count ? [] : filter.statuses.map(\.rawValue).sorted()
         let rows: [ChangeRecord]? = try read { db in
-            guard try range.narrow(to: filter.since, filter.until, table: "changes", timeColumn: "created_at", index: "changes_created", in: db)
+            guard
+                try range.narrow(
+                    to: filter.since, filter.until, table: "changes", timeColumn: "created_at", index: "changes_created", in: db)
             else { return nil }
             var conditions: [String] = []
             var bindings: [any SQLBindable] = []
@@ -101,7 +106,8 @@ extension AuditLog {
             } else if filter.documentID != nil {
                 source = "changes INDEXED BY changes_document"
             } else if !statuses.isEmpty {
-                return try Self.mergedByStatus(statuses, conditions: conditions, bindings: bindings, range: range, limit: limit, in: db)
+                return try Self.mergedByStatus(
+                    statuses, conditions: conditions, bindings: bindings, range: range, limit: limit, in: db)
             } else if filter.eventName != nil {
                 source = "changes INDEXED BY changes_event_name"
             } else if filter.errorPattern != nil {
@@ -125,8 +131,9 @@ extension AuditLog {
     ) throws -> [ChangeRecord] {
         var merged: [ChangeRecord] = []
         for status in statuses {
-            merged += try changes(from: "changes INDEXED BY changes_status", conditions: ["status = ?"] + conditions,
-                                  bindings: [status] + bindings, range: range, limit: limit, in: db)
+            merged += try changes(
+                from: "changes INDEXED BY changes_status", conditions: ["status = ?"] + conditions,
+                bindings: [status] + bindings, range: range, limit: limit, in: db)
         }
         return Array(merged.sorted { $0.id < $1.id }.prefix(limit + 1))
     }
@@ -149,7 +156,8 @@ extension AuditLog {
     }
 
     private static func actions(forChange id: Int64, in db: Connection) throws -> [ActionRecord] {
-        try db.query("SELECT \(Rows.actionColumns) FROM actions INDEXED BY actions_change WHERE change_id = ? ORDER BY id", [id]) { row in
+        try db.query("SELECT \(Rows.actionColumns) FROM actions INDEXED BY actions_change WHERE change_id = ? ORDER BY id", [id])
+        { row in
             try Rows.action(from: row)
         }
     }
@@ -164,7 +172,8 @@ extension AuditLog {
                 """
                 SELECT \(Rows.changeColumns) FROM changes INDEXED BY changes_document_sequence
                 WHERE document_id = ? ORDER BY sequence_key, id
-                """, [documentID]) { row in try Rows.change(from: row) }
+                """, [documentID]
+            ) { row in try Rows.change(from: row) }
             var actions: [ActionRecord] = []
             for change in changes {
                 actions += try Self.actions(forChange: change.id, in: db)
@@ -180,7 +189,8 @@ extension AuditLog {
         var range = try IDRange(cursor: after, listing: "actions")
         let kinds = filter.actions.count == ActionKind.allCases.count ? [] : filter.actions.map(\.rawValue).sorted()
         let rows: [ActionRecord]? = try read { db in
-            guard try range.narrow(to: filter.since, filter.until, table: "actions", timeColumn: "at", index: "actions_at", in: db)
+            guard
+                try range.narrow(to: filter.since, filter.until, table: "actions", timeColumn: "at", index: "actions_at", in: db)
             else { return nil }
             var conditions: [String] = []
             var bindings: [any SQLBindable] = []
@@ -197,7 +207,9 @@ extension AuditLog {
                 bindings.append(until.databaseMilliseconds)
             }
             let (rangeConditions, rangeBindings) = range.conditions
-            func select(_ source: String, _ extraConditions: [String], _ extraBindings: [any SQLBindable]) throws -> [ActionRecord] {
+            func select(_ source: String, _ extraConditions: [String], _ extraBindings: [any SQLBindable]) throws
+                -> [ActionRecord]
+            {
                 let all = extraConditions + conditions + rangeConditions
                 return try db.query(
                     "SELECT \(Rows.actionColumns) FROM \(source) WHERE \(all.joined(separator: " AND ")) ORDER BY id LIMIT ?",
@@ -206,7 +218,8 @@ extension AuditLog {
             }
             if filter.actor != nil {
                 guard !kinds.isEmpty else { return try select("actions INDEXED BY actions_actor", [], []) }
-                return try select("actions INDEXED BY actions_actor", ["action IN (SELECT value FROM json_each(?))"], [Self.jsonArray(kinds)])
+                return try select(
+                    "actions INDEXED BY actions_actor", ["action IN (SELECT value FROM json_each(?))"], [Self.jsonArray(kinds)])
             }
             guard !kinds.isEmpty else { return try select("actions NOT INDEXED", [], []) }
             var merged: [ActionRecord] = []
@@ -235,7 +248,9 @@ extension AuditLog {
                 """, statusList.isEmpty ? [] : [Self.jsonArray(statusList)]
             ) { row in
                 let error: String = row.column(0)
-                guard let status = ChangeStatus(rawValue: row.column(1)) else { throw AuditLogError.corruptRow("unknown status in error groups") }
+                guard let status = ChangeStatus(rawValue: row.column(1)) else {
+                    throw AuditLogError.corruptRow("unknown status in error groups")
+                }
                 let count: Int = row.column(2)
                 let first = Date(databaseMilliseconds: row.column(3))
                 let last = Date(databaseMilliseconds: row.column(4))
@@ -245,7 +260,8 @@ extension AuditLog {
                     groups[groups.count - 1].lastSeen = max(groups[groups.count - 1].lastSeen, last)
                     groups[groups.count - 1].statuses[status] = count
                 } else {
-                    groups.append(ErrorGroup(error: error, count: count, firstSeen: first, lastSeen: last, statuses: [status: count]))
+                    groups.append(
+                        ErrorGroup(error: error, count: count, firstSeen: first, lastSeen: last, statuses: [status: count]))
                 }
             }
             return groups
@@ -259,19 +275,25 @@ extension AuditLog {
         try read { db in
             var counts = Dictionary(uniqueKeysWithValues: ChangeStatus.allCases.map { ($0, 0) })
             try db.forEachRow("SELECT status, count(*) FROM changes INDEXED BY changes_status GROUP BY status") { row in
-                guard let status = ChangeStatus(rawValue: row.column(0)) else { throw AuditLogError.corruptRow("unknown status in counts") }
+                guard let status = ChangeStatus(rawValue: row.column(0)) else {
+                    throw AuditLogError.corruptRow("unknown status in counts")
+                }
                 counts[status] = row.column(1)
             }
             let total = try db.queryOne("SELECT count(*) FROM messages") { $0.column(0) as Int } ?? 0
-            let quarantined = try db.queryOne(
-                "SELECT count(*) FROM messages INDEXED BY messages_quarantined WHERE quarantine_reason IS NOT NULL") { $0.column(0) as Int } ?? 0
-            let oldest = try db.queryOne(
-                "SELECT min(created_at) FROM changes INDEXED BY changes_open_created WHERE status IN ('pending', 'failed')"
-            ) { $0.column(0) as Int64? } ?? nil
+            let quarantined =
+                try db.queryOne(
+                    "SELECT count(*) FROM messages INDEXED BY messages_quarantined WHERE quarantine_reason IS NOT NULL"
+                ) { $0.column(0) as Int } ?? 0
+            let oldest =
+                try db.queryOne(
+                    "SELECT min(created_at) FROM changes INDEXED BY changes_open_created WHERE status IN ('pending', 'failed')"
+                ) { $0.column(0) as Int64? } ?? nil
             let lastRun = try db.queryOne("SELECT max(finished_at) FROM runs") { $0.column(0) as Int64? } ?? nil
-            return AuditStats(changes: counts, messagesTotal: total, messagesQuarantined: quarantined,
-                              oldestPendingCreatedAt: oldest.map(Date.init(databaseMilliseconds:)),
-                              lastRunAt: lastRun.map(Date.init(databaseMilliseconds:)))
+            return AuditStats(
+                changes: counts, messagesTotal: total, messagesQuarantined: quarantined,
+                oldestPendingCreatedAt: oldest.map(Date.init(databaseMilliseconds:)),
+                lastRunAt: lastRun.map(Date.init(databaseMilliseconds:)))
         }
     }
 
@@ -279,7 +301,9 @@ extension AuditLog {
     /// - Throws: ``AuditLogError``.
     public func message(id: String) throws(AuditLogError) -> StoredMessage? {
         try read { db in
-            try db.queryOne("SELECT \(Rows.messageColumns) FROM messages WHERE message_id = ?", [id]) { row in try Rows.message(from: row) }
+            try db.queryOne("SELECT \(Rows.messageColumns) FROM messages WHERE message_id = ?", [id]) { row in
+                try Rows.message(from: row)
+            }
         }
     }
 
@@ -312,7 +336,9 @@ struct IDRange {
     init(cursor: String?, listing: String) throws(AuditLogError) {
         guard let cursor else { return }
         let decoded = try PageCursor(decoding: cursor, listing: listing, fieldCount: 2)
-        guard let after = Int64(decoded.fields[0]) else { throw AuditLogError(code: .invalidCursor, description: "cursor \(cursor) is damaged") }
+        guard let after = Int64(decoded.fields[0]) else {
+            throw AuditLogError(code: .invalidCursor, description: "cursor \(cursor) is damaged")
+        }
         self.after = after
         upperBound = decoded.fields[1].isEmpty ? nil : Int64(decoded.fields[1])
     }
@@ -321,7 +347,9 @@ struct IDRange {
     /// Times usually grow with ids, so the window is then exactly the rows wanted; when they
     /// do not, the time condition still filters each row, so the result stays correct.
     /// - Returns: false when no row is in the time range.
-    mutating func narrow(to since: Date?, _ until: Date?, table: String, timeColumn: String, index: String, in db: Connection) throws -> Bool {
+    mutating func narrow(to since: Date?, _ until: Date?, table: String, timeColumn: String, index: String, in db: Connection)
+        throws -> Bool
+    {
         guard since != nil || until != nil, after == 0, upperBound == nil else { return true }
         var conditions: [String] = []
         var bindings: [any SQLBindable] = []

@@ -143,7 +143,8 @@ struct PageCursor: Equatable {
         }
         let parts = decoded.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
         guard parts.first == listing, parts.count == fieldCount + 1 else {
-            throw AuditLogError(code: .invalidCursor, description: "cursor \(text.prefix(40)) does not belong to the \(listing) listing")
+            throw AuditLogError(
+                code: .invalidCursor, description: "cursor \(text.prefix(40)) does not belong to the \(listing) listing")
         }
         self.listing = listing
         self.fields = Array(parts.dropFirst())

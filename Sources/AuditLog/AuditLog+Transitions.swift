@@ -27,7 +27,8 @@ extension AuditLog {
     /// - Throws: ``AuditLogError``: `.notFound`, `.illegalTransition`, `.storage`.
     @discardableResult
     public func transition(
-        _ id: Int64, to: ChangeStatus, expecting: Set<ChangeStatus>? = nil, update: ChangeUpdate = .init(), action: ActionEntry, at: Date
+        _ id: Int64, to: ChangeStatus, expecting: Set<ChangeStatus>? = nil, update: ChangeUpdate = .init(), action: ActionEntry,
+        at: Date
     ) throws(AuditLogError) -> ChangeRecord {
         let now = at.databaseMilliseconds
         return try write { db in
@@ -36,18 +37,23 @@ extension AuditLog {
             }
             if let expecting, !expecting.contains(current.status) {
                 let expected = expecting.map(\.rawValue).sorted().joined(separator: ", ")
-                throw AuditLogError(code: .illegalTransition,
-                                    description: "change \(id) is \(current.status.rawValue), expected \(expected): another process moved it; nothing changed")
+                throw AuditLogError(
+                    code: .illegalTransition,
+                    description:
+                        "change \(id) is \(current.status.rawValue), expected \(expected): another process moved it; nothing changed"
+                )
             }
             guard current.status.canTransition(to: to) else {
-                throw AuditLogError(code: .illegalTransition,
-                                    description: "change \(id) cannot go from \(current.status.rawValue) to \(to.rawValue); nothing changed")
+                throw AuditLogError(
+                    code: .illegalTransition,
+                    description: "change \(id) cannot go from \(current.status.rawValue) to \(to.rawValue); nothing changed")
             }
             let attempts = update.attempts ?? current.attempts
             let nextAttemptAt = update.nextAttemptAt ?? current.nextAttemptAt
             let lastError = update.lastError ?? current.lastError
-            try db.run("UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                       [to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, lastError, now, id])
+            try db.run(
+                "UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                [to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, lastError, now, id])
             try Self.appendAction(changeID: id, messageID: current.messageID, action, at: now, in: db)
             guard let updated = try Self.change(id: id, in: db) else {
                 throw AuditLogError(code: .notFound, description: "change \(id) does not exist")
@@ -65,12 +71,16 @@ extension AuditLog {
     /// - Returns: The stored action, with its hash.
     /// - Throws: ``AuditLogError``: `.notFound` for an unknown change or message, `.storage`.
     @discardableResult
-    public func appendAction(changeID: Int64?, messageID: String?, _ entry: ActionEntry, at: Date) throws(AuditLogError) -> ActionRecord {
+    public func appendAction(changeID: Int64?, messageID: String?, _ entry: ActionEntry, at: Date) throws(AuditLogError)
+        -> ActionRecord
+    {
         try write { db in
             if let changeID, try db.queryOne("SELECT 1 FROM changes WHERE id = ?", [changeID], row: { _ in true }) == nil {
                 throw AuditLogError(code: .notFound, description: "change \(changeID) does not exist")
             }
-            if let messageID, try db.queryOne("SELECT 1 FROM messages WHERE message_id = ?", [messageID], row: { _ in true }) == nil {
+            if let messageID,
+                try db.queryOne("SELECT 1 FROM messages WHERE message_id = ?", [messageID], row: { _ in true }) == nil
+            {
                 throw AuditLogError(code: .notFound, description: "message \(messageID) does not exist")
             }
             return try Self.appendAction(changeID: changeID, messageID: messageID, entry, at: at.databaseMilliseconds, in: db)

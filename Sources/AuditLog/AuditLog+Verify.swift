@@ -26,13 +26,17 @@ extension AuditLog {
                     guard case .integer(let id) = row.columns[0] else { break pages }
                     checked += 1
                     if id != previousID + 1 {
-                        let missing = previousID + 1 == id - 1 ? "action \(previousID + 1) is" : "actions \(previousID + 1)–\(id - 1) are"
+                        let missing =
+                            previousID + 1 == id - 1 ? "action \(previousID + 1) is" : "actions \(previousID + 1)–\(id - 1) are"
                         broken = (id, "action \(id): \(missing) missing from the chain")
                         break pages
                     }
                     let expected = ActionChain.hash(previous: previousHash, columns: row.columns)
                     guard expected == row.hash, let hashBytes = ActionChain.bytes(ofHex: row.hash) else {
-                        broken = (id, "action \(id): stored hash \(row.hash.prefix(12))… does not match its contents (expected \(expected.prefix(12))…): the row or its hash was changed")
+                        broken = (
+                            id,
+                            "action \(id): stored hash \(row.hash.prefix(12))… does not match its contents (expected \(expected.prefix(12))…): the row or its hash was changed"
+                        )
                         break pages
                     }
                     previousID = id
@@ -40,13 +44,18 @@ extension AuditLog {
                 }
             }
             if broken == nil {
-                let highest = try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'actions'") { $0.column(0) as Int64 } ?? 0
+                let highest =
+                    try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'actions'") { $0.column(0) as Int64 } ?? 0
                 if highest > previousID {
-                    broken = (previousID + 1, "action \(previousID + 1): actions \(previousID + 1)–\(highest) were removed from the end of the chain")
+                    broken = (
+                        previousID + 1,
+                        "action \(previousID + 1): actions \(previousID + 1)–\(highest) were removed from the end of the chain"
+                    )
                 }
             }
             let integrity = try db.query("PRAGMA integrity_check") { $0.column(0) as String }
-            return VerifyReport(actionsChecked: checked, firstBrokenActionID: broken?.id, brokenReason: broken?.reason, integrityCheck: integrity)
+            return VerifyReport(
+                actionsChecked: checked, firstBrokenActionID: broken?.id, brokenReason: broken?.reason, integrityCheck: integrity)
         }
     }
 }

@@ -434,7 +434,10 @@ public struct AuditStats: Sendable, Hashable {
     public var lastRunAt: Date?
 
     /// Makes stats.
-    public init(changes: [ChangeStatus: Int], messagesTotal: Int, messagesQuarantined: Int, oldestPendingCreatedAt: Date?, lastRunAt: Date?) {
+    public init(
+        changes: [ChangeStatus: Int], messagesTotal: Int, messagesQuarantined: Int, oldestPendingCreatedAt: Date?,
+        lastRunAt: Date?
+    ) {
         self.changes = changes
         self.messagesTotal = messagesTotal
         self.messagesQuarantined = messagesQuarantined

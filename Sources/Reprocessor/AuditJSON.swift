@@ -54,6 +54,22 @@ public enum AuditJSON {
         ])
     }
 
+    /// One stored message: `{"messageId", "format", "body", "correlationId", "errorText", "receivedAt",
+    /// "receiveCount", "sentAt", "quarantineReason"}`.
+    public static func message(_ message: StoredMessage) -> JSONValue {
+        .object([
+            "messageId": .string(message.messageID),
+            "format": .string(message.format.rawValue),
+            "body": .string(message.body),
+            "correlationId": optional(message.correlationID),
+            "errorText": optional(message.errorText),
+            "receivedAt": .string(time(message.receivedAt)),
+            "receiveCount": .number(String(message.receiveCount)),
+            "sentAt": optional(message.sentAt),
+            "quarantineReason": optional(message.quarantineReason),
+        ])
+    }
+
     /// `{"changes": [...], "next": cursor|null}`.
     public static func list(_ page: Page<ChangeRecord>) -> JSONValue {
         .object(["changes": .array(page.rows.map(change)), "next": optional(page.next)])

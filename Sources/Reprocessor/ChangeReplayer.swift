@@ -104,13 +104,19 @@ public struct ChangeReplayer: Sendable {
     let batchDocuments = 500
 
     /// Applies every due change (pending, or failed and past its backoff).
-    /// - Parameter progress: Called with the running totals after each batch.
+    /// - Parameters:
+    ///   - progress: Called with the running totals after each batch.
+    ///   - shouldStop: Consulted before each batch; once it returns true the pass ends after the
+    ///     batch in flight, and the changes not reached stay due for the next pass.
     /// - Returns: What was done.
     /// - Throws: Audit-log errors; OpenSearch and AWS failures are recorded on the changes instead.
-    public func replayDue(progress: (@Sendable (ReplaySummary) -> Void)? = nil) async throws -> ReplaySummary {
+    public func replayDue(
+        progress: (@Sendable (ReplaySummary) -> Void)? = nil, shouldStop: (@Sendable () -> Bool)? = nil
+    ) async throws -> ReplaySummary {
         var summary = ReplaySummary()
         var cursor: String?
         repeat {
+            if shouldStop?() == true { return summary }
             let page = try await auditLog.dueChanges(now: Date(), after: cursor, limit: pageSize)
             cursor = page.next
             var groups: [[ChangeRecord]] = []
@@ -136,6 +142,7 @@ public struct ChangeReplayer: Sendable {
                 let heads = ready.map { $0[0] }
                 var outcomes: [Int64: ApplyOutcome] = [:]
                 for start in stride(from: 0, to: heads.count, by: batchDocuments) {
+                    if shouldStop?() == true { return summary }
                     let batch = Array(heads[start..<min(start + batchDocuments, heads.count)])
                     for result in try await apply(batch, actor: "system") {
                         outcomes[result.changeID] = result.outcome
@@ -156,6 +163,12 @@ public struct ChangeReplayer: Sendable {
         return summary
     }
 
+    /// Checks that OpenSearch answers (`GET /`), for readiness.
+    /// - Throws: `OpenSearchError` when it cannot be reached or refuses.
+    public func checkSearch() async throws {
+        try await openSearch.ping()
+    }
+
     /// An earlier change of the same document that failed or is parked, which `change` must wait for.
     func earlierUnapplied(before change: ChangeRecord) async throws -> Int64? {
         guard let documentID = change.documentID else { return nil }
@@ -173,6 +186,14 @@ public struct ChangeReplayer: Sendable {
     /// - Returns: One result per change, in the same order.
     /// - Throws: Audit-log errors only.
     public func apply(_ changes: [ChangeRecord], actor: String, reason: String? = nil) async throws -> [ApplyResult] {
+        let started = ContinuousClock.now
+        let ordered = try await applyRounds(changes, actor: actor, reason: reason)
+        ReprocessorMetrics.record(ordered, duration: ContinuousClock.now - started)
+        return ordered
+    }
+
+    /// ``apply(_:actor:reason:)`` without the metrics.
+    func applyRounds(_ changes: [ChangeRecord], actor: String, reason: String?) async throws -> [ApplyResult] {
         var results: [Int64: ApplyResult] = [:]
         var pending = changes
         var round = 0
@@ -182,6 +203,7 @@ public struct ChangeReplayer: Sendable {
             do {
                 live = try await openSearch.multiGet(index: transform.index, ids: pending.compactMap(\.documentID))
             } catch {
+                ReprocessorMetrics.recordFailure(error)
                 for change in pending {
                     results[change.id] = try await fail(change, "reading search failed: \(error)", actor: actor)
                 }
@@ -194,6 +216,7 @@ public struct ChangeReplayer: Sendable {
                 do {
                     plan = try await decide(change, live: change.documentID.flatMap { live[$0] })
                 } catch {
+                    ReprocessorMetrics.recordFailure(error)
                     plan = .fail("\(error)")
                 }
                 switch plan {
@@ -211,6 +234,7 @@ public struct ChangeReplayer: Sendable {
             do {
                 items = try await openSearch.bulk(index: transform.index, operations: writes.map(\.operation))
             } catch {
+                ReprocessorMetrics.recordFailure(error)
                 for write in writes {
                     results[write.change.id] = try await fail(write.change, "bulk write failed: \(error)", actor: actor)
                 }

@@ -83,17 +83,23 @@ public struct DLQIngestor: Sendable {
     let visibilityTimeoutSeconds: Int
     let logger: Logger
 
-    /// Drains until the queue is empty or `maxMessages` were received.
-    /// - Parameter progress: Called with the running totals after each group.
+    /// Drains until the queue is empty, `maxMessages` were received, or `shouldStop` says so.
+    /// - Parameters:
+    ///   - progress: Called with the running totals after each group.
+    ///   - shouldStop: Consulted before each receive; once it returns true no more messages are
+    ///     received, and groups already received are still committed and deleted (a graceful stop).
     /// - Returns: What was done.
     /// - Throws: AWS or audit-log errors that stop the drain; messages not yet committed stay on the queue.
-    public func drain(progress: (@Sendable (IngestSummary) -> Void)? = nil) async throws -> IngestSummary {
+    public func drain(
+        progress: (@Sendable (IngestSummary) -> Void)? = nil, shouldStop: (@Sendable () -> Bool)? = nil
+    ) async throws -> IngestSummary {
         let budget = MessageBudget(limit: options.maxMessages)
         let totals = RunningTotals()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<options.concurrency {
                 group.addTask {
                     while !Task.isCancelled {
+                        if shouldStop?() == true { return }
                         let claimed = await budget.claim(upTo: 10)
                         if claimed == 0 { return }
                         let messages = try await sqs.receiveMessages(
@@ -105,6 +111,7 @@ public struct DLQIngestor: Sendable {
                             return
                         }
                         let summary = try await handle(messages)
+                        ReprocessorMetrics.record(summary)
                         let running = await totals.add(summary)
                         progress?(running)
                     }
@@ -113,6 +120,12 @@ public struct DLQIngestor: Sendable {
             try await group.waitForAll()
         }
         return await totals.value
+    }
+
+    /// Checks that the queue answers (GetQueueAttributes), for readiness.
+    /// - Throws: `AWSError` when it cannot be reached or refuses.
+    public func checkQueue() async throws {
+        _ = try await sqs.approximateMessageCounts(queueURL: queueURL)
     }
 
     /// Classifies, completes, commits and deletes one received group.
@@ -191,6 +204,7 @@ public struct DLQIngestor: Sendable {
             do {
                 read = try await streams.read(batch)
             } catch {
+                ReprocessorMetrics.recordFailure(error)
                 guard message.receiveCount >= Self.poisonReceiveCount else {
                     logger.warning(
                         "could not read the batch's records; leaving the message on the queue: \(error)",
@@ -261,6 +275,7 @@ public struct DLQIngestor: Sendable {
                         try await sqs.changeMessageVisibility(
                             queueURL: queueURL, receiptHandle: message.receiptHandle, timeoutSeconds: timeout)
                     } catch {
+                        ReprocessorMetrics.recordFailure(error)
                         logger.warning(
                             "could not extend visibility: \(error)", metadata: ["messageId": "\(message.messageID)"])
                     }
@@ -283,6 +298,7 @@ public struct DLQIngestor: Sendable {
                 }
                 remaining = remaining.filter { failed.contains($0.id) }
             } catch {
+                ReprocessorMetrics.recordFailure(error)
                 logger.warning("DeleteMessageBatch failed: \(error)")
             }
         }

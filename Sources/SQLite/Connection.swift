@@ -1,3 +1,4 @@
+internal import CSQLite
 // SQLite: a small Swift wrapper over libsqlite3 for the audit log.
 //
 // It opens database files (WAL, foreign keys on, busy timeout, mode 0600), compiles and
@@ -5,7 +6,6 @@
 // migrations. It knows nothing about the audit log's tables, and raw SQLite handles
 // never leave this module.
 import Foundation
-internal import CSQLite
 
 /// One connection to a database file. Not Sendable: one owner (an actor) holds it and
 /// makes every call; SQLite itself runs in multi-thread mode, so the owner may move
@@ -53,9 +53,10 @@ public final class Connection {
         // The first statements read the file header: a file that is not a database fails here.
         let journalMode = try firstRow("PRAGMA journal_mode = WAL") { $0.string(at: 0) }
         guard journalMode?.lowercased() == "wal" else {
-            throw SQLiteError(code: .database, resultCode: .SQLITE_ERROR,
-                              message: "could not switch to WAL journaling (journal mode is \(journalMode ?? "unknown"))",
-                              sql: "PRAGMA journal_mode = WAL", path: path)
+            throw SQLiteError(
+                code: .database, resultCode: .SQLITE_ERROR,
+                message: "could not switch to WAL journaling (journal mode is \(journalMode ?? "unknown"))",
+                sql: "PRAGMA journal_mode = WAL", path: path)
         }
         try execute("PRAGMA synchronous = FULL")
         try execute("PRAGMA foreign_keys = ON")
@@ -73,7 +74,8 @@ public final class Connection {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR)
         guard descriptor >= 0 else {
             let reason = String(cString: strerror(errno))
-            throw SQLiteError(code: .database, resultCode: .SQLITE_CANTOPEN, message: "cannot open or create the file: \(reason)", path: path)
+            throw SQLiteError(
+                code: .database, resultCode: .SQLITE_CANTOPEN, message: "cannot open or create the file: \(reason)", path: path)
         }
         close(descriptor)
     }
@@ -198,11 +200,13 @@ public final class Connection {
         }
         let box = StatementObserver(observer)
         statementObserver = box
-        sqlite3_trace_v2(handle, UInt32(SQLITE_TRACE_STMT), { _, context, statement, _ in
-            guard let context, let statement, let text = sqlite3_sql(OpaquePointer(statement)) else { return 0 }
-            Unmanaged<StatementObserver>.fromOpaque(context).takeUnretainedValue().observer(String(cString: text))
-            return 0
-        }, Unmanaged.passUnretained(box).toOpaque())
+        sqlite3_trace_v2(
+            handle, UInt32(SQLITE_TRACE_STMT),
+            { _, context, statement, _ in
+                guard let context, let statement, let text = sqlite3_sql(OpaquePointer(statement)) else { return 0 }
+                Unmanaged<StatementObserver>.fromOpaque(context).takeUnretainedValue().observer(String(cString: text))
+                return 0
+            }, Unmanaged.passUnretained(box).toOpaque())
     }
 
     // MARK: State

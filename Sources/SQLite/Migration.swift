@@ -32,28 +32,34 @@ public struct Migration: Sendable, Hashable {
         do {
             fileNames = try FileManager.default.contentsOfDirectory(atPath: folder.path)
         } catch {
-            throw SQLiteError(code: .migration, resultCode: nil, message: "cannot read the migrations folder: \(error.localizedDescription)",
-                              path: folder.path)
+            throw SQLiteError(
+                code: .migration, resultCode: nil, message: "cannot read the migrations folder: \(error.localizedDescription)",
+                path: folder.path)
         }
         var migrations: [Int: Migration] = [:]
         for fileName in fileNames.sorted() where fileName.hasSuffix(".sql") {
             let fileURL = folder.appendingPathComponent(fileName)
             guard let (version, name) = parse(fileName: fileName) else {
-                throw SQLiteError(code: .migration, resultCode: nil,
-                                  message: "migration file \(fileName) is not named NNNN_name.sql (four digits from 0001, then letters, digits or _)",
-                                  path: fileURL.path)
+                throw SQLiteError(
+                    code: .migration, resultCode: nil,
+                    message:
+                        "migration file \(fileName) is not named NNNN_name.sql (four digits from 0001, then letters, digits or _)",
+                    path: fileURL.path)
             }
             let sql: String
             do {
                 sql = try String(contentsOf: fileURL, encoding: .utf8)
             } catch {
-                throw SQLiteError(code: .migration, resultCode: nil, message: "cannot read migration \(fileName): \(error.localizedDescription)",
-                                  path: fileURL.path)
+                throw SQLiteError(
+                    code: .migration, resultCode: nil,
+                    message: "cannot read migration \(fileName): \(error.localizedDescription)",
+                    path: fileURL.path)
             }
             if let existing = migrations[version] {
-                throw SQLiteError(code: .migration, resultCode: nil,
-                                  message: "migrations \(existing.fileName) and \(fileName) have the same version \(version)",
-                                  path: fileURL.path)
+                throw SQLiteError(
+                    code: .migration, resultCode: nil,
+                    message: "migrations \(existing.fileName) and \(fileName) have the same version \(version)",
+                    path: fileURL.path)
             }
             migrations[version] = Migration(version: version, name: name, sql: sql)
         }
@@ -121,7 +127,8 @@ extension Connection {
         while true {
             let next = try rethrowingSQLiteError {
                 try transaction(.immediate) { () throws(SQLiteError) -> Migration? in
-                    try execute("""
+                    try execute(
+                        """
                         CREATE TABLE IF NOT EXISTS schema_migrations (
                             version INTEGER PRIMARY KEY,
                             name TEXT NOT NULL,
@@ -136,11 +143,13 @@ extension Connection {
                     do throws(SQLiteError) {
                         try execute(next.sql)
                     } catch {
-                        throw SQLiteError(code: .migration, resultCode: error.resultCode,
-                                          message: "migration \(next.fileName) failed: \(error.message)", sql: error.sql, path: path)
+                        throw SQLiteError(
+                            code: .migration, resultCode: error.resultCode,
+                            message: "migration \(next.fileName) failed: \(error.message)", sql: error.sql, path: path)
                     }
-                    try run("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-                            [next.version, next.name, checksums[next.version]!])
+                    try run(
+                        "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                        [next.version, next.name, checksums[next.version]!])
                     return next
                 }
             }
@@ -164,37 +173,48 @@ extension Connection {
         try firstRow("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'") { _ in true } ?? false
     }
 
-    private func validate(applied: [AppliedMigration], against migrations: [Migration], checksums: [Int: String]) throws(SQLiteError) {
+    private func validate(applied: [AppliedMigration], against migrations: [Migration], checksums: [Int: String])
+        throws(SQLiteError)
+    {
         let latestFile = migrations.last
         if let newest = applied.last, newest.version > latestFile?.version ?? 0 {
-            throw SQLiteError(code: .migration, resultCode: nil,
-                              message: "database schema \(newest.version) is newer than this binary (latest \(latestFile?.fileName ?? "none")); use a newer dlq-reprocessor",
-                              path: path)
+            throw SQLiteError(
+                code: .migration, resultCode: nil,
+                message:
+                    "database schema \(newest.version) is newer than this binary (latest \(latestFile?.fileName ?? "none")); use a newer dlq-reprocessor",
+                path: path)
         }
         let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
         for record in applied {
             let recordedName = Migration(version: record.version, name: record.name, sql: "").fileName
             guard let file = byVersion[record.version] else {
-                throw SQLiteError(code: .migration, resultCode: nil,
-                                  message: "migration \(recordedName) was applied to this database but its file is missing", path: path)
+                throw SQLiteError(
+                    code: .migration, resultCode: nil,
+                    message: "migration \(recordedName) was applied to this database but its file is missing", path: path)
             }
             guard file.name == record.name else {
-                throw SQLiteError(code: .migration, resultCode: nil,
-                                  message: "migration \(recordedName) was applied to this database but the file is now named \(file.fileName)", path: path)
+                throw SQLiteError(
+                    code: .migration, resultCode: nil,
+                    message: "migration \(recordedName) was applied to this database but the file is now named \(file.fileName)",
+                    path: path)
             }
             guard checksums[record.version] == record.checksum else {
-                throw SQLiteError(code: .migration, resultCode: nil,
-                                  message: "migration \(file.fileName) changed after it was applied (recorded checksum \(record.checksum.prefix(12))…, file has \(checksums[record.version]!.prefix(12))…); restore the file and put the change in a new migration",
-                                  path: path)
+                throw SQLiteError(
+                    code: .migration, resultCode: nil,
+                    message:
+                        "migration \(file.fileName) changed after it was applied (recorded checksum \(record.checksum.prefix(12))…, file has \(checksums[record.version]!.prefix(12))…); restore the file and put the change in a new migration",
+                    path: path)
             }
         }
         let appliedVersions = Set(applied.map(\.version))
         if let newestApplied = applied.last,
             let skipped = migrations.first(where: { !appliedVersions.contains($0.version) && $0.version < newestApplied.version })
         {
-            throw SQLiteError(code: .migration, resultCode: nil,
-                              message: "migration \(skipped.fileName) is older than the database's schema \(newestApplied.version) but was never applied; renumber it after \(newestApplied.version)",
-                              path: path)
+            throw SQLiteError(
+                code: .migration, resultCode: nil,
+                message:
+                    "migration \(skipped.fileName) is older than the database's schema \(newestApplied.version) but was never applied; renumber it after \(newestApplied.version)",
+                path: path)
         }
     }
 }
@@ -207,6 +227,7 @@ func rethrowingSQLiteError<T>(_ body: () throws -> T) throws(SQLiteError) -> T {
     } catch let error as SQLiteError {
         throw error
     } catch {
-        preconditionFailure("only SQLiteError can be thrown here, got \(error)")  // programmer error: the body throws nothing else
+        // A programmer error: the body throws nothing but SQLiteError.
+        preconditionFailure("only SQLiteError can be thrown here, got \(error)")
     }
 }

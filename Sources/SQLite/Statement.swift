@@ -34,12 +34,14 @@ public final class Statement {
                 sqlite3_finalize(handle)
                 throw error
             }
-            throw SQLiteError(code: .database, resultCode: .SQLITE_MISUSE, message: "no SQL statement in text", sql: sql, path: path)
+            throw SQLiteError(
+                code: .database, resultCode: .SQLITE_MISUSE, message: "no SQL statement in text", sql: sql, path: path)
         }
         guard !hasSecondStatement else {
             sqlite3_finalize(handle)
-            throw SQLiteError(code: .database, resultCode: .SQLITE_MISUSE,
-                              message: "more than one statement in text; use Connection.execute for scripts", sql: sql, path: path)
+            throw SQLiteError(
+                code: .database, resultCode: .SQLITE_MISUSE,
+                message: "more than one statement in text; use Connection.execute for scripts", sql: sql, path: path)
         }
         self.handle = handle
         self.connection = connection
@@ -101,7 +103,8 @@ public final class Statement {
         let fullName = name.first.map { ":@$".contains($0) } == true ? name : ":" + name
         let index = sqlite3_bind_parameter_index(handle, fullName)
         guard index > 0 else {
-            throw SQLiteError(code: .database, resultCode: .SQLITE_RANGE, message: "no parameter named \(fullName)", sql: sql, path: path)
+            throw SQLiteError(
+                code: .database, resultCode: .SQLITE_RANGE, message: "no parameter named \(fullName)", sql: sql, path: path)
         }
         try bind(value, at: Int(index))
     }
@@ -110,8 +113,9 @@ public final class Statement {
     /// - Throws: ``SQLiteError`` (`SQLITE_RANGE`) if the count differs from ``parameterCount``.
     public func bind(_ values: [any SQLBindable]) throws(SQLiteError) {
         guard values.count == parameterCount else {
-            throw SQLiteError(code: .database, resultCode: .SQLITE_RANGE,
-                              message: "statement has \(parameterCount) parameters, \(values.count) values given", sql: sql, path: path)
+            throw SQLiteError(
+                code: .database, resultCode: .SQLITE_RANGE,
+                message: "statement has \(parameterCount) parameters, \(values.count) values given", sql: sql, path: path)
         }
         for (offset, value) in values.enumerated() {
             try bind(value.sqlValue, at: offset + 1)

@@ -68,7 +68,8 @@ actor ResultCollector {
 
 /// `retry`: replay now.
 struct RetryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Replay changes now (one, a list, or a filter).")
+    static let configuration = CommandConfiguration(
+        commandName: "retry", abstract: "Replay changes now (one, a list, or a filter).")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var options: ChangeActionOptions
@@ -80,7 +81,8 @@ struct RetryCommand: AsyncParsableCommand {
 
 /// `skip`: mark as deliberately not applied.
 struct SkipCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "skip", abstract: "Mark changes as deliberately not applied (needs --reason).")
+    static let configuration = CommandConfiguration(
+        commandName: "skip", abstract: "Mark changes as deliberately not applied (needs --reason).")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var options: ChangeActionOptions

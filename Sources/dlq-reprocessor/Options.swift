@@ -1,5 +1,5 @@
-import AuditLog
 import ArgumentParser
+import AuditLog
 import Foundation
 import Logging
 import Reprocessor
@@ -43,7 +43,9 @@ struct ConnectionOptions: ParsableArguments {
 
 /// Selects changes by status, document, event and time.
 struct ChangeFilterOptions: ParsableArguments {
-    @Option(name: .long, parsing: .upToNextOption, help: "Status(es): \(ChangeStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(
+        name: .long, parsing: .upToNextOption,
+        help: "Status(es): \(ChangeStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
     var status: [ChangeStatus] = []
 
     @Option(name: .long, help: "Artist key: ARTIST#42 or 42.")
@@ -74,7 +76,7 @@ struct ChangeFilterOptions: ParsableArguments {
 
 /// `ARTIST#42` or `42` → `42`.
 func documentID(forKey key: String) -> String {
-    key.hasPrefix("ARTIST#") ? String(key.dropFirst("ARTIST#".count)) : key
+    OperatorInput.documentID(forKey: key)
 }
 
 /// Log output formats.
@@ -96,15 +98,7 @@ struct TimeArgument: ExpressibleByArgument, Sendable {
     }
 
     static func parse(_ text: String, now: Date) -> Date? {
-        if let last = text.last, let unit = ["s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0][String(last)],
-            let amount = Double(text.dropLast()), amount >= 0
-        {
-            return now.addingTimeInterval(-amount * unit)
-        }
-        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
-        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return date }
-        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle().year().month().day()) { return date }
-        return nil
+        OperatorInput.time(text, now: now)
     }
 }
 

@@ -40,7 +40,8 @@ struct ListCommand: AsyncParsableCommand {
 
 /// `show ID`: one change with its images, field diff and actions.
 struct ShowCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one change: images, field diff, actions.")
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one change: images, field diff, actions.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Change id.") var id: Int64
@@ -100,7 +101,9 @@ struct HistoryCommand: AsyncParsableCommand {
                         "asOfAction": state.map { AuditJSON.action($0.action) } ?? .null,
                     ]))
             } else if let state {
-                print("ARTIST#\(documentID) at \(AuditJSON.time(at.date)), as left by action \(state.action.id) (\(state.action.action.rawValue) at \(Output.shortTime(state.action.at))):")
+                print(
+                    "ARTIST#\(documentID) at \(AuditJSON.time(at.date)), as left by action \(state.action.id) (\(state.action.action.rawValue) at \(Output.shortTime(state.action.at))):"
+                )
                 print(state.document == .null ? "  (deleted)" : "  \(state.document.serialized)")
             } else {
                 print("ARTIST#\(documentID): nothing written by the reprocessor at or before \(AuditJSON.time(at.date))")
@@ -125,7 +128,10 @@ struct HistoryCommand: AsyncParsableCommand {
         Output.table(
             ["AT", "CHANGE", "ACTION", "ACTOR", "OUTCOME"],
             history.actions.map {
-                [Output.shortTime($0.at), $0.changeID.map(String.init) ?? "-", $0.action.rawValue, $0.actor, Output.clip($0.outcome, 80)]
+                [
+                    Output.shortTime($0.at), $0.changeID.map(String.init) ?? "-", $0.action.rawValue, $0.actor,
+                    Output.clip($0.outcome, 80),
+                ]
             })
     }
 }
@@ -225,7 +231,8 @@ extension ActionKind: ExpressibleByArgument {}
 
 /// `stats`: counts by status, oldest pending age, last run.
 struct StatsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Counts by status, oldest pending age, last run.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Counts by status, oldest pending age, last run.")
 
     @OptionGroup var global: GlobalOptions
     @Flag(name: .long, help: "Print one JSON document.") var json = false
@@ -281,5 +288,42 @@ struct VerifyCommand: AsyncParsableCommand {
             }
         }
         if !report.isIntact { throw ExitStatus.failure.exitCode }
+    }
+}
+
+/// `quarantined`: messages nobody could read, with their reasons and raw bodies.
+struct QuarantinedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quarantined", abstract: "Quarantined messages: reason and raw body as received.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "Rows per page (1-1000).") var limit = 50
+    @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
+    @Flag(name: .long, help: "Print one JSON document (bodies in full).") var json = false
+
+    func validate() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+    }
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global)
+        let page = try await reprocessor.auditLog.quarantinedMessages(after: cursor, limit: limit)
+        if json {
+            Output.json(
+                .object([
+                    "messages": .array(page.rows.map(AuditJSON.message)),
+                    "next": page.next.map(JSONValue.string) ?? .null,
+                ]))
+            return
+        }
+        Output.table(
+            ["MESSAGE", "RECEIVED", "TRIES", "REASON", "BODY"],
+            page.rows.map {
+                [
+                    $0.messageID, Output.shortTime($0.receivedAt), String($0.receiveCount), Output.clip($0.quarantineReason, 70),
+                    Output.clip($0.body, 40),
+                ]
+            })
+        if let next = page.next { print("more: --cursor \(next)") }
     }
 }

@@ -38,6 +38,7 @@ func summaryJSON(_ summary: IngestSummary) -> JSONValue {
         "expired": .number(String(summary.expired)),
         "filtered": .number(String(summary.filtered)),
         "deleteFailures": .number(String(summary.deleteFailures)),
+        "leftOnQueue": .number(String(summary.leftOnQueue)),
     ])
 }
 
@@ -75,7 +76,7 @@ struct IngestCommand: AsyncParsableCommand {
                 "received \(summary.messagesReceived) messages: \(summary.messagesStored) stored, "
                     + "\(summary.duplicateMessages) already known; \(summary.changesStored) changes stored "
                     + "(\(summary.duplicateChanges) duplicates, \(summary.filtered) filtered, \(summary.expired) expired batches), "
-                    + "\(summary.quarantined) quarantined")
+                    + "\(summary.quarantined) quarantined, \(summary.leftOnQueue) left on the queue for a later try")
         }
         if summary.quarantined > 0 || summary.expired > 0 { throw ExitStatus.needsOperator.exitCode }
     }
@@ -120,7 +121,8 @@ struct RunCommand: AsyncParsableCommand {
             } else {
                 print(
                     "ingest: \(ingest.messagesReceived) messages, \(ingest.changesStored) new changes, "
-                        + "\(ingest.quarantined) quarantined, \(ingest.expired) expired batches")
+                        + "\(ingest.quarantined) quarantined, \(ingest.expired) expired batches, "
+                        + "\(ingest.leftOnQueue) left on the queue for a later try")
                 print(
                     "replay: \(replay.applied) applied, \(replay.superseded) superseded, \(replay.failed) failed, "
                         + "\(replay.parked) parked, \(replay.deferred) deferred")

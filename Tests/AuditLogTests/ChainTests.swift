@@ -8,10 +8,13 @@ struct ChainTests {
     /// A log with 2 messages, 3 changes and 5 actions.
     static func populated() async throws -> TestLog {
         let test = try TestLog()
-        let ids = try await test.log.ingest([Fixture.message("m-1", [Fixture.change(1), Fixture.change(2)])], at: Fixture.t0)[0].storedChangeIDs
-        try await test.log.transition(ids[0], to: .applied, action: ActionEntry(action: .applied, outcome: "indexed", response: "{}"), at: Fixture.t0)
-        try await test.log.transition(ids[1], to: .failed, action: ActionEntry(action: .failed, reason: "ünïcødé 🎸", outcome: "429"),
-                                      at: Fixture.t0)
+        let ids = try await test.log.ingest([Fixture.message("m-1", [Fixture.change(1), Fixture.change(2)])], at: Fixture.t0)[0]
+            .storedChangeIDs
+        try await test.log.transition(
+            ids[0], to: .applied, action: ActionEntry(action: .applied, outcome: "indexed", response: "{}"), at: Fixture.t0)
+        try await test.log.transition(
+            ids[1], to: .failed, action: ActionEntry(action: .failed, reason: "ünïcødé 🎸", outcome: "429"),
+            at: Fixture.t0)
         _ = try await Fixture.ingestOne(test.log, 3)
         return test
     }
@@ -46,12 +49,14 @@ struct ChainTests {
         #expect(try await test.log.verify().isIntact)
     }
 
-    @Test("an edited row breaks the chain at that row", arguments: [
-        "UPDATE actions SET reason = 'nothing to see' WHERE id = 3",
-        "UPDATE actions SET at = at + 1 WHERE id = 3",
-        "UPDATE actions SET hash = '\(String(repeating: "0", count: 64))' WHERE id = 3",
-        "UPDATE actions SET change_id = NULL WHERE id = 3",
-    ])
+    @Test(
+        "an edited row breaks the chain at that row",
+        arguments: [
+            "UPDATE actions SET reason = 'nothing to see' WHERE id = 3",
+            "UPDATE actions SET at = at + 1 WHERE id = 3",
+            "UPDATE actions SET hash = '\(String(repeating: "0", count: 64))' WHERE id = 3",
+            "UPDATE actions SET change_id = NULL WHERE id = 3",
+        ])
     func editedRow(sql: String) async throws {
         let test = try await Self.populated()
         let raw = try Connection(path: test.path)
@@ -83,8 +88,9 @@ struct ChainTests {
     @Test("the hash is SHA-256 over the previous hash and the documented canonical encoding")
     func documentedEncoding() async throws {
         let test = try TestLog()
-        let action = try await test.log.appendAction(changeID: nil, messageID: nil, ActionEntry(action: .conflict, actor: "a", outcome: "o"),
-                                                     at: Date(timeIntervalSince1970: 1))
+        let action = try await test.log.appendAction(
+            changeID: nil, messageID: nil, ActionEntry(action: .conflict, actor: "a", outcome: "o"),
+            at: Date(timeIntervalSince1970: 1))
         // Computed independently (Python hashlib) from ActionChain's documentation: SHA-256 of 32 zero bytes,
         // then id 1, NULL, NULL, "conflict", "a", NULL, "o", NULL, at 1000 (integers 0x01 + 8 bytes big-endian,
         // NULL 0x00, text 0x02 + 8-byte length + UTF-8).

@@ -15,8 +15,9 @@ struct ConcurrencyTests {
                     for n in 0..<perWriter {
                         let number = writer * 1000 + n
                         let id = try await Fixture.ingestOne(log, number, document: "doc-\(number % 7)")
-                        try await log.transition(id, to: .applied, action: ActionEntry(action: .applied, actor: "writer-\(writer)", outcome: "ok"),
-                                                 at: Fixture.t0)
+                        try await log.transition(
+                            id, to: .applied, action: ActionEntry(action: .applied, actor: "writer-\(writer)", outcome: "ok"),
+                            at: Fixture.t0)
                         _ = try await log.acquireLease(name: "run", holder: "writer-\(writer)", ttl: .seconds(1), now: Fixture.t0)
                     }
                 }

@@ -67,13 +67,16 @@ enum Fixture {
     }
 
     static func message(_ id: String, _ changes: [NewChange], correlationID: String? = nil) -> NewMessage {
-        NewMessage(messageID: id, body: #"{"Records":[]}"#, format: .forwardedRecords, correlationID: correlationID,
-                   errorText: "OpenSearch timed out", receivedAt: t0, receiveCount: 2, sentAt: t0.addingTimeInterval(-5),
-                   disposition: .changes(changes))
+        NewMessage(
+            messageID: id, body: #"{"Records":[]}"#, format: .forwardedRecords, correlationID: correlationID,
+            errorText: "OpenSearch timed out", receivedAt: t0, receiveCount: 2, sentAt: t0.addingTimeInterval(-5),
+            disposition: .changes(changes))
     }
 
     /// Ingests one message with one change and returns the change's id.
-    static func ingestOne(_ log: AuditLog, _ n: Int, document: String? = "42", status: ChangeStatus = .pending, at: Date = t0) async throws -> Int64 {
+    static func ingestOne(_ log: AuditLog, _ n: Int, document: String? = "42", status: ChangeStatus = .pending, at: Date = t0)
+        async throws -> Int64
+    {
         let outcome = try await log.ingest([message("message-\(n)", [change(n, document: document, status: status)])], at: at)
         return outcome[0].storedChangeIDs[0]
     }

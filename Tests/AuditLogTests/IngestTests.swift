@@ -11,7 +11,8 @@ struct IngestTests {
         let test = try TestLog()
         let change = Fixture.change(1)
         let filtered = Fixture.change(2, document: nil, status: .filtered, reason: "not an artist METADATA record")
-        let outcomes = try await test.log.ingest([Fixture.message("m-1", [change, filtered], correlationID: "corr-1")], at: Fixture.t0)
+        let outcomes = try await test.log.ingest(
+            [Fixture.message("m-1", [change, filtered], correlationID: "corr-1")], at: Fixture.t0)
         #expect(outcomes.count == 1)
         #expect(outcomes[0].messageID == "m-1")
         #expect(!outcomes[0].duplicateMessage)
@@ -70,11 +71,14 @@ struct IngestTests {
     func expiredAndQuarantined() async throws {
         let test = try TestLog()
         let batchInfo = try JSONValue(parsing: #"{"shardId":"s-1","startSequenceNumber":"800000000003126276362","batchSize":10}"#)
-        let expired = NewChange(streamARN: Fixture.streamARN, shardID: "s-1", sequenceNumber: Fixture.sequence(5), status: .expired,
-                                reason: "TrimmedDataAccessException", batchInfo: batchInfo)
-        let quarantined = NewMessage(messageID: "m-q", body: "not json at all", format: .unrecognized, receivedAt: Fixture.t0,
-                                     disposition: .quarantined(reason: "not JSON: unexpected character 'n' at byte 0"))
-        let batch = NewMessage(messageID: "m-a", body: "{}", format: .failedBatch, receivedAt: Fixture.t0, disposition: .changes([expired]))
+        let expired = NewChange(
+            streamARN: Fixture.streamARN, shardID: "s-1", sequenceNumber: Fixture.sequence(5), status: .expired,
+            reason: "TrimmedDataAccessException", batchInfo: batchInfo)
+        let quarantined = NewMessage(
+            messageID: "m-q", body: "not json at all", format: .unrecognized, receivedAt: Fixture.t0,
+            disposition: .quarantined(reason: "not JSON: unexpected character 'n' at byte 0"))
+        let batch = NewMessage(
+            messageID: "m-a", body: "{}", format: .failedBatch, receivedAt: Fixture.t0, disposition: .changes([expired]))
         let outcomes = try await test.log.ingest([quarantined, batch], at: Fixture.t0)
         #expect(outcomes.map(\.storedChangeIDs.count) == [0, 1])
 
@@ -122,7 +126,8 @@ struct IngestTests {
         let sameIdentity = Fixture.change(1, eventID: "another-event-id")
         let sameEventID = Fixture.change(99, eventID: "event-2", streamARN: "arn:aws:dynamodb:eu-west-2:1:table/other/stream/x")
         let fresh = Fixture.change(3)
-        let second = try await test.log.ingest([Fixture.message("m-2", [sameIdentity, sameEventID, fresh, fresh])], at: Fixture.t0)
+        let second = try await test.log.ingest(
+            [Fixture.message("m-2", [sameIdentity, sameEventID, fresh, fresh])], at: Fixture.t0)
         #expect(!second[0].duplicateMessage)
         #expect(second[0].storedChangeIDs.count == 1)
         #expect(second[0].duplicateChanges == 3)
@@ -141,7 +146,8 @@ struct IngestTests {
     func duplicateWithoutARN() async throws {
         let test = try TestLog()
         _ = try await test.log.ingest([Fixture.message("m-1", [Fixture.change(1, eventID: "a", streamARN: nil)])], at: Fixture.t0)
-        let again = try await test.log.ingest([Fixture.message("m-2", [Fixture.change(1, eventID: "b", streamARN: nil)])], at: Fixture.t0)
+        let again = try await test.log.ingest(
+            [Fixture.message("m-2", [Fixture.change(1, eventID: "b", streamARN: nil)])], at: Fixture.t0)
         #expect(again[0].duplicateChanges == 1)
         #expect(again[0].storedChangeIDs.isEmpty)
     }
@@ -150,8 +156,9 @@ struct IngestTests {
     func refusesOtherStatuses() async throws {
         let test = try TestLog()
         await #expect {
-            try await test.log.ingest([Fixture.message("m-1", [Fixture.change(1)]), Fixture.message("m-2", [Fixture.change(2, status: .applied)])],
-                                      at: Fixture.t0)
+            try await test.log.ingest(
+                [Fixture.message("m-1", [Fixture.change(1)]), Fixture.message("m-2", [Fixture.change(2, status: .applied)])],
+                at: Fixture.t0)
         } throws: { error in
             (error as? AuditLogError)?.code == .illegalTransition
         }
@@ -164,13 +171,15 @@ struct IngestTests {
         let test = try TestLog()
         // Sabotage the file from outside: the second message's change makes the insert fail.
         let raw = try Connection(path: test.path)
-        try raw.execute("""
+        try raw.execute(
+            """
             CREATE TRIGGER sabotage BEFORE INSERT ON changes WHEN NEW.sequence_number = '\(Fixture.sequence(2).digits)'
             BEGIN SELECT RAISE(ABORT, 'sabotaged insert'); END;
             """)
         await #expect {
-            try await test.log.ingest([Fixture.message("m-1", [Fixture.change(1)]), Fixture.message("m-2", [Fixture.change(2)])],
-                                      at: Fixture.t0)
+            try await test.log.ingest(
+                [Fixture.message("m-1", [Fixture.change(1)]), Fixture.message("m-2", [Fixture.change(2)])],
+                at: Fixture.t0)
         } throws: { error in
             let error = error as? AuditLogError
             return error?.code == .storage && error?.description.contains("sabotaged insert") == true

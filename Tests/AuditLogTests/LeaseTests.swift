@@ -11,10 +11,12 @@ struct LeaseTests {
         #expect(try await test.log.leaseHolder(name: "run", now: t0) == nil)
         #expect(try await test.log.acquireLease(name: "run", holder: "cron-a", ttl: .seconds(60), now: t0))
         #expect(try await test.log.leaseHolder(name: "run", now: t0) == "cron-a")
-        #expect(try await !test.log.acquireLease(name: "run", holder: "cron-b", ttl: .seconds(60), now: t0.addingTimeInterval(30)))
+        #expect(
+            try await !test.log.acquireLease(name: "run", holder: "cron-b", ttl: .seconds(60), now: t0.addingTimeInterval(30)))
         // The holder may take it again (extends it).
         #expect(try await test.log.acquireLease(name: "run", holder: "cron-a", ttl: .seconds(60), now: t0.addingTimeInterval(30)))
-        #expect(try await !test.log.acquireLease(name: "run", holder: "cron-b", ttl: .seconds(60), now: t0.addingTimeInterval(89)))
+        #expect(
+            try await !test.log.acquireLease(name: "run", holder: "cron-b", ttl: .seconds(60), now: t0.addingTimeInterval(89)))
         #expect(try await test.log.leaseHolder(name: "run", now: t0.addingTimeInterval(90)) == nil)
         #expect(try await test.log.acquireLease(name: "run", holder: "cron-b", ttl: .seconds(60), now: t0.addingTimeInterval(90)))
         #expect(try await test.log.leaseHolder(name: "run", now: t0.addingTimeInterval(91)) == "cron-b")
@@ -23,7 +25,8 @@ struct LeaseTests {
         try await test.log.releaseLease(name: "run", holder: "cron-a")
         #expect(try await test.log.leaseHolder(name: "run", now: t0.addingTimeInterval(95)) == "cron-b")
         // Other lease names are independent.
-        #expect(try await test.log.acquireLease(name: "serve", holder: "cron-a", ttl: .seconds(60), now: t0.addingTimeInterval(95)))
+        #expect(
+            try await test.log.acquireLease(name: "serve", holder: "cron-a", ttl: .seconds(60), now: t0.addingTimeInterval(95)))
     }
 
     @Test("renewing extends by the lease's ttl; releasing frees it at once")

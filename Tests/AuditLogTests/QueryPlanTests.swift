@@ -1,9 +1,10 @@
-@testable import AuditLog
 import Foundation
 import SQLite
 import StreamModel
 import Synchronization
 import Testing
+
+@testable import AuditLog
 
 @Suite("Query plans")
 struct QueryPlanTests {
@@ -24,15 +25,25 @@ struct QueryPlanTests {
 
         // Exercise every public operation and every filter shape, with data, so each code path runs.
         let t0 = Fixture.t0
-        let ids = try await test.log.ingest([Fixture.message("m-1", [Fixture.change(1), Fixture.change(2), Fixture.change(3, document: nil, status: .filtered)])],
-                                            at: t0)[0].storedChangeIDs
-        _ = try await test.log.ingest([Fixture.message("m-2", [Fixture.change(1), Fixture.change(9, eventID: "event-2")]),
-                                       NewMessage(messageID: "m-q", body: "?", format: .unrecognized, receivedAt: t0, disposition: .quarantined(reason: "bad"))],
-                                      at: t0)
+        let ids = try await test.log.ingest(
+            [
+                Fixture.message(
+                    "m-1", [Fixture.change(1), Fixture.change(2), Fixture.change(3, document: nil, status: .filtered)])
+            ],
+            at: t0)[0].storedChangeIDs
+        _ = try await test.log.ingest(
+            [
+                Fixture.message("m-2", [Fixture.change(1), Fixture.change(9, eventID: "event-2")]),
+                NewMessage(
+                    messageID: "m-q", body: "?", format: .unrecognized, receivedAt: t0, disposition: .quarantined(reason: "bad")),
+            ],
+            at: t0)
         try await test.log.transition(ids[0], to: .applied, action: ActionEntry(action: .applied, outcome: "ok"), at: t0)
-        try await test.log.transition(ids[1], to: .failed, update: ChangeUpdate(nextAttemptAt: .some(t0), lastError: .some("timeout")),
-                                      action: ActionEntry(action: .failed, outcome: "timeout"), at: t0)
-        _ = try await test.log.appendAction(changeID: ids[0], messageID: "m-1", ActionEntry(action: .conflict, outcome: "refused"), at: t0)
+        try await test.log.transition(
+            ids[1], to: .failed, update: ChangeUpdate(nextAttemptAt: .some(t0), lastError: .some("timeout")),
+            action: ActionEntry(action: .failed, outcome: "timeout"), at: t0)
+        _ = try await test.log.appendAction(
+            changeID: ids[0], messageID: "m-1", ActionEntry(action: .conflict, outcome: "refused"), at: t0)
         _ = try await test.log.change(id: ids[0])
         _ = try await test.log.message(id: "m-1")
         let due = try await test.log.dueChanges(now: t0, after: nil, limit: 1)
@@ -50,8 +61,10 @@ struct QueryPlanTests {
         }
         _ = try await test.log.actions(forChange: ids[0])
         _ = try await test.log.history(documentID: "42")
-        for filter in [ActionFilter(), ActionFilter(actor: "system"), ActionFilter(actor: "system", actions: [.applied, .failed]),
-                       ActionFilter(actions: [.ingested]), ActionFilter(since: t0, until: t0.addingTimeInterval(1))] {
+        for filter in [
+            ActionFilter(), ActionFilter(actor: "system"), ActionFilter(actor: "system", actions: [.applied, .failed]),
+            ActionFilter(actions: [.ingested]), ActionFilter(since: t0, until: t0.addingTimeInterval(1)),
+        ] {
             let page = try await test.log.listActions(filter, after: nil, limit: 1)
             _ = try await test.log.listActions(filter, after: page.next, limit: 1)
         }

@@ -18,25 +18,29 @@ struct QueryTests {
         return rows
     }
 
-    @Test("paging sees every row exactly once, by id, even with inserts between pages", arguments: [
-        ChangeFilter(),
-        ChangeFilter(statuses: [.pending, .failed]),
-        ChangeFilter(documentID: "42"),
-        ChangeFilter(eventName: .modify),
-        ChangeFilter(since: Fixture.t0, until: Fixture.t0.addingTimeInterval(3600)),
-        ChangeFilter(errorPattern: "time%out"),
-    ])
+    @Test(
+        "paging sees every row exactly once, by id, even with inserts between pages",
+        arguments: [
+            ChangeFilter(),
+            ChangeFilter(statuses: [.pending, .failed]),
+            ChangeFilter(documentID: "42"),
+            ChangeFilter(eventName: .modify),
+            ChangeFilter(since: Fixture.t0, until: Fixture.t0.addingTimeInterval(3600)),
+            ChangeFilter(errorPattern: "time%out"),
+        ])
     func pagingIsStable(filter: ChangeFilter) async throws {
         let test = try TestLog()
         var originals: [Int64] = []
         for n in 1...23 {
             let id = try await Fixture.ingestOne(test.log, n, at: Fixture.t0.addingTimeInterval(Double(n)))
             if n % 2 == 0 {
-                try await test.log.transition(id, to: .failed, update: ChangeUpdate(lastError: .some("OpenSearch Timed Out after 30 s")),
-                                              action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
+                try await test.log.transition(
+                    id, to: .failed, update: ChangeUpdate(lastError: .some("OpenSearch Timed Out after 30 s")),
+                    action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
             } else {
-                try await test.log.transition(id, to: .failed, update: ChangeUpdate(lastError: .some("timeout")),
-                                              action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
+                try await test.log.transition(
+                    id, to: .failed, update: ChangeUpdate(lastError: .some("timeout")),
+                    action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
             }
             originals.append(id)
         }
@@ -51,12 +55,14 @@ struct QueryTests {
             // A concurrent writer adds matching rows between pages.
             inserted += 1
             let id = try await Fixture.ingestOne(test.log, inserted, at: Fixture.t0.addingTimeInterval(10))
-            try await test.log.transition(id, to: .failed, update: ChangeUpdate(lastError: .some("timeout")),
-                                          action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
+            try await test.log.transition(
+                id, to: .failed, update: ChangeUpdate(lastError: .some("timeout")),
+                action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
         } while cursor != nil && inserted < 200
         #expect(seen == seen.sorted())
         #expect(Set(seen).count == seen.count, "no row repeated")
-        let expected = filter.errorPattern == nil ? originals : originals.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+        let expected =
+            filter.errorPattern == nil ? originals : originals.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
         #expect(Set(expected).isSubset(of: Set(seen)), "no original row lost")
     }
 
@@ -64,12 +70,15 @@ struct QueryTests {
     func filters() async throws {
         let test = try TestLog()
         let a = try await Fixture.ingestOne(test.log, 1, document: "1", at: Fixture.t0)
-        let b = try await test.log.ingest([Fixture.message("m-b", [Fixture.change(2, document: "2", event: .insert)])],
-                                          at: Fixture.t0.addingTimeInterval(100))[0].storedChangeIDs[0]
-        let c = try await test.log.ingest([Fixture.message("m-c", [Fixture.change(3, document: "2", event: .remove)])],
-                                          at: Fixture.t0.addingTimeInterval(200))[0].storedChangeIDs[0]
-        try await test.log.transition(b, to: .failed, update: ChangeUpdate(lastError: .some("mapper_parsing_exception: field [rating]")),
-                                      action: ActionEntry(action: .failed, outcome: "400"), at: Fixture.t0)
+        let b = try await test.log.ingest(
+            [Fixture.message("m-b", [Fixture.change(2, document: "2", event: .insert)])],
+            at: Fixture.t0.addingTimeInterval(100))[0].storedChangeIDs[0]
+        let c = try await test.log.ingest(
+            [Fixture.message("m-c", [Fixture.change(3, document: "2", event: .remove)])],
+            at: Fixture.t0.addingTimeInterval(200))[0].storedChangeIDs[0]
+        try await test.log.transition(
+            b, to: .failed, update: ChangeUpdate(lastError: .some("mapper_parsing_exception: field [rating]")),
+            action: ActionEntry(action: .failed, outcome: "400"), at: Fixture.t0)
         try await test.log.transition(c, to: .applied, action: ActionEntry(action: .applied, outcome: "deleted"), at: Fixture.t0)
 
         func ids(_ filter: ChangeFilter) async throws -> [Int64] {
@@ -84,7 +93,10 @@ struct QueryTests {
         #expect(try await ids(ChangeFilter(eventName: .remove)) == [c])
         #expect(try await ids(ChangeFilter(since: Fixture.t0.addingTimeInterval(100))) == [b, c])
         #expect(try await ids(ChangeFilter(until: Fixture.t0.addingTimeInterval(200))) == [a, b])
-        #expect(try await ids(ChangeFilter(since: Fixture.t0.addingTimeInterval(50), until: Fixture.t0.addingTimeInterval(150))) == [b])
+        #expect(
+            try await ids(ChangeFilter(since: Fixture.t0.addingTimeInterval(50), until: Fixture.t0.addingTimeInterval(150))) == [
+                b
+            ])
         #expect(try await ids(ChangeFilter(since: Fixture.t0.addingTimeInterval(500))) == [])
         #expect(try await ids(ChangeFilter(errorPattern: "MAPPER_parsing")) == [b])
         #expect(try await ids(ChangeFilter(errorPattern: "field [rating]")) == [b])
@@ -103,7 +115,8 @@ struct QueryTests {
             try await test.log.listChanges(ChangeFilter(since: Fixture.t0.addingTimeInterval(400)), after: $0, limit: 1)
         }
         #expect(inRange.map(\.id) == [late, middle])
-        let before = try await test.log.listChanges(ChangeFilter(until: Fixture.t0.addingTimeInterval(600)), after: nil, limit: 10)
+        let before = try await test.log.listChanges(
+            ChangeFilter(until: Fixture.t0.addingTimeInterval(600)), after: nil, limit: 10)
         #expect(before.rows.map(\.id) == [early, middle])
     }
 
@@ -119,11 +132,16 @@ struct QueryTests {
             change.sequenceNumber = sequence
             return change
         }
-        let outcome = try await test.log.ingest([Fixture.message("m-1", [change(larger, "e-l"), change(smallest, "e-s"), change(smaller, "e-m")])],
-                                                at: Fixture.t0)
-        let (largerID, smallestID, smallerID) = (outcome[0].storedChangeIDs[0], outcome[0].storedChangeIDs[1], outcome[0].storedChangeIDs[2])
-        try await test.log.transition(smallerID, to: .applied, action: ActionEntry(action: .applied, outcome: "indexed"), at: Fixture.t0)
-        try await test.log.transition(largerID, to: .applied, action: ActionEntry(action: .applied, outcome: "indexed"), at: Fixture.t0)
+        let outcome = try await test.log.ingest(
+            [Fixture.message("m-1", [change(larger, "e-l"), change(smallest, "e-s"), change(smaller, "e-m")])],
+            at: Fixture.t0)
+        let (largerID, smallestID, smallerID) = (
+            outcome[0].storedChangeIDs[0], outcome[0].storedChangeIDs[1], outcome[0].storedChangeIDs[2]
+        )
+        try await test.log.transition(
+            smallerID, to: .applied, action: ActionEntry(action: .applied, outcome: "indexed"), at: Fixture.t0)
+        try await test.log.transition(
+            largerID, to: .applied, action: ActionEntry(action: .applied, outcome: "indexed"), at: Fixture.t0)
 
         let history = try await test.log.history(documentID: "42")
         #expect(history.changes.map(\.sequenceNumber) == [smallest, smaller, larger])
@@ -148,10 +166,12 @@ struct QueryTests {
         let later = try await Fixture.ingestOne(test.log, 5, document: "c")
         let applied = try await Fixture.ingestOne(test.log, 6, document: "a")
         _ = try await Fixture.ingestOne(test.log, 7, document: nil, status: .filtered)
-        try await test.log.transition(a2, to: .failed, update: ChangeUpdate(nextAttemptAt: .some(Fixture.t0.addingTimeInterval(10))),
-                                      action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
-        try await test.log.transition(later, to: .failed, update: ChangeUpdate(nextAttemptAt: .some(Fixture.t0.addingTimeInterval(3600))),
-                                      action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
+        try await test.log.transition(
+            a2, to: .failed, update: ChangeUpdate(nextAttemptAt: .some(Fixture.t0.addingTimeInterval(10))),
+            action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
+        try await test.log.transition(
+            later, to: .failed, update: ChangeUpdate(nextAttemptAt: .some(Fixture.t0.addingTimeInterval(3600))),
+            action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
         try await test.log.transition(applied, to: .applied, action: ActionEntry(action: .applied, outcome: "ok"), at: Fixture.t0)
 
         let now = Fixture.t0.addingTimeInterval(10)
@@ -184,12 +204,15 @@ struct QueryTests {
     func listActions() async throws {
         let test = try TestLog()
         let id = try await Fixture.ingestOne(test.log, 1)
-        try await test.log.transition(id, to: .skipped, action: ActionEntry(action: .skipped, actor: "alice", reason: "bad data", outcome: "skipped"),
-                                      at: Fixture.t0.addingTimeInterval(100))
-        try await test.log.transition(id, to: .pending, action: ActionEntry(action: .retried, actor: "bob", outcome: "queued"),
-                                      at: Fixture.t0.addingTimeInterval(200))
-        try await test.log.transition(id, to: .skipped, action: ActionEntry(action: .skipped, actor: "bob", reason: "again", outcome: "skipped"),
-                                      at: Fixture.t0.addingTimeInterval(300))
+        try await test.log.transition(
+            id, to: .skipped, action: ActionEntry(action: .skipped, actor: "alice", reason: "bad data", outcome: "skipped"),
+            at: Fixture.t0.addingTimeInterval(100))
+        try await test.log.transition(
+            id, to: .pending, action: ActionEntry(action: .retried, actor: "bob", outcome: "queued"),
+            at: Fixture.t0.addingTimeInterval(200))
+        try await test.log.transition(
+            id, to: .skipped, action: ActionEntry(action: .skipped, actor: "bob", reason: "again", outcome: "skipped"),
+            at: Fixture.t0.addingTimeInterval(300))
 
         func kinds(_ filter: ActionFilter) async throws -> [ActionKind] {
             try await QueryTests.allPages(limit: 1) { try await test.log.listActions(filter, after: $0, limit: 1) }.map(\.action)
@@ -212,14 +235,16 @@ struct QueryTests {
             ids.append(try await Fixture.ingestOne(test.log, n, at: Fixture.t0.addingTimeInterval(Double(n))))
         }
         func fail(_ id: Int64, _ error: String) async throws {
-            try await test.log.transition(id, to: .failed, update: ChangeUpdate(lastError: .some(error)),
-                                          action: ActionEntry(action: .failed, outcome: "failed"), at: Fixture.t0)
+            try await test.log.transition(
+                id, to: .failed, update: ChangeUpdate(lastError: .some(error)),
+                action: ActionEntry(action: .failed, outcome: "failed"), at: Fixture.t0)
         }
         try await fail(ids[0], "timeout")
         try await fail(ids[1], "timeout")
         try await fail(ids[2], "timeout")
         try await fail(ids[3], "mapper_parsing_exception")
-        try await test.log.transition(ids[2], to: .parked, action: ActionEntry(action: .parked, outcome: "parked"), at: Fixture.t0)
+        try await test.log.transition(
+            ids[2], to: .parked, action: ActionEntry(action: .parked, outcome: "parked"), at: Fixture.t0)
 
         let groups = try await test.log.errorGroups(statuses: [])
         #expect(groups.map(\.error) == ["timeout", "mapper_parsing_exception"])
@@ -229,8 +254,12 @@ struct QueryTests {
         #expect(groups[0].lastSeen == Fixture.t0.addingTimeInterval(3))
         #expect(groups[1].count == 1)
         let parkedOnly = try await test.log.errorGroups(statuses: [.parked])
-        #expect(parkedOnly == [ErrorGroup(error: "timeout", count: 1, firstSeen: Fixture.t0.addingTimeInterval(3),
-                                          lastSeen: Fixture.t0.addingTimeInterval(3), statuses: [.parked: 1])])
+        #expect(
+            parkedOnly == [
+                ErrorGroup(
+                    error: "timeout", count: 1, firstSeen: Fixture.t0.addingTimeInterval(3),
+                    lastSeen: Fixture.t0.addingTimeInterval(3), statuses: [.parked: 1])
+            ])
     }
 
     @Test("stats list every status with zeros, messages, the oldest open change and the last run")

@@ -39,23 +39,28 @@ struct TransitionTests {
             return try await Fixture.ingestOne(log, 1, status: status)
         case .rolledBack:
             let id = try await change(in: .applied, log: log)
-            try await log.transition(id, to: .rolledBack, action: ActionEntry(action: .rolledBack, outcome: "restored"), at: Fixture.t0)
+            try await log.transition(
+                id, to: .rolledBack, action: ActionEntry(action: .rolledBack, outcome: "restored"), at: Fixture.t0)
             return id
         default:
             let id = try await Fixture.ingestOne(log, 1)
-            try await log.transition(id, to: status, action: ActionEntry(action: action(for: status), outcome: "setup"), at: Fixture.t0)
+            try await log.transition(
+                id, to: status, action: ActionEntry(action: action(for: status), outcome: "setup"), at: Fixture.t0)
             return id
         }
     }
 
-    @Test("every move is allowed or refused exactly as the contract's table says", arguments: ChangeStatus.allCases, ChangeStatus.allCases)
+    @Test(
+        "every move is allowed or refused exactly as the contract's table says", arguments: ChangeStatus.allCases,
+        ChangeStatus.allCases)
     func stateMachine(from: ChangeStatus, to: ChangeStatus) async throws {
         let test = try TestLog()
         let id = try await Self.change(in: from, log: test.log)
         let before = try #require(try await test.log.change(id: id))
         let actionsBefore = try await test.log.actions(forChange: id)
         let later = Fixture.t0.addingTimeInterval(60)
-        let entry = ActionEntry(action: Self.action(for: to), actor: "alice", reason: "because", outcome: "moved", response: #"{"result":"updated"}"#)
+        let entry = ActionEntry(
+            action: Self.action(for: to), actor: "alice", reason: "because", outcome: "moved", response: #"{"result":"updated"}"#)
         #expect(from.canTransition(to: to) == Self.legal[from]!.contains(to))
 
         if Self.legal[from]!.contains(to) {
@@ -94,15 +99,17 @@ struct TransitionTests {
         try await test.log.transition(id, to: .failed, action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
         let before = try await test.log.change(id: id)
         await #expect {
-            try await test.log.transition(id, to: .applied, expecting: [.pending], action: ActionEntry(action: .applied, outcome: "ok"),
-                                          at: Fixture.t0)
+            try await test.log.transition(
+                id, to: .applied, expecting: [.pending], action: ActionEntry(action: .applied, outcome: "ok"),
+                at: Fixture.t0)
         } throws: { error in
             let error = error as? AuditLogError
             return error?.code == .illegalTransition && error?.description.contains("is failed, expected pending") == true
         }
         #expect(try await test.log.change(id: id) == before)
-        let applied = try await test.log.transition(id, to: .applied, expecting: [.pending, .failed],
-                                                    action: ActionEntry(action: .applied, outcome: "ok"), at: Fixture.t0)
+        let applied = try await test.log.transition(
+            id, to: .applied, expecting: [.pending, .failed],
+            action: ActionEntry(action: .applied, outcome: "ok"), at: Fixture.t0)
         #expect(applied.status == .applied)
     }
 
@@ -112,18 +119,21 @@ struct TransitionTests {
         let id = try await Fixture.ingestOne(test.log, 1)
         let due = Fixture.t0.addingTimeInterval(30)
         let failed = try await test.log.transition(
-            id, to: .failed, update: ChangeUpdate(attempts: 1, nextAttemptAt: .some(due), lastError: .some("429 Too Many Requests")),
+            id, to: .failed,
+            update: ChangeUpdate(attempts: 1, nextAttemptAt: .some(due), lastError: .some("429 Too Many Requests")),
             action: ActionEntry(action: .failed, outcome: "rejected"), at: Fixture.t0)
         #expect(failed.attempts == 1)
         #expect(failed.nextAttemptAt == due)
         #expect(failed.lastError == "429 Too Many Requests")
-        let again = try await test.log.transition(id, to: .failed, update: ChangeUpdate(attempts: 2),
-                                                  action: ActionEntry(action: .failed, outcome: "rejected"), at: Fixture.t0)
+        let again = try await test.log.transition(
+            id, to: .failed, update: ChangeUpdate(attempts: 2),
+            action: ActionEntry(action: .failed, outcome: "rejected"), at: Fixture.t0)
         #expect(again.attempts == 2)
         #expect(again.nextAttemptAt == due)
         #expect(again.lastError == "429 Too Many Requests")
-        let applied = try await test.log.transition(id, to: .applied, update: ChangeUpdate(nextAttemptAt: .some(nil), lastError: .some(nil)),
-                                                    action: ActionEntry(action: .applied, outcome: "indexed"), at: Fixture.t0)
+        let applied = try await test.log.transition(
+            id, to: .applied, update: ChangeUpdate(nextAttemptAt: .some(nil), lastError: .some(nil)),
+            action: ActionEntry(action: .applied, outcome: "indexed"), at: Fixture.t0)
         #expect(applied.attempts == 2)
         #expect(applied.nextAttemptAt == nil)
         #expect(applied.lastError == nil)
@@ -138,12 +148,14 @@ struct TransitionTests {
             (error as? AuditLogError)?.code == .notFound
         }
         await #expect {
-            try await test.log.appendAction(changeID: 404, messageID: nil, ActionEntry(action: .conflict, outcome: "refused"), at: Fixture.t0)
+            try await test.log.appendAction(
+                changeID: 404, messageID: nil, ActionEntry(action: .conflict, outcome: "refused"), at: Fixture.t0)
         } throws: { error in
             (error as? AuditLogError)?.code == .notFound
         }
         await #expect {
-            try await test.log.appendAction(changeID: nil, messageID: "nope", ActionEntry(action: .conflict, outcome: "refused"), at: Fixture.t0)
+            try await test.log.appendAction(
+                changeID: nil, messageID: "nope", ActionEntry(action: .conflict, outcome: "refused"), at: Fixture.t0)
         } throws: { error in
             (error as? AuditLogError)?.description.contains("message nope does not exist") == true
         }
@@ -157,7 +169,8 @@ struct TransitionTests {
         try await test.log.transition(id, to: .applied, action: ActionEntry(action: .applied, outcome: "indexed"), at: Fixture.t0)
         let before = try await test.log.change(id: id)
         let action = try await test.log.appendAction(
-            changeID: id, messageID: nil, ActionEntry(action: .conflict, actor: "bob", reason: "rollback", outcome: "live document moved on"),
+            changeID: id, messageID: nil,
+            ActionEntry(action: .conflict, actor: "bob", reason: "rollback", outcome: "live document moved on"),
             at: Fixture.t0)
         #expect(action.changeID == id)
         #expect(action.action == .conflict)

@@ -2,6 +2,7 @@ import AWSClients
 import AuditLog
 import Foundation
 import OpenSearchClient
+import Reprocessor
 import StreamModel
 import SyncTransform
 import TestSupport
@@ -67,6 +68,9 @@ struct EndToEndTests {
         let stored = try await log.quarantinedMessages(after: nil, limit: 100).rows
         #expect(Set(stored.map(\.body)) == Set(quarantined), "quarantined bodies kept byte for byte")
         #expect(stored.allSatisfy { !($0.quarantineReason ?? "").isEmpty })
+        let (_, quarantinedJSON) = try await world.cliJSON("quarantined", "--limit", "100")
+        let listed = try #require(quarantinedJSON?["messages"]?.arrayValue)
+        #expect(Set(listed.compactMap { $0["body"]?.stringValue }) == Set(quarantined))
 
         let (stats, statsJSON) = try await world.cliJSON("stats")
         #expect(stats.status == 0)
@@ -130,9 +134,15 @@ struct EndToEndTests {
         #expect(dryRun.status == 0)
         #expect(try await world.liveDocument("7")?.source["name"]?.stringValue == "Renamed", "a dry run writes nothing")
 
+        let beforeRollback = AuditJSON.time(Date())
         let rollback = try await world.cli("rollback", modifyID, "--reason", "typo", "--actor", "alice")
         #expect(rollback.status == 0, "\(rollback)")
         #expect(try await world.liveDocument("7")?.source["name"]?.stringValue == "Original")
+
+        let (_, thenJSON) = try await world.cliJSON("history", "ARTIST#7", "--at", beforeRollback)
+        #expect(thenJSON?["document"]?["name"]?.stringValue == "Renamed", "--at shows the document as it stood then")
+        let (_, nowJSON) = try await world.cliJSON("history", "ARTIST#7", "--at", AuditJSON.time(Date()))
+        #expect(nowJSON?["document"]?["name"]?.stringValue == "Original")
 
         let (show, showJSON) = try await world.cliJSON("show", modifyID)
         #expect(show.status == 0)
@@ -169,6 +179,13 @@ struct EndToEndTests {
         #expect(parked?["changes"]?.arrayValue?.count == 1)
         #expect(try await world.queueDepth() == 0, "the message was committed, so it is gone from the queue")
 
+        let (_, errorsJSON) = try await world.cliJSON("errors")
+        let group = try #require(errorsJSON?["errors"]?.arrayValue?.first)
+        #expect(group["count"]?.intValue == 1)
+        #expect(group["statuses"]?["parked"]?.intValue == 1)
+        let dryRun = try await world.cli("retry", "--error", "search", "--dry-run")
+        #expect(dryRun.status == 0 && dryRun.stdout.contains("would_retry"), "\(dryRun)")
+
         let restarted = try await OSMemServer.start(address: address)
         defer { restarted.stop() }
         let (retry, retryJSON) = try await world.cliJSON("retry", "--status", "parked")
@@ -182,9 +199,10 @@ struct EndToEndTests {
         let world = try await ReprocessorWorld.start()
         for id in 1...8 { try await world.putArtist("\(id)", name: "Artist \(id)") }
         let records = try await world.streamRecords()
-        try await world.send(stride(from: 0, to: records.count, by: 2).map {
-            world.failedBatchBody(Array(records[$0..<min($0 + 2, records.count)]), requestID: "r\($0)")
-        })
+        try await world.send(
+            stride(from: 0, to: records.count, by: 2).map {
+                world.failedBatchBody(Array(records[$0..<min($0 + 2, records.count)]), requestID: "r\($0)")
+            })
 
         let log = try AuditLog(path: world.auditDatabasePath)
         #expect(try await log.acquireLease(name: "run", holder: "test-holder", ttl: .seconds(600), now: Date()))
@@ -223,9 +241,10 @@ struct EndToEndTests {
         let records = try await world.streamRecords()
         // A range past everything the shard holds: what a trimmed batch looks like to GetRecords.
         var gone = records[0]
-        let beyond = SequenceNumber(String(UInt64(records[0].record.dynamodb.sequenceNumber.digits.suffix(15))! + 1_000_000))!
-        gone.record.dynamodb.sequenceNumber = SequenceNumber(
-            String(records[0].record.dynamodb.sequenceNumber.digits.dropLast(15)) + beyond.digits)!
+        let digits = records[0].record.dynamodb.sequenceNumber.digits
+        let tail = Int(digits.suffix(9))! + 1_000_000
+        let padded = String(repeating: "0", count: 9 - String(tail).count) + String(tail)
+        gone.record.dynamodb.sequenceNumber = SequenceNumber(String(digits.dropLast(9)) + padded)!
         try await world.send([world.failedBatchBody([gone], requestID: "trimmed")])
         let run = try await world.cli("run", "--once")
         #expect(run.status == 3, "\(run)")
@@ -237,5 +256,52 @@ struct EndToEndTests {
         let skip = try await world.cli("skip", String(id), "--reason", "artist re-synced by hand")
         #expect(skip.status == 0, "\(skip)")
         #expect(try await world.cli("run", "--once").status == 0, "nothing left for an operator")
+    }
+
+    @Test("resync makes the document match the table's current item, never moving its sequence back")
+    func resyncFromTable() async throws {
+        let world = try await ReprocessorWorld.start()
+        try await world.putArtist("4", name: "Before")
+        let records = try await world.streamRecords()
+        try await world.send([world.failedBatchBody(records, requestID: "first")])
+        #expect(try await world.cli("run", "--once").status == 0)
+        let applied = try #require(try await world.liveDocument("4"))
+        // The table moves on without the stream reaching search (the Lambda lost it).
+        try await world.putArtist("4", name: "After", rating: "3.1")
+        let (_, listJSON) = try await world.cliJSON("list", "--key", "4")
+        let id = try #require(listJSON?["changes"]?.arrayValue?.first?["id"]?.intValue)
+
+        let (resync, resultJSON) = try await world.cliJSON("resync", String(id), "--reason", "table is the truth")
+        #expect(resync.status == 0, "\(resync)")
+        #expect(resultJSON?["results"]?.arrayValue?.first?["outcome"]?.stringValue == "resynced")
+        let live = try #require(try await world.liveDocument("4"))
+        let item = try #require(try await world.currentArtist("4"))
+        #expect(ReprocessorWorld.content(live.source) == world.expectedContent(item))
+        #expect(SyncTransform.syncedSequenceNumber(in: live.source) == SyncTransform.syncedSequenceNumber(in: applied.source))
+
+        try await world.deleteArtist("4")
+        #expect(try await world.cli("resync", String(id)).status == 0)
+        #expect(try await world.liveDocument("4") == nil, "an item gone from the table is deleted from search")
+    }
+
+    @Test("JSON logs carry change and correlation ids and never a secret")
+    func jsonLogs() async throws {
+        let world = try await ReprocessorWorld.start()
+        try await world.putArtist("5", name: "Logged")
+        let records = try await world.streamRecords()
+        try await world.send([world.failedBatchBody(records, requestID: "corr-logs-1")])
+        let secret = "s3cr3t-value-that-must-not-leak"
+        let run = try await world.cli(
+            "run", "--once", "--log-format", "json", "--log-level", "info",
+            environment: ["AWS_SECRET_ACCESS_KEY": secret, "AWS_SESSION_TOKEN": "token-that-must-not-leak"])
+        #expect(run.status == 0, "\(run)")
+        let lines = run.stderr.split(separator: "\n").map(String.init)
+        #expect(!lines.isEmpty)
+        let parsed = try lines.map { try JSONValue(parsing: $0) }
+        let applied = try #require(parsed.first { $0["message"]?.stringValue?.hasPrefix("change applied") == true })
+        #expect(applied["changeId"]?.stringValue != nil)
+        #expect(applied["correlationId"]?.stringValue == "corr-logs-1")
+        #expect(!run.stderr.contains(secret) && !run.stdout.contains(secret))
+        #expect(!run.stderr.contains("token-that-must-not-leak"))
     }
 }

@@ -22,18 +22,23 @@ struct ConnectionTests {
         let read = try db.query("SELECT i, r, s, b, n FROM t ORDER BY rowid") { row in (0..<5).map { row.value(at: $0) } }
         #expect(read == values)
 
-        let typed = try #require(try db.queryOne("SELECT i, r, s, b, n FROM t ORDER BY rowid LIMIT 1") { row in
-            (row.column(0) as Int64, row.column(1) as Double, row.column(2) as String, row.column(3) as [UInt8], row.column(4) as String?)
-        })
+        let typed = try #require(
+            try db.queryOne("SELECT i, r, s, b, n FROM t ORDER BY rowid LIMIT 1") { row in
+                (
+                    row.column(0) as Int64, row.column(1) as Double, row.column(2) as String, row.column(3) as [UInt8],
+                    row.column(4) as String?
+                )
+            })
         #expect(typed.0 == Int64.max)
         #expect(typed.1 == -0.000123e-300)
         #expect(typed.2 == "héllo wörld 🎸 e\u{301} 中文")
         #expect(typed.3 == [0, 1, 2, 255])
         #expect(typed.4 == nil)
 
-        let emptyBlob = try #require(try db.queryOne("SELECT b, typeof(b), s, typeof(s) FROM t WHERE i = ?", [Int64.min]) { row in
-            (row.column(0) as Data?, row.column(1) as String, row.column(2) as String?, row.column(3) as String)
-        })
+        let emptyBlob = try #require(
+            try db.queryOne("SELECT b, typeof(b), s, typeof(s) FROM t WHERE i = ?", [Int64.min]) { row in
+                (row.column(0) as Data?, row.column(1) as String, row.column(2) as String?, row.column(3) as String)
+            })
         #expect(emptyBlob.0 == Data())
         #expect(emptyBlob.1 == "blob")
         #expect(emptyBlob.2 == "")
@@ -107,7 +112,8 @@ struct ConnectionTests {
         let db = try Connection(path: directory.path("pragmas.sqlite3"))
         #expect(try db.queryOne("PRAGMA journal_mode") { $0.column(0) as String } == "wal")
         #expect(try db.queryOne("PRAGMA foreign_keys") { $0.column(0) as Int } == 1)
-        try db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent_id INTEGER REFERENCES parent (id));")
+        try db.execute(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent_id INTEGER REFERENCES parent (id));")
         #expect {
             try db.run("INSERT INTO child (parent_id) VALUES (42)")
         } throws: { error in
@@ -258,7 +264,8 @@ struct ConnectionTests {
     func scripts() throws {
         let directory = try TemporaryDirectory()
         let db = try Connection(path: directory.path("script.sqlite3"))
-        try db.execute("""
+        try db.execute(
+            """
             -- a comment
             CREATE TABLE a (x INTEGER);
             INSERT INTO a VALUES (1); /* trailing comment */

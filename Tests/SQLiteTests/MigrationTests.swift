@@ -29,7 +29,8 @@ struct MigrationTests {
     @Test("a fresh database gets every migration in order, each recorded with its checksum")
     func freshDatabase() throws {
         let directory = try TemporaryDirectory()
-        let folder = try Self.folder(in: directory, ["0002_b.sql": Self.second, "0001_a.sql": Self.first, "README.md": "not a migration"])
+        let folder = try Self.folder(
+            in: directory, ["0002_b.sql": Self.second, "0001_a.sql": Self.first, "README.md": "not a migration"])
         let migrations = try Migration.load(from: folder)
         #expect(migrations.map(\.fileName) == ["0001_a.sql", "0002_b.sql"])
         let db = try Connection(path: directory.path("fresh.sqlite3"))
@@ -59,7 +60,8 @@ struct MigrationTests {
         let path = directory.path("later.sqlite3")
         try Connection(path: path).migrate([Migration(version: 1, name: "a", sql: Self.first)], checksum: Self.checksum)
         let applied = try Connection(path: path).migrate(
-            [Migration(version: 1, name: "a", sql: Self.first), Migration(version: 2, name: "b", sql: Self.second)], checksum: Self.checksum)
+            [Migration(version: 1, name: "a", sql: Self.first), Migration(version: 2, name: "b", sql: Self.second)],
+            checksum: Self.checksum)
         #expect(applied.map(\.version) == [2])
     }
 
@@ -71,7 +73,10 @@ struct MigrationTests {
         let db = try Connection(path: path)
         do {
             try db.migrate(
-                [Migration(version: 1, name: "a", sql: Self.first + " -- tweak"), Migration(version: 2, name: "b", sql: Self.second)],
+                [
+                    Migration(version: 1, name: "a", sql: Self.first + " -- tweak"),
+                    Migration(version: 2, name: "b", sql: Self.second),
+                ],
                 checksum: Self.checksum)
             Issue.record("an edited migration must be refused")
         } catch {
@@ -126,15 +131,18 @@ struct MigrationTests {
         #expect {
             try Connection(path: path).migrate([three], checksum: Self.checksum)
         } throws: { error in
-            (error as? SQLiteError)?.description.contains("0001_a.sql was applied to this database but its file is missing") == true
+            (error as? SQLiteError)?.description.contains("0001_a.sql was applied to this database but its file is missing")
+                == true
         }
         #expect {
-            try Connection(path: path).migrate([one, Migration(version: 2, name: "b", sql: Self.second), three], checksum: Self.checksum)
+            try Connection(path: path).migrate(
+                [one, Migration(version: 2, name: "b", sql: Self.second), three], checksum: Self.checksum)
         } throws: { error in
             (error as? SQLiteError)?.description.contains("0002_b.sql is older than the database's schema 3") == true
         }
         #expect {
-            try Connection(path: path).migrate([Migration(version: 1, name: "renamed", sql: Self.first), three], checksum: Self.checksum)
+            try Connection(path: path).migrate(
+                [Migration(version: 1, name: "renamed", sql: Self.first), three], checksum: Self.checksum)
         } throws: { error in
             (error as? SQLiteError)?.description.contains("now named 0001_renamed.sql") == true
         }

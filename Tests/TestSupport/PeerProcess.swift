@@ -121,6 +121,21 @@ public final class PeerProcess: Sendable {
         }
     }
 
+    /// Waits for the peer to exit by itself (after ``send(signal:)``, say).
+    /// - Parameter timeout: How long to wait; the peer is left running after it.
+    /// - Returns: The exit status and whether a signal ended it, or `nil` when it is still running.
+    public func waitForExit(timeout: Duration) async -> (status: Int32, killedBySignal: Bool)? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let exit = process.withLock { process -> (Int32, Bool)? in
+                process.isRunning ? nil : (process.terminationStatus, process.terminationReason == .uncaughtSignal)
+            }
+            if let exit { return exit }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
     /// Terminates the peer (SIGTERM, then SIGKILL after two seconds) and waits for it.
     public func stop() {
         process.withLock { process in

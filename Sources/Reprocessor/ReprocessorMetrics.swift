@@ -1,0 +1,91 @@
+import AWSClients
+import AuditLog
+import Foundation
+import Metrics
+import OpenSearchClient
+
+/// The reprocessor's metrics, through swift-metrics.
+///
+/// They are no-ops until a process bootstraps a metrics factory (`serve` does,
+/// with Prometheus); the command line never does. Handles are made at each
+/// use, so they always bind to the bootstrapped factory.
+public enum ReprocessorMetrics {
+    /// Metric names, as `/metrics` shows them.
+    public enum Name {
+        /// Counter: SQS messages received (re-deliveries included).
+        public static let messagesReceived = "dlq_messages_received_total"
+        /// Counter: messages stored in the audit log for the first time.
+        public static let messagesIngested = "dlq_messages_ingested_total"
+        /// Counter: messages stored as quarantined.
+        public static let messagesQuarantined = "dlq_messages_quarantined_total"
+        /// Gauge, label `status`: changes in each status.
+        public static let changes = "dlq_changes"
+        /// Counter, label `outcome`: apply outcomes (applied, superseded, failed, parked).
+        public static let applyOutcomes = "dlq_apply_outcomes_total"
+        /// Histogram: seconds one apply round (one `_mget` and one `_bulk`) took.
+        public static let applyDuration = "dlq_apply_duration_seconds"
+        /// Counter, label `kind`: failed AWS calls by error code.
+        public static let awsErrors = "dlq_aws_errors_total"
+        /// Counter, label `kind`: failed OpenSearch calls by error code.
+        public static let openSearchErrors = "dlq_opensearch_errors_total"
+        /// Gauge: age in seconds of the oldest pending or failed change (0 when none).
+        public static let oldestPendingAge = "dlq_oldest_pending_change_age_seconds"
+        /// Gauge: Unix time of the last successful run (0 when never).
+        public static let lastSuccessfulRun = "dlq_last_successful_run_timestamp_seconds"
+    }
+
+    /// Creates every counter at zero, so that a scrape lists them before anything happened.
+    public static func registerAll() {
+        for name in [Name.messagesReceived, Name.messagesIngested, Name.messagesQuarantined] {
+            Counter(label: name).increment(by: 0)
+        }
+        for outcome in [ApplyOutcome.applied, .superseded, .failed, .parked] {
+            Counter(label: Name.applyOutcomes, dimensions: [("outcome", outcome.rawValue)]).increment(by: 0)
+        }
+        for kind in [AWSError.Code.connection, .timeout, .throttling, .serverError, .clientError] {
+            Counter(label: Name.awsErrors, dimensions: [("kind", kind.description)]).increment(by: 0)
+        }
+        for kind in [OpenSearchError.Code.connection, .timeout, .serverError, .rejected, .clientError] {
+            Counter(label: Name.openSearchErrors, dimensions: [("kind", kind.description)]).increment(by: 0)
+        }
+    }
+
+    /// Counts what one received group did.
+    static func record(_ summary: IngestSummary) {
+        Counter(label: Name.messagesReceived).increment(by: summary.messagesReceived)
+        Counter(label: Name.messagesIngested).increment(by: summary.messagesStored)
+        Counter(label: Name.messagesQuarantined).increment(by: summary.quarantined)
+    }
+
+    /// Counts apply outcomes and the round's duration.
+    static func record(_ results: [ApplyResult], duration: Duration) {
+        CoreMetrics.Timer(label: Name.applyDuration).recordNanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        for result in results where result.outcome != .deferred {
+            Counter(label: Name.applyOutcomes, dimensions: [("outcome", result.outcome.rawValue)]).increment()
+        }
+    }
+
+    /// Counts a failed AWS or OpenSearch call by its error code; other errors are not counted.
+    /// - Parameter error: The error a call threw.
+    public static func recordFailure(_ error: any Error) {
+        if let error = error as? AWSError {
+            Counter(label: Name.awsErrors, dimensions: [("kind", error.code.description)]).increment()
+        } else if let error = error as? OpenSearchError {
+            Counter(label: Name.openSearchErrors, dimensions: [("kind", error.code.description)]).increment()
+        }
+    }
+
+    /// Sets the gauges that describe the audit log: changes by status, oldest pending age, last run.
+    /// - Parameters:
+    ///   - stats: The audit log's counts.
+    ///   - now: The time ages are measured at.
+    public static func record(_ stats: AuditStats, now: Date = Date()) {
+        for status in ChangeStatus.allCases {
+            Gauge(label: Name.changes, dimensions: [("status", status.rawValue)]).record(stats.changes[status] ?? 0)
+        }
+        Gauge(label: Name.oldestPendingAge).record(
+            stats.oldestPendingCreatedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+        Gauge(label: Name.lastSuccessfulRun).record(stats.lastRunAt?.timeIntervalSince1970 ?? 0)
+    }
+}

@@ -1,0 +1,134 @@
+import AuditLog
+import Foundation
+import Hummingbird
+import Logging
+import Reprocessor
+import StreamModel
+import Synchronization
+
+extension OperatorAPI {
+    /// Fields every operator request body may carry.
+    static let actionFields: Set<String> = ["reason", "dryRun", "force", "rate"]
+
+    /// `POST /v1/changes/{id}/{command}`: one change; body `{"reason", "dryRun", "force", "rate"}`, all optional
+    /// (a reason is required for skip and rollback, `force` is for rollback only).
+    func performOne(_ command: OperatorActions.Command, _ request: Request, _ context: BasicRequestContext) async throws
+        -> Response
+    {
+        let actor = try authenticate(request)
+        let id = try changeID(context)
+        let body = try await BodyInput.read(request, allowed: Self.actionFields)
+        var operatorRequest = try Self.request(command, body, actor: actor)
+        operatorRequest.ids = [id]
+        guard try await auditLog.change(id: id) != nil else { throw Self.unknownChange(id) }
+        let results = Mutex<[OperationResult]>([])
+        try await actions.perform(command, operatorRequest) { result in results.withLock { $0.append(result) } }
+        return JSONResponse.make(AuditJSON.results(results.withLock { $0 }))
+    }
+
+    /// `POST /v1/changes/{command}`: many changes, by `"ids": [...]` or `"filter": {the list filters}`.
+    ///
+    /// Results are streamed as they are known, in the `{"results": [...]}` shape; a failure of the
+    /// service part-way ends the document with `"error"` beside the results so far.
+    func performMany(_ command: OperatorActions.Command, _ request: Request) async throws -> Response {
+        let actor = try authenticate(request)
+        let input = try await BodyInput.read(request, allowed: Self.actionFields.union(["ids", "filter"]))
+        var operatorRequest = try Self.request(command, input, actor: actor)
+        let ids = try input.ids("ids")
+        let filter = try input.object("filter").map { (object) throws(ServiceError) in try FilterInput.filter(object) }
+        switch (ids, filter) {
+        case (let ids?, nil):
+            guard !ids.isEmpty else { throw ServiceError(.badRequest, "\"ids\" is empty: name at least one change") }
+            operatorRequest.ids = ids
+        case (nil, let filter?):
+            operatorRequest.filter = filter
+        case (nil, nil):
+            throw ServiceError(
+                .badRequest, "name changes with \"ids\": [...] or choose them with \"filter\": {\"status\": \"parked\"}")
+        case (.some, .some):
+            throw ServiceError(.badRequest, "give \"ids\" or \"filter\", not both")
+        }
+        let logger = logger
+        let body = ResponseBody { [actions, operatorRequest] writer in
+            // Results are small and the work is slower than the socket, so the buffer stays short;
+            // a client that goes away does not stop the work it asked for: the rest is drained unsent.
+            let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+            var writable = true
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await Self.stream(command, operatorRequest, actions: actions, logger: logger, into: continuation)
+                }
+                for await buffer in stream where writable {
+                    do {
+                        try await writer.write(buffer)
+                    } catch {
+                        writable = false
+                    }
+                }
+            }
+            if writable { try await writer.finish(nil) }
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
+    }
+
+    /// Performs `command`, yielding `{"results": [` … `]}` piece by piece, one result at a time.
+    static func stream(
+        _ command: OperatorActions.Command, _ request: OperatorRequest, actions: OperatorActions, logger: Logger,
+        into continuation: AsyncStream<ByteBuffer>.Continuation
+    ) async {
+        let first = Mutex(true)
+        continuation.yield(ByteBuffer(string: "{\"results\":["))
+        do {
+            try await actions.perform(command, request) { result in
+                let separator = first.withLock { isFirst in
+                    defer { isFirst = false }
+                    return isFirst ? "" : ","
+                }
+                continuation.yield(ByteBuffer(string: separator + AuditJSON.result(result).serialized))
+            }
+            continuation.yield(ByteBuffer(string: "]}\n"))
+        } catch {
+            logger.error("\(command.rawValue) by \(request.actor) stopped part-way: \(error)")
+            let message = JSONValue.string(String(describing: error).replacingOccurrences(of: "\n", with: " "))
+            continuation.yield(ByteBuffer(string: "],\"error\":\(message.serialized)}\n"))
+        }
+        continuation.finish()
+    }
+
+    /// The parts of an operator request every endpoint shares.
+    static func request(_ command: OperatorActions.Command, _ body: BodyInput, actor: String) throws(ServiceError)
+        -> OperatorRequest
+    {
+        let reason = try body.string("reason")
+        if command == .skip || command == .rollback, (reason ?? "").allSatisfy(\.isWhitespace) {
+            throw ServiceError(.badRequest, "\(command.rawValue) needs a reason: send {\"reason\": \"why\"}")
+        }
+        let force = try body.bool("force") ?? false
+        if force && command != .rollback {
+            throw ServiceError(.badRequest, "\"force\" applies to rollback only")
+        }
+        return OperatorRequest(
+            actor: actor, reason: reason, dryRun: try body.bool("dryRun") ?? false, force: force,
+            ratePerSecond: try body.positiveNumber("rate"))
+    }
+
+    /// The operator presenting a valid bearer token; the name is recorded as the actor.
+    /// - Throws: ``ServiceError``: 403 when no token is configured, 401 when the token is missing or matches none.
+    func authenticate(_ request: Request) throws(ServiceError) -> String {
+        guard !tokens.isEmpty else {
+            throw ServiceError(
+                .forbidden,
+                "mutating endpoints are off: no operator token is configured (set OPERATOR_TOKENS or --operator-tokens-file)")
+        }
+        guard let header = request.headers[.authorization] else {
+            throw ServiceError(.unauthorized, "send Authorization: Bearer <token>")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer",
+            let name = tokens.operatorName(presenting: parts[1].trimmingCharacters(in: .whitespaces))
+        else {
+            throw ServiceError(.unauthorized, "the bearer token matches no operator")
+        }
+        return name
+    }
+}

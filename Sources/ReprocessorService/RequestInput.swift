@@ -1,0 +1,225 @@
+import AuditLog
+import Foundation
+import Hummingbird
+import NIOCore
+import Reprocessor
+import StreamModel
+
+/// The query parameters of a request, refusing names the endpoint does not know.
+struct QueryInput {
+    private let parameters: [(name: String, value: String)]
+
+    /// - Throws: ``ServiceError`` (400) for a parameter not in `allowed`.
+    init(_ request: Request, allowed: Set<String>) throws(ServiceError) {
+        parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        for (name, _) in parameters where !allowed.contains(name) {
+            let known = allowed.isEmpty ? "no parameters" : allowed.sorted().joined(separator: ", ")
+            throw ServiceError(.badRequest, "unknown query parameter \"\(name.prefix(40))\"; this endpoint takes \(known)")
+        }
+    }
+
+    /// The last value of `name`, `nil` when absent or empty.
+    func string(_ name: String) -> String? {
+        parameters.last { $0.name == name && !$0.value.isEmpty }?.value
+    }
+
+    /// Every value of `name`, commas splitting values too (`status=failed,parked`).
+    func list(_ name: String) -> [String] {
+        parameters.filter { $0.name == name }.flatMap { $0.value.split(separator: ",").map(String.init) }
+    }
+
+    /// `name` as an integer in `range`, or `defaultValue` when absent.
+    func integer(_ name: String, in range: ClosedRange<Int>, default defaultValue: Int) throws(ServiceError) -> Int {
+        guard let text = string(name) else { return defaultValue }
+        guard let value = Int(text), range.contains(value) else {
+            throw ServiceError(.badRequest, "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+}
+
+/// A JSON object request body, refusing unknown fields and fields of the wrong type.
+struct BodyInput {
+    /// Largest body accepted.
+    static let maxBytes = 64 * 1024
+
+    private let fields: [String: JSONValue]
+
+    /// Reads and parses the body; an empty body is an empty object.
+    /// - Throws: ``ServiceError``: 413 when too large, 400 for bad JSON, a non-object, or a field not in `allowed`.
+    static func read(_ request: Request, allowed: Set<String>) async throws -> BodyInput {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBytes)
+        } catch is NIOTooManyBytesError {
+            throw ServiceError(.payloadTooLarge, "the request body is larger than \(maxBytes) bytes")
+        }
+        guard buffer.readableBytes > 0 else { return BodyInput(fields: [:]) }
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: buffer.readableBytesView)
+        } catch {
+            throw ServiceError(.badRequest, "the body is not valid JSON: \(error)")
+        }
+        guard case .object(let fields) = value else {
+            throw ServiceError(.badRequest, "the body must be a JSON object")
+        }
+        try Self.refuseUnknown(fields, allowed: allowed, in: "the body")
+        return BodyInput(fields: fields)
+    }
+
+    private init(fields: [String: JSONValue]) { self.fields = fields }
+
+    static func refuseUnknown(_ fields: [String: JSONValue], allowed: Set<String>, in place: String) throws(ServiceError) {
+        for name in fields.keys.sorted() where !allowed.contains(name) {
+            throw ServiceError(
+                .badRequest, "unknown field \"\(name)\" in \(place); expected \(allowed.sorted().joined(separator: ", "))")
+        }
+    }
+
+    private static func wrongType(_ name: String, _ expected: String, _ value: JSONValue) -> ServiceError {
+        ServiceError(.badRequest, "\"\(name)\" must be \(expected), not \(value.serialized.prefix(40))")
+    }
+
+    /// The value of `name`, `nil` when absent or null.
+    func value(_ name: String) -> JSONValue? {
+        guard let value = fields[name], value != .null else { return nil }
+        return value
+    }
+
+    func string(_ name: String) throws(ServiceError) -> String? {
+        guard let value = value(name) else { return nil }
+        guard let text = value.stringValue else { throw Self.wrongType(name, "a string", value) }
+        return text
+    }
+
+    func bool(_ name: String) throws(ServiceError) -> Bool? {
+        guard let value = value(name) else { return nil }
+        guard let flag = value.boolValue else { throw Self.wrongType(name, "true or false", value) }
+        return flag
+    }
+
+    func positiveNumber(_ name: String) throws(ServiceError) -> Double? {
+        guard let value = value(name) else { return nil }
+        guard let text = value.numberText, let number = Double(text), number > 0, number.isFinite else {
+            throw Self.wrongType(name, "a number above 0", value)
+        }
+        return number
+    }
+
+    func ids(_ name: String) throws(ServiceError) -> [Int64]? {
+        guard let value = value(name) else { return nil }
+        guard let elements = value.arrayValue else { throw Self.wrongType(name, "an array of change ids", value) }
+        var ids: [Int64] = []
+        for element in elements {
+            guard let id = element.intValue, id > 0 else { throw Self.wrongType(name, "an array of change ids", value) }
+            ids.append(Int64(id))
+        }
+        return ids
+    }
+
+    func object(_ name: String) throws(ServiceError) -> [String: JSONValue]? {
+        guard let value = value(name) else { return nil }
+        guard let members = value.objectValue else { throw Self.wrongType(name, "an object", value) }
+        return members
+    }
+}
+
+/// The change filter the command line's `list` takes (status, key, event, since, until, error),
+/// read from query parameters or a JSON object.
+enum FilterInput {
+    /// The filter's field names.
+    static let names: Set<String> = ["status", "key", "event", "since", "until", "error"]
+
+    /// Builds the audit log's filter, refusing unknown statuses, events and times.
+    static func filter(
+        statuses: [String], key: String?, event: String?, since: String?, until: String?, error: String?, now: Date = Date()
+    ) throws(ServiceError) -> ChangeFilter {
+        var parsedStatuses = Set<ChangeStatus>()
+        for text in statuses {
+            guard let status = ChangeStatus(rawValue: text) else {
+                throw ServiceError(
+                    .badRequest,
+                    "unknown status \"\(text)\"; use \(ChangeStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            parsedStatuses.insert(status)
+        }
+        var eventName: EventName?
+        if let event {
+            guard let parsed = EventName(rawValue: event.uppercased()) else {
+                throw ServiceError(.badRequest, "unknown event \"\(event)\"; use INSERT, MODIFY or REMOVE")
+            }
+            eventName = parsed
+        }
+        return ChangeFilter(
+            statuses: parsedStatuses, documentID: key.map(OperatorInput.documentID(forKey:)), eventName: eventName,
+            since: try time(since, "since", now: now), until: try time(until, "until", now: now), errorPattern: error)
+    }
+
+    /// The filter from query parameters.
+    static func filter(_ query: QueryInput) throws(ServiceError) -> ChangeFilter {
+        try filter(
+            statuses: query.list("status"), key: query.string("key"), event: query.string("event"),
+            since: query.string("since"), until: query.string("until"), error: query.string("error"))
+    }
+
+    /// The filter from a JSON object (`status` a string or an array of strings).
+    static func filter(_ object: [String: JSONValue]) throws(ServiceError) -> ChangeFilter {
+        try BodyInput.refuseUnknown(object, allowed: names, in: "\"filter\"")
+        func string(_ name: String) throws(ServiceError) -> String? {
+            guard let value = object[name], value != .null else { return nil }
+            guard let text = value.stringValue else {
+                throw ServiceError(.badRequest, "\"filter.\(name)\" must be a string")
+            }
+            return text
+        }
+        var statuses: [String] = []
+        switch object["status"] {
+        case .string(let text)?: statuses = [text]
+        case .array(let elements)?:
+            for element in elements {
+                guard let text = element.stringValue else {
+                    throw ServiceError(.badRequest, "\"filter.status\" must be a status or an array of statuses")
+                }
+                statuses.append(text)
+            }
+        case nil, .null?: break
+        case .some:
+            throw ServiceError(.badRequest, "\"filter.status\" must be a status or an array of statuses")
+        }
+        let filter = try filter(
+            statuses: statuses, key: try string("key"), event: try string("event"), since: try string("since"),
+            until: try string("until"), error: try string("error"))
+        guard filter != ChangeFilter() else {
+            throw ServiceError(
+                .badRequest, "\"filter\" chooses nothing: give at least one of \(names.sorted().joined(separator: ", "))")
+        }
+        return filter
+    }
+
+    /// An operator time (ISO-8601, a date, or an age such as `2h`).
+    static func time(_ text: String?, _ name: String, now: Date) throws(ServiceError) -> Date? {
+        guard let text else { return nil }
+        guard let date = OperatorInput.time(text, now: now) else {
+            throw ServiceError(.badRequest, "\(name) \"\(text)\" is not an ISO-8601 time, a date, or an age such as 2h, 30m, 7d")
+        }
+        return date
+    }
+}
+
+/// JSON responses.
+enum JSONResponse {
+    /// `value` as `application/json`.
+    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: value.serialized + "\n")))
+    }
+
+    /// `{"error": message}` with `error.code`'s status.
+    static func error(_ error: ServiceError) -> Response {
+        var response = make(.object(["error": .string(error.description)]), status: error.code.status)
+        if error.code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        return response
+    }
+}

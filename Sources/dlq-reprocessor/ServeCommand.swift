@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Reprocessor
+import ReprocessorService
+
+/// `serve`: the long-running service with the operator HTTP API and metrics.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Drain the DLQ continuously and replay on an interval, with an operator HTTP API and metrics.",
+        discussion: """
+            Holds the run lease while it runs (a concurrent `run --once` exits 0 and does nothing). \
+            SIGTERM or SIGINT stops receiving, finishes the work in flight, releases the lease and exits 0. \
+            Mutating endpoints need `Authorization: Bearer <token>` with tokens from OPERATOR_TOKENS \
+            (name:token pairs) or --operator-tokens-file; without any they answer 403.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: ConnectionOptions
+    @Option(name: .long, help: "HTTP address, HOST:PORT (port 0 picks a free one).") var http = "127.0.0.1:8080"
+    @Option(name: .long, help: "Seconds between replay passes.") var interval = 30
+    @Option(name: .long, help: "Long-poll wait of each receive, 1-20 seconds (also the longest a stop waits for a receive).")
+    var wait = 20
+    @Option(name: .long, help: "Receives in flight at once.") var concurrency = 4
+    @Option(name: .long, help: "File of name:token lines (env OPERATOR_TOKENS_FILE; else OPERATOR_TOKENS).")
+    var operatorTokensFile: String?
+
+    func validate() throws {
+        guard (1...86_400).contains(interval) else { throw ValidationError("--interval must be between 1 and 86400 seconds") }
+        guard (1...20).contains(wait) else { throw ValidationError("--wait must be between 1 and 20 seconds") }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
+    }
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global, connection)
+        let options: ServeOptions
+        do {
+            options = ServeOptions(
+                address: try HTTPAddress(parsing: http), replayInterval: .seconds(interval),
+                ingest: IngestOptions(waitTimeSeconds: wait, concurrency: concurrency),
+                tokens: try OperatorTokens.load(file: operatorTokensFile, environment: ProcessInfo.processInfo.environment))
+        } catch {
+            throw UsageError(message: "\(error)")
+        }
+        try await ReprocessorServer(reprocessor: reprocessor, options: options).run()
+    }
+}
