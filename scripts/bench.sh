@@ -98,41 +98,46 @@ for run in $(seq 1 "$RUNS"); do
     rm -f "$WORK"/audit.sqlite3*
 done
 
-# 2. Ingest: one stream with enough records for 4N messages; per run and size, two queues with
-# the same bodies, one drained by the product and one by the raw loop (in alternating order).
+# 2. Ingest: one stream with enough records for 4N messages. Per run: at N, two queues with the
+# same bodies, one drained by the product and one by the raw loop (in alternating order, for the
+# ratio); at 4N, the product alone (for its peak RSS).
 TABLE=tattoo-directory-bench
 say "seeding the stream: $((4 * N * 10)) PutItem calls"
 seed seed-stream --table "$TABLE" --records $((4 * N * 10))
 for run in $(seq 1 "$RUNS"); do
-    for size in "$N" $((4 * N)); do
-        say "ingest run $run/$RUNS: $size messages"
-        seed seed-queues --table "$TABLE" --messages "$size" --queue "product-$run-$size" --queue "raw-$run-$size"
-        product=(ingest --queue "product-$run-$size" --db "$WORK/ingest.sqlite3" --messages "$size" --concurrency "$CONCURRENCY")
-        raw=(ingest-raw --queue "raw-$run-$size" --messages "$size" --concurrency "$CONCURRENCY")
-        if [ $((run % 2)) -eq 1 ]; then
-            measure "$run" "${product[@]}"; measure "$run" "${raw[@]}"
-        else
-            measure "$run" "${raw[@]}"; measure "$run" "${product[@]}"
-        fi
-        rm -f "$WORK"/ingest.sqlite3*
-    done
+    say "ingest run $run/$RUNS: $N messages, then $((4 * N))"
+    seed seed-queues --table "$TABLE" --messages "$N" --queue "product-$run-$N" --queue "raw-$run-$N"
+    seed seed-queues --table "$TABLE" --messages $((4 * N)) --queue "product-$run-$((4 * N))"
+    product=(ingest --queue "product-$run-$N" --db "$WORK/ingest.sqlite3" --messages "$N" --concurrency "$CONCURRENCY")
+    raw=(ingest-raw --queue "raw-$run-$N" --messages "$N" --concurrency "$CONCURRENCY")
+    if [ $((run % 2)) -eq 1 ]; then
+        measure "$run" "${product[@]}"; measure "$run" "${raw[@]}"
+    else
+        measure "$run" "${raw[@]}"; measure "$run" "${product[@]}"
+    fi
+    rm -f "$WORK"/ingest.sqlite3*
+    measure "$run" ingest --queue "product-$run-$((4 * N))" --db "$WORK/ingest.sqlite3" --messages $((4 * N)) \
+        --concurrency "$CONCURRENCY"
+    rm -f "$WORK"/ingest.sqlite3*
 done
 
-# 3. Replay: per run and size, the documents' old revisions in two indexes and the pending
-# changes in a new audit log; the product replays into one, plain _bulk writes the other.
+# 3. Replay: per run, at M the documents' old revisions in two indexes and the pending changes
+# in a new audit log; the product replays into one, plain _bulk writes the other (alternating
+# order, for the ratio). At 4M, the product alone (for its peak RSS).
 for run in $(seq 1 "$RUNS"); do
-    for size in "$M" $((4 * M)); do
-        say "replay run $run/$RUNS: $size changes"
-        seed seed-replay --db "$WORK/replay.sqlite3" --changes "$size" --index "product-$size" --index "raw-$size"
-        product=(replay --db "$WORK/replay.sqlite3" --changes "$size" --index "product-$size" --table "$TABLE")
-        raw=(bulk-raw --changes "$size" --index "raw-$size")
-        if [ $((run % 2)) -eq 1 ]; then
-            measure "$run" "${product[@]}"; measure "$run" "${raw[@]}"
-        else
-            measure "$run" "${raw[@]}"; measure "$run" "${product[@]}"
-        fi
-        rm -f "$WORK"/replay.sqlite3*
-    done
+    say "replay run $run/$RUNS: $M changes, then $((4 * M))"
+    seed seed-replay --db "$WORK/replay.sqlite3" --changes "$M" --index "product-$M" --index "raw-$M"
+    product=(replay --db "$WORK/replay.sqlite3" --changes "$M" --index "product-$M" --table "$TABLE")
+    raw=(bulk-raw --changes "$M" --index "raw-$M")
+    if [ $((run % 2)) -eq 1 ]; then
+        measure "$run" "${product[@]}"; measure "$run" "${raw[@]}"
+    else
+        measure "$run" "${raw[@]}"; measure "$run" "${product[@]}"
+    fi
+    rm -f "$WORK"/replay.sqlite3*
+    seed seed-replay --db "$WORK/replay.sqlite3" --changes $((4 * M)) --index "product-$((4 * M))"
+    measure "$run" replay --db "$WORK/replay.sqlite3" --changes $((4 * M)) --index "product-$((4 * M))" --table "$TABLE"
+    rm -f "$WORK"/replay.sqlite3*
 done
 
 say "done in $(($(date +%s) - STARTED)) s; stopping the peers"

@@ -106,7 +106,8 @@ struct RawIngestBenchmark: AsyncParsableCommand {
         try report.print()
     }
 
-    /// The Streams calls for one format-A body: GetShardIterator at the start, GetRecords until the end.
+    /// The Streams calls the reprocessor makes for one format-A body: GetShardIterator at the start, GetRecords
+    /// (pages of the batch's size) until the end.
     static func readRange(named body: String, from streams: DynamoDBStreamsClient) async throws -> Int {
         let info = try JSONValue(parsing: body)["DDBStreamBatchInfo"]
         let start = info?["startSequenceNumber"]?.stringValue.flatMap { SequenceNumber($0) }
@@ -114,11 +115,15 @@ struct RawIngestBenchmark: AsyncParsableCommand {
         guard let streamARN = info?["streamArn"]?.stringValue, let shardID = info?["shardId"]?.stringValue,
             let start, let end
         else { throw BenchError("a seeded body lacks its batch info") }
+        // The page size the reprocessor's StreamRangeReader asks for: the batch's size.
+        let limit = min(
+            max(info?["batchSize"]?.numberText.flatMap { Int($0) } ?? DynamoDBStreamsClient.maxRecordsPerCall, 1),
+            DynamoDBStreamsClient.maxRecordsPerCall)
         var count = 0
         var iterator: String? = try await streams.getShardIterator(
             streamARN: streamARN, shardID: shardID, type: .atSequenceNumber, sequenceNumber: start)
         while let current = iterator {
-            let page = try await streams.getRecords(shardIterator: current)
+            let page = try await streams.getRecords(shardIterator: current, limit: limit)
             if page.records.isEmpty { break }
             let inRange = page.records.prefix { $0.dynamodb.sequenceNumber <= end }.count
             count += inRange
