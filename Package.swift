@@ -12,7 +12,8 @@ let package = Package(
     name: "dlq-reprocessor",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "dlq-reprocessor", targets: ["dlq-reprocessor"])
+        .executable(name: "dlq-reprocessor", targets: ["dlq-reprocessor"]),
+        .executable(name: "dlq-bench", targets: ["DLQBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -84,7 +85,7 @@ let package = Package(
                 "Package.swift", "README.md", "CHANGELOG.md", "scripts", "Tests",
                 "Sources/CSQLite", "Sources/SQLite", "Sources/StreamModel", "Sources/SyncTransform",
                 "Sources/AWSClients", "Sources/OpenSearchClient", "Sources/Reprocessor", "Sources/dlq-reprocessor",
-                "Sources/ReprocessorService", "docs",
+                "Sources/ReprocessorService", "docs", "Sources/DLQBench",
             ],
             sources: ["Sources/AuditLog"],
             resources: [.copy("migrations")],
@@ -122,6 +123,20 @@ let package = Package(
                 "Reprocessor", "ReprocessorService", "AuditLog", "StreamModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark (scripts/bench.sh runs it): one subcommand per step, each its own process,
+        // so that each step's peak resident set size is its own.
+        .executableTarget(
+            name: "DLQBench",
+            dependencies: [
+                "Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "SyncTransform",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

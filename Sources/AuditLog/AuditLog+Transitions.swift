@@ -30,36 +30,70 @@ extension AuditLog {
         _ id: Int64, to: ChangeStatus, expecting: Set<ChangeStatus>? = nil, update: ChangeUpdate = .init(), action: ActionEntry,
         at: Date
     ) throws(AuditLogError) -> ChangeRecord {
+        let request = TransitionRequest(id, to: to, expecting: expecting, update: update, action: action)
+        let now = at.databaseMilliseconds
+        return try write { db in try Self.move(request, now: now, in: db) }
+    }
+
+    /// Makes several moves in one transaction, so that a batch costs one commit (one disk
+    /// sync) instead of one per change.
+    ///
+    /// Each move is checked as ``transition(_:to:expecting:update:action:at:)`` checks it. A
+    /// refused move (`.notFound`, `.illegalTransition`) changes nothing and is reported in
+    /// its place; the other moves are made.
+    /// - Parameters:
+    ///   - requests: The moves, made in this order.
+    ///   - at: The time of the moves (`updatedAt`, the actions' time).
+    /// - Returns: Per request, in order: the updated row, or why the move was refused.
+    /// - Throws: ``AuditLogError`` `.storage` when the database fails; then no move is made.
+    public func transitions(_ requests: [TransitionRequest], at: Date) throws(AuditLogError)
+        -> [Result<ChangeRecord, AuditLogError>]
+    {
         let now = at.databaseMilliseconds
         return try write { db in
-            guard let current = try Self.change(id: id, in: db) else {
-                throw AuditLogError(code: .notFound, description: "change \(id) does not exist")
+            try requests.map { request in
+                do {
+                    return .success(try Self.move(request, now: now, in: db))
+                } catch {
+                    guard let refusal = error as? AuditLogError, [.notFound, .illegalTransition].contains(refusal.code)
+                    else { throw error }
+                    return .failure(refusal)
+                }
             }
-            if let expecting, !expecting.contains(current.status) {
-                let expected = expecting.map(\.rawValue).sorted().joined(separator: ", ")
-                throw AuditLogError(
-                    code: .illegalTransition,
-                    description:
-                        "change \(id) is \(current.status.rawValue), expected \(expected): another process moved it; nothing changed"
-                )
-            }
-            guard current.status.canTransition(to: to) else {
-                throw AuditLogError(
-                    code: .illegalTransition,
-                    description: "change \(id) cannot go from \(current.status.rawValue) to \(to.rawValue); nothing changed")
-            }
-            let attempts = update.attempts ?? current.attempts
-            let nextAttemptAt = update.nextAttemptAt ?? current.nextAttemptAt
-            let lastError = update.lastError ?? current.lastError
-            try db.run(
-                "UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                [to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, lastError, now, id])
-            try Self.appendAction(changeID: id, messageID: current.messageID, action, at: now, in: db)
-            guard let updated = try Self.change(id: id, in: db) else {
-                throw AuditLogError(code: .notFound, description: "change \(id) does not exist")
-            }
-            return updated
         }
+    }
+
+    /// One move, inside the caller's write transaction. Every check comes before the first
+    /// write, so a refused move leaves the transaction as it found it.
+    private static func move(_ request: TransitionRequest, now: Int64, in db: Connection) throws -> ChangeRecord {
+        let id = request.id
+        guard let current = try change(id: id, in: db) else {
+            throw AuditLogError(code: .notFound, description: "change \(id) does not exist")
+        }
+        if let expecting = request.expecting, !expecting.contains(current.status) {
+            let expected = expecting.map(\.rawValue).sorted().joined(separator: ", ")
+            throw AuditLogError(
+                code: .illegalTransition,
+                description:
+                    "change \(id) is \(current.status.rawValue), expected \(expected): another process moved it; nothing changed")
+        }
+        guard current.status.canTransition(to: request.to) else {
+            throw AuditLogError(
+                code: .illegalTransition,
+                description: "change \(id) cannot go from \(current.status.rawValue) to \(request.to.rawValue); nothing changed")
+        }
+        let update = request.update
+        let attempts = update.attempts ?? current.attempts
+        let nextAttemptAt = update.nextAttemptAt ?? current.nextAttemptAt
+        let lastError = update.lastError ?? current.lastError
+        try db.run(
+            "UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+            [request.to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, lastError, now, id])
+        try appendAction(changeID: id, messageID: current.messageID, request.action, at: now, in: db)
+        guard let updated = try change(id: id, in: db) else {
+            throw AuditLogError(code: .notFound, description: "change \(id) does not exist")
+        }
+        return updated
     }
 
     /// Appends an action without changing any state (e.g. a refused rollback: `.conflict`).

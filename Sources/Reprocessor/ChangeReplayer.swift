@@ -193,8 +193,14 @@ public struct ChangeReplayer: Sendable {
     }
 
     /// ``apply(_:actor:reason:)`` without the metrics.
+    ///
+    /// Outcomes are recorded a batch at a time (one audit-log transaction for the settled
+    /// changes of a round, one for the results of its `_bulk`), not one transaction per change.
     func applyRounds(_ changes: [ChangeRecord], actor: String, reason: String?) async throws -> [ApplyResult] {
         var results: [Int64: ApplyResult] = [:]
+        func record(_ moves: [Move]) async throws {
+            for result in try await self.record(moves) { results[result.changeID] = result }
+        }
         var pending = changes
         var round = 0
         while !pending.isEmpty && round < conflictRounds {
@@ -204,12 +210,11 @@ public struct ChangeReplayer: Sendable {
                 live = try await openSearch.multiGet(index: transform.index, ids: pending.compactMap(\.documentID))
             } catch {
                 ReprocessorMetrics.recordFailure(error)
-                for change in pending {
-                    results[change.id] = try await fail(change, "reading search failed: \(error)", actor: actor)
-                }
+                try await record(pending.map { failMove($0, "reading search failed: \(error)", actor: actor) })
                 pending = []
                 break
             }
+            var moves: [Move] = []
             var writes: [(change: ChangeRecord, operation: BulkOperation, outcome: String, written: JSONValue?)] = []
             for change in pending {
                 let plan: Plan
@@ -221,13 +226,14 @@ public struct ChangeReplayer: Sendable {
                 }
                 switch plan {
                 case .settle(let status, let outcome):
-                    results[change.id] = try await settle(change, as: status, outcome: outcome, actor: actor, reason: reason)
+                    moves.append(settleMove(change, as: status, outcome: outcome, actor: actor, reason: reason))
                 case .fail(let message):
-                    results[change.id] = try await fail(change, message, actor: actor)
+                    moves.append(failMove(change, message, actor: actor))
                 case .write(let operation, let outcome, let written):
                     writes.append((change, operation, outcome, written))
                 }
             }
+            try await record(moves)
             pending = []
             guard !writes.isEmpty else { break }
             let items: [BulkItemResult]
@@ -235,11 +241,10 @@ public struct ChangeReplayer: Sendable {
                 items = try await openSearch.bulk(index: transform.index, operations: writes.map(\.operation))
             } catch {
                 ReprocessorMetrics.recordFailure(error)
-                for write in writes {
-                    results[write.change.id] = try await fail(write.change, "bulk write failed: \(error)", actor: actor)
-                }
+                try await record(writes.map { failMove($0.change, "bulk write failed: \(error)", actor: actor) })
                 break
             }
+            moves = []
             for (write, item) in zip(writes, items) {
                 if item.isSuccess {
                     let response = JSONValue.object([
@@ -248,22 +253,22 @@ public struct ChangeReplayer: Sendable {
                         "result": item.result.map(JSONValue.string) ?? .null,
                         "seqNo": item.seqNo.map { .number(String($0)) } ?? .null,
                     ])
-                    results[write.change.id] = try await settle(
-                        write.change, as: .applied, outcome: write.outcome, actor: actor, reason: reason,
-                        response: response.serialized)
+                    moves.append(
+                        settleMove(
+                            write.change, as: .applied, outcome: write.outcome, actor: actor, reason: reason,
+                            response: response.serialized))
                 } else if item.status == 409 {
                     pending.append(write.change)
                 } else {
                     let message =
                         "OpenSearch \(item.status) \(item.errorType ?? "error"): \(item.errorReason ?? "no reason given")"
-                    results[write.change.id] = try await fail(write.change, message, actor: actor)
+                    moves.append(failMove(write.change, message, actor: actor))
                 }
             }
+            try await record(moves)
         }
-        for change in pending {
-            results[change.id] = try await fail(
-                change, "write conflict persisted after \(conflictRounds) re-reads", actor: actor)
-        }
+        try await record(
+            pending.map { failMove($0, "write conflict persisted after \(conflictRounds) re-reads", actor: actor) })
         return changes.compactMap { results[$0.id] }
     }
 
@@ -330,47 +335,69 @@ public struct ChangeReplayer: Sendable {
         live?.source["sync"]?["eventName"]?.stringValue
     }
 
-    /// Records a final outcome that needs no (more) writing.
-    func settle(
-        _ change: ChangeRecord, as status: ChangeStatus, outcome: String, actor: String, reason: String?,
-        response: String? = nil
-    ) async throws -> ApplyResult {
-        let action: ActionKind = status == .superseded ? .superseded : .applied
-        do {
-            _ = try await auditLog.transition(
-                change.id, to: status, expecting: [change.status], update: ChangeUpdate(nextAttemptAt: .some(nil), lastError: .some(nil)),
-                action: ActionEntry(action: action, actor: actor, reason: reason, outcome: outcome, response: response),
-                at: Date())
-        } catch {
-            guard error.code == .illegalTransition else { throw error }
-            return try await changedElsewhere(change)
-        }
-        logger.info(
-            "change \(status.rawValue): \(outcome)",
-            metadata: metadata(change))
-        return ApplyResult(
-            changeID: change.id, outcome: status == .superseded ? .superseded : .applied, status: status, message: outcome)
+    /// An outcome to record: the audit-log move, and what to report and log once it is made.
+    struct Move {
+        let change: ChangeRecord
+        let request: TransitionRequest
+        let result: ApplyResult
+        let logLevel: Logger.Level
+        let logMessage: String
     }
 
-    /// Records a failed try: backoff, or parked after `maxAttempts`.
-    func fail(_ change: ChangeRecord, _ message: String, actor: String) async throws -> ApplyResult {
+    /// The move that records a final outcome needing no (more) writing.
+    func settleMove(
+        _ change: ChangeRecord, as status: ChangeStatus, outcome: String, actor: String, reason: String?,
+        response: String? = nil
+    ) -> Move {
+        let action: ActionKind = status == .superseded ? .superseded : .applied
+        return Move(
+            change: change,
+            request: TransitionRequest(
+                change.id, to: status, expecting: [change.status],
+                update: ChangeUpdate(nextAttemptAt: .some(nil), lastError: .some(nil)),
+                action: ActionEntry(action: action, actor: actor, reason: reason, outcome: outcome, response: response)),
+            result: ApplyResult(
+                changeID: change.id, outcome: status == .superseded ? .superseded : .applied, status: status,
+                message: outcome),
+            logLevel: .info, logMessage: "change \(status.rawValue): \(outcome)")
+    }
+
+    /// The move that records a failed try: backoff, or parked after `maxAttempts`.
+    func failMove(_ change: ChangeRecord, _ message: String, actor: String) -> Move {
         let attempts = change.attempts + 1
         let parked = attempts >= maxAttempts
         let status: ChangeStatus = parked ? .parked : .failed
         let nextAttempt: Date? = parked ? nil : Date().addingTimeInterval(Self.seconds(backoff.delay(afterAttempt: attempts - 1)))
-        do {
-            _ = try await auditLog.transition(
+        return Move(
+            change: change,
+            request: TransitionRequest(
                 change.id, to: status, expecting: [change.status],
                 update: ChangeUpdate(attempts: attempts, nextAttemptAt: .some(nextAttempt), lastError: .some(message)),
                 action: ActionEntry(
-                    action: parked ? .parked : .failed, actor: actor, outcome: parked ? "parked after \(attempts) attempts: \(message)" : message),
-                at: Date())
-        } catch {
-            guard error.code == .illegalTransition else { throw error }
-            return try await changedElsewhere(change)
+                    action: parked ? .parked : .failed, actor: actor,
+                    outcome: parked ? "parked after \(attempts) attempts: \(message)" : message)),
+            result: ApplyResult(changeID: change.id, outcome: parked ? .parked : .failed, status: status, message: message),
+            logLevel: .warning, logMessage: "change \(status.rawValue) (attempt \(attempts) of \(maxAttempts)): \(message)")
+    }
+
+    /// Makes `moves` in one audit-log transaction; a change another process moved first is
+    /// reported as such instead.
+    /// - Returns: One result per move, in order.
+    func record(_ moves: [Move]) async throws -> [ApplyResult] {
+        guard !moves.isEmpty else { return [] }
+        let outcomes = try await auditLog.transitions(moves.map(\.request), at: Date())
+        var results: [ApplyResult] = []
+        for (move, outcome) in zip(moves, outcomes) {
+            switch outcome {
+            case .success:
+                logger.log(level: move.logLevel, "\(move.logMessage)", metadata: metadata(move.change))
+                results.append(move.result)
+            case .failure(let refusal):
+                guard refusal.code == .illegalTransition else { throw refusal }
+                results.append(try await changedElsewhere(move.change))
+            }
         }
-        logger.warning("change \(status.rawValue) (attempt \(attempts) of \(maxAttempts)): \(message)", metadata: metadata(change))
-        return ApplyResult(changeID: change.id, outcome: parked ? .parked : .failed, status: status, message: message)
+        return results
     }
 
     /// The result when another process moved the change first.

@@ -35,6 +35,11 @@ public struct StreamRangeReader: Sendable {
     /// Reads the records of `batch`: `GetShardIterator` at the start sequence
     /// number, then `GetRecords` until a record passes the end.
     ///
+    /// Each `GetRecords` asks for the batch's `batchSize` records (the whole batch when
+    /// the size is right), not the 1,000 the service allows: a batch is ten records or so,
+    /// and the records after it are of no use here but cost the stream, the network and
+    /// the parser up to a megabyte a message. A wrong or missing size only costs more pages.
+    ///
     /// - Parameter batch: The failed batch's info.
     /// - Returns: The records, or ``RangeRead/expired(reason:)`` when the stream no longer has them.
     /// - Throws: `AWSError` for failures that may pass (throttling after retries, connection errors):
@@ -51,7 +56,7 @@ public struct StreamRangeReader: Sendable {
             while let current = iterator {
                 let page: (records: [StreamRecord], nextShardIterator: String?)
                 do {
-                    page = try await client.getRecords(shardIterator: current)
+                    page = try await client.getRecords(shardIterator: current, limit: Self.pageLimit(for: batch))
                 } catch {
                     guard error.code == .expiredIterator, renewals < iteratorRenewals else { throw error }
                     renewals += 1
@@ -91,8 +96,15 @@ public struct StreamRangeReader: Sendable {
         }
         if records.isEmpty {
             return .expired(
-                reason: "no records between \(batch.startSequenceNumber) and \(batch.endSequenceNumber) left in shard \(batch.shardID)")
+                reason:
+                    "no records between \(batch.startSequenceNumber) and \(batch.endSequenceNumber) left in shard \(batch.shardID)"
+            )
         }
         return .records(records)
+    }
+
+    /// Records asked for per `GetRecords`: the batch's size, within what the service allows.
+    static func pageLimit(for batch: FailedBatch) -> Int {
+        min(max(batch.batchSize ?? DynamoDBStreamsClient.maxRecordsPerCall, 1), DynamoDBStreamsClient.maxRecordsPerCall)
     }
 }

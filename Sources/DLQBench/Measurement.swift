@@ -1,0 +1,102 @@
+import Foundation
+import StreamModel
+
+/// A benchmark step that could not run or whose result is wrong (so its figures would mean nothing).
+struct BenchError: Error, CustomStringConvertible {
+    /// One line.
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// What a step measured, printed on stdout as one JSON object for `scripts/bench.sh`.
+struct StepReport {
+    private var fields: [String: JSONValue] = [:]
+
+    init(step: String) {
+        fields["step"] = .string(step)
+    }
+
+    /// Adds a number (written with up to three decimals).
+    mutating func set(_ name: String, _ value: Double) {
+        fields[name] = .number(String(format: "%.3f", value))
+    }
+
+    /// Adds a whole number.
+    mutating func set(_ name: String, _ value: Int) {
+        fields[name] = .number(String(value))
+    }
+
+    /// Adds a text.
+    mutating func set(_ name: String, _ value: String) {
+        fields[name] = .string(value)
+    }
+
+    /// Adds the process's peak resident set size and prints the report. Call it last, so the peak covers the whole step.
+    func print() throws {
+        var fields = fields
+        fields["peakRSSBytes"] = .number(String(try PeakMemory.residentSetBytes()))
+        Swift.print(JSONValue.object(fields).serialized)
+    }
+}
+
+/// The process's peak resident set size, as the kernel counts it.
+enum PeakMemory {
+    /// `VmHWM` of /proc/self/status, in bytes.
+    static func residentSetBytes() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.count >= 3, let kibibytes = Int(fields[1]), fields[2] == "kB" { return kibibytes * 1024 }
+        }
+        throw BenchError("no VmHWM line in /proc/self/status (peak RSS needs Linux)")
+    }
+}
+
+/// Latency samples of one operation.
+struct Latencies {
+    private(set) var milliseconds: [Double] = []
+
+    /// Times `body` and keeps the sample.
+    mutating func time<T>(_ body: () async throws -> T) async rethrows -> T {
+        let start = ContinuousClock.now
+        let value = try await body()
+        milliseconds.append(Self.milliseconds(ContinuousClock.now - start))
+        return value
+    }
+
+    /// The `fraction` percentile (nearest rank), e.g. 0.99.
+    func percentile(_ fraction: Double) -> Double {
+        guard !milliseconds.isEmpty else { return .nan }
+        let sorted = milliseconds.sorted()
+        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+        return sorted[min(max(rank, 1), sorted.count) - 1]
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        seconds(duration) * 1000
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// A small deterministic generator, so every run samples the same documents.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Benchmarks dlq-reprocessor on local peers and prints each figure (the median of
+# several runs) beside its target: the audit store at 1M changes, ingest and replay
+# against the raw rate of the same calls measured in the same run, and the peak
+# resident set size of each step at two sizes. Builds dlq-bench in release mode,
+# starts moto and osmem-server on free loopback ports, stops them, leaves nothing
+# running. Targets are printed, not asserted: the exit status says only whether
+# every step ran.
+#
+#   scripts/bench.sh [--json] [--n N] [--m M] [--runs R] [--audit-changes C] [--concurrency K]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+JSON=0
+N=500              # format-A messages per ingest run (10 records each); memory is also measured at 4N
+M=20000            # pending changes per replay run; memory is also measured at 4M
+RUNS=3             # runs per step; figures are medians
+AUDIT_CHANGES=1000000
+CONCURRENCY=4      # receives in flight: the reprocessor's default
+
+usage() {
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    cat <<'EOF'
+
+  --json             print one JSON document instead of the table
+  --n N              messages per ingest run (default 500; moto's SQS slows as a queue deepens)
+  --m M              pending changes per replay run (default 20000)
+  --runs R           runs per step (default 3)
+  --audit-changes C  changes inserted by the audit step (default 1000000)
+  --concurrency K    receives in flight for ingest and its baseline (default 4)
+EOF
+}
+
+positive() {
+    [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "bench: $1 needs a positive whole number, not \"$2\"" >&2; exit 2; }
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --json) JSON=1; shift ;;
+        --n|--m|--runs|--audit-changes|--concurrency)
+            [ $# -ge 2 ] || { echo "bench: $1 needs a value" >&2; exit 2; }
+            positive "$1" "$2"
+            case "$1" in
+                --n) N=$2 ;;
+                --m) M=$2 ;;
+                --runs) RUNS=$2 ;;
+                --audit-changes) AUDIT_CHANGES=$2 ;;
+                --concurrency) CONCURRENCY=$2 ;;
+            esac
+            shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+[ "$AUDIT_CHANGES" -ge 10 ] || { echo "bench: --audit-changes must be at least 10" >&2; exit 2; }
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+scripts/setup.sh >&2
+say "building dlq-bench (release)"
+swift build -c release --product dlq-bench 2>&1 | tail -1 >&2
+BIN="$(swift build -c release --show-bin-path)/dlq-bench"
+
+WORK=$(mktemp -d -t dlq-bench.XXXXXX)
+export EMULATOR_DIR="$WORK"
+# shellcheck source=scripts/emulators.sh
+source scripts/emulators.sh
+trap 'stop_emulators; rm -rf "$WORK"' EXIT
+
+say "starting moto and osmem-server"
+start_emulators
+say "moto $AWS_ENDPOINT_URL, osmem $OPENSEARCH_ENDPOINT"
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=eu-west-2
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+RESULTS="$WORK/results.jsonl"
+: >"$RESULTS"
+STARTED=$(date +%s)
+
+# Runs one measured step; its JSON report goes to the results, tagged with the run.
+measure() {
+    local run=$1; shift
+    local line
+    line=$("$BIN" "$@") || { say "step failed: dlq-bench $*"; exit 1; }
+    printf '%s\n' "$line" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); d["run"]=int(sys.argv[1]); print(json.dumps(d))' "$run" >>"$RESULTS"
+}
+
+# Runs a seeding step; its report is only logged.
+seed() {
+    "$BIN" "$@" >>"$WORK/seed.log" || { say "seeding failed: dlq-bench $*"; exit 1; }
+}
+
+# 1. The audit store.
+for run in $(seq 1 "$RUNS"); do
+    say "audit run $run/$RUNS: $AUDIT_CHANGES changes"
+    measure "$run" audit --db "$WORK/audit.sqlite3" --changes "$AUDIT_CHANGES"
+    rm -f "$WORK"/audit.sqlite3*
+done
+
+# 2. Ingest: one stream with enough records for 4N messages. Per run: at N, two queues with the
+# same bodies, one drained by the product and one by the raw loop (in alternating order, for the
+# ratio); at 4N, the product alone (for its peak RSS).
+TABLE=tattoo-directory-bench
+say "seeding the stream: $((4 * N * 10)) PutItem calls"
+seed seed-stream --table "$TABLE" --records $((4 * N * 10))
+for run in $(seq 1 "$RUNS"); do
+    say "ingest run $run/$RUNS: $N messages, then $((4 * N))"
+    seed seed-queues --table "$TABLE" --messages "$N" --queue "product-$run-$N" --queue "raw-$run-$N"
+    seed seed-queues --table "$TABLE" --messages $((4 * N)) --queue "product-$run-$((4 * N))"
+    product=(ingest --queue "product-$run-$N" --db "$WORK/ingest.sqlite3" --messages "$N" --concurrency "$CONCURRENCY")
+    raw=(ingest-raw --queue "raw-$run-$N" --messages "$N" --concurrency "$CONCURRENCY")
+    if [ $((run % 2)) -eq 1 ]; then
+        measure "$run" "${product[@]}"; measure "$run" "${raw[@]}"
+    else
+        measure "$run" "${raw[@]}"; measure "$run" "${product[@]}"
+    fi
+    rm -f "$WORK"/ingest.sqlite3*
+    measure "$run" ingest --queue "product-$run-$((4 * N))" --db "$WORK/ingest.sqlite3" --messages $((4 * N)) \
+        --concurrency "$CONCURRENCY"
+    rm -f "$WORK"/ingest.sqlite3*
+done
+
+# 3. Replay: per run, at M the documents' old revisions in two indexes and the pending changes
+# in a new audit log; the product replays into one, plain _bulk writes the other (alternating
+# order, for the ratio). At 4M, the product alone (for its peak RSS).
+for run in $(seq 1 "$RUNS"); do
+    say "replay run $run/$RUNS: $M changes, then $((4 * M))"
+    seed seed-replay --db "$WORK/replay.sqlite3" --changes "$M" --index "product-$M" --index "raw-$M"
+    product=(replay --db "$WORK/replay.sqlite3" --changes "$M" --index "product-$M" --table "$TABLE")
+    raw=(bulk-raw --changes "$M" --index "raw-$M")
+    if [ $((run % 2)) -eq 1 ]; then
+        measure "$run" "${product[@]}"; measure "$run" "${raw[@]}"
+    else
+        measure "$run" "${raw[@]}"; measure "$run" "${product[@]}"
+    fi
+    rm -f "$WORK"/replay.sqlite3*
+    seed seed-replay --db "$WORK/replay.sqlite3" --changes $((4 * M)) --index "product-$((4 * M))"
+    measure "$run" replay --db "$WORK/replay.sqlite3" --changes $((4 * M)) --index "product-$((4 * M))" --table "$TABLE"
+    rm -f "$WORK"/replay.sqlite3*
+done
+
+say "done in $(($(date +%s) - STARTED)) s; stopping the peers"
+python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --n "$N" --m "$M" --runs "$RUNS" \
+    --audit-changes "$AUDIT_CHANGES" --concurrency "$CONCURRENCY" --seconds $(($(date +%s) - STARTED))

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Turns the step reports of scripts/bench.sh (one JSON object a line) into the table, or
+one JSON document: each figure is the median of the runs, printed beside its target."""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+
+MIB = 1024 * 1024
+TARGETS = {
+    "auditInsertChangesPerSecond": ">= 100000 changes/s",
+    "historyP99Ms": "<= 2 ms at 1M changes",
+    "ingestRatio": ">= 80% of the raw SQS + Streams rate",
+    "replayRatio": ">= 50% of the raw _bulk rate",
+    "peakRSS": "< 64 MiB, within 10% between the two sizes",
+}
+
+
+def machine():
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            kib = int(meminfo.readline().split()[1])
+            memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{model}, {os.cpu_count()} CPUs{memory}, {platform.system()} {platform.release()}"
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("results")
+    parser.add_argument("--json", type=int, default=0)
+    for name in ("n", "m", "runs", "audit-changes", "concurrency", "seconds"):
+        parser.add_argument(f"--{name}", type=int, required=True)
+    args = parser.parse_args()
+    with open(args.results) as results:
+        reports = [json.loads(line) for line in results if line.strip()]
+
+    def of(step, **match):
+        return [r for r in reports if r["step"] == step and all(r.get(k) == v for k, v in match.items())]
+
+    def med(step, field, **match):
+        return median([r[field] for r in of(step, **match)])
+
+    def ratio(product_step, raw_step, size_field, size, field):
+        """Median over runs of product/raw, each pair measured in the same run."""
+        ratios = []
+        for product in of(product_step, **{size_field: size}):
+            raws = [r for r in of(raw_step, **{size_field: size}) if r["run"] == product["run"]]
+            if raws:
+                ratios.append(product[field] / raws[0][field])
+        return median(ratios)
+
+    n, m = args.n, args.m
+    audit = {
+        "changes": args.audit_changes,
+        "insertChangesPerSecond": med("audit", "insertChangesPerSecond"),
+        "historyP50Ms": med("audit", "historyP50Ms"),
+        "historyP99Ms": med("audit", "historyP99Ms"),
+        "listPageP99Ms": med("audit", "listPageP99Ms"),
+        "databaseBytes": med("audit", "databaseBytes"),
+        "peakRSSBytes": med("audit", "peakRSSBytes"),
+    }
+    ingest = {}
+    for size in (n, 4 * n):
+        ingest[str(size)] = {
+            "messages": size,
+            "records": size * 10,
+            "messagesPerSecond": med("ingest", "messagesPerSecond", messages=size),
+            "recordsPerSecond": med("ingest", "recordsPerSecond", messages=size),
+            "rawMessagesPerSecond": med("ingest-raw", "messagesPerSecond", messages=size),
+            "rawRecordsPerSecond": med("ingest-raw", "recordsPerSecond", messages=size),
+            "ratio": ratio("ingest", "ingest-raw", "messages", size, "messagesPerSecond"),
+            "peakRSSBytes": med("ingest", "peakRSSBytes", messages=size),
+        }
+        if size != n:
+            # The raw loop runs only at N: 4N is measured for the product's memory.
+            for key in ("rawMessagesPerSecond", "rawRecordsPerSecond", "ratio"):
+                del ingest[str(size)][key]
+    replay = {}
+    for size in (m, 4 * m):
+        replay[str(size)] = {
+            "changes": size,
+            "documentsPerSecond": med("replay", "documentsPerSecond", changes=size),
+            "rawDocumentsPerSecond": med("bulk-raw", "documentsPerSecond", changes=size),
+            "ratio": ratio("replay", "bulk-raw", "changes", size, "documentsPerSecond"),
+            "peakRSSBytes": med("replay", "peakRSSBytes", changes=size),
+        }
+        if size != m:
+            # Plain _bulk runs only at M: 4M is measured for the product's memory.
+            for key in ("rawDocumentsPerSecond", "ratio"):
+                del replay[str(size)][key]
+
+    def growth(sizes):
+        small, large = sizes[0]["peakRSSBytes"], sizes[1]["peakRSSBytes"]
+        return (large - small) / small
+
+    ingest_sizes = [ingest[str(n)], ingest[str(4 * n)]]
+    replay_sizes = [replay[str(m)], replay[str(4 * m)]]
+    rss_peak = max(audit["peakRSSBytes"], *(s["peakRSSBytes"] for s in ingest_sizes + replay_sizes))
+    met = {
+        "auditInsertChangesPerSecond": audit["insertChangesPerSecond"] >= 100_000,
+        "historyP99Ms": audit["historyP99Ms"] <= 2,
+        "ingestRatio": ingest[str(n)]["ratio"] >= 0.8,
+        "replayRatio": replay[str(m)]["ratio"] >= 0.5,
+        "peakRSS": rss_peak < 64 * MIB and growth(ingest_sizes) <= 0.10 and growth(replay_sizes) <= 0.10,
+    }
+    document = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine(),
+        "parameters": {"N": n, "M": m, "runs": args.runs, "auditChanges": args.audit_changes,
+                       "concurrency": args.concurrency, "wallSeconds": args.seconds},
+        "audit": audit,
+        "ingest": ingest,
+        "replay": replay,
+        "memory": {"ingestGrowth": growth(ingest_sizes), "replayGrowth": growth(replay_sizes),
+                   "largestPeakRSSBytes": rss_peak},
+        "targets": {name: {"target": TARGETS[name], "met": met[name]} for name in TARGETS},
+    }
+    if args.json:
+        json.dump(document, sys.stdout, indent=2)
+        print()
+        return
+
+    def verdict(name):
+        return "ok" if met[name] else "MISSED"
+
+    rows = [("step", "figure (median of %d runs)" % args.runs, "target", "")]
+    rows.append(("audit: insert %s changes" % f"{args.audit_changes:,}",
+                 f"{audit['insertChangesPerSecond']:,.0f} changes/s", TARGETS["auditInsertChangesPerSecond"],
+                 verdict("auditInsertChangesPerSecond")))
+    rows.append(("audit: history of one document", f"p50 {audit['historyP50Ms']:.3f} ms, p99 {audit['historyP99Ms']:.3f} ms",
+                 TARGETS["historyP99Ms"], verdict("historyP99Ms")))
+    rows.append(("audit: list --status filtered, one page", f"p99 {audit['listPageP99Ms']:.3f} ms", "-", ""))
+    rows.append(("audit: database on disk", f"{audit['databaseBytes'] / MIB:,.0f} MiB", "-", ""))
+    figures = ingest[str(n)]
+    rows.append((f"ingest N={n} ({n * 10} records): product",
+                 f"{figures['messagesPerSecond']:,.1f} msg/s, {figures['recordsPerSecond']:,.0f} records/s", "", ""))
+    rows.append((f"ingest N={n}: raw receive+read+delete",
+                 f"{figures['rawMessagesPerSecond']:,.1f} msg/s, {figures['rawRecordsPerSecond']:,.0f} records/s", "", ""))
+    rows.append((f"ingest N={n}: ratio", f"{figures['ratio']:.0%}", TARGETS["ingestRatio"], verdict("ingestRatio")))
+    rows.append((f"ingest 4N={4 * n}: product", f"{ingest[str(4 * n)]['messagesPerSecond']:,.1f} msg/s", "", ""))
+    figures = replay[str(m)]
+    rows.append((f"replay M={m}: product", f"{figures['documentsPerSecond']:,.0f} documents/s", "", ""))
+    rows.append((f"replay M={m}: raw _bulk", f"{figures['rawDocumentsPerSecond']:,.0f} documents/s", "", ""))
+    rows.append((f"replay M={m}: ratio", f"{figures['ratio']:.0%}", TARGETS["replayRatio"], verdict("replayRatio")))
+    rows.append((f"replay 4M={4 * m}: product", f"{replay[str(4 * m)]['documentsPerSecond']:,.0f} documents/s", "", ""))
+    rows.append(("peak RSS: audit", f"{audit['peakRSSBytes'] / MIB:.1f} MiB", "< 64 MiB", ""))
+    rows.append((f"peak RSS: ingest N / 4N",
+                 f"{ingest_sizes[0]['peakRSSBytes'] / MIB:.1f} / {ingest_sizes[1]['peakRSSBytes'] / MIB:.1f} MiB "
+                 f"({growth(ingest_sizes):+.1%})", "< 64 MiB, within 10%", ""))
+    rows.append((f"peak RSS: replay M / 4M",
+                 f"{replay_sizes[0]['peakRSSBytes'] / MIB:.1f} / {replay_sizes[1]['peakRSSBytes'] / MIB:.1f} MiB "
+                 f"({growth(replay_sizes):+.1%})", "< 64 MiB, within 10%", verdict("peakRSS")))
+    print(f"dlq-reprocessor benchmark, {document['date']}")
+    print(f"machine: {document['machine']}")
+    print(f"N = {n} messages, M = {m} changes, {args.audit_changes:,} audit changes, {args.runs} runs, "
+          f"concurrency {args.concurrency}; {args.seconds} s in all")
+    print()
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+if __name__ == "__main__":
+    main()
