@@ -53,8 +53,11 @@ struct MalformedInputTests {
         #expect(
             notFormatA.isEmpty,
             "seed \(seed): not stored: \(notFormatA.prefix(5).map { "\($0.kind) \(Array($0.body.utf8).preview)" })")
+        // Nothing lost: every body not in the audit log is still on the queue. (A committed
+        // message whose delete failed under load may be there too; its re-delivery is
+        // recognised by id, so the queue may hold more, never fewer.)
         let onQueue = try await world.queueDepth(readingUntil: leftOnQueue.count)
-        #expect(onQueue == leftOnQueue.count, "seed \(seed): \(leftOnQueue.count) left on the queue, \(onQueue) there")
+        #expect(onQueue >= leftOnQueue.count, "seed \(seed): \(leftOnQueue.count) left on the queue, \(onQueue) there")
         let failures = Self.check(checks, carried: try await AuditDatabase.carried(world.auditDatabasePath))
         #expect(failures.isEmpty, "seed \(seed): \(failures.count) bodies: \(failures.prefix(10).joined(separator: "\n"))")
         #expect(checks.contains { $0.1.format == "C" } && checks.contains { $0.1.format != "C" }, "seed \(seed)")
