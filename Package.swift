@@ -192,7 +192,8 @@ let package = Package(
         .testTarget(
             name: "ReliabilityTests",
             dependencies: [
-                "Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "SQLite", "StreamModel", "SyncTransform", "TestSupport",
+                "Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "SQLite", "StreamModel", "SyncTransform",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scripts/validate.sh
 swift build --build-tests "$@"
 swift test --skip-build --parallel "$@"

@@ -19,7 +19,8 @@ extension AuditLog {
             for message in page {
                 checked += 1
                 let response = try db.queryOne(
-                    "SELECT response FROM actions INDEXED BY actions_message WHERE message_id = ? ORDER BY id LIMIT 1", [message.id]
+                    "SELECT response FROM actions INDEXED BY actions_message WHERE message_id = ? ORDER BY id LIMIT 1",
+                    [message.id]
                 ) { $0.column(0) as String? }
                 let recorded = RowFingerprint.recorded(RowFingerprint.messageKey, in: response ?? nil)
                 guard let recorded else {

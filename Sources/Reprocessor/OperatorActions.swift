@@ -104,7 +104,8 @@ public struct OperatorActions: Sendable {
             for id in request.ids {
                 await pacer.wait()
                 guard let change = try await auditLog.change(id: id) else {
-                    try await report(OperationResult(id: id, outcome: "not_found", status: "", message: "no change with id \(id)"))
+                    try await report(
+                        OperationResult(id: id, outcome: "not_found", status: "", message: "no change with id \(id)"))
                     continue
                 }
                 try await report(try await perform(command, on: change, request))
@@ -181,10 +182,12 @@ public struct OperatorActions: Sendable {
 
     func skip(_ change: ChangeRecord, _ request: OperatorRequest) async throws -> OperationResult {
         guard [.pending, .failed, .parked, .expired].contains(change.status) else {
-            return refuse(change, "only pending, failed, parked or expired changes can be skipped (this one is \(change.status.rawValue))")
+            return refuse(
+                change, "only pending, failed, parked or expired changes can be skipped (this one is \(change.status.rawValue))")
         }
         if request.dryRun {
-            return OperationResult(id: change.id, outcome: "would_skip", status: change.status.rawValue, message: "would mark as skipped")
+            return OperationResult(
+                id: change.id, outcome: "would_skip", status: change.status.rawValue, message: "would mark as skipped")
         }
         let updated = try await auditLog.transition(
             change.id, to: .skipped, expecting: [change.status],
@@ -211,12 +214,16 @@ public struct OperatorActions: Sendable {
         case .remove:
             reflects = live == nil
         case .insert, .modify:
-            reflects = liveSequence == change.sequenceNumber
+            reflects =
+                liveSequence == change.sequenceNumber
                 && ChangeReplayer.liveEventName(live) == eventName.rawValue
         }
         if !reflects && !request.force {
-            let liveText = live == nil ? "the document is absent" : "the live document carries sequence \(liveSequence?.description ?? "none")"
-            let message = "conflict: \(liveText), not this change's sequence \(change.sequenceNumber); pass --force to roll back anyway"
+            let liveText =
+                live == nil
+                ? "the document is absent" : "the live document carries sequence \(liveSequence?.description ?? "none")"
+            let message =
+                "conflict: \(liveText), not this change's sequence \(change.sequenceNumber); pass --force to roll back anyway"
             if !request.dryRun {
                 _ = try await auditLog.appendAction(
                     changeID: change.id, messageID: nil,
@@ -235,7 +242,8 @@ public struct OperatorActions: Sendable {
         do {
             if restoresDelete {
                 if live != nil {
-                    _ = try await replayer.openSearch.delete(index: replayer.transform.index, id: documentID, condition: condition)
+                    _ = try await replayer.openSearch.delete(
+                        index: replayer.transform.index, id: documentID, condition: condition)
                 }
             } else if let oldImage = change.oldImage {
                 let stamp = SyncStamp(
@@ -262,7 +270,8 @@ public struct OperatorActions: Sendable {
                 outcome: request.force && !reflects ? "\(outcome) (forced)" : outcome,
                 response: JSONValue.object(["written": written]).serialized),
             at: Date())
-        logger.info("change rolled back by \(request.actor)", metadata: ["changeId": "\(change.id)", "documentId": "\(documentID)"])
+        logger.info(
+            "change rolled back by \(request.actor)", metadata: ["changeId": "\(change.id)", "documentId": "\(documentID)"])
         return OperationResult(id: change.id, outcome: "rolled_back", status: updated.status.rawValue, message: outcome)
     }
 
@@ -284,7 +293,8 @@ public struct OperatorActions: Sendable {
         guard let documentID = change.documentID, let keys = change.keys else {
             return refuse(
                 change,
-                "this batch left the stream before its records were read, so its keys are unknown; resync the artists it touched by their change ids or skip it")
+                "this batch left the stream before its records were read, so its keys are unknown; resync the artists it touched by their change ids or skip it"
+            )
         }
         if request.dryRun {
             return OperationResult(
@@ -303,7 +313,8 @@ public struct OperatorActions: Sendable {
                 // The table is at least as new as anything in search or the log, so
                 // the stamp never moves back: take the newest sequence known.
                 var sequence = change.sequenceNumber
-                if let liveSequence = live.flatMap({ SyncTransform.syncedSequenceNumber(in: $0.source) }), liveSequence > sequence {
+                if let liveSequence = live.flatMap({ SyncTransform.syncedSequenceNumber(in: $0.source) }), liveSequence > sequence
+                {
                     sequence = liveSequence
                 }
                 if let latest = try await auditLog.latestAppliedSequence(documentID: documentID), latest > sequence {

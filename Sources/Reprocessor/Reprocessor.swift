@@ -32,7 +32,9 @@ public struct Reprocessor: Sendable {
     ///   - environment: Where AWS settings are read from.
     ///   - logger: The logger.
     /// - Throws: `AuditLogError` when the database cannot be opened or migrated.
-    public init(settings: ReprocessorSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger)
+    public init(
+        settings: ReprocessorSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
+    )
         throws
     {
         self.settings = settings
@@ -59,7 +61,9 @@ public struct Reprocessor: Sendable {
         return DLQIngestor(
             queueURL: queueURL,
             sqs: sqs,
-            streams: StreamRangeReader(client: DynamoDBStreamsClient(configuration: configuration, httpClient: SharedHTTPClient.client, logger: logger), logger: logger),
+            streams: StreamRangeReader(
+                client: DynamoDBStreamsClient(configuration: configuration, httpClient: SharedHTTPClient.client, logger: logger),
+                logger: logger),
             auditLog: auditLog,
             transform: transform,
             options: options,
@@ -82,7 +86,9 @@ public struct Reprocessor: Sendable {
         return ChangeReplayer(
             auditLog: auditLog,
             openSearch: openSearch,
-            table: TableReader(client: DynamoDBClient(configuration: configuration, httpClient: SharedHTTPClient.client, logger: logger), tableName: tableName),
+            table: TableReader(
+                client: DynamoDBClient(configuration: configuration, httpClient: SharedHTTPClient.client, logger: logger),
+                tableName: tableName),
             transform: transform,
             maxAttempts: settings.maxAttempts,
             backoff: settings.applyBackoff,

@@ -120,7 +120,8 @@ public struct ReprocessorSettings: Sendable {
         }
         var endpoint: URL?
         if let text = value(overrides.openSearchEndpoint, Source.openSearch.1) {
-            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+                url.host != nil
             else {
                 throw ReprocessorError(
                     .invalidSetting,
