@@ -47,7 +47,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("results")
     parser.add_argument("--json", type=int, default=0)
-    for name in ("n", "m", "runs", "audit-changes", "concurrency", "seconds"):
+    for name in ("n", "m", "runs", "memory-runs", "audit-changes", "concurrency", "seconds"):
         parser.add_argument(f"--{name}", type=int, required=True)
     args = parser.parse_args()
     with open(args.results) as results:
@@ -125,7 +125,7 @@ def main():
     document = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
-        "parameters": {"N": n, "M": m, "runs": args.runs, "auditChanges": args.audit_changes,
+        "parameters": {"N": n, "M": m, "runs": args.runs, "memoryRuns": args.memory_runs, "auditChanges": args.audit_changes,
                        "concurrency": args.concurrency, "wallSeconds": args.seconds},
         "audit": audit,
         "ingest": ingest,
@@ -171,8 +171,8 @@ def main():
                  f"({growth(replay_sizes):+.1%})", "< 64 MiB, within 10%", verdict("peakRSS")))
     print(f"dlq-reprocessor benchmark, {document['date']}")
     print(f"machine: {document['machine']}")
-    print(f"N = {n} messages, M = {m} changes, {args.audit_changes:,} audit changes, {args.runs} runs, "
-          f"concurrency {args.concurrency}; {args.seconds} s in all")
+    print(f"N = {n} messages, M = {m} changes, {args.audit_changes:,} audit changes, {args.runs} runs "
+          f"({args.memory_runs} at 4N and 4M), concurrency {args.concurrency}; {args.seconds} s in all")
     print()
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for index, row in enumerate(rows):
