@@ -275,6 +275,8 @@ public struct DLQIngestor: Sendable {
                         try await sqs.changeMessageVisibility(
                             queueURL: queueURL, receiptHandle: message.receiptHandle, timeoutSeconds: timeout)
                     } catch {
+                        // Cancelled: the group finished while this renewal was in flight.
+                        if Task.isCancelled { return }
                         ReprocessorMetrics.recordFailure(error)
                         logger.warning(
                             "could not extend visibility: \(error)", metadata: ["messageId": "\(message.messageID)"])
