@@ -63,4 +63,36 @@ public struct DynamoDBClient: Sendable {
         }
         return table["LatestStreamArn"]?.stringValue
     }
+
+    /// Creates an on-demand table keyed by `PK` (hash) and `SK` (range), both strings, with a
+    /// `NEW_AND_OLD_IMAGES` stream: the shape of the synced table, for local emulators,
+    /// tests and benchmarks.
+    /// - Parameter tableName: The table to create.
+    /// - Returns: The new stream's ARN.
+    /// - Throws: ``AWSError``, also when the response names no stream.
+    public func createTableWithStream(tableName: String) async throws(AWSError) -> String {
+        let response = try await client.call(
+            "CreateTable",
+            .object([
+                "TableName": .string(tableName),
+                "AttributeDefinitions": .array([
+                    .object(["AttributeName": .string("PK"), "AttributeType": .string("S")]),
+                    .object(["AttributeName": .string("SK"), "AttributeType": .string("S")]),
+                ]),
+                "KeySchema": .array([
+                    .object(["AttributeName": .string("PK"), "KeyType": .string("HASH")]),
+                    .object(["AttributeName": .string("SK"), "KeyType": .string("RANGE")]),
+                ]),
+                "BillingMode": .string("PAY_PER_REQUEST"),
+                "StreamSpecification": .object([
+                    "StreamEnabled": .bool(true), "StreamViewType": .string("NEW_AND_OLD_IMAGES"),
+                ]),
+            ]))
+        guard let streamARN = response["TableDescription"]?["LatestStreamArn"]?.stringValue else {
+            throw AWSError(
+                code: .invalidResponse, service: AWSService.dynamodb.displayName, operation: "CreateTable",
+                message: "CreateTable \(tableName) returned no LatestStreamArn")
+        }
+        return streamARN
+    }
 }

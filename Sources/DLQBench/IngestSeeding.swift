@@ -16,27 +16,7 @@ struct SeedStream: AsyncParsableCommand {
     func run() async throws {
         let aws = try Peers.aws()
         let dynamoDB = DynamoDBClient(configuration: aws, httpClient: Peers.httpClient, logger: Peers.logger)
-        let raw = AWSJSONClient(service: .dynamodb, configuration: aws, httpClient: Peers.httpClient, logger: Peers.logger)
-        let response = try await raw.call(
-            "CreateTable",
-            .object([
-                "TableName": .string(table),
-                "AttributeDefinitions": .array([
-                    .object(["AttributeName": .string("PK"), "AttributeType": .string("S")]),
-                    .object(["AttributeName": .string("SK"), "AttributeType": .string("S")]),
-                ]),
-                "KeySchema": .array([
-                    .object(["AttributeName": .string("PK"), "KeyType": .string("HASH")]),
-                    .object(["AttributeName": .string("SK"), "KeyType": .string("RANGE")]),
-                ]),
-                "BillingMode": .string("PAY_PER_REQUEST"),
-                "StreamSpecification": .object([
-                    "StreamEnabled": .bool(true), "StreamViewType": .string("NEW_AND_OLD_IMAGES"),
-                ]),
-            ]))
-        guard let streamARN = response["TableDescription"]?["LatestStreamArn"]?.stringValue else {
-            throw BenchError("CreateTable \(table) returned no LatestStreamArn")
-        }
+        let streamARN = try await dynamoDB.createTableWithStream(tableName: table)
         // Half as many artists as records: the first write of an artist is an INSERT, the second a MODIFY.
         let artists = max(1, records / 2)
         let table = table

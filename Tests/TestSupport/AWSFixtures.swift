@@ -58,28 +58,7 @@ public enum AWSFixtures {
     /// with a `NEW_AND_OLD_IMAGES` stream.
     /// - Returns: The stream ARN.
     public static func createTableWithStream(named name: String, configuration: AWSConfiguration) async throws -> String {
-        let client = AWSJSONClient(service: .dynamodb, configuration: configuration, logger: quietLogger)
-        let response = try await client.call(
-            "CreateTable",
-            .object([
-                "TableName": .string(name),
-                "AttributeDefinitions": .array([
-                    .object(["AttributeName": .string("PK"), "AttributeType": .string("S")]),
-                    .object(["AttributeName": .string("SK"), "AttributeType": .string("S")]),
-                ]),
-                "KeySchema": .array([
-                    .object(["AttributeName": .string("PK"), "KeyType": .string("HASH")]),
-                    .object(["AttributeName": .string("SK"), "KeyType": .string("RANGE")]),
-                ]),
-                "BillingMode": .string("PAY_PER_REQUEST"),
-                "StreamSpecification": .object([
-                    "StreamEnabled": .bool(true), "StreamViewType": .string("NEW_AND_OLD_IMAGES"),
-                ]),
-            ]))
-        guard let streamARN = response["TableDescription"]?["LatestStreamArn"]?.stringValue else {
-            throw FixtureError(description: "CreateTable \(name) returned no LatestStreamArn: \(response.serialized)")
-        }
-        return streamARN
+        try await DynamoDBClient(configuration: configuration, logger: quietLogger).createTableWithStream(tableName: name)
     }
 
     /// Creates a Secrets Manager secret with a string value.
