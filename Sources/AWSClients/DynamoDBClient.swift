@@ -6,6 +6,7 @@ import StreamModel
 /// tests) need, and the table's stream ARN.
 public struct DynamoDBClient: Sendable {
     private let client: AWSJSONClient
+    private let retryPolicy: RetryPolicy
 
     /// Creates a client.
     /// - Parameters:
@@ -18,6 +19,7 @@ public struct DynamoDBClient: Sendable {
         configuration: AWSConfiguration, httpClient: HTTPClient = .shared, retryPolicy: RetryPolicy = .standard,
         logger: Logger, requestTimeout: Duration = .seconds(30)
     ) {
+        self.retryPolicy = retryPolicy
         client = AWSJSONClient(
             service: .dynamodb, configuration: configuration, httpClient: httpClient, retryPolicy: retryPolicy,
             requestTimeout: requestTimeout, logger: logger)
@@ -40,6 +42,65 @@ public struct DynamoDBClient: Sendable {
                 code: .invalidResponse, service: AWSService.dynamodb.displayName, operation: "GetItem",
                 message: "Item is not DynamoDB JSON: \(error)")
         }
+    }
+
+    /// The items with `keys`, read with `BatchGetItem` in calls of at most 100 keys; keys the
+    /// service leaves unprocessed (throttling) are asked again with backoff.
+    /// - Parameters:
+    ///   - tableName: The table.
+    ///   - keys: Full primary keys (duplicates are read once).
+    ///   - keyNames: The key attribute names, used to match each returned item to its key.
+    ///   - consistentRead: Read the latest committed writes (default).
+    /// - Returns: The items found; keys with no item are absent from the result.
+    /// - Throws: ``AWSError``, also when keys stay unprocessed after the retry policy's attempts.
+    public func batchGetItem(tableName: String, keys: [Item], keyNames: [String], consistentRead: Bool = true)
+        async throws(AWSError) -> [Item: Item]
+    {
+        var unique: [Item] = []
+        var seen = Set<Item>()
+        for key in keys where seen.insert(key).inserted { unique.append(key) }
+        var found: [Item: Item] = [:]
+        for start in stride(from: 0, to: unique.count, by: 100) {
+            var remaining = Array(unique[start..<min(start + 100, unique.count)])
+            var round = 0
+            while !remaining.isEmpty {
+                if round > 0 {
+                    guard round < retryPolicy.maxAttempts else {
+                        throw AWSError(
+                            code: .throttling, service: AWSService.dynamodb.displayName, operation: "BatchGetItem",
+                            message: "\(remaining.count) keys still unprocessed after \(round) calls")
+                    }
+                    try? await Task.sleep(for: retryPolicy.delay(afterAttempt: round - 1))
+                }
+                round += 1
+                let response = try await client.call(
+                    "BatchGetItem",
+                    .object([
+                        "RequestItems": .object([
+                            tableName: .object([
+                                "Keys": .array(remaining.map(\.dynamoJSON)), "ConsistentRead": .bool(consistentRead),
+                            ])
+                        ])
+                    ]))
+                for itemJSON in response["Responses"]?[tableName]?.arrayValue ?? [] {
+                    let item: Item
+                    do {
+                        item = try Item(dynamoJSON: itemJSON)
+                    } catch {
+                        throw AWSError(
+                            code: .invalidResponse, service: AWSService.dynamodb.displayName, operation: "BatchGetItem",
+                            message: "an item is not DynamoDB JSON: \(error)")
+                    }
+                    found[item.filter { keyNames.contains($0.key) }] = item
+                }
+                var unprocessed: [Item] = []
+                for keyJSON in response["UnprocessedKeys"]?[tableName]?["Keys"]?.arrayValue ?? [] {
+                    if let key = try? Item(dynamoJSON: keyJSON) { unprocessed.append(key) }
+                }
+                remaining = unprocessed
+            }
+        }
+        return found
     }
 
     /// Writes `item`, replacing any item with the same key.

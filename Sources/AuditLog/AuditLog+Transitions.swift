@@ -65,7 +65,7 @@ extension AuditLog {
 
     /// One move, inside the caller's write transaction. Every check comes before the first
     /// write, so a refused move leaves the transaction as it found it.
-    private static func move(_ request: TransitionRequest, now: Int64, in db: Connection) throws -> ChangeRecord {
+    static func move(_ request: TransitionRequest, now: Int64, in db: Connection) throws -> ChangeRecord {
         let id = request.id
         guard let current = try change(id: id, in: db) else {
             throw AuditLogError(code: .notFound, description: "change \(id) does not exist")

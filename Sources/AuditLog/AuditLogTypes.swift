@@ -288,7 +288,7 @@ public struct ActionRecord: Sendable, Hashable {
 }
 
 /// An action a caller asks to append.
-public struct ActionEntry: Sendable, Hashable {
+public struct ActionEntry: Sendable, Hashable, Codable {
     /// What happened.
     public var action: ActionKind
     /// Who did it.
@@ -311,7 +311,7 @@ public struct ActionEntry: Sendable, Hashable {
 }
 
 /// Field updates that ride along a transition; nil leaves a field as it is.
-public struct ChangeUpdate: Sendable, Hashable {
+public struct ChangeUpdate: Sendable, Hashable, Codable {
     /// New attempt count.
     public var attempts: Int?
     /// New due time: `.some(nil)` clears it.
@@ -327,8 +327,34 @@ public struct ChangeUpdate: Sendable, Hashable {
     }
 }
 
+extension ChangeUpdate {
+    private enum CodingKeys: String, CodingKey { case attempts, nextAttemptAt, lastError }
+
+    /// Decodes an update; a key present with `null` means "clear", an absent key "leave as is".
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        attempts = try container.decodeIfPresent(Int.self, forKey: .attempts)
+        if container.contains(.nextAttemptAt) {
+            nextAttemptAt = .some(
+                try container.decodeNil(forKey: .nextAttemptAt) ? nil : container.decode(Date.self, forKey: .nextAttemptAt))
+        }
+        if container.contains(.lastError) {
+            lastError = .some(
+                try container.decodeNil(forKey: .lastError) ? nil : container.decode(String.self, forKey: .lastError))
+        }
+    }
+
+    /// Encodes an update so that "clear" (`null`) and "leave as is" (absent) stay distinct.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(attempts, forKey: .attempts)
+        if let nextAttemptAt { try container.encode(nextAttemptAt, forKey: .nextAttemptAt) }
+        if let lastError { try container.encode(lastError, forKey: .lastError) }
+    }
+}
+
 /// One move of ``AuditLog/transitions(_:at:)``: the arguments of ``AuditLog/transition(_:to:expecting:update:action:at:)``.
-public struct TransitionRequest: Sendable, Hashable {
+public struct TransitionRequest: Sendable, Hashable, Codable {
     /// The change.
     public var id: Int64
     /// Its new status.

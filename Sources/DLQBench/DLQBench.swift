@@ -1,6 +1,6 @@
 // dlq-bench: the benchmark scripts/bench.sh runs. Each subcommand is one step (or the seeding
 // of one), run as its own process so that the peak resident set size it reports is the step's
-// own. The steps drive the product's real modules — AuditLog, DLQIngestor and ChangeReplayer
+// own. The steps drive the product's real modules — AuditLog, DLQIngestor and WriteEngine
 // through Reprocessor, the AWS and OpenSearch clients — against real peers (moto, osmem), and
 // print one JSON object each on stdout. It asserts no targets: bench.sh prints them beside
 // the figures.

@@ -31,7 +31,7 @@ enum ReplayWorkload {
     }
 
     static func openSearch(maxBulkOperations: Int) throws -> OpenSearchClient {
-        // The replayer's own settings (Reprocessor.makeReplayer): retries and bulk size.
+        // The replayer's own settings (Reprocessor.makeWriteEngine): retries and bulk size.
         OpenSearchClient(
             endpoint: try Peers.openSearchEndpoint(), httpClient: Peers.httpClient,
             retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
@@ -99,11 +99,11 @@ struct SeedReplay: AsyncParsableCommand {
     }
 }
 
-/// Step 3, the product: `ChangeReplayer.replayDue` (via `Reprocessor`) of the seeded pending changes.
+/// Step 3, the product: `WriteEngine.replayDue` (via `Reprocessor`) of the seeded pending changes.
 struct ReplayBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Replay every pending change of a seeded audit log with the reprocessor's ChangeReplayer.")
+        abstract: "Replay every pending change of a seeded audit log with the write engine.")
 
     @Option(help: "The seeded audit database.") var db: String
     @Option(help: "Pending changes in it.") var changes: Int
@@ -117,9 +117,9 @@ struct ReplayBenchmark: AsyncParsableCommand {
                 auditDatabasePath: db, openSearchEndpoint: try Peers.openSearchEndpoint().absoluteString, index: index,
                 tableName: table))
         let reprocessor = try Reprocessor(settings: settings, logger: Peers.logger)
-        let replayer = try await reprocessor.makeReplayer()
+        let engine = try await reprocessor.makeWriteEngine()
         let start = ContinuousClock.now
-        let summary = try await replayer.replayDue()
+        let summary = try await engine.replayDue()
         let seconds = Latencies.seconds(ContinuousClock.now - start)
         guard summary.applied == changes else {
             throw BenchError(

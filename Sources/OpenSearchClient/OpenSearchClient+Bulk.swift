@@ -25,6 +25,25 @@ extension OpenSearchClient {
     public func bulk(index: String, operations: [BulkOperation], refresh: RefreshPolicy = .none)
         async throws(OpenSearchError) -> [BulkItemResult]
     {
+        var results: [BulkItemResult] = []
+        results.reserveCapacity(operations.count)
+        for outcome in try await bulkSettled(index: index, operations: operations, refresh: refresh) {
+            results.append(try outcome.get())
+        }
+        return results
+    }
+
+    /// Like ``bulk(index:operations:refresh:)``, but a request that fails whole does not hide
+    /// what earlier requests did: every operation gets its own outcome, the item result of its
+    /// request, or the error of the request it was in. Later requests are not sent once one
+    /// fails (their operations carry the same error), so nothing is written past a failure.
+    ///
+    /// - Returns: One outcome per operation, in order.
+    /// - Throws: ``OpenSearchError`` before sending anything when an operation is malformed
+    ///   (empty id, create-only delete).
+    public func bulkSettled(index: String, operations: [BulkOperation], refresh: RefreshPolicy = .none)
+        async throws(OpenSearchError) -> [Result<BulkItemResult, OpenSearchError>]
+    {
         guard !operations.isEmpty else { return [] }
         var lines: [[UInt8]] = []
         lines.reserveCapacity(operations.count)
@@ -35,7 +54,7 @@ extension OpenSearchClient {
             }
             lines.append(Self.ndjson(for: operation))
         }
-        var results: [BulkItemResult] = []
+        var results: [Result<BulkItemResult, OpenSearchError>] = []
         results.reserveCapacity(operations.count)
         var start = 0
         while start < operations.count {
@@ -47,8 +66,14 @@ extension OpenSearchClient {
                 bytes += lines[end].count
                 end += 1
             }
-            results += try await sendBulk(
-                index: index, operations: operations[start..<end], lines: lines[start..<end], refresh: refresh)
+            do {
+                results += try await sendBulk(
+                    index: index, operations: operations[start..<end], lines: lines[start..<end], refresh: refresh
+                ).map { .success($0) }
+            } catch {
+                results += Array(repeating: .failure(error), count: operations.count - start)
+                return results
+            }
             start = end
         }
         return results

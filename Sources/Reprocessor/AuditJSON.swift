@@ -110,6 +110,23 @@ public enum AuditJSON {
         ])
     }
 
+    /// A replay pass: `{"writes", "applied", "superseded", "failed", "parked", "deferred", "conflict",
+    /// "unavailable", "recovered", "pausedReason"}`.
+    public static func replaySummary(_ summary: ReplaySummary) -> JSONValue {
+        .object([
+            "writes": .number(String(summary.writes)),
+            "applied": .number(String(summary.applied)),
+            "superseded": .number(String(summary.superseded)),
+            "failed": .number(String(summary.failed)),
+            "parked": .number(String(summary.parked)),
+            "deferred": .number(String(summary.deferred)),
+            "conflict": .number(String(summary.conflict)),
+            "unavailable": .number(String(summary.unavailable)),
+            "recovered": .number(String(summary.recovered)),
+            "pausedReason": summary.pausedReason.map(JSONValue.string) ?? .null,
+        ])
+    }
+
     /// `{"results": [{"id", "outcome", "status", "message"}]}`.
     public static func results(_ results: [OperationResult]) -> JSONValue {
         .object(["results": .array(results.map(result))])
@@ -119,8 +136,8 @@ public enum AuditJSON {
     public static func result(_ result: OperationResult) -> JSONValue {
         .object([
             "id": .number(String(result.id)),
-            "outcome": .string(result.outcome),
-            "status": .string(result.status),
+            "outcome": .string(result.outcome.rawValue),
+            "status": result.status.map { .string($0.rawValue) } ?? .null,
             "message": .string(result.message),
         ])
     }

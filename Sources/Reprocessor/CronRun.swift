@@ -67,9 +67,9 @@ public struct CronRun: Sendable {
         }
         do {
             let ingestor = try await reprocessor.makeIngestor(options: options)
-            let replayer = try await reprocessor.makeReplayer()
+            let engine = try await reprocessor.makeWriteEngine()
             let ingest = try await ingestor.drain(progress: ingestProgress)
-            let replay = try await replayer.replayDue(progress: replayProgress)
+            let replay = try await engine.replayDue(progress: replayProgress)
             try await auditLog.recordRun(finishedAt: Date())
             renewal.cancel()
             try await auditLog.releaseLease(name: Self.leaseName, holder: holder)

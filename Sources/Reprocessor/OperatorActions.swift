@@ -37,36 +37,26 @@ public struct OperatorRequest: Sendable {
     }
 }
 
-/// The result of an operator command on one change (`{"id", "outcome", "status", "message"}` in JSON).
-public struct OperationResult: Sendable, Hashable, Codable {
-    /// The change.
-    public var id: Int64
-    /// What happened: applied, superseded, failed, parked, deferred, skipped, rolled_back, resynced,
-    /// conflict, refused, not_found, or would_… in a dry run.
-    public var outcome: String
-    /// The change's status afterwards (empty when the change does not exist).
-    public var status: String
-    /// One line saying why.
-    public var message: String
-
-    /// Whether the outcome means the command did not do what was asked.
-    public var isFailure: Bool { ["failed", "parked", "conflict", "refused", "not_found"].contains(outcome) }
-}
-
 /// Retry, skip, rollback and resync (DESIGN §5 and §6), for one change, a list, or a filter.
+///
+/// Every write goes through the ``WriteEngine``; this type chooses the changes, checks what
+/// each command allows, paces the work and reports one result per change. A change another
+/// process moved first is a per-change `conflict`, never an aborted batch.
 public struct OperatorActions: Sendable {
     let auditLog: AuditLog
-    let replayer: ChangeReplayer?
+    let engine: WriteEngine?
     let logger: Logger
+    /// Changes read and carried out together (one engine round) when no rate is set.
+    let batchSize = 200
 
     /// Creates the operator actions.
     /// - Parameters:
     ///   - auditLog: The audit log.
-    ///   - replayer: Needed by retry, rollback and resync; skip works without it.
+    ///   - engine: Needed by retry, rollback and resync; skip works without it.
     ///   - logger: The logger.
-    public init(auditLog: AuditLog, replayer: ChangeReplayer?, logger: Logger) {
+    public init(auditLog: AuditLog, engine: WriteEngine?, logger: Logger) {
         self.auditLog = auditLog
-        self.replayer = replayer
+        self.engine = engine
         self.logger = logger
     }
 
@@ -80,6 +70,9 @@ public struct OperatorActions: Sendable {
         case rollback
         /// Make the document match the table's current item.
         case resync
+
+        /// Whether the command writes to search (and so needs the engine), dry run or not.
+        public var writesToSearch: Bool { self != .skip }
     }
 
     /// Runs `command` on every change the request names, reporting each result as it is known.
@@ -89,266 +82,241 @@ public struct OperatorActions: Sendable {
     ///   - request: Which changes, who, why, dry run, force, rate.
     ///   - report: Called once per change, in order.
     /// - Throws: ``ReprocessorError`` for a request that cannot be carried out at all (no reason
-    ///   for skip or rollback, nothing chosen); audit-log errors.
+    ///   for skip or rollback, nothing chosen, no engine for a command that writes); audit-log errors.
     public func perform(
         _ command: Command, _ request: OperatorRequest, report: @Sendable (OperationResult) async throws -> Void
     ) async throws {
         if command == .skip || command == .rollback, (request.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
-            throw ReprocessorError(.invalidRequest, "\(command.rawValue) needs a reason: pass --reason \"why\"")
+            throw ReprocessorError(.invalidRequest, "\(command.rawValue) needs a reason")
         }
         if request.ids.isEmpty && request.filter == nil {
-            throw ReprocessorError(.invalidRequest, "name change ids or a filter (for example --status parked)")
+            throw ReprocessorError(.invalidRequest, "name change ids or a filter (for example status parked)")
+        }
+        if command.writesToSearch && engine == nil {
+            throw ReprocessorError(.invalidRequest, "\(command.rawValue) needs the OpenSearch and table settings")
         }
         var pacer = Pacer(ratePerSecond: request.ratePerSecond)
-        if !request.ids.isEmpty {
-            for id in request.ids {
-                await pacer.wait()
-                guard let change = try await auditLog.change(id: id) else {
-                    try await report(
-                        OperationResult(id: id, outcome: "not_found", status: "", message: "no change with id \(id)"))
-                    continue
+        let chunk = request.ratePerSecond == nil ? batchSize : 1
+        func run(_ changes: [ChangeRecord]) async throws {
+            for start in stride(from: 0, to: changes.count, by: chunk) {
+                let part = Array(changes[start..<min(start + chunk, changes.count)])
+                for _ in part { await pacer.wait() }
+                let results = try await perform(command, on: part, request)
+                for change in part {
+                    if let result = results[change.id] {
+                        try await report(result)
+                    } else {
+                        try await report(
+                            OperationResult(
+                                id: change.id, outcome: .conflict, status: try await auditLog.change(id: change.id)?.status,
+                                message: "another process moved the change first"))
+                    }
                 }
-                try await report(try await perform(command, on: change, request))
+            }
+        }
+        if !request.ids.isEmpty {
+            for start in stride(from: 0, to: request.ids.count, by: batchSize) {
+                let ids = Array(request.ids[start..<min(start + batchSize, request.ids.count)])
+                var found: [ChangeRecord] = []
+                for id in ids {
+                    if let change = try await auditLog.change(id: id) {
+                        found.append(change)
+                    } else {
+                        try await run(found)
+                        found = []
+                        try await report(
+                            OperationResult(id: id, outcome: .notFound, status: nil, message: "no change with id \(id)"))
+                    }
+                }
+                try await run(found)
             }
             return
         }
         guard let filter = request.filter else { return }
         var cursor: String?
         repeat {
-            let page = try await auditLog.listChanges(filter, after: cursor, limit: 200)
+            let page = try await auditLog.listChanges(filter, after: cursor, limit: batchSize)
             cursor = page.next
-            for change in page.rows {
-                await pacer.wait()
-                try await report(try await perform(command, on: change, request))
-            }
+            try await run(page.rows)
         } while cursor != nil
     }
 
-    func perform(_ command: Command, on change: ChangeRecord, _ request: OperatorRequest) async throws -> OperationResult {
+    /// Carries out `command` on `changes`; one result per change.
+    func perform(_ command: Command, on changes: [ChangeRecord], _ request: OperatorRequest) async throws -> [Int64:
+        OperationResult]
+    {
+        guard !changes.isEmpty else { return [:] }
         switch command {
-        case .retry: return try await retry(change, request)
-        case .skip: return try await skip(change, request)
-        case .rollback: return try await rollback(change, request)
-        case .resync: return try await resync(change, request)
+        case .skip: return try await skip(changes, request)
+        case .retry: return try await retry(changes, request)
+        case .rollback, .resync:
+            guard let engine else { return [:] }
+            var results: [Int64: OperationResult] = [:]
+            var works: [DocumentWork] = []
+            for change in changes {
+                guard let documentID = change.documentID else {
+                    results[change.id] = refusal(change, "change has no artist document")
+                    continue
+                }
+                works.append(
+                    command == .rollback
+                        ? .rollback(change, documentID: documentID, force: request.force)
+                        : .resync(change, documentID: documentID))
+            }
+            // One work per document per engine round: a second change of a document waits for the next.
+            for wave in Self.waves(works) {
+                let execution = try await engine.execute(wave, context: context(request), dryRun: request.dryRun)
+                results.merge(execution.results) { _, new in new }
+            }
+            return results
         }
     }
 
-    func refuse(_ change: ChangeRecord, _ message: String) -> OperationResult {
-        OperationResult(id: change.id, outcome: "refused", status: change.status.rawValue, message: message)
+    func context(_ request: OperatorRequest) -> WritePlanner.Context {
+        WritePlanner.Context(actor: request.actor, reason: request.reason, now: Date())
     }
 
-    func requireReplayer() throws -> ChangeReplayer {
-        guard let replayer else {
-            throw ReprocessorError(.invalidRequest, "this command needs OpenSearch and table settings")
+    func refusal(_ change: ChangeRecord, _ message: String) -> OperationResult {
+        OperationResult(id: change.id, outcome: .refused, status: change.status, message: message)
+    }
+
+    /// Splits works into rounds in which each document appears at most once, keeping their order.
+    static func waves(_ works: [DocumentWork]) -> [[DocumentWork]] {
+        var waves: [[DocumentWork]] = []
+        var documents: [Set<String>] = []
+        for work in works {
+            let index = documents.firstIndex { !$0.contains(work.documentID) } ?? documents.count
+            if index == waves.count {
+                waves.append([])
+                documents.append([])
+            }
+            waves[index].append(work)
+            documents[index].insert(work.documentID)
         }
-        return replayer
+        return waves
     }
 
     // MARK: retry
 
-    func retry(_ change: ChangeRecord, _ request: OperatorRequest) async throws -> OperationResult {
-        switch change.status {
-        case .applied:
-            return refuse(change, "already applied; use resync to rewrite it from the table")
-        case .filtered:
-            return refuse(change, "not an artist record; filtered changes are never applied")
-        case .expired:
-            return refuse(change, "its records left the stream; use resync")
-        case .pending, .failed, .parked, .rolledBack, .skipped, .superseded:
-            break
+    /// Retry: each change goes back to pending (unless another process moved it), then its document's
+    /// due changes are replayed together by the engine.
+    func retry(_ changes: [ChangeRecord], _ request: OperatorRequest) async throws -> [Int64: OperationResult] {
+        guard let engine else { return [:] }
+        var results: [Int64: OperationResult] = [:]
+        var chosen: [ChangeRecord] = []
+        for change in changes {
+            switch change.status {
+            case .applied:
+                results[change.id] = refusal(change, "already applied; use resync to rewrite it from the table")
+            case .filtered:
+                results[change.id] = refusal(change, "not an artist record; filtered changes are never applied")
+            case .expired:
+                results[change.id] = refusal(change, "its records left the stream; resolve it with resolve-expired")
+            case .pending, .failed, .parked, .rolledBack, .skipped, .superseded:
+                if change.documentID == nil {
+                    results[change.id] = refusal(change, "change has no artist document")
+                } else {
+                    chosen.append(change)
+                }
+            }
         }
+        var queued: [ChangeRecord] = []
         if request.dryRun {
-            return OperationResult(
-                id: change.id, outcome: "would_retry", status: change.status.rawValue,
-                message: "would replay \(change.eventName?.rawValue ?? "change") of \(change.documentID ?? "?")")
+            queued = chosen.map { change in
+                var change = change
+                change.status = .pending
+                return change
+            }
+        } else {
+            let requests = chosen.filter { $0.status != .pending }.map { change in
+                TransitionRequest(
+                    change.id, to: .pending, expecting: [change.status],
+                    update: ChangeUpdate(attempts: 0, nextAttemptAt: .some(nil)),
+                    action: ActionEntry(
+                        action: .retried, actor: request.actor, reason: request.reason, outcome: "queued for replay"))
+            }
+            let moved = try await auditLog.transitions(requests, at: Date())
+            var refused: [Int64: ChangeRecord?] = [:]
+            for (request, outcome) in zip(requests, moved) {
+                if case .failure = outcome { refused[request.id] = try await auditLog.change(id: request.id) }
+            }
+            for change in chosen {
+                if let current = refused[change.id] {
+                    results[change.id] = OperationResult(
+                        id: change.id, outcome: .conflict, status: current?.status,
+                        message: "another process moved the change first (now \(current?.status.rawValue ?? "gone"))")
+                } else {
+                    queued.append(change)
+                }
+            }
         }
-        let replayer = try requireReplayer()
-        var current = change
-        if change.status != .pending {
-            current = try await auditLog.transition(
-                change.id, to: .pending, expecting: [change.status],
-                update: ChangeUpdate(attempts: 0, nextAttemptAt: .some(nil)),
-                action: ActionEntry(action: .retried, actor: request.actor, reason: request.reason, outcome: "queued for replay"),
-                at: Date())
+        guard !queued.isEmpty else { return results }
+        // The documents' other due changes are decided with them: one write, the newest state.
+        let due = try await auditLog.dueChanges(documentIDs: queued.compactMap(\.documentID), now: Date())
+        var byDocument: [String: [ChangeRecord]] = [:]
+        var order: [String] = []
+        for change in due + (request.dryRun ? queued : []) {
+            guard let documentID = change.documentID else { continue }
+            if byDocument[documentID] == nil { order.append(documentID) }
+            if !(byDocument[documentID] ?? []).contains(where: { $0.id == change.id }) {
+                byDocument[documentID, default: []].append(change)
+            }
         }
-        guard let result = try await replayer.apply([current], actor: request.actor, reason: request.reason).first else {
-            return refuse(change, "nothing was applied")
+        for change in queued where byDocument[change.documentID ?? ""]?.contains(where: { $0.id == change.id }) != true {
+            results[change.id] = OperationResult(
+                id: change.id, outcome: .conflict, status: try await auditLog.change(id: change.id)?.status,
+                message: "another process replayed the change first")
         }
-        return OperationResult(
-            id: change.id, outcome: result.outcome.rawValue, status: result.status.rawValue, message: result.message)
+        let works = order.map { DocumentWork.replay(documentID: $0, changes: byDocument[$0] ?? []) }
+        for start in stride(from: 0, to: works.count, by: engine.batchDocuments) {
+            let batch = Array(works[start..<min(start + engine.batchDocuments, works.count)])
+            let execution = try await engine.execute(batch, context: context(request), dryRun: request.dryRun)
+            for change in queued {
+                if let result = execution.results[change.id] { results[change.id] = result }
+            }
+        }
+        return results
     }
 
     // MARK: skip
 
-    func skip(_ change: ChangeRecord, _ request: OperatorRequest) async throws -> OperationResult {
-        guard [.pending, .failed, .parked, .expired].contains(change.status) else {
-            return refuse(
-                change, "only pending, failed, parked or expired changes can be skipped (this one is \(change.status.rawValue))")
-        }
-        if request.dryRun {
-            return OperationResult(
-                id: change.id, outcome: "would_skip", status: change.status.rawValue, message: "would mark as skipped")
-        }
-        let updated = try await auditLog.transition(
-            change.id, to: .skipped, expecting: [change.status],
-            action: ActionEntry(action: .skipped, actor: request.actor, reason: request.reason, outcome: "skipped"),
-            at: Date())
-        logger.info("change skipped by \(request.actor)", metadata: ["changeId": "\(change.id)"])
-        return OperationResult(id: change.id, outcome: "skipped", status: updated.status.rawValue, message: "marked as skipped")
-    }
-
-    // MARK: rollback
-
-    func rollback(_ change: ChangeRecord, _ request: OperatorRequest) async throws -> OperationResult {
-        guard change.status == .applied else {
-            return refuse(change, "only applied changes can be rolled back (this one is \(change.status.rawValue))")
-        }
-        guard let documentID = change.documentID, let eventName = change.eventName else {
-            return refuse(change, "change has no artist document")
-        }
-        let replayer = try requireReplayer()
-        let live = try await replayer.openSearch.get(index: replayer.transform.index, id: documentID)
-        let liveSequence = live.flatMap { SyncTransform.syncedSequenceNumber(in: $0.source) }
-        let reflects: Bool
-        switch eventName {
-        case .remove:
-            reflects = live == nil
-        case .insert, .modify:
-            reflects =
-                liveSequence == change.sequenceNumber
-                && ChangeReplayer.liveEventName(live) == eventName.rawValue
-        }
-        if !reflects && !request.force {
-            let liveText =
-                live == nil
-                ? "the document is absent" : "the live document carries sequence \(liveSequence?.description ?? "none")"
-            let message =
-                "conflict: \(liveText), not this change's sequence \(change.sequenceNumber); pass --force to roll back anyway"
-            if !request.dryRun {
-                _ = try await auditLog.appendAction(
-                    changeID: change.id, messageID: nil,
-                    ActionEntry(action: .conflict, actor: request.actor, reason: request.reason, outcome: message), at: Date())
+    func skip(_ changes: [ChangeRecord], _ request: OperatorRequest) async throws -> [Int64: OperationResult] {
+        var results: [Int64: OperationResult] = [:]
+        var chosen: [ChangeRecord] = []
+        for change in changes {
+            guard [.pending, .failed, .parked, .expired].contains(change.status) else {
+                results[change.id] = refusal(
+                    change,
+                    "only pending, failed, parked or expired changes can be skipped (this one is \(change.status.rawValue))")
+                continue
             }
-            return OperationResult(id: change.id, outcome: "conflict", status: change.status.rawValue, message: message)
-        }
-        let restoresDelete = eventName == .insert || change.oldImage == nil
-        if request.dryRun {
-            return OperationResult(
-                id: change.id, outcome: "would_roll_back", status: change.status.rawValue,
-                message: restoresDelete ? "would delete document \(documentID)" : "would restore the old image of \(documentID)")
-        }
-        let condition = live.map { WriteCondition.ifSeqNo($0.seqNo, primaryTerm: $0.primaryTerm) }
-        var written: JSONValue = .null
-        do {
-            if restoresDelete {
-                if live != nil {
-                    _ = try await replayer.openSearch.delete(
-                        index: replayer.transform.index, id: documentID, condition: condition)
-                }
-            } else if let oldImage = change.oldImage {
-                let stamp = SyncStamp(
-                    sequenceNumber: change.sequenceNumber, eventName: eventName,
-                    approximateCreationTime: change.approximateCreationTime, appliedAt: Date())
-                written = Self.markedAsRollback(replayer.transform.document(for: oldImage, stamp: stamp))
-                _ = try await replayer.openSearch.index(
-                    index: replayer.transform.index, id: documentID, document: written,
-                    condition: condition ?? .createOnly)
-            }
-        } catch {
-            guard error.code == .conflict else {
-                return OperationResult(id: change.id, outcome: "failed", status: change.status.rawValue, message: "\(error)")
-            }
-            return OperationResult(
-                id: change.id, outcome: "conflict", status: change.status.rawValue,
-                message: "the document changed while rolling back; nothing written, try again")
-        }
-        let outcome = restoresDelete ? "document deleted (the change was an insert)" : "old image restored"
-        let updated = try await auditLog.transition(
-            change.id, to: .rolledBack, expecting: [.applied],
-            action: ActionEntry(
-                action: .rolledBack, actor: request.actor, reason: request.reason,
-                outcome: request.force && !reflects ? "\(outcome) (forced)" : outcome,
-                response: JSONValue.object(["written": written]).serialized),
-            at: Date())
-        logger.info(
-            "change rolled back by \(request.actor)", metadata: ["changeId": "\(change.id)", "documentId": "\(documentID)"])
-        return OperationResult(id: change.id, outcome: "rolled_back", status: updated.status.rawValue, message: outcome)
-    }
-
-    /// A rolled-back document keeps the change's sequence number (so older changes
-    /// stay superseded) but says `ROLLBACK`, so a later retry of the same change writes again.
-    static func markedAsRollback(_ document: JSONValue) -> JSONValue {
-        guard case .object(var fields) = document, case .object(var sync)? = fields["sync"] else { return document }
-        sync["eventName"] = .string("ROLLBACK")
-        fields["sync"] = .object(sync)
-        return .object(fields)
-    }
-
-    // MARK: resync
-
-    func resync(_ change: ChangeRecord, _ request: OperatorRequest) async throws -> OperationResult {
-        guard [.pending, .failed, .parked, .applied, .rolledBack, .expired].contains(change.status) else {
-            return refuse(change, "a \(change.status.rawValue) change cannot be resynced")
-        }
-        guard let documentID = change.documentID, let keys = change.keys else {
-            return refuse(
-                change,
-                "this batch left the stream before its records were read, so its keys are unknown; resync the artists it touched by their change ids or skip it"
-            )
-        }
-        if request.dryRun {
-            return OperationResult(
-                id: change.id, outcome: "would_resync", status: change.status.rawValue,
-                message: "would make \(documentID) match the table's current item")
-        }
-        let replayer = try requireReplayer()
-        let index = replayer.transform.index
-        let outcome: String
-        let written: JSONValue
-        do {
-            let item = try await replayer.table.currentItem(keys: keys)
-            let live = try await replayer.openSearch.get(index: index, id: documentID)
-            let condition = live.map { WriteCondition.ifSeqNo($0.seqNo, primaryTerm: $0.primaryTerm) }
-            if let item {
-                // The table is at least as new as anything in search or the log, so
-                // the stamp never moves back: take the newest sequence known.
-                var sequence = change.sequenceNumber
-                if let liveSequence = live.flatMap({ SyncTransform.syncedSequenceNumber(in: $0.source) }), liveSequence > sequence
-                {
-                    sequence = liveSequence
-                }
-                if let latest = try await auditLog.latestAppliedSequence(documentID: documentID), latest > sequence {
-                    sequence = latest
-                }
-                let stamp = SyncStamp(
-                    sequenceNumber: sequence, eventName: .modify, approximateCreationTime: nil, appliedAt: Date())
-                written = replayer.transform.document(for: item, stamp: stamp)
-                _ = try await replayer.openSearch.index(
-                    index: index, id: documentID, document: written, condition: condition ?? .createOnly)
-                outcome = "document matches the table's current item"
+            if request.dryRun {
+                results[change.id] = OperationResult(
+                    id: change.id, outcome: .wouldSkip, status: change.status, message: "would mark as skipped")
             } else {
-                written = .null
-                if live != nil {
-                    _ = try await replayer.openSearch.delete(index: index, id: documentID, condition: condition)
-                }
-                outcome = "item gone from the table; document deleted"
+                chosen.append(change)
             }
-        } catch let error as OpenSearchError where error.code == .conflict {
-            return OperationResult(
-                id: change.id, outcome: "conflict", status: change.status.rawValue,
-                message: "the document changed during the resync; nothing written, try again")
-        } catch {
-            return OperationResult(id: change.id, outcome: "failed", status: change.status.rawValue, message: "\(error)")
         }
-        let updated = try await auditLog.transition(
-            change.id, to: .applied, expecting: [change.status],
-            update: ChangeUpdate(nextAttemptAt: .some(nil), lastError: .some(nil)),
-            action: ActionEntry(
-                action: .resynced, actor: request.actor, reason: request.reason, outcome: outcome,
-                response: JSONValue.object(["written": written]).serialized),
-            at: Date())
-        logger.info("change resynced by \(request.actor)", metadata: ["changeId": "\(change.id)", "documentId": "\(documentID)"])
-        return OperationResult(id: change.id, outcome: "resynced", status: updated.status.rawValue, message: outcome)
+        let requests = chosen.map { change in
+            TransitionRequest(
+                change.id, to: .skipped, expecting: [change.status],
+                action: ActionEntry(action: .skipped, actor: request.actor, reason: request.reason, outcome: "skipped"))
+        }
+        let moved = try await auditLog.transitions(requests, at: Date())
+        for (change, outcome) in zip(chosen, moved) {
+            switch outcome {
+            case .success(let updated):
+                logger.info("change skipped by \(request.actor)", metadata: ["changeId": "\(change.id)"])
+                results[change.id] = OperationResult(
+                    id: change.id, outcome: .skipped, status: updated.status, message: "marked as skipped")
+            case .failure:
+                let current = try await auditLog.change(id: change.id)
+                results[change.id] = OperationResult(
+                    id: change.id, outcome: .conflict, status: current?.status,
+                    message: "another process moved the change first (now \(current?.status.rawValue ?? "gone"))")
+            }
+        }
+        return results
     }
 }
 

@@ -72,9 +72,9 @@ public struct Reprocessor: Sendable {
         )
     }
 
-    /// A replayer writing to the configured OpenSearch index and checking the configured table.
+    /// The write engine, writing to the configured OpenSearch index and checking the configured table.
     /// - Throws: Missing settings (endpoint, table), AWS configuration errors, or an unreadable secret.
-    public func makeReplayer() async throws -> ChangeReplayer {
+    public func makeWriteEngine() async throws -> WriteEngine {
         let endpoint = try settings.requireOpenSearchEndpoint()
         let tableName = try settings.requireTableName()
         let configuration = try awsConfiguration()
@@ -83,15 +83,14 @@ public struct Reprocessor: Sendable {
             endpoint: endpoint, auth: auth, httpClient: SharedHTTPClient.client,
             retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
             maxBulkOperations: settings.bulkDocuments, logger: logger)
-        return ChangeReplayer(
+        return WriteEngine(
             auditLog: auditLog,
             openSearch: openSearch,
             table: TableReader(
                 client: DynamoDBClient(configuration: configuration, httpClient: SharedHTTPClient.client, logger: logger),
                 tableName: tableName),
-            transform: transform,
-            maxAttempts: settings.maxAttempts,
-            backoff: settings.applyBackoff,
+            planner: WritePlanner(transform: transform, maxAttempts: settings.maxAttempts, backoff: settings.applyBackoff),
+            batchDocuments: settings.bulkDocuments,
             logger: logger
         )
     }

@@ -20,7 +20,7 @@ public enum ReprocessorMetrics {
         public static let messagesQuarantined = "dlq_messages_quarantined_total"
         /// Gauge, label `status`: changes in each status.
         public static let changes = "dlq_changes"
-        /// Counter, label `outcome`: apply outcomes (applied, superseded, failed, parked).
+        /// Counter, label `outcome`: replay outcomes (applied, superseded, failed, parked, conflict, unavailable).
         public static let applyOutcomes = "dlq_apply_outcomes_total"
         /// Histogram: seconds one apply round (one `_mget` and one `_bulk`) took.
         public static let applyDuration = "dlq_apply_duration_seconds"
@@ -30,6 +30,8 @@ public enum ReprocessorMetrics {
         public static let openSearchErrors = "dlq_opensearch_errors_total"
         /// Gauge: age in seconds of the oldest pending or failed change (0 when none).
         public static let oldestPendingAge = "dlq_oldest_pending_change_age_seconds"
+        /// Gauge: 1 while replay is paused because search as a whole is failing, else 0.
+        public static let replayPaused = "dlq_replay_paused"
         /// Gauge: Unix time of the last successful run (0 when never).
         public static let lastSuccessfulRun = "dlq_last_successful_run_timestamp_seconds"
     }
@@ -39,7 +41,8 @@ public enum ReprocessorMetrics {
         for name in [Name.messagesReceived, Name.messagesIngested, Name.messagesQuarantined] {
             Counter(label: name).increment(by: 0)
         }
-        for outcome in [ApplyOutcome.applied, .superseded, .failed, .parked] {
+        recordReplayPaused(false)
+        for outcome in [ChangeOutcome.applied, .superseded, .failed, .parked, .conflict, .unavailable] {
             Counter(label: Name.applyOutcomes, dimensions: [("outcome", outcome.rawValue)]).increment(by: 0)
         }
         for kind in [AWSError.Code.connection, .timeout, .throttling, .serverError, .clientError] {
@@ -50,6 +53,11 @@ public enum ReprocessorMetrics {
         }
     }
 
+    /// Says whether replay is paused because search as a whole is failing.
+    public static func recordReplayPaused(_ paused: Bool) {
+        Gauge(label: Name.replayPaused).record(paused ? 1 : 0)
+    }
+
     /// Counts what one received group did.
     static func record(_ summary: IngestSummary) {
         Counter(label: Name.messagesReceived).increment(by: summary.messagesReceived)
@@ -58,7 +66,7 @@ public enum ReprocessorMetrics {
     }
 
     /// Counts apply outcomes and the round's duration.
-    static func record(_ results: [ApplyResult], duration: Duration) {
+    static func record(_ results: [OperationResult], duration: Duration) {
         CoreMetrics.Timer(label: Name.applyDuration).recordNanoseconds(
             duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
         for result in results where result.outcome != .deferred {

@@ -36,7 +36,7 @@ public struct ReprocessorSettings: Sendable {
     public var receiveConcurrency: Int
     /// Visibility timeout asked for on receive; extended while a message is worked on.
     public var visibilityTimeoutSeconds: Int
-    /// Most documents written in one `_bulk` request.
+    /// Documents decided and written per round of the write engine (one `_mget`, one `_bulk`).
     public var bulkDocuments: Int
 
     /// Flag and environment variable names of each setting, for error messages.
@@ -57,6 +57,8 @@ public struct ReprocessorSettings: Sendable {
         public static let table = ("--table", "DYNAMODB_TABLE_NAME")
         /// `--visibility-timeout` / `DLQ_VISIBILITY_TIMEOUT`.
         public static let visibilityTimeout = ("--visibility-timeout", "DLQ_VISIBILITY_TIMEOUT")
+        /// `DLQ_BATCH_DOCUMENTS` (no flag).
+        public static let batchDocuments = ("", "DLQ_BATCH_DOCUMENTS")
     }
 
     /// Values given on the command line (or by an HTTP request); `nil` means "not given".
@@ -169,6 +171,14 @@ public struct ReprocessorSettings: Sendable {
                 "invalid visibility timeout \(visibilityTimeout): must be 1 to 43200 seconds "
                     + "(--visibility-timeout or DLQ_VISIBILITY_TIMEOUT)")
         }
+        var batchDocuments = 500
+        if let text = value(nil, Source.batchDocuments.1) {
+            guard let documents = Int(text), (1...10_000).contains(documents) else {
+                throw ReprocessorError(
+                    .invalidSetting, "invalid \(Source.batchDocuments.1) \"\(text)\": give 1 to 10000 documents")
+            }
+            batchDocuments = documents
+        }
         return ReprocessorSettings(
             queue: value(overrides.queue, Source.queue.1),
             auditDatabasePath: value(overrides.auditDatabasePath, Source.database.1) ?? "./dlq-audit.sqlite3",
@@ -181,7 +191,7 @@ public struct ReprocessorSettings: Sendable {
             applyBackoff: RetryPolicy(maxAttempts: maxAttempts, baseDelay: .seconds(30), maxDelay: .seconds(3600)),
             receiveConcurrency: concurrency,
             visibilityTimeoutSeconds: visibilityTimeout,
-            bulkDocuments: 500
+            bulkDocuments: batchDocuments
         )
     }
 

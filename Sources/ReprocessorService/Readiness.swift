@@ -7,7 +7,7 @@ import StreamModel
 struct Readiness: Sendable {
     let auditLog: AuditLog
     let ingestor: DLQIngestor
-    let replayer: ChangeReplayer
+    let engine: WriteEngine
     let holder: String
     /// Longest a single check may take before it counts as failed.
     let timeout: Duration = .seconds(5)
@@ -21,7 +21,7 @@ struct Readiness: Sendable {
         let results = await withTaskGroup(of: (String, String?).self) { group in
             group.addTask { ("database", await self.run { try await self.checkDatabase() }) }
             group.addTask { ("dlq", await self.run { try await self.ingestor.checkQueue() }) }
-            group.addTask { ("opensearch", await self.run { try await self.replayer.checkSearch() }) }
+            group.addTask { ("opensearch", await self.run { try await self.engine.checkSearch() }) }
             var results: [String: String?] = [:]
             for await (part, failure) in group { results[part] = failure }
             return results

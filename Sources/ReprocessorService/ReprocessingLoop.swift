@@ -13,7 +13,7 @@ import Synchronization
 struct ReprocessingLoop: Service {
     let auditLog: AuditLog
     let ingestor: DLQIngestor
-    let replayer: ChangeReplayer
+    let engine: WriteEngine
     let options: ServeOptions
     let holder: String
     let logger: Logger
@@ -106,13 +106,21 @@ struct ReprocessingLoop: Service {
         while !control.isStopping {
             if control.holdsLease {
                 do {
-                    let summary = try await replayer.replayDue(shouldStop: { control.isStopping })
+                    let summary = try await engine.replayDue(shouldStop: { control.isStopping })
+                    if let reason = summary.pausedReason {
+                        // Search as a whole is failing: no attempts were counted; probe before the next pass.
+                        logger.warning("replay paused: \(reason); probing search before resuming")
+                        ReprocessorMetrics.recordReplayPaused(true)
+                        await waitForSearch(control)
+                        ReprocessorMetrics.recordReplayPaused(false)
+                        continue
+                    }
                     if control.ingestHealthy {
                         try await auditLog.recordRun(finishedAt: Date())
                     }
                     if summary != ReplaySummary() {
                         logger.info(
-                            "replayed: \(summary.applied) applied, \(summary.superseded) superseded, \(summary.failed) failed, \(summary.parked) parked, \(summary.deferred) deferred"
+                            "replayed: \(summary.writes) writes; \(summary.applied) applied, \(summary.superseded) superseded, \(summary.failed) failed, \(summary.parked) parked, \(summary.deferred) deferred, \(summary.conflict) conflict"
                         )
                     }
                 } catch {
@@ -121,6 +129,21 @@ struct ReprocessingLoop: Service {
                 }
             }
             await pause(options.replayInterval, control)
+        }
+    }
+
+    /// Probes search (`GET /`) with a growing pause (up to a minute) until it answers.
+    func waitForSearch(_ control: LoopControl) async {
+        var delay = options.replayInterval
+        while !control.isStopping {
+            await pause(delay, control)
+            do {
+                try await engine.checkSearch()
+                logger.notice("search answers again; resuming replay")
+                return
+            } catch {
+                delay = min(delay * 2, .seconds(60))
+            }
         }
     }
 

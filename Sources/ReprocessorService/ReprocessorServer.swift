@@ -42,15 +42,15 @@ public struct ReprocessorServer: Sendable {
 
         let logger = reprocessor.logger
         let ingestor = try await reprocessor.makeIngestor(options: options.ingest)
-        let replayer = try await reprocessor.makeReplayer()
+        let engine = try await reprocessor.makeWriteEngine()
         let holder = CronRun.defaultHolder()
         let api = OperatorAPI(
             auditLog: reprocessor.auditLog,
-            actions: OperatorActions(auditLog: reprocessor.auditLog, replayer: replayer, logger: logger),
-            readiness: Readiness(auditLog: reprocessor.auditLog, ingestor: ingestor, replayer: replayer, holder: holder),
+            actions: OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: logger),
+            readiness: Readiness(auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, holder: holder),
             registry: registry, tokens: options.tokens, logger: logger)
         let loop = ReprocessingLoop(
-            auditLog: reprocessor.auditLog, ingestor: ingestor, replayer: replayer, options: options, holder: holder,
+            auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, options: options, holder: holder,
             logger: logger)
         if options.tokens.isEmpty {
             logger.notice("no operator tokens configured: the mutating endpoints answer 403")

@@ -5,12 +5,13 @@ import Foundation
 /// Computed arithmetically (proleptic Gregorian calendar), so it needs no formatter and is safe to share.
 /// The time is rounded to the nearest millisecond (epoch seconds such as `1479499740.123` read as a Double
 /// land a hair below `.123`). Times outside years 0000–9999 are clamped to those years' ends.
-enum ISO8601Milliseconds {
+public enum ISO8601Milliseconds {
     /// 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z in epoch milliseconds.
     private static let firstRepresentable: Double = -62_167_219_200_000
     private static let lastRepresentable: Double = 253_402_300_799_999
 
-    static func format(_ date: Date) -> String {
+    /// `date` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (the form of `sync.appliedAt`).
+    public static func format(_ date: Date) -> String {
         let exact = (date.timeIntervalSince1970 * 1000).rounded()
         let milliseconds = exact.isNaN ? 0 : Int64(min(max(exact, firstRepresentable), lastRepresentable))
         let (days, millisecondOfDay) = floorDivide(milliseconds, 86_400_000)

@@ -31,9 +31,8 @@ func performChangeAction(
     force: Bool = false
 ) async throws {
     let reprocessor = try CommandContext.open(global, connection)
-    let needsReplayer = command != .skip && !options.dryRun || command == .rollback
-    let replayer = needsReplayer ? try await reprocessor.makeReplayer() : nil
-    let actions = OperatorActions(auditLog: reprocessor.auditLog, replayer: replayer, logger: reprocessor.logger)
+    let engine = command.writesToSearch ? try await reprocessor.makeWriteEngine() : nil
+    let actions = OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: reprocessor.logger)
     let request = OperatorRequest(
         ids: options.ids, filter: options.ids.isEmpty ? options.filter.filter : nil, actor: options.actor ?? loginName(),
         reason: options.reason, dryRun: options.dryRun, force: force, ratePerSecond: options.rate)
@@ -60,7 +59,7 @@ actor ResultCollector {
     func add(_ result: OperationResult) {
         if printAsTable {
             if results.isEmpty { print("ID\tOUTCOME\tSTATUS\tMESSAGE") }
-            print("\(result.id)\t\(result.outcome)\t\(result.status.isEmpty ? "-" : result.status)\t\(result.message)")
+            print("\(result.id)\t\(result.outcome.rawValue)\t\(result.status?.rawValue ?? "-")\t\(result.message)")
         }
         results.append(result)
     }

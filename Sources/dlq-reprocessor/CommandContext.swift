@@ -61,6 +61,11 @@ enum Output {
         print(value.serialized)
     }
 
+    /// Prints one line to stderr.
+    static func error(_ line: String) {
+        FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+    }
+
     /// Prints an aligned table with a header row.
     static func table(_ headers: [String], _ rows: [[String]]) {
         var widths = headers.map(\.count)

@@ -42,17 +42,6 @@ func summaryJSON(_ summary: IngestSummary) -> JSONValue {
     ])
 }
 
-/// The JSON of a replay summary.
-func summaryJSON(_ summary: ReplaySummary) -> JSONValue {
-    .object([
-        "applied": .number(String(summary.applied)),
-        "superseded": .number(String(summary.superseded)),
-        "failed": .number(String(summary.failed)),
-        "parked": .number(String(summary.parked)),
-        "deferred": .number(String(summary.deferred)),
-    ])
-}
-
 /// `ingest`: drain the DLQ into the audit log.
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -105,7 +94,7 @@ struct RunCommand: AsyncParsableCommand {
         let result = try await CronRun(reprocessor: reprocessor).run(
             options: drain.ingestOptions,
             ingestProgress: { progress.show("ingest", done: $0.messagesReceived) },
-            replayProgress: { progress.show("replay", done: $0.applied + $0.superseded + $0.failed + $0.parked) })
+            replayProgress: { progress.show("replay", done: $0.applied + $0.superseded + $0.failed + $0.parked + $0.conflict) })
         progress.finish()
         switch result {
         case .leaseHeld(let holder):
@@ -117,15 +106,22 @@ struct RunCommand: AsyncParsableCommand {
         case .ran(let ingest, let replay, let stats):
             if json {
                 Output.json(
-                    .object(["ingest": summaryJSON(ingest), "replay": summaryJSON(replay), "stats": AuditJSON.stats(stats)]))
+                    .object([
+                        "ingest": summaryJSON(ingest), "replay": AuditJSON.replaySummary(replay), "stats": AuditJSON.stats(stats),
+                    ]))
             } else {
                 print(
                     "ingest: \(ingest.messagesReceived) messages, \(ingest.changesStored) new changes, "
                         + "\(ingest.quarantined) quarantined, \(ingest.expired) expired batches, "
                         + "\(ingest.leftOnQueue) left on the queue for a later try")
                 print(
-                    "replay: \(replay.applied) applied, \(replay.superseded) superseded, \(replay.failed) failed, "
-                        + "\(replay.parked) parked, \(replay.deferred) deferred")
+                    "replay: \(replay.writes) writes; \(replay.applied) applied, \(replay.superseded) superseded, "
+                        + "\(replay.failed) failed, \(replay.parked) parked, \(replay.deferred) deferred, "
+                        + "\(replay.conflict) conflict, \(replay.recovered) interrupted writes recorded")
+            }
+            if let reason = replay.pausedReason {
+                Output.error("replay paused: \(reason); the changes not reached stay due, no attempt counted")
+                throw ExitStatus.failure.exitCode
             }
             let waiting = (stats.changes[.parked] ?? 0) + (stats.changes[.expired] ?? 0)
             if waiting > 0 || ingest.quarantined > 0 { throw ExitStatus.needsOperator.exitCode }

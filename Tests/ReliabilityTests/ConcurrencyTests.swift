@@ -30,13 +30,13 @@ struct ConcurrencyTests {
         let records = try await world.streamRecords()
         let later = Array(records.dropFirst(firstVersions.count))
 
-        // The first versions of the even artists fail once while writes are blocked and are
-        // parked (max attempts 1); everything else waits as pending.
+        // The first versions of the even artists fail once on a mapping conflict (their own error)
+        // and are parked (max attempts 1); everything else waits as pending.
         try await world.send([world.forwardedBody(firstVersions.filter { Self.isEven($0.record) }.map(\.record))])
-        try await world.openSearchServer.fixtures.blockWrites(index: world.index)
+        try await world.openSearchServer.fixtures.refuseArtistDocuments(index: world.index)
         let parking = try await world.cli("run", "--once", "--max-attempts", "1")
         #expect(parking.status == 3, "seed \(seed): \(parking)")
-        try await world.openSearchServer.fixtures.blockWrites(index: world.index, false)
+        try await world.openSearchServer.fixtures.recreateIndex(world.index)
         try await world.send([world.forwardedBody(firstVersions.filter { !Self.isEven($0.record) }.map(\.record))])
         try await world.send(
             stride(from: 0, to: later.count, by: 10).map {

@@ -79,17 +79,29 @@ extension ServeTests {
                 return lastRun > Date().timeIntervalSince1970 - 120
             }
 
+            let address = world.openSearchServer.address
             world.openSearchServer.stop()
             try await world.putArtist("3", name: "Three")
             let third = try await world.streamRecords().filter { $0.record.dynamodb.keys["PK"] == .string("ARTIST#3") }
             try await world.send([world.forwardedBody(third.map(\.record))])
-            try await service.eventually("the failed apply counted") {
-                try await service.metric(#"dlq_changes{status="failed"}"#) == 1
+            try await service.eventually("replay paused while search is down") {
+                try await service.metric("dlq_replay_paused") == 1
             }
             let failing = try await service.get("/metrics").body
             #expect((RunningService.sample(#"dlq_opensearch_errors_total{kind="connection"}"#, in: failing) ?? 0) >= 1)
-            #expect(RunningService.sample(#"dlq_apply_outcomes_total{outcome="failed"}"#, in: failing) == 1)
+            #expect(RunningService.sample(#"dlq_changes{status="failed"}"#, in: failing) == 0, "an outage fails no change")
+            #expect(RunningService.sample(#"dlq_apply_outcomes_total{outcome="failed"}"#, in: failing) == 0)
+            #expect((RunningService.sample(#"dlq_apply_outcomes_total{outcome="unavailable"}"#, in: failing) ?? 0) >= 1)
             #expect((RunningService.sample("dlq_oldest_pending_change_age_seconds", in: failing) ?? -1) >= 0)
+
+            let restarted = try await OSMemServer.start(address: address)
+            defer { restarted.stop() }
+            try await restarted.fixtures.createIndex(world.index)
+            try await service.eventually("replay resumed once search is back") {
+                let applied = try await service.metric(#"dlq_changes{status="applied"}"#)
+                let paused = try await service.metric("dlq_replay_paused")
+                return applied == 3 && paused == 0
+            }
             service.process.stop()
         }
     }

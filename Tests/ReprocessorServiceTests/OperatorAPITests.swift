@@ -13,7 +13,8 @@ extension ServeTests {
         static let bob = "bob-token-abcdefghijkl"
         static let tokens = ["OPERATOR_TOKENS": "alice:\(alice),bob:\(bob)"]
 
-        /// A world where artist 7 was inserted then renamed and artist 8 inserted, all applied by the service.
+        /// A world where artist 7 was inserted then renamed and artist 8 inserted, all applied by the service
+        /// (the insert of 7 arrives first, so that it is applied on its own rather than coalesced with the rename).
         static func seeded() async throws -> (ReprocessorWorld, RunningService, [StreamRecord]) {
             let world = try await ReprocessorWorld.start()
             try await world.putArtist("7", name: "Original")
@@ -21,7 +22,11 @@ extension ServeTests {
             try await world.putArtist("8", name: "Eight")
             let records = try await world.streamRecords()
             let service = try await RunningService.start(world, environment: tokens)
-            try await world.send([world.failedBatchBody(records, requestID: "seed"), "not a DLQ record"])
+            try await world.send([world.failedBatchBody([records[0]], requestID: "seed-insert")])
+            try await service.eventually("the insert applied") {
+                try await service.get("/v1/stats").json?["changes"]?["applied"]?.intValue == 1
+            }
+            try await world.send([world.failedBatchBody(Array(records[1...]), requestID: "seed"), "not a DLQ record"])
             try await service.eventually("three changes applied") {
                 try await service.get("/v1/stats").json?["changes"]?["applied"]?.intValue == 3
             }

@@ -164,8 +164,8 @@ struct EndToEndTests {
         #expect(try await world.cli("verify").status == 0)
     }
 
-    @Test("a change parked while OpenSearch is down is applied by retry once it is back")
-    func parkedRetryAfterOpenSearchReturns() async throws {
+    @Test("OpenSearch down parks nothing: the run pauses and exits 1, and the next run applies once it is back")
+    func outageParksNothing() async throws {
         let world = try await ReprocessorWorld.start()
         try await world.putArtist("9", name: "Patient")
         let records = try await world.streamRecords()
@@ -173,21 +173,45 @@ struct EndToEndTests {
         let address = world.openSearchServer.address
         world.openSearchServer.stop()
 
+        for _ in 1...2 {
+            let run = try await world.cli("run", "--once", "--max-attempts", "1")
+            #expect(run.status == 1, "an outage fails the run, for cron to alert: \(run)")
+            #expect(run.stderr.contains("replay paused") && run.stderr.contains("no attempt counted"), "\(run)")
+        }
+        let (_, pending) = try await world.cliJSON("list", "--status", "pending")
+        let change = try #require(pending?["changes"]?.arrayValue?.first)
+        #expect(change["attempts"]?.intValue == 0, "an outage is not the change's fault")
+        #expect(try await world.queueDepth() == 0, "the message was committed, so it is gone from the queue")
+
+        let restarted = try await OSMemServer.start(address: address)
+        defer { restarted.stop() }
+        let run = try await world.cli("run", "--once")
+        #expect(run.status == 0, "\(run)")
+        #expect(try await world.liveDocument("9")?.source["name"]?.stringValue == "Patient")
+    }
+
+    @Test("a document's own error parks it; errors groups it; retry applies it once the cause is fixed")
+    func parkedRetryAfterMappingFixed() async throws {
+        let world = try await ReprocessorWorld.start()
+        try await world.putArtist("9", name: "Patient")
+        let records = try await world.streamRecords()
+        try await world.send([world.failedBatchBody(records, requestID: "conflict")])
+        try await world.openSearchServer.fixtures.refuseArtistDocuments(index: world.index)
+
         let run = try await world.cli("run", "--once", "--max-attempts", "1")
         #expect(run.status == 3, "a parked change needs an operator: \(run)")
         let (_, parked) = try await world.cliJSON("list", "--status", "parked")
         #expect(parked?["changes"]?.arrayValue?.count == 1)
-        #expect(try await world.queueDepth() == 0, "the message was committed, so it is gone from the queue")
 
         let (_, errorsJSON) = try await world.cliJSON("errors")
         let group = try #require(errorsJSON?["errors"]?.arrayValue?.first)
+        #expect(group["error"]?.stringValue?.contains("mapper_parsing_exception") == true, "\(group)")
         #expect(group["count"]?.intValue == 1)
         #expect(group["statuses"]?["parked"]?.intValue == 1)
-        let dryRun = try await world.cli("retry", "--error", "search", "--dry-run")
+        let dryRun = try await world.cli("retry", "--error", "mapper_parsing", "--dry-run")
         #expect(dryRun.status == 0 && dryRun.stdout.contains("would_retry"), "\(dryRun)")
 
-        let restarted = try await OSMemServer.start(address: address)
-        defer { restarted.stop() }
+        try await world.openSearchServer.fixtures.recreateIndex(world.index)
         let (retry, retryJSON) = try await world.cliJSON("retry", "--status", "parked")
         #expect(retry.status == 0, "\(retry)")
         #expect(retryJSON?["results"]?.arrayValue?.first?["outcome"]?.stringValue == "applied")

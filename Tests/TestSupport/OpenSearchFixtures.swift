@@ -116,6 +116,19 @@ public struct OpenSearchFixtures: Sendable {
         try await putSettings(index: index, settings: #"{"index.blocks.write": \#(blocked)}"#)
     }
 
+    /// Deletes an index and creates it again, empty, with `body` (mappings, settings).
+    public func recreateIndex(_ index: String, body: String = "{}") async throws {
+        try await json(.DELETE, "/\(index)")
+        try await createIndex(index, body: body)
+    }
+
+    /// Recreates `index` empty, with `name` mapped as a number, so that every artist document is
+    /// refused with 400 `mapper_parsing_exception`: a document's own error, as a mapping conflict
+    /// gives in production. `recreateIndex(index)` undoes it.
+    public func refuseArtistDocuments(index: String) async throws {
+        try await recreateIndex(index, body: #"{"mappings": {"properties": {"name": {"type": "long"}}}}"#)
+    }
+
     /// Closes an index; reads and writes then answer 400 `index_closed_exception`.
     public func closeIndex(_ index: String) async throws {
         try await json(.POST, "/\(index)/_close")

@@ -1,0 +1,305 @@
+import Foundation
+import SQLite
+import StreamModel
+
+/// How one change settles once the write planned for it is known to have landed: the move
+/// to make, and what to record instead when another process moved the change first.
+public struct Settlement: Sendable, Hashable, Codable {
+    /// The move.
+    public var request: TransitionRequest
+    /// Recorded (with no state change) when the move is refused because the change moved
+    /// elsewhere, so that the write it reports still has its action.
+    public var noteIfRefused: ActionEntry?
+
+    /// Makes a settlement.
+    public init(_ request: TransitionRequest, noteIfRefused: ActionEntry? = nil) {
+        self.request = request
+        self.noteIfRefused = noteIfRefused
+    }
+}
+
+/// A write the engine is about to send to search, recorded before it is sent.
+public struct NewWriteIntent: Sendable, Hashable {
+    /// The search document.
+    public var documentID: String
+    /// `index` or `delete`.
+    public var operation: WriteIntent.Operation
+    /// `sync.sequenceNumber` of an index write.
+    public var stampSequence: SequenceNumber?
+    /// `sync.appliedAt` of an index write: with the sequence, what identifies this write in search.
+    public var stampAppliedAt: String?
+    /// How the changes settle once the write is known to have landed.
+    public var settlements: [Settlement]
+
+    /// Makes an intent.
+    public init(
+        documentID: String, operation: WriteIntent.Operation, stampSequence: SequenceNumber?, stampAppliedAt: String?,
+        settlements: [Settlement]
+    ) {
+        self.documentID = documentID
+        self.operation = operation
+        self.stampSequence = stampSequence
+        self.stampAppliedAt = stampAppliedAt
+        self.settlements = settlements
+    }
+}
+
+/// A recorded write intent whose outcome is not recorded yet.
+public struct WriteIntent: Sendable, Hashable {
+    /// The kind of write.
+    public enum Operation: String, Sendable, Hashable, Codable {
+        /// Index a document.
+        case index
+        /// Delete a document.
+        case delete
+    }
+
+    /// The intent's id.
+    public var id: Int64
+    /// What was to be written, and how its changes settle.
+    public var intent: NewWriteIntent
+    /// When it was recorded.
+    public var createdAt: Date
+}
+
+/// The moves to make once a write has landed, if its intent is still open.
+public struct IntentCompletion: Sendable, Hashable {
+    /// The intent; the settlements are made only when it is still open (nobody recovered it).
+    public var intentID: Int64
+    /// The settlements, with the write's response in their actions.
+    public var settlements: [Settlement]
+
+    /// Makes a completion.
+    public init(intentID: Int64, settlements: [Settlement]) {
+        self.intentID = intentID
+        self.settlements = settlements
+    }
+}
+
+/// Everything one step of the write engine records, committed in one transaction.
+public struct EngineCommit: Sendable {
+    /// Moves of changes whose outcome needs no (more) writing; refused ones are reported.
+    public var settlements: [Settlement] = []
+    /// Actions that change no state (a refused rollback, an interrupted write found later).
+    public var notes: [(changeID: Int64, entry: ActionEntry)] = []
+    /// Writes about to be sent.
+    public var newIntents: [NewWriteIntent] = []
+    /// Writes that landed.
+    public var completions: [IntentCompletion] = []
+    /// Intents whose write did not land: dropped without a record.
+    public var droppedIntents: [Int64] = []
+
+    /// An empty commit.
+    public init() {}
+
+    /// Whether there is nothing to commit.
+    public var isEmpty: Bool {
+        settlements.isEmpty && notes.isEmpty && newIntents.isEmpty && completions.isEmpty && droppedIntents.isEmpty
+    }
+}
+
+/// What an ``EngineCommit`` did.
+public struct EngineCommitResult: Sendable {
+    /// Per settlement, in order: the updated change, or why the move was refused.
+    public var settlements: [Result<ChangeRecord, AuditLogError>]
+    /// The ids of the new intents, in order.
+    public var intentIDs: [Int64]
+    /// Per completion, in order: the results of its settlements, or nil when its intent was
+    /// already resolved by another process (which then recorded the write).
+    public var completions: [[Result<ChangeRecord, AuditLogError>]?]
+}
+
+/// What the audit log knows about one document, for the write engine's planners.
+public struct DocumentAuditFacts: Sendable, Hashable {
+    /// The highest sequence number among the document's applied changes.
+    public var latestApplied: SequenceNumber?
+    /// Changes of the document that later ones must wait for: parked, or failed and not yet due.
+    public var blockers: [Blocker]
+
+    /// A change that holds back later changes of its document.
+    public struct Blocker: Sendable, Hashable {
+        /// The change.
+        public var id: Int64
+        /// Its sequence number.
+        public var sequenceNumber: SequenceNumber
+        /// Parked, or failed.
+        public var status: ChangeStatus
+
+        /// Makes a blocker.
+        public init(id: Int64, sequenceNumber: SequenceNumber, status: ChangeStatus) {
+            self.id = id
+            self.sequenceNumber = sequenceNumber
+            self.status = status
+        }
+    }
+
+    /// Makes facts.
+    public init(latestApplied: SequenceNumber? = nil, blockers: [Blocker] = []) {
+        self.latestApplied = latestApplied
+        self.blockers = blockers
+    }
+}
+
+extension AuditLog {
+    /// The audit facts of several documents, read in one snapshot.
+    /// - Parameters:
+    ///   - documentIDs: The documents.
+    ///   - now: Failed changes due after this time are blockers.
+    /// - Returns: Facts for every document asked about (empty facts when the log knows nothing).
+    /// - Throws: ``AuditLogError``.
+    public func documentFacts(_ documentIDs: [String], now: Date) throws(AuditLogError) -> [String: DocumentAuditFacts] {
+        var facts: [String: DocumentAuditFacts] = [:]
+        for id in documentIDs { facts[id] = DocumentAuditFacts() }
+        guard !documentIDs.isEmpty else { return facts }
+        let ids = Array(Set(documentIDs))
+        let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        try read { db in
+            try db.forEachRow(
+                """
+                SELECT document_id, max(sequence_key) FROM changes INDEXED BY changes_applied
+                WHERE status = 'applied' AND document_id IN (\(marks)) GROUP BY document_id
+                """, ids
+            ) { row in
+                let documentID = row.column(0) as String
+                let key = row.column(1) as String
+                guard let sequence = SequenceNumber(sortKey: key) else {
+                    throw AuditLogError.corruptRow("document \(documentID): stored sequence key \(key) is not a sequence")
+                }
+                facts[documentID, default: DocumentAuditFacts()].latestApplied = sequence
+            }
+            try db.forEachRow(
+                """
+                SELECT id, document_id, sequence_key, status FROM changes INDEXED BY changes_document_sequence
+                WHERE document_id IN (\(marks))
+                  AND (status = 'parked' OR (status = 'failed' AND ifnull(next_attempt_at, 0) > ?))
+                ORDER BY document_id, sequence_key
+                """, ids + [now.databaseMilliseconds]
+            ) { row in
+                let id = row.column(0) as Int64
+                let documentID = row.column(1) as String
+                guard let sequence = SequenceNumber(sortKey: row.column(2) as String),
+                    let status = ChangeStatus(rawValue: row.column(3) as String)
+                else { throw AuditLogError.corruptRow("change \(id): sequence or status") }
+                facts[documentID, default: DocumentAuditFacts()].blockers.append(
+                    .init(id: id, sequenceNumber: sequence, status: status))
+            }
+        }
+        return facts
+    }
+
+    /// The due changes (pending, or failed and past their backoff) of some documents, in
+    /// (document, sequence number, id) order.
+    /// - Throws: ``AuditLogError``.
+    public func dueChanges(documentIDs: [String], now: Date) throws(AuditLogError) -> [ChangeRecord] {
+        let ids = Array(Set(documentIDs))
+        guard !ids.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        return try read { db in
+            try db.query(
+                """
+                SELECT \(Rows.changeColumns) FROM changes INDEXED BY changes_due
+                WHERE status IN ('pending', 'failed') AND (status = 'pending' OR ifnull(next_attempt_at, 0) <= ?)
+                  AND ifnull(document_id, '') IN (\(marks))
+                ORDER BY ifnull(document_id, ''), sequence_key, id
+                """, [now.databaseMilliseconds] + ids
+            ) { row in try Rows.change(from: row) }
+        }
+    }
+
+    /// Open write intents recorded at or before `recordedBefore`, oldest first.
+    /// - Throws: ``AuditLogError``.
+    public func openWriteIntents(recordedBefore: Date, limit: Int) throws(AuditLogError) -> [WriteIntent] {
+        try read { db in
+            try db.query(
+                """
+                SELECT id, document_id, operation, stamp_sequence, stamp_applied_at, settlements_json, created_at
+                FROM write_intents INDEXED BY write_intents_created WHERE created_at <= ? ORDER BY created_at, id LIMIT ?
+                """, [recordedBefore.databaseMilliseconds, max(1, limit)]
+            ) { row in try Self.writeIntent(from: row) }
+        }
+    }
+
+    /// Commits one step of the write engine in one transaction (see ``EngineCommit``).
+    /// - Throws: ``AuditLogError`` `.storage` when the database fails; then nothing is recorded.
+    public func commit(_ step: EngineCommit, at: Date) throws(AuditLogError) -> EngineCommitResult {
+        let now = at.databaseMilliseconds
+        return try write { db in
+            let settlements = try step.settlements.map { try Self.settle($0, now: now, in: db) }
+            for note in step.notes {
+                let messageID = try db.queryOne("SELECT message_id FROM changes WHERE id = ?", [note.changeID]) {
+                    $0.column(0) as String?
+                }
+                guard let messageID else {
+                    throw AuditLogError(code: .notFound, description: "change \(note.changeID) does not exist")
+                }
+                try Self.appendAction(changeID: note.changeID, messageID: messageID, note.entry, at: now, in: db)
+            }
+            var intentIDs: [Int64] = []
+            for intent in step.newIntents {
+                let settlements: String
+                do {
+                    settlements = String(decoding: try JSONEncoder().encode(intent.settlements), as: UTF8.self)
+                } catch {
+                    throw AuditLogError(code: .storage, description: "cannot encode a write intent: \(error)")
+                }
+                try db.run(
+                    """
+                    INSERT INTO write_intents (document_id, operation, stamp_sequence, stamp_applied_at, settlements_json, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        intent.documentID, intent.operation.rawValue, intent.stampSequence?.digits, intent.stampAppliedAt,
+                        settlements, now,
+                    ])
+                intentIDs.append(db.lastInsertRowID)
+            }
+            var completions: [[Result<ChangeRecord, AuditLogError>]?] = []
+            for completion in step.completions {
+                guard try db.run("DELETE FROM write_intents WHERE id = ?", [completion.intentID]) == 1 else {
+                    completions.append(nil)
+                    continue
+                }
+                completions.append(try completion.settlements.map { try Self.settle($0, now: now, in: db) })
+            }
+            for id in step.droppedIntents {
+                try db.run("DELETE FROM write_intents WHERE id = ?", [id])
+            }
+            return EngineCommitResult(settlements: settlements, intentIDs: intentIDs, completions: completions)
+        }
+    }
+
+    /// One settlement inside the caller's transaction: the move, or its note when the move is refused.
+    private static func settle(_ settlement: Settlement, now: Int64, in db: Connection) throws -> Result<
+        ChangeRecord, AuditLogError
+    > {
+        do {
+            return .success(try move(settlement.request, now: now, in: db))
+        } catch {
+            guard let refusal = error as? AuditLogError, [.notFound, .illegalTransition].contains(refusal.code) else {
+                throw error
+            }
+            if refusal.code == .illegalTransition, let note = settlement.noteIfRefused {
+                let messageID = try db.queryOne("SELECT message_id FROM changes WHERE id = ?", [settlement.request.id]) {
+                    $0.column(0) as String?
+                }
+                try appendAction(changeID: settlement.request.id, messageID: messageID ?? nil, note, at: now, in: db)
+            }
+            return .failure(refusal)
+        }
+    }
+
+    private static func writeIntent(from row: Statement) throws -> WriteIntent {
+        let id = row.column(0) as Int64
+        guard let operation = WriteIntent.Operation(rawValue: row.column(2) as String) else {
+            throw AuditLogError.corruptRow("write intent \(id): operation")
+        }
+        let stampText = row.column(3) as String?
+        let settlements = try JSONDecoder().decode([Settlement].self, from: Data((row.column(5) as String).utf8))
+        return WriteIntent(
+            id: id,
+            intent: NewWriteIntent(
+                documentID: row.column(1), operation: operation, stampSequence: stampText.flatMap { SequenceNumber($0) },
+                stampAppliedAt: row.column(4), settlements: settlements),
+            createdAt: Date(databaseMilliseconds: row.column(6) as Int64))
+    }
+}

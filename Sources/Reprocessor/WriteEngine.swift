@@ -1,0 +1,503 @@
+import AWSClients
+import AuditLog
+import Foundation
+import Logging
+import OpenSearchClient
+import StreamModel
+import SyncTransform
+
+/// Reads the table's current items with consistent reads.
+public struct TableReader: Sendable {
+    let client: DynamoDBClient
+    /// The table.
+    public let tableName: String
+
+    /// Creates a reader.
+    /// - Parameters:
+    ///   - client: The DynamoDB client.
+    ///   - tableName: The table.
+    public init(client: DynamoDBClient, tableName: String) {
+        self.client = client
+        self.tableName = tableName
+    }
+
+    /// The items with `keys` as they are now (one consistent `BatchGetItem` per 100 keys); a key
+    /// whose item is gone is absent from the result.
+    /// - Throws: `AWSError`.
+    public func currentItems(keys: [Item]) async throws -> [Item: Item] {
+        guard !keys.isEmpty else { return [:] }
+        let keyNames = Array(Set(keys.flatMap(\.keys)))
+        return try await client.batchGetItem(tableName: tableName, keys: keys, keyNames: keyNames, consistentRead: true)
+    }
+}
+
+/// One document's work for the engine: what to decide, with which planner.
+enum DocumentWork: Sendable {
+    /// Replay the document's due changes.
+    case replay(documentID: String, changes: [ChangeRecord])
+    /// Roll one applied change back.
+    case rollback(ChangeRecord, documentID: String, force: Bool)
+    /// Rewrite the document from the table.
+    case resync(ChangeRecord, documentID: String)
+
+    var documentID: String {
+        switch self {
+        case .replay(let id, _), .rollback(_, let id, _), .resync(_, let id): id
+        }
+    }
+
+    var changes: [ChangeRecord] {
+        switch self {
+        case .replay(_, let changes): changes
+        case .rollback(let change, _, _), .resync(let change, _): [change]
+        }
+    }
+
+    /// The item key to read from the table (every change of a document has the same).
+    var keys: Item? { changes.lazy.compactMap(\.keys).first }
+}
+
+/// The write engine (DESIGN §5): every write to search goes through it, whoever asks —
+/// scheduled replay, operator retry, rollback and resync, from the CLI, the API or the loop.
+///
+/// Per batch of documents it reads search once (`_mget`), the audit log once, the table once
+/// per 100 keys that need it (consistent `BatchGetItem`), lets the planners decide each
+/// document, records the intent of every write, sends one conditional `_bulk`, and records
+/// every outcome in one transaction. Items refused with 409 are decided again (bounded).
+/// When search as a whole fails, the pass stops without counting attempts against changes.
+public struct WriteEngine: Sendable {
+    let auditLog: AuditLog
+    let openSearch: OpenSearchClient
+    let table: TableReader
+    /// The planners.
+    public let planner: WritePlanner
+    let logger: Logger
+    /// Documents per round (`_mget` + `_bulk`).
+    let batchDocuments: Int
+    /// Rounds of re-deciding after 409s, or retrying items search refused for the moment.
+    let rounds = 3
+    /// Due changes read from the audit log at a time.
+    let pageSize = 1000
+    /// How long a write intent may stay open before the next pass decides its write never landed.
+    let intentGrace: TimeInterval
+
+    /// Creates an engine.
+    /// - Parameters:
+    ///   - auditLog: The audit log.
+    ///   - openSearch: The search client.
+    ///   - table: The table reader.
+    ///   - planner: The planners.
+    ///   - batchDocuments: Documents per round.
+    ///   - intentGrace: Seconds after which an open write intent whose write search does not show is dropped.
+    ///   - logger: The logger.
+    public init(
+        auditLog: AuditLog, openSearch: OpenSearchClient, table: TableReader, planner: WritePlanner,
+        batchDocuments: Int = 500, intentGrace: TimeInterval = 600, logger: Logger
+    ) {
+        self.auditLog = auditLog
+        self.openSearch = openSearch
+        self.table = table
+        self.planner = planner
+        self.batchDocuments = max(1, batchDocuments)
+        self.intentGrace = intentGrace
+        self.logger = logger
+    }
+
+    var index: String { planner.transform.index }
+
+    /// Checks that OpenSearch answers (`GET /`), for readiness and before resuming after an outage.
+    /// - Throws: `OpenSearchError` when it cannot be reached or refuses.
+    public func checkSearch() async throws {
+        try await openSearch.ping()
+    }
+
+    // MARK: Replay
+
+    /// Applies every due change (pending, or failed and past its backoff), a document at a time
+    /// coalesced into one write, after recording any write an earlier pass left unrecorded.
+    /// - Parameters:
+    ///   - progress: Called with the running totals after each batch.
+    ///   - shouldStop: Consulted before each batch; once it returns true the pass ends after the
+    ///     batch in flight, and the changes not reached stay due for the next pass.
+    /// - Returns: What was done; ``ReplaySummary/pausedReason`` when search as a whole failed.
+    /// - Throws: Audit-log errors; search and AWS failures are outcomes instead.
+    public func replayDue(
+        progress: (@Sendable (ReplaySummary) -> Void)? = nil, shouldStop: (@Sendable () -> Bool)? = nil
+    ) async throws -> ReplaySummary {
+        var summary = ReplaySummary()
+        do {
+            summary.recovered = try await recoverInterruptedWrites(now: Date())
+        } catch let error as OpenSearchError {
+            ReprocessorMetrics.recordFailure(error)
+            summary.pausedReason = "search is unavailable: \(error)"
+            return summary
+        }
+        var cursor: String?
+        var carried: [ChangeRecord] = []
+        repeat {
+            if shouldStop?() == true { return summary }
+            let page = try await auditLog.dueChanges(now: Date(), after: cursor, limit: pageSize)
+            cursor = page.next
+            var rows = carried + page.rows
+            carried = []
+            // A document's changes may continue on the next page: decide them together.
+            if cursor != nil, let last = rows.last?.documentID, let split = rows.lastIndex(where: { $0.documentID != last }) {
+                carried = Array(rows[(split + 1)...])
+                rows = Array(rows[...split])
+            }
+            var works: [DocumentWork] = []
+            var homeless: [ChangeRecord] = []
+            for change in rows {
+                guard let documentID = change.documentID else {
+                    homeless.append(change)
+                    continue
+                }
+                if case .replay(let id, let changes)? = works.last, id == documentID {
+                    works[works.count - 1] = .replay(documentID: id, changes: changes + [change])
+                } else {
+                    works.append(.replay(documentID: documentID, changes: [change]))
+                }
+            }
+            if !homeless.isEmpty {
+                for result in try await failWithoutWriting(homeless, "change has no artist document to apply to") {
+                    summary.count(result.outcome)
+                }
+            }
+            for start in stride(from: 0, to: works.count, by: batchDocuments) {
+                if shouldStop?() == true { return summary }
+                let batch = Array(works[start..<min(start + batchDocuments, works.count)])
+                let started = ContinuousClock.now
+                let execution = try await execute(batch, context: .init(actor: "system", now: Date()), dryRun: false)
+                ReprocessorMetrics.record(Array(execution.results.values), duration: ContinuousClock.now - started)
+                for result in execution.results.values { summary.count(result.outcome) }
+                summary.writes += execution.writes
+                progress?(summary)
+                if let outage = execution.outage {
+                    summary.pausedReason = outage
+                    logger.warning("replay paused: \(outage)")
+                    return summary
+                }
+            }
+        } while cursor != nil || !carried.isEmpty
+        return summary
+    }
+
+    /// Records, as failed tries, changes that cannot be written at all.
+    func failWithoutWriting(_ changes: [ChangeRecord], _ message: String) async throws -> [OperationResult] {
+        let context = WritePlanner.Context(actor: "system", now: Date())
+        let decisions = changes.map { planner.failure($0, message, context) }
+        var commit = EngineCommit()
+        commit.settlements = decisions.compactMap { $0.transition.map { Settlement($0) } }
+        let committed = try await auditLog.commit(commit, at: Date())
+        var results: [OperationResult] = []
+        for (decision, result) in zip(decisions, committed.settlements) {
+            results.append(try await self.result(decision, result))
+        }
+        return results
+    }
+
+    // MARK: Recovery
+
+    /// Resolves write intents left open by a pass that stopped between a write and its record
+    /// (killed, or its recording lost a race): a write search shows is recorded now, with its
+    /// actions; an intent whose write search does not show is dropped once it is older than the
+    /// grace period (its writer may still be sending it until then).
+    /// - Returns: How many interrupted writes were found and recorded.
+    /// - Throws: `OpenSearchError` when search cannot be read; audit-log errors.
+    func recoverInterruptedWrites(now: Date) async throws -> Int {
+        let intents = try await auditLog.openWriteIntents(recordedBefore: now, limit: 1000)
+        guard !intents.isEmpty else { return 0 }
+        let live = try await openSearch.multiGet(index: index, ids: Array(Set(intents.map(\.intent.documentID))))
+        var commit = EngineCommit()
+        for open in intents {
+            let intent = open.intent
+            let document = live[intent.documentID]
+            let landed: Bool
+            switch intent.operation {
+            case .index:
+                landed =
+                    document.flatMap { SyncTransform.syncedSequenceNumber(in: $0.source) } == intent.stampSequence
+                    && document?.source["sync"]?["appliedAt"]?.stringValue == intent.stampAppliedAt
+            case .delete:
+                landed = document == nil
+            }
+            if landed {
+                let response = JSONValue.object([
+                    "written": document?.source ?? .null, "recovered": .bool(true),
+                    "seqNo": document.map { .number(String($0.seqNo)) } ?? .null,
+                ]).serialized
+                commit.completions.append(
+                    IntentCompletion(intentID: open.id, settlements: Self.carryingResponse(intent.settlements, response)))
+                logger.notice(
+                    "recorded an interrupted write found in search",
+                    metadata: ["documentId": "\(intent.documentID)", "intentId": "\(open.id)"])
+            } else if open.createdAt.addingTimeInterval(intentGrace) < now {
+                commit.droppedIntents.append(open.id)
+            }
+        }
+        guard !commit.isEmpty else { return 0 }
+        let committed = try await auditLog.commit(commit, at: Date())
+        return committed.completions.filter { $0 != nil }.count
+    }
+
+    /// `settlements` with `response` on the last one (the change the write was for) and, should
+    /// its move be refused, a note that still records the write.
+    static func carryingResponse(_ settlements: [Settlement], _ response: String) -> [Settlement] {
+        var settlements = settlements
+        guard var last = settlements.popLast() else { return [] }
+        last.request.action.response = response
+        last.noteIfRefused = ActionEntry(
+            action: .conflict, actor: last.request.action.actor, reason: last.request.action.reason,
+            outcome: "written to search, but another process settled the change first", response: response)
+        return settlements + [last]
+    }
+
+    // MARK: Executing
+
+    /// What ``execute(_:context:dryRun:)`` did.
+    struct Execution {
+        /// Per change looked at.
+        var results: [Int64: OperationResult] = [:]
+        /// Writes that landed.
+        var writes = 0
+        /// Set when search as a whole failed; the changes not settled stay due.
+        var outage: String?
+    }
+
+    /// Decides and carries out `works` (at most one per document), in rounds.
+    func execute(_ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool) async throws -> Execution {
+        var execution = Execution()
+        var pending = works
+        var round = 0
+        while !pending.isEmpty {
+            round += 1
+            if round > rounds {
+                for work in pending {
+                    for change in work.changes where execution.results[change.id] == nil {
+                        execution.results[change.id] = OperationResult(
+                            id: change.id, outcome: .conflict, status: change.status,
+                            message:
+                                "search kept changing under this document (\(rounds) tries); nothing written, the change stays as it is"
+                        )
+                    }
+                }
+                break
+            }
+            if round > 1 { try? await Task.sleep(for: .milliseconds(100 << round)) }
+            let ids = pending.map(\.documentID)
+            let live: [String: OpenSearchDocument]
+            do {
+                live = try await openSearch.multiGet(index: index, ids: ids)
+            } catch {
+                ReprocessorMetrics.recordFailure(error)
+                execution.outage = "reading search failed: \(error)"
+                markUnavailable(pending, execution.outage!, in: &execution)
+                return execution
+            }
+            let audit = try await auditLog.documentFacts(ids, now: context.now)
+            var facts: [String: DocumentFacts] = [:]
+            for id in ids { facts[id] = DocumentFacts(live: live[id], audit: audit[id] ?? .init()) }
+            var plans = pending.map { ($0, plan($0, facts: facts[$0.documentID]!, context: context)) }
+            let needingTable = plans.indices.filter { plans[$0].1 == .needsTable }
+            if !needingTable.isEmpty {
+                do {
+                    let items = try await table.currentItems(keys: needingTable.compactMap { plans[$0].0.keys })
+                    for index in needingTable {
+                        let work = plans[index].0
+                        var documentFacts = facts[work.documentID]!
+                        documentFacts.table = work.keys.flatMap { items[$0] }.map(TableState.present) ?? .absent
+                        plans[index].1 = plan(work, facts: documentFacts, context: context)
+                    }
+                } catch {
+                    ReprocessorMetrics.recordFailure(error)
+                    let message = "reading the table failed: \(error)"
+                    logger.warning("\(message)")
+                    markUnavailable(needingTable.map { plans[$0].0 }, message, in: &execution)
+                    plans = plans.enumerated().filter { !needingTable.contains($0.offset) }.map(\.element)
+                }
+            }
+            if dryRun {
+                for (work, plan) in plans {
+                    guard case .decided(_, let decisions) = plan else { continue }
+                    for decision in decisions {
+                        execution.results[decision.change.id] = Self.dryRunResult(decision, work: work)
+                    }
+                }
+                return execution
+            }
+            // Record the settlements that need no write, and the intent of every write, before writing.
+            var before = EngineCommit()
+            var settled: [ChangeDecision] = []
+            var writes: [(work: DocumentWork, write: PlannedWrite, decisions: [ChangeDecision])] = []
+            for (work, plan) in plans {
+                guard case .decided(let write, let decisions) = plan else { continue }
+                for decision in decisions where !decision.needsWrite {
+                    if let transition = decision.transition {
+                        before.settlements.append(Settlement(transition))
+                        settled.append(decision)
+                    } else {
+                        if let note = decision.note { before.notes.append((decision.change.id, note)) }
+                        execution.results[decision.change.id] = OperationResult(
+                            id: decision.change.id, outcome: decision.outcome, status: decision.change.status,
+                            message: decision.message)
+                    }
+                }
+                if let write {
+                    let writeDecisions = decisions.filter(\.needsWrite)
+                    before.newIntents.append(
+                        NewWriteIntent(
+                            documentID: work.documentID, operation: write.written == .null ? .delete : .index,
+                            stampSequence: write.stampSequence, stampAppliedAt: write.stampAppliedAt,
+                            settlements: writeDecisions.compactMap { $0.transition.map { Settlement($0) } }))
+                    writes.append((work, write, writeDecisions))
+                }
+            }
+            let recorded = try await auditLog.commit(before, at: Date())
+            for (decision, result) in zip(settled, recorded.settlements) {
+                execution.results[decision.change.id] = try await self.result(decision, result)
+            }
+            guard !writes.isEmpty else { break }
+            let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
+            var after = EngineCommit()
+            var completed: [[ChangeDecision]] = []
+            var failedDecisions: [ChangeDecision] = []
+            var again: [DocumentWork] = []
+            var refusedForNow: [DocumentWork] = []
+            var requestError: OpenSearchError?
+            var blocked: String?
+            var landed = 0
+            for ((work, write, decisions), (intentID, outcome)) in zip(writes, zip(recorded.intentIDs, outcomes)) {
+                switch outcome {
+                case .failure(let error):
+                    // Whether it landed is unknown: the intent stays open for the next pass to resolve.
+                    requestError = error
+                    markUnavailable([work], "writing to search failed: \(error)", in: &execution)
+                case .success(let item) where item.isSuccess:
+                    landed += 1
+                    let response = WritePlanner.response(written: write.written, item: item)
+                    let settlements = Self.carryingResponse(
+                        decisions.compactMap { $0.transition.map { Settlement($0) } }, response)
+                    after.completions.append(IntentCompletion(intentID: intentID, settlements: settlements))
+                    completed.append(decisions)
+                case .success(let item) where item.status == 409:
+                    after.droppedIntents.append(intentID)
+                    again.append(work)
+                case .success(let item) where item.isRetryable:
+                    after.droppedIntents.append(intentID)
+                    refusedForNow.append(work)
+                    markUnavailable([work], "search refused the write for now (\(item.status))", in: &execution)
+                case .success(let item) where item.errorType == "cluster_block_exception":
+                    after.droppedIntents.append(intentID)
+                    blocked = "search refuses writes: \(item.errorReason ?? "cluster_block_exception")"
+                    markUnavailable([work], blocked!, in: &execution)
+                case .success(let item):
+                    // The document's own error: it counts toward parking.
+                    after.droppedIntents.append(intentID)
+                    let message =
+                        "OpenSearch \(item.status) \(item.errorType ?? "error"): \(item.errorReason ?? "no reason given")"
+                    for decision in decisions {
+                        if case .replay = work {
+                            failedDecisions.append(planner.failure(decision.change, message, context))
+                        } else {
+                            execution.results[decision.change.id] = OperationResult(
+                                id: decision.change.id, outcome: .failed, status: decision.change.status, message: message)
+                        }
+                    }
+                }
+            }
+            after.settlements = failedDecisions.compactMap { $0.transition.map { Settlement($0) } }
+            let done = try await auditLog.commit(after, at: Date())
+            execution.writes += landed
+            for (decision, result) in zip(failedDecisions, done.settlements) {
+                execution.results[decision.change.id] = try await self.result(decision, result)
+            }
+            for (decisions, results) in zip(completed, done.completions) {
+                for (index, decision) in decisions.enumerated() {
+                    if let results {
+                        execution.results[decision.change.id] = try await self.result(decision, results[index])
+                    } else {
+                        let current = try await auditLog.change(id: decision.change.id)
+                        execution.results[decision.change.id] = OperationResult(
+                            id: decision.change.id, outcome: decision.outcome, status: current?.status,
+                            message: "\(decision.message) (recorded by another process that found the write)")
+                    }
+                }
+            }
+            if let requestError {
+                ReprocessorMetrics.recordFailure(requestError)
+                execution.outage = "writing to search failed: \(requestError)"
+                return execution
+            }
+            if let blocked {
+                execution.outage = blocked
+                return execution
+            }
+            if landed == 0 && again.isEmpty && !refusedForNow.isEmpty && failedDecisions.isEmpty {
+                execution.outage = "search refused every write of a batch for now (429 or 5xx)"
+                return execution
+            }
+            pending = again + refusedForNow
+        }
+        return execution
+    }
+
+    func plan(_ work: DocumentWork, facts: DocumentFacts, context: WritePlanner.Context) -> DocumentPlan {
+        switch work {
+        case .replay(_, let changes): planner.replay(changes, facts: facts, context: context)
+        case .rollback(let change, _, let force): planner.rollback(change, facts: facts, force: force, context: context)
+        case .resync(let change, _): planner.resync(change, facts: facts, context: context)
+        }
+    }
+
+    /// Marks the changes of `works` not yet settled as left due because a dependency failed.
+    func markUnavailable(_ works: [DocumentWork], _ message: String, in execution: inout Execution) {
+        for work in works {
+            for change in work.changes {
+                execution.results[change.id] = OperationResult(
+                    id: change.id, outcome: .unavailable, status: change.status,
+                    message: "\(message); nothing counted against the change, it stays due")
+            }
+        }
+    }
+
+    /// The result of a recorded decision: as planned, or `conflict` when another process moved the change first.
+    func result(_ decision: ChangeDecision, _ recorded: Result<ChangeRecord, AuditLogError>) async throws -> OperationResult {
+        switch recorded {
+        case .success(let change):
+            logger.log(
+                level: decision.outcome.isFailure ? .warning : .info, "change \(change.status.rawValue): \(decision.message)",
+                metadata: Self.metadata(change))
+            return OperationResult(id: change.id, outcome: decision.outcome, status: change.status, message: decision.message)
+        case .failure(let refusal):
+            let current = try await auditLog.change(id: decision.change.id)
+            return OperationResult(
+                id: decision.change.id, outcome: refusal.code == .notFound ? .notFound : .conflict, status: current?.status,
+                message:
+                    "another process moved the change first (now \(current?.status.rawValue ?? "gone")); nothing recorded for it here"
+            )
+        }
+    }
+
+    /// A decision as a dry run reports it.
+    static func dryRunResult(_ decision: ChangeDecision, work: DocumentWork) -> OperationResult {
+        let outcome: ChangeOutcome
+        switch (work, decision.outcome) {
+        case (_, .refused), (_, .conflict), (_, .notFound): outcome = decision.outcome
+        case (.replay, _): outcome = .wouldRetry
+        case (.rollback, _): outcome = .wouldRollBack
+        case (.resync, _): outcome = .wouldResync
+        }
+        return OperationResult(
+            id: decision.change.id, outcome: outcome, status: decision.change.status,
+            message: "would be \(decision.outcome.rawValue): \(decision.message)")
+    }
+
+    static func metadata(_ change: ChangeRecord) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "changeId": "\(change.id)", "documentId": "\(change.documentID ?? "")",
+            "sequenceNumber": "\(change.sequenceNumber)",
+        ]
+        if let correlationID = change.correlationID { metadata["correlationId"] = "\(correlationID)" }
+        return metadata
+    }
+}
