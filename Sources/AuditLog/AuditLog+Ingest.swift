@@ -10,14 +10,21 @@ extension AuditLog {
     /// stream ARN + sequence number, or event ID, is already stored is not stored again
     /// (`duplicateChanges`) and gets a `duplicate` action naming the new message.
     /// Actions appended: per stored change `ingested` (status pending), `filtered` or `expired`,
-    /// with the change's reason; per quarantined message `quarantined`.
+    /// with the change's reason; per quarantined message `quarantined`; per message naming a
+    /// batch `ingested` (the batch is stored pending, its records are read later with
+    /// ``storeBatchPage(_:_:at:fence:)``) or `duplicate` when another message named the same range.
     /// - Parameters:
     ///   - messages: The messages, in the order to store them.
     ///   - at: The time recorded as the changes' creation time and the actions' time.
+    ///   - fence: When given, the group is stored only if this fence still holds its lease
+    ///     (checked inside the transaction).
     /// - Returns: One outcome per message, in order.
     /// - Throws: ``AuditLogError``: `.illegalTransition` for a change whose status is not
-    ///   pending, filtered or expired; `.storage` when the database fails.
-    public func ingest(_ messages: [NewMessage], at: Date) throws(AuditLogError) -> [MessageIngestOutcome] {
+    ///   pending, filtered or expired; `.leaseLost` when `fence` no longer holds its lease;
+    ///   `.storage` when the database fails.
+    public func ingest(_ messages: [NewMessage], at: Date, fence: LeaseFence? = nil) throws(AuditLogError)
+        -> [MessageIngestOutcome]
+    {
         for message in messages {
             guard case .changes(let changes) = message.disposition else { continue }
             for change in changes where ![.pending, .filtered, .expired].contains(change.status) {
@@ -30,7 +37,8 @@ extension AuditLog {
         }
         let now = at.databaseMilliseconds
         return try write { db in
-            try messages.map { message in try Self.store(message, now: now, in: db) }
+            try Self.check(fence, in: db)
+            return try messages.map { message in try Self.store(message, now: now, in: db) }
         }
     }
 
@@ -52,7 +60,7 @@ extension AuditLog {
                 messageID: message.messageID, duplicateMessage: true, storedChangeIDs: [], duplicateChanges: 0)
         }
         // The message's first action records its fingerprint (see RowFingerprint).
-        var messageFingerprint = try RowFingerprint.message(message.messageID, in: db)
+        let messageFingerprint = try RowFingerprint.message(message.messageID, in: db)
         switch message.disposition {
         case .quarantined(let reason):
             try appendAction(
@@ -64,39 +72,94 @@ extension AuditLog {
             return MessageIngestOutcome(
                 messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0)
         case .changes(let changes):
-            var stored: [Int64] = []
-            var duplicates = 0
-            for change in changes {
-                if let id = try insert(change, messageID: message.messageID, now: now, in: db) {
-                    stored.append(id)
-                    let kind: ActionKind =
-                        switch change.status {
-                        case .filtered: .filtered
-                        case .expired: .expired
-                        default: .ingested
-                        }
-                    let response = RowFingerprint.response(
-                        message: messageFingerprint, change: try RowFingerprint.change(id, in: db))
-                    messageFingerprint = nil
-                    try appendAction(
-                        changeID: id, messageID: message.messageID,
-                        ActionEntry(action: kind, reason: change.reason, outcome: change.status.rawValue, response: response),
-                        at: now, in: db)
-                } else {
-                    duplicates += 1
-                    let existing = try existingChangeID(for: change, in: db)
-                    try appendAction(
-                        changeID: existing, messageID: message.messageID,
-                        ActionEntry(
-                            action: .duplicate, outcome: existing.map { "already stored as change \($0)" } ?? "already stored",
-                            response: messageFingerprint.map { RowFingerprint.response(message: $0, change: nil) }),
-                        at: now, in: db)
-                    messageFingerprint = nil
-                }
-            }
+            let (stored, duplicates) = try storeChanges(
+                changes, messageID: message.messageID, messageFingerprint: messageFingerprint, now: now, in: db)
             return MessageIngestOutcome(
                 messageID: message.messageID, duplicateMessage: false, storedChangeIDs: stored, duplicateChanges: duplicates)
+        case .batch(let batch):
+            let response = RowFingerprint.response(message: messageFingerprint, change: nil)
+            if let id = try insert(batch, messageID: message.messageID, now: now, in: db) {
+                try appendAction(
+                    changeID: nil, messageID: message.messageID,
+                    ActionEntry(
+                        action: .ingested, reason: "records to be read from the stream",
+                        outcome: "batch \(id) \(BatchStatus.pending.rawValue)", response: response),
+                    at: now, in: db)
+                return MessageIngestOutcome(
+                    messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0,
+                    batchID: id)
+            }
+            let existing = try db.queryOne(
+                "SELECT id FROM batches WHERE stream_arn = ? AND shard_id = ? AND start_key = ? AND end_key = ?",
+                [batch.streamARN, batch.shardID, batch.startSequenceNumber.sortKey, batch.endSequenceNumber.sortKey]
+            ) { $0.column(0) as Int64 }
+            try appendAction(
+                changeID: nil, messageID: message.messageID,
+                ActionEntry(
+                    action: .duplicate, outcome: existing.map { "already stored as batch \($0)" } ?? "already stored",
+                    response: response),
+                at: now, in: db)
+            return MessageIngestOutcome(
+                messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0,
+                batchID: existing, duplicateBatch: true)
         }
+    }
+
+    /// Stores changes of one message inside the caller's transaction, each with its first
+    /// action; the first action of all also records the message's fingerprint when one is given.
+    /// - Returns: The ids of the changes stored, and how many were already stored.
+    static func storeChanges(
+        _ changes: [NewChange], messageID: String, messageFingerprint: String?, now: Int64, in db: Connection
+    ) throws -> (stored: [Int64], duplicates: Int) {
+        var messageFingerprint = messageFingerprint
+        var stored: [Int64] = []
+        var duplicates = 0
+        for change in changes {
+            if let id = try insert(change, messageID: messageID, now: now, in: db) {
+                stored.append(id)
+                let kind: ActionKind =
+                    switch change.status {
+                    case .filtered: .filtered
+                    case .expired: .expired
+                    default: .ingested
+                    }
+                let response = RowFingerprint.response(
+                    message: messageFingerprint, change: try RowFingerprint.change(id, in: db))
+                messageFingerprint = nil
+                try appendAction(
+                    changeID: id, messageID: messageID,
+                    ActionEntry(action: kind, reason: change.reason, outcome: change.status.rawValue, response: response),
+                    at: now, in: db)
+            } else {
+                duplicates += 1
+                let existing = try existingChangeID(for: change, in: db)
+                try appendAction(
+                    changeID: existing, messageID: messageID,
+                    ActionEntry(
+                        action: .duplicate, outcome: existing.map { "already stored as change \($0)" } ?? "already stored",
+                        response: messageFingerprint.map { RowFingerprint.response(message: $0, change: nil) }),
+                    at: now, in: db)
+                messageFingerprint = nil
+            }
+        }
+        return (stored, duplicates)
+    }
+
+    /// Inserts a batch, pending; nil when a batch with the same range exists.
+    private static func insert(_ batch: NewBatch, messageID: String, now: Int64, in db: Connection) throws -> Int64? {
+        try db.queryOne(
+            """
+            INSERT INTO batches (message_id, stream_arn, shard_id, start_key, start_sequence, end_key, end_sequence,
+                                 batch_info_json, last_record_at, status, waiting_since, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+            ON CONFLICT DO NOTHING RETURNING id
+            """,
+            [
+                messageID, batch.streamARN, batch.shardID, batch.startSequenceNumber.sortKey,
+                batch.startSequenceNumber.digits, batch.endSequenceNumber.sortKey, batch.endSequenceNumber.digits,
+                batch.batchInfo.serialized, batch.lastRecordAt.databaseMilliseconds, now, now, now,
+            ]
+        ) { $0.column(0) as Int64 }
     }
 
     /// Inserts a change; nil when a change with the same identity exists.

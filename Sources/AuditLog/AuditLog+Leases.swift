@@ -2,58 +2,120 @@ import Foundation
 import SQLite
 
 extension AuditLog {
-    /// Takes the run lease `name` for `holder` until `now + ttl`.
+    /// The lease `run --once` and `serve` hold while they ingest and replay.
+    public static let runLeaseName = "run"
+
+    /// Takes the lease `name` for `holder`, recording a new epoch.
     ///
-    /// Succeeds when nobody holds it, when `holder` already holds it (the lease is extended),
-    /// or when the current holder's lease has expired (it is taken over).
-    /// - Returns: Whether `holder` now holds the lease.
-    /// - Throws: ``AuditLogError``.
-    public func acquireLease(name: String, holder: String, ttl: Duration, now: Date) throws(AuditLogError) -> Bool {
+    /// The row mirrors a lock the caller holds outside the database (a kernel lock that dies
+    /// with its holder). With `lockHeld`, the caller has that lock, so whoever the row names is
+    /// gone: the lease is taken over whatever the row says. Without it, the lease is taken only
+    /// when nobody holds it by the row (released, or not renewed within its time to live: a
+    /// holder that is stopped or hung). Either way the epoch grows, which fences the previous
+    /// holder's writes (``checkFence(_:)``).
+    /// - Parameters:
+    ///   - name: The lease, e.g. `run`.
+    ///   - holder: The new holder's id.
+    ///   - ttl: How long the lease counts as held without a renewal.
+    ///   - lockHeld: Whether the caller holds the lease's kernel lock.
+    ///   - now: The time of the take-over.
+    /// - Returns: The new holder's fence, or nil when another holder has the lease.
+    /// - Throws: ``AuditLogError`` `.storage`.
+    public func takeLease(name: String, holder: String, ttl: Duration, lockHeld: Bool, now: Date) throws(AuditLogError)
+        -> LeaseFence?
+    {
         let ttlMilliseconds = max(1, ttl.milliseconds)
         let nowMilliseconds = now.databaseMilliseconds
         return try write { db in
-            let current = try db.queryOne("SELECT holder, expires_at FROM leases WHERE name = ?", [name]) { row in
-                (row.column(0) as String, row.column(1) as Int64)
-            }
-            if let current, current.0 != holder, current.1 > nowMilliseconds {
-                return false
-            }
+            let current = try Self.leaseState(name: name, in: db)
+            if !lockHeld, let current, current.isHeld(at: now) { return nil }
+            let epoch = (current?.epoch ?? 0) + 1
             try db.run(
                 """
-                INSERT INTO leases (name, holder, acquired_at, ttl_ms, expires_at) VALUES (?1, ?2, ?3, ?4, ?3 + ?4)
+                INSERT INTO leases (name, holder, acquired_at, ttl_ms, expires_at, epoch, renewed_at, released_at)
+                VALUES (?1, ?2, ?3, ?4, ?3 + ?4, ?5, NULL, NULL)
                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at,
-                                                 ttl_ms = excluded.ttl_ms, expires_at = excluded.expires_at
-                """, [name, holder, nowMilliseconds, ttlMilliseconds])
-            return true
+                    ttl_ms = excluded.ttl_ms, expires_at = excluded.expires_at, epoch = excluded.epoch,
+                    renewed_at = NULL, released_at = NULL
+                """, [name, holder, nowMilliseconds, ttlMilliseconds, epoch])
+            return LeaseFence(name: name, holder: holder, epoch: epoch)
         }
     }
 
-    /// Extends `holder`'s lease to `now` + its ttl.
-    /// - Returns: false when `holder` does not hold the lease (another holder took it over, or it was released).
-    /// - Throws: ``AuditLogError``.
-    public func renewLease(name: String, holder: String, now: Date) throws(AuditLogError) -> Bool {
+    /// Extends the lease of `fence`'s holder to `now` + its time to live.
+    /// - Returns: The lease as it stands after the call: renewed when `fence` still holds it,
+    ///   else as another holder (or a release) left it.
+    /// - Throws: ``AuditLogError`` `.storage`; `.notFound` when the lease row does not exist.
+    public func renewLease(_ fence: LeaseFence, now: Date) throws(AuditLogError) -> (renewed: Bool, state: LeaseState) {
+        try write { db in
+            let changed = try db.run(
+                """
+                UPDATE leases SET expires_at = ?1 + ttl_ms, renewed_at = ?1
+                WHERE name = ?2 AND holder = ?3 AND epoch = ?4 AND released_at IS NULL
+                """, [now.databaseMilliseconds, fence.name, fence.holder, fence.epoch])
+            guard let state = try Self.leaseState(name: fence.name, in: db) else {
+                throw AuditLogError(code: .notFound, description: "lease \(fence.name) does not exist")
+            }
+            return (changed == 1, state)
+        }
+    }
+
+    /// Gives the lease up if `fence` still holds it (otherwise does nothing). The row stays,
+    /// marked released, so the epoch keeps growing.
+    /// - Throws: ``AuditLogError`` `.storage`.
+    public func releaseLease(_ fence: LeaseFence, now: Date) throws(AuditLogError) {
         try write { db in
             try db.run(
-                "UPDATE leases SET expires_at = ? + ttl_ms WHERE name = ? AND holder = ?",
-                [now.databaseMilliseconds, name, holder]) == 1
+                """
+                UPDATE leases SET released_at = ?1, expires_at = min(expires_at, ?1)
+                WHERE name = ?2 AND holder = ?3 AND epoch = ?4 AND released_at IS NULL
+                """, [now.databaseMilliseconds, fence.name, fence.holder, fence.epoch])
         }
     }
 
-    /// Gives the lease up if `holder` holds it (otherwise does nothing).
+    /// The lease row (nil before anyone took it).
     /// - Throws: ``AuditLogError``.
-    public func releaseLease(name: String, holder: String) throws(AuditLogError) {
-        try write { db in
-            try db.run("DELETE FROM leases WHERE name = ? AND holder = ?", [name, holder])
-        }
+    public func lease(name: String) throws(AuditLogError) -> LeaseState? {
+        try read { db in try Self.leaseState(name: name, in: db) }
     }
 
-    /// Who holds the lease at `now` (nil when nobody, or the lease expired).
-    /// - Throws: ``AuditLogError``.
-    public func leaseHolder(name: String, now: Date) throws(AuditLogError) -> String? {
-        try read { db in
-            try db.queryOne("SELECT holder FROM leases WHERE name = ? AND expires_at > ?", [name, now.databaseMilliseconds]) {
-                $0.column(0) as String
+    /// Checks that `fence` still holds its lease: same holder, same epoch, not released.
+    /// - Throws: ``AuditLogError`` `.leaseLost` naming the current holder when it does not.
+    public func checkFence(_ fence: LeaseFence) throws(AuditLogError) {
+        try read { db in try Self.check(fence, in: db) }
+    }
+
+    /// ``checkFence(_:)`` inside the caller's transaction (a write's, so the answer holds until it commits).
+    static func check(_ fence: LeaseFence?, in db: Connection) throws {
+        guard let fence else { return }
+        let state = try leaseState(name: fence.name, in: db)
+        guard let state, state.holder == fence.holder, state.epoch == fence.epoch, state.releasedAt == nil else {
+            let now: String
+            if let state {
+                now =
+                    state.holder == fence.holder
+                    ? "it was released" : "\(state.holder) took it over (epoch \(state.epoch))"
+            } else {
+                now = "nobody holds it"
             }
+            throw AuditLogError(
+                code: .leaseLost,
+                description:
+                    "the \(fence.name) lease is no longer held by \(fence.holder) (epoch \(fence.epoch)): \(now); nothing written"
+            )
+        }
+    }
+
+    static func leaseState(name: String, in db: Connection) throws -> LeaseState? {
+        try db.queryOne(
+            "SELECT name, holder, epoch, acquired_at, renewed_at, expires_at, released_at FROM leases WHERE name = ?", [name]
+        ) { row in
+            LeaseState(
+                name: row.column(0), holder: row.column(1), epoch: row.column(2),
+                acquiredAt: Date(databaseMilliseconds: row.column(3)),
+                renewedAt: (row.column(4) as Int64?).map(Date.init(databaseMilliseconds:)),
+                expiresAt: Date(databaseMilliseconds: row.column(5)),
+                releasedAt: (row.column(6) as Int64?).map(Date.init(databaseMilliseconds:)))
         }
     }
 }

@@ -269,7 +269,8 @@ extension AuditLog {
         return groups.sorted { $0.count != $1.count ? $0.count > $1.count : $0.error < $1.error }
     }
 
-    /// Counts by status (every status, zeros included), messages, the oldest open change and the last run.
+    /// Counts by status (every status, zeros included), messages, the oldest open change, the
+    /// last run, batches by status with the oldest waiting one, and the run lease row.
     /// - Throws: ``AuditLogError``.
     public func stats() throws(AuditLogError) -> AuditStats {
         try read { db in
@@ -290,10 +291,21 @@ extension AuditLog {
                     "SELECT min(created_at) FROM changes INDEXED BY changes_open_created WHERE status IN ('pending', 'failed')"
                 ) { $0.column(0) as Int64? } ?? nil
             let lastRun = try db.queryOne("SELECT max(finished_at) FROM runs") { $0.column(0) as Int64? } ?? nil
+            var batches = Dictionary(uniqueKeysWithValues: BatchStatus.allCases.map { ($0, 0) })
+            try db.forEachRow("SELECT status, count(*) FROM batches INDEXED BY batches_status GROUP BY status") { row in
+                // 'resolved' and 'skipped' are reserved by the schema for operator resolutions; not counted yet.
+                if let status = BatchStatus(rawValue: row.column(0)) { batches[status] = row.column(1) }
+            }
+            let oldestBatch =
+                try db.queryOne(
+                    "SELECT min(waiting_since) FROM batches INDEXED BY batches_waiting WHERE status = 'pending'"
+                ) { $0.column(0) as Int64? } ?? nil
             return AuditStats(
                 changes: counts, messagesTotal: total, messagesQuarantined: quarantined,
                 oldestPendingCreatedAt: oldest.map(Date.init(databaseMilliseconds:)),
-                lastRunAt: lastRun.map(Date.init(databaseMilliseconds:)))
+                lastRunAt: lastRun.map(Date.init(databaseMilliseconds:)), batches: batches,
+                oldestWaitingBatchSince: oldestBatch.map(Date.init(databaseMilliseconds:)),
+                runLease: try Self.leaseState(name: Self.runLeaseName, in: db))
         }
     }
 

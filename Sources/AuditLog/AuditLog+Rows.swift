@@ -57,6 +57,37 @@ enum Rows {
         )
     }
 
+    /// The columns of a ``BatchRecord``, in ``batch(from:)``'s order.
+    static let batchColumns = """
+        id, message_id, stream_arn, shard_id, start_sequence, end_sequence, batch_info_json, last_record_at, status, \
+        attempts, next_attempt_at, last_error, last_read_sequence, records_read, waiting_since, created_at, updated_at
+        """
+
+    static func batch(from row: Statement) throws(AuditLogError) -> BatchRecord {
+        let id: Int64 = row.column(0)
+        func what(_ column: String) -> String { "batch \(id): \(column)" }
+        guard let start = SequenceNumber(row.column(4) as String), let end = SequenceNumber(row.column(5) as String) else {
+            throw .corruptRow(what("a range bound is not a sequence number"))
+        }
+        guard let status = BatchStatus(rawValue: row.column(8)) else { throw .corruptRow(what("unknown status")) }
+        let lastReadText: String? = row.column(12)
+        let lastRead = try lastReadText.map { (text) throws(AuditLogError) -> SequenceNumber in
+            guard let sequence = SequenceNumber(text) else { throw .corruptRow(what("last_read_sequence")) }
+            return sequence
+        }
+        guard let info = try json(row.column(6), what("batch_info_json")) else {
+            throw .corruptRow(what("batch_info_json is missing"))
+        }
+        return BatchRecord(
+            id: id, messageID: row.column(1), streamARN: row.column(2), shardID: row.column(3), startSequenceNumber: start,
+            endSequenceNumber: end, batchInfo: info, lastRecordAt: Date(databaseMilliseconds: row.column(7)),
+            status: status, attempts: row.column(9),
+            nextAttemptAt: (row.column(10) as Int64?).map(Date.init(databaseMilliseconds:)), lastError: row.column(11),
+            lastReadSequenceNumber: lastRead, recordsRead: row.column(13),
+            waitingSince: Date(databaseMilliseconds: row.column(14)), createdAt: Date(databaseMilliseconds: row.column(15)),
+            updatedAt: Date(databaseMilliseconds: row.column(16)))
+    }
+
     static func action(from row: Statement) throws(AuditLogError) -> ActionRecord {
         let id: Int64 = row.column(0)
         guard let kind = ActionKind(rawValue: row.column(3)) else { throw .corruptRow("action \(id): unknown action kind") }
@@ -95,7 +126,7 @@ enum Rows {
         item.map { $0.dynamoJSON.serialized }
     }
 
-    private static func json(_ text: String?, _ what: @autoclosure () -> String) throws(AuditLogError) -> JSONValue? {
+    static func json(_ text: String?, _ what: @autoclosure () -> String) throws(AuditLogError) -> JSONValue? {
         guard let text else { return nil }
         do {
             return try JSONValue(parsing: text)

@@ -44,14 +44,18 @@ extension AuditLog {
     /// - Parameters:
     ///   - requests: The moves, made in this order.
     ///   - at: The time of the moves (`updatedAt`, the actions' time).
+    ///   - fence: When given, the moves are made only if this fence still holds its lease
+    ///     (checked inside the transaction).
     /// - Returns: Per request, in order: the updated row, or why the move was refused.
-    /// - Throws: ``AuditLogError`` `.storage` when the database fails; then no move is made.
-    public func transitions(_ requests: [TransitionRequest], at: Date) throws(AuditLogError)
+    /// - Throws: ``AuditLogError`` `.storage` when the database fails, `.leaseLost` when `fence`
+    ///   no longer holds its lease; then no move is made.
+    public func transitions(_ requests: [TransitionRequest], at: Date, fence: LeaseFence? = nil) throws(AuditLogError)
         -> [Result<ChangeRecord, AuditLogError>]
     {
         let now = at.databaseMilliseconds
         return try write { db in
-            try requests.map { request in
+            try Self.check(fence, in: db)
+            return try requests.map { request in
                 do {
                     return .success(try Self.move(request, now: now, in: db))
                 } catch {

@@ -220,10 +220,18 @@ extension AuditLog {
     }
 
     /// Commits one step of the write engine in one transaction (see ``EngineCommit``).
-    /// - Throws: ``AuditLogError`` `.storage` when the database fails; then nothing is recorded.
-    public func commit(_ step: EngineCommit, at: Date) throws(AuditLogError) -> EngineCommitResult {
+    /// - Parameters:
+    ///   - step: What to record.
+    ///   - at: The time of the step.
+    ///   - fence: When given, the step is recorded only if this fence still holds its lease.
+    /// - Throws: ``AuditLogError`` `.storage` when the database fails, `.leaseLost` when `fence`
+    ///   no longer holds its lease; then nothing is recorded.
+    public func commit(_ step: EngineCommit, at: Date, fence: LeaseFence? = nil) throws(AuditLogError)
+        -> EngineCommitResult
+    {
         let now = at.databaseMilliseconds
         return try write { db in
+            try Self.check(fence, in: db)
             let settlements = try step.settlements.map { try Self.settle($0, now: now, in: db) }
             for note in step.notes {
                 let messageID = try db.queryOne("SELECT message_id FROM changes WHERE id = ?", [note.changeID]) {

@@ -11,6 +11,7 @@ public struct AuditLogError: Error, CustomStringConvertible, Sendable {
             case migration
             case corrupt
             case leaseHeld = "lease held"
+            case leaseLost = "lease lost"
             case invalidCursor = "invalid cursor"
         }
 
@@ -32,6 +33,8 @@ public struct AuditLogError: Error, CustomStringConvertible, Sendable {
         public static let corrupt = Code(.corrupt)
         /// Another holder has the run lease.
         public static let leaseHeld = Code(.leaseHeld)
+        /// The writer's lease fence is stale: another holder took the run lease over, or it was released.
+        public static let leaseLost = Code(.leaseLost)
         /// A paging cursor that this listing did not produce.
         public static let invalidCursor = Code(.invalidCursor)
 

@@ -113,6 +113,8 @@ public enum MessageDisposition: Sendable, Hashable {
     case changes([NewChange])
     /// The body could not be understood; it is stored raw with this reason.
     case quarantined(reason: String)
+    /// The body names a failed batch (format A): the batch is stored, its records are read later.
+    case batch(NewBatch)
 }
 
 /// One SQS message to store.
@@ -163,14 +165,216 @@ public struct MessageIngestOutcome: Sendable, Hashable {
     public var storedChangeIDs: [Int64]
     /// Changes already known (same stream ARN + sequence number, or same event ID).
     public var duplicateChanges: Int
+    /// The batch the message named (format A), stored now or before: nil for other formats.
+    public var batchID: Int64?
+    /// The message named a batch another message had already named.
+    public var duplicateBatch: Bool
 
     /// Makes an outcome.
-    public init(messageID: String, duplicateMessage: Bool, storedChangeIDs: [Int64], duplicateChanges: Int) {
+    public init(
+        messageID: String, duplicateMessage: Bool, storedChangeIDs: [Int64], duplicateChanges: Int, batchID: Int64? = nil,
+        duplicateBatch: Bool = false
+    ) {
         self.messageID = messageID
         self.duplicateMessage = duplicateMessage
         self.storedChangeIDs = storedChangeIDs
         self.duplicateChanges = duplicateChanges
+        self.batchID = batchID
+        self.duplicateBatch = duplicateBatch
     }
+}
+
+/// Where a failed batch (a format-A message) is in its life.
+public enum BatchStatus: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Records still to read from the stream (possibly after a transient error, with backoff).
+    case pending
+    /// Every record of the range is stored as a change.
+    case read
+    /// The stream no longer has the records: trimmed, shard or stream gone, or older than its retention.
+    case expired
+}
+
+/// A failed batch to store: the range a format-A message names.
+public struct NewBatch: Sendable, Hashable {
+    /// The stream.
+    public var streamARN: String
+    /// The shard.
+    public var shardID: String
+    /// First sequence number of the range.
+    public var startSequenceNumber: SequenceNumber
+    /// Last sequence number of the range.
+    public var endSequenceNumber: SequenceNumber
+    /// The `DDBStreamBatchInfo` object as received.
+    public var batchInfo: JSONValue
+    /// When the range's last record reached the stream (as the message says, else when it was sent):
+    /// the stream keeps records 24 hours from then.
+    public var lastRecordAt: Date
+
+    /// Makes a batch to store.
+    public init(
+        streamARN: String, shardID: String, startSequenceNumber: SequenceNumber, endSequenceNumber: SequenceNumber,
+        batchInfo: JSONValue, lastRecordAt: Date
+    ) {
+        self.streamARN = streamARN
+        self.shardID = shardID
+        self.startSequenceNumber = startSequenceNumber
+        self.endSequenceNumber = endSequenceNumber
+        self.batchInfo = batchInfo
+        self.lastRecordAt = lastRecordAt
+    }
+}
+
+/// A stored failed batch.
+public struct BatchRecord: Sendable, Hashable {
+    /// Row id.
+    public var id: Int64
+    /// The message that named it first.
+    public var messageID: String
+    /// The stream.
+    public var streamARN: String
+    /// The shard.
+    public var shardID: String
+    /// First sequence number of the range.
+    public var startSequenceNumber: SequenceNumber
+    /// Last sequence number of the range.
+    public var endSequenceNumber: SequenceNumber
+    /// The `DDBStreamBatchInfo` object as received.
+    public var batchInfo: JSONValue
+    /// When the range's last record reached the stream (see ``NewBatch/lastRecordAt``).
+    public var lastRecordAt: Date
+    /// Where it is in its life.
+    public var status: BatchStatus
+    /// Passes that failed with a transient error since the last progress.
+    public var attempts: Int
+    /// Not read again before this time (backoff); nil: due now.
+    public var nextAttemptAt: Date?
+    /// The last error, or why it expired.
+    public var lastError: String?
+    /// The last sequence number read (nil: nothing read yet); reading resumes after it.
+    public var lastReadSequenceNumber: SequenceNumber?
+    /// Records of the range read so far (stored now or found already stored).
+    public var recordsRead: Int
+    /// Since when it has waited for its records.
+    public var waitingSince: Date
+    /// When it was stored.
+    public var createdAt: Date
+    /// When it last changed.
+    public var updatedAt: Date
+
+    /// Makes a record.
+    public init(
+        id: Int64, messageID: String, streamARN: String, shardID: String, startSequenceNumber: SequenceNumber,
+        endSequenceNumber: SequenceNumber, batchInfo: JSONValue, lastRecordAt: Date, status: BatchStatus, attempts: Int,
+        nextAttemptAt: Date?, lastError: String?, lastReadSequenceNumber: SequenceNumber?, recordsRead: Int,
+        waitingSince: Date, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.messageID = messageID
+        self.streamARN = streamARN
+        self.shardID = shardID
+        self.startSequenceNumber = startSequenceNumber
+        self.endSequenceNumber = endSequenceNumber
+        self.batchInfo = batchInfo
+        self.lastRecordAt = lastRecordAt
+        self.status = status
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.lastReadSequenceNumber = lastReadSequenceNumber
+        self.recordsRead = recordsRead
+        self.waitingSince = waitingSince
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// One page of a batch's records, to commit with the batch's progress.
+public struct BatchPage: Sendable, Hashable {
+    /// The records of the range on this page, as changes (pending or filtered).
+    public var changes: [NewChange]
+    /// The last sequence number this page read (past the range's end, possibly); nil for an empty page.
+    public var lastReadSequenceNumber: SequenceNumber?
+    /// Whether every record of the range is now read: the batch becomes ``BatchStatus/read``.
+    public var complete: Bool
+
+    /// Makes a page.
+    public init(changes: [NewChange], lastReadSequenceNumber: SequenceNumber?, complete: Bool) {
+        self.changes = changes
+        self.lastReadSequenceNumber = lastReadSequenceNumber
+        self.complete = complete
+    }
+}
+
+/// What storing one page did.
+public struct BatchPageOutcome: Sendable, Hashable {
+    /// Changes stored for the first time.
+    public var storedChangeIDs: [Int64]
+    /// Changes already stored (forwarded by another message, or read before a crash).
+    public var duplicateChanges: Int
+    /// The batch after the page.
+    public var batch: BatchRecord
+
+    /// Makes an outcome.
+    public init(storedChangeIDs: [Int64], duplicateChanges: Int, batch: BatchRecord) {
+        self.storedChangeIDs = storedChangeIDs
+        self.duplicateChanges = duplicateChanges
+        self.batch = batch
+    }
+}
+
+/// A holder's proof that it holds a run lease: writes made with it are refused once
+/// another holder has taken the lease over (the epoch moved on) or it was released.
+public struct LeaseFence: Sendable, Hashable, CustomStringConvertible {
+    /// The lease, e.g. `run`.
+    public var name: String
+    /// The holder id (unique per process start).
+    public var holder: String
+    /// The lease's epoch when this holder took it; every take-over increments it.
+    public var epoch: Int64
+
+    /// Makes a fence.
+    public init(name: String, holder: String, epoch: Int64) {
+        self.name = name
+        self.holder = holder
+        self.epoch = epoch
+    }
+
+    /// `holder (epoch n)`.
+    public var description: String { "\(holder) (epoch \(epoch))" }
+}
+
+/// The lease row as stored: who holds it, since when, its epoch.
+public struct LeaseState: Sendable, Hashable {
+    /// The lease.
+    public var name: String
+    /// The last holder.
+    public var holder: String
+    /// The epoch of the last take-over.
+    public var epoch: Int64
+    /// When the holder took it.
+    public var acquiredAt: Date
+    /// When the holder last renewed it.
+    public var renewedAt: Date?
+    /// Until when it counts as held without a renewal.
+    public var expiresAt: Date
+    /// When the holder gave it up; nil while held.
+    public var releasedAt: Date?
+
+    /// Makes a state.
+    public init(
+        name: String, holder: String, epoch: Int64, acquiredAt: Date, renewedAt: Date?, expiresAt: Date, releasedAt: Date?
+    ) {
+        self.name = name
+        self.holder = holder
+        self.epoch = epoch
+        self.acquiredAt = acquiredAt
+        self.renewedAt = renewedAt
+        self.expiresAt = expiresAt
+        self.releasedAt = releasedAt
+    }
+
+    /// Whether someone holds it at `now`: not released, renewed within its time to live.
+    public func isHeld(at now: Date) -> Bool { releasedAt == nil && expiresAt > now }
 }
 
 /// A row of the changes table.
@@ -489,17 +693,27 @@ public struct AuditStats: Sendable, Hashable {
     public var oldestPendingCreatedAt: Date?
     /// When the last run finished (``AuditLog/recordRun(finishedAt:)``).
     public var lastRunAt: Date?
+    /// Batches per status; every status is present, zeros included.
+    public var batches: [BatchStatus: Int]
+    /// Since when the longest-waiting pending batch has waited.
+    public var oldestWaitingBatchSince: Date?
+    /// The run lease row (nil before any run took it).
+    public var runLease: LeaseState?
 
     /// Makes stats.
     public init(
         changes: [ChangeStatus: Int], messagesTotal: Int, messagesQuarantined: Int, oldestPendingCreatedAt: Date?,
-        lastRunAt: Date?
+        lastRunAt: Date?, batches: [BatchStatus: Int] = [:], oldestWaitingBatchSince: Date? = nil,
+        runLease: LeaseState? = nil
     ) {
         self.changes = changes
         self.messagesTotal = messagesTotal
         self.messagesQuarantined = messagesQuarantined
         self.oldestPendingCreatedAt = oldestPendingCreatedAt
         self.lastRunAt = lastRunAt
+        self.batches = batches
+        self.oldestWaitingBatchSince = oldestWaitingBatchSince
+        self.runLease = runLease
     }
 }
 

@@ -56,6 +56,39 @@ public enum AuditJSON {
 
     /// One stored message: `{"messageId", "format", "body", "correlationId", "errorText", "receivedAt",
     /// "receiveCount", "sentAt", "quarantineReason"}`.
+    /// One failed batch: `{"id", "status", "messageId", "streamArn", "shardId", "startSequenceNumber",
+    /// "endSequenceNumber", "batchInfo", "lastRecordAt", "attempts", "nextAttemptAt", "lastError",
+    /// "lastReadSequenceNumber", "recordsRead", "waitingSince", "waitingSeconds", "createdAt", "updatedAt"}`;
+    /// `waitingSeconds` is null once the batch no longer waits.
+    public static func batch(_ batch: BatchRecord, now: Date = Date()) -> JSONValue {
+        .object([
+            "id": .number(String(batch.id)),
+            "status": .string(batch.status.rawValue),
+            "messageId": .string(batch.messageID),
+            "streamArn": .string(batch.streamARN),
+            "shardId": .string(batch.shardID),
+            "startSequenceNumber": .string(batch.startSequenceNumber.digits),
+            "endSequenceNumber": .string(batch.endSequenceNumber.digits),
+            "batchInfo": batch.batchInfo,
+            "lastRecordAt": .string(time(batch.lastRecordAt)),
+            "attempts": .number(String(batch.attempts)),
+            "nextAttemptAt": optional(batch.nextAttemptAt),
+            "lastError": optional(batch.lastError),
+            "lastReadSequenceNumber": optional(batch.lastReadSequenceNumber?.digits),
+            "recordsRead": .number(String(batch.recordsRead)),
+            "waitingSince": .string(time(batch.waitingSince)),
+            "waitingSeconds": batch.status == .pending
+                ? .number(String(max(0, Int(now.timeIntervalSince(batch.waitingSince))))) : .null,
+            "createdAt": .string(time(batch.createdAt)),
+            "updatedAt": .string(time(batch.updatedAt)),
+        ])
+    }
+
+    /// `{"batches": [...], "next": cursor|null}`.
+    public static func batches(_ page: Page<BatchRecord>) -> JSONValue {
+        .object(["batches": .array(page.rows.map { batch($0) }), "next": page.next.map(JSONValue.string) ?? .null])
+    }
+
     public static func message(_ message: StoredMessage) -> JSONValue {
         .object([
             "messageId": .string(message.messageID),
@@ -107,6 +140,23 @@ public enum AuditJSON {
                 .number(String(max(0, Int(now.timeIntervalSince($0)))))
             } ?? .null,
             "lastRunAt": optional(stats.lastRunAt),
+            "batches": .object(
+                Dictionary(
+                    uniqueKeysWithValues: BatchStatus.allCases.map {
+                        ($0.rawValue, JSONValue.number(String(stats.batches[$0] ?? 0)))
+                    })),
+            "oldestWaitingBatchAgeSeconds": stats.oldestWaitingBatchSince.map {
+                .number(String(max(0, Int(now.timeIntervalSince($0)))))
+            } ?? .null,
+            "runLease": stats.runLease.map { lease in
+                .object([
+                    "holder": .string(lease.holder),
+                    "epoch": .number(String(lease.epoch)),
+                    "since": .string(time(lease.acquiredAt)),
+                    "renewedAt": optional(lease.renewedAt),
+                    "held": .bool(lease.isHeld(at: now)),
+                ])
+            } ?? .null,
         ])
     }
 

@@ -2,8 +2,13 @@ import AuditLog
 import Foundation
 import Logging
 
-/// One scheduled run: drain the DLQ, then replay everything due, under a lease
-/// in the audit database so that two runs never overlap.
+/// One scheduled run: drain the DLQ, read the pending batches from their streams, then replay
+/// everything due, under the run lease (``RunLease``) so that two runs never overlap.
+///
+/// The lease is renewed at a third of its time to live while the run works. When a renewal
+/// finds that another holder took it over, the work is cancelled and the run throws
+/// ``ReprocessorError`` `.leaseLost` naming the new holder; ingest's writes carry the lease's
+/// fence, so a run that lost the lease cannot commit them either.
 public struct CronRun: Sendable {
     /// What a run did.
     public enum Result: Sendable {
@@ -13,9 +18,6 @@ public struct CronRun: Sendable {
         case leaseHeld(by: String)
     }
 
-    /// The lease name shared by `run --once` and `serve`.
-    public static let leaseName = "run"
-
     let reprocessor: Reprocessor
     let holder: String
     let leaseTTL: Duration
@@ -23,17 +25,12 @@ public struct CronRun: Sendable {
     /// Creates a run.
     /// - Parameters:
     ///   - reprocessor: The wired reprocessor.
-    ///   - holder: Who holds the lease (host and process id by default).
-    ///   - leaseTTL: How long a lease lasts without renewal; a crashed run's lease is taken over after it.
-    public init(reprocessor: Reprocessor, holder: String = CronRun.defaultHolder(), leaseTTL: Duration = .seconds(300)) {
+    ///   - holder: Who holds the lease (``RunLease/makeHolderID()`` by default: unique per process start).
+    ///   - leaseTTL: How long the lease counts as held without a renewal (the settings' by default).
+    public init(reprocessor: Reprocessor, holder: String = RunLease.makeHolderID(), leaseTTL: Duration? = nil) {
         self.reprocessor = reprocessor
         self.holder = holder
-        self.leaseTTL = leaseTTL
-    }
-
-    /// `host:pid`.
-    public static func defaultHolder() -> String {
-        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        self.leaseTTL = leaseTTL ?? reprocessor.settings.leaseTTL
     }
 
     /// Runs once.
@@ -42,42 +39,67 @@ public struct CronRun: Sendable {
     ///   - ingestProgress: Running ingest totals.
     ///   - replayProgress: Running replay totals.
     /// - Returns: What happened, or that another run holds the lease.
-    /// - Throws: Settings, AWS and audit-log errors that stop the run; the lease is released first.
+    /// - Throws: Settings, AWS and audit-log errors that stop the run (the lease is released
+    ///   first); ``ReprocessorError`` `.leaseLost` when another holder took the lease over.
     public func run(
         options: IngestOptions,
         ingestProgress: (@Sendable (IngestSummary) -> Void)? = nil,
         replayProgress: (@Sendable (ReplaySummary) -> Void)? = nil
     ) async throws -> Result {
         let auditLog = reprocessor.auditLog
-        guard try await auditLog.acquireLease(name: Self.leaseName, holder: holder, ttl: leaseTTL, now: Date()) else {
-            let current = try await auditLog.leaseHolder(name: Self.leaseName, now: Date()) ?? "another process"
-            return .leaseHeld(by: current)
+        let lease = RunLease(auditLog: auditLog, holder: holder, ttl: leaseTTL)
+        guard let fence = try await lease.acquire() else {
+            return .leaseHeld(by: try await lease.currentHolder() ?? "another process")
         }
-        let renewal = Task { [holder, leaseTTL, logger = reprocessor.logger] in
-            let period = leaseTTL / 3
-            while (try? await Task.sleep(for: period)) != nil {
-                do {
-                    if try await !auditLog.renewLease(name: Self.leaseName, holder: holder, now: Date()) {
-                        logger.error("lost the run lease to another process")
-                    }
-                } catch {
-                    logger.warning("could not renew the run lease: \(error)")
-                }
-            }
-        }
+        reprocessor.logger.info("holding the run lease as \(fence)")
         do {
-            let ingestor = try await reprocessor.makeIngestor(options: options)
-            let engine = try await reprocessor.makeWriteEngine()
-            let ingest = try await ingestor.drain(progress: ingestProgress)
-            let replay = try await engine.replayDue(progress: replayProgress)
-            try await auditLog.recordRun(finishedAt: Date())
-            renewal.cancel()
-            try await auditLog.releaseLease(name: Self.leaseName, holder: holder)
-            return .ran(ingest: ingest, replay: replay, stats: try await auditLog.stats())
+            let result = try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask { try await keepLease(lease) }
+                group.addTask {
+                    let ingestor = try await reprocessor.makeIngestor(options: options)
+                    let engine = try await reprocessor.makeWriteEngine().fenced(by: fence)
+                    var ingest = try await ingestor.drain(fence: fence, progress: ingestProgress)
+                    ingest.add(try await ingestor.readPendingBatches(fence: fence))
+                    try await auditLog.checkFence(fence)
+                    let replay = try await engine.replayDue(progress: replayProgress)
+                    try await auditLog.checkFence(fence)
+                    try await auditLog.recordRun(finishedAt: Date())
+                    return .ran(ingest: ingest, replay: replay, stats: try await auditLog.stats())
+                }
+                defer { group.cancelAll() }
+                while let next = try await group.next() {
+                    if let next { return next }
+                }
+                preconditionFailure("the work task always returns a result or throws")
+            }
+            await lease.release()
+            return result
         } catch {
-            renewal.cancel()
-            try? await auditLog.releaseLease(name: Self.leaseName, holder: holder)
+            await lease.release()
             throw error
+        }
+    }
+
+    /// Renews the lease at a third of its time to live until cancelled; throws `.leaseLost`
+    /// naming the new holder when another holder took it over. A renewal that fails (the
+    /// database busy) is tried again at the next period: the fence still guards every write.
+    private func keepLease(_ lease: RunLease) async throws -> Result? {
+        let logger = reprocessor.logger
+        while true {
+            try await Task.sleep(for: leaseTTL / 3)
+            do {
+                if case .lost(let current) = try await lease.renew() {
+                    let now = current.map { "\($0.holder) (epoch \($0.epoch))" } ?? "nobody"
+                    logger.error("lost the run lease to \(now); stopping")
+                    throw ReprocessorError(.leaseLost, "lost the run lease to \(now); this run stopped and wrote nothing more")
+                }
+            } catch let error as ReprocessorError {
+                throw error
+            } catch is CancellationError {
+                return nil
+            } catch {
+                logger.warning("could not renew the run lease: \(error)")
+            }
         }
     }
 }

@@ -40,39 +40,50 @@ public struct IngestSummary: Sendable, Hashable, Codable {
     public var duplicateChanges = 0
     /// Messages stored as quarantined (format C).
     public var quarantined = 0
-    /// Batches whose records had left the stream.
+    /// Batches (format A) stored for the first time; their records are read from the stream after the drain.
+    public var batchesStored = 0
+    /// Messages naming a batch another message had named.
+    public var duplicateBatches = 0
+    /// Batches whose every record is now stored.
+    public var batchesRead = 0
+    /// Batches put off after a transient stream error, or caught up with their shard before their end.
+    public var batchesDelayed = 0
+    /// Batches whose records had left the stream (expired).
     public var expired = 0
     /// Changes stored as filtered (not artist records).
     public var filtered = 0
     /// Messages committed but not deleted from the queue (they will come back and be recognised).
     public var deleteFailures = 0
-    /// Messages left on the queue because their records could not be read yet (they will come back).
-    public var leftOnQueue = 0
 
     /// An empty summary.
     public init() {}
 
-    mutating func add(_ other: IngestSummary) {
+    /// Adds another summary's counts to these.
+    /// - Parameter other: The counts to add.
+    public mutating func add(_ other: IngestSummary) {
         messagesReceived += other.messagesReceived
         messagesStored += other.messagesStored
         duplicateMessages += other.duplicateMessages
         changesStored += other.changesStored
         duplicateChanges += other.duplicateChanges
         quarantined += other.quarantined
+        batchesStored += other.batchesStored
+        duplicateBatches += other.duplicateBatches
+        batchesRead += other.batchesRead
+        batchesDelayed += other.batchesDelayed
         expired += other.expired
         filtered += other.filtered
         deleteFailures += other.deleteFailures
-        leftOnQueue += other.leftOnQueue
     }
 }
 
-/// Drains the DLQ into the audit log.
+/// Drains the DLQ into the audit log, then reads the failed batches' records from their streams.
 ///
-/// Each received group of messages is classified (DESIGN §2), completed from
-/// the stream where it only names a batch, committed to the audit log in one
-/// transaction, and only then deleted from the queue. A crash at any point
-/// leaves every message either on the queue or in the audit log; a message that
-/// comes back is recognised by its id and not stored twice.
+/// Each received group of messages is classified (DESIGN §2), committed to the audit log in
+/// one transaction, and only then deleted from the queue. A crash at any point leaves every
+/// message either on the queue or in the audit log; a message that comes back is recognised
+/// by its id and not stored twice. A format-A message is stored as a batch; its records are
+/// read by ``readPendingBatches(fence:shouldStop:)``, page by page, on this pass and later ones.
 public struct DLQIngestor: Sendable {
     let queueURL: String
     let sqs: SQSClient
@@ -81,17 +92,25 @@ public struct DLQIngestor: Sendable {
     let transform: SyncTransform
     let options: IngestOptions
     let visibilityTimeoutSeconds: Int
+    /// Backoff of a batch whose stream failed (transient errors), or that caught up with its shard early.
+    let batchBackoff: RetryPolicy
     let logger: Logger
+
+    /// How long a stream keeps a record: a batch whose last record is older cannot be read any more.
+    static let streamRetention: TimeInterval = 24 * 60 * 60
 
     /// Drains until the queue is empty, `maxMessages` were received, or `shouldStop` says so.
     /// - Parameters:
+    ///   - fence: When given, each group is committed only while this fence holds the run lease.
     ///   - progress: Called with the running totals after each group.
     ///   - shouldStop: Consulted before each receive; once it returns true no more messages are
     ///     received, and groups already received are still committed and deleted (a graceful stop).
     /// - Returns: What was done.
-    /// - Throws: AWS or audit-log errors that stop the drain; messages not yet committed stay on the queue.
+    /// - Throws: AWS or audit-log errors that stop the drain (`AuditLogError` `.leaseLost` when
+    ///   `fence` lost the lease); messages not yet committed stay on the queue.
     public func drain(
-        progress: (@Sendable (IngestSummary) -> Void)? = nil, shouldStop: (@Sendable () -> Bool)? = nil
+        fence: LeaseFence? = nil, progress: (@Sendable (IngestSummary) -> Void)? = nil,
+        shouldStop: (@Sendable () -> Bool)? = nil
     ) async throws -> IngestSummary {
         let budget = MessageBudget(limit: options.maxMessages)
         let totals = RunningTotals()
@@ -110,7 +129,7 @@ public struct DLQIngestor: Sendable {
                             await budget.markDrained()
                             return
                         }
-                        let summary = try await handle(messages)
+                        let summary = try await handle(messages, fence: fence)
                         ReprocessorMetrics.record(summary)
                         let running = await totals.add(summary)
                         progress?(running)
@@ -128,27 +147,19 @@ public struct DLQIngestor: Sendable {
         _ = try await sqs.approximateMessageCounts(queueURL: queueURL)
     }
 
-    /// Classifies, completes, commits and deletes one received group.
-    func handle(_ messages: [SQSMessage]) async throws -> IngestSummary {
+    /// Classifies, commits and deletes one received group.
+    func handle(_ messages: [SQSMessage], fence: LeaseFence? = nil) async throws -> IngestSummary {
         let heartbeat = extendVisibility(of: messages)
         defer { heartbeat.cancel() }
 
         let receivedAt = Date()
-        let byPosition = await withTaskGroup(of: (Int, NewMessage?).self) { group in
-            for (position, message) in messages.enumerated() {
-                group.addTask { (position, await prepare(message, receivedAt: receivedAt)) }
-            }
-            var byPosition = [NewMessage?](repeating: nil, count: messages.count)
-            for await (position, message) in group { byPosition[position] = message }
-            return byPosition
-        }
-        let ready = zip(messages, byPosition).compactMap { message, prepared in prepared.map { (message, $0) } }
-        let prepared = ready.map(\.1)
-        let outcomes = try await auditLog.ingest(prepared, at: Date())
+        let prepared = messages.map { prepare($0, receivedAt: receivedAt) }
+        await TestPause.at(.beforeCommit, logger: logger)
+        let outcomes = try await auditLog.ingest(prepared, at: Date(), fence: fence)
+        await TestPause.at(.afterCommitBeforeDelete, logger: logger)
 
         var summary = IngestSummary()
         summary.messagesReceived = messages.count
-        summary.leftOnQueue = messages.count - ready.count
         for (message, outcome) in zip(prepared, outcomes) {
             var metadata: Logger.Metadata = ["messageId": "\(message.messageID)", "format": "\(message.format.rawValue)"]
             if let correlationID = message.correlationID { metadata["correlationId"] = "\(correlationID)" }
@@ -165,24 +176,27 @@ public struct DLQIngestor: Sendable {
                 summary.quarantined += 1
                 logger.warning("message quarantined: \(reason)", metadata: metadata)
             case .changes(let changes):
-                summary.expired += changes.filter { $0.status == .expired }.count
                 summary.filtered += changes.filter { $0.status == .filtered }.count
                 metadata["changes"] = "\(outcome.storedChangeIDs.count)"
                 metadata["duplicateChanges"] = "\(outcome.duplicateChanges)"
                 logger.info("message ingested", metadata: metadata)
+            case .batch:
+                metadata["batchId"] = "\(outcome.batchID.map(String.init) ?? "none")"
+                if outcome.duplicateBatch {
+                    summary.duplicateBatches += 1
+                    logger.info("message names a batch already stored", metadata: metadata)
+                } else {
+                    summary.batchesStored += 1
+                    logger.info("batch stored; its records are read from the stream next", metadata: metadata)
+                }
             }
         }
-        summary.deleteFailures = await delete(ready.map(\.0))
+        summary.deleteFailures = await delete(messages)
         return summary
     }
 
-    /// Receives after which a message whose records still cannot be read is stored
-    /// as expired (with the error) instead of being left on the queue again.
-    static let poisonReceiveCount = 5
-
-    /// Turns one SQS message into what the audit log stores, or `nil` to leave it on
-    /// the queue for a later try (its stream records could not be read this time).
-    func prepare(_ message: SQSMessage, receivedAt: Date) async -> NewMessage? {
+    /// Turns one SQS message into what the audit log stores.
+    func prepare(_ message: SQSMessage, receivedAt: Date) -> NewMessage {
         let attributeCorrelation = message.messageAttributes["correlationId"]
         var correlationID = attributeCorrelation
         var errorText: String?
@@ -200,39 +214,147 @@ public struct DLQIngestor: Sendable {
         case .failedBatch(let batch):
             correlationID = attributeCorrelation ?? batch.requestID
             errorText = Self.describeFailure(of: batch)
-            let read: StreamRangeReader.RangeRead
-            do {
-                read = try await streams.read(batch)
-            } catch {
-                ReprocessorMetrics.recordFailure(error)
-                guard message.receiveCount >= Self.poisonReceiveCount else {
-                    logger.warning(
-                        "could not read the batch's records; leaving the message on the queue: \(error)",
-                        metadata: ["messageId": "\(message.messageID)", "receiveCount": "\(message.receiveCount)"])
-                    return nil
-                }
-                read = .expired(reason: "records unreadable after \(message.receiveCount) receives: \(error)")
-            }
-            switch read {
-            case .records(let records):
-                disposition = .changes(
-                    records.map { change(from: $0, streamARN: batch.streamARN, shardID: batch.shardID, at: receivedAt) })
-            case .expired(let reason):
-                logger.warning(
-                    "batch expired: \(reason)",
-                    metadata: ["messageId": "\(message.messageID)", "shard": "\(batch.shardID)"])
-                disposition = .changes([
-                    NewChange(
-                        streamARN: batch.streamARN, shardID: batch.shardID, sequenceNumber: batch.startSequenceNumber,
-                        eventID: nil, eventName: nil, keys: nil, documentID: nil, oldImage: nil, newImage: nil,
-                        approximateCreationTime: nil, status: .expired, reason: reason, batchInfo: batch.batchInfoJSON)
-                ])
-            }
+            let claimed = [batch.approximateArrivalOfLastRecord, batch.timestamp].lazy.compactMap { $0 }
+                .compactMap(Self.parseTime).first
+            disposition = .batch(
+                NewBatch(
+                    streamARN: batch.streamARN, shardID: batch.shardID, startSequenceNumber: batch.startSequenceNumber,
+                    endSequenceNumber: batch.endSequenceNumber, batchInfo: batch.batchInfoJSON,
+                    lastRecordAt: claimed ?? message.sentAt ?? receivedAt))
         }
         return NewMessage(
             messageID: message.messageID, body: message.body, format: envelope.format, correlationID: correlationID,
             errorText: errorText, receivedAt: receivedAt, receiveCount: message.receiveCount, sentAt: message.sentAt,
             disposition: disposition)
+    }
+
+    /// An ISO-8601 time as the envelope carries it, with or without fractional seconds.
+    static func parseTime(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+
+    // MARK: Batches
+
+    /// Reads the records of every due batch from its stream, storing them page by page with
+    /// the batch's progress, `concurrency` batches at a time. Each batch is read once per call
+    /// and at most a page budget's worth (see ``StreamRangeReader``); what is left is read by
+    /// the next call.
+    ///
+    /// A batch ends `read` when its whole range is stored, `expired` only when the stream
+    /// definitely no longer has its records (trimmed, shard or stream gone, or its last record
+    /// older than the stream's 24-hour retention). Any other failure (throttling, 5xx, access
+    /// denied, expired credentials, connection errors) only puts it off, with backoff.
+    /// - Parameters:
+    ///   - fence: When given, every page is committed only while this fence holds the run lease.
+    ///   - shouldStop: Consulted before each batch; once it returns true no more batches are started.
+    /// - Returns: What was done (`batchesRead`, `batchesDelayed`, `expired`, `changesStored`…).
+    /// - Throws: Audit-log errors (`AuditLogError` `.leaseLost` when `fence` lost the lease).
+    public func readPendingBatches(fence: LeaseFence? = nil, shouldStop: (@Sendable () -> Bool)? = nil) async throws
+        -> IngestSummary
+    {
+        var summary = IngestSummary()
+        var seen = Set<Int64>()
+        while shouldStop?() != true {
+            let due = try await auditLog.dueBatches(now: Date(), limit: 100).filter { !seen.contains($0.id) }
+            if due.isEmpty { break }
+            seen.formUnion(due.map(\.id))
+            summary.add(
+                try await withThrowingTaskGroup(of: IngestSummary.self) { group in
+                    var total = IngestSummary()
+                    var waiting = due[...]
+                    var running = 0
+                    while true {
+                        while running < options.concurrency, shouldStop?() != true, let batch = waiting.popFirst() {
+                            group.addTask { try await read(batch, fence: fence) }
+                            running += 1
+                        }
+                        guard let done = try await group.next() else { return total }
+                        running -= 1
+                        total.add(done)
+                    }
+                })
+        }
+        return summary
+    }
+
+    /// Reads one batch as far as one pass goes, and records how it ended.
+    func read(_ batch: BatchRecord, fence: LeaseFence?) async throws -> IngestSummary {
+        var summary = IngestSummary()
+        let metadata: Logger.Metadata = [
+            "batchId": "\(batch.id)", "messageId": "\(batch.messageID)", "shard": "\(batch.shardID)",
+        ]
+        let range = StreamRangeReader.Range(
+            streamARN: batch.streamARN, shardID: batch.shardID, start: batch.startSequenceNumber,
+            end: batch.endSequenceNumber, lastRead: batch.lastReadSequenceNumber,
+            pageLimit: StreamRangeReader.pageLimit(batchSize: batch.batchInfo["batchSize"]?.intValue))
+        let ending: StreamRangeReader.Ending
+        do {
+            ending = try await streams.read(range) { page in
+                let now = Date()
+                let changes = page.records.map {
+                    change(from: $0, streamARN: batch.streamARN, shardID: batch.shardID, at: now)
+                }
+                await TestPause.at(.beforeBatchPageCommit, logger: logger)
+                let outcome = try await auditLog.storeBatchPage(
+                    batch.id, BatchPage(changes: changes, lastReadSequenceNumber: page.lastRead, complete: page.complete),
+                    at: now, fence: fence)
+                summary.changesStored += outcome.storedChangeIDs.count
+                summary.duplicateChanges += outcome.duplicateChanges
+                summary.filtered += changes.filter { $0.status == .filtered }.count
+            }
+        } catch let error as AuditLogError {
+            throw error
+        } catch {
+            ReprocessorMetrics.recordFailure(error)
+            try await putOff(batch, because: "could not read the records: \(error)", summary: &summary, fence: fence)
+            return summary
+        }
+        switch ending {
+        case .complete:
+            summary.batchesRead += 1
+            logger.info("batch read", metadata: metadata)
+        case .expired(let reason):
+            try await expire(batch, reason: reason, summary: &summary, fence: fence)
+        case .caughtUp:
+            try await putOff(
+                batch,
+                because: "caught up with the shard before the range's end \(batch.endSequenceNumber.digits); reading on later",
+                summary: &summary, fence: fence)
+        case .budgetSpent:
+            logger.debug("batch partly read; the next pass goes on", metadata: metadata)
+        }
+        return summary
+    }
+
+    /// Puts a batch off with backoff, or expires it when its last record is past the stream's retention.
+    private func putOff(_ batch: BatchRecord, because reason: String, summary: inout IngestSummary, fence: LeaseFence?)
+        async throws
+    {
+        let now = Date()
+        if now.timeIntervalSince(batch.lastRecordAt) > Self.streamRetention {
+            try await expire(
+                batch, reason: "\(reason); the range's last record is older than the stream's 24-hour retention",
+                summary: &summary, fence: fence)
+            return
+        }
+        let delay = batchBackoff.delay(afterAttempt: batch.attempts)
+        let until = now.addingTimeInterval(
+            Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+        try await auditLog.delayBatch(batch.id, error: reason, until: until, at: now, fence: fence)
+        summary.batchesDelayed += 1
+        logger.warning(
+            "batch put off until \(until): \(reason)",
+            metadata: ["batchId": "\(batch.id)", "attempts": "\(batch.attempts + 1)", "shard": "\(batch.shardID)"])
+    }
+
+    private func expire(_ batch: BatchRecord, reason: String, summary: inout IngestSummary, fence: LeaseFence?) async throws {
+        try await auditLog.expireBatch(batch.id, reason: reason, at: Date(), fence: fence)
+        summary.expired += 1
+        logger.warning("batch expired: \(reason)", metadata: ["batchId": "\(batch.id)", "shard": "\(batch.shardID)"])
     }
 
     /// One stream record as a change row: pending when it is an artist record, filtered otherwise.

@@ -68,6 +68,7 @@ public struct Reprocessor: Sendable {
             transform: transform,
             options: options,
             visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+            batchBackoff: settings.batchBackoff,
             logger: logger
         )
     }

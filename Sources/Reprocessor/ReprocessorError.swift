@@ -11,6 +11,7 @@ public struct ReprocessorError: Error, CustomStringConvertible, Sendable {
             case invalidSetting = "invalid setting"
             case invalidRequest = "invalid request"
             case notFound = "not found"
+            case leaseLost = "lease lost"
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
@@ -23,6 +24,8 @@ public struct ReprocessorError: Error, CustomStringConvertible, Sendable {
         public static let invalidRequest = Code(.invalidRequest)
         /// A change or document that does not exist.
         public static let notFound = Code(.notFound)
+        /// Another process took the run lease over while this one worked; this one stopped.
+        public static let leaseLost = Code(.leaseLost)
 
         public var description: String { kind.rawValue }
     }

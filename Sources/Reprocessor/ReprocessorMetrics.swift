@@ -34,6 +34,12 @@ public enum ReprocessorMetrics {
         public static let replayPaused = "dlq_replay_paused"
         /// Gauge: Unix time of the last successful run (0 when never).
         public static let lastSuccessfulRun = "dlq_last_successful_run_timestamp_seconds"
+        /// Gauge, label `status`: failed batches in each status.
+        public static let batches = "dlq_batches"
+        /// Gauge: seconds the longest-waiting pending batch has waited for its records (0 when none).
+        public static let oldestWaitingBatchAge = "dlq_oldest_waiting_batch_age_seconds"
+        /// Gauge: 1 while this process holds the run lease (ingest and replay run), 0 while it waits.
+        public static let runLeaseHeld = "dlq_run_lease_held"
     }
 
     /// Creates every counter at zero, so that a scrape lists them before anything happened.
@@ -84,7 +90,8 @@ public enum ReprocessorMetrics {
         }
     }
 
-    /// Sets the gauges that describe the audit log: changes by status, oldest pending age, last run.
+    /// Sets the gauges that describe the audit log: changes by status, oldest pending age, last run,
+    /// batches by status and the oldest waiting batch's age.
     /// - Parameters:
     ///   - stats: The audit log's counts.
     ///   - now: The time ages are measured at.
@@ -95,5 +102,16 @@ public enum ReprocessorMetrics {
         Gauge(label: Name.oldestPendingAge).record(
             stats.oldestPendingCreatedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0)
         Gauge(label: Name.lastSuccessfulRun).record(stats.lastRunAt?.timeIntervalSince1970 ?? 0)
+        for status in BatchStatus.allCases {
+            Gauge(label: Name.batches, dimensions: [("status", status.rawValue)]).record(stats.batches[status] ?? 0)
+        }
+        Gauge(label: Name.oldestWaitingBatchAge).record(
+            stats.oldestWaitingBatchSince.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+    }
+
+    /// Sets the run-lease gauge.
+    /// - Parameter held: Whether this process holds the run lease.
+    public static func recordLeaseHeld(_ held: Bool) {
+        Gauge(label: Name.runLeaseHeld).record(held ? 1 : 0)
     }
 }

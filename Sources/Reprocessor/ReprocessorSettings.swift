@@ -38,6 +38,12 @@ public struct ReprocessorSettings: Sendable {
     public var visibilityTimeoutSeconds: Int
     /// Documents decided and written per round of the write engine (one `_mget`, one `_bulk`).
     public var bulkDocuments: Int
+    /// How long the run lease counts as held without a renewal (renewed at a third of it). A dead
+    /// holder's lease is free at once (a kernel lock); this only frees the lease of a holder that
+    /// is stopped or hung.
+    public var leaseTTL: Duration
+    /// Backoff of a batch whose stream failed, from this delay doubling to 15 minutes.
+    public var batchBackoff: RetryPolicy
 
     /// Flag and environment variable names of each setting, for error messages.
     public enum Source {
@@ -58,7 +64,11 @@ public struct ReprocessorSettings: Sendable {
         /// `--visibility-timeout` / `DLQ_VISIBILITY_TIMEOUT`.
         public static let visibilityTimeout = ("--visibility-timeout", "DLQ_VISIBILITY_TIMEOUT")
         /// `DLQ_BATCH_DOCUMENTS` (no flag).
-        public static let batchDocuments = ("", "DLQ_BATCH_DOCUMENTS")
+        public static let batchDocuments = "DLQ_BATCH_DOCUMENTS"
+        /// `DLQ_LEASE_TTL` (seconds; no flag).
+        public static let leaseTTL = "DLQ_LEASE_TTL"
+        /// `DLQ_BATCH_RETRY_SECONDS` (no flag).
+        public static let batchRetry = "DLQ_BATCH_RETRY_SECONDS"
     }
 
     /// Values given on the command line (or by an HTTP request); `nil` means "not given".
@@ -172,13 +182,24 @@ public struct ReprocessorSettings: Sendable {
                     + "(--visibility-timeout or DLQ_VISIBILITY_TIMEOUT)")
         }
         var batchDocuments = 500
-        if let text = value(nil, Source.batchDocuments.1) {
+        if let text = value(nil, Source.batchDocuments) {
             guard let documents = Int(text), (1...10_000).contains(documents) else {
                 throw ReprocessorError(
-                    .invalidSetting, "invalid \(Source.batchDocuments.1) \"\(text)\": give 1 to 10000 documents")
+                    .invalidSetting, "invalid \(Source.batchDocuments) \"\(text)\": give 1 to 10000 documents")
             }
             batchDocuments = documents
         }
+        func seconds(_ variable: String, default fallback: Int, allowed: ClosedRange<Int>) throws(ReprocessorError) -> Int {
+            guard let text = value(nil, variable) else { return fallback }
+            guard let seconds = Int(text), allowed.contains(seconds) else {
+                throw ReprocessorError(
+                    .invalidSetting,
+                    "invalid \(variable) \"\(text)\": give whole seconds, \(allowed.lowerBound) to \(allowed.upperBound)")
+            }
+            return seconds
+        }
+        let leaseTTL = try seconds(Source.leaseTTL, default: 60, allowed: 3...3600)
+        let batchRetry = try seconds(Source.batchRetry, default: 30, allowed: 0...3600)
         return ReprocessorSettings(
             queue: value(overrides.queue, Source.queue.1),
             auditDatabasePath: value(overrides.auditDatabasePath, Source.database.1) ?? "./dlq-audit.sqlite3",
@@ -191,7 +212,10 @@ public struct ReprocessorSettings: Sendable {
             applyBackoff: RetryPolicy(maxAttempts: maxAttempts, baseDelay: .seconds(30), maxDelay: .seconds(3600)),
             receiveConcurrency: concurrency,
             visibilityTimeoutSeconds: visibilityTimeout,
-            bulkDocuments: batchDocuments
+            bulkDocuments: batchDocuments,
+            leaseTTL: .seconds(leaseTTL),
+            batchBackoff: RetryPolicy(
+                maxAttempts: Int.max, baseDelay: .seconds(batchRetry), maxDelay: .seconds(max(batchRetry, 900)))
         )
     }
 

@@ -2,109 +2,165 @@ import AWSClients
 import Logging
 import StreamModel
 
-/// Reads the records of a failed batch back from its DynamoDB stream.
+/// Reads the records of a failed batch back from its DynamoDB stream, a page at a time.
 ///
-/// A format-A DLQ message names a shard and a sequence-number range; the
-/// records themselves must be fetched before the stream's 24-hour retention
-/// trims them (DESIGN §2).
+/// A format-A DLQ message names a shard and a sequence-number range; the records
+/// themselves must be fetched before the stream's 24-hour retention trims them
+/// (DESIGN §2). The reader follows `NextShardIterator` through empty pages (the service
+/// documents them as normal) until a record at or past the end of the range is read or
+/// the shard ends, and hands each page to its caller as it comes, so memory stays flat
+/// whatever range a message claims. One call reads at most ``pageBudget`` pages and
+/// ``emptyPageBudget`` empty pages in a row; the caller keeps the last sequence number read
+/// and a later call resumes after it.
 public struct StreamRangeReader: Sendable {
-    /// What reading a range gave.
-    public enum RangeRead: Sendable, Hashable {
-        /// The records from start to end, in sequence order.
-        case records([StreamRecord])
-        /// The records are gone; the reason says why (trimmed, missing shard, expired iterators).
+    /// The range to read, and where to resume.
+    public struct Range: Sendable, Hashable {
+        /// The stream.
+        public var streamARN: String
+        /// The shard.
+        public var shardID: String
+        /// First sequence number of the range.
+        public var start: SequenceNumber
+        /// Last sequence number of the range.
+        public var end: SequenceNumber
+        /// The last sequence number read by an earlier call (nil: start at ``start``).
+        public var lastRead: SequenceNumber?
+        /// Records asked for per `GetRecords` (the batch's size, see ``pageLimit(batchSize:)``).
+        public var pageLimit: Int
+
+        /// Makes a range.
+        public init(
+            streamARN: String, shardID: String, start: SequenceNumber, end: SequenceNumber, lastRead: SequenceNumber?,
+            pageLimit: Int
+        ) {
+            self.streamARN = streamARN
+            self.shardID = shardID
+            self.start = start
+            self.end = end
+            self.lastRead = lastRead
+            self.pageLimit = pageLimit
+        }
+    }
+
+    /// One page of the range.
+    public struct Page: Sendable, Hashable {
+        /// The records of the page inside the range (after the resume point), in sequence order.
+        public var records: [StreamRecord]
+        /// The last sequence number the page read, past the range's end possibly; nil when empty.
+        public var lastRead: SequenceNumber?
+        /// Whether the range is now read to its end.
+        public var complete: Bool
+    }
+
+    /// How a call ended, when it did not throw.
+    public enum Ending: Sendable, Hashable {
+        /// The whole range is read: a record at or past its end was read, or the shard ended.
+        case complete
+        /// The stream no longer has the records (trimmed, shard or stream gone).
         case expired(reason: String)
+        /// ``emptyPageBudget`` empty pages in a row: the reader caught up with the shard before the range's end.
+        case caughtUp
+        /// ``pageBudget`` pages read; the range goes on.
+        case budgetSpent
     }
 
     let client: DynamoDBStreamsClient
     let logger: Logger
-    /// Empty pages in a row after which an open shard is taken to hold nothing more of the range.
-    let emptyPageLimit = 3
-    /// New iterators asked for after `ExpiredIteratorException` before giving up.
+    /// Most pages one call reads.
+    let pageBudget: Int
+    /// Empty pages in a row after which a call stops (the range is not taken as complete).
+    let emptyPageBudget: Int
+    /// New iterators asked for after `ExpiredIteratorException` in one call before giving up (the error is thrown).
     let iteratorRenewals = 5
 
     /// Creates a reader.
     /// - Parameters:
     ///   - client: The DynamoDB Streams client.
     ///   - logger: The logger.
-    public init(client: DynamoDBStreamsClient, logger: Logger) {
+    ///   - pageBudget: Most pages one call reads.
+    ///   - emptyPageBudget: Empty pages in a row after which one call stops.
+    public init(client: DynamoDBStreamsClient, logger: Logger, pageBudget: Int = 100, emptyPageBudget: Int = 10) {
         self.client = client
         self.logger = logger
+        self.pageBudget = max(pageBudget, 1)
+        self.emptyPageBudget = max(emptyPageBudget, 1)
     }
 
-    /// Reads the records of `batch`: `GetShardIterator` at the start sequence
-    /// number, then `GetRecords` until a record passes the end.
+    /// Reads `range` from its resume point, handing every page with records to `onPage`
+    /// before asking for the next.
     ///
-    /// Each `GetRecords` asks for the batch's `batchSize` records (the whole batch when
-    /// the size is right), not the 1,000 the service allows: a batch is ten records or so,
-    /// and the records after it are of no use here but cost the stream, the network and
-    /// the parser up to a megabyte a message. A wrong or missing size only costs more pages.
-    ///
-    /// - Parameter batch: The failed batch's info.
-    /// - Returns: The records, or ``RangeRead/expired(reason:)`` when the stream no longer has them.
-    /// - Throws: `AWSError` for failures that may pass (throttling after retries, connection errors):
-    ///   the message then stays on the queue and is tried again.
-    public func read(_ batch: FailedBatch) async throws -> RangeRead {
-        var records: [StreamRecord] = []
-        var lastRead: SequenceNumber?
+    /// `GetShardIterator` is `AT_SEQUENCE_NUMBER` the start, or `AFTER_SEQUENCE_NUMBER` the last
+    /// record read (also when an iterator expires on the way). Each `GetRecords` asks for
+    /// ``Range/pageLimit`` records: a batch is ten records or so, and the records after it cost
+    /// the stream, the network and the parser; a wrong size only costs more pages.
+    /// - Parameters:
+    ///   - range: What to read and where to resume.
+    ///   - onPage: Stores a page; a throw stops the read (and is rethrown).
+    /// - Returns: How the read ended.
+    /// - Throws: `AWSError` for failures that may pass (throttling after retries, 5xx, access
+    ///   denied, expired credentials, connection errors), and whatever `onPage` throws.
+    public func read(_ range: Range, onPage: (Page) async throws -> Void) async throws -> Ending {
+        var lastRead = range.lastRead
         var renewals = 0
+        var pages = 0
         var emptyPages = 0
         do {
-            var iterator: String? = try await client.getShardIterator(
-                streamARN: batch.streamARN, shardID: batch.shardID, type: .atSequenceNumber,
-                sequenceNumber: batch.startSequenceNumber)
+            var iterator: String? = try await shardIterator(range, after: lastRead)
             while let current = iterator {
+                if pages >= pageBudget { return .budgetSpent }
+                if emptyPages >= emptyPageBudget { return .caughtUp }
                 let page: (records: [StreamRecord], nextShardIterator: String?)
                 do {
-                    page = try await client.getRecords(shardIterator: current, limit: Self.pageLimit(for: batch))
+                    page = try await client.getRecords(shardIterator: current, limit: range.pageLimit)
                 } catch {
                     guard error.code == .expiredIterator, renewals < iteratorRenewals else { throw error }
                     renewals += 1
-                    logger.debug("shard iterator expired; renewing", metadata: ["shard": "\(batch.shardID)"])
-                    iterator = try await client.getShardIterator(
-                        streamARN: batch.streamARN, shardID: batch.shardID,
-                        type: lastRead == nil ? .atSequenceNumber : .afterSequenceNumber,
-                        sequenceNumber: lastRead ?? batch.startSequenceNumber)
+                    logger.debug("shard iterator expired; renewing", metadata: ["shard": "\(range.shardID)"])
+                    iterator = try await shardIterator(range, after: lastRead)
                     continue
                 }
-                var passedEnd = false
+                pages += 1
+                emptyPages = page.records.isEmpty ? emptyPages + 1 : 0
+                var inRange: [StreamRecord] = []
+                var reachedEnd = page.nextShardIterator == nil
                 for record in page.records {
                     let sequence = record.dynamodb.sequenceNumber
+                    if let previous = lastRead, sequence <= previous { continue }
                     lastRead = sequence
-                    if sequence > batch.endSequenceNumber {
-                        passedEnd = true
-                        break
-                    }
-                    if sequence >= batch.startSequenceNumber { records.append(record) }
+                    if sequence >= range.end { reachedEnd = true }
+                    if sequence > range.end { break }
+                    if sequence >= range.start { inRange.append(record) }
                 }
-                if passedEnd || lastRead == batch.endSequenceNumber { break }
-                emptyPages = page.records.isEmpty ? emptyPages + 1 : 0
-                if emptyPages >= emptyPageLimit { break }
+                if !page.records.isEmpty || reachedEnd {
+                    try await onPage(Page(records: inRange, lastRead: lastRead, complete: reachedEnd))
+                }
+                if reachedEnd { return .complete }
                 iterator = page.nextShardIterator
             }
+            return .complete
         } catch let error as AWSError {
             switch error.code {
             case .trimmedDataAccess:
                 return .expired(reason: "records trimmed from the stream (TrimmedDataAccessException)")
             case .resourceNotFound:
                 return .expired(reason: "stream or shard not found (ResourceNotFoundException): \(error.message)")
-            case .expiredIterator:
-                return .expired(reason: "shard iterator kept expiring after \(renewals) renewals")
             default:
                 throw error
             }
         }
-        if records.isEmpty {
-            return .expired(
-                reason:
-                    "no records between \(batch.startSequenceNumber) and \(batch.endSequenceNumber) left in shard \(batch.shardID)"
-            )
-        }
-        return .records(records)
+    }
+
+    /// An iterator at the start of the range, or after the last record read.
+    private func shardIterator(_ range: Range, after lastRead: SequenceNumber?) async throws(AWSError) -> String {
+        try await client.getShardIterator(
+            streamARN: range.streamARN, shardID: range.shardID,
+            type: lastRead == nil ? .atSequenceNumber : .afterSequenceNumber, sequenceNumber: lastRead ?? range.start)
     }
 
     /// Records asked for per `GetRecords`: the batch's size, within what the service allows.
-    static func pageLimit(for batch: FailedBatch) -> Int {
-        min(max(batch.batchSize ?? DynamoDBStreamsClient.maxRecordsPerCall, 1), DynamoDBStreamsClient.maxRecordsPerCall)
+    /// - Parameter batchSize: The batch's `batchSize`, if it says.
+    /// - Returns: 1 to 1,000.
+    public static func pageLimit(batchSize: Int?) -> Int {
+        min(max(batchSize ?? DynamoDBStreamsClient.maxRecordsPerCall, 1), DynamoDBStreamsClient.maxRecordsPerCall)
     }
 }

@@ -80,6 +80,9 @@ public struct WriteEngine: Sendable {
     let pageSize = 1000
     /// How long a write intent may stay open before the next pass decides its write never landed.
     let intentGrace: TimeInterval
+    /// The run lease this engine works under: every step it records, and every write it is about
+    /// to send, is refused once the lease moved to another holder.
+    let fence: LeaseFence?
 
     /// Creates an engine.
     /// - Parameters:
@@ -101,6 +104,25 @@ public struct WriteEngine: Sendable {
         self.batchDocuments = max(1, batchDocuments)
         self.intentGrace = intentGrace
         self.logger = logger
+        self.fence = nil
+    }
+
+    private init(_ engine: WriteEngine, fence: LeaseFence) {
+        auditLog = engine.auditLog
+        openSearch = engine.openSearch
+        table = engine.table
+        planner = engine.planner
+        batchDocuments = engine.batchDocuments
+        intentGrace = engine.intentGrace
+        logger = engine.logger
+        self.fence = fence
+    }
+
+    /// This engine working under the run lease: each step is recorded only while `fence` holds the
+    /// lease (its intents are recorded in the same check, just before the writes are sent), so a
+    /// process that lost the lease stops with `AuditLogError.leaseLost` instead of writing.
+    public func fenced(by fence: LeaseFence) -> WriteEngine {
+        WriteEngine(self, fence: fence)
     }
 
     var index: String { planner.transform.index }
@@ -188,7 +210,7 @@ public struct WriteEngine: Sendable {
         let decisions = changes.map { planner.failure($0, message, context) }
         var commit = EngineCommit()
         commit.settlements = decisions.compactMap { $0.transition.map { Settlement($0) } }
-        let committed = try await auditLog.commit(commit, at: Date())
+        let committed = try await auditLog.commit(commit, at: Date(), fence: fence)
         var results: [OperationResult] = []
         for (decision, result) in zip(decisions, committed.settlements) {
             results.append(try await self.result(decision, result))
@@ -236,7 +258,7 @@ public struct WriteEngine: Sendable {
             }
         }
         guard !commit.isEmpty else { return 0 }
-        let committed = try await auditLog.commit(commit, at: Date())
+        let committed = try await auditLog.commit(commit, at: Date(), fence: fence)
         return committed.completions.filter { $0 != nil }.count
     }
 
@@ -352,12 +374,14 @@ public struct WriteEngine: Sendable {
                     writes.append((work, write, writeDecisions))
                 }
             }
-            let recorded = try await auditLog.commit(before, at: Date())
+            let recorded = try await auditLog.commit(before, at: Date(), fence: fence)
             for (decision, result) in zip(settled, recorded.settlements) {
                 execution.results[decision.change.id] = try await self.result(decision, result)
             }
             guard !writes.isEmpty else { break }
+            await TestPause.at(.beforeWrite, logger: logger)
             let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
+            await TestPause.at(.afterWriteBeforeRecord, logger: logger)
             var after = EngineCommit()
             var completed: [[ChangeDecision]] = []
             var failedDecisions: [ChangeDecision] = []
@@ -406,7 +430,7 @@ public struct WriteEngine: Sendable {
                 }
             }
             after.settlements = failedDecisions.compactMap { $0.transition.map { Settlement($0) } }
-            let done = try await auditLog.commit(after, at: Date())
+            let done = try await auditLog.commit(after, at: Date(), fence: fence)
             execution.writes += landed
             for (decision, result) in zip(failedDecisions, done.settlements) {
                 execution.results[decision.change.id] = try await self.result(decision, result)

@@ -3,11 +3,13 @@ import Foundation
 import Reprocessor
 import StreamModel
 
-/// What `/readyz` checks: the audit database takes a write, the DLQ and OpenSearch answer.
+/// What `/readyz` checks: the audit database takes a write, the DLQ and OpenSearch answer,
+/// and this process holds the run lease (a standby `serve` is alive but not ready).
 struct Readiness: Sendable {
     let auditLog: AuditLog
     let ingestor: DLQIngestor
     let engine: WriteEngine
+    let control: LoopControl
     let holder: String
     /// Longest a single check may take before it counts as failed.
     let timeout: Duration = .seconds(5)
@@ -16,12 +18,14 @@ struct Readiness: Sendable {
     static let probeLeaseName = "readiness-probe"
 
     /// Runs the checks together.
-    /// - Returns: Whether all passed, and `{"status", "checks": {part: "ok" | error}, "failing": [part…]}`.
+    /// - Returns: Whether all passed, and `{"status", "checks": {part: "ok" | error}, "failing": [part…]}`
+    ///   with parts `database`, `dlq`, `opensearch` and `lease`.
     func check() async -> (ready: Bool, body: JSONValue) {
         let results = await withTaskGroup(of: (String, String?).self) { group in
             group.addTask { ("database", await self.run { try await self.checkDatabase() }) }
             group.addTask { ("dlq", await self.run { try await self.ingestor.checkQueue() }) }
             group.addTask { ("opensearch", await self.run { try await self.engine.checkSearch() }) }
+            group.addTask { ("lease", self.checkLease()) }
             var results: [String: String?] = [:]
             for await (part, failure) in group { results[part] = failure }
             return results
@@ -40,8 +44,17 @@ struct Readiness: Sendable {
 
     /// A real write transaction: take and give back a short lease of its own.
     func checkDatabase() async throws {
-        _ = try await auditLog.acquireLease(name: Self.probeLeaseName, holder: holder, ttl: .seconds(5), now: Date())
-        try await auditLog.releaseLease(name: Self.probeLeaseName, holder: holder)
+        if let fence = try await auditLog.takeLease(
+            name: Self.probeLeaseName, holder: holder, ttl: .seconds(5), lockHeld: true, now: Date())
+        {
+            try await auditLog.releaseLease(fence, now: Date())
+        }
+    }
+
+    /// `nil` while this process holds the run lease, else who does.
+    func checkLease() -> String? {
+        guard control.fence == nil else { return nil }
+        return "not holding the run lease (held by \(control.waitingOn ?? "another process")); ingest and replay wait"
     }
 
     /// Runs one check within ``timeout``; `nil` when it passed, else one line saying why not.

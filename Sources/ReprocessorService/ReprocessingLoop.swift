@@ -5,113 +5,143 @@ import Reprocessor
 import ServiceLifecycle
 import Synchronization
 
-/// The work of `serve`: drain the DLQ continuously (long polls), replay due changes on an
-/// interval, and hold the run lease all the while, so that `run --once` stands aside.
+/// The work of `serve`: drain the DLQ continuously (long polls) and read pending batches from
+/// their streams, replay due changes on an interval, and hold the run lease all the while, so
+/// that `run --once` stands aside.
+///
+/// Ingest and replay run only while this process holds the lease; without it (another holder,
+/// or a renewal that failed) they pause, and the loop says so in its logs, `/readyz` and the
+/// `dlq_run_lease_held` gauge. Ingest's writes carry the lease's fence.
 ///
 /// On graceful shutdown it stops receiving, lets received groups commit and delete (or stay
 /// on the queue), ends the replay pass after the batch in flight, and releases the lease.
 struct ReprocessingLoop: Service {
+    let lease: RunLease
+    let control: LoopControl
     let auditLog: AuditLog
     let ingestor: DLQIngestor
     let engine: WriteEngine
     let options: ServeOptions
-    let holder: String
     let logger: Logger
 
     /// Pause after a failed drain before the next.
     let ingestRetryDelay: Duration = .seconds(5)
 
     func run() async {
-        let control = LoopControl()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await keepLease(control) }
-                group.addTask { await ingestContinuously(control) }
-                group.addTask { await replayOnInterval(control) }
+                group.addTask { await keepLease() }
+                group.addTask { await ingestContinuously() }
+                group.addTask { await replayOnInterval() }
             }
-            do {
-                try await auditLog.releaseLease(name: CronRun.leaseName, holder: holder)
-                logger.notice("stopped; released the run lease")
-            } catch {
-                logger.error("stopped, but could not release the run lease (it expires by itself): \(error)")
-            }
+            await lease.release()
+            ReprocessorMetrics.recordLeaseHeld(false)
+            logger.notice("stopped; released the run lease")
         } onGracefulShutdown: {
             control.stop()
             logger.notice("stopping: no more receives; finishing the work in flight")
         }
     }
 
-    /// Takes the lease (waiting while another run holds it) and renews it at a third of its lifetime.
-    func keepLease(_ control: LoopControl) async {
+    /// Takes the lease once, before the service starts, so a lone `serve` is ready at once.
+    func takeLeaseAtStart() async {
+        await tryToTakeLease(reported: nil)
+    }
+
+    /// Keeps the lease: renews it at a third of its lifetime while held, else tries to take
+    /// it every two seconds at most (a dead holder's lease comes free at once).
+    func keepLease() async {
         var reportedHolder: String?
         while !control.isStopping {
-            do {
-                if control.holdsLease {
-                    if try await !auditLog.renewLease(name: CronRun.leaseName, holder: holder, now: Date()) {
-                        control.setHoldsLease(false)
-                        logger.error("lost the run lease to another process; work pauses until it is taken back")
+            if control.fence != nil {
+                do {
+                    if case .lost(let current) = try await lease.renew() {
+                        let holder = current.map { "\($0.holder) (epoch \($0.epoch))" } ?? "nobody"
+                        control.setFence(nil, waitingOn: current?.holder)
+                        logger.error("lost the run lease to \(holder); ingest and replay pause until it is taken back")
                     }
+                } catch {
+                    control.setFence(nil, waitingOn: nil)
+                    logger.error("could not renew the run lease, so it is not held: \(error); ingest and replay pause")
                 }
-                if !control.holdsLease {
-                    if try await auditLog.acquireLease(
-                        name: CronRun.leaseName, holder: holder, ttl: options.leaseTTL, now: Date())
-                    {
-                        control.setHoldsLease(true)
-                        reportedHolder = nil
-                        logger.notice("holding the run lease as \(holder)")
-                    } else {
-                        let current = try await auditLog.leaseHolder(name: CronRun.leaseName, now: Date()) ?? "another process"
-                        if reportedHolder != current {
-                            logger.notice("waiting for the run lease, held by \(current)")
-                            reportedHolder = current
-                        }
-                    }
-                }
-            } catch {
-                logger.warning("could not take or renew the run lease: \(error)")
             }
-            await pause(control.holdsLease ? options.leaseTTL / 3 : min(options.leaseTTL / 3, .seconds(2)), control)
+            if control.fence == nil {
+                reportedHolder = await tryToTakeLease(reported: reportedHolder)
+            }
+            ReprocessorMetrics.recordLeaseHeld(control.fence != nil)
+            await pause(control.fence != nil ? options.leaseTTL / 3 : min(options.leaseTTL / 3, .seconds(2)))
         }
     }
 
-    /// Drains the DLQ again and again; each drain long-polls and returns when a receive comes back empty.
-    func ingestContinuously(_ control: LoopControl) async {
+    /// One try at the lease; returns the holder it waits on (logged once per holder).
+    @discardableResult
+    private func tryToTakeLease(reported: String?) async -> String? {
+        do {
+            if let fence = try await lease.acquire() {
+                control.setFence(fence, waitingOn: nil)
+                ReprocessorMetrics.recordLeaseHeld(true)
+                logger.notice("holding the run lease as \(fence)")
+                return nil
+            }
+            let current = try await lease.currentHolder() ?? "another process"
+            control.setFence(nil, waitingOn: current)
+            if reported != current {
+                logger.notice("waiting for the run lease, held by \(current); ingest and replay pause")
+            }
+            return current
+        } catch {
+            logger.warning("could not take the run lease: \(error)")
+            return reported
+        }
+    }
+
+    /// Drains the DLQ again and again, then reads the due batches; each drain long-polls and
+    /// returns when a receive comes back empty.
+    func ingestContinuously() async {
         while !control.isStopping {
-            guard control.holdsLease else {
-                await pause(.seconds(1), control)
+            guard let fence = control.fence else {
+                await pause(.seconds(1))
                 continue
             }
             do {
-                let summary = try await ingestor.drain(shouldStop: { control.isStopping || !control.holdsLease })
+                let stop: @Sendable () -> Bool = { control.isStopping || control.fence != fence }
+                var summary = try await ingestor.drain(fence: fence, shouldStop: stop)
+                summary.add(try await ingestor.readPendingBatches(fence: fence, shouldStop: stop))
                 control.setIngestHealthy(true)
-                if summary.messagesReceived > 0 {
+                if summary.messagesReceived > 0 || summary.batchesRead + summary.batchesDelayed + summary.expired > 0 {
                     logger.info(
-                        "ingested \(summary.messagesReceived) messages: \(summary.changesStored) new changes, \(summary.quarantined) quarantined, \(summary.expired) expired batches"
+                        "ingested \(summary.messagesReceived) messages: \(summary.changesStored) new changes, \(summary.quarantined) quarantined; batches: \(summary.batchesStored) stored, \(summary.batchesRead) read, \(summary.batchesDelayed) put off, \(summary.expired) expired"
                     )
                 } else if options.ingest.waitTimeSeconds == 0 {
-                    await pause(.seconds(1), control)
+                    await pause(.seconds(1))
                 }
+            } catch let error as AuditLogError where error.code == .leaseLost {
+                control.setFence(nil, waitingOn: nil)
+                logger.error("ingest stopped: \(error); ingest and replay pause until the lease is taken back")
             } catch {
                 control.setIngestHealthy(false)
                 ReprocessorMetrics.recordFailure(error)
                 logger.error("ingest failed; trying again in \(ingestRetryDelay.components.seconds) s: \(error)")
-                await pause(ingestRetryDelay, control)
+                await pause(ingestRetryDelay)
             }
         }
     }
 
-    /// Replays due changes every interval; a pass after a successful drain (and no failed one since)
-    /// counts as a successful run.
-    func replayOnInterval(_ control: LoopControl) async {
+    /// Replays due changes every interval while the lease is held; a pass after a successful
+    /// drain (and no failed one since) counts as a successful run.
+    func replayOnInterval() async {
         while !control.isStopping {
-            if control.holdsLease {
+            if let fence = control.fence {
                 do {
-                    let summary = try await engine.replayDue(shouldStop: { control.isStopping })
+                    let summary = try await engine.fenced(by: fence).replayDue(shouldStop: {
+                        control.isStopping || control.fence != fence
+                    })
+                    try await auditLog.checkFence(fence)
                     if let reason = summary.pausedReason {
                         // Search as a whole is failing: no attempts were counted; probe before the next pass.
                         logger.warning("replay paused: \(reason); probing search before resuming")
                         ReprocessorMetrics.recordReplayPaused(true)
-                        await waitForSearch(control)
+                        await waitForSearch()
                         ReprocessorMetrics.recordReplayPaused(false)
                         continue
                     }
@@ -123,20 +153,23 @@ struct ReprocessingLoop: Service {
                             "replayed: \(summary.writes) writes; \(summary.applied) applied, \(summary.superseded) superseded, \(summary.failed) failed, \(summary.parked) parked, \(summary.deferred) deferred, \(summary.conflict) conflict"
                         )
                     }
+                } catch let error as AuditLogError where error.code == .leaseLost {
+                    control.setFence(nil, waitingOn: nil)
+                    logger.error("replay stopped: \(error); ingest and replay pause until the lease is taken back")
                 } catch {
                     ReprocessorMetrics.recordFailure(error)
                     logger.error("replay pass failed: \(error)")
                 }
             }
-            await pause(options.replayInterval, control)
+            await pause(options.replayInterval)
         }
     }
 
     /// Probes search (`GET /`) with a growing pause (up to a minute) until it answers.
-    func waitForSearch(_ control: LoopControl) async {
+    func waitForSearch() async {
         var delay = options.replayInterval
         while !control.isStopping {
-            await pause(delay, control)
+            await pause(delay)
             do {
                 try await engine.checkSearch()
                 logger.notice("search answers again; resuming replay")
@@ -148,29 +181,38 @@ struct ReprocessingLoop: Service {
     }
 
     /// Sleeps for `duration`, waking early on graceful shutdown or cancellation.
-    func pause(_ duration: Duration, _ control: LoopControl) async {
+    func pause(_ duration: Duration) async {
         guard !control.isStopping else { return }
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
     }
 }
 
-/// State the loop's tasks share: stopping, lease held, whether the last drain succeeded.
+/// State the loop's tasks and `/readyz` share: stopping, the lease fence while held (and who
+/// holds it otherwise), whether the last drain succeeded.
 final class LoopControl: Sendable {
     private struct State {
         var stopping = false
-        var holdsLease = false
+        var fence: LeaseFence?
+        var waitingOn: String?
         var ingestHealthy = false
     }
     private let state = Mutex(State())
 
     /// Whether graceful shutdown began or the task was cancelled.
     var isStopping: Bool { state.withLock(\.stopping) || Task.isCancelled }
-    /// Whether this process holds the run lease.
-    var holdsLease: Bool { state.withLock(\.holdsLease) }
+    /// The run lease's fence while this process holds it.
+    var fence: LeaseFence? { state.withLock(\.fence) }
+    /// Who holds the lease while this process does not (nil: unknown).
+    var waitingOn: String? { state.withLock(\.waitingOn) }
     /// Whether the last drain succeeded (until one has, a replay pass is not a successful run).
     var ingestHealthy: Bool { state.withLock(\.ingestHealthy) }
 
     func stop() { state.withLock { $0.stopping = true } }
-    func setHoldsLease(_ value: Bool) { state.withLock { $0.holdsLease = value } }
+    func setFence(_ fence: LeaseFence?, waitingOn holder: String?) {
+        state.withLock {
+            $0.fence = fence
+            $0.waitingOn = holder
+        }
+    }
     func setIngestHealthy(_ value: Bool) { state.withLock { $0.ingestHealthy = value } }
 }

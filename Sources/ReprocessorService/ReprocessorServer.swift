@@ -43,15 +43,18 @@ public struct ReprocessorServer: Sendable {
         let logger = reprocessor.logger
         let ingestor = try await reprocessor.makeIngestor(options: options.ingest)
         let engine = try await reprocessor.makeWriteEngine()
-        let holder = CronRun.defaultHolder()
+        let holder = RunLease.makeHolderID()
+        let control = LoopControl()
         let api = OperatorAPI(
             auditLog: reprocessor.auditLog,
             actions: OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: logger),
-            readiness: Readiness(auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, holder: holder),
+            readiness: Readiness(
+                auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, control: control, holder: holder),
             registry: registry, tokens: options.tokens, logger: logger)
         let loop = ReprocessingLoop(
-            auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, options: options, holder: holder,
-            logger: logger)
+            lease: RunLease(auditLog: reprocessor.auditLog, holder: holder, ttl: options.leaseTTL), control: control,
+            auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, options: options, logger: logger)
+        await loop.takeLeaseAtStart()
         if options.tokens.isEmpty {
             logger.notice("no operator tokens configured: the mutating endpoints answer 403")
         } else {

@@ -19,7 +19,8 @@ struct DLQReprocessor: AsyncParsableCommand {
         subcommands: [
             IngestCommand.self, RunCommand.self, ListCommand.self, ShowCommand.self,
             RetryCommand.self, SkipCommand.self, RollbackCommand.self, ResyncCommand.self,
-            HistoryCommand.self, ErrorsCommand.self, AuditCommand.self, QuarantinedCommand.self, StatsCommand.self,
+            HistoryCommand.self, ErrorsCommand.self, AuditCommand.self, QuarantinedCommand.self, BatchesCommand.self,
+            StatsCommand.self,
             VerifyCommand.self, ServeCommand.self,
         ]
     )

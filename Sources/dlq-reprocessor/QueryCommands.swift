@@ -254,6 +254,16 @@ struct StatsCommand: AsyncParsableCommand {
             print("oldest pending change: none")
         }
         print("last run: \(stats.lastRunAt.map { AuditJSON.time($0) } ?? "never")")
+        print(
+            "batches: "
+                + BatchStatus.allCases.map { "\(stats.batches[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
+        if let waiting = stats.oldestWaitingBatchSince {
+            print("oldest waiting batch: \(Int(Date().timeIntervalSince(waiting)))s waiting")
+        }
+        if let lease = stats.runLease {
+            let state = lease.isHeld(at: Date()) ? "held by" : "last held by"
+            print("run lease: \(state) \(lease.holder) (epoch \(lease.epoch)) since \(AuditJSON.time(lease.acquiredAt))")
+        }
     }
 }
 
@@ -330,6 +340,46 @@ struct QuarantinedCommand: AsyncParsableCommand {
                 [
                     $0.messageID, Output.shortTime($0.receivedAt), String($0.receiveCount), Output.clip($0.quarantineReason, 70),
                     Output.clip($0.body, 40),
+                ]
+            })
+        if let next = page.next { print("more: --cursor \(next)") }
+    }
+}
+
+/// `batches`: failed batches (format-A messages) and how far their records are read.
+struct BatchesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batches",
+        abstract: "Failed batches: pending (records still to read, and how long they waited), read, expired.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "Only batches in these statuses (pending, read, expired).") var status: [String] = []
+    @Option(name: .long, help: "Rows per page (1-1000).") var limit = 50
+    @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+        for value in status where BatchStatus(rawValue: value) == nil {
+            throw ValidationError("unknown batch status \(value): use pending, read or expired")
+        }
+    }
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global)
+        let page = try await reprocessor.auditLog.listBatches(
+            statuses: Set(status.compactMap(BatchStatus.init(rawValue:))), limit: limit, cursor: cursor)
+        if json {
+            Output.json(AuditJSON.batches(page))
+            return
+        }
+        Output.table(
+            ["ID", "STATUS", "SHARD", "START", "END", "READ", "TRIES", "WAITING SINCE", "LAST ERROR"],
+            page.rows.map {
+                [
+                    String($0.id), $0.status.rawValue, Output.clip($0.shardID, 24), $0.startSequenceNumber.digits,
+                    $0.endSequenceNumber.digits, String($0.recordsRead), String($0.attempts),
+                    $0.status == .pending ? Output.shortTime($0.waitingSince) : "-", Output.clip($0.lastError),
                 ]
             })
         if let next = page.next { print("more: --cursor \(next)") }

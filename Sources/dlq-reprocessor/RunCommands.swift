@@ -35,11 +35,20 @@ func summaryJSON(_ summary: IngestSummary) -> JSONValue {
         "changesStored": .number(String(summary.changesStored)),
         "duplicateChanges": .number(String(summary.duplicateChanges)),
         "quarantined": .number(String(summary.quarantined)),
+        "batchesStored": .number(String(summary.batchesStored)),
+        "duplicateBatches": .number(String(summary.duplicateBatches)),
+        "batchesRead": .number(String(summary.batchesRead)),
+        "batchesDelayed": .number(String(summary.batchesDelayed)),
         "expired": .number(String(summary.expired)),
         "filtered": .number(String(summary.filtered)),
         "deleteFailures": .number(String(summary.deleteFailures)),
-        "leftOnQueue": .number(String(summary.leftOnQueue)),
     ])
+}
+
+/// What a pass did with failed batches, in words.
+func batchLine(_ summary: IngestSummary) -> String {
+    "batches: \(summary.batchesStored) stored (\(summary.duplicateBatches) already known), \(summary.batchesRead) read, "
+        + "\(summary.batchesDelayed) put off for a later pass, \(summary.expired) expired"
 }
 
 /// `ingest`: drain the DLQ into the audit log.
@@ -56,7 +65,8 @@ struct IngestCommand: AsyncParsableCommand {
         let reprocessor = try CommandContext.open(global, connection)
         let ingestor = try await reprocessor.makeIngestor(options: drain.ingestOptions)
         let progress = ProgressLine()
-        let summary = try await ingestor.drain { progress.show("ingest", done: $0.messagesReceived) }
+        var summary = try await ingestor.drain { progress.show("ingest", done: $0.messagesReceived) }
+        summary.add(try await ingestor.readPendingBatches())
         progress.finish()
         if json {
             Output.json(summaryJSON(summary))
@@ -64,8 +74,8 @@ struct IngestCommand: AsyncParsableCommand {
             print(
                 "received \(summary.messagesReceived) messages: \(summary.messagesStored) stored, "
                     + "\(summary.duplicateMessages) already known; \(summary.changesStored) changes stored "
-                    + "(\(summary.duplicateChanges) duplicates, \(summary.filtered) filtered, \(summary.expired) expired batches), "
-                    + "\(summary.quarantined) quarantined, \(summary.leftOnQueue) left on the queue for a later try")
+                    + "(\(summary.duplicateChanges) duplicates, \(summary.filtered) filtered), \(summary.quarantined) quarantined; "
+                    + batchLine(summary))
         }
         if summary.quarantined > 0 || summary.expired > 0 { throw ExitStatus.needsOperator.exitCode }
     }
@@ -76,7 +86,9 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Ingest, then replay everything due, holding a lease so that two runs never overlap.",
-        discussion: "Exits 3 when parked or expired changes wait for an operator, or this run quarantined messages.")
+        discussion:
+            "Exits 3 when parked or expired changes or expired batches wait for an operator, or this run quarantined messages; "
+            + "exits 1 naming the new holder when another process takes the run lease over.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var connection: ConnectionOptions
@@ -112,8 +124,7 @@ struct RunCommand: AsyncParsableCommand {
             } else {
                 print(
                     "ingest: \(ingest.messagesReceived) messages, \(ingest.changesStored) new changes, "
-                        + "\(ingest.quarantined) quarantined, \(ingest.expired) expired batches, "
-                        + "\(ingest.leftOnQueue) left on the queue for a later try")
+                        + "\(ingest.quarantined) quarantined; \(batchLine(ingest))")
                 print(
                     "replay: \(replay.writes) writes; \(replay.applied) applied, \(replay.superseded) superseded, "
                         + "\(replay.failed) failed, \(replay.parked) parked, \(replay.deferred) deferred, "
@@ -123,7 +134,7 @@ struct RunCommand: AsyncParsableCommand {
                 Output.error("replay paused: \(reason); the changes not reached stay due, no attempt counted")
                 throw ExitStatus.failure.exitCode
             }
-            let waiting = (stats.changes[.parked] ?? 0) + (stats.changes[.expired] ?? 0)
+            let waiting = (stats.changes[.parked] ?? 0) + (stats.changes[.expired] ?? 0) + (stats.batches[.expired] ?? 0)
             if waiting > 0 || ingest.quarantined > 0 { throw ExitStatus.needsOperator.exitCode }
         }
     }

@@ -18,7 +18,8 @@ struct ConcurrencyTests {
                         try await log.transition(
                             id, to: .applied, action: ActionEntry(action: .applied, actor: "writer-\(writer)", outcome: "ok"),
                             at: Fixture.t0)
-                        _ = try await log.acquireLease(name: "run", holder: "writer-\(writer)", ttl: .seconds(1), now: Fixture.t0)
+                        _ = try await log.takeLease(
+                            name: "run", holder: "writer-\(writer)", ttl: .seconds(1), lockHeld: true, now: Fixture.t0)
                     }
                 }
             }

@@ -73,6 +73,20 @@ enum Fixture {
             disposition: .changes(changes))
     }
 
+    static let shardID = "shardId-00000001573689847184-864758bb"
+
+    /// A format-A message naming the range `start`…`end` of ``shardID``.
+    static func batchMessage(_ id: String, start: Int, end: Int, lastRecordAt: Date = t0) -> NewMessage {
+        NewMessage(
+            messageID: id, body: #"{"DDBStreamBatchInfo":{}}"#, format: .failedBatch, receivedAt: t0,
+            disposition: .batch(
+                NewBatch(
+                    streamARN: streamARN, shardID: shardID, startSequenceNumber: sequence(start),
+                    endSequenceNumber: sequence(end),
+                    batchInfo: .object(["shardId": .string(shardID), "batchSize": .number(String(end - start + 1))]),
+                    lastRecordAt: lastRecordAt)))
+    }
+
     /// Ingests one message with one change and returns the change's id.
     static func ingestOne(_ log: AuditLog, _ n: Int, document: String? = "42", status: ChangeStatus = .pending, at: Date = t0)
         async throws -> Int64

@@ -4,42 +4,82 @@ import Testing
 
 @Suite("Leases")
 struct LeaseTests {
-    @Test("a held lease is refused to others until its ttl runs out, then taken over")
+    @Test("without the kernel lock a held lease is refused until its ttl runs out; each take-over grows the epoch")
     func takeoverAfterTTL() async throws {
         let test = try TestLog()
         let t0 = Fixture.t0
-        #expect(try await test.log.leaseHolder(name: "run", now: t0) == nil)
-        #expect(try await test.log.acquireLease(name: "run", holder: "cron-a", ttl: .seconds(60), now: t0))
-        #expect(try await test.log.leaseHolder(name: "run", now: t0) == "cron-a")
+        #expect(try await test.log.lease(name: "run") == nil)
+        let a = try #require(
+            try await test.log.takeLease(name: "run", holder: "cron-a", ttl: .seconds(60), lockHeld: false, now: t0))
+        #expect(a.epoch == 1)
+        #expect(try await test.log.lease(name: "run")?.holder == "cron-a")
         #expect(
-            try await !test.log.acquireLease(name: "run", holder: "cron-b", ttl: .seconds(60), now: t0.addingTimeInterval(30)))
-        // The holder may take it again (extends it).
-        #expect(try await test.log.acquireLease(name: "run", holder: "cron-a", ttl: .seconds(60), now: t0.addingTimeInterval(30)))
+            try await test.log.takeLease(
+                name: "run", holder: "cron-b", ttl: .seconds(60), lockHeld: false, now: t0.addingTimeInterval(30)) == nil)
+        #expect(try await test.log.renewLease(a, now: t0.addingTimeInterval(30)).renewed)
         #expect(
-            try await !test.log.acquireLease(name: "run", holder: "cron-b", ttl: .seconds(60), now: t0.addingTimeInterval(89)))
-        #expect(try await test.log.leaseHolder(name: "run", now: t0.addingTimeInterval(90)) == nil)
-        #expect(try await test.log.acquireLease(name: "run", holder: "cron-b", ttl: .seconds(60), now: t0.addingTimeInterval(90)))
-        #expect(try await test.log.leaseHolder(name: "run", now: t0.addingTimeInterval(91)) == "cron-b")
-        // The old holder lost it: it can neither renew nor release it.
-        #expect(try await !test.log.renewLease(name: "run", holder: "cron-a", now: t0.addingTimeInterval(95)))
-        try await test.log.releaseLease(name: "run", holder: "cron-a")
-        #expect(try await test.log.leaseHolder(name: "run", now: t0.addingTimeInterval(95)) == "cron-b")
+            try await test.log.takeLease(
+                name: "run", holder: "cron-b", ttl: .seconds(60), lockHeld: false, now: t0.addingTimeInterval(89)) == nil)
+        let b = try #require(
+            try await test.log.takeLease(
+                name: "run", holder: "cron-b", ttl: .seconds(60), lockHeld: false, now: t0.addingTimeInterval(90)))
+        #expect(b.epoch == 2)
+        // The old holder lost it: it can neither renew nor release it, and its fence is refused.
+        let renewal = try await test.log.renewLease(a, now: t0.addingTimeInterval(95))
+        #expect(!renewal.renewed)
+        #expect(renewal.state.holder == "cron-b")
+        try await test.log.releaseLease(a, now: t0.addingTimeInterval(95))
+        #expect(try await test.log.lease(name: "run")?.isHeld(at: t0.addingTimeInterval(95)) == true)
+        await #expect(throws: AuditLogError.self) { try await test.log.checkFence(a) }
+        try await test.log.checkFence(b)
         // Other lease names are independent.
         #expect(
-            try await test.log.acquireLease(name: "serve", holder: "cron-a", ttl: .seconds(60), now: t0.addingTimeInterval(95)))
+            try await test.log.takeLease(
+                name: "serve", holder: "cron-a", ttl: .seconds(60), lockHeld: false, now: t0.addingTimeInterval(95)) != nil)
     }
 
-    @Test("renewing extends by the lease's ttl; releasing frees it at once")
+    @Test("with the kernel lock the lease is taken over at once, whoever the row names")
+    func lockHolderTakesOverAtOnce() async throws {
+        let test = try TestLog()
+        let t0 = Fixture.t0
+        let dead = try #require(
+            try await test.log.takeLease(name: "run", holder: "dead", ttl: .seconds(300), lockHeld: true, now: t0))
+        let next = try #require(
+            try await test.log.takeLease(
+                name: "run", holder: "next", ttl: .seconds(300), lockHeld: true, now: t0.addingTimeInterval(1)))
+        #expect(next.epoch == dead.epoch + 1)
+        do {
+            try await test.log.checkFence(dead)
+            Issue.record("a stale fence passed")
+        } catch {
+            #expect(error.code == .leaseLost)
+            #expect(error.description.contains("next took it over (epoch 2)"), "\(error)")
+        }
+    }
+
+    @Test("releasing frees it at once and keeps the epoch growing; a released fence writes nothing")
     func renewAndRelease() async throws {
         let test = try TestLog()
         let t0 = Fixture.t0
-        #expect(try await test.log.acquireLease(name: "run", holder: "a", ttl: .seconds(10), now: t0))
-        #expect(try await test.log.renewLease(name: "run", holder: "a", now: t0.addingTimeInterval(8)))
-        #expect(try await test.log.leaseHolder(name: "run", now: t0.addingTimeInterval(17)) == "a")
-        #expect(try await test.log.leaseHolder(name: "run", now: t0.addingTimeInterval(18)) == nil)
-        try await test.log.releaseLease(name: "run", holder: "a")
-        #expect(try await test.log.leaseHolder(name: "run", now: t0) == nil)
-        #expect(try await !test.log.renewLease(name: "run", holder: "a", now: t0))
-        #expect(try await test.log.acquireLease(name: "run", holder: "b", ttl: .seconds(10), now: t0))
+        let a = try #require(try await test.log.takeLease(name: "run", holder: "a", ttl: .seconds(10), lockHeld: false, now: t0))
+        #expect(try await test.log.renewLease(a, now: t0.addingTimeInterval(8)).renewed)
+        #expect(try await test.log.lease(name: "run")?.isHeld(at: t0.addingTimeInterval(17)) == true)
+        #expect(try await test.log.lease(name: "run")?.isHeld(at: t0.addingTimeInterval(18)) == false)
+        try await test.log.releaseLease(a, now: t0.addingTimeInterval(9))
+        #expect(try await test.log.lease(name: "run")?.isHeld(at: t0.addingTimeInterval(9)) == false)
+        #expect(try await !test.log.renewLease(a, now: t0.addingTimeInterval(9)).renewed)
+        await #expect(throws: AuditLogError.self) {
+            try await test.log.ingest([Fixture.message("m-late", [Fixture.change(1)])], at: t0, fence: a)
+        }
+        #expect(try await test.log.stats().messagesTotal == 0, "a stale fence stored nothing")
+        let b = try #require(
+            try await test.log.takeLease(
+                name: "run", holder: "b", ttl: .seconds(10), lockHeld: false, now: t0.addingTimeInterval(9)))
+        #expect(b.epoch == 2)
+        _ = try await test.log.ingest([Fixture.message("m-ok", [Fixture.change(1)])], at: t0, fence: b)
+        #expect(try await test.log.stats().messagesTotal == 1)
+        let results = try await test.log.transitions([], at: t0, fence: b)
+        #expect(results.isEmpty)
+        await #expect(throws: AuditLogError.self) { _ = try await test.log.transitions([], at: t0, fence: a) }
     }
 }

@@ -72,11 +72,26 @@ struct QueryPlanTests {
         _ = try await test.log.errorGroups(statuses: [.failed, .parked])
         _ = try await test.log.stats()
         _ = try await test.log.verify()
-        _ = try await test.log.acquireLease(name: "run", holder: "a", ttl: .seconds(5), now: t0)
-        _ = try await test.log.renewLease(name: "run", holder: "a", now: t0)
-        _ = try await test.log.leaseHolder(name: "run", now: t0)
-        try await test.log.releaseLease(name: "run", holder: "a")
+        let fence = try #require(
+            try await test.log.takeLease(name: "run", holder: "a", ttl: .seconds(5), lockHeld: true, now: t0))
+        _ = try await test.log.renewLease(fence, now: t0)
+        _ = try await test.log.lease(name: "run")
+        try await test.log.checkFence(fence)
+        try await test.log.releaseLease(fence, now: t0)
         try await test.log.recordRun(finishedAt: t0)
+        let batchIDs = try await test.log.ingest(
+            [Fixture.batchMessage("m-b1", start: 10, end: 20), Fixture.batchMessage("m-b2", start: 30, end: 40)], at: t0
+        ).compactMap(\.batchID)
+        _ = try await test.log.ingest([Fixture.batchMessage("m-b3", start: 10, end: 20)], at: t0)
+        _ = try await test.log.dueBatches(now: t0, limit: 10)
+        _ = try await test.log.storeBatchPage(
+            batchIDs[0], BatchPage(changes: [Fixture.change(11)], lastReadSequenceNumber: Fixture.sequence(21), complete: true),
+            at: t0)
+        try await test.log.delayBatch(batchIDs[1], error: "throttled", until: t0, at: t0)
+        try await test.log.expireBatch(batchIDs[1], reason: "trimmed", at: t0)
+        _ = try await test.log.batch(id: batchIDs[0])
+        let batches = try await test.log.listBatches(statuses: [.read, .expired], limit: 1)
+        _ = try await test.log.listBatches(limit: 1, cursor: batches.next)
 
         let raw = try Connection(path: test.path)
         let queries = statements.all.filter { sql in
@@ -91,7 +106,7 @@ struct QueryPlanTests {
                 plan.append(statement.column(3))
             }
             for line in plan {
-                let fullScan = ["changes", "actions"].contains { table in
+                let fullScan = ["changes", "actions", "batches"].contains { table in
                     line == "SCAN \(table)" || (line.hasPrefix("SCAN \(table) ") && !line.contains("USING"))
                 }
                 #expect(!fullScan, "full table scan: \(line)\n\(sql)")

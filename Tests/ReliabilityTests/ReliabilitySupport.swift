@@ -104,11 +104,14 @@ enum AuditDatabase {
         }
     }
 
-    /// Per message: how many changes it stored and how many of its records were already stored.
-    static func carried(_ path: String) async throws -> [String: (changes: Int, duplicates: Int)] {
-        let (changes, duplicates) = try await withConnection(path) { db in
+    /// Per message: how many changes and batches it stored, and how many of its records or batches were already stored.
+    static func carried(_ path: String) async throws -> [String: (changes: Int, batches: Int, duplicates: Int)] {
+        let (changes, batches, duplicates) = try await withConnection(path) { db in
             (
                 try db.query("SELECT message_id, count(*) FROM changes GROUP BY 1") {
+                    ($0.column(0) as String, $0.column(1) as Int)
+                },
+                try db.query("SELECT message_id, count(*) FROM batches GROUP BY 1") {
                     ($0.column(0) as String, $0.column(1) as Int)
                 },
                 try db.query("SELECT message_id, count(*) FROM actions WHERE action = 'duplicate' GROUP BY 1") {
@@ -116,9 +119,10 @@ enum AuditDatabase {
                 }
             )
         }
-        var carried: [String: (changes: Int, duplicates: Int)] = [:]
-        for (message, count) in changes { carried[message, default: (0, 0)].changes = count }
-        for (message, count) in duplicates { carried[message, default: (0, 0)].duplicates = count }
+        var carried: [String: (changes: Int, batches: Int, duplicates: Int)] = [:]
+        for (message, count) in changes { carried[message, default: (0, 0, 0)].changes = count }
+        for (message, count) in batches { carried[message, default: (0, 0, 0)].batches = count }
+        for (message, count) in duplicates { carried[message, default: (0, 0, 0)].duplicates = count }
         return carried
     }
 

@@ -19,7 +19,10 @@ extension ServeTests {
             let ready = try await service.get("/readyz")
             #expect(ready.status == 200, "\(ready)")
             #expect(
-                ready.json?["checks"] == .object(["database": .string("ok"), "dlq": .string("ok"), "opensearch": .string("ok")]))
+                ready.json?["checks"]
+                    == .object([
+                        "database": .string("ok"), "dlq": .string("ok"), "lease": .string("ok"), "opensearch": .string("ok"),
+                    ]))
             #expect(ready.json?["failing"] == .array([]))
 
             world.openSearchServer.stop()

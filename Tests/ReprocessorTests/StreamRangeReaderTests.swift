@@ -41,10 +41,31 @@ struct StreamRangeReaderTests {
                 moto: moto, proxy: proxy, streamARN: streamARN, shardID: shardID, sequences: sequences, reader: reader)
         }
 
-        func batch(_ range: Range<Int>, batchSize: Int?) -> FailedBatch {
-            FailedBatch(
-                shardID: shardID, startSequenceNumber: sequences[range.lowerBound],
-                endSequenceNumber: sequences[range.upperBound - 1], batchSize: batchSize, streamARN: streamARN)
+        func range(_ indices: Range<Int>, batchSize: Int?) -> StreamRangeReader.Range {
+            StreamRangeReader.Range(
+                streamARN: streamARN, shardID: shardID, start: sequences[indices.lowerBound],
+                end: sequences[indices.upperBound - 1], lastRead: nil,
+                pageLimit: StreamRangeReader.pageLimit(batchSize: batchSize))
+        }
+
+        /// Reads `range` with `reader`, resuming after each call's last page until it ends
+        /// (at most `calls` calls); the pages' records and how the last call ended.
+        func readAll(_ range: StreamRangeReader.Range, with reader: StreamRangeReader? = nil, calls: Int = 10)
+            async throws -> (records: [StreamRecord], pages: Int, ending: StreamRangeReader.Ending)
+        {
+            var range = range
+            var records: [StreamRecord] = []
+            var pages = 0
+            var ending = StreamRangeReader.Ending.budgetSpent
+            for _ in 0..<calls {
+                ending = try await (reader ?? self.reader).read(range) { page in
+                    records += page.records
+                    pages += 1
+                    if let last = page.lastRead { range.lastRead = last }
+                }
+                if ending != .budgetSpent && ending != .caughtUp { break }
+            }
+            return (records, pages, ending)
         }
 
         /// The `Limit` of each GetRecords call the reader made.
@@ -58,27 +79,109 @@ struct StreamRangeReaderTests {
     @Test("a batch is read with one GetRecords of its batchSize, not the 1,000 records after its start")
     func readsOnlyTheBatch() async throws {
         let stream = try await Stream.start()
-        let read = try await stream.reader.read(stream.batch(10..<20, batchSize: 10))
-        guard case .records(let records) = read else { Issue.record("expected records, got \(read)"); return }
-        #expect(records.map(\.dynamodb.sequenceNumber) == Array(stream.sequences[10..<20]))
+        let read = try await stream.readAll(stream.range(10..<20, batchSize: 10))
+        #expect(read.ending == .complete)
+        #expect(read.records.map(\.dynamodb.sequenceNumber) == Array(stream.sequences[10..<20]))
         #expect(stream.getRecordsLimits == ["10"])
     }
 
     @Test("a batchSize smaller than the range still reads every record of it, a page at a time")
     func understatedBatchSizeReadsTheWholeRange() async throws {
         let stream = try await Stream.start()
-        let read = try await stream.reader.read(stream.batch(5..<15, batchSize: 3))
-        guard case .records(let records) = read else { Issue.record("expected records, got \(read)"); return }
-        #expect(records.map(\.dynamodb.sequenceNumber) == Array(stream.sequences[5..<15]))
+        let read = try await stream.readAll(stream.range(5..<15, batchSize: 3))
+        #expect(read.ending == .complete)
+        #expect(read.records.map(\.dynamodb.sequenceNumber) == Array(stream.sequences[5..<15]))
         #expect(stream.getRecordsLimits == ["3", "3", "3", "3"])
+        #expect(read.pages == 4, "each page is handed over as it comes")
     }
 
     @Test("without a batchSize, pages are as large as the service allows, and the records past the end are dropped")
     func missingBatchSizeAsksForTheMaximum() async throws {
         let stream = try await Stream.start()
-        let read = try await stream.reader.read(stream.batch(0..<10, batchSize: nil))
-        guard case .records(let records) = read else { Issue.record("expected records, got \(read)"); return }
-        #expect(records.map(\.dynamodb.sequenceNumber) == Array(stream.sequences[0..<10]))
+        let read = try await stream.readAll(stream.range(0..<10, batchSize: nil))
+        #expect(read.ending == .complete)
+        #expect(read.records.map(\.dynamodb.sequenceNumber) == Array(stream.sequences[0..<10]))
         #expect(stream.getRecordsLimits == ["1000"])
+    }
+
+    @Test("empty pages in the middle of a range are followed, not taken as its end: the whole range is read")
+    func emptyPagesInTheMiddle() async throws {
+        let stream = try await Stream.start()
+        // After the first page, the next six GetRecords answer an empty page whose next iterator
+        // is the one asked with: the position does not move, as when the service has nothing yet.
+        stream.proxy.answerEmptyStreamPages(times: 6, after: 1)
+        let read = try await stream.readAll(stream.range(5..<15, batchSize: 3))
+        #expect(read.ending == .complete)
+        #expect(read.records.map(\.dynamodb.sequenceNumber) == Array(stream.sequences[5..<15]))
+        #expect(stream.getRecordsLimits.count == 4 + 6)
+    }
+
+    @Test("more empty pages in a row than one call follows: the call stops short of complete, the next goes on")
+    func emptyPagesBeyondTheBudgetResume() async throws {
+        let stream = try await Stream.start()
+        stream.proxy.answerEmptyStreamPages(times: 4, after: 1)
+        let reader = StreamRangeReader(
+            client: DynamoDBStreamsClient(
+                configuration: AWSFixtures.configuration(motoURL: stream.proxy.url), logger: AWSFixtures.quietLogger),
+            logger: AWSFixtures.quietLogger, emptyPageBudget: 3)
+        var range = stream.range(5..<15, batchSize: 3)
+        var records: [StreamRecord] = []
+        let first = try await reader.read(range) { page in
+            records += page.records
+            if let last = page.lastRead { range.lastRead = last }
+        }
+        #expect(first == .caughtUp)
+        #expect(records.count == 3, "the first page only")
+        let rest = try await stream.readAll(range, with: reader)
+        #expect(rest.ending == .complete)
+        #expect((records + rest.records).map(\.dynamodb.sequenceNumber) == Array(stream.sequences[5..<15]))
+    }
+
+    @Test("a range reaching past the shard's last record is bounded per call and never complete on an open shard")
+    func forgedRangeIsBounded() async throws {
+        let stream = try await Stream.start()
+        let start = stream.sequences[25]
+        let end = AWSFixtures.sequence(start, plus: 1_000_000)
+        let range = StreamRangeReader.Range(
+            streamARN: stream.streamARN, shardID: stream.shardID, start: start, end: end, lastRead: nil, pageLimit: 2)
+        let read = try await stream.readAll(range, calls: 1)
+        #expect(read.ending == .caughtUp)
+        #expect(read.records.map(\.dynamodb.sequenceNumber) == Array(stream.sequences[25..<30]))
+        #expect(stream.getRecordsLimits.count <= 3 + 10, "a call reads at most its page budgets")
+    }
+
+    @Test(
+        "only TrimmedDataAccessException and ResourceNotFoundException expire a range; throttling throws, to be tried later"
+    )
+    func expiredAndTransient() async throws {
+        let stream = try await Stream.start()
+        // moto answers neither error for a range (an unknown shard is a 500 there), so the proxy does.
+        let json = ["content-type": "application/x-amz-json-1.0"]
+        stream.proxy.fail(
+            amzTarget: "GetShardIterator", times: 1, status: 400,
+            body: FaultProxy.awsJSONErrorBody(type: "ResourceNotFoundException", message: "Requested resource not found"),
+            headers: json)
+        guard case .expired(let gone) = try await stream.readAll(stream.range(0..<5, batchSize: 5)).ending else {
+            Issue.record("a missing shard expires the range")
+            return
+        }
+        #expect(gone.contains("ResourceNotFoundException"))
+        stream.proxy.fail(
+            amzTarget: "GetRecords", times: 1, status: 400,
+            body: FaultProxy.awsJSONErrorBody(type: "TrimmedDataAccessException", message: "trimmed"), headers: json)
+        guard case .expired(let trimmed) = try await stream.readAll(stream.range(0..<5, batchSize: 5)).ending else {
+            Issue.record("trimmed records expire the range")
+            return
+        }
+        #expect(trimmed.contains("TrimmedDataAccessException"))
+        stream.proxy.fail(
+            amzTarget: "GetShardIterator", times: nil, status: 400,
+            body: FaultProxy.awsJSONErrorBody(type: "ThrottlingException", message: "slow down"), headers: json)
+        await #expect(throws: AWSError.self) { _ = try await stream.readAll(stream.range(0..<5, batchSize: 5)) }
+        stream.proxy.clearFaults()
+        stream.proxy.fail(
+            amzTarget: "GetShardIterator", times: nil, status: 400,
+            body: FaultProxy.awsJSONErrorBody(type: "AccessDeniedException", message: "not yet"), headers: json)
+        await #expect(throws: AWSError.self) { _ = try await stream.readAll(stream.range(0..<5, batchSize: 5)) }
     }
 }

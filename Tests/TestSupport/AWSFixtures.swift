@@ -36,6 +36,24 @@ public enum AWSFixtures {
         AWSConfiguration(region: region, credentials: credentials, endpointOverride: motoURL)
     }
 
+    /// `sequence + amount`, in decimal digits (sequence numbers outgrow 64-bit integers).
+    public static func sequence(_ sequence: SequenceNumber, plus amount: Int) -> SequenceNumber {
+        var digits = Array(sequence.digits.utf8.map { Int($0 - 48) })
+        var carry = amount
+        var index = digits.count - 1
+        while carry > 0 {
+            if index < 0 {
+                digits.insert(0, at: 0)
+                index = 0
+            }
+            let sum = digits[index] + carry
+            digits[index] = sum % 10
+            carry = sum / 10
+            index -= 1
+        }
+        return SequenceNumber(String(digits.map { Character(String($0)) }))!
+    }
+
     /// `prefix` plus a random suffix, so parallel tests never share a name.
     public static func uniqueName(_ prefix: String) -> String {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"

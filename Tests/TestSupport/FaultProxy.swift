@@ -77,6 +77,11 @@ public final class FaultProxy: Sendable {
         var delay: Duration = .zero
         /// The answer to give; nil forwards the request (after the delay).
         var answer: InjectedAnswer?
+        /// Matching requests to forward untouched before this fault applies.
+        var skip = 0
+        /// Answer a DynamoDB Streams `GetRecords` with an empty page whose next iterator is the
+        /// request's own (the shard position does not move), instead of ``answer``.
+        var emptyStreamPage = false
 
         func matches(method: String, uri: String, headers: [HeaderField]) -> Bool {
             if let expected = self.method, expected.uppercased() != method.uppercased() { return false }
@@ -101,7 +106,13 @@ public final class FaultProxy: Sendable {
         func take(method: String, uri: String, headers: [HeaderField], body: [UInt8]) -> Fault? {
             contents.withLock { contents in
                 var chosen: Fault?
-                if let position = contents.faults.firstIndex(where: { $0.matches(method: method, uri: uri, headers: headers) }) {
+                if let position = contents.faults.firstIndex(where: { $0.matches(method: method, uri: uri, headers: headers) }),
+                    contents.faults[position].skip > 0
+                {
+                    contents.faults[position].skip -= 1
+                } else if let position = contents.faults.firstIndex(where: {
+                    $0.matches(method: method, uri: uri, headers: headers)
+                }) {
                     chosen = contents.faults[position]
                     if let remaining = contents.faults[position].remaining {
                         if remaining <= 1 {
@@ -231,6 +242,20 @@ public final class FaultProxy: Sendable {
         state.contents.withLock { $0.faults.append(Fault(remaining: count, delay: delay)) }
     }
 
+    /// Answers DynamoDB Streams `GetRecords` calls with empty pages that do not move the
+    /// shard position (`{"Records": [], "NextShardIterator": <the iterator asked with>}`), as
+    /// the service may answer in the middle of a shard; the following call with that iterator
+    /// reaches moto and gets the records.
+    /// - Parameters:
+    ///   - times: How many `GetRecords` calls to answer empty.
+    ///   - after: How many `GetRecords` calls to forward first.
+    public func answerEmptyStreamPages(times: Int, after: Int = 0) {
+        guard times > 0 else { return }
+        state.contents.withLock {
+            $0.faults.append(Fault(amzTarget: "GetRecords", remaining: times, skip: after, emptyStreamPage: true))
+        }
+    }
+
     /// Removes every pending fault; later requests are all forwarded.
     public func clearFaults() { state.contents.withLock { $0.faults.removeAll() } }
 
@@ -332,6 +357,12 @@ private struct Forwarder: Sendable {
         }
         if let answer = fault?.answer {
             return (answer.status, answer.headers, Array(answer.body.utf8))
+        }
+        if fault?.emptyStreamPage == true, let iterator = (try? JSONValue(parsing: body))?["ShardIterator"] {
+            let page = JSONValue.object(["Records": .array([]), "NextShardIterator": iterator]).serialized
+            return (
+                200, [FaultProxy.HeaderField(name: "content-type", value: "application/x-amz-json-1.0")], Array(page.utf8)
+            )
         }
         var request = HTTPClientRequest(url: upstreamBase + head.uri)
         request.method = head.method

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// An osmem-server (in-memory OpenSearch) on a free loopback port.
 ///
@@ -45,10 +46,14 @@ public final class OSMemServer: Sendable {
     /// `host:port` of ``url``, for restarting on the same address.
     public var address: String { "\(url.host ?? "127.0.0.1"):\(url.port ?? 0)" }
 
+    /// The resolved binary, found once per test process.
+    private static let resolvedBinary = Mutex<String?>(nil)
+
     static func locateBinary() throws -> String {
         if let path = ProcessInfo.processInfo.environment["OSMEM_SERVER_BIN"], !path.isEmpty {
             return path
         }
+        if let path = resolvedBinary.withLock({ $0 }) { return path }
         let resolver = Process()
         resolver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         resolver.arguments = ["python3", "-c", "import osmem_server; print(osmem_server.resolve_binary())"]
@@ -56,13 +61,17 @@ public final class OSMemServer: Sendable {
         resolver.standardOutput = pipe
         resolver.standardError = FileHandle.nullDevice
         try resolver.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        // Wait for the exit, then take what the pipe holds (one short line, well inside its buffer):
+        // reading to end of file could wait forever when a process spawned meanwhile by a parallel
+        // test inherited the pipe's write end.
         resolver.waitUntilExit()
+        let data = pipe.fileHandleForReading.availableData
         let path = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard resolver.terminationStatus == 0, !path.isEmpty else {
             throw PeerProcess.StartError(
                 description: "osmem-server not found: run scripts/setup.sh or set OSMEM_SERVER_BIN")
         }
+        resolvedBinary.withLock { $0 = path }
         return path
     }
 }

@@ -191,8 +191,20 @@ public final class ReprocessorWorld: Sendable {
     // MARK: the DLQ
 
     /// The body the Lambda's on-failure destination sends for a batch (format A).
-    public func failedBatchBody(_ records: [(shardID: String, record: StreamRecord)], requestID: String) -> String {
+    /// - Parameters:
+    ///   - records: The batch's records, in order; the range runs from the first to the last (or `end`).
+    ///   - requestID: `requestContext.requestId`.
+    ///   - end: The range's end, when it is not the last record's (a forged range, say).
+    ///   - batchSize: `batchSize`, when it is not the number of records.
+    ///   - arrivedAt: When the records reached the stream (and the failure was reported); a fixed
+    ///     day in the past (2026-11-24) when nil.
+    public func failedBatchBody(
+        _ records: [(shardID: String, record: StreamRecord)], requestID: String, end: SequenceNumber? = nil,
+        batchSize: Int? = nil, arrivedAt: Date? = nil
+    ) -> String {
         let first = records[0], last = records[records.count - 1]
+        let formatter = ISO8601DateFormatter()
+        let arrival = arrivedAt.map { formatter.string(from: $0) }
         return JSONValue.object([
             "requestContext": .object([
                 "requestId": .string(requestID),
@@ -203,14 +215,14 @@ public final class ReprocessorWorld: Sendable {
                 "statusCode": .number("200"), "executedVersion": .string("$LATEST"), "functionError": .string("Unhandled"),
             ]),
             "version": .string("1.0"),
-            "timestamp": .string("2026-11-24T10:00:05.000Z"),
+            "timestamp": .string(arrival ?? "2026-11-24T10:00:05.000Z"),
             "DDBStreamBatchInfo": .object([
                 "shardId": .string(first.shardID),
                 "startSequenceNumber": .string(first.record.dynamodb.sequenceNumber.digits),
-                "endSequenceNumber": .string(last.record.dynamodb.sequenceNumber.digits),
-                "approximateArrivalOfFirstRecord": .string("2026-11-24T10:00:00Z"),
-                "approximateArrivalOfLastRecord": .string("2026-11-24T10:00:01Z"),
-                "batchSize": .number(String(records.count)),
+                "endSequenceNumber": .string((end ?? last.record.dynamodb.sequenceNumber).digits),
+                "approximateArrivalOfFirstRecord": .string(arrival ?? "2026-11-24T10:00:00Z"),
+                "approximateArrivalOfLastRecord": .string(arrival ?? "2026-11-24T10:00:01Z"),
+                "batchSize": .number(String(batchSize ?? records.count)),
                 "streamArn": .string(streamARN),
             ]),
         ]).serialized

@@ -1,0 +1,30 @@
+import Foundation
+import Logging
+
+/// Named points where a test can hold the process, so that a `kill -9` provably lands there.
+///
+/// Set `DLQ_TEST_PAUSE_AT` to a point's name: when the process reaches it, it writes
+/// `DLQ_TEST_PAUSED <point>` on stderr and sleeps `DLQ_TEST_PAUSE_SECONDS` (default 3600).
+/// Unset (always, outside tests), a point costs one environment lookup.
+enum TestPause: String {
+    /// A group of messages is received and classified; nothing is committed yet.
+    case beforeCommit = "before-commit"
+    /// A group is committed to the audit log and not yet deleted from the queue.
+    case afterCommitBeforeDelete = "after-commit-before-delete"
+    /// A batch page's records are read from the stream and not yet committed.
+    case beforeBatchPageCommit = "before-batch-page-commit"
+    /// The write engine recorded the intents of a round's writes and has not sent them.
+    case beforeWrite = "before-write"
+    /// The write engine's `_bulk` landed and its outcomes are not recorded yet.
+    case afterWriteBeforeRecord = "after-write-before-record"
+
+    /// Holds the process here when the test asked for this point.
+    static func at(_ point: TestPause, logger: Logger) async {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["DLQ_TEST_PAUSE_AT"] == point.rawValue else { return }
+        let seconds = environment["DLQ_TEST_PAUSE_SECONDS"].flatMap(Int.init) ?? 3600
+        FileHandle.standardError.write(Data("DLQ_TEST_PAUSED \(point.rawValue)\n".utf8))
+        logger.notice("paused for a test at \(point.rawValue) for \(seconds) s")
+        try? await Task.sleep(for: .seconds(seconds))
+    }
+}
