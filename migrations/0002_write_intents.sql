@@ -18,3 +18,12 @@ CREATE TABLE write_intents (
 -- The next pass's recovery: oldest first; and the intents of one document.
 CREATE INDEX write_intents_created ON write_intents (created_at, id);
 CREATE INDEX write_intents_document ON write_intents (document_id, id);
+
+-- Whether replay is paused because search as a whole is failing (at most one row), for stats:
+-- set by a pass that stopped on an outage, cleared by the next pass that gets through.
+CREATE TABLE replay_pause (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    reason TEXT NOT NULL,
+    since INTEGER NOT NULL,                -- when the outage was first seen
+    checked_at INTEGER NOT NULL            -- the last pass that found it
+) STRICT;

@@ -305,7 +305,12 @@ extension AuditLog {
                 oldestPendingCreatedAt: oldest.map(Date.init(databaseMilliseconds:)),
                 lastRunAt: lastRun.map(Date.init(databaseMilliseconds:)), batches: batches,
                 oldestWaitingBatchSince: oldestBatch.map(Date.init(databaseMilliseconds:)),
-                runLease: try Self.leaseState(name: Self.runLeaseName, in: db))
+                runLease: try Self.leaseState(name: Self.runLeaseName, in: db),
+                replayPause: try db.queryOne("SELECT reason, since, checked_at FROM replay_pause WHERE id = 1") { row in
+                    ReplayPause(
+                        reason: row.column(0), since: Date(databaseMilliseconds: row.column(1) as Int64),
+                        checkedAt: Date(databaseMilliseconds: row.column(2) as Int64))
+                })
         }
     }
 

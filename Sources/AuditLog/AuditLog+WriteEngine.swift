@@ -206,6 +206,24 @@ extension AuditLog {
         }
     }
 
+    /// Records that replay is paused for `reason` (keeping the time it was first seen), or with
+    /// `nil` that it got through.
+    /// - Throws: ``AuditLogError``.
+    public func recordReplayPause(_ reason: String?, at: Date) throws(AuditLogError) {
+        let now = at.databaseMilliseconds
+        try write { db in
+            guard let reason else {
+                try db.run("DELETE FROM replay_pause")
+                return
+            }
+            try db.run(
+                """
+                INSERT INTO replay_pause (id, reason, since, checked_at) VALUES (1, ?1, ?2, ?2)
+                ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, checked_at = excluded.checked_at
+                """, [reason, now])
+        }
+    }
+
     /// Open write intents recorded at or before `recordedBefore`, oldest first.
     /// - Throws: ``AuditLogError``.
     public func openWriteIntents(recordedBefore: Date, limit: Int) throws(AuditLogError) -> [WriteIntent] {

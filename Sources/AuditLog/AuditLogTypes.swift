@@ -699,12 +699,14 @@ public struct AuditStats: Sendable, Hashable {
     public var oldestWaitingBatchSince: Date?
     /// The run lease row (nil before any run took it).
     public var runLease: LeaseState?
+    /// Why replay is paused and since when (nil when the last pass got through).
+    public var replayPause: ReplayPause?
 
     /// Makes stats.
     public init(
         changes: [ChangeStatus: Int], messagesTotal: Int, messagesQuarantined: Int, oldestPendingCreatedAt: Date?,
         lastRunAt: Date?, batches: [BatchStatus: Int] = [:], oldestWaitingBatchSince: Date? = nil,
-        runLease: LeaseState? = nil
+        runLease: LeaseState? = nil, replayPause: ReplayPause? = nil
     ) {
         self.changes = changes
         self.messagesTotal = messagesTotal
@@ -714,6 +716,24 @@ public struct AuditStats: Sendable, Hashable {
         self.batches = batches
         self.oldestWaitingBatchSince = oldestWaitingBatchSince
         self.runLease = runLease
+        self.replayPause = replayPause
+    }
+}
+
+/// Replay paused because search as a whole is failing.
+public struct ReplayPause: Sendable, Hashable {
+    /// What failed, in one line.
+    public var reason: String
+    /// When the outage was first seen.
+    public var since: Date
+    /// The last pass that found it.
+    public var checkedAt: Date
+
+    /// Makes a pause.
+    public init(reason: String, since: Date, checkedAt: Date) {
+        self.reason = reason
+        self.since = since
+        self.checkedAt = checkedAt
     }
 }
 

@@ -157,6 +157,12 @@ public enum AuditJSON {
                     "held": .bool(lease.isHeld(at: now)),
                 ])
             } ?? .null,
+            "replayPaused": stats.replayPause.map { pause in
+                .object([
+                    "reason": .string(pause.reason), "since": .string(time(pause.since)),
+                    "checkedAt": .string(time(pause.checkedAt)),
+                ])
+            } ?? .null,
         ])
     }
 

@@ -146,6 +146,16 @@ public struct WriteEngine: Sendable {
     public func replayDue(
         progress: (@Sendable (ReplaySummary) -> Void)? = nil, shouldStop: (@Sendable () -> Bool)? = nil
     ) async throws -> ReplaySummary {
+        let summary = try await replayPass(progress: progress, shouldStop: shouldStop)
+        // stats says whether replay is paused, and why, until a pass gets through.
+        try await auditLog.recordReplayPause(summary.pausedReason, at: Date())
+        return summary
+    }
+
+    /// ``replayDue(progress:shouldStop:)`` without recording the pause.
+    func replayPass(
+        progress: (@Sendable (ReplaySummary) -> Void)?, shouldStop: (@Sendable () -> Bool)?
+    ) async throws -> ReplaySummary {
         var summary = ReplaySummary()
         do {
             summary.recovered = try await recoverInterruptedWrites(now: Date())

@@ -264,6 +264,11 @@ struct StatsCommand: AsyncParsableCommand {
             let state = lease.isHeld(at: Date()) ? "held by" : "last held by"
             print("run lease: \(state) \(lease.holder) (epoch \(lease.epoch)) since \(AuditJSON.time(lease.acquiredAt))")
         }
+        if let pause = stats.replayPause {
+            print(
+                "replay paused since \(AuditJSON.time(pause.since)) (last checked \(AuditJSON.time(pause.checkedAt))): \(pause.reason)"
+            )
+        }
     }
 }
 

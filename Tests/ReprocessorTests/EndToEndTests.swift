@@ -181,6 +181,9 @@ struct EndToEndTests {
         let (_, pending) = try await world.cliJSON("list", "--status", "pending")
         let change = try #require(pending?["changes"]?.arrayValue?.first)
         #expect(change["attempts"]?.intValue == 0, "an outage is not the change's fault")
+        let (_, paused) = try await world.cliJSON("stats")
+        #expect(paused?["replayPaused"]?["reason"]?.stringValue?.contains("search") == true, "\(String(describing: paused))")
+        #expect(paused?["replayPaused"]?["since"]?.stringValue != nil)
         #expect(try await world.queueDepth() == 0, "the message was committed, so it is gone from the queue")
 
         let restarted = try await OSMemServer.start(address: address)
@@ -188,6 +191,8 @@ struct EndToEndTests {
         let run = try await world.cli("run", "--once")
         #expect(run.status == 0, "\(run)")
         #expect(try await world.liveDocument("9")?.source["name"]?.stringValue == "Patient")
+        let (_, resumed) = try await world.cliJSON("stats")
+        #expect(resumed?["replayPaused"] == .null, "a pass that got through clears the pause")
     }
 
     @Test("a document's own error parks it; errors groups it; retry applies it once the cause is fixed")
