@@ -1,3 +1,4 @@
+import AWSClients
 import Foundation
 import OpenSearchClient
 import StreamModel
@@ -140,5 +141,38 @@ struct OpenSearchClientBulkTests {
 
         #expect(results.map(\.result) == ["created", "updated", "deleted", "created"])
         #expect(try await environment.fixtures.source(index: environment.index, id: "x") == .object(["v": .number("3")]))
+    }
+}
+
+@Suite("OpenSearchClient bulkSettled: a later request's failure keeps the earlier requests' results")
+struct OpenSearchClientBulkSettledTests {
+    @Test("a bulk split into three requests whose second fails: the first's items succeed, the rest carry the error")
+    func laterRequestFails() async throws {
+        let environment = try await OpenSearchTestEnvironment.start()
+        let proxy = try await FaultProxy.start(upstream: environment.server.url)
+        // One try per request, so that the second request's 500 is final.
+        let client = environment.client(endpoint: proxy.url, retryPolicy: .none, maxBulkOperations: 2)
+        proxy.fail(method: "POST", pathContaining: "/_bulk", times: 1, after: 1, status: 500)
+        let operations: [BulkOperation] = (1...5).map {
+            .index(id: "doc-\($0)", document: .object(["n": .number(String($0))]), condition: nil)
+        }
+        let outcomes = try await client.bulkSettled(index: environment.index, operations: operations, refresh: .immediate)
+        #expect(outcomes.count == 5)
+        let items = outcomes.map { try? $0.get() }
+        #expect(items[0]?.status == 201 && items[1]?.status == 201, "the first request's writes landed and are reported")
+        for outcome in outcomes.dropFirst(2) {
+            guard case .failure(let error) = outcome else {
+                Issue.record("expected the second request's error, got \(outcome)")
+                continue
+            }
+            #expect(error.code == .serverError)
+        }
+        #expect(proxy.requests(method: "POST", pathContaining: "/_bulk").count == 2, "nothing is sent past a failure")
+        #expect(try await environment.fixtures.count(index: environment.index) == 2)
+        // bulk, unlike bulkSettled, throws the failure.
+        proxy.fail(method: "POST", pathContaining: "/_bulk", times: 1, after: 1, status: 500)
+        await #expect(throws: OpenSearchError.self) {
+            _ = try await client.bulk(index: environment.index, operations: operations)
+        }
     }
 }

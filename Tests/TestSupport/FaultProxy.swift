@@ -209,12 +209,13 @@ public final class FaultProxy: Sendable {
     ///   - amzTarget: A substring of the `X-Amz-Target` header to match (any when nil), such as
     ///     `ReceiveMessage` or `DynamoDB_20120810.GetItem`: AWS JSON calls all go to `/`.
     ///   - times: How many matching requests to fail; nil fails every one.
+    ///   - after: How many matching requests to forward before the first failure.
     ///   - status: The status to answer.
     ///   - body: The response body; a small OpenSearch-style error by default.
     ///   - headers: Extra response headers.
     public func fail(
         method: String? = nil, pathContaining: String? = nil, amzTarget: String? = nil, times: Int? = nil,
-        status: Int, body: String? = nil, headers: [String: String] = [:]
+        after: Int = 0, status: Int, body: String? = nil, headers: [String: String] = [:]
     ) {
         if let times, times <= 0 { return }
         var fields = [HeaderField(name: "content-type", value: "application/json")]
@@ -228,7 +229,8 @@ public final class FaultProxy: Sendable {
                 ?? Self.openSearchErrorBody(
                     type: "fault_proxy_injected", reason: "FaultProxy injected HTTP \(status)", status: status),
             headers: fields)
-        let fault = Fault(method: method, pathContaining: pathContaining, amzTarget: amzTarget, remaining: times, answer: answer)
+        var fault = Fault(method: method, pathContaining: pathContaining, amzTarget: amzTarget, remaining: times, answer: answer)
+        fault.skip = after
         state.contents.withLock { $0.faults.append(fault) }
     }
 
