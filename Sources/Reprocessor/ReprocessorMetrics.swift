@@ -32,6 +32,8 @@ public enum ReprocessorMetrics {
         public static let oldestPendingAge = "dlq_oldest_pending_change_age_seconds"
         /// Gauge: Unix time of the last successful run (0 when never).
         public static let lastSuccessfulRun = "dlq_last_successful_run_timestamp_seconds"
+        /// Gauge: actions in the audit chain (the head's count), set by `serve` at each interval.
+        public static let auditChainActions = "dlq_audit_chain_actions"
     }
 
     /// Creates every counter at zero, so that a scrape lists them before anything happened.
@@ -74,6 +76,12 @@ public enum ReprocessorMetrics {
         } else if let error = error as? OpenSearchError {
             Counter(label: Name.openSearchErrors, dimensions: [("kind", error.code.description)]).increment()
         }
+    }
+
+    /// Sets the audit chain gauge to the head's count.
+    /// - Parameter head: The chain's head.
+    public static func record(_ head: ChainHead) {
+        Gauge(label: Name.auditChainActions).record(head.count)
     }
 
     /// Sets the gauges that describe the audit log: changes by status, oldest pending age, last run.

@@ -38,6 +38,10 @@ public struct ReprocessorSettings: Sendable {
     public var visibilityTimeoutSeconds: Int
     /// Most documents written in one `_bulk` request.
     public var bulkDocuments: Int
+    /// A file holding the audit chain key (see ``Reprocessor/loadAuditKey(settings:environment:logger:)``).
+    public var auditKeyFile: String?
+    /// A Secrets Manager secret whose `SecretString` is the audit chain key.
+    public var auditKeySecretARN: String?
 
     /// Flag and environment variable names of each setting, for error messages.
     public enum Source {
@@ -57,6 +61,10 @@ public struct ReprocessorSettings: Sendable {
         public static let table = ("--table", "DYNAMODB_TABLE_NAME")
         /// `--visibility-timeout` / `DLQ_VISIBILITY_TIMEOUT`.
         public static let visibilityTimeout = ("--visibility-timeout", "DLQ_VISIBILITY_TIMEOUT")
+        /// `--audit-key-file` / `AUDIT_KEY_FILE`.
+        public static let auditKeyFile = ("--audit-key-file", "AUDIT_KEY_FILE")
+        /// `--audit-key-secret-arn` / `AUDIT_KEY_SECRET_ARN`.
+        public static let auditKeySecret = ("--audit-key-secret-arn", "AUDIT_KEY_SECRET_ARN")
     }
 
     /// Values given on the command line (or by an HTTP request); `nil` means "not given".
@@ -81,13 +89,20 @@ public struct ReprocessorSettings: Sendable {
         public var receiveConcurrency: Int?
         /// `--visibility-timeout`, in seconds.
         public var visibilityTimeoutSeconds: Int?
+        /// `--audit-key-file`.
+        public var auditKeyFile: String?
+        /// `--audit-key-secret-arn`.
+        public var auditKeySecretARN: String?
 
         /// Creates overrides; every value defaults to "not given".
         public init(
             queue: String? = nil, auditDatabasePath: String? = nil, openSearchEndpoint: String? = nil,
             openSearchAuth: String? = nil, index: String? = nil, secretsARN: String? = nil, tableName: String? = nil,
-            maxAttempts: Int? = nil, receiveConcurrency: Int? = nil, visibilityTimeoutSeconds: Int? = nil
+            maxAttempts: Int? = nil, receiveConcurrency: Int? = nil, visibilityTimeoutSeconds: Int? = nil,
+            auditKeyFile: String? = nil, auditKeySecretARN: String? = nil
         ) {
+            self.auditKeyFile = auditKeyFile
+            self.auditKeySecretARN = auditKeySecretARN
             self.queue = queue
             self.auditDatabasePath = auditDatabasePath
             self.openSearchEndpoint = openSearchEndpoint
@@ -169,6 +184,14 @@ public struct ReprocessorSettings: Sendable {
                 "invalid visibility timeout \(visibilityTimeout): must be 1 to 43200 seconds "
                     + "(--visibility-timeout or DLQ_VISIBILITY_TIMEOUT)")
         }
+        let auditKeyFile = value(overrides.auditKeyFile, Source.auditKeyFile.1)
+        let auditKeySecretARN = value(overrides.auditKeySecretARN, Source.auditKeySecret.1)
+        if auditKeyFile != nil, auditKeySecretARN != nil {
+            throw ReprocessorError(
+                .invalidSetting,
+                "give the audit key once: either \(Source.auditKeyFile.0) / \(Source.auditKeyFile.1) "
+                    + "or \(Source.auditKeySecret.0) / \(Source.auditKeySecret.1), not both")
+        }
         return ReprocessorSettings(
             queue: value(overrides.queue, Source.queue.1),
             auditDatabasePath: value(overrides.auditDatabasePath, Source.database.1) ?? "./dlq-audit.sqlite3",
@@ -181,7 +204,9 @@ public struct ReprocessorSettings: Sendable {
             applyBackoff: RetryPolicy(maxAttempts: maxAttempts, baseDelay: .seconds(30), maxDelay: .seconds(3600)),
             receiveConcurrency: concurrency,
             visibilityTimeoutSeconds: visibilityTimeout,
-            bulkDocuments: 500
+            bulkDocuments: 500,
+            auditKeyFile: auditKeyFile,
+            auditKeySecretARN: auditKeySecretARN
         )
     }
 

@@ -30,7 +30,7 @@ func performChangeAction(
     _ command: OperatorActions.Command, options: ChangeActionOptions, global: GlobalOptions, connection: ConnectionOptions,
     force: Bool = false
 ) async throws {
-    let reprocessor = try CommandContext.open(global, connection)
+    let reprocessor = try await CommandContext.open(global, connection)
     let needsReplayer = command != .skip && !options.dryRun || command == .rollback
     let replayer = needsReplayer ? try await reprocessor.makeReplayer() : nil
     let actions = OperatorActions(auditLog: reprocessor.auditLog, replayer: replayer, logger: reprocessor.logger)

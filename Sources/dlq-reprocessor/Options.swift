@@ -10,6 +10,12 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Audit database path (env AUDIT_DB; default ./dlq-audit.sqlite3).")
     var db: String?
 
+    @Option(name: .long, help: "File holding the audit chain key, at least 32 bytes (env AUDIT_KEY_FILE).")
+    var auditKeyFile: String?
+
+    @Option(name: .long, help: "Secrets Manager secret holding the audit chain key (env AUDIT_KEY_SECRET_ARN).")
+    var auditKeySecretArn: String?
+
     @Option(name: .long, help: "Log format: text or json.")
     var logFormat: LogFormat = .text
 

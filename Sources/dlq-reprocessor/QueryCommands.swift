@@ -20,7 +20,7 @@ struct ListCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global)
         let page = try await reprocessor.auditLog.listChanges(filter.filter, after: cursor, limit: limit)
         if json {
             Output.json(AuditJSON.list(page))
@@ -48,7 +48,7 @@ struct ShowCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global)
         guard let change = try await reprocessor.auditLog.change(id: id) else {
             throw UsageError(message: "no change with id \(id)")
         }
@@ -87,7 +87,7 @@ struct HistoryCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global)
         let documentID = documentID(forKey: key)
         let history = try await reprocessor.auditLog.history(documentID: documentID)
         if let at {
@@ -148,7 +148,7 @@ struct ErrorsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global)
         let statuses = status.isEmpty ? Set<ChangeStatus>([.failed, .parked, .expired]) : Set(status)
         let groups = try await reprocessor.auditLog.errorGroups(statuses: statuses)
         if json {
@@ -183,7 +183,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Most actions to print (default: all).") var limit: Int?
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global)
         let filter = ActionFilter(actor: actor, actions: Set(action), since: since?.date, until: until?.date)
         var cursor: String?
         var printed = 0
@@ -238,7 +238,7 @@ struct StatsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global)
         let stats = try await reprocessor.auditLog.stats()
         if json {
             Output.json(AuditJSON.stats(stats))
@@ -260,39 +260,50 @@ struct StatsCommand: AsyncParsableCommand {
 /// `verify`: the audit hash chain and the database's integrity.
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Check the audit hash chain and the database's integrity (exit 1 when broken).")
+        commandName: "verify",
+        abstract: "Check the audit hash chain and the database's integrity (exit 1 when broken).",
+        discussion: """
+            A keyed chain needs its key (--audit-key-file or --audit-key-secret-arn). --expect-head COUNT:HEX \
+            (a head printed earlier by verify or logged by serve) also fails when that head is no longer in the \
+            chain: rows removed from its end, or history rewritten before it.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Flag(name: .long, help: "Print one JSON document.") var json = false
+    @Option(name: .long, help: "A head kept elsewhere, COUNT:HEX: exit 1 unless the chain still holds it.")
+    var expectHead: String?
+
+    func validate() throws {
+        if let expectHead, ChainHead(parsing: expectHead) == nil {
+            throw ValidationError("--expect-head must be COUNT:HEX, such as 1042:<64 hex digits> (as verify --json prints it)")
+        }
+    }
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
-        let report = try await reprocessor.auditLog.verify()
+        let reprocessor = try await CommandContext.open(global)
+        let report = try await reprocessor.auditLog.verify(expectedHead: expectHead.flatMap(ChainHead.init(parsing:)))
         if json {
-            Output.json(
-                .object([
-                    "intact": .bool(report.isIntact),
-                    "actionsChecked": .number(String(report.actionsChecked)),
-                    "firstBrokenActionId": report.firstBrokenActionID.map { .number(String($0)) } ?? .null,
-                    "brokenReason": report.brokenReason.map(JSONValue.string) ?? .null,
-                    "rowsChecked": .number(String(report.rowsChecked)),
-                    "firstBrokenRow": report.firstBrokenRow.map(JSONValue.string) ?? .null,
-                    "brokenRowReason": report.brokenRowReason.map(JSONValue.string) ?? .null,
-                    "integrityCheck": .array(report.integrityCheck.map(JSONValue.string)),
-                ]))
-        } else if report.isIntact {
-            print(
-                "ok: \(report.actionsChecked) actions, hash chain intact; \(report.rowsChecked) messages and changes "
-                    + "match their actions; integrity_check ok")
+            Output.json(AuditJSON.verifyReport(report))
         } else {
-            if let broken = report.firstBrokenActionID {
-                print("BROKEN: action \(broken): \(report.brokenReason ?? "hash mismatch")")
-            }
-            if let row = report.firstBrokenRow {
-                print("BROKEN: \(row): \(report.brokenRowReason ?? "does not match its actions")")
-            }
-            if report.integrityCheck != ["ok"] {
-                print("integrity_check: \(report.integrityCheck.joined(separator: "; "))")
+            let keying = report.keyedFrom.map { "keyed from action \($0)" } ?? "unkeyed (no audit key)"
+            if report.isIntact {
+                print(
+                    "ok: \(report.actionsChecked) actions, hash chain intact, \(keying); head \(report.head); "
+                        + "\(report.rowsChecked) messages and changes match their actions; integrity_check ok")
+            } else {
+                if let broken = report.firstBrokenActionID {
+                    print("BROKEN: action \(broken): \(report.brokenReason ?? "hash mismatch")")
+                }
+                if let headReason = report.headReason {
+                    print("BROKEN: \(headReason)")
+                }
+                if let row = report.firstBrokenRow {
+                    print("BROKEN: \(row): \(report.brokenRowReason ?? "does not match its actions")")
+                }
+                if report.integrityCheck != ["ok"] {
+                    print("integrity_check: \(report.integrityCheck.joined(separator: "; "))")
+                }
+                print("chain \(keying); intact up to head \(report.head)")
             }
         }
         if !report.isIntact { throw ExitStatus.failure.exitCode }
@@ -314,7 +325,7 @@ struct QuarantinedCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global)
         let page = try await reprocessor.auditLog.quarantinedMessages(after: cursor, limit: limit)
         if json {
             Output.json(

@@ -32,7 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global, connection)
+        let reprocessor = try await CommandContext.open(global, connection)
         let options: ServeOptions
         do {
             options = ServeOptions(
