@@ -116,7 +116,7 @@ public struct Reprocessor: Sendable {
         case .none:
             return .none
         case .sigV4:
-            return .sigV4(credentials: configuration.credentials, region: configuration.region)
+            return .sigV4(credentials: configuration.credentialProvider, region: configuration.region)
         case .basic:
             guard let secretsARN = settings.secretsARN else {
                 throw ReprocessorError.missing(
