@@ -79,6 +79,14 @@ extension ServeTests {
                 return lastRun > Date().timeIntervalSince1970 - 120
             }
 
+            // The audit chain head's count (2 ingested, 1 quarantined, 2 applied), set at each interval.
+            try await service.eventually("the chain head gauge set") {
+                (try await service.metric("dlq_audit_chain_actions") ?? 0) >= 5
+            }
+            try await service.eventually("the chain head logged, for log shipping") {
+                service.process.recentOutput.contains { $0.contains("audit chain head 5:") }
+            }
+
             world.openSearchServer.stop()
             try await world.putArtist("3", name: "Three")
             let third = try await world.streamRecords().filter { $0.record.dynamodb.keys["PK"] == .string("ARTIST#3") }
