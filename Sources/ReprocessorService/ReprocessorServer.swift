@@ -16,6 +16,9 @@ import UnixSignals
 /// The `serve` process: the reprocessing loop and the HTTP API in one service group that
 /// stops gracefully on SIGTERM or SIGINT.
 public struct ReprocessorServer: Sendable {
+    /// Seconds an HTTP connection may stay idle before the server closes it.
+    public static let idleTimeoutSeconds: Int64 = 60
+
     let reprocessor: Reprocessor
     let options: ServeOptions
 
@@ -47,19 +50,20 @@ public struct ReprocessorServer: Sendable {
         let api = OperatorAPI(
             auditLog: reprocessor.auditLog,
             actions: OperatorActions(auditLog: reprocessor.auditLog, replayer: replayer, logger: logger),
-            readiness: Readiness(auditLog: reprocessor.auditLog, ingestor: ingestor, replayer: replayer, holder: holder),
+            readiness: Readiness(auditLog: reprocessor.auditLog, ingestor: ingestor, replayer: replayer),
             registry: registry, tokens: options.tokens, logger: logger)
         let loop = ReprocessingLoop(
             auditLog: reprocessor.auditLog, ingestor: ingestor, replayer: replayer, options: options, holder: holder,
             logger: logger)
         if options.tokens.isEmpty {
-            logger.notice("no operator tokens configured: the mutating endpoints answer 403")
+            logger.notice("no operator tokens configured: the /v1 endpoints answer 403")
         } else {
-            logger.notice("operators allowed to change things: \(options.tokens.names.joined(separator: ", "))")
+            logger.notice("operators: \(options.tokens.namesWithRoles.joined(separator: ", "))")
         }
         let host = options.address.host
         let application = Application(
-            router: api.makeRouter(),
+            responder: AccessControl(inner: api.makeRouter().buildResponder(), tokens: options.tokens),
+            server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: options.address.port)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
@@ -78,5 +82,47 @@ public struct ReprocessorServer: Sendable {
             // Only binding the listening socket does I/O outside the clients, which report their own errors.
             throw ServiceError(.cannotListen, "cannot listen on \(options.address): \(error)")
         }
+    }
+}
+
+/// Who may reach what, in front of every route: `/healthz`, `/readyz` and `/metrics` are open;
+/// everything under `/v1` needs `Authorization: Bearer <token>` (401 without a known one, 403
+/// when no token is configured); a `read` token may only GET (403 for anything else). A
+/// request that announces a body larger than ``BodyInput/maxBytes`` is refused with 413
+/// before it is read.
+struct AccessControl<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
+    let inner: Inner
+    let tokens: OperatorTokens
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        if let refusal = refusal(request) { return JSONResponse.error(refusal) }
+        return try await inner.respond(to: request, context: context)
+    }
+
+    /// Why `request` is refused, or nil when it may go on.
+    func refusal(_ request: Request) -> ServiceError? {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > BodyInput.maxBytes {
+            return ServiceError(.payloadTooLarge, "the request body is larger than \(BodyInput.maxBytes) bytes")
+        }
+        let path = request.uri.path
+        guard path == "/v1" || path.hasPrefix("/v1/") else { return nil }
+        guard !tokens.isEmpty else {
+            return ServiceError(
+                .forbidden, "the /v1 API is off: no operator token is configured (set OPERATOR_TOKENS or --operator-tokens-file)")
+        }
+        guard let header = request.headers[.authorization] else {
+            return ServiceError(.unauthorized, "send Authorization: Bearer <token>")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer",
+            let (name, role) = tokens.operatorPresenting(parts[1].trimmingCharacters(in: .whitespaces))
+        else {
+            return ServiceError(.unauthorized, "the bearer token matches no operator")
+        }
+        if role == .read, request.method != .get, request.method != .head {
+            return ServiceError(
+                .forbidden, "\"\(name)\" has a read token; \(request.method) needs a token with the operate role")
+        }
+        return nil
     }
 }

@@ -21,7 +21,13 @@ struct ChangeActionOptions: ParsableArguments {
         if !ids.isEmpty && !filter.isEmpty {
             throw ValidationError("give change ids or a filter, not both")
         }
-        if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
+        if let rate {
+            do {
+                _ = try OperatorInput.rate(rate)
+            } catch {
+                throw ValidationError("--\(error.description)")
+            }
+        }
     }
 }
 
