@@ -11,6 +11,8 @@ import NIOCore
 import Prometheus
 import Reprocessor
 import ServiceLifecycle
+import StreamModel
+import Synchronization
 import UnixSignals
 
 /// The `serve` process: the reprocessing loop and the HTTP API in one service group that
@@ -89,14 +91,34 @@ public struct ReprocessorServer: Sendable {
 /// everything under `/v1` needs `Authorization: Bearer <token>` (401 without a known one, 403
 /// when no token is configured); a `read` token may only GET (403 for anything else). A
 /// request that announces a body larger than ``BodyInput/maxBytes`` is refused with 413
-/// before it is read.
+/// before it is read. The expensive endpoints (every POST, `history`, `errors`) run at most
+/// ``ExpensiveRequests/limit`` at a time; beyond that they answer 429 with `Retry-After`.
 struct AccessControl<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
     let inner: Inner
     let tokens: OperatorTokens
+    let expensive = ExpensiveRequests()
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
         if let refusal = refusal(request) { return JSONResponse.error(refusal) }
-        return try await inner.respond(to: request, context: context)
+        guard ExpensiveRequests.isExpensive(request) else { return try await inner.respond(to: request, context: context) }
+        guard let permit = expensive.take() else {
+            var busy = JSONResponse.make(
+                .object([
+                    "error": .string(
+                        "busy: \(ExpensiveRequests.limit) expensive requests are already running; try again after 1 s")
+                ]), status: .tooManyRequests)
+            busy.headers[.retryAfter] = "1"
+            return busy
+        }
+        var response = try await inner.respond(to: request, context: context)
+        // The permit is held until the body (which may stream the work's results) has been
+        // written or dropped: the closure owns it, and releasing the closure gives it back.
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            try await body.write(writer)
+            withExtendedLifetime(permit) {}
+        }
+        return response
     }
 
     /// Why `request` is refused, or nil when it may go on.
@@ -124,5 +146,37 @@ struct AccessControl<Inner: HTTPResponder>: HTTPResponder where Inner.Context ==
                 .forbidden, "\"\(name)\" has a read token; \(request.method) needs a token with the operate role")
         }
         return nil
+    }
+}
+
+/// Bounds the expensive requests in flight.
+final class ExpensiveRequests: Sendable {
+    /// The most expensive requests served at once.
+    static let limit = 4
+
+    /// A place among the expensive requests in flight; given back when released.
+    final class Permit: Sendable {
+        private let owner: ExpensiveRequests
+        init(owner: ExpensiveRequests) { self.owner = owner }
+        deinit { owner.inFlight.withLock { $0 -= 1 } }
+    }
+
+    let inFlight = Mutex(0)
+
+    /// Every POST, and the GETs whose answers are not paged: `history` and `errors`.
+    static func isExpensive(_ request: Request) -> Bool {
+        let path = request.uri.path
+        guard path.hasPrefix("/v1/") else { return false }
+        return request.method == .post || path.hasPrefix("/v1/history/") || path == "/v1/errors"
+    }
+
+    /// A permit, or nil when ``limit`` requests already hold one.
+    func take() -> Permit? {
+        let granted = inFlight.withLock { count -> Bool in
+            guard count < Self.limit else { return false }
+            count += 1
+            return true
+        }
+        return granted ? Permit(owner: self) : nil
     }
 }

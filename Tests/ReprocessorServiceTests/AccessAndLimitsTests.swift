@@ -90,6 +90,40 @@ extension ServeTests {
             #expect(!duplicate.stderr.contains("same-token-0123456789"))
         }
 
+        @Test("expensive endpoints run a bounded number at a time; beyond it 429 with Retry-After, cheap reads still answer")
+        func boundedExpensiveRequests() async throws {
+            let world = try await ReprocessorWorld.start()
+            try await world.putArtist("8", name: "Eight")
+            try await world.putArtist("9", name: "Nine")
+            let service = try await RunningService.start(world, environment: Self.tokens, withReader: false)
+            defer { service.process.stop() }
+            try await world.send([world.failedBatchBody(try await world.streamRecords(), requestID: "bounded")])
+            try await service.eventually("both changes applied") {
+                try await service.get("/v1/stats", token: Self.reader).json?["changes"]?["applied"]?.intValue == 2
+            }
+            let ids = try #require(try await service.get("/v1/changes", token: Self.reader).json?["changes"]?.arrayValue)
+                .compactMap { $0["id"]?.intValue }
+            // Four slow actions (a dry run paced at one change per 100 s) hold every place.
+            let slow = "{\"ids\": \(ids), \"rate\": 0.01, \"dryRun\": true}"
+            let holders = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<ExpensiveRequests.limit {
+                        group.addTask { _ = try? await service.post("/v1/changes/retry", slow, token: Self.operator_) }
+                    }
+                }
+            }
+            defer { holders.cancel() }
+            try await service.eventually("the fifth expensive request is refused") {
+                try await service.get("/v1/errors", token: Self.reader).status == 429
+            }
+            let busy = try await service.get("/v1/history/8", token: Self.reader)
+            #expect(busy.status == 429, "\(busy)")
+            #expect(busy.headers.first(name: "Retry-After") == "1")
+            #expect(busy.error?.hasPrefix("busy:") == true)
+            #expect(try await service.get("/v1/stats", token: Self.reader).status == 200, "cheap reads are not bounded")
+            #expect(try await service.get("/readyz", token: nil).status == 200)
+        }
+
         @Test("bad input is 4xx with one line of JSON naming the field: body too large, rate out of range, bad cursor")
         func inputBounds() async throws {
             let world = try await ReprocessorWorld.start()
