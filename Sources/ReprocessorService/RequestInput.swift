@@ -9,8 +9,8 @@ import StreamModel
 struct QueryInput {
     private let parameters: [(name: String, value: String)]
 
-    /// - Throws: ``ServiceError`` (400) for a parameter not in `allowed`, or a `cursor` that is no
-    ///   listing's `next`.
+    /// - Throws: ``ServiceError`` (400) for a parameter not in `allowed`, or a `cursor` that is not
+    ///   a `next` of the listing the path names.
     init(_ request: Request, allowed: Set<String>) throws(ServiceError) {
         parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
         for (name, _) in parameters where !allowed.contains(name) {
@@ -18,8 +18,15 @@ struct QueryInput {
             throw ServiceError(.badRequest, "unknown query parameter \"\(name.prefix(40))\"; this endpoint takes \(known)")
         }
         if let cursor = string("cursor") {
+            let listing: AuditLog.PagedListing? =
+                switch request.uri.path {
+                case "/v1/changes": .changes
+                case "/v1/audit": .actions
+                case "/v1/quarantined": .quarantinedMessages
+                default: nil
+                }
             do {
-                try AuditLog.checkCursor(cursor)
+                try listing.map { listing throws(AuditLogError) in try AuditLog.checkCursor(cursor, for: listing) }
             } catch {
                 throw ServiceError(.badRequest, "cursor: \(error.description); pass the \"next\" of the previous page")
             }

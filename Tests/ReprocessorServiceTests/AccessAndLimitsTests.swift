@@ -134,7 +134,16 @@ extension ServeTests {
             let fine = try await service.post("/v1/changes/1/retry", #"{"rate": 0.01}"#, token: Self.operator_)
             #expect(fine.status == 404, "a rate in range passes, then the unknown change is reported: \(fine)")
 
-            for path in ["/v1/changes?cursor=garbage", "/v1/audit?cursor=%00%01", "/v1/quarantined?cursor=q:1:x"] {
+            try await world.send(["not a DLQ record", "nor this"])
+            try await service.eventually("two messages quarantined: two actions") {
+                try await service.get("/v1/stats", token: Self.reader).json?["messages"]?["quarantined"]?.intValue == 2
+            }
+            let actionsCursor = try #require(
+                try await service.get("/v1/audit?limit=1", token: Self.reader).json?["next"]?.stringValue)
+            for path in [
+                "/v1/changes?cursor=garbage", "/v1/audit?cursor=%00%01", "/v1/quarantined?cursor=q:1:x",
+                "/v1/changes?cursor=q:1:2", "/v1/changes?cursor=\(actionsCursor)", "/v1/quarantined?cursor=\(actionsCursor)",
+            ] {
                 let answer = try await service.get(path, token: Self.reader)
                 #expect(answer.status == 400, "\(path): \(answer)")
                 #expect(answer.error?.hasPrefix("cursor:") == true, "\(path): \(answer)")
