@@ -53,8 +53,13 @@ public actor AuditLog {
             let migrations = try Migration.load(from: migrationsFolder)
             try connection.migrate(migrations, checksum: ActionChain.migrationChecksum)
             if let chainKey {
-                let now = Date().databaseMilliseconds
-                try connection.transaction(.immediate) { try ChainAnchor.anchor(chainKey, at: now, in: connection) }
+                // A chain already keyed with this key needs no write lock; only the first open with a key writes.
+                let latest = try connection.transaction(.deferred) { try ChainAnchor.latest(in: connection) }
+                if let latest, latest.keyID != chainKey.keyID { throw ChainAnchor.wrongKey(latest, chainKey) }
+                if latest == nil {
+                    let now = Date().databaseMilliseconds
+                    try connection.transaction(.immediate) { try ChainAnchor.anchor(chainKey, at: now, in: connection) }
+                }
                 connection[attachment: AuditChainKeyAttachment.self] = chainKey
             }
             self.connection = connection
