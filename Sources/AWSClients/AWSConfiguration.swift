@@ -80,7 +80,8 @@ public struct AWSConfiguration: Sendable {
     ///   (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or `AWS_CONTAINER_CREDENTIALS_FULL_URI`, with
     ///   `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` or `AWS_CONTAINER_AUTHORIZATION_TOKEN`); else EC2
     ///   instance metadata with IMDSv2 (`AWS_EC2_METADATA_SERVICE_ENDPOINT`), unless
-    ///   `AWS_EC2_METADATA_DISABLED=true`. Temporary credentials are fetched on first use and
+    ///   `AWS_EC2_METADATA_DISABLED=true`. Container and metadata calls time out after
+    ///   `AWS_METADATA_SERVICE_TIMEOUT` seconds (default 2). Temporary credentials are fetched on first use and
     ///   refreshed before they expire (``AWSCredentialProvider``).
     /// - Region: `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region`.
     /// - Endpoints: `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`.
@@ -206,15 +207,23 @@ public struct AWSConfiguration: Sendable {
         } else {
             containerURL = nil
         }
+        var timeout = Duration.seconds(2)
+        if let text = value("AWS_METADATA_SERVICE_TIMEOUT") {
+            guard let seconds = Int(text), (1...300).contains(seconds) else {
+                throw configurationError("AWS_METADATA_SERVICE_TIMEOUT must be whole seconds from 1 to 300, not '\(text)'")
+            }
+            timeout = .seconds(seconds)
+        }
         if let containerURL {
             return try ContainerCredentialSource(
                 url: containerURL, authorizationToken: value("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
-                authorizationTokenFile: value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
+                authorizationTokenFile: value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"), timeout: timeout)
         }
         guard value("AWS_EC2_METADATA_DISABLED")?.lowercased() != "true" else { return nil }
         let endpoint = try endpointURL(
             value("AWS_EC2_METADATA_SERVICE_ENDPOINT"), variable: "AWS_EC2_METADATA_SERVICE_ENDPOINT")
-        return endpoint.map { InstanceMetadataCredentialSource(endpoint: $0) } ?? InstanceMetadataCredentialSource()
+        return InstanceMetadataCredentialSource(
+            endpoint: endpoint ?? InstanceMetadataCredentialSource.defaultEndpoint, timeout: timeout)
     }
 
     private static func endpointURL(_ text: String?, variable: String) throws(AWSError) -> URL? {

@@ -14,6 +14,8 @@ public struct ContainerCredentialSource: AWSCredentialSource {
     /// A file holding the `Authorization` value (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`),
     /// read at each fetch since it is rotated; it wins over ``authorizationToken``.
     let authorizationTokenFile: String?
+    /// How long the call may take.
+    let timeout: Duration
     let httpClient: HTTPClient
 
     /// `container credentials`.
@@ -27,11 +29,13 @@ public struct ContainerCredentialSource: AWSCredentialSource {
     ///   - url: The credentials endpoint.
     ///   - authorizationToken: The `Authorization` header value, if any.
     ///   - authorizationTokenFile: A file holding it (wins over `authorizationToken`).
+    ///   - timeout: How long the call may take.
     ///   - httpClient: The HTTP client.
     /// - Throws: ``AWSError`` ``AWSError/Code/configuration`` for an `http` URL whose host is
     ///   not loopback or the container endpoints (a token must not travel in clear elsewhere).
     public init(
-        url: URL, authorizationToken: String? = nil, authorizationTokenFile: String? = nil, httpClient: HTTPClient = .shared
+        url: URL, authorizationToken: String? = nil, authorizationTokenFile: String? = nil, timeout: Duration = .seconds(5),
+        httpClient: HTTPClient = .shared
     ) throws(AWSError) {
         let host = url.host()?.lowercased() ?? ""
         let loopback = host.hasPrefix("127.") || host == "::1" || host == "[::1]"
@@ -46,6 +50,7 @@ public struct ContainerCredentialSource: AWSCredentialSource {
         self.url = url
         self.authorizationToken = authorizationToken
         self.authorizationTokenFile = authorizationTokenFile
+        self.timeout = timeout
         self.httpClient = httpClient
     }
 
@@ -64,7 +69,7 @@ public struct ContainerCredentialSource: AWSCredentialSource {
         }
         let response = try await CredentialHTTP.send(
             .GET, url.absoluteString, headers: token.map { [("Authorization", $0)] } ?? [], source: name, operation: "GET",
-            httpClient: httpClient)
+            timeout: timeout, httpClient: httpClient)
         guard response.status == 200 else {
             throw CredentialHTTP.failure(name, "GET", "the endpoint answered HTTP \(response.status)", status: response.status)
         }

@@ -16,13 +16,16 @@ public struct InstanceMetadataCredentialSource: AWSCredentialSource {
     /// `instance metadata`.
     public var name: String { "instance metadata" }
 
+    /// `http://169.254.169.254`.
+    public static let defaultEndpoint = URL(string: "http://169.254.169.254")!
+
     /// A source for the metadata service at `endpoint`.
     /// - Parameters:
     ///   - endpoint: The service's base URL.
     ///   - timeout: How long each call may take.
     ///   - httpClient: The HTTP client.
     public init(
-        endpoint: URL = URL(string: "http://169.254.169.254")!, timeout: Duration = .seconds(2), httpClient: HTTPClient = .shared
+        endpoint: URL = defaultEndpoint, timeout: Duration = .seconds(2), httpClient: HTTPClient = .shared
     ) {
         self.endpoint = endpoint
         self.timeout = timeout

@@ -53,7 +53,7 @@ public struct WebIdentityCredentialSource: AWSCredentialSource {
         .joined(separator: "&")
         let response = try await CredentialHTTP.send(
             .POST, stsEndpoint.absoluteString, headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
-            body: Array(form.utf8), source: name, operation: operation, timeout: .seconds(10), httpClient: httpClient)
+            body: Array(form.utf8), source: name, operation: operation, timeout: .seconds(30), httpClient: httpClient)
         guard response.status == 200 else {
             let code = Self.xmlText("Code", in: response.body) ?? "HTTP \(response.status)"
             let message = Self.xmlText("Message", in: response.body).map { ": \($0)" } ?? ""

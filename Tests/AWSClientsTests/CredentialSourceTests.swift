@@ -77,7 +77,7 @@ struct CredentialSourceTests {
         let configuration = try AWSConfiguration.fromEnvironment([
             "HOME": directory.path, "AWS_REGION": "eu-west-2",
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.url.absoluteString + "/creds",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile, "AWS_METADATA_SERVICE_TIMEOUT": "30",
         ])
         let provider = configuration.credentialProvider
         #expect(provider.source is ContainerCredentialSource)
@@ -104,7 +104,7 @@ struct CredentialSourceTests {
         defer { endpoint.stop() }
         endpoint.answer("GET", "/creds", body: Self.credentialsJSON("ASIAONLY", expiresIn: 3600))
         let source = try ContainerCredentialSource(
-            url: URL(string: endpoint.url.absoluteString + "/creds")!, authorizationToken: Self.token)
+            url: URL(string: endpoint.url.absoluteString + "/creds")!, authorizationToken: Self.token, timeout: .seconds(30))
         let provider = AWSCredentialProvider(source: source, logger: AWSFixtures.quietLogger)
         let cached = try await provider.credentials()
         endpoint.answer("GET", "/creds", status: 500, body: "busy")
@@ -150,6 +150,8 @@ struct CredentialSourceTests {
             requiredHeader: ("X-aws-ec2-metadata-token", "imds-session-token"))
         let configuration = try AWSConfiguration.fromEnvironment([
             "HOME": "/nonexistent", "AWS_REGION": "eu-west-2", "AWS_EC2_METADATA_SERVICE_ENDPOINT": endpoint.url.absoluteString,
+            // Generous, so a loaded test machine does not time the stand-in out.
+            "AWS_METADATA_SERVICE_TIMEOUT": "30",
         ])
         #expect(configuration.credentialProvider.source is InstanceMetadataCredentialSource)
         let credentials = try await configuration.credentialProvider.credentials()
@@ -163,7 +165,7 @@ struct CredentialSourceTests {
         #expect(endpoint.requests[0].headers["x-aws-ec2-metadata-token-ttl-seconds"] == "21600")
 
         endpoint.answer("GET", "/latest/meta-data/iam/security-credentials/", status: 404, body: "")
-        let fresh = InstanceMetadataCredentialSource(endpoint: endpoint.url)
+        let fresh = InstanceMetadataCredentialSource(endpoint: endpoint.url, timeout: .seconds(30))
         let error = await #expect(throws: AWSError.self) { try await fresh.fetch() }
         #expect(error?.description.contains("no IAM role") == true)
     }
@@ -181,7 +183,8 @@ struct CredentialSourceTests {
         let configuration = AWSConfiguration(
             region: AWSFixtures.region,
             credentialProvider: AWSCredentialProvider(
-                source: try ContainerCredentialSource(url: URL(string: endpoint.url.absoluteString + "/creds")!),
+                source: try ContainerCredentialSource(
+                    url: URL(string: endpoint.url.absoluteString + "/creds")!, timeout: .seconds(30)),
                 logger: AWSFixtures.quietLogger),
             endpointOverride: moto.url)
         let sqs = SQSClient(configuration: configuration, retryPolicy: .none, logger: AWSFixtures.quietLogger)
