@@ -1,5 +1,7 @@
-/// An AWS access key pair, optionally with a session token (temporary
-/// credentials from STS).
+import Foundation
+
+/// An AWS access key pair, optionally with a session token and an expiry
+/// (temporary credentials from STS, a container or instance metadata).
 ///
 /// The description shows the access key id only: the secret and the token
 /// never appear in a log line or an error.
@@ -12,16 +14,20 @@ public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, Custo
     public var secretAccessKey: String
     /// The session token of temporary credentials, sent as `x-amz-security-token`.
     public var sessionToken: String?
+    /// When temporary credentials stop working (nil: they do not expire).
+    public var expiration: Date?
 
     /// Creates credentials.
     /// - Parameters:
     ///   - accessKeyID: The access key id.
     ///   - secretAccessKey: The secret access key.
     ///   - sessionToken: The session token of temporary credentials, if any.
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+    ///   - expiration: When they expire, if they do.
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
+        self.expiration = expiration
     }
 
     /// `AWSCredentials(accessKeyID: AKID…, secretAccessKey: <redacted>, sessionToken: <redacted>|none)`.

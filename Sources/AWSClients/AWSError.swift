@@ -13,6 +13,7 @@ public struct AWSError: Error, CustomStringConvertible, Sendable {
         private enum Kind: String, Hashable, Sendable {
             case throttling, serverError, clientError, signatureDoesNotMatch, trimmedDataAccess, expiredIterator
             case resourceNotFound, queueDoesNotExist, connection, timeout, invalidResponse, configuration, cancelled
+            case credentials
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
@@ -44,6 +45,8 @@ public struct AWSError: Error, CustomStringConvertible, Sendable {
         public static let configuration = Code(.configuration)
         /// The calling task was cancelled.
         public static let cancelled = Code(.cancelled)
+        /// Credentials could not be fetched (STS, the container endpoint or instance metadata refused or failed).
+        public static let credentials = Code(.credentials)
 
         /// The code's name, such as `throttling`.
         public var description: String { kind.rawValue }

@@ -60,7 +60,7 @@ public struct AWSJSONClient: Sendable {
         case .dynamodb: ("DynamoDB_20120810", "application/x-amz-json-1.0")
         case .dynamodbStreams: ("DynamoDBStreams_20120810", "application/x-amz-json-1.0")
         case .secretsManager: ("secretsmanager", "application/x-amz-json-1.1")
-        case .iam: nil
+        case .iam, .sts: nil
         }
     }
 
@@ -109,8 +109,8 @@ public struct AWSJSONClient: Sendable {
         }
         let url = configuration.endpoint(for: service)
         let body = input.serializedBytes
-        let signer = SigV4Signer(
-            credentials: configuration.credentials, region: configuration.region, service: service.signingName)
+        let credentials = try await configuration.credentialProvider.credentials()
+        let signer = SigV4Signer(credentials: credentials, region: configuration.region, service: service.signingName)
         let headers = signer.sign(
             method: "POST", url: url,
             headers: [

@@ -10,6 +10,8 @@ public enum AWSService: String, Sendable, CaseIterable {
     case secretsManager = "secretsmanager"
     /// AWS IAM (global; used by tests to mint keys on moto).
     case iam
+    /// AWS STS (web identity credentials).
+    case sts
 
     /// The name used in SigV4 credential scopes (`dynamodb` for DynamoDB Streams too).
     public var signingName: String {
@@ -27,6 +29,7 @@ public enum AWSService: String, Sendable, CaseIterable {
         case .dynamodbStreams: "AWS_ENDPOINT_URL_DYNAMODB_STREAMS"
         case .secretsManager: "AWS_ENDPOINT_URL_SECRETS_MANAGER"
         case .iam: "AWS_ENDPOINT_URL_IAM"
+        case .sts: "AWS_ENDPOINT_URL_STS"
         }
     }
 
@@ -38,6 +41,7 @@ public enum AWSService: String, Sendable, CaseIterable {
         case .dynamodbStreams: "DynamoDBStreams"
         case .secretsManager: "SecretsManager"
         case .iam: "IAM"
+        case .sts: "STS"
         }
     }
 }

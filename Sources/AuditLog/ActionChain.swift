@@ -18,6 +18,14 @@ import SQLite
 /// The encoding is prefix-free, so two different rows never encode alike. Verification
 /// recomputes it from the values stored in the file, so any edit of any column, a removed
 /// row or a re-ordered row breaks the chain at that row.
+///
+/// **Keyed chain.** From the first action written with an ``AuditChainKey`` on, the hash is
+/// `HMAC-SHA-256(key, previous ‖ canonical(row))` instead: without the key nobody can
+/// recompute it. Where the key was introduced is recorded in `chain_anchors` (migration
+/// 0004): the first keyed action's id, the key's public id, the hash it chains to, the time,
+/// and `mac = HMAC-SHA-256(key, canonical("anchor", first_action_id, previous_hash, key_id,
+/// anchored_at))`, so only the key's holder can record an anchor. Actions before the anchor
+/// keep their plain SHA-256 hashes.
 enum ActionChain {
     /// The previous hash of the first action: 32 zero bytes.
     static let genesis = [UInt8](repeating: 0, count: 32)
@@ -49,12 +57,28 @@ enum ActionChain {
         return bytes
     }
 
-    /// The hex hash of a row given its predecessor's hash bytes.
-    static func hash(previous: [UInt8], columns: [SQLValue]) -> String {
-        var hasher = SHA256()
-        hasher.update(data: previous)
-        hasher.update(data: canonicalEncoding(of: columns))
-        return hex(Array(hasher.finalize()))
+    /// The hex hash of a row given its predecessor's hash bytes: SHA-256, or HMAC-SHA-256
+    /// under `key` for an action in the keyed part of the chain.
+    static func hash(previous: [UInt8], columns: [SQLValue], key: AuditChainKey? = nil) -> String {
+        guard let key else {
+            var hasher = SHA256()
+            hasher.update(data: previous)
+            hasher.update(data: canonicalEncoding(of: columns))
+            return hex(Array(hasher.finalize()))
+        }
+        var authenticator = HMAC<SHA256>(key: key.symmetricKey)
+        authenticator.update(data: previous)
+        authenticator.update(data: canonicalEncoding(of: columns))
+        return hex(Array(authenticator.finalize()))
+    }
+
+    /// The mac of a key anchor (see the type's documentation).
+    static func anchorMAC(firstActionID: Int64, previousHash: String?, anchoredAt: Int64, key: AuditChainKey) -> String {
+        let columns: [SQLValue] = [
+            .text("anchor"), .integer(firstActionID), previousHash.map(SQLValue.text) ?? .null, .text(key.keyID),
+            .integer(anchoredAt),
+        ]
+        return hex(Array(HMAC<SHA256>.authenticationCode(for: canonicalEncoding(of: columns), using: key.symmetricKey)))
     }
 
     /// Lowercase hex.

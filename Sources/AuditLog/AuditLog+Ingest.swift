@@ -197,11 +197,27 @@ extension AuditLog {
     /// Appends one action to the chain, inside the caller's write transaction.
     ///
     /// The new action's id is one more than the highest id ever used (AUTOINCREMENT's
-    /// counter), and its hash chains to the action before it (see ``ActionChain``).
+    /// counter), and its hash chains to the action before it (see ``ActionChain``): keyed
+    /// with the key the connection holds when the chain is keyed.
+    /// - Throws: ``AuditLogError`` `.keyRequired` when the chain is keyed and the connection
+    ///   holds no key, `.invalidKey` when it holds another key, `.corrupt` when the chain's
+    ///   anchor or last hash is gone; or a database error.
     @discardableResult
     static func appendAction(changeID: Int64?, messageID: String?, _ entry: ActionEntry, at: Int64, in db: Connection) throws
         -> ActionRecord
     {
+        let key = db[attachment: AuditChainKeyAttachment.self]
+        switch (try ChainAnchor.latest(in: db), key) {
+        case (nil, nil):
+            break
+        case (let anchor?, nil):
+            throw ChainAnchor.keyRequired(anchor)
+        case (nil, .some):
+            throw AuditLogError(
+                code: .corrupt, description: "the audit chain's key anchor is missing (it was recorded at open); run verify")
+        case (let anchor?, let key?):
+            guard anchor.keyID == key.keyID else { throw ChainAnchor.wrongKey(anchor, key) }
+        }
         let lastID = try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'actions'") { $0.column(0) as Int64 } ?? 0
         let previous: [UInt8]
         if lastID == 0 {
@@ -220,7 +236,7 @@ extension AuditLog {
             .integer(id), changeID.sqlValue, messageID.sqlValue, .text(entry.action.rawValue), .text(entry.actor),
             entry.reason.sqlValue, .text(entry.outcome), entry.response.sqlValue, .integer(at),
         ]
-        let hash = ActionChain.hash(previous: previous, columns: columns)
+        let hash = ActionChain.hash(previous: previous, columns: columns, key: key)
         try db.run(
             "INSERT INTO actions (id, change_id, message_id, action, actor, reason, outcome, response, at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             columns + [SQLValue.text(hash)])

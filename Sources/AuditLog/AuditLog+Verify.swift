@@ -78,18 +78,36 @@ extension AuditLog {
     }
 
     /// Walks the action chain from the first action, recomputing every hash from the stored
-    /// columns (see ``ActionChain``), and runs `PRAGMA integrity_check`. Reads in pages from
-    /// one snapshot, so memory stays flat.
+    /// columns (see ``ActionChain``) — with this instance's key from the chain's key anchor
+    /// on — and runs `PRAGMA integrity_check`. Reads in pages from one snapshot, so memory
+    /// stays flat.
+    /// - Parameter expectedHead: A head recorded earlier (e.g. from `serve`'s log); the report
+    ///   is broken unless the chain still holds it: that action, with that hash.
     /// - Returns: How many actions were checked, the first broken link (with the reason, naming
-    ///   the action) and the integrity check's lines.
-    /// - Throws: ``AuditLogError`` when the database cannot be read at all.
-    public func verify() throws(AuditLogError) -> VerifyReport {
-        try read { db in
+    ///   the action), the chain's head, where it is keyed, and the integrity check's lines.
+    /// - Throws: ``AuditLogError``: `.keyRequired` when the chain is keyed and this instance
+    ///   holds no key, `.invalidKey` when it holds another, or when the database cannot be read.
+    public func verify(expectedHead: ChainHead? = nil) throws(AuditLogError) -> VerifyReport {
+        let key = connection[attachment: AuditChainKeyAttachment.self]
+        return try read { db in
+            let anchors = try ChainAnchor.all(in: db)
+            if let first = anchors.first {
+                guard let key else { throw ChainAnchor.keyRequired(first) }
+                if let other = anchors.first(where: { $0.keyID != key.keyID }) { throw ChainAnchor.wrongKey(other, key) }
+            }
+            var broken = anchors.first { key.map($0.isSigned(by:)) == false }.map {
+                (
+                    $0.firstActionID,
+                    "action \($0.firstActionID): its key anchor was not written with this key: the anchor was forged or edited"
+                )
+            }
+            let keyedFrom = anchors.first?.firstActionID
             var checked = 0
-            var broken: (id: Int64, reason: String)?
             var previousID: Int64 = 0
             var previousHash = ActionChain.genesis
-            pages: while true {
+            var headHash = ActionChain.hex(ActionChain.genesis)
+            var expectedHeadHash: String?
+            pages: while broken == nil {
                 var rows: [(columns: [SQLValue], hash: String)] = []
                 try db.forEachRow(
                     "SELECT \(Rows.actionColumns) FROM actions NOT INDEXED WHERE id > ? ORDER BY id LIMIT 1000", [previousID]
@@ -106,34 +124,75 @@ extension AuditLog {
                         broken = (id, "action \(id): \(missing) missing from the chain")
                         break pages
                     }
-                    let expected = ActionChain.hash(previous: previousHash, columns: row.columns)
+                    if let anchor = anchors.first(where: { $0.firstActionID == id }),
+                        anchor.previousHash != (id == 1 ? nil : headHash)
+                    {
+                        broken = (id, "action \(id): the action before it is not the one the key was anchored after")
+                        break pages
+                    }
+                    let rowKey = keyedFrom.map { id >= $0 } == true ? key : nil
+                    let expected = ActionChain.hash(previous: previousHash, columns: row.columns, key: rowKey)
                     guard expected == row.hash, let hashBytes = ActionChain.bytes(ofHex: row.hash) else {
+                        let what = rowKey == nil ? "hash" : "keyed hash (HMAC)"
                         broken = (
                             id,
-                            "action \(id): stored hash \(row.hash.prefix(12))… does not match its contents (expected \(expected.prefix(12))…): the row or its hash was changed"
+                            "action \(id): stored \(what) \(row.hash.prefix(12))… does not match its contents (expected \(expected.prefix(12))…): the row or its hash was changed"
                         )
                         break pages
                     }
                     previousID = id
                     previousHash = hashBytes
+                    headHash = row.hash
+                    if id == expectedHead?.count { expectedHeadHash = row.hash }
                 }
             }
             if broken == nil {
                 let highest =
                     try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'actions'") { $0.column(0) as Int64 } ?? 0
-                if highest > previousID {
+                let anchoredAfter = (anchors.last?.firstActionID ?? 1) - 1
+                if let anchor = anchors.first(where: { $0.firstActionID == previousID + 1 }),
+                    anchor.previousHash != (previousID == 0 ? nil : headHash)
+                {
+                    broken = (
+                        previousID,
+                        "action \(previousID): its hash is not the one the key was anchored after: the chain before the anchor was rewritten"
+                    )
+                } else if max(highest, anchoredAfter) > previousID {
                     broken = (
                         previousID + 1,
-                        "action \(previousID + 1): actions \(previousID + 1)–\(highest) were removed from the end of the chain"
+                        "action \(previousID + 1): actions \(previousID + 1)–\(max(highest, anchoredAfter)) were removed from the end of the chain"
                     )
                 }
+            }
+            let head = ChainHead(count: previousID, hash: headHash)
+            let headReason: String? = expectedHead.flatMap { expected in
+                if expected.count == 0 { return nil }
+                guard let found = expectedHeadHash else {
+                    return
+                        "the expected head \(expected) is missing: the chain \(broken == nil ? "ends at" : "is intact only up to") action \(previousID)\(broken == nil ? "; actions were removed from its end" : "")"
+                }
+                return found == expected.hash
+                    ? nil
+                    : "the expected head \(expected) is missing: action \(expected.count) now has hash \(found.prefix(12))…; the history before it was rewritten"
             }
             let rows = try Self.verifyRows(in: db)
             let integrity = try db.query("PRAGMA integrity_check") { $0.column(0) as String }
             return VerifyReport(
-                actionsChecked: checked, firstBrokenActionID: broken?.id, brokenReason: broken?.reason,
+                actionsChecked: checked, firstBrokenActionID: broken?.0, brokenReason: broken?.1,
                 rowsChecked: rows.checked, firstBrokenRow: rows.broken?.row, brokenRowReason: rows.broken?.reason,
-                integrityCheck: integrity)
+                integrityCheck: integrity, head: head, keyedFrom: keyedFrom, headReason: headReason)
+        }
+    }
+
+    /// The chain's head now: its last action's id and hash (count 0 and 64 zeros when empty).
+    /// Cheap: one indexed read. `serve` logs it at each interval, so that a copy of the
+    /// head lives outside the database (see ``verify(expectedHead:)``).
+    /// - Throws: ``AuditLogError`` when the database cannot be read.
+    public func head() throws(AuditLogError) -> ChainHead {
+        try read { db in
+            try db.queryOne("SELECT id, hash FROM actions ORDER BY id DESC LIMIT 1") {
+                ChainHead(count: $0.column(0), hash: $0.column(1))
+            } ?? ChainHead(count: 0, hash: ActionChain.hex(ActionChain.genesis))
         }
     }
 }

@@ -24,28 +24,51 @@ public actor AuditLog {
     }
 
     /// Opens or creates the database (mode 0600) and applies the bundled migrations.
-    /// - Parameter path: The database file, e.g. `./dlq-audit.sqlite3`.
+    ///
+    /// With a key, every action this instance appends is keyed (HMAC-SHA-256, see
+    /// ``ActionChain``). A chain that is not keyed yet is re-anchored at open: the actions
+    /// before keep their SHA-256 hashes, the next one is the first keyed action, and that
+    /// point is recorded in `chain_anchors`.
+    /// - Parameters:
+    ///   - path: The database file, e.g. `./dlq-audit.sqlite3`.
+    ///   - chainKey: The audit chain key, or nil for an unkeyed chain (such an instance can
+    ///     read a keyed chain but neither append to nor verify it).
     /// - Throws: ``AuditLogError``: `.corrupt` when the file is not a database, `.migration`
     ///   when its schema history does not match this program's migrations (edited or missing
-    ///   migration, newer schema), `.storage` when it cannot be opened or stays locked.
-    public init(path: String) throws(AuditLogError) {
+    ///   migration, newer schema), `.invalidKey` when the chain is keyed with another key,
+    ///   `.storage` when it cannot be opened or stays locked.
+    public init(path: String, chainKey: AuditChainKey? = nil) throws(AuditLogError) {
         guard let folder = Bundle.module.url(forResource: "migrations", withExtension: nil) else {
             throw AuditLogError(code: .migration, description: "the migrations folder is missing from the AuditLog bundle")
         }
-        try self.init(path: path, migrationsFolder: folder)
+        try self.init(path: path, chainKey: chainKey, migrationsFolder: folder)
     }
 
     /// Opens or creates the database and applies the migrations found in `migrationsFolder`.
-    /// - Throws: ``AuditLogError`` as ``init(path:)``.
-    init(path: String, migrationsFolder: URL) throws(AuditLogError) {
+    /// - Throws: ``AuditLogError`` as ``init(path:chainKey:)``.
+    init(path: String, chainKey: AuditChainKey? = nil, migrationsFolder: URL) throws(AuditLogError) {
         self.path = path
         do {
             let connection = try Connection(path: path)
             let migrations = try Migration.load(from: migrationsFolder)
             try connection.migrate(migrations, checksum: ActionChain.migrationChecksum)
+            if let chainKey {
+                // A chain already keyed with this key needs no write lock; only the first open with a key writes.
+                let latest = try connection.transaction(.deferred) { try ChainAnchor.latest(in: connection) }
+                if let latest, latest.keyID != chainKey.keyID { throw ChainAnchor.wrongKey(latest, chainKey) }
+                if latest == nil {
+                    let now = Date().databaseMilliseconds
+                    try connection.transaction(.immediate) { try ChainAnchor.anchor(chainKey, at: now, in: connection) }
+                }
+                connection[attachment: AuditChainKeyAttachment.self] = chainKey
+            }
             self.connection = connection
-        } catch {
+        } catch let error as AuditLogError {
+            throw error
+        } catch let error as SQLiteError {
             throw AuditLogError(error)
+        } catch {
+            throw AuditLogError(code: .storage, description: "\(error)")
         }
         executor = DedicatedThreadExecutor(name: "AuditLog \((path as NSString).lastPathComponent)")
     }

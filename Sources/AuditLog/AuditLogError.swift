@@ -13,6 +13,8 @@ public struct AuditLogError: Error, CustomStringConvertible, Sendable {
             case leaseHeld = "lease held"
             case leaseLost = "lease lost"
             case invalidCursor = "invalid cursor"
+            case invalidKey = "invalid key"
+            case keyRequired = "key required"
         }
 
         private let kind: Kind
@@ -37,6 +39,10 @@ public struct AuditLogError: Error, CustomStringConvertible, Sendable {
         public static let leaseLost = Code(.leaseLost)
         /// A paging cursor that this listing did not produce.
         public static let invalidCursor = Code(.invalidCursor)
+        /// The audit chain key is too short, or is not the key the chain is keyed with.
+        public static let invalidKey = Code(.invalidKey)
+        /// The chain is keyed and this process holds no key: it may read, but not write or verify.
+        public static let keyRequired = Code(.keyRequired)
 
         /// The code's name, e.g. "illegal transition".
         public var description: String {

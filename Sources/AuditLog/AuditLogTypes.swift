@@ -753,12 +753,23 @@ public struct VerifyReport: Sendable, Hashable {
     public var brokenRowReason: String?
     /// `PRAGMA integrity_check` lines; `["ok"]` when the file is sound.
     public var integrityCheck: [String]
+    /// The last action of the unbroken part of the chain, with its hash.
+    public var head: ChainHead
+    /// The first action of the keyed part of the chain (nil when the chain is unkeyed).
+    public var keyedFrom: Int64?
+    /// Why an expected head is not in the chain (nil when it is, or none was given).
+    public var headReason: String?
 
     /// Makes a report.
     public init(
         actionsChecked: Int, firstBrokenActionID: Int64?, brokenReason: String?, rowsChecked: Int = 0,
-        firstBrokenRow: String? = nil, brokenRowReason: String? = nil, integrityCheck: [String]
+        firstBrokenRow: String? = nil, brokenRowReason: String? = nil, integrityCheck: [String],
+        head: ChainHead = ChainHead(count: 0, hash: String(repeating: "0", count: 64)), keyedFrom: Int64? = nil,
+        headReason: String? = nil
     ) {
+        self.head = head
+        self.keyedFrom = keyedFrom
+        self.headReason = headReason
         self.actionsChecked = actionsChecked
         self.firstBrokenActionID = firstBrokenActionID
         self.brokenReason = brokenReason
@@ -768,11 +779,14 @@ public struct VerifyReport: Sendable, Hashable {
         self.integrityCheck = integrityCheck
     }
 
-    /// The chain is unbroken, every message and change matches its actions, and the
-    /// database passed its integrity check.
+    /// The chain is unbroken and holds the expected head (if one was given), every message
+    /// and change matches its actions, and the database passed its integrity check.
     public var isIntact: Bool {
-        firstBrokenActionID == nil && firstBrokenRow == nil && integrityCheck == ["ok"]
+        firstBrokenActionID == nil && firstBrokenRow == nil && integrityCheck == ["ok"] && headReason == nil
     }
+
+    /// Whether part of the chain is keyed (HMAC-SHA-256).
+    public var isKeyed: Bool { keyedFrom != nil }
 }
 
 /// A stored message.

@@ -10,16 +10,16 @@ public enum OpenSearchAuth: Sendable, CustomStringConvertible, CustomDebugString
     /// HTTP basic authentication (the security plugin's internal users).
     case basic(username: String, password: String)
     /// AWS Signature Version 4 for Amazon OpenSearch Service (signing name `es`),
-    /// with `x-amz-content-sha256` sent and signed.
-    case sigV4(credentials: AWSCredentials, region: String)
+    /// with `x-amz-content-sha256` sent and signed, with the provider's current credentials.
+    case sigV4(credentials: AWSCredentialProvider, region: String)
 
     /// `none`, `basic(username: alice, password: <redacted>)` or
-    /// `sigV4(credentials: AWSCredentials(accessKeyID: AKID…, …), region: eu-west-2)`.
+    /// `sigV4(credentials: <source name>, region: eu-west-2)`.
     public var description: String {
         switch self {
         case .none: "none"
         case .basic(let username, _): "basic(username: \(username), password: <redacted>)"
-        case .sigV4(let credentials, let region): "sigV4(credentials: \(credentials), region: \(region))"
+        case .sigV4(let credentials, let region): "sigV4(credentials: \(credentials.source.name), region: \(region))"
         }
     }
 
@@ -32,8 +32,9 @@ public enum OpenSearchAuth: Sendable, CustomStringConvertible, CustomDebugString
     /// `headers` plus what authenticates the request: an `authorization` header,
     /// and for SigV4 also `host`, `x-amz-date`, `x-amz-content-sha256` and
     /// `x-amz-security-token` (with a session token).
+    /// - Throws: ``AWSError`` when SigV4 credentials cannot be fetched.
     func authenticate(method: String, url: URL, headers: [(name: String, value: String)], body: [UInt8], date: Date)
-        -> [(name: String, value: String)]
+        async throws(AWSError) -> [(name: String, value: String)]
     {
         switch self {
         case .none:
@@ -41,8 +42,8 @@ public enum OpenSearchAuth: Sendable, CustomStringConvertible, CustomDebugString
         case .basic(let username, let password):
             let token = Data("\(username):\(password)".utf8).base64EncodedString()
             return headers + [(name: "authorization", value: "Basic \(token)")]
-        case .sigV4(let credentials, let region):
-            let signer = SigV4Signer(credentials: credentials, region: region, service: "es")
+        case .sigV4(let provider, let region):
+            let signer = SigV4Signer(credentials: try await provider.credentials(), region: region, service: "es")
             return signer.sign(
                 method: method, url: url, headers: headers, body: body, date: date, addContentSHA256Header: true)
         }

@@ -92,8 +92,14 @@ extension OpenSearchClient {
         }
         var headers: [(name: String, value: String)] = [(name: "accept", value: "application/json")]
         if request.body != nil { headers.append((name: "content-type", value: request.contentType)) }
-        headers = auth.authenticate(
-            method: request.method.rawValue, url: parsedURL, headers: headers, body: request.body ?? [], date: Date())
+        do {
+            headers = try await auth.authenticate(
+                method: request.method.rawValue, url: parsedURL, headers: headers, body: request.body ?? [], date: Date())
+        } catch {
+            throw OpenSearchError(
+                code: .clientError, reason: "no AWS credentials to sign with: \(error)", index: request.index,
+                documentID: request.documentID)
+        }
 
         var httpRequest = HTTPClientRequest(url: url)
         httpRequest.method = request.method

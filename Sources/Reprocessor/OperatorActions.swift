@@ -37,6 +37,20 @@ public struct OperatorRequest: Sendable {
     }
 }
 
+extension OperatorRequest {
+    /// Checks what every front end asks of a request: a reason for skip and rollback, `force` for
+    /// rollback only.
+    /// - Throws: ``ReprocessorError`` `.invalidRequest` naming the field.
+    public func validate(for command: OperatorActions.Command) throws(ReprocessorError) {
+        if command == .skip || command == .rollback, (reason ?? "").allSatisfy(\.isWhitespace) {
+            throw ReprocessorError(.invalidRequest, "\(command.rawValue) needs a reason (field \"reason\")")
+        }
+        if force && command != .rollback {
+            throw ReprocessorError(.invalidRequest, "\"force\" applies to rollback only")
+        }
+    }
+}
+
 /// Retry, skip, rollback and resync (DESIGN §5 and §6), for one change, a list, or a filter.
 ///
 /// Every write goes through the ``WriteEngine``; this type chooses the changes, checks what
@@ -86,9 +100,7 @@ public struct OperatorActions: Sendable {
     public func perform(
         _ command: Command, _ request: OperatorRequest, report: @Sendable (OperationResult) async throws -> Void
     ) async throws {
-        if command == .skip || command == .rollback, (request.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
-            throw ReprocessorError(.invalidRequest, "\(command.rawValue) needs a reason")
-        }
+        try request.validate(for: command)
         if request.ids.isEmpty && request.filter == nil {
             throw ReprocessorError(.invalidRequest, "name change ids or a filter (for example status parked)")
         }
@@ -97,10 +109,10 @@ public struct OperatorActions: Sendable {
         }
         var pacer = Pacer(ratePerSecond: request.ratePerSecond)
         let chunk = request.ratePerSecond == nil ? batchSize : 1
-        func run(_ changes: [ChangeRecord]) async throws {
+        func run(_ changes: [ChangeRecord], paced: Bool = true) async throws {
             for start in stride(from: 0, to: changes.count, by: chunk) {
                 let part = Array(changes[start..<min(start + chunk, changes.count)])
-                for _ in part { await pacer.wait() }
+                if paced { for _ in part { await pacer.wait() } }
                 let results = try await perform(command, on: part, request)
                 for change in part {
                     if let result = results[change.id] {
@@ -117,18 +129,24 @@ public struct OperatorActions: Sendable {
         if !request.ids.isEmpty {
             for start in stride(from: 0, to: request.ids.count, by: batchSize) {
                 let ids = Array(request.ids[start..<min(start + batchSize, request.ids.count)])
+                // Named ids are paced as they are looked up, unknown ones included.
                 var found: [ChangeRecord] = []
                 for id in ids {
+                    await pacer.wait()
                     if let change = try await auditLog.change(id: id) {
                         found.append(change)
+                        if found.count == chunk {
+                            try await run(found, paced: false)
+                            found = []
+                        }
                     } else {
-                        try await run(found)
+                        try await run(found, paced: false)
                         found = []
                         try await report(
                             OperationResult(id: id, outcome: .notFound, status: nil, message: "no change with id \(id)"))
                     }
                 }
-                try await run(found)
+                try await run(found, paced: false)
             }
             return
         }

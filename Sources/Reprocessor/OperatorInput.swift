@@ -20,6 +20,21 @@ public enum OperatorInput {
         return nil
     }
 
+    /// The rates (changes per second) an operator may ask for.
+    public static let rateRange: ClosedRange<Double> = 0.01...10_000
+
+    /// Checks an operator's rate: a finite number of changes per second within ``rateRange``.
+    /// - Parameter value: What the operator gave.
+    /// - Returns: The rate.
+    /// - Throws: ``ReprocessorError`` `.invalidRequest` saying the range.
+    public static func rate(_ value: Double) throws(ReprocessorError) -> Double {
+        guard value.isFinite, rateRange.contains(value) else {
+            throw ReprocessorError(
+                .invalidRequest, "rate \(value) is out of range: give changes per second from 0.01 to 10000")
+        }
+        return value
+    }
+
     /// The search document id of an artist key: `ARTIST#42` or `42` → `42`.
     /// - Parameter key: What the operator typed.
     /// - Returns: The document id.

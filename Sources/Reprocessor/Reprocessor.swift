@@ -31,9 +31,11 @@ public struct Reprocessor: Sendable {
     ///   - settings: Resolved settings.
     ///   - environment: Where AWS settings are read from.
     ///   - logger: The logger.
-    /// - Throws: `AuditLogError` when the database cannot be opened or migrated.
+    ///   - chainKey: The audit chain key (from ``loadAuditKey(settings:environment:logger:)``), or nil.
+    /// - Throws: `AuditLogError` when the database cannot be opened or migrated, or is keyed with another key.
     public init(
-        settings: ReprocessorSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
+        settings: ReprocessorSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger,
+        chainKey: AuditChainKey? = nil
     )
         throws
     {
@@ -41,7 +43,20 @@ public struct Reprocessor: Sendable {
         self.environment = environment
         self.logger = logger
         self.transform = SyncTransform(index: settings.index)
-        self.auditLog = try AuditLog(path: settings.auditDatabasePath)
+        self.auditLog = try AuditLog(path: settings.auditDatabasePath, chainKey: chainKey)
+    }
+
+    /// Loads the audit chain key the settings name (if any), then opens the reprocessor with it.
+    /// - Parameters:
+    ///   - settings: Resolved settings.
+    ///   - environment: Where AWS settings are read from.
+    ///   - logger: The logger.
+    /// - Throws: Errors of ``loadAuditKey(settings:environment:logger:)`` and of ``init(settings:environment:logger:chainKey:)``.
+    public static func open(
+        settings: ReprocessorSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
+    ) async throws -> Reprocessor {
+        let key = try await loadAuditKey(settings: settings, environment: environment, logger: logger)
+        return try Reprocessor(settings: settings, environment: environment, logger: logger, chainKey: key)
     }
 
     /// AWS region, credentials and endpoints from the environment.
@@ -101,7 +116,7 @@ public struct Reprocessor: Sendable {
         case .none:
             return .none
         case .sigV4:
-            return .sigV4(credentials: configuration.credentials, region: configuration.region)
+            return .sigV4(credentials: configuration.credentialProvider, region: configuration.region)
         case .basic:
             guard let secretsARN = settings.secretsARN else {
                 throw ReprocessorError.missing(

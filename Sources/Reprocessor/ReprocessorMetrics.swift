@@ -40,6 +40,8 @@ public enum ReprocessorMetrics {
         public static let oldestWaitingBatchAge = "dlq_oldest_waiting_batch_age_seconds"
         /// Gauge: 1 while this process holds the run lease (ingest and replay run), 0 while it waits.
         public static let runLeaseHeld = "dlq_run_lease_held"
+        /// Gauge: actions in the audit chain (the head's count), set by `serve` at each interval.
+        public static let auditChainActions = "dlq_audit_chain_actions"
     }
 
     /// Creates every counter at zero, so that a scrape lists them before anything happened.
@@ -88,6 +90,12 @@ public enum ReprocessorMetrics {
         } else if let error = error as? OpenSearchError {
             Counter(label: Name.openSearchErrors, dimensions: [("kind", error.code.description)]).increment()
         }
+    }
+
+    /// Sets the audit chain gauge to the head's count.
+    /// - Parameter head: The chain's head.
+    public static func record(_ head: ChainHead) {
+        Gauge(label: Name.auditChainActions).record(head.count)
     }
 
     /// Sets the gauges that describe the audit log: changes by status, oldest pending age, last run,

@@ -44,6 +44,10 @@ public struct ReprocessorSettings: Sendable {
     public var leaseTTL: Duration
     /// Backoff of a batch whose stream failed, from this delay doubling to 15 minutes.
     public var batchBackoff: RetryPolicy
+    /// A file holding the audit chain key (see ``Reprocessor/loadAuditKey(settings:environment:logger:)``).
+    public var auditKeyFile: String?
+    /// A Secrets Manager secret whose `SecretString` is the audit chain key.
+    public var auditKeySecretARN: String?
 
     /// Flag and environment variable names of each setting, for error messages.
     public enum Source {
@@ -69,6 +73,10 @@ public struct ReprocessorSettings: Sendable {
         public static let leaseTTL = "DLQ_LEASE_TTL"
         /// `DLQ_BATCH_RETRY_SECONDS` (no flag).
         public static let batchRetry = "DLQ_BATCH_RETRY_SECONDS"
+        /// `--audit-key-file` / `AUDIT_KEY_FILE`.
+        public static let auditKeyFile = ("--audit-key-file", "AUDIT_KEY_FILE")
+        /// `--audit-key-secret-arn` / `AUDIT_KEY_SECRET_ARN`.
+        public static let auditKeySecret = ("--audit-key-secret-arn", "AUDIT_KEY_SECRET_ARN")
     }
 
     /// Values given on the command line (or by an HTTP request); `nil` means "not given".
@@ -93,13 +101,20 @@ public struct ReprocessorSettings: Sendable {
         public var receiveConcurrency: Int?
         /// `--visibility-timeout`, in seconds.
         public var visibilityTimeoutSeconds: Int?
+        /// `--audit-key-file`.
+        public var auditKeyFile: String?
+        /// `--audit-key-secret-arn`.
+        public var auditKeySecretARN: String?
 
         /// Creates overrides; every value defaults to "not given".
         public init(
             queue: String? = nil, auditDatabasePath: String? = nil, openSearchEndpoint: String? = nil,
             openSearchAuth: String? = nil, index: String? = nil, secretsARN: String? = nil, tableName: String? = nil,
-            maxAttempts: Int? = nil, receiveConcurrency: Int? = nil, visibilityTimeoutSeconds: Int? = nil
+            maxAttempts: Int? = nil, receiveConcurrency: Int? = nil, visibilityTimeoutSeconds: Int? = nil,
+            auditKeyFile: String? = nil, auditKeySecretARN: String? = nil
         ) {
+            self.auditKeyFile = auditKeyFile
+            self.auditKeySecretARN = auditKeySecretARN
             self.queue = queue
             self.auditDatabasePath = auditDatabasePath
             self.openSearchEndpoint = openSearchEndpoint
@@ -200,6 +215,14 @@ public struct ReprocessorSettings: Sendable {
         }
         let leaseTTL = try seconds(Source.leaseTTL, default: 60, allowed: 3...3600)
         let batchRetry = try seconds(Source.batchRetry, default: 30, allowed: 0...3600)
+        let auditKeyFile = value(overrides.auditKeyFile, Source.auditKeyFile.1)
+        let auditKeySecretARN = value(overrides.auditKeySecretARN, Source.auditKeySecret.1)
+        if auditKeyFile != nil, auditKeySecretARN != nil {
+            throw ReprocessorError(
+                .invalidSetting,
+                "give the audit key once: either \(Source.auditKeyFile.0) / \(Source.auditKeyFile.1) "
+                    + "or \(Source.auditKeySecret.0) / \(Source.auditKeySecret.1), not both")
+        }
         return ReprocessorSettings(
             queue: value(overrides.queue, Source.queue.1),
             auditDatabasePath: value(overrides.auditDatabasePath, Source.database.1) ?? "./dlq-audit.sqlite3",
@@ -215,7 +238,9 @@ public struct ReprocessorSettings: Sendable {
             bulkDocuments: batchDocuments,
             leaseTTL: .seconds(leaseTTL),
             batchBackoff: RetryPolicy(
-                maxAttempts: Int.max, baseDelay: .seconds(batchRetry), maxDelay: .seconds(max(batchRetry, 900)))
+                maxAttempts: Int.max, baseDelay: .seconds(batchRetry), maxDelay: .seconds(max(batchRetry, 900))),
+            auditKeyFile: auditKeyFile,
+            auditKeySecretARN: auditKeySecretARN
         )
     }
 

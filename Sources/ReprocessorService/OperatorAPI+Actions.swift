@@ -96,20 +96,12 @@ extension OperatorAPI {
     }
 
     /// The parts of an operator request every endpoint shares.
-    static func request(_ command: OperatorActions.Command, _ body: BodyInput, actor: String) throws(ServiceError)
-        -> OperatorRequest
-    {
-        let reason = try body.string("reason")
-        if command == .skip || command == .rollback, (reason ?? "").allSatisfy(\.isWhitespace) {
-            throw ServiceError(.badRequest, "\(command.rawValue) needs a reason: send {\"reason\": \"why\"}")
-        }
-        let force = try body.bool("force") ?? false
-        if force && command != .rollback {
-            throw ServiceError(.badRequest, "\"force\" applies to rollback only")
-        }
-        return OperatorRequest(
-            actor: actor, reason: reason, dryRun: try body.bool("dryRun") ?? false, force: force,
-            ratePerSecond: try body.positiveNumber("rate"))
+    static func request(_ command: OperatorActions.Command, _ body: BodyInput, actor: String) throws -> OperatorRequest {
+        let request = OperatorRequest(
+            actor: actor, reason: try body.string("reason"), dryRun: try body.bool("dryRun") ?? false,
+            force: try body.bool("force") ?? false, ratePerSecond: try body.positiveNumber("rate"))
+        try request.validate(for: command)
+        return request
     }
 
     /// The operator presenting a valid bearer token; the name is recorded as the actor.

@@ -67,17 +67,16 @@ struct OperatorAPI: Sendable {
     func list(_ request: Request) async throws -> Response {
         let query = try QueryInput(request, allowed: FilterInput.names.union(["limit", "cursor"]))
         let filter = try FilterInput.filter(query)
-        let limit = try query.integer("limit", in: 1...1000, default: 50)
-        let page = try await auditLog.listChanges(filter, after: query.string("cursor"), limit: limit)
+        let limit = try query.integer("limit", in: AuditQueries.changesPage.allowed, default: AuditQueries.changesPage.standard)
+        let page = try await queries.changes(filter, cursor: query.string("cursor"), limit: limit)
         return JSONResponse.make(AuditJSON.list(page))
     }
 
     /// `GET /v1/changes/{id}`: one change with its field diff and actions.
     func show(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try QueryInput(request, allowed: [])
-        let id = try changeID(context)
-        guard let change = try await auditLog.change(id: id) else { throw Self.unknownChange(id) }
-        return JSONResponse.make(AuditJSON.show(change, actions: try await auditLog.actions(forChange: id)))
+        let (change, actions) = try await queries.change(id: try changeID(context))
+        return JSONResponse.make(AuditJSON.show(change, actions: actions))
     }
 
     /// `GET /v1/history/{key}`: every change and action of one artist; `at` gives the document then.
@@ -85,21 +84,10 @@ struct OperatorAPI: Sendable {
         let query = try QueryInput(request, allowed: ["at"])
         let key = context.parameters.get("key").flatMap { $0.removingPercentEncoding } ?? ""
         guard !key.isEmpty else { throw ServiceError(.badRequest, "name an artist: /v1/history/42 or /v1/history/ARTIST%2342") }
-        let documentID = OperatorInput.documentID(forKey: key)
-        let at = try FilterInput.time(query.string("at"), "at", now: Date())
-        let history = try await auditLog.history(documentID: documentID)
-        guard let at else {
-            return JSONResponse.make(
-                AuditJSON.history(documentID: documentID, changes: history.changes, actions: history.actions))
+        guard let at = try FilterInput.time(query.string("at"), "at", now: Date()) else {
+            return JSONResponse.make(try await queries.history(key: key).json)
         }
-        let state = DocumentTimeline.document(at: at, actions: history.actions)
-        return JSONResponse.make(
-            .object([
-                "documentId": .string(documentID), "at": .string(AuditJSON.time(at)),
-                "document": state?.document ?? .null,
-                "exists": .bool(state.map { $0.document != .null } ?? false),
-                "asOfAction": state.map { AuditJSON.action($0.action) } ?? .null,
-            ]))
+        return JSONResponse.make(try await queries.document(key: key, at: at).json)
     }
 
     /// `GET /v1/audit`: actions by `actor`, `action`, `since`, `until`, a page at a time
@@ -118,10 +106,9 @@ struct OperatorAPI: Sendable {
         let filter = ActionFilter(
             actor: query.string("actor"), actions: kinds, since: try FilterInput.time(query.string("since"), "since", now: now),
             until: try FilterInput.time(query.string("until"), "until", now: now))
-        let limit = try query.integer("limit", in: 1...1000, default: 500)
-        let page = try await auditLog.listActions(filter, after: query.string("cursor"), limit: limit)
-        return JSONResponse.make(
-            .object(["actions": .array(page.rows.map(AuditJSON.action)), "next": page.next.map(JSONValue.string) ?? .null]))
+        let limit = try query.integer("limit", in: AuditQueries.actionsPage.allowed, default: AuditQueries.actionsPage.standard)
+        let page = try await queries.actions(filter, cursor: query.string("cursor"), limit: limit)
+        return JSONResponse.make(AuditQueries.json(actions: page))
     }
 
     /// `GET /v1/errors`: failures grouped by error text (`status`, default failed, parked, expired).
@@ -129,22 +116,23 @@ struct OperatorAPI: Sendable {
         let query = try QueryInput(request, allowed: ["status"])
         let filter = try FilterInput.filter(
             statuses: query.list("status"), key: nil, event: nil, since: nil, until: nil, error: nil)
-        let statuses = filter.statuses.isEmpty ? Set<ChangeStatus>([.failed, .parked, .expired]) : filter.statuses
-        let groups = try await auditLog.errorGroups(statuses: statuses)
-        return JSONResponse.make(.object(["errors": .array(groups.map(AuditJSON.errorGroup))]))
+        return JSONResponse.make(AuditQueries.json(errorGroups: try await queries.errorGroups(statuses: filter.statuses)))
     }
 
     /// `GET /v1/quarantined`: quarantined messages with their reason and raw body, a page at a time
     /// (`limit` 1–1000, default 50, and `cursor`).
     func quarantined(_ request: Request) async throws -> Response {
         let query = try QueryInput(request, allowed: ["limit", "cursor"])
-        let limit = try query.integer("limit", in: 1...1000, default: 50)
-        let page = try await auditLog.quarantinedMessages(after: query.string("cursor"), limit: limit)
-        return JSONResponse.make(
-            .object(["messages": .array(page.rows.map(AuditJSON.message)), "next": page.next.map(JSONValue.string) ?? .null]))
+        let limit = try query.integer(
+            "limit", in: AuditQueries.quarantinedPage.allowed, default: AuditQueries.quarantinedPage.standard)
+        let page = try await queries.quarantined(cursor: query.string("cursor"), limit: limit)
+        return JSONResponse.make(AuditQueries.json(quarantined: page))
     }
 
     // MARK: helpers
+
+    /// The query façade every read goes through.
+    var queries: AuditQueries { AuditQueries(auditLog: auditLog) }
 
     func changeID(_ context: BasicRequestContext) throws(ServiceError) -> Int64 {
         let text = context.parameters.get("id") ?? ""

@@ -1,37 +1,73 @@
 import Foundation
 
-/// The operators allowed to change things over HTTP: `name:token` pairs.
+/// The operators allowed to use the HTTP API: `name:role:token` entries, role `read` (every
+/// GET under `/v1`) or `operate` (also the POST actions); a legacy `name:token` means `operate`.
 ///
 /// The name is the actor recorded on every action the token's holder takes.
 /// Tokens are compared in constant time and never printed.
 public struct OperatorTokens: Sendable {
-    private let entries: [(name: String, token: [UInt8])]
+    /// What a token allows.
+    public enum Role: String, Sendable, CaseIterable {
+        /// Every GET under `/v1`.
+        case read
+        /// Reads, and the POST actions.
+        case operate
+    }
+
+    /// One configured operator.
+    struct Entry: Sendable {
+        var name: String
+        var role: Role
+        var token: [UInt8]
+    }
+
+    private let entries: [Entry]
 
     /// Shortest token accepted, so that a guessable one is refused at start.
     public static let minimumTokenLength = 16
 
-    /// Whether any token is configured; without one the mutating endpoints answer 403.
+    /// Whether any token is configured; without one the `/v1` endpoints answer 403.
     public var isEmpty: Bool { entries.isEmpty }
 
     /// The operator names, for the start-up log (never the tokens).
     public var names: [String] { entries.map(\.name) }
 
-    /// Parses `name:token` pairs separated by commas, whitespace or new lines; `#` starts a comment line.
+    /// The operator names with their roles (`alice (operate)`), for the start-up log.
+    public var namesWithRoles: [String] { entries.map { "\($0.name) (\($0.role.rawValue))" } }
+
+    /// Parses `name:role:token` (or `name:token`, role `operate`) entries separated by commas,
+    /// whitespace or new lines; `#` starts a comment line.
     /// - Parameters:
-    ///   - text: The pairs.
+    ///   - text: The entries.
     ///   - source: Where they came from, for errors (`OPERATOR_TOKENS`, a file path).
-    /// - Throws: ``ServiceError`` (`.invalidSetting`) naming the entry's position and what is wrong, never the token.
+    /// - Throws: ``ServiceError`` (`.invalidSetting`) naming the entry's position and what is wrong
+    ///   (a malformed entry, an unknown role, a short token, a name listed twice, the same token
+    ///   under two names), never the token.
     public init(parsing text: String, source: String) throws(ServiceError) {
-        var entries: [(name: String, token: [UInt8])] = []
+        var entries: [Entry] = []
         let lines = text.split(whereSeparator: \.isNewline).filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }
         let pairs = lines.flatMap { $0.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }) }
         for (position, pair) in pairs.enumerated() {
             let entry = position + 1
-            guard let colon = pair.firstIndex(of: ":") else {
-                throw ServiceError(.invalidSetting, "\(source): entry \(entry) is not name:token")
+            let parts = pair.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count >= 2 else {
+                throw ServiceError(.invalidSetting, "\(source): entry \(entry) is not name:role:token")
             }
-            let name = String(pair[..<colon])
-            let token = Array(pair[pair.index(after: colon)...].utf8)
+            let name = String(parts[0])
+            let role: Role
+            let token: [UInt8]
+            if parts.count == 3, let named = Role(rawValue: String(parts[1])) {
+                role = named
+                token = Array(parts[2].utf8)
+            } else if parts.count == 3, parts[1].allSatisfy(\.isLetter), parts[1].count < Self.minimumTokenLength {
+                throw ServiceError(
+                    .invalidSetting,
+                    "\(source): entry \(entry) has role \"\(parts[1])\"; use \(Role.allCases.map(\.rawValue).joined(separator: " or "))"
+                )
+            } else {
+                role = .operate
+                token = Array(parts.dropFirst().joined(separator: ":").utf8)
+            }
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.@".contains($0) }) else {
                 throw ServiceError(
                     .invalidSetting, "\(source): entry \(entry) needs a name of letters, digits, '-', '_', '.' or '@'")
@@ -44,15 +80,20 @@ public struct OperatorTokens: Sendable {
             guard !entries.contains(where: { $0.name == name }) else {
                 throw ServiceError(.invalidSetting, "\(source): \"\(name)\" is listed twice")
             }
-            entries.append((name, token))
+            if let other = entries.first(where: { Self.constantTimeEquals($0.token, token) }) {
+                throw ServiceError(
+                    .invalidSetting,
+                    "\(source): \"\(name)\" has the same token as \"\(other.name)\"; give every operator a token of their own")
+            }
+            entries.append(Entry(name: name, role: role, token: token))
         }
         self.entries = entries
     }
 
-    /// No operators: every mutating request is refused with 403.
+    /// No operators: every `/v1` request is refused with 403.
     public static let none = OperatorTokens(entries: [])
 
-    private init(entries: [(name: String, token: [UInt8])]) { self.entries = entries }
+    private init(entries: [Entry]) { self.entries = entries }
 
     /// Tokens from a file when one is given, else from `OPERATOR_TOKENS`.
     /// - Parameters:
@@ -75,19 +116,26 @@ public struct OperatorTokens: Sendable {
         return try OperatorTokens(parsing: text, source: "OPERATOR_TOKENS")
     }
 
-    /// The operator whose token `presented` is.
+    /// The operator whose token `presented` is, with their role.
     ///
     /// Every configured token is compared, each in time that depends only on the
     /// lengths, so the answer's timing says nothing about how much of a token matched.
     /// - Parameter presented: The bearer token from the request.
-    /// - Returns: The operator's name, or `nil` when no token matches.
-    public func operatorName(presenting presented: some StringProtocol) -> String? {
+    /// - Returns: The operator's name and role, or `nil` when no token matches.
+    public func operatorPresenting(_ presented: some StringProtocol) -> (name: String, role: Role)? {
         let candidate = Array(presented.utf8)
-        var match: String?
+        var match: (name: String, role: Role)?
         for entry in entries where Self.constantTimeEquals(entry.token, candidate) {
-            match = entry.name
+            match = (entry.name, entry.role)
         }
         return match
+    }
+
+    /// The name of the operator whose token `presented` is (any role).
+    /// - Parameter presented: The bearer token from the request.
+    /// - Returns: The operator's name, or `nil` when no token matches.
+    public func operatorName(presenting presented: some StringProtocol) -> String? {
+        operatorPresenting(presented)?.name
     }
 
     /// Compares every byte position up to the longer length, whatever matched before.

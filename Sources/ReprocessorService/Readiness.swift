@@ -2,25 +2,35 @@ import AuditLog
 import Foundation
 import Reprocessor
 import StreamModel
+import Synchronization
 
-/// What `/readyz` checks: the audit database takes a write, the DLQ and OpenSearch answer,
+/// What `/readyz` checks: the audit database answers a read, the DLQ and OpenSearch answer,
 /// and this process holds the run lease (a standby `serve` is alive but not ready).
+///
+/// Cheap whatever the request rate: no write transaction, and at most one real round of
+/// checks per ``maxAge`` (concurrent requests share the round in flight; later ones get its
+/// answer until it is ``maxAge`` old).
 struct Readiness: Sendable {
     let auditLog: AuditLog
     let ingestor: DLQIngestor
     let engine: WriteEngine
     let control: LoopControl
-    let holder: String
     /// Longest a single check may take before it counts as failed.
     let timeout: Duration = .seconds(5)
+    /// How long one round's answer is reused.
+    let maxAge: Duration = .seconds(1)
+    /// The last round and the round in flight.
+    let cache = ReadinessCache()
 
-    /// The lease name the database check writes and removes again.
-    static let probeLeaseName = "readiness-probe"
-
-    /// Runs the checks together.
+    /// The answer of the last round of checks, running a new round when it is older than ``maxAge``.
     /// - Returns: Whether all passed, and `{"status", "checks": {part: "ok" | error}, "failing": [part…]}`
     ///   with parts `database`, `dlq`, `opensearch` and `lease`.
     func check() async -> (ready: Bool, body: JSONValue) {
+        await cache.answer(maxAge: maxAge) { await self.checkNow() }
+    }
+
+    /// Runs the checks together, now.
+    func checkNow() async -> (ready: Bool, body: JSONValue) {
         let results = await withTaskGroup(of: (String, String?).self) { group in
             group.addTask { ("database", await self.run { try await self.checkDatabase() }) }
             group.addTask { ("dlq", await self.run { try await self.ingestor.checkQueue() }) }
@@ -42,13 +52,9 @@ struct Readiness: Sendable {
         )
     }
 
-    /// A real write transaction: take and give back a short lease of its own.
+    /// A read of the audit chain's head: the file opens, its lock is free enough to read, no fsync.
     func checkDatabase() async throws {
-        if let fence = try await auditLog.takeLease(
-            name: Self.probeLeaseName, holder: holder, ttl: .seconds(5), lockHeld: true, now: Date())
-        {
-            try await auditLog.releaseLease(fence, now: Date())
-        }
+        _ = try await auditLog.head()
     }
 
     /// `nil` while this process holds the run lease, else who does.
@@ -80,6 +86,44 @@ struct Readiness: Sendable {
             }
             group.cancelAll()
             return outcome
+        }
+    }
+}
+
+/// The last readiness answer and the round of checks in flight, shared by every request.
+final class ReadinessCache: Sendable {
+    typealias Answer = (ready: Bool, body: JSONValue)
+
+    private struct State {
+        var last: (startedAt: ContinuousClock.Instant, answer: Answer)?
+        var inFlight: Task<Answer, Never>?
+    }
+    private let state = Mutex(State())
+
+    /// The last answer while it is younger than `maxAge`; else the round in flight, or a new one.
+    func answer(maxAge: Duration, _ round: @escaping @Sendable () async -> Answer) async -> Answer {
+        enum Choice {
+            case cached(Answer)
+            case wait(Task<Answer, Never>)
+        }
+        let now = ContinuousClock.now
+        let choice = state.withLock { state -> Choice in
+            if let last = state.last, now - last.startedAt < maxAge { return .cached(last.answer) }
+            if let inFlight = state.inFlight { return .wait(inFlight) }
+            let task = Task { [weak self] in
+                let answer = await round()
+                self?.state.withLock { state in
+                    state.last = (now, answer)
+                    state.inFlight = nil
+                }
+                return answer
+            }
+            state.inFlight = task
+            return .wait(task)
+        }
+        switch choice {
+        case .cached(let answer): return answer
+        case .wait(let task): return await task.value
         }
     }
 }

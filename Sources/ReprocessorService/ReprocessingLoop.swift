@@ -161,6 +161,7 @@ struct ReprocessingLoop: Service {
                     logger.error("replay pass failed: \(error)")
                 }
             }
+            await logChainHead()
             await pause(options.replayInterval)
         }
     }
@@ -177,6 +178,18 @@ struct ReprocessingLoop: Service {
             } catch {
                 delay = min(delay * 2, .seconds(60))
             }
+        }
+    }
+
+    /// Logs the audit chain's head (so log shipping keeps a copy off the box, for `verify
+    /// --expect-head`) and sets its gauge.
+    func logChainHead() async {
+        do {
+            let head = try await auditLog.head()
+            ReprocessorMetrics.record(head)
+            logger.notice("audit chain head \(head)", metadata: ["auditHead": "\(head)"])
+        } catch {
+            logger.warning("could not read the audit chain head: \(error)")
         }
     }
 

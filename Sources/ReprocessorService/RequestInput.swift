@@ -9,12 +9,27 @@ import StreamModel
 struct QueryInput {
     private let parameters: [(name: String, value: String)]
 
-    /// - Throws: ``ServiceError`` (400) for a parameter not in `allowed`.
+    /// - Throws: ``ServiceError`` (400) for a parameter not in `allowed`, or a `cursor` that is not
+    ///   a `next` of the listing the path names.
     init(_ request: Request, allowed: Set<String>) throws(ServiceError) {
         parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
         for (name, _) in parameters where !allowed.contains(name) {
             let known = allowed.isEmpty ? "no parameters" : allowed.sorted().joined(separator: ", ")
             throw ServiceError(.badRequest, "unknown query parameter \"\(name.prefix(40))\"; this endpoint takes \(known)")
+        }
+        if let cursor = string("cursor") {
+            let listing: AuditLog.PagedListing? =
+                switch request.uri.path {
+                case "/v1/changes": .changes
+                case "/v1/audit": .actions
+                case "/v1/quarantined": .quarantinedMessages
+                default: nil
+                }
+            do {
+                try listing.map { listing throws(AuditLogError) in try AuditLog.checkCursor(cursor, for: listing) }
+            } catch {
+                throw ServiceError(.badRequest, "cursor: \(error.description); pass the \"next\" of the previous page")
+            }
         }
     }
 
@@ -99,12 +114,18 @@ struct BodyInput {
         return flag
     }
 
+    /// A rate (the only number operator bodies carry): finite, within ``OperatorInput/rateRange``,
+    /// checked by the same rule as the command line's `--rate`.
     func positiveNumber(_ name: String) throws(ServiceError) -> Double? {
         guard let value = value(name) else { return nil }
-        guard let text = value.numberText, let number = Double(text), number > 0, number.isFinite else {
-            throw Self.wrongType(name, "a number above 0", value)
+        guard let text = value.numberText, let number = Double(text) else {
+            throw Self.wrongType(name, "a number from 0.01 to 10000", value)
         }
-        return number
+        do {
+            return try OperatorInput.rate(number)
+        } catch {
+            throw ServiceError(.badRequest, "\"\(name)\": \(error.description)")
+        }
     }
 
     func ids(_ name: String) throws(ServiceError) -> [Int64]? {

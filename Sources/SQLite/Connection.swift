@@ -18,25 +18,29 @@ public final class Connection {
     private let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
     private var statementObserver: StatementObserver?
+    var attachments: [ObjectIdentifier: Any] = [:]
 
     /// Opens (or creates) the database at `path`.
     ///
-    /// A new file is created with mode 0600 before SQLite opens it; SQLite gives its `-wal`
-    /// and `-shm` files the same mode. The connection uses WAL journaling, `synchronous = FULL`
+    /// A new file is created with mode 0600 before SQLite opens it; an existing one (and an
+    /// existing `-wal` or `-shm` file) is set to 0600; SQLite gives the `-wal` and `-shm`
+    /// files it creates the same mode. A symbolic link is refused, not followed. The connection uses WAL journaling, `synchronous = FULL`
     /// (a commit is durable when it returns), foreign keys, defensive mode (no writes to the
     /// schema table) and extended result codes.
     /// - Parameters:
     ///   - path: The database file.
     ///   - busyTimeout: How long to wait for another connection's lock.
     /// - Throws: ``SQLiteError``: `SQLITE_CANTOPEN` when the file cannot be opened or created,
+    ///   is a symbolic link, is not a regular file, or cannot be made mode 0600,
     ///   `SQLITE_NOTADB` when it is not a SQLite database, `SQLITE_BUSY` when another connection
     ///   keeps it locked past the timeout. The description names the file.
     public init(path: String, busyTimeout: Duration = .seconds(5)) throws(SQLiteError) {
         self.path = path
         self.busyTimeout = busyTimeout
-        try Self.createPrivateFileIfMissing(path)
+        try Self.securePrivateFiles(path)
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let flags =
+            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW
         let code = sqlite3_open_v2(path, &handle, flags, nil)
         guard code == SQLITE_OK, let handle else {
             let error = SQLiteError(connection: handle, resultCode: code, sql: nil, path: path)
@@ -68,16 +72,47 @@ public final class Connection {
         sqlite3_close_v2(handle)
     }
 
-    /// Creates `path` with mode 0600 if it does not exist, so the database is never readable by others.
-    private static func createPrivateFileIfMissing(_ path: String) throws(SQLiteError) {
+    /// Makes sure the database and its `-wal` and `-shm` files are private before SQLite
+    /// opens them: creates `path` with mode 0600 if it does not exist, refuses a symbolic
+    /// link or anything but a regular file, and sets mode 0600 on an existing file that has
+    /// another (refusing when that is not allowed, e.g. another user's file).
+    private static func securePrivateFiles(_ path: String) throws(SQLiteError) {
         guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return }
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR)
-        guard descriptor >= 0 else {
-            let reason = String(cString: strerror(errno))
-            throw SQLiteError(
-                code: .database, resultCode: .SQLITE_CANTOPEN, message: "cannot open or create the file: \(reason)", path: path)
+        try securePrivateFile(path, create: true)
+        for suffix in ["-wal", "-shm"] {
+            try securePrivateFile(path + suffix, create: false)
         }
-        close(descriptor)
+    }
+
+    private static func securePrivateFile(_ path: String, create: Bool) throws(SQLiteError) {
+        func refuse(_ message: String) -> SQLiteError {
+            SQLiteError(code: .database, resultCode: .SQLITE_CANTOPEN, message: message, path: path)
+        }
+        let flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (create ? O_CREAT : 0)
+        let descriptor = open(path, flags, S_IRUSR | S_IWUSR)
+        guard descriptor >= 0 else {
+            let number = errno
+            if number == ENOENT && !create { return }
+            if number == ELOOP {
+                throw refuse("\(path) is a symbolic link, which is not followed: give the path of the file itself")
+            }
+            throw refuse("cannot open or create the file: \(String(cString: strerror(number)))")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw refuse("cannot read the file's mode: \(String(cString: strerror(errno)))")
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw refuse("\(path) is not a regular file")
+        }
+        let mode = status.st_mode & 0o777
+        guard mode != 0o600 else { return }
+        guard fchmod(descriptor, 0o600) == 0 else {
+            throw refuse(
+                "\(path) has mode \(String(mode, radix: 8)) and cannot be made 0600 (\(String(cString: strerror(errno)))): "
+                    + "the audit log must be readable by its owner only; chmod 600 it as its owner")
+        }
     }
 
     private func error(_ code: Int32, sql: String?) -> SQLiteError {

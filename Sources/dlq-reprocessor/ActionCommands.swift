@@ -21,7 +21,13 @@ struct ChangeActionOptions: ParsableArguments {
         if !ids.isEmpty && !filter.isEmpty {
             throw ValidationError("give change ids or a filter, not both")
         }
-        if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
+        if let rate {
+            do {
+                _ = try OperatorInput.rate(rate)
+            } catch {
+                throw ValidationError("--\(error.description)")
+            }
+        }
     }
 }
 
@@ -30,7 +36,7 @@ func performChangeAction(
     _ command: OperatorActions.Command, options: ChangeActionOptions, global: GlobalOptions, connection: ConnectionOptions,
     force: Bool = false
 ) async throws {
-    let reprocessor = try CommandContext.open(global, connection)
+    let reprocessor = try await CommandContext.open(global, connection)
     let engine = command.writesToSearch ? try await reprocessor.makeWriteEngine() : nil
     let actions = OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: reprocessor.logger)
     let request = OperatorRequest(

@@ -10,7 +10,7 @@ enum CommandContext {
     /// - Parameters:
     ///   - global: Database and logging options.
     ///   - connection: Connection options, when the command has them.
-    static func open(_ global: GlobalOptions, _ connection: ConnectionOptions? = nil) throws -> Reprocessor {
+    static func open(_ global: GlobalOptions, _ connection: ConnectionOptions? = nil) async throws -> Reprocessor {
         let format = global.logFormat
         let level = global.logLevel
         LoggingSystem.bootstrap { label in
@@ -23,9 +23,10 @@ enum CommandContext {
             queue: connection?.queueURL, auditDatabasePath: global.db, openSearchEndpoint: connection?.opensearch,
             openSearchAuth: connection?.opensearchAuth, index: connection?.index, secretsARN: connection?.secretsArn,
             tableName: connection?.table, maxAttempts: connection?.maxAttempts,
-            visibilityTimeoutSeconds: connection?.visibilityTimeout)
+            visibilityTimeoutSeconds: connection?.visibilityTimeout, auditKeyFile: global.auditKeyFile,
+            auditKeySecretARN: global.auditKeySecretArn)
         let settings = try ReprocessorSettings.resolve(overrides)
-        return try Reprocessor(settings: settings, logger: Logger(label: "dlq-reprocessor"))
+        return try await Reprocessor.open(settings: settings, logger: Logger(label: "dlq-reprocessor"))
     }
 }
 

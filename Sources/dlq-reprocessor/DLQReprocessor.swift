@@ -2,6 +2,7 @@
 // prints. Business rules live in the Reprocessor module, not here.
 import AWSClients
 import ArgumentParser
+import AuditLog
 import Foundation
 import Reprocessor
 
@@ -57,9 +58,14 @@ struct DLQReprocessor: AsyncParsableCommand {
             Foundation.exit(ExitStatus.usage.rawValue)
         }
         if let settingError = error as? ReprocessorError,
-            [.missingSetting, .invalidSetting, .invalidRequest].contains(settingError.code)
+            [.missingSetting, .invalidSetting, .invalidRequest, .notFound].contains(settingError.code)
         {
             FileHandle.standardError.write(Data("error: \(settingError)\n".utf8))
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
+        if let keyError = error as? AuditLogError, [.keyRequired, .invalidKey].contains(keyError.code) {
+            FileHandle.standardError.write(
+                Data("error: \(keyError) (--audit-key-file / AUDIT_KEY_FILE or AUDIT_KEY_SECRET_ARN)\n".utf8))
             Foundation.exit(ExitStatus.usage.rawValue)
         }
         if let awsError = error as? AWSError, awsError.code == .configuration {

@@ -10,6 +10,12 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Audit database path (env AUDIT_DB; default ./dlq-audit.sqlite3).")
     var db: String?
 
+    @Option(name: .long, help: "File holding the audit chain key, at least 32 bytes (env AUDIT_KEY_FILE).")
+    var auditKeyFile: String?
+
+    @Option(name: .long, help: "Secrets Manager secret holding the audit chain key (env AUDIT_KEY_SECRET_ARN).")
+    var auditKeySecretArn: String?
+
     @Option(name: .long, help: "Log format: text or json.")
     var logFormat: LogFormat = .text
 
@@ -74,14 +80,9 @@ struct ChangeFilterOptions: ParsableArguments {
     /// The audit-log filter.
     var filter: ChangeFilter {
         ChangeFilter(
-            statuses: Set(status), documentID: key.map(documentID(forKey:)), eventName: event,
+            statuses: Set(status), documentID: key.map(OperatorInput.documentID(forKey:)), eventName: event,
             since: since?.date, until: until?.date, errorPattern: error)
     }
-}
-
-/// `ARTIST#42` or `42` → `42`.
-func documentID(forKey key: String) -> String {
-    OperatorInput.documentID(forKey: key)
 }
 
 /// Log output formats.

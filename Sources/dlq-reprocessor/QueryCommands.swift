@@ -11,17 +11,13 @@ struct ListCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var filter: ChangeFilterOptions
-    @Option(name: .long, help: "Rows per page (1-1000).") var limit = 50
+    @Option(name: .long, help: "Rows per page (1-1000, default 50).") var limit: Int?
     @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
-    func validate() throws {
-        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
-    }
-
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
-        let page = try await reprocessor.auditLog.listChanges(filter.filter, after: cursor, limit: limit)
+        let reprocessor = try await CommandContext.open(global)
+        let page = try await AuditQueries(auditLog: reprocessor.auditLog).changes(filter.filter, cursor: cursor, limit: limit)
         if json {
             Output.json(AuditJSON.list(page))
             return
@@ -48,11 +44,8 @@ struct ShowCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
-        guard let change = try await reprocessor.auditLog.change(id: id) else {
-            throw UsageError(message: "no change with id \(id)")
-        }
-        let actions = try await reprocessor.auditLog.actions(forChange: id)
+        let reprocessor = try await CommandContext.open(global)
+        let (change, actions) = try await AuditQueries(auditLog: reprocessor.auditLog).change(id: id)
         if json {
             Output.json(AuditJSON.show(change, actions: actions))
             return
@@ -87,20 +80,14 @@ struct HistoryCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
-        let documentID = documentID(forKey: key)
-        let history = try await reprocessor.auditLog.history(documentID: documentID)
+        let reprocessor = try await CommandContext.open(global)
+        let queries = AuditQueries(auditLog: reprocessor.auditLog)
         if let at {
-            let state = DocumentTimeline.document(at: at.date, actions: history.actions)
+            let answer = try await queries.document(key: key, at: at.date)
+            let documentID = answer.documentID
             if json {
-                Output.json(
-                    .object([
-                        "documentId": .string(documentID), "at": .string(AuditJSON.time(at.date)),
-                        "document": state?.document ?? .null,
-                        "exists": .bool(state.map { $0.document != .null } ?? false),
-                        "asOfAction": state.map { AuditJSON.action($0.action) } ?? .null,
-                    ]))
-            } else if let state {
+                Output.json(answer.json)
+            } else if let state = answer.state {
                 print(
                     "ARTIST#\(documentID) at \(AuditJSON.time(at.date)), as left by action \(state.action.id) (\(state.action.action.rawValue) at \(Output.shortTime(state.action.at))):"
                 )
@@ -110,11 +97,12 @@ struct HistoryCommand: AsyncParsableCommand {
             }
             return
         }
+        let history = try await queries.history(key: key)
         if json {
-            Output.json(AuditJSON.history(documentID: documentID, changes: history.changes, actions: history.actions))
+            Output.json(history.json)
             return
         }
-        print("ARTIST#\(documentID): \(history.changes.count) changes, \(history.actions.count) actions")
+        print("ARTIST#\(history.documentID): \(history.changes.count) changes, \(history.actions.count) actions")
         Output.table(
             ["CHANGE", "SEQUENCE", "EVENT", "STATUS", "CREATED", "CHANGED FIELDS"],
             history.changes.map {
@@ -148,11 +136,10 @@ struct ErrorsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
-        let statuses = status.isEmpty ? Set<ChangeStatus>([.failed, .parked, .expired]) : Set(status)
-        let groups = try await reprocessor.auditLog.errorGroups(statuses: statuses)
+        let reprocessor = try await CommandContext.open(global)
+        let groups = try await AuditQueries(auditLog: reprocessor.auditLog).errorGroups(statuses: Set(status))
         if json {
-            Output.json(.object(["errors": .array(groups.map(AuditJSON.errorGroup))]))
+            Output.json(AuditQueries.json(errorGroups: groups))
             return
         }
         Output.table(
@@ -183,7 +170,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Most actions to print (default: all).") var limit: Int?
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global)
         let filter = ActionFilter(actor: actor, actions: Set(action), since: since?.date, until: until?.date)
         var cursor: String?
         var printed = 0
@@ -191,9 +178,10 @@ struct AuditCommand: AsyncParsableCommand {
         var tableRows: [[String]] = []
         if format == .csv { print("id,change_id,message_id,action,actor,reason,outcome,at") }
         repeat {
-            let pageSize = min(500, limit.map { $0 - printed } ?? 500)
+            let standard = AuditQueries.actionsPage.standard
+            let pageSize = min(standard, limit.map { $0 - printed } ?? standard)
             guard pageSize > 0 else { break }
-            let page = try await reprocessor.auditLog.listActions(filter, after: cursor, limit: pageSize)
+            let page = try await AuditQueries(auditLog: reprocessor.auditLog).actions(filter, cursor: cursor, limit: pageSize)
             cursor = page.next
             for row in page.rows {
                 printed += 1
@@ -238,7 +226,7 @@ struct StatsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global)
         let stats = try await reprocessor.auditLog.stats()
         if json {
             Output.json(AuditJSON.stats(stats))
@@ -275,39 +263,50 @@ struct StatsCommand: AsyncParsableCommand {
 /// `verify`: the audit hash chain and the database's integrity.
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Check the audit hash chain and the database's integrity (exit 1 when broken).")
+        commandName: "verify",
+        abstract: "Check the audit hash chain and the database's integrity (exit 1 when broken).",
+        discussion: """
+            A keyed chain needs its key (--audit-key-file or --audit-key-secret-arn). --expect-head COUNT:HEX \
+            (a head printed earlier by verify or logged by serve) also fails when that head is no longer in the \
+            chain: rows removed from its end, or history rewritten before it.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @Flag(name: .long, help: "Print one JSON document.") var json = false
+    @Option(name: .long, help: "A head kept elsewhere, COUNT:HEX: exit 1 unless the chain still holds it.")
+    var expectHead: String?
+
+    func validate() throws {
+        if let expectHead, ChainHead(parsing: expectHead) == nil {
+            throw ValidationError("--expect-head must be COUNT:HEX, such as 1042:<64 hex digits> (as verify --json prints it)")
+        }
+    }
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
-        let report = try await reprocessor.auditLog.verify()
+        let reprocessor = try await CommandContext.open(global)
+        let report = try await reprocessor.auditLog.verify(expectedHead: expectHead.flatMap(ChainHead.init(parsing:)))
         if json {
-            Output.json(
-                .object([
-                    "intact": .bool(report.isIntact),
-                    "actionsChecked": .number(String(report.actionsChecked)),
-                    "firstBrokenActionId": report.firstBrokenActionID.map { .number(String($0)) } ?? .null,
-                    "brokenReason": report.brokenReason.map(JSONValue.string) ?? .null,
-                    "rowsChecked": .number(String(report.rowsChecked)),
-                    "firstBrokenRow": report.firstBrokenRow.map(JSONValue.string) ?? .null,
-                    "brokenRowReason": report.brokenRowReason.map(JSONValue.string) ?? .null,
-                    "integrityCheck": .array(report.integrityCheck.map(JSONValue.string)),
-                ]))
-        } else if report.isIntact {
-            print(
-                "ok: \(report.actionsChecked) actions, hash chain intact; \(report.rowsChecked) messages and changes "
-                    + "match their actions; integrity_check ok")
+            Output.json(AuditJSON.verifyReport(report))
         } else {
-            if let broken = report.firstBrokenActionID {
-                print("BROKEN: action \(broken): \(report.brokenReason ?? "hash mismatch")")
-            }
-            if let row = report.firstBrokenRow {
-                print("BROKEN: \(row): \(report.brokenRowReason ?? "does not match its actions")")
-            }
-            if report.integrityCheck != ["ok"] {
-                print("integrity_check: \(report.integrityCheck.joined(separator: "; "))")
+            let keying = report.keyedFrom.map { "keyed from action \($0)" } ?? "unkeyed (no audit key)"
+            if report.isIntact {
+                print(
+                    "ok: \(report.actionsChecked) actions, hash chain intact, \(keying); head \(report.head); "
+                        + "\(report.rowsChecked) messages and changes match their actions; integrity_check ok")
+            } else {
+                if let broken = report.firstBrokenActionID {
+                    print("BROKEN: action \(broken): \(report.brokenReason ?? "hash mismatch")")
+                }
+                if let headReason = report.headReason {
+                    print("BROKEN: \(headReason)")
+                }
+                if let row = report.firstBrokenRow {
+                    print("BROKEN: \(row): \(report.brokenRowReason ?? "does not match its actions")")
+                }
+                if report.integrityCheck != ["ok"] {
+                    print("integrity_check: \(report.integrityCheck.joined(separator: "; "))")
+                }
+                print("chain \(keying); intact up to head \(report.head)")
             }
         }
         if !report.isIntact { throw ExitStatus.failure.exitCode }
@@ -320,23 +319,15 @@ struct QuarantinedCommand: AsyncParsableCommand {
         commandName: "quarantined", abstract: "Quarantined messages: reason and raw body as received.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(name: .long, help: "Rows per page (1-1000).") var limit = 50
+    @Option(name: .long, help: "Rows per page (1-1000, default 50).") var limit: Int?
     @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
     @Flag(name: .long, help: "Print one JSON document (bodies in full).") var json = false
 
-    func validate() throws {
-        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
-    }
-
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
-        let page = try await reprocessor.auditLog.quarantinedMessages(after: cursor, limit: limit)
+        let reprocessor = try await CommandContext.open(global)
+        let page = try await AuditQueries(auditLog: reprocessor.auditLog).quarantined(cursor: cursor, limit: limit)
         if json {
-            Output.json(
-                .object([
-                    "messages": .array(page.rows.map(AuditJSON.message)),
-                    "next": page.next.map(JSONValue.string) ?? .null,
-                ]))
+            Output.json(AuditQueries.json(quarantined: page))
             return
         }
         Output.table(
@@ -371,7 +362,7 @@ struct BatchesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global)
         let page = try await reprocessor.auditLog.listBatches(
             statuses: Set(status.compactMap(BatchStatus.init(rawValue:))), limit: limit, cursor: cursor)
         if json {

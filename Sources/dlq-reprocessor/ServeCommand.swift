@@ -11,8 +11,9 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Holds the run lease while it runs (a concurrent `run --once` exits 0 and does nothing). \
             SIGTERM or SIGINT stops receiving, finishes the work in flight, releases the lease and exits 0. \
-            Mutating endpoints need `Authorization: Bearer <token>` with tokens from OPERATOR_TOKENS \
-            (name:token pairs) or --operator-tokens-file; without any they answer 403.
+            Every /v1 endpoint needs `Authorization: Bearer <token>` with tokens from OPERATOR_TOKENS \
+            (name:role:token entries, role read or operate; name:token means operate) or --operator-tokens-file; \
+            without any they answer 403. /healthz, /readyz and /metrics are open.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -22,7 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Long-poll wait of each receive, 1-20 seconds (also the longest a stop waits for a receive).")
     var wait = 20
     @Option(name: .long, help: "Receives in flight at once.") var concurrency = 4
-    @Option(name: .long, help: "File of name:token lines (env OPERATOR_TOKENS_FILE; else OPERATOR_TOKENS).")
+    @Option(name: .long, help: "File of name:role:token lines (env OPERATOR_TOKENS_FILE; else OPERATOR_TOKENS).")
     var operatorTokensFile: String?
 
     func validate() throws {
@@ -32,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try CommandContext.open(global, connection)
+        let reprocessor = try await CommandContext.open(global, connection)
         let options: ServeOptions
         do {
             options = ServeOptions(

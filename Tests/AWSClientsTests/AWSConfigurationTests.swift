@@ -36,6 +36,12 @@ struct AWSConfigurationTests {
         try AWSConfiguration.fromEnvironment(environment)
     }
 
+    /// The fixed key pair a configuration resolved to (environment or profile).
+    static func staticCredentials(_ configuration: AWSConfiguration) -> AWSCredentials {
+        (configuration.credentialProvider.source as? StaticCredentialSource)?.credentials
+            ?? AWSCredentials(accessKeyID: "not a fixed key pair", secretAccessKey: "")
+    }
+
     private func configurationError(_ environment: [String: String]) -> AWSError? {
         do {
             _ = try resolve(environment)
@@ -56,7 +62,7 @@ struct AWSConfigurationTests {
                 "AWS_REGION": "eu-west-2", "AWS_DEFAULT_REGION": "us-east-1",
             ]))
         #expect(
-            configuration.credentials
+            Self.staticCredentials(configuration)
                 == AWSCredentials(accessKeyID: "ENVKEY", secretAccessKey: Self.secret, sessionToken: Self.token))
         #expect(configuration.region == "eu-west-2")
     }
@@ -85,9 +91,9 @@ struct AWSConfigurationTests {
             config: "[default]\nregion = eu-west-1\n[profile other]\nregion = ap-southeast-2\n")
         defer { home.remove() }
         let configuration = try resolve(home.environment())
-        #expect(configuration.credentials.accessKeyID == "AKIDDEFAULT")
-        #expect(configuration.credentials.secretAccessKey == Self.secret)
-        #expect(configuration.credentials.sessionToken == nil)
+        #expect(Self.staticCredentials(configuration).accessKeyID == "AKIDDEFAULT")
+        #expect(Self.staticCredentials(configuration).secretAccessKey == Self.secret)
+        #expect(Self.staticCredentials(configuration).sessionToken == nil)
         #expect(configuration.region == "eu-west-1")
     }
 
@@ -100,7 +106,7 @@ struct AWSConfigurationTests {
         defer { home.remove() }
         let configuration = try resolve(home.environment(["AWS_PROFILE": "dev"]))
         #expect(
-            configuration.credentials
+            Self.staticCredentials(configuration)
                 == AWSCredentials(accessKeyID: "AKIDDEV", secretAccessKey: "devsecret", sessionToken: "devtoken"))
         #expect(configuration.region == "eu-central-1")
     }
@@ -118,7 +124,7 @@ struct AWSConfigurationTests {
                 "AWS_CONFIG_FILE": elsewhere.home.appendingPathComponent(".aws/config").path,
                 "AWS_PROFILE": "ci",
             ]))
-        #expect(configuration.credentials.accessKeyID == "CIKEY")
+        #expect(Self.staticCredentials(configuration).accessKeyID == "CIKEY")
         #expect(configuration.region == "us-west-2")
     }
 
@@ -129,7 +135,7 @@ struct AWSConfigurationTests {
             config: "[default]\nregion = sa-east-1\n")
         defer { home.remove() }
         let configuration = try resolve(home.environment(["AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "envsecret"]))
-        #expect(configuration.credentials.accessKeyID == "ENVKEY")
+        #expect(Self.staticCredentials(configuration).accessKeyID == "ENVKEY")
         #expect(configuration.region == "sa-east-1")
     }
 
@@ -137,7 +143,8 @@ struct AWSConfigurationTests {
     func missingCredentials() throws {
         let home = try TemporaryAWSHome()
         defer { home.remove() }
-        let error = try #require(configurationError(home.environment(["AWS_REGION": "eu-west-2"])))
+        let error = try #require(
+            configurationError(home.environment(["AWS_REGION": "eu-west-2", "AWS_EC2_METADATA_DISABLED": "true"])))
         #expect(error.code == .configuration)
         #expect(
             error.description.hasPrefix("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"))
@@ -163,7 +170,8 @@ struct AWSConfigurationTests {
         let home = try TemporaryAWSHome(
             credentials: "[default]\naws_session_token = \(Self.token)\naws_access_key_id = AKIDHALF\n")
         defer { home.remove() }
-        let error = try #require(configurationError(home.environment(["AWS_REGION": "eu-west-2"])))
+        let error = try #require(
+            configurationError(home.environment(["AWS_REGION": "eu-west-2", "AWS_EC2_METADATA_DISABLED": "true"])))
         #expect(error.description.contains("profile 'default' needs both aws_access_key_id and aws_secret_access_key"))
         #expect(!error.description.contains(Self.token))
     }
@@ -186,7 +194,7 @@ struct AWSConfigurationTests {
             home.environment([
                 "AWS_PROFILE": "ci", "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_REGION": "eu-west-2",
             ]))
-        #expect(configuration.credentials.accessKeyID == "K")
+        #expect(Self.staticCredentials(configuration).accessKeyID == "K")
         let noRegion = try #require(
             configurationError(
                 home.environment(["AWS_PROFILE": "ci", "AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S"])))
@@ -263,7 +271,7 @@ struct AWSConfigurationTests {
         ])
         var dumped = ""
         dump(configuration, to: &dumped)
-        for text in ["\(configuration)", String(reflecting: configuration), dumped, "\(configuration.credentials)"] {
+        for text in ["\(configuration)", String(reflecting: configuration), dumped, "\(Self.staticCredentials(configuration))"] {
             #expect(text.contains("AKIDVISIBLE"))
             #expect(!text.contains(Self.secret))
             #expect(!text.contains(Self.token))

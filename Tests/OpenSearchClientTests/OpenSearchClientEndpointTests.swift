@@ -82,7 +82,8 @@ struct OpenSearchClientEndpointTests {
         let proxy = try await FaultProxy.start(upstream: environment.server.url)
         let credentials = AWSCredentials(
             accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI-secret", sessionToken: "session-token")
-        let client = environment.client(endpoint: proxy.url, auth: .sigV4(credentials: credentials, region: "eu-west-2"))
+        let client = environment.client(
+            endpoint: proxy.url, auth: .sigV4(credentials: AWSCredentialProvider(credentials), region: "eu-west-2"))
 
         _ = try await client.index(index: environment.index, id: "a/b", document: .object(["v": .number("1.0")]))
 
@@ -123,7 +124,7 @@ struct OpenSearchClientEndpointTests {
         let proxy = try await FaultProxy.start(upstream: environment.server.url)
         let credentials = AWSCredentials(
             accessKeyID: "AKIDEXAMPLE", secretAccessKey: "very-secret-key", sessionToken: "session-token")
-        let auth = OpenSearchAuth.sigV4(credentials: credentials, region: "eu-west-2")
+        let auth = OpenSearchAuth.sigV4(credentials: AWSCredentialProvider(credentials), region: "eu-west-2")
         let client = environment.client(endpoint: proxy.url, auth: auth)
         proxy.failNext(
             1, status: 403,

@@ -279,7 +279,7 @@ struct OpenSearchClientFailureTests {
         #expect(proxy.requests.map(\.wasDelayed) == [true])
     }
 
-    @Test("a timed-out try is retried and the next try succeeds")
+    @Test("a timed-out try is retried and a later try succeeds")
     func timeoutRetried() async throws {
         let environment = try await OpenSearchTestEnvironment.start()
         let proxy = try await FaultProxy.start(upstream: environment.server.url)
@@ -287,6 +287,8 @@ struct OpenSearchClientFailureTests {
         proxy.delayNext(1, by: .seconds(60))
 
         #expect(try await client.get(index: environment.index, id: "slow") == nil)
-        #expect(proxy.requests.map(\.wasDelayed) == [true, false])
+        // On a loaded machine an undelayed try can time out too; only the first was held back.
+        let delayed = proxy.requests.map(\.wasDelayed)
+        #expect(delayed.count >= 2 && delayed.first == true && !delayed.dropFirst().contains(true), "\(delayed)")
     }
 }

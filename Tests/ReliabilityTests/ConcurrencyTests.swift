@@ -15,7 +15,7 @@ struct ConcurrencyTests {
     /// performed them (their `_seq_no`), carry strictly increasing stream sequence numbers; each
     /// change has at most one `applied` action; and in the end search equals the table. The retry
     /// goes oldest first, so it keeps offering old versions of documents the run has moved past.
-    @Test("two runs at once and a retry during a run: nothing applied twice, nothing out of order")
+    @Test("two runs, a retry and a resync at once: per-change results, nothing applied twice, nothing out of order")
     func runsAndRetryRace() async throws {
         let seed = ReliabilityScale.seed()
         var random = SeededGenerator(seed: seed)
@@ -48,17 +48,33 @@ struct ConcurrencyTests {
         // The retry walks parked and pending changes in id order (oldest versions first), paced
         // so that it is still going while the runs replay the same documents.
         // It starts a little after the runs, so its page of changes goes stale while it works.
-        let offsets = [0...100, 0...100, 400...900].map { Duration.milliseconds(Int.random(in: $0, using: &random)) }
+        // A resync of the pending changes races with both: the engine gives it per-change results
+        // (resynced, or conflict where a run moved the change first), never an aborted batch.
+        let offsets = [0...100, 0...100, 400...900, 300...1200].map {
+            Duration.milliseconds(Int.random(in: $0, using: &random))
+        }
         async let first = Self.cli(world, ["run", "--once", "--wait", "0"], after: offsets[0])
         async let second = Self.cli(world, ["run", "--once", "--wait", "0"], after: offsets[1])
         async let retry = Self.cli(
             world, ["retry", "--status", "parked", "pending", "--rate", "40", "--actor", "operator", "--json"],
             after: offsets[2])
-        let (a, b, r) = try await (first, second, retry)
+        async let resync = Self.cli(
+            world, ["resync", "--status", "pending", "--rate", "40", "--actor", "resyncer", "--json"], after: offsets[3])
+        let (a, b, r, s) = try await (first, second, retry, resync)
         for output in [a, b] {
             #expect(!output.killedBySignal && [0, 3].contains(output.status), "seed \(seed): \(output)")
         }
         #expect(!r.killedBySignal && [0, 1].contains(r.status), "seed \(seed): \(r)")
+        #expect(!s.killedBySignal && [0, 1].contains(s.status), "seed \(seed): \(s)")
+        for (output, allowed) in [
+            (r, Set(["applied", "superseded", "deferred", "conflict", "refused", "failed", "parked"])),
+            (s, Set(["resynced", "conflict", "refused"])),
+        ] {
+            let results = try #require(
+                try? JSONValue(parsing: output.stdout)["results"]?.arrayValue, "seed \(seed): one JSON document: \(output)")
+            let outcomes = Set(results.compactMap { $0["outcome"]?.stringValue })
+            #expect(outcomes.isSubset(of: allowed), "seed \(seed): \(outcomes)")
+        }
 
         let finish = try await world.cli("run", "--once")
         #expect(finish.status == 0, "seed \(seed): \(finish)")

@@ -76,7 +76,7 @@ struct TamperingTests {
             ReprocessorExecutable.path, ["verify", "--db", path, "--json"], environment: environment)
         #expect(json.status == 1)
         let report = try JSONValue(parsing: json.stdout)
-        #expect(report["intact"] == .bool(false))
+        #expect(report["ok"] == .bool(false))
         #expect(report["firstBrokenActionId"]?.intValue == Int(tamper.expectedFirstBroken), "\(tamper): \(json.stdout)")
     }
 

@@ -11,7 +11,7 @@ extension ServeTests {
     /// Operator tokens, the OpenAPI document, and a graceful stop in the middle of a drain.
     @Suite("serve: authentication, OpenAPI, graceful stop")
     struct AuthAndShutdownTests {
-        @Test("tokens parse as name:token pairs and match only whole tokens")
+        @Test("tokens parse as name:token pairs (role operate) and match only whole tokens")
         func tokenParsing() throws {
             let tokens = try OperatorTokens(
                 parsing: "alice:0123456789abcdef, bob:fedcba9876543210\n# a comment\ncarol:zzzzzzzzzzzzzzzz", source: "test")
@@ -23,7 +23,7 @@ extension ServeTests {
             #expect(OperatorTokens.none.isEmpty)
 
             for (text, expected) in [
-                ("alice", "entry 1 is not name:token"), (":0123456789abcdef", "entry 1 needs a name"),
+                ("alice", "entry 1 is not name:role:token"), (":0123456789abcdef", "entry 1 needs a name"),
                 ("alice:s3cret", "shorter than 16"), ("a:0123456789abcdef,a:0123456789abcdeg", "listed twice"),
             ] {
                 do {
@@ -47,13 +47,14 @@ extension ServeTests {
         @Test("mutating endpoints: 403 without configured tokens, 401 without a matching bearer token")
         func authenticationRefusals() async throws {
             let world = try await ReprocessorWorld.start()
-            let open = try await RunningService.start(world)
+            let open = try await RunningService.start(world, withReader: false)
             defer { open.process.stop() }
             let refused = try await open.post("/v1/changes/1/retry", nil, token: "anything-at-all-here")
             #expect(refused.status == 403, "\(refused)")
             #expect(refused.error?.contains("OPERATOR_TOKENS") == true)
             #expect(try await open.post("/v1/changes/retry", #"{"ids": [1]}"#).status == 403)
-            #expect(try await open.get("/v1/stats").status == 200, "reads need no token")
+            #expect(try await open.get("/v1/stats", token: nil).status == 403, "reads need a token too")
+            #expect(try await open.get("/healthz", token: nil).status == 200, "health stays open")
 
             // A second service on the same audit log waits for the lease but answers HTTP.
             let token = "alice-token-0123456789"

@@ -26,6 +26,10 @@ extension ServeTests {
             #expect(ready.json?["failing"] == .array([]))
 
             world.openSearchServer.stop()
+            // Readiness answers are reused for a second, so the stop shows on a later round.
+            try await service.eventually("readiness sees OpenSearch stopped") {
+                try await service.get("/readyz").status == 503
+            }
             let withoutSearch = try await service.get("/readyz")
             #expect(withoutSearch.status == 503, "\(withoutSearch)")
             #expect(withoutSearch.json?["failing"] == .array([.string("opensearch")]))
@@ -38,9 +42,11 @@ extension ServeTests {
             try await service.eventually("the failing receives counted") {
                 (try await service.metric(#"dlq_aws_errors_total{kind="connection"}"#) ?? 0) >= 1
             }
+            try await service.eventually("readiness sees moto stopped") {
+                try await service.get("/readyz").json?["failing"] == .array([.string("dlq"), .string("opensearch")])
+            }
             let withoutEither = try await service.get("/readyz")
             #expect(withoutEither.status == 503)
-            #expect(withoutEither.json?["failing"] == .array([.string("dlq"), .string("opensearch")]))
 
             service.process.send(signal: SIGINT)
             let exit = await service.process.waitForExit(timeout: .seconds(60))
@@ -80,6 +86,18 @@ extension ServeTests {
             try await service.eventually("a successful run recorded") {
                 let lastRun = try await service.metric("dlq_last_successful_run_timestamp_seconds") ?? 0
                 return lastRun > Date().timeIntervalSince1970 - 120
+            }
+
+            // The audit chain's head as verify reports it is the one serve logs and counts at each interval.
+            let (_, verified) = try await world.cliJSON("verify")
+            let count = try #require(verified?["head"]?["count"]?.intValue)
+            let hash = try #require(verified?["head"]?["hash"]?.stringValue)
+            #expect(count >= 5, "2 ingested, 1 quarantined, 2 applied at least")
+            try await service.eventually("the chain head gauge set") {
+                (try await service.metric("dlq_audit_chain_actions") ?? 0) == Double(count)
+            }
+            try await service.eventually("the chain head logged, for log shipping") {
+                service.process.recentOutput.contains { $0.contains("audit chain head \(count):\(hash)") }
             }
 
             let address = world.openSearchServer.address

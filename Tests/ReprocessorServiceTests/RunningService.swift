@@ -50,10 +50,24 @@ final class RunningService: Sendable {
         self.baseURL = baseURL
     }
 
+    /// The `read` token every service started here also accepts (``get(_:)`` sends it), so
+    /// tests of the queries need not configure one.
+    static let readerToken = "test-reader-token-0123456789"
+
     /// Starts `serve` (replay every second, 1 s long polls, info logs) and waits until it listens.
+    /// - Parameters:
+    ///   - world: The peers and settings.
+    ///   - arguments: More arguments.
+    ///   - environment: More variables; `OPERATOR_TOKENS` gets the reader's entry appended.
+    ///   - withReader: Whether to add the reader's token (false: exactly the tokens given).
     static func start(
-        _ world: ReprocessorWorld, arguments: [String] = [], environment: [String: String] = [:]
+        _ world: ReprocessorWorld, arguments: [String] = [], environment: [String: String] = [:], withReader: Bool = true
     ) async throws -> RunningService {
+        var environment = environment
+        if withReader {
+            let reader = "test-reader:read:\(readerToken)"
+            environment["OPERATOR_TOKENS"] = environment["OPERATOR_TOKENS"].map { "\($0),\(reader)" } ?? reader
+        }
         let (process, url) = try await PeerProcess.start(
             executable: ReprocessorExecutable.path,
             arguments: ["serve", "--http", "127.0.0.1:0", "--interval", "1", "--wait", "1", "--log-level", "info"] + arguments,
@@ -86,8 +100,10 @@ final class RunningService: Sendable {
             headers: response.headers, body: String(buffer: bytes))
     }
 
-    /// `GET path`.
-    func get(_ path: String) async throws -> HTTPAnswer { try await request(.GET, path) }
+    /// `GET path` with the reader's token (``readerToken``), or `token`.
+    func get(_ path: String, token: String? = readerToken) async throws -> HTTPAnswer {
+        try await request(.GET, path, token: token)
+    }
 
     /// `POST path` with a JSON body.
     func post(_ path: String, _ body: String? = nil, token: String? = nil) async throws -> HTTPAnswer {

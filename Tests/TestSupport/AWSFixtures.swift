@@ -119,6 +119,27 @@ public enum AWSFixtures {
         return AWSCredentials(accessKeyID: keyID, secretAccessKey: secret)
     }
 
+    /// Creates an IAM role allowed to do everything, which any web identity may assume, in
+    /// 2 calls that moto does not verify (CreateRole, PutRolePolicy).
+    /// - Parameters:
+    ///   - motoURL: A moto started with `initialNoAuthActionCount` ≥ 2, before any other call.
+    ///   - roleName: The role to create.
+    /// - Returns: The role's ARN.
+    public static func createRoleAllowingAll(motoURL: URL, roleName: String = "reprocessor-role") async throws -> String {
+        let trust =
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"*"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#
+        let allowAll = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+        let response = try await iamCall(
+            motoURL: motoURL, ["Action": "CreateRole", "RoleName": roleName, "AssumeRolePolicyDocument": trust])
+        _ = try await iamCall(
+            motoURL: motoURL,
+            ["Action": "PutRolePolicy", "RoleName": roleName, "PolicyName": "allow-all", "PolicyDocument": allowAll])
+        guard let arn = xmlText("Arn", in: response) else {
+            throw FixtureError(description: "CreateRole answered without an Arn")
+        }
+        return arn
+    }
+
     private static func iamCall(motoURL: URL, _ parameters: [String: String]) async throws -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")

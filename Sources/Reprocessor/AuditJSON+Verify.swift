@@ -1,0 +1,26 @@
+import AuditLog
+import StreamModel
+
+extension AuditJSON {
+    /// `verify --json`: `{"ok", "head": {"count", "hash"}, "keyed", "keyedFrom", "actionsChecked",
+    /// "firstBrokenActionId", "brokenReason", "headReason", "rowsChecked", "firstBrokenRow",
+    /// "brokenRowReason", "integrityCheck"}`.
+    /// - Parameter report: What ``AuditLog/verify(expectedHead:)`` found.
+    /// - Returns: The JSON object.
+    public static func verifyReport(_ report: VerifyReport) -> JSONValue {
+        .object([
+            "ok": .bool(report.isIntact),
+            "head": .object(["count": .number(String(report.head.count)), "hash": .string(report.head.hash)]),
+            "keyed": .bool(report.isKeyed),
+            "keyedFrom": report.keyedFrom.map { .number(String($0)) } ?? .null,
+            "actionsChecked": .number(String(report.actionsChecked)),
+            "firstBrokenActionId": report.firstBrokenActionID.map { .number(String($0)) } ?? .null,
+            "brokenReason": optional(report.brokenReason),
+            "headReason": optional(report.headReason),
+            "rowsChecked": .number(String(report.rowsChecked)),
+            "firstBrokenRow": optional(report.firstBrokenRow),
+            "brokenRowReason": optional(report.brokenRowReason),
+            "integrityCheck": .array(report.integrityCheck.map(JSONValue.string)),
+        ])
+    }
+}

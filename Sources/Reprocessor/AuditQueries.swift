@@ -1,0 +1,145 @@
+import AuditLog
+import Foundation
+import StreamModel
+
+/// The query façade: every question the command line and the HTTP API answer about the audit
+/// log, with its defaults, its bounds and its JSON shape. Front ends parse their input, call
+/// this, and render the answer: a table on a terminal, ``json`` everywhere else.
+public struct AuditQueries: Sendable {
+    /// The audit log asked.
+    public let auditLog: AuditLog
+
+    /// Makes the façade.
+    public init(auditLog: AuditLog) {
+        self.auditLog = auditLog
+    }
+
+    /// How many rows one page of a listing may hold, and how many it holds when not told.
+    public struct PageSize: Sendable, Hashable {
+        /// The allowed page sizes.
+        public let allowed: ClosedRange<Int>
+        /// The page size when none is given.
+        public let standard: Int
+
+        /// The page size asked for, or the standard one.
+        /// - Throws: ``ReprocessorError`` `.invalidRequest` naming `field` when `limit` is out of range.
+        public func resolve(_ limit: Int?, field: String = "limit") throws(ReprocessorError) -> Int {
+            guard let limit else { return standard }
+            guard allowed.contains(limit) else {
+                throw ReprocessorError(
+                    .invalidRequest, "\(field) \(limit) is out of range: give \(allowed.lowerBound) to \(allowed.upperBound)")
+            }
+            return limit
+        }
+    }
+
+    /// `list`: pages of changes.
+    public static let changesPage = PageSize(allowed: 1...1000, standard: 50)
+    /// `audit`: pages of actions.
+    public static let actionsPage = PageSize(allowed: 1...1000, standard: 500)
+    /// `quarantined`: pages of messages (their bodies may be large).
+    public static let quarantinedPage = PageSize(allowed: 1...1000, standard: 50)
+    /// The statuses `errors` groups when none are named.
+    public static let defaultErrorStatuses: Set<ChangeStatus> = [.failed, .parked, .expired]
+
+    // MARK: changes
+
+    /// A page of changes matching `filter`: `{"changes": [...], "next": cursor|null}`.
+    public func changes(_ filter: ChangeFilter, cursor: String?, limit: Int?) async throws -> Page<ChangeRecord> {
+        try await auditLog.listChanges(filter, after: cursor, limit: try Self.changesPage.resolve(limit))
+    }
+
+    /// One change with its actions.
+    /// - Throws: ``ReprocessorError`` `.notFound` when there is no such change.
+    public func change(id: Int64) async throws -> (change: ChangeRecord, actions: [ActionRecord]) {
+        guard let change = try await auditLog.change(id: id) else {
+            throw ReprocessorError(.notFound, "no change with id \(id)")
+        }
+        return (change, try await auditLog.actions(forChange: id))
+    }
+
+    // MARK: history
+
+    /// Every change and action of one artist.
+    public struct History: Sendable {
+        /// The search document id.
+        public var documentID: String
+        /// Its changes, in sequence order.
+        public var changes: [ChangeRecord]
+        /// Their actions, in order.
+        public var actions: [ActionRecord]
+
+        /// `{"documentId", "changes": [...], "actions": [...]}`.
+        public var json: JSONValue { AuditJSON.history(documentID: documentID, changes: changes, actions: actions) }
+    }
+
+    /// The document as the reprocessor left it at a moment, rebuilt from the writes its actions recorded.
+    public struct DocumentAt: Sendable {
+        /// The search document id.
+        public var documentID: String
+        /// The moment asked about.
+        public var moment: Date
+        /// The last write at or before the moment and what it wrote (`null` for a delete); nil
+        /// when nothing was written by then.
+        public var state: (action: ActionRecord, document: JSONValue)?
+
+        /// Whether the document existed then.
+        public var exists: Bool { state.map { $0.document != .null } ?? false }
+
+        /// `{"documentId", "at", "document": {...}|null, "exists", "asOfAction": {...}|null}`.
+        public var json: JSONValue {
+            .object([
+                "documentId": .string(documentID), "at": .string(AuditJSON.time(moment)),
+                "document": state?.document ?? .null, "exists": .bool(exists),
+                "asOfAction": state.map { AuditJSON.action($0.action) } ?? .null,
+            ])
+        }
+    }
+
+    /// Every change and action of the artist `key` (`ARTIST#42` or `42`).
+    public func history(key: String) async throws -> History {
+        let documentID = OperatorInput.documentID(forKey: key)
+        let history = try await auditLog.history(documentID: documentID)
+        return History(documentID: documentID, changes: history.changes, actions: history.actions)
+    }
+
+    /// The artist `key`'s document as the reprocessor left it at `moment`.
+    public func document(key: String, at moment: Date) async throws -> DocumentAt {
+        let history = try await history(key: key)
+        return DocumentAt(
+            documentID: history.documentID, moment: moment,
+            state: DocumentTimeline.document(at: moment, actions: history.actions))
+    }
+
+    // MARK: errors, actions, quarantined
+
+    /// Failures grouped by error text, over `statuses` (``defaultErrorStatuses`` when empty).
+    public func errorGroups(statuses: Set<ChangeStatus>) async throws -> [ErrorGroup] {
+        try await auditLog.errorGroups(statuses: statuses.isEmpty ? Self.defaultErrorStatuses : statuses)
+    }
+
+    /// `{"errors": [{"error", "count", "firstSeen", "lastSeen", "statuses"}]}`.
+    public static func json(errorGroups: [ErrorGroup]) -> JSONValue {
+        .object(["errors": .array(errorGroups.map(AuditJSON.errorGroup))])
+    }
+
+    /// A page of actions matching `filter`.
+    public func actions(_ filter: ActionFilter, cursor: String?, limit: Int?) async throws -> Page<ActionRecord> {
+        try await auditLog.listActions(filter, after: cursor, limit: try Self.actionsPage.resolve(limit))
+    }
+
+    /// `{"actions": [...], "next": cursor|null}`.
+    public static func json(actions page: Page<ActionRecord>) -> JSONValue {
+        .object(["actions": .array(page.rows.map(AuditJSON.action)), "next": page.next.map(JSONValue.string) ?? .null])
+    }
+
+    /// A page of quarantined messages, with their reasons and raw bodies.
+    public func quarantined(cursor: String?, limit: Int?) async throws -> Page<StoredMessage> {
+        try await auditLog.quarantinedMessages(after: cursor, limit: try Self.quarantinedPage.resolve(limit))
+    }
+
+    /// `{"messages": [...], "next": cursor|null}`.
+    public static func json(quarantined page: Page<StoredMessage>) -> JSONValue {
+        .object(["messages": .array(page.rows.map(AuditJSON.message)), "next": page.next.map(JSONValue.string) ?? .null])
+    }
+}
