@@ -1,0 +1,60 @@
+import Foundation
+import StreamModel
+import TestSupport
+import Testing
+
+extension ServeTests {
+    /// Two `serve` processes on one audit database.
+    @Suite("serve: one lease, two services")
+    struct LeaseTakeoverTests {
+        @Test("one serve works, the other waits (readyz and metrics say so) and takes over within seconds of kill -9")
+        func twoServes() async throws {
+            // A short visibility timeout: a long poll the killed service had in flight can still be
+            // handed a message by the queue, which then stays hidden for that long.
+            let world = try await ReprocessorWorld.start(visibilityTimeoutSeconds: 5)
+            let first = try await RunningService.start(world)
+            defer { first.process.stop() }
+            try await first.eventually("the first serve holds the lease") {
+                try await first.get("/readyz").json?["checks"]?["lease"]?.stringValue == "ok"
+            }
+            let second = try await RunningService.start(world)
+            defer { second.process.stop() }
+
+            let waiting = try await second.get("/readyz")
+            #expect(waiting.status == 503, "\(waiting)")
+            #expect(waiting.json?["failing"]?.arrayValue?.contains(.string("lease")) == true, "\(waiting)")
+            #expect(waiting.json?["checks"]?["lease"]?.stringValue?.contains("held by") == true, "\(waiting)")
+            #expect(try await second.metric("dlq_run_lease_held") == 0)
+            #expect(try await first.metric("dlq_run_lease_held") == 1)
+            #expect(second.process.recentOutput.contains { $0.contains("waiting for the run lease") })
+
+            // The first one works alone: a change goes through it.
+            try await world.putArtist("1", name: "Before the kill")
+            try await world.send([world.failedBatchBody(try await world.streamRecords(), requestID: "one", arrivedAt: Date())])
+            try await first.eventually("the first serve applies the change") {
+                try await world.liveDocument("1") != nil
+            }
+
+            first.process.send(signal: SIGKILL)
+            _ = await first.process.waitForExit(timeout: .seconds(30))
+            let killedAt = ContinuousClock.now
+            try await second.eventually("the second serve takes the lease over", timeout: .seconds(30)) {
+                try await second.get("/readyz").json?["checks"]?["lease"]?.stringValue == "ok"
+            }
+            let takeover = ContinuousClock.now - killedAt
+            #expect(takeover < .seconds(15), "took \(takeover), not the lease's ttl")
+            #expect(try await second.metric("dlq_run_lease_held") == 1)
+            let stats = try await second.get("/v1/stats")
+            #expect(stats.json?["runLease"]?["epoch"]?.intValue == 2, "\(stats)")
+            #expect(stats.json?["runLease"]?["held"]?.boolValue == true, "\(stats)")
+
+            // And works: the next change goes through the second one.
+            try await world.putArtist("2", name: "After the kill")
+            let records = try await world.streamRecords().filter { $0.record.dynamodb.keys["PK"] == .string("ARTIST#2") }
+            try await world.send([world.failedBatchBody(records, requestID: "two", arrivedAt: Date())])
+            try await second.eventually("the second serve applies the change") {
+                try await world.liveDocument("2") != nil
+            }
+        }
+    }
+}
