@@ -192,6 +192,8 @@ public enum BatchStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case read
     /// The stream no longer has the records: trimmed, shard or stream gone, or older than its retention.
     case expired
+    /// An operator chose not to read or repair it, with a reason (``AuditLog/skipBatch(_:reason:actor:at:)``).
+    case skipped
 }
 
 /// A failed batch to store: the range a format-A message names.
