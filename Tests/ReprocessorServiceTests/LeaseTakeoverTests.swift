@@ -34,6 +34,10 @@ extension ServeTests {
             try await first.eventually("the first serve applies the change") {
                 try await world.liveDocument("1") != nil
             }
+            try await first.eventually("metrics count the batch as read") {
+                try await first.metric(#"dlq_batches{status="read"}"#) == 1
+            }
+            #expect(try await first.metric("dlq_oldest_waiting_batch_age_seconds") == 0)
 
             first.process.send(signal: SIGKILL)
             _ = await first.process.waitForExit(timeout: .seconds(30))
