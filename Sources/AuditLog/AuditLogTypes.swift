@@ -357,7 +357,7 @@ public struct LeaseState: Sendable, Hashable {
     public var acquiredAt: Date
     /// When the holder last renewed it.
     public var renewedAt: Date?
-    /// Until when it counts as held without a renewal.
+    /// Until when it counts as held without a renewal (its last renewal, or take-over, plus its time to live).
     public var expiresAt: Date
     /// When the holder gave it up; nil while held.
     public var releasedAt: Date?

@@ -1,5 +1,6 @@
 import AuditLog
 import Foundation
+import SQLite
 import StreamModel
 import Testing
 
@@ -107,6 +108,21 @@ struct BatchTests {
         let expiredActions = try await test.log.listActions(ActionFilter(actions: [.expired]), after: nil, limit: 10).rows
         #expect(expiredActions.map(\.messageID) == ["m-1"])
         #expect(try await test.log.verify().isIntact)
+    }
+
+    @Test("verify catches a batch range edited with raw SQL")
+    func tamperedRange() async throws {
+        let test = try TestLog()
+        let id = try #require(
+            try await test.log.ingest([Fixture.batchMessage("m-1", start: 1, end: 9)], at: Fixture.t0)[0].batchID)
+        #expect(try await test.log.verify().isIntact)
+        let raw = try Connection(path: test.path)
+        try raw.run(
+            "UPDATE batches SET end_sequence = ?, end_key = ? WHERE id = ?",
+            [Fixture.sequence(3).digits, Fixture.sequence(3).sortKey, id])
+        let report = try await test.log.verify()
+        #expect(!report.isIntact)
+        #expect(report.firstBrokenRow == "batch \(id)", "\(report)")
     }
 
     @Test("a page under a stale fence stores nothing")
