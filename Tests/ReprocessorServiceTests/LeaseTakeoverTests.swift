@@ -60,5 +60,50 @@ extension ServeTests {
                 try await world.liveDocument("2") != nil
             }
         }
+
+        @Test("a serve stopped past its lease's ttl loses it; resumed, it finds out, pauses, and one serve holds it after")
+        func stoppedServeLosesTheLease() async throws {
+            let world = try await ReprocessorWorld.start(visibilityTimeoutSeconds: 5)
+            let shortLease = ["DLQ_LEASE_TTL": "3"]
+            let first = try await RunningService.start(world, environment: shortLease)
+            defer { first.process.stop() }
+            try await first.eventually("the first serve holds the lease") {
+                try await first.get("/readyz").json?["checks"]?["lease"]?.stringValue == "ok"
+            }
+            let second = try await RunningService.start(world, environment: shortLease)
+            defer { second.process.stop() }
+
+            // Stopped, the first keeps its kernel lock but stops renewing the row: the second takes the row over.
+            first.process.send(signal: SIGSTOP)
+            try await second.eventually("the second serve takes the stopped one's lease over", timeout: .seconds(30)) {
+                try await second.get("/readyz").json?["checks"]?["lease"]?.stringValue == "ok"
+            }
+            first.process.send(signal: SIGCONT)
+            try await first.eventually("the resumed serve finds it lost the lease", timeout: .seconds(30)) {
+                first.process.recentOutput.contains { $0.contains("lost the run lease") }
+            }
+
+            // Whichever of the two holds it now (the lock decides), exactly one does, and work goes on.
+            try await first.eventually("exactly one serve holds the lease", timeout: .seconds(30)) {
+                let holding = try await [first, second].asyncCount {
+                    try await $0.get("/readyz").json?["checks"]?["lease"]?.stringValue == "ok"
+                }
+                return holding == 1
+            }
+            try await world.putArtist("7", name: "After the pause")
+            try await world.send([world.failedBatchBody(try await world.streamRecords(), requestID: "after", arrivedAt: Date())])
+            try await second.eventually("the holder applies the change") { try await world.liveDocument("7") != nil }
+            let stats = try await second.get("/v1/stats")
+            #expect((stats.json?["runLease"]?["epoch"]?.intValue ?? 0) >= 2, "\(stats)")
+        }
+    }
+}
+
+extension Array {
+    /// How many elements satisfy `predicate`, asked one after the other.
+    func asyncCount(_ predicate: (Element) async throws -> Bool) async rethrows -> Int {
+        var count = 0
+        for element in self where try await predicate(element) { count += 1 }
+        return count
     }
 }
