@@ -184,6 +184,42 @@ extension AuditLog {
         }
     }
 
+    /// Marks a pending or expired batch skipped: an operator decided its records will not be
+    /// read or repaired. Appends a `skipped` action for its message with the actor and reason.
+    /// - Parameters:
+    ///   - batchID: The batch.
+    ///   - reason: Why (required).
+    ///   - actor: Who.
+    ///   - at: Now.
+    /// - Returns: The batch after the change.
+    /// - Throws: ``AuditLogError``: `.notFound`, `.illegalTransition` when it is read or skipped already, `.storage`.
+    @discardableResult
+    public func skipBatch(_ batchID: Int64, reason: String, actor: String, at: Date) throws(AuditLogError) -> BatchRecord {
+        let now = at.databaseMilliseconds
+        return try write { db in
+            guard let batch = try Self.batch(id: batchID, in: db) else {
+                throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")
+            }
+            guard [.pending, .expired].contains(batch.status) else {
+                throw AuditLogError(
+                    code: .illegalTransition,
+                    description: "batch \(batchID) is \(batch.status.rawValue): only a pending or expired batch can be skipped")
+            }
+            try db.run(
+                "UPDATE batches SET status = 'skipped', next_attempt_at = NULL, updated_at = ? WHERE id = ?", [now, batchID])
+            try Self.appendAction(
+                changeID: nil, messageID: batch.messageID,
+                ActionEntry(
+                    action: .skipped, actor: actor, reason: reason,
+                    outcome: "batch \(batchID) \(BatchStatus.skipped.rawValue) (was \(batch.status.rawValue))"),
+                at: now, in: db)
+            guard let updated = try Self.batch(id: batchID, in: db) else {
+                throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")
+            }
+            return updated
+        }
+    }
+
     /// The batch, which must be pending.
     private static func pendingBatch(_ batchID: Int64, in db: Connection) throws -> BatchRecord {
         guard let batch = try batch(id: batchID, in: db) else {

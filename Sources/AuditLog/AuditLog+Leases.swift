@@ -9,10 +9,12 @@ extension AuditLog {
     ///
     /// The row mirrors a lock the caller holds outside the database (a kernel lock that dies
     /// with its holder). With `lockHeld`, the caller has that lock, so whoever the row names is
-    /// gone: the lease is taken over whatever the row says. Without it, the lease is taken only
-    /// when nobody holds it by the row (released, or not renewed within its time to live: a
-    /// holder that is stopped or hung). Either way the epoch grows, which fences the previous
-    /// holder's writes (``checkFence(_:)``).
+    /// gone: the lease is taken over whatever the row says. Without it, someone else has the
+    /// lock, and the lease is taken only when the row shows that holder stopped: not renewed
+    /// (nor taken, nor released) within its time to live, as a stopped or hung process. A
+    /// missing or just-released row is not taken without the lock: the lock's holder is
+    /// about to write it. Either way the epoch grows, which fences the previous holder's
+    /// writes (``checkFence(_:)``).
     /// - Parameters:
     ///   - name: The lease, e.g. `run`.
     ///   - holder: The new holder's id.
@@ -28,7 +30,9 @@ extension AuditLog {
         let nowMilliseconds = now.databaseMilliseconds
         return try write { db in
             let current = try Self.leaseState(name: name, in: db)
-            if !lockHeld, let current, current.isHeld(at: now) { return nil }
+            if !lockHeld {
+                guard let current, current.expiresAt <= now else { return nil }
+            }
             let epoch = (current?.epoch ?? 0) + 1
             try db.run(
                 """
@@ -61,13 +65,14 @@ extension AuditLog {
     }
 
     /// Gives the lease up if `fence` still holds it (otherwise does nothing). The row stays,
-    /// marked released, so the epoch keeps growing.
+    /// marked released, so the epoch keeps growing; the next holder is whoever takes the
+    /// kernel lock (see ``takeLease(name:holder:ttl:lockHeld:now:)``).
     /// - Throws: ``AuditLogError`` `.storage`.
     public func releaseLease(_ fence: LeaseFence, now: Date) throws(AuditLogError) {
         try write { db in
             try db.run(
                 """
-                UPDATE leases SET released_at = ?1, expires_at = min(expires_at, ?1)
+                UPDATE leases SET released_at = ?1
                 WHERE name = ?2 AND holder = ?3 AND epoch = ?4 AND released_at IS NULL
                 """, [now.databaseMilliseconds, fence.name, fence.holder, fence.epoch])
         }

@@ -293,7 +293,7 @@ extension AuditLog {
             let lastRun = try db.queryOne("SELECT max(finished_at) FROM runs") { $0.column(0) as Int64? } ?? nil
             var batches = Dictionary(uniqueKeysWithValues: BatchStatus.allCases.map { ($0, 0) })
             try db.forEachRow("SELECT status, count(*) FROM batches INDEXED BY batches_status GROUP BY status") { row in
-                // 'resolved' and 'skipped' are reserved by the schema for operator resolutions; not counted yet.
+                // 'resolved' is reserved by the schema for reconcile's resolutions; not counted yet.
                 if let status = BatchStatus(rawValue: row.column(0)) { batches[status] = row.column(1) }
             }
             let oldestBatch =

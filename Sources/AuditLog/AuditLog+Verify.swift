@@ -1,11 +1,12 @@
 import Foundation
 import SQLite
+import StreamModel
 
 extension AuditLog {
     /// Checks every message and change against its actions (see ``RowFingerprint``): the
     /// write-once columns must hash to what the first action recorded, and a change's
-    /// status must be the one its last state-changing action left. Pages through both
-    /// tables, so memory stays flat.
+    /// status must be the one its last state-changing action left; a batch's range must be the
+    /// one its message named. Pages through the tables, so memory stays flat.
     static func verifyRows(in db: Connection) throws -> (checked: Int, broken: (row: String, reason: String)?) {
         var checked = 0
         var lastRowID: Int64 = 0
@@ -71,6 +72,38 @@ extension AuditLog {
                             "\(row): status is \(change.status) but its last action (\(lastKind ?? "none")) leaves it \(expected?.rawValue ?? "unknown")"
                         )
                     )
+                }
+            }
+        }
+        return try verifyBatches(in: db, checked: checked)
+    }
+
+    /// Checks every batch's identity against the body of the message that named it (the body
+    /// is checked against its fingerprint above): a range edited after ingest is caught.
+    private static func verifyBatches(in db: Connection, checked: Int) throws
+        -> (checked: Int, broken: (row: String, reason: String)?)
+    {
+        var checked = checked
+        var lastID: Int64 = 0
+        while true {
+            var page: [(id: Int64, arn: String, shard: String, start: String, end: String, body: String?)] = []
+            try db.forEachRow(
+                """
+                SELECT batches.id, stream_arn, shard_id, start_sequence, end_sequence,
+                       (SELECT body FROM messages WHERE messages.message_id = batches.message_id)
+                FROM batches WHERE id > ? ORDER BY id LIMIT 1000
+                """, [lastID]
+            ) { page.append(($0.column(0), $0.column(1), $0.column(2), $0.column(3), $0.column(4), $0.column(5))) }
+            guard let last = page.last else { break }
+            lastID = last.id
+            for batch in page {
+                checked += 1
+                let row = "batch \(batch.id)"
+                guard let body = batch.body, case .failedBatch(let named) = DLQEnvelope(body: body),
+                    named.streamARN == batch.arn, named.shardID == batch.shard,
+                    named.startSequenceNumber.digits == batch.start, named.endSequenceNumber.digits == batch.end
+                else {
+                    return (checked, (row, "\(row): its stream, shard or range differs from what its message named"))
                 }
             }
         }

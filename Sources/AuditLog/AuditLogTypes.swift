@@ -192,6 +192,8 @@ public enum BatchStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case read
     /// The stream no longer has the records: trimmed, shard or stream gone, or older than its retention.
     case expired
+    /// An operator chose not to read or repair it, with a reason (``AuditLog/skipBatch(_:reason:actor:at:)``).
+    case skipped
 }
 
 /// A failed batch to store: the range a format-A message names.
@@ -355,7 +357,7 @@ public struct LeaseState: Sendable, Hashable {
     public var acquiredAt: Date
     /// When the holder last renewed it.
     public var renewedAt: Date?
-    /// Until when it counts as held without a renewal.
+    /// Until when it counts as held without a renewal (its last renewal, or take-over, plus its time to live).
     public var expiresAt: Date
     /// When the holder gave it up; nil while held.
     public var releasedAt: Date?

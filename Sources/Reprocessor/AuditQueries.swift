@@ -41,6 +41,12 @@ public struct AuditQueries: Sendable {
     public static let quarantinedPage = PageSize(allowed: 1...1000, standard: 50)
     /// The statuses `errors` groups when none are named.
     public static let defaultErrorStatuses: Set<ChangeStatus> = [.failed, .parked, .expired]
+    /// Most changes, and most actions, one `history` answer lists (the newest are cut, and the answer says so).
+    public static let historyRows = 1000
+    /// Most groups one `errors` answer lists (the largest groups first).
+    public static let errorGroupRows = 1000
+    /// Most bytes of message bodies one page of `quarantined` carries (at least one message, whatever its size).
+    public static let quarantinedPageBytes = 4 * 1024 * 1024
 
     // MARK: changes
 
@@ -68,9 +74,16 @@ public struct AuditQueries: Sendable {
         public var changes: [ChangeRecord]
         /// Their actions, in order.
         public var actions: [ActionRecord]
+        /// Whether changes or actions past ``AuditQueries/historyRows`` were left out.
+        public var truncated: Bool
 
-        /// `{"documentId", "changes": [...], "actions": [...]}`.
-        public var json: JSONValue { AuditJSON.history(documentID: documentID, changes: changes, actions: actions) }
+        /// `{"documentId", "changes": [...], "actions": [...], "truncated": bool}`.
+        public var json: JSONValue {
+            guard case .object(var fields) = AuditJSON.history(documentID: documentID, changes: changes, actions: actions)
+            else { return .null }
+            fields["truncated"] = .bool(truncated)
+            return .object(fields)
+        }
     }
 
     /// The document as the reprocessor left it at a moment, rebuilt from the writes its actions recorded.
@@ -100,22 +113,26 @@ public struct AuditQueries: Sendable {
     public func history(key: String) async throws -> History {
         let documentID = OperatorInput.documentID(forKey: key)
         let history = try await auditLog.history(documentID: documentID)
-        return History(documentID: documentID, changes: history.changes, actions: history.actions)
+        return History(
+            documentID: documentID, changes: Array(history.changes.prefix(Self.historyRows)),
+            actions: Array(history.actions.prefix(Self.historyRows)),
+            truncated: history.changes.count > Self.historyRows || history.actions.count > Self.historyRows)
     }
 
     /// The artist `key`'s document as the reprocessor left it at `moment`.
     public func document(key: String, at moment: Date) async throws -> DocumentAt {
-        let history = try await history(key: key)
+        let documentID = OperatorInput.documentID(forKey: key)
+        let history = try await auditLog.history(documentID: documentID)
         return DocumentAt(
-            documentID: history.documentID, moment: moment,
-            state: DocumentTimeline.document(at: moment, actions: history.actions))
+            documentID: documentID, moment: moment, state: DocumentTimeline.document(at: moment, actions: history.actions))
     }
 
     // MARK: errors, actions, quarantined
 
     /// Failures grouped by error text, over `statuses` (``defaultErrorStatuses`` when empty).
     public func errorGroups(statuses: Set<ChangeStatus>) async throws -> [ErrorGroup] {
-        try await auditLog.errorGroups(statuses: statuses.isEmpty ? Self.defaultErrorStatuses : statuses)
+        let groups = try await auditLog.errorGroups(statuses: statuses.isEmpty ? Self.defaultErrorStatuses : statuses)
+        return Array(groups.prefix(Self.errorGroupRows))
     }
 
     /// `{"errors": [{"error", "count", "firstSeen", "lastSeen", "statuses"}]}`.
@@ -134,8 +151,20 @@ public struct AuditQueries: Sendable {
     }
 
     /// A page of quarantined messages, with their reasons and raw bodies.
+    ///
+    /// A page stops before its bodies pass ``quarantinedPageBytes``; its cursor then continues
+    /// with the first message left out.
     public func quarantined(cursor: String?, limit: Int?) async throws -> Page<StoredMessage> {
-        try await auditLog.quarantinedMessages(after: cursor, limit: try Self.quarantinedPage.resolve(limit))
+        let page = try await auditLog.quarantinedMessages(after: cursor, limit: try Self.quarantinedPage.resolve(limit))
+        var bytes = 0
+        var fitting = 0
+        for message in page.rows {
+            bytes += message.body.utf8.count
+            if fitting > 0 && bytes > Self.quarantinedPageBytes { break }
+            fitting += 1
+        }
+        guard fitting < page.rows.count else { return page }
+        return try await auditLog.quarantinedMessages(after: cursor, limit: fitting)
     }
 
     /// `{"messages": [...], "next": cursor|null}`.

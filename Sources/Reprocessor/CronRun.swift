@@ -56,12 +56,14 @@ public struct CronRun: Sendable {
             let result = try await withThrowingTaskGroup(of: Result?.self) { group in
                 group.addTask { try await keepLease(lease) }
                 group.addTask {
+                    // Cancelled when the lease is lost: each step stops at its next boundary.
+                    let cancelled: @Sendable () -> Bool = { Task.isCancelled }
                     let ingestor = try await reprocessor.makeIngestor(options: options)
                     let engine = try await reprocessor.makeWriteEngine().fenced(by: fence)
-                    var ingest = try await ingestor.drain(fence: fence, progress: ingestProgress)
-                    ingest.add(try await ingestor.readPendingBatches(fence: fence))
+                    var ingest = try await ingestor.drain(fence: fence, progress: ingestProgress, shouldStop: cancelled)
+                    ingest.add(try await ingestor.readPendingBatches(fence: fence, shouldStop: cancelled))
                     try await auditLog.checkFence(fence)
-                    let replay = try await engine.replayDue(progress: replayProgress)
+                    let replay = try await engine.replayDue(progress: replayProgress, shouldStop: cancelled)
                     try await auditLog.checkFence(fence)
                     try await auditLog.recordRun(finishedAt: Date())
                     return .ran(ingest: ingest, replay: replay, stats: try await auditLog.stats())

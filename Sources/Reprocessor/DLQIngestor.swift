@@ -281,8 +281,18 @@ public struct DLQIngestor: Sendable {
         return summary
     }
 
-    /// Reads one batch as far as one pass goes, and records how it ended.
+    /// Reads one batch as far as one pass goes, and records how it ended. A batch another
+    /// process finished or expired meanwhile (an `ingest` beside a run) is left to it.
     func read(_ batch: BatchRecord, fence: LeaseFence?) async throws -> IngestSummary {
+        do {
+            return try await readOnce(batch, fence: fence)
+        } catch let error as AuditLogError where error.code == .illegalTransition {
+            logger.info("batch moved on by another process: \(error)", metadata: ["batchId": "\(batch.id)"])
+            return IngestSummary()
+        }
+    }
+
+    private func readOnce(_ batch: BatchRecord, fence: LeaseFence?) async throws -> IngestSummary {
         var summary = IngestSummary()
         let metadata: Logger.Metadata = [
             "batchId": "\(batch.id)", "messageId": "\(batch.messageID)", "shard": "\(batch.shardID)",

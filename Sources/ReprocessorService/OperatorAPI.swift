@@ -36,6 +36,7 @@ struct OperatorAPI: Sendable {
         router.get("/v1/audit") { request, _ in try await audit(request) }
         router.get("/v1/errors") { request, _ in try await errors(request) }
         router.get("/v1/quarantined") { request, _ in try await quarantined(request) }
+        router.get("/v1/batches") { request, _ in try await batches(request) }
         for command in OperatorActions.Command.allCases {
             router.post(RouterPath("/v1/changes/:id/\(command.rawValue)")) { request, context in
                 try await performOne(command, request, context)
@@ -129,6 +130,23 @@ struct OperatorAPI: Sendable {
         return JSONResponse.make(AuditQueries.json(quarantined: page))
     }
 
+    /// `GET /v1/batches`: failed batches by `status` (repeated or comma-separated: pending, read,
+    /// expired, skipped), a page at a time (`limit` 1–1000, default 50, and `cursor`), as `batches --json`.
+    func batches(_ request: Request) async throws -> Response {
+        let query = try QueryInput(request, allowed: ["status", "limit", "cursor"])
+        var statuses = Set<BatchStatus>()
+        for text in query.list("status") {
+            guard let status = BatchStatus(rawValue: text) else {
+                throw ServiceError(
+                    .badRequest, "unknown batch status \"\(text.prefix(40))\": use pending, read, expired or skipped")
+            }
+            statuses.insert(status)
+        }
+        let limit = try query.integer("limit", in: 1...1000, default: 50)
+        let page = try await auditLog.listBatches(statuses: statuses, limit: limit, cursor: query.string("cursor"))
+        return JSONResponse.make(AuditJSON.batches(page))
+    }
+
     // MARK: helpers
 
     /// The query façade every read goes through.
@@ -168,6 +186,14 @@ struct JSONErrorMiddleware: RouterMiddleware {
             return JSONResponse.error(ServiceError(.badRequest, error.description))
         } catch let error as ReprocessorError where error.code == .notFound {
             return JSONResponse.error(ServiceError(.notFound, error.description))
+        } catch let error as AuditLogError where error.code == .invalidCursor {
+            return JSONResponse.error(ServiceError(.badRequest, error.description))
+        } catch let error as AuditLogError where [.storage, .leaseHeld].contains(error.code) {
+            // The database is busy or failing: the client may try again; not the request's fault.
+            logger.warning("request could not be served: \(request.method) \(request.uri.path): \(error)")
+            return JSONResponse.make(
+                .object(["error": .string("unavailable: the audit database did not answer; try again")]),
+                status: .serviceUnavailable)
         } catch {
             logger.error("request failed: \(request.method) \(request.uri.path): \(error)")
             return JSONResponse.make(

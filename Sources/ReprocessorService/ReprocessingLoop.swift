@@ -51,7 +51,8 @@ struct ReprocessingLoop: Service {
     /// Keeps the lease: renews it at a third of its lifetime while held, else tries to take
     /// it every two seconds at most (a dead holder's lease comes free at once).
     func keepLease() async {
-        var reportedHolder: String?
+        // The holder the start already reported waiting on, so it is not logged twice.
+        var reportedHolder = control.waitingOn
         while !control.isStopping {
             if control.fence != nil {
                 do {

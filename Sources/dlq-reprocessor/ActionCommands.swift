@@ -132,3 +132,32 @@ struct ResyncCommand: AsyncParsableCommand {
         try await performChangeAction(.resync, options: options, global: global, connection: connection)
     }
 }
+
+/// `skip-batch ID… --reason R`: an operator gives up on failed batches (pending or expired).
+struct SkipBatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "skip-batch",
+        abstract: "Mark failed batches as deliberately not read or repaired (pending or expired ones), with a reason.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Batch ids (see `batches`).") var ids: [Int64]
+    @Option(name: .long, help: "Why (recorded; required).") var reason: String
+    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        if ids.isEmpty { throw ValidationError("name batch ids (see `batches --status expired`)") }
+        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
+    }
+
+    func run() async throws {
+        let reprocessor = try await CommandContext.open(global)
+        var skipped: [JSONValue] = []
+        for id in ids {
+            let batch = try await reprocessor.auditLog.skipBatch(id, reason: reason, actor: actor ?? loginName(), at: Date())
+            skipped.append(AuditJSON.batch(batch))
+            if !json { print("batch \(id): skipped") }
+        }
+        if json { Output.json(.object(["batches": .array(skipped)])) }
+    }
+}

@@ -21,6 +21,7 @@ struct DLQReprocessor: AsyncParsableCommand {
             IngestCommand.self, RunCommand.self, ListCommand.self, ShowCommand.self,
             RetryCommand.self, SkipCommand.self, RollbackCommand.self, ResyncCommand.self,
             HistoryCommand.self, ErrorsCommand.self, AuditCommand.self, QuarantinedCommand.self, BatchesCommand.self,
+            SkipBatchCommand.self,
             StatsCommand.self,
             VerifyCommand.self, ServeCommand.self,
         ]

@@ -346,10 +346,10 @@ struct QuarantinedCommand: AsyncParsableCommand {
 struct BatchesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batches",
-        abstract: "Failed batches: pending (records still to read, and how long they waited), read, expired.")
+        abstract: "Failed batches: pending (records still to read, and how long they waited), read, expired, skipped.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(name: .long, help: "Only batches in these statuses (pending, read, expired).") var status: [String] = []
+    @Option(name: .long, help: "Only batches in these statuses (pending, read, expired, skipped).") var status: [String] = []
     @Option(name: .long, help: "Rows per page (1-1000).") var limit = 50
     @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
@@ -357,7 +357,7 @@ struct BatchesCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
         for value in status where BatchStatus(rawValue: value) == nil {
-            throw ValidationError("unknown batch status \(value): use pending, read or expired")
+            throw ValidationError("unknown batch status \(value): use pending, read, expired or skipped")
         }
     }
 

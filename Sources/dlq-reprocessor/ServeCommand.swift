@@ -39,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
             options = ServeOptions(
                 address: try HTTPAddress(parsing: http), replayInterval: .seconds(interval),
                 ingest: IngestOptions(waitTimeSeconds: wait, concurrency: concurrency),
+                leaseTTL: reprocessor.settings.leaseTTL,
                 tokens: try OperatorTokens.load(file: operatorTokensFile, environment: ProcessInfo.processInfo.environment))
         } catch {
             throw UsageError(message: "\(error)")

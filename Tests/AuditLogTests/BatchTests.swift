@@ -1,5 +1,6 @@
 import AuditLog
 import Foundation
+import SQLite
 import StreamModel
 import Testing
 
@@ -78,7 +79,7 @@ struct BatchTests {
         #expect(try await test.log.dueBatches(now: t0.addingTimeInterval(59), limit: 10).isEmpty)
         #expect(try await test.log.dueBatches(now: t0.addingTimeInterval(60), limit: 10).map(\.id) == [id])
         let stats = try await test.log.stats()
-        #expect(stats.batches == [.pending: 1, .read: 0, .expired: 0])
+        #expect(stats.batches == [.pending: 1, .read: 0, .expired: 0, .skipped: 0])
         #expect(stats.oldestWaitingBatchSince == t0)
 
         let expired = try await test.log.expireBatch(id, reason: "TrimmedDataAccessException", at: t0)
@@ -90,13 +91,38 @@ struct BatchTests {
         }
         let after = try await test.log.stats()
         #expect(after.batches[.expired] == 1)
+        #expect(after.batches[.skipped] == 0)
         #expect(after.oldestWaitingBatchSince == nil)
         #expect(after.changes[.pending] == 10, "records read before expiry stay")
         let listed = try await test.log.listBatches(statuses: [.expired], limit: 10)
         #expect(listed.rows.map(\.id) == [id])
+        let skipped = try await test.log.skipBatch(id, reason: "artist re-synced by hand", actor: "alice", at: t0)
+        #expect(skipped.status == .skipped)
+        await #expect(throws: AuditLogError.self) {
+            _ = try await test.log.skipBatch(id, reason: "again", actor: "alice", at: t0)
+        }
+        let skipActions = try await test.log.listActions(ActionFilter(actor: "alice"), after: nil, limit: 10).rows
+        #expect(skipActions.map(\.action) == [.skipped])
+        #expect(skipActions.first?.reason == "artist re-synced by hand")
+        #expect(try await test.log.stats().batches[.skipped] == 1)
         let expiredActions = try await test.log.listActions(ActionFilter(actions: [.expired]), after: nil, limit: 10).rows
         #expect(expiredActions.map(\.messageID) == ["m-1"])
         #expect(try await test.log.verify().isIntact)
+    }
+
+    @Test("verify catches a batch range edited with raw SQL")
+    func tamperedRange() async throws {
+        let test = try TestLog()
+        let id = try #require(
+            try await test.log.ingest([Fixture.batchMessage("m-1", start: 1, end: 9)], at: Fixture.t0)[0].batchID)
+        #expect(try await test.log.verify().isIntact)
+        let raw = try Connection(path: test.path)
+        try raw.run(
+            "UPDATE batches SET end_sequence = ?, end_key = ? WHERE id = ?",
+            [Fixture.sequence(3).digits, Fixture.sequence(3).sortKey, id])
+        let report = try await test.log.verify()
+        #expect(!report.isIntact)
+        #expect(report.firstBrokenRow == "batch \(id)", "\(report)")
     }
 
     @Test("a page under a stale fence stores nothing")

@@ -77,14 +77,18 @@ enum Fixture {
 
     /// A format-A message naming the range `start`…`end` of ``shardID``.
     static func batchMessage(_ id: String, start: Int, end: Int, lastRecordAt: Date = t0) -> NewMessage {
-        NewMessage(
-            messageID: id, body: #"{"DDBStreamBatchInfo":{}}"#, format: .failedBatch, receivedAt: t0,
+        let info = JSONValue.object([
+            "shardId": .string(shardID), "startSequenceNumber": .string(sequence(start).digits),
+            "endSequenceNumber": .string(sequence(end).digits), "batchSize": .number(String(end - start + 1)),
+            "streamArn": .string(streamARN),
+        ])
+        return NewMessage(
+            messageID: id, body: JSONValue.object(["DDBStreamBatchInfo": info]).serialized, format: .failedBatch,
+            receivedAt: t0,
             disposition: .batch(
                 NewBatch(
                     streamARN: streamARN, shardID: shardID, startSequenceNumber: sequence(start),
-                    endSequenceNumber: sequence(end),
-                    batchInfo: .object(["shardId": .string(shardID), "batchSize": .number(String(end - start + 1))]),
-                    lastRecordAt: lastRecordAt)))
+                    endSequenceNumber: sequence(end), batchInfo: info, lastRecordAt: lastRecordAt)))
     }
 
     /// Ingests one message with one change and returns the change's id.

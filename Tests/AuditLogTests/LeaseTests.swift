@@ -4,13 +4,16 @@ import Testing
 
 @Suite("Leases")
 struct LeaseTests {
-    @Test("without the kernel lock a held lease is refused until its ttl runs out; each take-over grows the epoch")
+    @Test("without the kernel lock a lease is taken only once its holder stopped renewing it; each take-over grows the epoch")
     func takeoverAfterTTL() async throws {
         let test = try TestLog()
         let t0 = Fixture.t0
         #expect(try await test.log.lease(name: "run") == nil)
+        #expect(
+            try await test.log.takeLease(name: "run", holder: "cron-b", ttl: .seconds(60), lockHeld: false, now: t0) == nil,
+            "without the lock, a missing row belongs to the lock's holder, about to write it")
         let a = try #require(
-            try await test.log.takeLease(name: "run", holder: "cron-a", ttl: .seconds(60), lockHeld: false, now: t0))
+            try await test.log.takeLease(name: "run", holder: "cron-a", ttl: .seconds(60), lockHeld: true, now: t0))
         #expect(a.epoch == 1)
         #expect(try await test.log.lease(name: "run")?.holder == "cron-a")
         #expect(
@@ -35,7 +38,7 @@ struct LeaseTests {
         // Other lease names are independent.
         #expect(
             try await test.log.takeLease(
-                name: "serve", holder: "cron-a", ttl: .seconds(60), lockHeld: false, now: t0.addingTimeInterval(95)) != nil)
+                name: "serve", holder: "cron-a", ttl: .seconds(60), lockHeld: true, now: t0.addingTimeInterval(95)) != nil)
     }
 
     @Test("with the kernel lock the lease is taken over at once, whoever the row names")
@@ -57,11 +60,11 @@ struct LeaseTests {
         }
     }
 
-    @Test("releasing frees it at once and keeps the epoch growing; a released fence writes nothing")
+    @Test("releasing frees it at once for the lock's next holder and keeps the epoch growing; a released fence writes nothing")
     func renewAndRelease() async throws {
         let test = try TestLog()
         let t0 = Fixture.t0
-        let a = try #require(try await test.log.takeLease(name: "run", holder: "a", ttl: .seconds(10), lockHeld: false, now: t0))
+        let a = try #require(try await test.log.takeLease(name: "run", holder: "a", ttl: .seconds(10), lockHeld: true, now: t0))
         #expect(try await test.log.renewLease(a, now: t0.addingTimeInterval(8)).renewed)
         #expect(try await test.log.lease(name: "run")?.isHeld(at: t0.addingTimeInterval(17)) == true)
         #expect(try await test.log.lease(name: "run")?.isHeld(at: t0.addingTimeInterval(18)) == false)
@@ -72,9 +75,13 @@ struct LeaseTests {
             try await test.log.ingest([Fixture.message("m-late", [Fixture.change(1)])], at: t0, fence: a)
         }
         #expect(try await test.log.stats().messagesTotal == 0, "a stale fence stored nothing")
+        #expect(
+            try await test.log.takeLease(
+                name: "run", holder: "c", ttl: .seconds(10), lockHeld: false, now: t0.addingTimeInterval(9)) == nil,
+            "without the lock, a just-released row belongs to whoever took the lock")
         let b = try #require(
             try await test.log.takeLease(
-                name: "run", holder: "b", ttl: .seconds(10), lockHeld: false, now: t0.addingTimeInterval(9)))
+                name: "run", holder: "b", ttl: .seconds(10), lockHeld: true, now: t0.addingTimeInterval(9)))
         #expect(b.epoch == 2)
         _ = try await test.log.ingest([Fixture.message("m-ok", [Fixture.change(1)])], at: t0, fence: b)
         #expect(try await test.log.stats().messagesTotal == 1)
