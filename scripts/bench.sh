@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 JSON=0
 N=500              # format-A messages per ingest run (10 records each); memory is also measured at 4N
 M=20000            # pending changes per best-case replay run; memory is also measured at 4M
-D=5000             # documents per realistic replay run (about 3.1 changes each); memory is also measured at 4D
+D=4000             # documents per realistic replay run (about 3.1 changes each); memory is also measured at 4D
 RUNS=3             # runs per step; figures are medians
 MEMORY_RUNS=1      # runs at 4N and 4M (peak RSS only; moto's SQS takes minutes to drain 4N)
 AUDIT_CHANGES=1000000
@@ -29,7 +29,7 @@ usage() {
   --json             print one JSON document instead of the table
   --n N              messages per ingest run (default 500; moto's SQS slows as a queue deepens)
   --m M              pending changes per best-case replay run (default 20000)
-  --d D              documents per realistic replay run (default 5000; the sequential PUT client makes ~3.1 D requests)
+  --d D              documents per realistic replay run (default 4000; the sequential PUT client makes ~3.1 D requests)
   --runs R           runs per step (default 3)
   --memory-runs R    runs at 4N, 4D and 4M, which only measure peak RSS (default 1, at most --runs)
   --audit-changes C  changes inserted by the audit step (default 1000000)
