@@ -112,7 +112,7 @@ done
 # same bodies, one drained by the product and one by the raw loop (in alternating order, for the
 # ratio); in the first MEMORY_RUNS runs, 4N drained by the product alone (for its peak RSS).
 TABLE=tattoo-directory-bench
-say "seeding the stream: $((4 * N * 10)) PutItem calls"
+say "seeding the stream: $((4 * N * 10)) items (BatchWriteItem, one call at a time)"
 seed seed-stream --table "$TABLE" --records $((4 * N * 10))
 for run in $(seq 1 "$RUNS"); do
     say "ingest run $run/$RUNS: $N messages"

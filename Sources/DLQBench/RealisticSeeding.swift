@@ -7,7 +7,7 @@ import StreamModel
 import SyncTransform
 
 /// Creates the table the realistic replay reads for documents missing from search, holding each
-/// artist's final item (removed artists absent), with `BatchWriteItem` (25 items a call).
+/// artist's final item (removed artists absent).
 struct SeedRealisticTable: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-realistic-table",
@@ -22,27 +22,16 @@ struct SeedRealisticTable: AsyncParsableCommand {
         let aws = try Peers.aws()
         let dynamoDB = DynamoDBClient(configuration: aws, httpClient: Peers.httpClient, logger: Peers.logger)
         _ = try await dynamoDB.createTableWithStream(tableName: table)
-        // BatchWriteItem is the benchmark's own: the product only reads the table.
-        let client = AWSJSONClient(service: .dynamodb, configuration: aws, httpClient: Peers.httpClient, logger: Peers.logger)
+        let writer = TableWriter(configuration: aws, table: table)
         let present = (0..<documents).filter { !RealisticWorkload.isRemoved($0) }
-        let batches = stride(from: 0, to: present.count, by: 25).map { Array(present[$0..<min($0 + 25, present.count)]) }
-        let table = table
         let concurrency = concurrency
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<concurrency {
                 group.addTask {
-                    for batch in stride(from: worker, to: batches.count, by: concurrency).map({ batches[$0] }) {
-                        var requests = batch.map { document in
-                            JSONValue.object([
-                                "PutRequest": .object(["Item": BenchData.artist(document, revision: 3).dynamoJSON])
-                            ])
-                        }
-                        while !requests.isEmpty {
-                            let response = try await client.call(
-                                "BatchWriteItem", .object(["RequestItems": .object([table: .array(requests)])]))
-                            requests = response["UnprocessedItems"]?[table]?.arrayValue ?? []
-                        }
+                    let share = stride(from: worker * 25, to: present.count, by: concurrency * 25).flatMap {
+                        present[$0..<min($0 + 25, present.count)]
                     }
+                    try await writer.put(share.map { BenchData.artist($0, revision: 3) })
                 }
             }
             try await group.waitForAll()
