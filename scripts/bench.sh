@@ -1,33 +1,37 @@
 #!/usr/bin/env bash
 # Benchmarks dlq-reprocessor on local peers and prints each figure (the median of
-# several runs) beside its target: the audit store at 1M changes, ingest and replay
-# against the raw rate of the same calls measured in the same run, and the peak
-# resident set size of each step at two sizes. Builds dlq-bench in release mode,
+# several runs) beside its target: the audit store at 1M changes, ingest against the
+# raw rate of the same calls, replay of an outage's realistic backlog against raw
+# _bulk and against a sequential one-PUT-per-change client, and replay's best case
+# against raw _bulk (each baseline measured in the same run), and the peak resident
+# set size of each step at two sizes. Builds dlq-bench in release mode,
 # starts moto and osmem-server on free loopback ports, stops them, leaves nothing
 # running. Targets are printed, not asserted: the exit status says only whether
 # every step ran.
 #
-#   scripts/bench.sh [--json] [--n N] [--m M] [--runs R] [--memory-runs R] [--audit-changes C] [--concurrency K]
+#   scripts/bench.sh [--json] [--n N] [--m M] [--d D] [--runs R] [--memory-runs R] [--audit-changes C] [--concurrency K]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 JSON=0
 N=500              # format-A messages per ingest run (10 records each); memory is also measured at 4N
-M=20000            # pending changes per replay run; memory is also measured at 4M
+M=20000            # pending changes per best-case replay run; memory is also measured at 4M
+D=4000             # documents per realistic replay run (about 3.1 changes each); memory is also measured at 4D
 RUNS=3             # runs per step; figures are medians
 MEMORY_RUNS=1      # runs at 4N and 4M (peak RSS only; moto's SQS takes minutes to drain 4N)
 AUDIT_CHANGES=1000000
 CONCURRENCY=4      # receives in flight: the reprocessor's default
 
 usage() {
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     cat <<'EOF'
 
   --json             print one JSON document instead of the table
   --n N              messages per ingest run (default 500; moto's SQS slows as a queue deepens)
-  --m M              pending changes per replay run (default 20000)
+  --m M              pending changes per best-case replay run (default 20000)
+  --d D              documents per realistic replay run (default 4000; the sequential PUT client makes ~3.1 D requests)
   --runs R           runs per step (default 3)
-  --memory-runs R    runs at 4N and 4M, which only measure peak RSS (default 1, at most --runs)
+  --memory-runs R    runs at 4N, 4D and 4M, which only measure peak RSS (default 1, at most --runs)
   --audit-changes C  changes inserted by the audit step (default 1000000)
   --concurrency K    receives in flight for ingest and its baseline (default 4)
 EOF
@@ -40,12 +44,13 @@ positive() {
 while [ $# -gt 0 ]; do
     case "$1" in
         --json) JSON=1; shift ;;
-        --n|--m|--runs|--memory-runs|--audit-changes|--concurrency)
+        --n|--m|--d|--runs|--memory-runs|--audit-changes|--concurrency)
             [ $# -ge 2 ] || { echo "bench: $1 needs a value" >&2; exit 2; }
             positive "$1" "$2"
             case "$1" in
                 --n) N=$2 ;;
                 --m) M=$2 ;;
+                --d) D=$2 ;;
                 --runs) RUNS=$2 ;;
                 --memory-runs) MEMORY_RUNS=$2 ;;
                 --audit-changes) AUDIT_CHANGES=$2 ;;
@@ -107,7 +112,7 @@ done
 # same bodies, one drained by the product and one by the raw loop (in alternating order, for the
 # ratio); in the first MEMORY_RUNS runs, 4N drained by the product alone (for its peak RSS).
 TABLE=tattoo-directory-bench
-say "seeding the stream: $((4 * N * 10)) PutItem calls"
+say "seeding the stream: $((4 * N * 10)) items (BatchWriteItem, one call at a time)"
 seed seed-stream --table "$TABLE" --records $((4 * N * 10))
 for run in $(seq 1 "$RUNS"); do
     say "ingest run $run/$RUNS: $N messages"
@@ -128,14 +133,44 @@ for run in $(seq 1 "$RUNS"); do
     rm -f "$WORK"/ingest.sqlite3*
 done
 
-# 3. Replay: per run, at M the documents' old revisions in two indexes and the pending changes
-# in a new audit log; the product replays into one, plain _bulk writes the other (alternating
-# order, for the ratio). In the first MEMORY_RUNS runs, 4M by the product alone (for its peak RSS).
+# 3. Replay of an outage's backlog (RealisticWorkload): the table holds every artist's final item
+# (seeded once, for 4D: it serves both sizes). Per run, at D: the starting state in three indexes and
+# the backlog in a new audit log; the product replays into one, plain _bulk writes the final
+# documents into the second, a sequential client PUTs every change into the third (the order
+# rotates from run to run). In the first MEMORY_RUNS runs, 4D by the product alone (for its peak RSS).
+REALISTIC_TABLE=tattoo-directory-realistic
+say "seeding the realistic table: $((4 * D)) documents"
+seed seed-realistic-table --table "$REALISTIC_TABLE" --documents $((4 * D))
 for run in $(seq 1 "$RUNS"); do
-    say "replay run $run/$RUNS: $M changes"
+    say "realistic replay run $run/$RUNS: $D documents"
+    seed seed-replay-realistic --db "$WORK/replay.sqlite3" --documents "$D" \
+        --index "realistic-product-$run-$D" --index "realistic-bulk-$run-$D" --index "realistic-put-$run-$D"
+    product=(replay --workload realistic --db "$WORK/replay.sqlite3" --documents "$D" --index "realistic-product-$run-$D" \
+        --table "$REALISTIC_TABLE")
+    bulk=(bulk-raw --workload realistic --documents "$D" --index "realistic-bulk-$run-$D")
+    put=(put-sequential --documents "$D" --index "realistic-put-$run-$D")
+    case $((run % 3)) in
+        1) measure "$run" "${product[@]}"; measure "$run" "${bulk[@]}"; measure "$run" "${put[@]}" ;;
+        2) measure "$run" "${put[@]}"; measure "$run" "${product[@]}"; measure "$run" "${bulk[@]}" ;;
+        0) measure "$run" "${bulk[@]}"; measure "$run" "${put[@]}"; measure "$run" "${product[@]}" ;;
+    esac
+    rm -f "$WORK"/replay.sqlite3*
+    [ "$run" -le "$MEMORY_RUNS" ] || continue
+    say "realistic replay run $run/$RUNS: $((4 * D)) documents"
+    seed seed-replay-realistic --db "$WORK/replay.sqlite3" --documents $((4 * D)) --index "realistic-product-$run-$((4 * D))"
+    measure "$run" replay --workload realistic --db "$WORK/replay.sqlite3" --documents $((4 * D)) \
+        --index "realistic-product-$run-$((4 * D))" --table "$REALISTIC_TABLE"
+    rm -f "$WORK"/replay.sqlite3*
+done
+
+# 4. Replay's best case (BestCaseWorkload): per run, at M the documents' old revisions in two indexes
+# and one pending MODIFY each in a new audit log; the product replays into one, plain _bulk writes the
+# other (alternating order, for the ratio). In the first MEMORY_RUNS runs, 4M by the product alone.
+for run in $(seq 1 "$RUNS"); do
+    say "best-case replay run $run/$RUNS: $M changes"
     seed seed-replay --db "$WORK/replay.sqlite3" --changes "$M" --index "product-$M" --index "raw-$M"
-    product=(replay --db "$WORK/replay.sqlite3" --changes "$M" --index "product-$M" --table "$TABLE")
-    raw=(bulk-raw --changes "$M" --index "raw-$M")
+    product=(replay --db "$WORK/replay.sqlite3" --documents "$M" --index "product-$M" --table "$TABLE")
+    raw=(bulk-raw --documents "$M" --index "raw-$M")
     if [ $((run % 2)) -eq 1 ]; then
         measure "$run" "${product[@]}"; measure "$run" "${raw[@]}"
     else
@@ -143,12 +178,12 @@ for run in $(seq 1 "$RUNS"); do
     fi
     rm -f "$WORK"/replay.sqlite3*
     [ "$run" -le "$MEMORY_RUNS" ] || continue
-    say "replay run $run/$RUNS: $((4 * M)) changes"
+    say "best-case replay run $run/$RUNS: $((4 * M)) changes"
     seed seed-replay --db "$WORK/replay.sqlite3" --changes $((4 * M)) --index "product-$((4 * M))"
-    measure "$run" replay --db "$WORK/replay.sqlite3" --changes $((4 * M)) --index "product-$((4 * M))" --table "$TABLE"
+    measure "$run" replay --db "$WORK/replay.sqlite3" --documents $((4 * M)) --index "product-$((4 * M))" --table "$TABLE"
     rm -f "$WORK"/replay.sqlite3*
 done
 
 say "done in $(($(date +%s) - STARTED)) s; stopping the peers"
-python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --n "$N" --m "$M" --runs "$RUNS" \
+python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --n "$N" --m "$M" --d "$D" --runs "$RUNS" \
     --memory-runs "$MEMORY_RUNS" --audit-changes "$AUDIT_CHANGES" --concurrency "$CONCURRENCY" --seconds $(($(date +%s) - STARTED))

@@ -128,11 +128,17 @@ enum Peers {
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }()
 
-    /// Warnings and errors to stderr, as `dlq-reprocessor` logs by default.
+    /// Warnings and errors to stderr, as `dlq-reprocessor` logs by default; `DLQ_BENCH_LOG_LEVEL`
+    /// (e.g. `debug`) lowers the level and prefixes each line with the milliseconds elapsed, to see
+    /// where a step's time goes.
     static let logger: Logger = {
-        var logger = Logger(label: "dlq-bench") { label in StreamLogHandler.standardError(label: label) }
-        logger.logLevel = .warning
-        return logger
+        let level = ProcessInfo.processInfo.environment["DLQ_BENCH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+        guard let level else {
+            var logger = Logger(label: "dlq-bench") { label in StreamLogHandler.standardError(label: label) }
+            logger.logLevel = .warning
+            return logger
+        }
+        return Logger(label: "dlq-bench") { _ in ElapsedLogHandler(logLevel: level) }
     }()
 
     /// AWS settings from the environment (`AWS_ENDPOINT_URL` points at moto).

@@ -15,7 +15,8 @@ struct DLQBench: AsyncParsableCommand {
         subcommands: [
             AuditBenchmark.self,
             SeedStream.self, SeedQueues.self, IngestBenchmark.self, RawIngestBenchmark.self,
-            SeedReplay.self, ReplayBenchmark.self, RawBulkBenchmark.self,
+            SeedReplay.self, SeedRealisticTable.self, SeedRealisticReplay.self, ReplayBenchmark.self,
+            RawBulkBenchmark.self, SequentialPutBenchmark.self,
         ]
     )
 }

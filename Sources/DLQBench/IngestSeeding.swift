@@ -7,11 +7,10 @@ import StreamModel
 struct SeedStream: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-stream",
-        abstract: "Create a table with a NEW_AND_OLD_IMAGES stream and PutItem artists into it (one stream record each).")
+        abstract: "Create a table with a NEW_AND_OLD_IMAGES stream and write artists into it (one stream record each).")
 
     @Option(help: "The table to create.") var table: String
     @Option(help: "Items to write (= stream records).") var records: Int
-    @Option(help: "PutItem calls in flight.") var concurrency = 8
 
     func run() async throws {
         let aws = try Peers.aws()
@@ -19,17 +18,14 @@ struct SeedStream: AsyncParsableCommand {
         let streamARN = try await dynamoDB.createTableWithStream(tableName: table)
         // Half as many artists as records: the first write of an artist is an INSERT, the second a MODIFY.
         let artists = max(1, records / 2)
-        let table = table
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<concurrency {
-                group.addTask {
-                    for ordinal in stride(from: worker, to: records, by: concurrency) {
-                        try await dynamoDB.putItem(
-                            tableName: table, item: BenchData.artist(ordinal % artists, revision: ordinal / artists))
-                    }
-                }
-            }
-            try await group.waitForAll()
+        // One call at a time: moto numbers a stream record by the stream's length when it is added, so
+        // writes in flight together can get the same sequence number (and one of them would be lost
+        // as a duplicate). In one call, no key twice.
+        let writer = TableWriter(configuration: aws, table: table)
+        let items = (0..<records).map { BenchData.artist($0 % artists, revision: $0 / artists) }
+        let perCall = min(25, artists)
+        for first in stride(from: 0, to: records, by: perCall) {
+            try await writer.put(Array(items[first..<min(first + perCall, records)]))
         }
         var report = StepReport(step: "seed-stream")
         report.set("streamArn", streamARN)

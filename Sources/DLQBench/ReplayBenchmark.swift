@@ -7,10 +7,26 @@ import Reprocessor
 import StreamModel
 import SyncTransform
 
-/// The documents and changes of the replay step: artist `d` is in search at revision 0 (with
-/// sequence number 2d) and has one pending MODIFY to revision 1 (sequence number 2d + 1), the
+/// The shape of backlog a replay step runs on.
+enum ReplayShape: String, ExpressibleByArgument, CaseIterable {
+    /// ``BestCaseWorkload``: one MODIFY per document search already has.
+    case bestCase = "best-case"
+    /// ``RealisticWorkload``: an outage's INSERTs, MODIFYs and REMOVEs, out of order.
+    case realistic
+
+    /// Pending changes of a backlog of `documents` documents.
+    func changes(documents: Int) -> Int {
+        switch self {
+        case .bestCase: documents
+        case .realistic: RealisticWorkload(documents: documents).changeCount
+        }
+    }
+}
+
+/// The documents and changes of the best-case replay step: artist `d` is in search at revision 0
+/// (with sequence number 2d) and has one pending MODIFY to revision 1 (sequence number 2d + 1), the
 /// steady state of a DLQ whose changes failed while the documents already existed.
-enum ReplayWorkload {
+enum BestCaseWorkload {
     static func oldSequence(_ document: Int) -> SequenceNumber { BenchData.sequenceNumber(2 * document) }
     static func newSequence(_ document: Int) -> SequenceNumber { BenchData.sequenceNumber(2 * document + 1) }
 
@@ -52,14 +68,14 @@ struct SeedReplay: AsyncParsableCommand {
 
     func run() async throws {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
-        let openSearch = try ReplayWorkload.openSearch(maxBulkOperations: 1000)
+        let openSearch = try BestCaseWorkload.openSearch(maxBulkOperations: 1000)
         for index in indices {
             try await openSearch.createIndexIfMissing(index: index)
             let transform = SyncTransform(index: index)
             for first in stride(from: 0, to: changes, by: 1000) {
                 let operations = (first..<min(first + 1000, changes)).map { document in
                     BulkOperation.index(
-                        id: String(document), document: ReplayWorkload.liveDocument(document, transform: transform),
+                        id: String(document), document: BestCaseWorkload.liveDocument(document, transform: transform),
                         condition: nil)
                 }
                 let items = try await openSearch.bulk(index: index, operations: operations)
@@ -76,7 +92,7 @@ struct SeedReplay: AsyncParsableCommand {
                 let pending = range.map { document in
                     NewChange(
                         streamARN: BenchData.streamARN, shardID: BenchData.shardID,
-                        sequenceNumber: ReplayWorkload.newSequence(document), eventID: "replay-\(document)",
+                        sequenceNumber: BestCaseWorkload.newSequence(document), eventID: "replay-\(document)",
                         eventName: .modify, keys: BenchData.artistKeys(document), documentID: String(document),
                         oldImage: BenchData.artist(document, revision: 0), newImage: BenchData.artist(document, revision: 1),
                         approximateCreationTime: now)
@@ -86,8 +102,8 @@ struct SeedReplay: AsyncParsableCommand {
                         messageID: "replay-message-\(start / 10)",
                         body: BenchData.failedBatchBody(
                             streamARN: BenchData.streamARN, shardID: BenchData.shardID,
-                            start: ReplayWorkload.newSequence(range.lowerBound),
-                            end: ReplayWorkload.newSequence(range.upperBound - 1),
+                            start: BestCaseWorkload.newSequence(range.lowerBound),
+                            end: BestCaseWorkload.newSequence(range.upperBound - 1),
                             count: range.count, requestID: "replay-\(start / 10)"),
                         format: .failedBatch, receivedAt: now, disposition: .changes(pending)))
             }
@@ -106,7 +122,8 @@ struct ReplayBenchmark: AsyncParsableCommand {
         abstract: "Replay every pending change of a seeded audit log with the write engine.")
 
     @Option(help: "The seeded audit database.") var db: String
-    @Option(help: "Pending changes in it.") var changes: Int
+    @Option(help: "The backlog it was seeded with.") var workload = ReplayShape.bestCase
+    @Option(help: "Documents whose changes it holds.") var documents: Int
     @Option(help: "The index the documents are in.") var index: String
     @Option(help: "The table name the replayer is configured with (read only for documents missing from search).")
     var table = "tattoo-directory-bench"
@@ -121,49 +138,117 @@ struct ReplayBenchmark: AsyncParsableCommand {
         let start = ContinuousClock.now
         let summary = try await engine.replayDue()
         let seconds = Latencies.seconds(ContinuousClock.now - start)
-        guard summary.applied == changes else {
+        // Each document's newest change is applied (written, or already true); the rest are coalesced into it.
+        let changes = workload.changes(documents: documents)
+        guard summary.applied == documents, summary.superseded == changes - documents, summary.failed == 0,
+            summary.deferred == 0, summary.conflict == 0, summary.unavailable == 0, summary.pausedReason == nil
+        else {
+            let paused = summary.pausedReason.map { "; paused: \($0)" } ?? ""
             throw BenchError(
-                "replay applied \(summary.applied) of \(changes) changes (\(summary.superseded) superseded, "
-                    + "\(summary.failed) failed, \(summary.deferred) deferred)")
+                "replay of \(changes) changes of \(documents) documents: \(summary.applied) applied, "
+                    + "\(summary.superseded) superseded, \(summary.failed) failed, \(summary.deferred) deferred, "
+                    + "\(summary.conflict) conflict, \(summary.unavailable) unavailable\(paused)")
         }
         var report = StepReport(step: "replay")
+        report.set("workload", workload.rawValue)
+        report.set("documents", documents)
         report.set("changes", changes)
+        report.set("writes", summary.writes)
         report.set("seconds", seconds)
-        report.set("documentsPerSecond", Double(changes) / seconds)
+        report.set("documentsPerSecond", Double(documents) / seconds)
+        report.set("changesPerSecond", Double(changes) / seconds)
         try report.print()
     }
 }
 
-/// Step 3, the baseline: the same documents written with plain `_bulk` requests of the replayer's
-/// size, one after another, with nothing else done.
+/// Step 3, the first baseline: the documents' final state written with plain `_bulk` requests of
+/// the replayer's size, one after another, with nothing else done.
 struct RawBulkBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulk-raw",
-        abstract: "Index the replay step's new documents with plain _bulk requests (the raw rate).")
+        abstract: "Write the replay step's final documents with plain _bulk requests (the raw rate).")
 
-    @Option(help: "Documents.") var changes: Int
+    @Option(help: "The backlog whose final documents to write.") var workload = ReplayShape.bestCase
+    @Option(help: "Documents.") var documents: Int
     @Option(help: "The index (seeded like the product's).") var index: String
     @Option(help: "Documents per _bulk request (the replayer's batch).") var batch = 500
 
     func run() async throws {
-        let openSearch = try ReplayWorkload.openSearch(maxBulkOperations: batch)
+        let openSearch = try BestCaseWorkload.openSearch(maxBulkOperations: batch)
         let transform = SyncTransform(index: index)
-        var writing = Duration.zero
-        for first in stride(from: 0, to: changes, by: batch) {
-            let operations = (first..<min(first + batch, changes)).map { document in
-                BulkOperation.index(
-                    id: String(document), document: ReplayWorkload.changedDocument(document, transform: transform), condition: nil
-                )
+        let operations: (Range<Int>) -> [BulkOperation] =
+            switch workload {
+            case .bestCase:
+                {
+                    $0.map { document in
+                        BulkOperation.index(
+                            id: String(document), document: BestCaseWorkload.changedDocument(document, transform: transform),
+                            condition: nil)
+                    }
+                }
+            case .realistic:
+                { $0.compactMap { RealisticWorkload.finalOperation($0, transform: transform) } }
             }
+        var writing = Duration.zero
+        var written = 0
+        for first in stride(from: 0, to: documents, by: batch) {
+            let batchOperations = operations(first..<min(first + batch, documents))
             let start = ContinuousClock.now
-            let items = try await openSearch.bulk(index: index, operations: operations)
+            let items = try await openSearch.bulk(index: index, operations: batchOperations)
             writing += ContinuousClock.now - start
             guard items.allSatisfy(\.isSuccess) else { throw BenchError("a _bulk item failed") }
+            written += items.count
         }
+        let seconds = Latencies.seconds(writing)
+        let changes = workload.changes(documents: documents)
         var report = StepReport(step: "bulk-raw")
+        report.set("workload", workload.rawValue)
+        report.set("documents", documents)
         report.set("changes", changes)
-        report.set("seconds", Latencies.seconds(writing))
-        report.set("documentsPerSecond", Double(changes) / Latencies.seconds(writing))
+        report.set("writes", written)
+        report.set("seconds", seconds)
+        report.set("documentsPerSecond", Double(documents) / seconds)
+        report.set("changesPerSecond", Double(changes) / seconds)
+        try report.print()
+    }
+}
+
+/// Step 3, the second baseline: a naive script that PUTs one document per change — each INSERT
+/// and MODIFY indexed, each REMOVE deleted, one request at a time, in stream order (so in
+/// sequence order per document), unconditionally.
+struct SequentialPutBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "put-sequential",
+        abstract: "Write every change of the realistic backlog with one request each, in sequence (the naive rate).")
+
+    @Option(help: "Documents of the realistic workload.") var documents: Int
+    @Option(help: "The index (seeded like the product's).") var index: String
+
+    func run() async throws {
+        let openSearch = try BestCaseWorkload.openSearch(maxBulkOperations: 500)
+        let transform = SyncTransform(index: index)
+        let changes = RealisticWorkload(documents: documents).streamOrder()
+        var writing = Duration.zero
+        for change in changes {
+            let id = String(change.document)
+            let start = ContinuousClock.now
+            if let revision = RealisticWorkload.revision(afterStep: change.step) {
+                let document = RealisticWorkload.document(change, revision: revision, transform: transform)
+                _ = try await openSearch.index(index: index, id: id, document: document)
+            } else {
+                _ = try await openSearch.delete(index: index, id: id)
+            }
+            writing += ContinuousClock.now - start
+        }
+        let seconds = Latencies.seconds(writing)
+        var report = StepReport(step: "put-sequential")
+        report.set("workload", ReplayShape.realistic.rawValue)
+        report.set("documents", documents)
+        report.set("changes", changes.count)
+        report.set("writes", changes.count)
+        report.set("seconds", seconds)
+        report.set("documentsPerSecond", Double(documents) / seconds)
+        report.set("changesPerSecond", Double(changes.count) / seconds)
         try report.print()
     }
 }
