@@ -44,8 +44,8 @@ public struct DynamoDBClient: Sendable {
         }
     }
 
-    /// The items with `keys`, read with `BatchGetItem` in calls of at most 100 keys; keys the
-    /// service leaves unprocessed (throttling) are asked again with backoff.
+    /// The items with `keys`, read with `BatchGetItem` in calls of at most 100 keys, sent
+    /// together; keys the service leaves unprocessed (throttling) are asked again with backoff.
     /// - Parameters:
     ///   - tableName: The table.
     ///   - keys: Full primary keys (duplicates are read once).
@@ -59,46 +59,69 @@ public struct DynamoDBClient: Sendable {
         var unique: [Item] = []
         var seen = Set<Item>()
         for key in keys where seen.insert(key).inserted { unique.append(key) }
-        var found: [Item: Item] = [:]
-        for start in stride(from: 0, to: unique.count, by: 100) {
-            var remaining = Array(unique[start..<min(start + 100, unique.count)])
-            var round = 0
-            while !remaining.isEmpty {
-                if round > 0 {
-                    guard round < retryPolicy.maxAttempts else {
-                        throw AWSError(
-                            code: .throttling, service: AWSService.dynamodb.displayName, operation: "BatchGetItem",
-                            message: "\(remaining.count) keys still unprocessed after \(round) calls")
+        let chunks = stride(from: 0, to: unique.count, by: 100).map { Array(unique[$0..<min($0 + 100, unique.count)]) }
+        do {
+            return try await withThrowingTaskGroup(of: [Item: Item].self) { group in
+                for chunk in chunks {
+                    group.addTask {
+                        try await batchGetChunk(
+                            tableName: tableName, keys: chunk, keyNames: keyNames, consistentRead: consistentRead)
                     }
-                    try? await Task.sleep(for: retryPolicy.delay(afterAttempt: round - 1))
                 }
-                round += 1
-                let response = try await client.call(
-                    "BatchGetItem",
-                    .object([
-                        "RequestItems": .object([
-                            tableName: .object([
-                                "Keys": .array(remaining.map(\.dynamoJSON)), "ConsistentRead": .bool(consistentRead),
-                            ])
-                        ])
-                    ]))
-                for itemJSON in response["Responses"]?[tableName]?.arrayValue ?? [] {
-                    let item: Item
-                    do {
-                        item = try Item(dynamoJSON: itemJSON)
-                    } catch {
-                        throw AWSError(
-                            code: .invalidResponse, service: AWSService.dynamodb.displayName, operation: "BatchGetItem",
-                            message: "an item is not DynamoDB JSON: \(error)")
-                    }
-                    found[item.filter { keyNames.contains($0.key) }] = item
-                }
-                var unprocessed: [Item] = []
-                for keyJSON in response["UnprocessedKeys"]?[tableName]?["Keys"]?.arrayValue ?? [] {
-                    if let key = try? Item(dynamoJSON: keyJSON) { unprocessed.append(key) }
-                }
-                remaining = unprocessed
+                var found: [Item: Item] = [:]
+                for try await items in group { found.merge(items) { $1 } }
+                return found
             }
+        } catch let error as AWSError {
+            throw error
+        } catch {
+            throw AWSError(
+                code: .connection, service: AWSService.dynamodb.displayName, operation: "BatchGetItem", message: "\(error)")
+        }
+    }
+
+    /// One `BatchGetItem` call of at most 100 keys, asked again for the keys left unprocessed.
+    private func batchGetChunk(tableName: String, keys: [Item], keyNames: [String], consistentRead: Bool)
+        async throws(AWSError) -> [Item: Item]
+    {
+        var found: [Item: Item] = [:]
+        var remaining = keys
+        var round = 0
+        while !remaining.isEmpty {
+            if round > 0 {
+                guard round < retryPolicy.maxAttempts else {
+                    throw AWSError(
+                        code: .throttling, service: AWSService.dynamodb.displayName, operation: "BatchGetItem",
+                        message: "\(remaining.count) keys still unprocessed after \(round) calls")
+                }
+                try? await Task.sleep(for: retryPolicy.delay(afterAttempt: round - 1))
+            }
+            round += 1
+            let response = try await client.call(
+                "BatchGetItem",
+                .object([
+                    "RequestItems": .object([
+                        tableName: .object([
+                            "Keys": .array(remaining.map(\.dynamoJSON)), "ConsistentRead": .bool(consistentRead),
+                        ])
+                    ])
+                ]))
+            for itemJSON in response["Responses"]?[tableName]?.arrayValue ?? [] {
+                let item: Item
+                do {
+                    item = try Item(dynamoJSON: itemJSON)
+                } catch {
+                    throw AWSError(
+                        code: .invalidResponse, service: AWSService.dynamodb.displayName, operation: "BatchGetItem",
+                        message: "an item is not DynamoDB JSON: \(error)")
+                }
+                found[item.filter { keyNames.contains($0.key) }] = item
+            }
+            var unprocessed: [Item] = []
+            for keyJSON in response["UnprocessedKeys"]?[tableName]?["Keys"]?.arrayValue ?? [] {
+                if let key = try? Item(dynamoJSON: keyJSON) { unprocessed.append(key) }
+            }
+            remaining = unprocessed
         }
         return found
     }

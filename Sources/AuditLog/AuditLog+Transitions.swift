@@ -70,10 +70,38 @@ extension AuditLog {
     /// One move, inside the caller's write transaction. Every check comes before the first
     /// write, so a refused move leaves the transaction as it found it.
     static func move(_ request: TransitionRequest, now: Int64, in db: Connection) throws -> ChangeRecord {
+        try moveStatus(request, now: now, in: db)
+        guard let updated = try change(id: request.id, in: db) else {
+            throw AuditLogError(code: .notFound, description: "change \(request.id) does not exist")
+        }
+        return updated
+    }
+
+    /// ``move(_:now:in:)`` reading and writing only the state columns, not the images: what the
+    /// write engine records a batch of outcomes with.
+    /// - Returns: The change's new status.
+    @discardableResult
+    static func moveStatus(_ request: TransitionRequest, now: Int64, in db: Connection) throws -> ChangeStatus {
         let id = request.id
-        guard let current = try change(id: id, in: db) else {
+        let state = try db.queryOne(
+            "SELECT status, attempts, next_attempt_at, last_error, message_id FROM changes WHERE id = ?", [id]
+        ) { row in
+            (
+                status: row.column(0) as String, attempts: row.column(1) as Int, nextAttemptAt: row.column(2) as Int64?,
+                lastError: row.column(3) as String?, messageID: row.column(4) as String?
+            )
+        }
+        guard let state else {
             throw AuditLogError(code: .notFound, description: "change \(id) does not exist")
         }
+        guard let status = ChangeStatus(rawValue: state.status) else {
+            throw AuditLogError.corruptRow("change \(id): unknown status \(state.status)")
+        }
+        let current = (
+            status: status, attempts: state.attempts,
+            nextAttemptAt: state.nextAttemptAt.map(Date.init(databaseMilliseconds:)), lastError: state.lastError,
+            messageID: state.messageID
+        )
         if let expecting = request.expecting, !expecting.contains(current.status) {
             let expected = expecting.map(\.rawValue).sorted().joined(separator: ", ")
             throw AuditLogError(
@@ -94,10 +122,7 @@ extension AuditLog {
             "UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
             [request.to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, lastError, now, id])
         try appendAction(changeID: id, messageID: current.messageID, request.action, at: now, in: db)
-        guard let updated = try change(id: id, in: db) else {
-            throw AuditLogError(code: .notFound, description: "change \(id) does not exist")
-        }
-        return updated
+        return request.to
     }
 
     /// Appends an action without changing any state (e.g. a refused rollback: `.conflict`).

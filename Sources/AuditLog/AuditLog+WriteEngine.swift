@@ -100,13 +100,13 @@ public struct EngineCommit: Sendable {
 
 /// What an ``EngineCommit`` did.
 public struct EngineCommitResult: Sendable {
-    /// Per settlement, in order: the updated change, or why the move was refused.
-    public var settlements: [Result<ChangeRecord, AuditLogError>]
+    /// Per settlement, in order: the change's new status, or why the move was refused.
+    public var settlements: [Result<ChangeStatus, AuditLogError>]
     /// The ids of the new intents, in order.
     public var intentIDs: [Int64]
     /// Per completion, in order: the results of its settlements, or nil when its intent was
     /// already resolved by another process (which then recorded the write).
-    public var completions: [[Result<ChangeRecord, AuditLogError>]?]
+    public var completions: [[Result<ChangeStatus, AuditLogError>]?]
 }
 
 /// What the audit log knows about one document, for the write engine's planners.
@@ -279,7 +279,7 @@ extension AuditLog {
                     ])
                 intentIDs.append(db.lastInsertRowID)
             }
-            var completions: [[Result<ChangeRecord, AuditLogError>]?] = []
+            var completions: [[Result<ChangeStatus, AuditLogError>]?] = []
             for completion in step.completions {
                 guard try db.run("DELETE FROM write_intents WHERE id = ?", [completion.intentID]) == 1 else {
                     completions.append(nil)
@@ -296,10 +296,10 @@ extension AuditLog {
 
     /// One settlement inside the caller's transaction: the move, or its note when the move is refused.
     private static func settle(_ settlement: Settlement, now: Int64, in db: Connection) throws -> Result<
-        ChangeRecord, AuditLogError
+        ChangeStatus, AuditLogError
     > {
         do {
-            return .success(try move(settlement.request, now: now, in: db))
+            return .success(try moveStatus(settlement.request, now: now, in: db))
         } catch {
             guard let refusal = error as? AuditLogError, [.notFound, .illegalTransition].contains(refusal.code) else {
                 throw error

@@ -166,6 +166,8 @@ public struct WriteEngine: Sendable {
         }
         var cursor: String?
         var carried: [ChangeRecord] = []
+        // Documents waiting for a round: rounds are filled across pages of due changes.
+        var waiting: [DocumentWork] = []
         repeat {
             if shouldStop?() == true { return summary }
             let page = try await auditLog.dueChanges(now: Date(), after: cursor, limit: pageSize)
@@ -195,9 +197,12 @@ public struct WriteEngine: Sendable {
                     summary.count(result.outcome)
                 }
             }
-            for start in stride(from: 0, to: works.count, by: batchDocuments) {
+            waiting += works
+            let lastPage = cursor == nil && carried.isEmpty
+            while waiting.count >= batchDocuments || (lastPage && !waiting.isEmpty) {
                 if shouldStop?() == true { return summary }
-                let batch = Array(works[start..<min(start + batchDocuments, works.count)])
+                let batch = Array(waiting.prefix(batchDocuments))
+                waiting.removeFirst(batch.count)
                 let started = ContinuousClock.now
                 let execution = try await execute(batch, context: .init(actor: "system", now: Date()), dryRun: false)
                 ReprocessorMetrics.record(Array(execution.results.values), duration: ContinuousClock.now - started)
@@ -495,13 +500,13 @@ public struct WriteEngine: Sendable {
     }
 
     /// The result of a recorded decision: as planned, or `conflict` when another process moved the change first.
-    func result(_ decision: ChangeDecision, _ recorded: Result<ChangeRecord, AuditLogError>) async throws -> OperationResult {
+    func result(_ decision: ChangeDecision, _ recorded: Result<ChangeStatus, AuditLogError>) async throws -> OperationResult {
         switch recorded {
-        case .success(let change):
+        case .success(let status):
             logger.log(
-                level: decision.outcome.isFailure ? .warning : .info, "change \(change.status.rawValue): \(decision.message)",
-                metadata: Self.metadata(change))
-            return OperationResult(id: change.id, outcome: decision.outcome, status: change.status, message: decision.message)
+                level: decision.outcome.isFailure ? .warning : .info, "change \(status.rawValue): \(decision.message)",
+                metadata: Self.metadata(decision.change))
+            return OperationResult(id: decision.change.id, outcome: decision.outcome, status: status, message: decision.message)
         case .failure(let refusal):
             let current = try await auditLog.change(id: decision.change.id)
             return OperationResult(

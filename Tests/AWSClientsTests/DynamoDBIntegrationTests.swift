@@ -22,6 +22,23 @@ struct DynamoDBIntegrationTests {
 
     static let modified: Item = inserted.merging(["name": .string("Ink & Iron Studio"), "verified": .bool(true)]) { $1 }
 
+    @Test("BatchGetItem reads 250 items in concurrent calls of 100 keys, matches each to its key, and leaves missing keys out")
+    func batchGetItem() async throws {
+        let configuration = try await SharedMoto.configuration()
+        let table = AWSFixtures.uniqueName("artists")
+        _ = try await AWSFixtures.createTableWithStream(named: table, configuration: configuration)
+        let dynamoDB = DynamoDBClient(configuration: configuration, logger: AWSFixtures.quietLogger)
+        func key(_ id: Int) -> Item { ["PK": .string("ARTIST#\(id)"), "SK": .string("METADATA")] }
+        for id in 0..<250 {
+            try await dynamoDB.putItem(tableName: table, item: key(id).merging(["name": .string("Artist \(id)")]) { $1 })
+        }
+        let keys = (0..<260).map(key) + [key(3), key(7)]
+        let found = try await dynamoDB.batchGetItem(tableName: table, keys: keys, keyNames: ["PK", "SK"])
+        #expect(found.count == 250)
+        for id in 0..<250 { #expect(found[key(id)]?["name"] == .string("Artist \(id)")) }
+        for id in 250..<260 { #expect(found[key(id)] == nil) }
+    }
+
     @Test("INSERT, MODIFY and REMOVE come back from the stream with images and ordered sequence numbers")
     func streamReads() async throws {
         let configuration = try await SharedMoto.configuration()

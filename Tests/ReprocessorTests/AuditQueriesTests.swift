@@ -54,7 +54,10 @@ struct AuditQueriesTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let changes = (0..<1005).map(Self.change)
         _ = try await log.ingest(
-            [NewMessage(messageID: "many", body: "{}", format: .forwardedRecords, receivedAt: Date(), disposition: .changes(changes))],
+            [
+                NewMessage(
+                    messageID: "many", body: "{}", format: .forwardedRecords, receivedAt: Date(), disposition: .changes(changes))
+            ],
             at: Date())
         let history = try await AuditQueries(auditLog: log).history(key: "ARTIST#7")
         #expect(history.changes.count == AuditQueries.historyRows)
