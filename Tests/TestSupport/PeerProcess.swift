@@ -144,7 +144,10 @@ public final class PeerProcess: Sendable {
             let deadline = Date().addingTimeInterval(2)
             while process.isRunning && Date() < deadline { usleep(20_000) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            // Bounded, not waitUntilExit(): that call was seen to wait forever on a killed peer
+            // whose exit Foundation had not yet noticed, holding a thread of the task pool.
+            let killDeadline = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < killDeadline { usleep(20_000) }
         }
         try? stdinPipe.fileHandleForWriting.close()
     }
