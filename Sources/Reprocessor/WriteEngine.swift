@@ -168,6 +168,9 @@ public struct WriteEngine: Sendable {
         var carried: [ChangeRecord] = []
         // Documents waiting for a round: rounds are filled across pages of due changes.
         var waiting: [DocumentWork] = []
+        // The table reads of the next round, made while the current one runs.
+        var ahead: Task<[String: TableRead], Never>?
+        defer { ahead?.cancel() }
         repeat {
             if shouldStop?() == true { return summary }
             let page = try await auditLog.dueChanges(now: Date(), after: cursor, limit: pageSize)
@@ -199,12 +202,18 @@ public struct WriteEngine: Sendable {
             }
             waiting += works
             let lastPage = cursor == nil && carried.isEmpty
-            while waiting.count >= batchDocuments || (lastPage && !waiting.isEmpty) {
+            // A round runs once the next one is known too, so that the next round's table reads
+            // (the slowest peer) go on while this round writes and records.
+            while waiting.count >= 2 * batchDocuments || (lastPage && !waiting.isEmpty) {
                 if shouldStop?() == true { return summary }
                 let batch = Array(waiting.prefix(batchDocuments))
                 waiting.removeFirst(batch.count)
+                let prefetched = await ahead?.value ?? [:]
+                let upcoming = Array(waiting.prefix(batchDocuments))
+                ahead = upcoming.isEmpty ? nil : Task { await readTableAhead(upcoming) }
                 let started = ContinuousClock.now
-                let execution = try await execute(batch, context: .init(actor: "system", now: Date()), dryRun: false)
+                let execution = try await execute(
+                    batch, context: .init(actor: "system", now: Date()), dryRun: false, prefetched: prefetched)
                 ReprocessorMetrics.record(Array(execution.results.values), duration: ContinuousClock.now - started)
                 for result in execution.results.values { summary.count(result.outcome) }
                 summary.writes += execution.writes
@@ -231,6 +240,34 @@ public struct WriteEngine: Sendable {
             results.append(try await self.result(decision, result))
         }
         return results
+    }
+
+    /// A table item read ahead of its round, with the document as search showed it just before.
+    struct TableRead: Sendable {
+        /// The live document read first.
+        var live: OpenSearchDocument?
+        /// The table's item read after it.
+        var table: TableState
+    }
+
+    /// Reads search, then the table, for the documents of `works` that will need the table (absent
+    /// from search, or a table copy). Best effort: a failure leaves the round to read for itself.
+    func readTableAhead(_ works: [DocumentWork]) async -> [String: TableRead] {
+        guard let live = try? await openSearch.multiGet(index: index, ids: works.map(\.documentID)) else { return [:] }
+        let needing = works.filter { work in
+            guard work.keys != nil else { return false }
+            guard let document = live[work.documentID] else { return true }
+            return document.source["sync"]?["eventName"]?.stringValue == WritePlanner.resyncMark
+        }
+        guard !needing.isEmpty, let items = try? await table.currentItems(keys: needing.compactMap(\.keys)) else {
+            return [:]
+        }
+        var reads: [String: TableRead] = [:]
+        for work in needing {
+            reads[work.documentID] = TableRead(
+                live: live[work.documentID], table: work.keys.flatMap { items[$0] }.map(TableState.present) ?? .absent)
+        }
+        return reads
     }
 
     // MARK: Recovery
@@ -302,7 +339,9 @@ public struct WriteEngine: Sendable {
     }
 
     /// Decides and carries out `works` (at most one per document), in rounds.
-    func execute(_ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool) async throws -> Execution {
+    func execute(
+        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, prefetched: [String: TableRead] = [:]
+    ) async throws -> Execution {
         var execution = Execution()
         var pending = works
         var round = 0
@@ -333,7 +372,17 @@ public struct WriteEngine: Sendable {
             }
             let audit = try await auditLog.documentFacts(ids, now: context.now)
             var facts: [String: DocumentFacts] = [:]
-            for id in ids { facts[id] = DocumentFacts(live: live[id], audit: audit[id] ?? .init()) }
+            for id in ids {
+                facts[id] = DocumentFacts(live: live[id], audit: audit[id] ?? .init())
+                // A table read made ahead of this round stands only while search still shows the
+                // document exactly as it did just before that read (same version, or still absent):
+                // the write's condition then rests on the read that preceded it.
+                if round == 1, let early = prefetched[id], early.live?.seqNo == live[id]?.seqNo,
+                    early.live?.primaryTerm == live[id]?.primaryTerm
+                {
+                    facts[id]?.table = early.table
+                }
+            }
             var plans = pending.map { ($0, plan($0, facts: facts[$0.documentID]!, context: context)) }
             let needingTable = plans.indices.filter { plans[$0].1 == .needsTable }
             if !needingTable.isEmpty {
