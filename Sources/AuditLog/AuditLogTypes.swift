@@ -53,6 +53,9 @@ public enum ActionKind: String, Sendable, Hashable, CaseIterable, Codable {
     case conflict
     /// A change arrived again in another message.
     case duplicate
+    /// A reconcile run repaired a document that had drifted from the table (no change or message:
+    /// the response names the run and the document).
+    case reconciled
 }
 
 /// A change to store at ingest: one failed stream record, or a placeholder for an expired batch.

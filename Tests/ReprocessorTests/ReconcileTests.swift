@@ -1,0 +1,155 @@
+import AuditLog
+import Foundation
+import OpenSearchClient
+import Reprocessor
+import StreamModel
+import SyncTransform
+import TestSupport
+import Testing
+
+/// `reconcile` end to end: the built executable against a moto table and an osmem index with
+/// drift of every kind injected.
+@Suite("reconcile")
+struct ReconcileTests {
+    /// Artists in the table (`RECONCILE_ARTISTS` to change it).
+    static let artistCount = Int(ProcessInfo.processInfo.environment["RECONCILE_ARTISTS"] ?? "") ?? 300
+    static let missing = (1...10).map(String.init)
+    static let stale = (11...17).map(String.init)
+    static let differs = (21...25).map(String.init)
+    static let orphaned = (9001...9008).map { "x\($0)" }
+
+    /// The document the handler would have written for `item`.
+    static func document(_ item: Item, sequence: String, transform: SyncTransform) -> JSONValue {
+        transform.document(
+            for: item,
+            stamp: SyncStamp(
+                sequenceNumber: SequenceNumber(sequence)!, eventName: .modify, approximateCreationTime: nil,
+                appliedAt: Date(timeIntervalSince1970: 1_790_000_000)))
+    }
+
+    /// Every document of the index: id → (version, source).
+    static func snapshot(_ world: ReprocessorWorld) async throws -> [String: OpenSearchDocument] {
+        try await world.openSearch.refresh(index: world.index)
+        var ids: [String] = []
+        var after: String?
+        repeat {
+            let page = try await world.openSearch.walkPage(index: world.index, after: after, size: 500)
+            ids += page.documents.map(\.id)
+            after = page.next
+        } while after != nil
+        return try await world.openSearch.multiGet(index: world.index, ids: ids)
+    }
+
+    /// A table of `artistCount` artists (plus items that are not artist METADATA), and an index
+    /// in step with it but for the injected drift. Stale artists were written twice; the DLQ
+    /// brought their second change, so the audit log knows it, but search shows the first.
+    static func driftedWorld() async throws -> ReprocessorWorld {
+        let world = try await ReprocessorWorld.start()
+        let transform = SyncTransform(index: world.index)
+        for id in stride(from: 1, through: artistCount, by: 1) {
+            try await world.putArtist(String(id), name: "artist \(id)")
+        }
+        for id in stale { try await world.putArtist(id, name: "artist \(id) renamed") }
+        try await world.put(["PK": .string("ARTIST#1"), "SK": .string("REVIEW#1"), "text": .string("great")])
+        try await world.put(["PK": .string("STUDIO#1"), "SK": .string("METADATA"), "name": .string("studio")])
+
+        let staleRecords = try await world.streamRecords().map(\.record).filter {
+            $0.eventName == .modify && stale.contains(SyncTransform.documentID(forKeys: $0.dynamodb.keys) ?? "")
+        }
+        #expect(staleRecords.count == stale.count)
+        try await world.send(staleRecords.map { world.forwardedBody([$0]) })
+        let ingest = try await world.cli("ingest")
+        #expect(ingest.status == 0, "\(ingest)")
+
+        var operations: [BulkOperation] = []
+        for id in (1...artistCount).map(String.init) where !missing.contains(id) {
+            var item = ReprocessorWorld.artist(id, name: "artist \(id)")
+            if differs.contains(id) { item["name"] = .string("edited by hand") }
+            operations.append(.index(id: id, document: document(item, sequence: "1", transform: transform), condition: nil))
+        }
+        for id in orphaned {
+            let item = ReprocessorWorld.artist(id, name: "gone \(id)")
+            operations.append(.index(id: id, document: document(item, sequence: "1", transform: transform), condition: nil))
+        }
+        let outcomes = try await world.openSearch.bulkSettled(index: world.index, operations: operations)
+        #expect(outcomes.allSatisfy { (try? $0.get().isSuccess) == true })
+        try await world.openSearch.refresh(index: world.index)
+        return world
+    }
+
+    static func reconciledActions(_ world: ReprocessorWorld) async throws -> [ActionRecord] {
+        let log = try AuditLog(path: world.auditDatabasePath)
+        return try await log.listActions(ActionFilter(actions: [.reconciled]), after: nil, limit: 10_000).rows
+    }
+
+    @Test("dry run counts every kind exactly and writes nothing; repair makes search equal the table; then no drift")
+    func dryRunRepairAndClean() async throws {
+        let world = try await Self.driftedWorld()
+        let before = try await Self.snapshot(world)
+
+        // Small pages, so each of the three segments and the walk take several.
+        let dryRun = try await world.cli(
+            "reconcile", "--segments", "3", "--json", environment: ["DLQ_BATCH_DOCUMENTS": "37"])
+        let report = try? JSONValue(parsing: dryRun.stdout)
+        #expect(dryRun.status == 3, "\(dryRun)")
+        #expect(report?["mode"]?.stringValue == "dry_run")
+        #expect(report?["scanned"]?.intValue == Self.artistCount)
+        #expect(report?["indexed"]?.intValue == Self.artistCount - Self.missing.count + Self.orphaned.count)
+        #expect(report?["missing"]?.intValue == Self.missing.count)
+        #expect(report?["stale"]?.intValue == Self.stale.count)
+        #expect(report?["orphaned"]?.intValue == Self.orphaned.count)
+        #expect(report?["differs"]?.intValue == Self.differs.count)
+        #expect(report?["repaired"]?.intValue == 0)
+        for (kind, ids) in [
+            ("missing", Self.missing), ("stale", Self.stale), ("orphaned", Self.orphaned), ("differs", Self.differs),
+        ] {
+            let samples = report?["samples"]?[kind]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(Set(samples) == Set(ids), "\(kind)")
+        }
+        #expect(try await Self.snapshot(world) == before, "a dry run writes nothing to search")
+        #expect(try await Self.reconciledActions(world).isEmpty)
+
+        let table = try await world.cli("reconcile")
+        #expect(table.status == 3)
+        #expect(table.stdout.contains("orphaned  8"), "\(table.stdout)")
+
+        let (repair, repaired) = try await world.cliJSON(
+            "reconcile", "--repair", "--reason", "incident 42", "--actor", "alice")
+        #expect(repair.status == 0, "\(repair)")
+        let drift = Self.missing + Self.stale + Self.orphaned + Self.differs
+        #expect(repaired?["repaired"]?.intValue == drift.count)
+        #expect(repaired?["conflicts"]?.intValue == 0)
+
+        let after = try await Self.snapshot(world)
+        #expect(after.count == Self.artistCount)
+        for id in (1...Self.artistCount).map(String.init) {
+            let item = try #require(try await world.currentArtist(id))
+            let live = try #require(after[id], "artist \(id) in search")
+            #expect(ReprocessorWorld.content(live.source) == world.expectedContent(item), "artist \(id)")
+        }
+        for id in Self.stale {
+            let live = try #require(after[id])
+            #expect(live.source["sync"]?["eventName"]?.stringValue == WritePlanner.resyncMark)
+            #expect(SyncTransform.syncedSequenceNumber(in: live.source)! > SequenceNumber("1")!)
+        }
+        let actions = try await Self.reconciledActions(world)
+        #expect(actions.count == drift.count, "one action per repair")
+        #expect(actions.allSatisfy { $0.actor == "alice" && $0.reason == "incident 42" && $0.changeID == nil })
+        let documented = actions.compactMap { $0.response.flatMap { try? JSONValue(parsing: $0) }?["documentId"]?.stringValue }
+        #expect(Set(documented) == Set(drift))
+
+        let (again, clean) = try await world.cliJSON("reconcile")
+        #expect(again.status == 0, "\(again)")
+        for kind in ["missing", "stale", "orphaned", "differs"] { #expect(clean?[kind]?.intValue == 0, "\(kind)") }
+        let verify = try await world.cli("verify")
+        #expect(verify.status == 0, "\(verify)")
+    }
+
+    @Test("a repair needs a reason; segments are bounded")
+    func usage() async throws {
+        let world = try await ReprocessorWorld.start()
+        #expect(try await world.cli("reconcile", "--repair").status == 2)
+        #expect(try await world.cli("reconcile", "--segments", "0").status == 2)
+        #expect(try await world.cli("reconcile", "--rate", "5").status == 2)
+    }
+}
