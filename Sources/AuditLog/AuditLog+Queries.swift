@@ -310,7 +310,9 @@ extension AuditLog {
                     ReplayPause(
                         reason: row.column(0), since: Date(databaseMilliseconds: row.column(1) as Int64),
                         checkedAt: Date(databaseMilliseconds: row.column(2) as Int64))
-                })
+                },
+                lastReconcile: try db.queryOne("SELECT max(id) FROM reconcile_runs") { $0.column(0) as Int64? }?
+                    .flatMap { try Self.reconcileRun(id: $0, in: db) })
         }
     }
 

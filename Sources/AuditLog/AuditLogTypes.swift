@@ -704,12 +704,14 @@ public struct AuditStats: Sendable, Hashable {
     public var runLease: LeaseState?
     /// Why replay is paused and since when (nil when the last pass got through).
     public var replayPause: ReplayPause?
+    /// The newest reconcile run, finished or not (nil before any).
+    public var lastReconcile: ReconcileRun?
 
     /// Makes stats.
     public init(
         changes: [ChangeStatus: Int], messagesTotal: Int, messagesQuarantined: Int, oldestPendingCreatedAt: Date?,
         lastRunAt: Date?, batches: [BatchStatus: Int] = [:], oldestWaitingBatchSince: Date? = nil,
-        runLease: LeaseState? = nil, replayPause: ReplayPause? = nil
+        runLease: LeaseState? = nil, replayPause: ReplayPause? = nil, lastReconcile: ReconcileRun? = nil
     ) {
         self.changes = changes
         self.messagesTotal = messagesTotal
@@ -720,6 +722,7 @@ public struct AuditStats: Sendable, Hashable {
         self.oldestWaitingBatchSince = oldestWaitingBatchSince
         self.runLease = runLease
         self.replayPause = replayPause
+        self.lastReconcile = lastReconcile
     }
 }
 

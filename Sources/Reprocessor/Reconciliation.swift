@@ -52,23 +52,8 @@ public struct ReconcileReport: Sendable {
     /// Sample document ids of one kind (at most 20).
     public func samples(_ kind: DriftKind) -> [String] { run.samples[kind.rawValue] ?? [] }
 
-    /// `{"run", "mode", "scanned", "indexed", "missing", "stale", "orphaned", "differs", "repaired", "conflicts",
-    /// "failed", "samples": {kind: [ids]}}`.
-    public var json: JSONValue {
-        var members: [String: JSONValue] = [
-            "run": .number(String(run.id)), "mode": .string(run.mode.rawValue),
-            "scanned": .number(String(run.scanned)), "indexed": .number(String(run.indexed)),
-            "repaired": .number(String(run.repaired)), "conflicts": .number(String(run.conflicts)),
-            "failed": .number(String(run.failed)),
-        ]
-        var samples: [String: JSONValue] = [:]
-        for kind in DriftKind.allCases {
-            members[kind.rawValue] = .number(String(count(kind)))
-            samples[kind.rawValue] = .array(self.samples(kind).map(JSONValue.string))
-        }
-        members["samples"] = .object(samples)
-        return .object(members)
-    }
+    /// The report as JSON: ``AuditJSON/reconcileRun(_:)``.
+    public var json: JSONValue { AuditJSON.reconcileRun(run) }
 }
 
 /// The I/O half of `reconcile` (issue 13): a parallel `Scan` of the table's artist METADATA
@@ -197,6 +182,7 @@ public struct Reconciliation: Sendable {
                 }
             }
             progress?(try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date()))
+            await TestPause.at(.reconcileAfterPage, logger: logger)
             position = next
         }
     }

@@ -4,6 +4,7 @@ import OpenSearchClient
 import Reprocessor
 import StreamModel
 import SyncTransform
+import Synchronization
 import TestSupport
 import Testing
 
@@ -11,8 +12,11 @@ import Testing
 /// drift of every kind injected.
 @Suite("reconcile")
 struct ReconcileTests {
-    /// Artists in the table (`RECONCILE_ARTISTS` to change it).
-    static let artistCount = Int(ProcessInfo.processInfo.environment["RECONCILE_ARTISTS"] ?? "") ?? 300
+    /// Artists in the table of the main test (`RECONCILE_ARTISTS` to change it; about a minute at 2,000 on
+    /// two loaded cores).
+    static let artistCount = Int(ProcessInfo.processInfo.environment["RECONCILE_ARTISTS"] ?? "") ?? 2000
+    /// Artists in the table of the crash test.
+    static let smallArtistCount = 300
     static let missing = (1...10).map(String.init)
     static let stale = (11...17).map(String.init)
     static let differs = (21...25).map(String.init)
@@ -40,13 +44,13 @@ struct ReconcileTests {
         return try await world.openSearch.multiGet(index: world.index, ids: ids)
     }
 
-    /// A table of `artistCount` artists (plus items that are not artist METADATA), and an index
+    /// A table of `artists` artists (plus items that are not artist METADATA), and an index
     /// in step with it but for the injected drift. Stale artists were written twice; the DLQ
     /// brought their second change, so the audit log knows it, but search shows the first.
-    static func driftedWorld() async throws -> ReprocessorWorld {
+    static func driftedWorld(artists: Int) async throws -> ReprocessorWorld {
         let world = try await ReprocessorWorld.start()
         let transform = SyncTransform(index: world.index)
-        for id in stride(from: 1, through: artistCount, by: 1) {
+        for id in stride(from: 1, through: artists, by: 1) {
             try await world.putArtist(String(id), name: "artist \(id)")
         }
         for id in stale { try await world.putArtist(id, name: "artist \(id) renamed") }
@@ -62,7 +66,7 @@ struct ReconcileTests {
         #expect(ingest.status == 0, "\(ingest)")
 
         var operations: [BulkOperation] = []
-        for id in (1...artistCount).map(String.init) where !missing.contains(id) {
+        for id in (1...artists).map(String.init) where !missing.contains(id) {
             var item = ReprocessorWorld.artist(id, name: "artist \(id)")
             if differs.contains(id) { item["name"] = .string("edited by hand") }
             operations.append(.index(id: id, document: document(item, sequence: "1", transform: transform), condition: nil))
@@ -84,7 +88,7 @@ struct ReconcileTests {
 
     @Test("dry run counts every kind exactly and writes nothing; repair makes search equal the table; then no drift")
     func dryRunRepairAndClean() async throws {
-        let world = try await Self.driftedWorld()
+        let world = try await Self.driftedWorld(artists: Self.artistCount)
         let before = try await Self.snapshot(world)
 
         // Small pages, so each of the three segments and the walk take several.
@@ -143,6 +147,54 @@ struct ReconcileTests {
         for kind in ["missing", "stale", "orphaned", "differs"] { #expect(clean?[kind]?.intValue == 0, "\(kind)") }
         let verify = try await world.cli("verify")
         #expect(verify.status == 0, "\(verify)")
+    }
+
+    @Test("kill -9 after a committed page of a repair, then --resume: the same run finishes, nothing counted or repaired twice")
+    func resumeAfterKill() async throws {
+        let world = try await Self.driftedWorld(artists: Self.smallArtistCount)
+        let path = world.auditDatabasePath
+        let pid = Mutex<Int32?>(nil)
+        let killed = Task {
+            try await CommandRunner.run(
+                ReprocessorExecutable.path, ["reconcile", "--repair", "--reason", "incident 7", "--segments", "1"],
+                environment: world.environment([
+                    "DLQ_TEST_PAUSE_AT": "reconcile-after-page", "DLQ_TEST_PAUSE_SECONDS": "600",
+                    "DLQ_BATCH_DOCUMENTS": "25",
+                ]),
+                onStart: { started in pid.withLock { $0 = started } })
+        }
+        var paused: ReconcileRun?
+        for _ in 0..<600 where paused == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            paused = try await AuditLog(path: path).reconcileRuns(limit: 1).first.flatMap { $0.scanned > 0 ? $0 : nil }
+        }
+        let interrupted = try #require(paused, "the repair never committed a page")
+        kill(try #require(pid.withLock { $0 }), SIGKILL)
+        let output = try await killed.value
+        #expect(output.killedBySignal, "\(output)")
+        #expect(output.stderr.contains("DLQ_TEST_PAUSED reconcile-after-page"), "\(output.stderr)")
+        let atKill = try #require(try await AuditLog(path: path).reconcileRuns(limit: 1).first)
+        #expect(atKill.id == interrupted.id && atKill.status == .running)
+        #expect(atKill.scanned < Self.smallArtistCount)
+
+        let resume = try await world.cli(
+            "reconcile", "--repair", "--reason", "incident 7", "--resume", "--json",
+            environment: ["DLQ_BATCH_DOCUMENTS": "25"])
+        #expect(resume.status == 0, "\(resume)")
+        let report = try JSONValue(parsing: resume.stdout)
+        let drift = Self.missing + Self.stale + Self.orphaned + Self.differs
+        #expect(report["run"]?.intValue == Int(interrupted.id), "the killed run resumed")
+        #expect(report["scanned"]?.intValue == Self.smallArtistCount, "no page scanned twice")
+        #expect(report["repaired"]?.intValue == drift.count)
+        let actions = try await Self.reconciledActions(world)
+        #expect(actions.count == drift.count, "one action per repair, none twice")
+        let documented = actions.compactMap { $0.response.flatMap { try? JSONValue(parsing: $0) }?["documentId"]?.stringValue }
+        #expect(Set(documented) == Set(drift))
+        let (again, _) = try await world.cliJSON("reconcile")
+        #expect(again.status == 0, "\(again)")
+        let (_, stats) = try await world.cliJSON("stats")
+        #expect(stats?["lastReconcile"]?["mode"]?.stringValue == "dry_run")
+        #expect(stats?["lastReconcile"]?["status"]?.stringValue == "finished")
     }
 
     @Test("a repair needs a reason; segments are bounded")
