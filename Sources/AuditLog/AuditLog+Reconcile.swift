@@ -161,6 +161,53 @@ extension AuditLog {
         }
     }
 
+    /// Resolves the batches that expired before `run` started: a finished repairing run checked
+    /// every artist of the table against search after they expired, so what their lost records
+    /// changed is in search now. Each gets a `reconciled` action on its message naming the run.
+    /// - Parameters:
+    ///   - run: A finished repairing reconcile run.
+    ///   - actor: Who.
+    ///   - reason: Why.
+    ///   - at: Now.
+    /// - Returns: The ids of the batches resolved.
+    /// - Throws: ``AuditLogError`` `.illegalTransition` when the run is not a finished repair.
+    public func resolveExpiredBatches(coveredBy run: ReconcileRun, actor: String, reason: String?, at: Date)
+        throws(AuditLogError) -> [Int64]
+    {
+        guard run.mode == .repair, run.status == .finished else {
+            throw AuditLogError(
+                code: .illegalTransition,
+                description:
+                    "reconcile run \(run.id) is a \(run.mode.rawValue) run, \(run.status.rawValue): only a finished repair resolves expired batches"
+            )
+        }
+        let now = at.databaseMilliseconds
+        return try write { db in
+            let batches = try db.query(
+                """
+                SELECT id, message_id FROM batches INDEXED BY batches_status
+                WHERE status = 'expired' AND updated_at <= ? ORDER BY id
+                """, [run.startedAt.databaseMilliseconds]
+            ) { (id: $0.column(0) as Int64, messageID: $0.column(1) as String) }
+            for batch in batches {
+                try db.run(
+                    "UPDATE batches SET status = 'resolved', updated_at = ? WHERE id = ? AND status = 'expired'",
+                    [now, batch.id])
+                let response = JSONValue.object([
+                    "reconcileRun": .number(String(run.id)), "batchId": .number(String(batch.id)),
+                ]).serialized
+                try Self.appendAction(
+                    changeID: nil, messageID: batch.messageID,
+                    ActionEntry(
+                        action: .reconciled, actor: actor, reason: reason,
+                        outcome:
+                            "batch \(batch.id) resolved: reconcile run \(run.id) repaired search from the table after it expired",
+                        response: response), at: now, in: db)
+            }
+            return batches.map(\.id)
+        }
+    }
+
     static func positionsJSON(_ positions: [ReconcileRun.SegmentPosition]) -> String {
         var members: [String: JSONValue] = [:]
         for (segment, position) in positions.enumerated() {

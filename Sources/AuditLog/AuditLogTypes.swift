@@ -195,6 +195,9 @@ public enum BatchStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case read
     /// The stream no longer has the records: trimmed, shard or stream gone, or older than its retention.
     case expired
+    /// An expired batch covered by a repairing reconcile run that started after it expired
+    /// (`resolve-expired`): search was made to match the table for every artist.
+    case resolved
 }
 
 /// A failed batch to store: the range a format-A message names.

@@ -144,6 +144,23 @@ public struct Reconciliation: Sendable {
         return ReconcileReport(run: run)
     }
 
+    /// `resolve-expired`: a repairing run (``run(_:progress:)`` with `repair` set), then, when it
+    /// left no drift unrepaired, the batches that expired before it started are marked resolved,
+    /// naming the run. With drift left (conflicts, failures) nothing is resolved.
+    /// - Returns: The run's report and the ids of the batches resolved.
+    /// - Throws: As ``run(_:progress:)``.
+    public func resolveExpired(_ request: ReconcileRequest, progress: (@Sendable (ReconcileRun) -> Void)? = nil)
+        async throws -> (report: ReconcileReport, resolvedBatches: [Int64])
+    {
+        var request = request
+        request.repair = true
+        let report = try await run(request, progress: progress)
+        guard report.unrepaired == 0 else { return (report, []) }
+        let resolved = try await auditLog.resolveExpiredBatches(
+            coveredBy: report.run, actor: request.actor, reason: request.reason, at: Date())
+        return (report, resolved)
+    }
+
     /// One scan segment, page by page, from `position`.
     func scan(
         segment: Int, from position: ReconcileRun.SegmentPosition, run: ReconcileRun, request: ReconcileRequest,
@@ -181,7 +198,9 @@ public struct Reconciliation: Sendable {
                     try await repair(drifted, into: &step, run: run, request: request, pacer: pacer)
                 }
             }
-            progress?(try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date()))
+            // Recorded whether or not anyone watches (`progress?(…)` would skip its argument when nil).
+            let recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
+            progress?(recorded)
             await TestPause.at(.reconcileAfterPage, logger: logger)
             position = next
         }
@@ -209,7 +228,9 @@ public struct Reconciliation: Sendable {
                     }
                 }
             }
-            progress?(try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date()))
+            // Recorded whether or not anyone watches (`progress?(…)` would skip its argument when nil).
+            let recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
+            progress?(recorded)
             guard let next = page.next else { return }
             after = next
         }

@@ -20,7 +20,7 @@ struct DLQReprocessor: AsyncParsableCommand {
             IngestCommand.self, RunCommand.self, ListCommand.self, ShowCommand.self,
             RetryCommand.self, SkipCommand.self, RollbackCommand.self, ResyncCommand.self,
             HistoryCommand.self, ErrorsCommand.self, AuditCommand.self, QuarantinedCommand.self, BatchesCommand.self,
-            StatsCommand.self, ReconcileCommand.self,
+            StatsCommand.self, ReconcileCommand.self, ResolveExpiredCommand.self,
             VerifyCommand.self, ServeCommand.self,
         ]
     )

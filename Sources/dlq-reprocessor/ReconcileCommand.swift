@@ -66,3 +66,55 @@ struct ReconcileCommand: AsyncParsableCommand {
         if report.unrepaired > 0 { throw ExitStatus.needsOperator.exitCode }
     }
 }
+
+/// `resolve-expired`: a repairing reconcile, then the expired batches it covered are resolved.
+struct ResolveExpiredCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve-expired",
+        abstract: "Run a repairing reconcile, then mark the batches that expired before it resolved.",
+        discussion: """
+            Batches whose records left the stream cannot be replayed. A repairing reconcile that starts after \
+            they expired makes search match the table for every artist; when it leaves no drift unrepaired, \
+            each such batch is marked resolved, with an action naming the run. Exits 3 when drift is left \
+            (nothing resolved), 0 otherwise.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: ConnectionOptions
+    @Option(name: .long, help: "Parallel Scan segments (default 4).") var segments = 4
+    @Option(name: .long, help: "Why (recorded on the run, every repair and every batch).") var reason: String
+    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Option(name: .long, help: "At most N repairs per second.") var rate: Double?
+    @Flag(name: .long, help: "Continue the last unfinished repairing run.") var resume = false
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        if segments < 1 || segments > 1000 { throw ValidationError("--segments must be 1 to 1000") }
+        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must not be empty") }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
+    }
+
+    func run() async throws {
+        let reprocessor = try CommandContext.open(global, connection)
+        let reconciliation = try await reprocessor.makeReconciliation()
+        let request = ReconcileRequest(
+            segments: segments, repair: true, actor: actor ?? loginName(), reason: reason, ratePerSecond: rate,
+            resume: resume)
+        let (report, resolved) = try await reconciliation.resolveExpired(request)
+        if json {
+            Output.json(
+                .object([
+                    "reconcile": report.json, "resolvedBatches": .array(resolved.map { .number(String($0)) }),
+                ]))
+        } else {
+            print(
+                "reconcile run \(report.run.id): scanned \(report.run.scanned), indexed \(report.run.indexed), "
+                    + "drift \(report.drift), repaired \(report.run.repaired)")
+            print(
+                report.unrepaired > 0
+                    ? "\(report.unrepaired) differences left unrepaired: no batch resolved"
+                    : "resolved \(resolved.count) expired batches: \(resolved.map(String.init).joined(separator: " "))")
+        }
+        if report.unrepaired > 0 { throw ExitStatus.needsOperator.exitCode }
+    }
+}

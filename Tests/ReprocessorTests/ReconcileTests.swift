@@ -197,6 +197,39 @@ struct ReconcileTests {
         #expect(stats?["lastReconcile"]?["status"]?.stringValue == "finished")
     }
 
+    @Test(
+        "resolve-expired: a repairing reconcile brings the lost change into search, then the expired batch is resolved naming the run"
+    )
+    func resolveExpired() async throws {
+        let world = try await ReprocessorWorld.start()
+        try await world.putArtist("3", name: "Before")
+        let records = try await world.streamRecords()
+        // A range past everything the shard holds, with records older than the stream's retention.
+        var gone = records[0]
+        gone.record.dynamodb.sequenceNumber = AWSFixtures.sequence(records[0].record.dynamodb.sequenceNumber, plus: 1_000_000)
+        try await world.send([world.failedBatchBody([gone], requestID: "trimmed")])
+        #expect(try await world.cli("run", "--once").status == 3, "the expired batch waits for an operator")
+        #expect(try await world.liveDocument("3") == nil, "its artist never reached search")
+
+        let (resolve, json) = try await world.cliJSON("resolve-expired", "--reason", "stream trimmed", "--actor", "bob")
+        #expect(resolve.status == 0, "\(resolve)")
+        #expect(json?["reconcile"]?["missing"]?.intValue == 1, "\(resolve)")
+        #expect(json?["reconcile"]?["repaired"]?.intValue == 1)
+        let resolved = try #require(json?["resolvedBatches"]?.arrayValue)
+        #expect(resolved.count == 1)
+        let live = try #require(try await world.liveDocument("3"))
+        #expect(ReprocessorWorld.content(live.source) == world.expectedContent(try #require(try await world.currentArtist("3"))))
+
+        let (_, listed) = try await world.cliJSON("batches", "--status", "resolved")
+        #expect(listed?["batches"]?.arrayValue?.first?["id"] == resolved[0])
+        let actions = try await Self.reconciledActions(world)
+        let batchAction = try #require(actions.first { $0.messageID != nil })
+        #expect(batchAction.actor == "bob" && batchAction.reason == "stream trimmed")
+        #expect(try JSONValue(parsing: batchAction.response ?? "")["reconcileRun"] == json?["reconcile"]?["run"])
+        #expect(try await world.cli("run", "--once").status == 0, "nothing waits for an operator any more")
+        #expect(try await world.cli("verify").status == 0)
+    }
+
     @Test("a repair needs a reason; segments are bounded")
     func usage() async throws {
         let world = try await ReprocessorWorld.start()
