@@ -40,6 +40,10 @@ public enum ReprocessorMetrics {
         public static let oldestWaitingBatchAge = "dlq_oldest_waiting_batch_age_seconds"
         /// Gauge: 1 while this process holds the run lease (ingest and replay run), 0 while it waits.
         public static let runLeaseHeld = "dlq_run_lease_held"
+        /// Gauge, label `kind`: differences the newest reconcile run found (missing, stale, orphaned, differs).
+        public static let reconcileDrift = "dlq_reconcile_drift"
+        /// Gauge: Unix time the newest reconcile run started (absent before any run).
+        public static let reconcileLastRun = "dlq_reconcile_last_run_timestamp_seconds"
     }
 
     /// Creates every counter at zero, so that a scrape lists them before anything happened.
@@ -107,6 +111,16 @@ public enum ReprocessorMetrics {
         }
         Gauge(label: Name.oldestWaitingBatchAge).record(
             stats.oldestWaitingBatchSince.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+        if let run = stats.lastReconcile { record(reconcile: run) }
+    }
+
+    /// Sets the reconcile gauges from a run: drift found by kind and when it started.
+    /// - Parameter run: The newest reconcile run.
+    public static func record(reconcile run: ReconcileRun) {
+        for kind in DriftKind.allCases {
+            Gauge(label: Name.reconcileDrift, dimensions: [("kind", kind.rawValue)]).record(run.found[kind.rawValue] ?? 0)
+        }
+        Gauge(label: Name.reconcileLastRun).record(run.startedAt.timeIntervalSince1970)
     }
 
     /// Sets the run-lease gauge.

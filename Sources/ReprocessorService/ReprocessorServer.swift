@@ -48,6 +48,7 @@ public struct ReprocessorServer: Sendable {
         let api = OperatorAPI(
             auditLog: reprocessor.auditLog,
             actions: OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: logger),
+            reconciliation: Reconciliation(engine: engine, pageSize: reprocessor.settings.bulkDocuments, logger: logger),
             readiness: Readiness(
                 auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, control: control, holder: holder),
             registry: registry, tokens: options.tokens, logger: logger)
