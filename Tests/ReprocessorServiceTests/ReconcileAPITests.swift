@@ -43,3 +43,20 @@ extension ServeTests {
         }
     }
 }
+
+extension ServeTests.ReconcileAPITests {
+    @Test("--reconcile-interval runs dry-run reconciles while holding the lease; drift shows in metrics, nothing is written")
+    func scheduledDryRun() async throws {
+        let world = try await ReprocessorWorld.start()
+        try await world.putArtist("6", name: "Not in search")
+        let service = try await RunningService.start(world, arguments: ["--reconcile-interval", "1"])
+        defer { service.process.stop() }
+        try await service.eventually("a scheduled run found the drift") {
+            try await service.get("/metrics").body.contains(#"dlq_reconcile_drift{kind="missing"} 1"#)
+        }
+        let runs = try #require(try await service.get("/v1/reconcile").json?["runs"]?.arrayValue)
+        #expect(runs.first?["mode"]?.stringValue == "dry_run")
+        #expect(runs.first?["actor"]?.stringValue == "system")
+        #expect(try await world.liveDocument("6") == nil, "a dry run writes nothing")
+    }
+}
