@@ -257,6 +257,7 @@ public struct Reconciliation: Sendable {
             }
             guard !writes.isEmpty else { continue }
             await pacer.wait(for: writes.count)
+            await TestPause.at(.reconcileBeforeWrite, logger: logger)
             let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
             for ((documentID, kind, write), outcome) in zip(writes, outcomes) {
                 let item = try outcome.get()
