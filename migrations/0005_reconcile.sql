@@ -57,6 +57,9 @@ CREATE INDEX actions_actor ON actions (actor, id);
 CREATE INDEX actions_kind ON actions (action, id);
 -- listActions by time: the id range of an `at` range.
 CREATE INDEX actions_at ON actions (at);
+-- history(documentID:): the reconcile repairs of one document (they belong to no change).
+CREATE INDEX actions_reconciled_document ON actions (json_extract(response, '$.documentId'), id)
+    WHERE action = 'reconciled';
 
 -- 2. One row per reconcile run: what it was asked, how far it got, what it found.
 --    positions_json: {"<segment>": LastEvaluatedKey as DynamoDB JSON, or "done"} per scan

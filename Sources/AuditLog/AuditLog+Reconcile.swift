@@ -62,12 +62,13 @@ extension AuditLog {
     /// - Throws: ``AuditLogError``.
     public func unfinishedReconcileRun(mode: ReconcileRun.Mode) throws(AuditLogError) -> ReconcileRun? {
         try read { db in
-            let id = try db.queryOne(
-                """
-                SELECT id FROM reconcile_runs INDEXED BY reconcile_runs_status
-                WHERE mode = ? AND status IN ('running', 'failed') ORDER BY id DESC LIMIT 1
-                """, [mode.rawValue]
-            ) { $0.column(0) as Int64 }
+            let id =
+                try db.queryOne(
+                    """
+                    SELECT max(id) FROM reconcile_runs INDEXED BY reconcile_runs_status
+                    WHERE mode = ? AND status IN ('running', 'failed')
+                    """, [mode.rawValue]
+                ) { $0.column(0) as Int64? } ?? nil
             return try id.flatMap { try Self.reconcileRun(id: $0, in: db) }
         }
     }

@@ -44,7 +44,7 @@ struct ReconcileMigrationTests {
         #expect(
             objects == [
                 "actions_actor", "actions_at", "actions_change", "actions_kind", "actions_message", "actions_no_delete",
-                "actions_no_update",
+                "actions_no_update", "actions_reconciled_document",
             ])
         #expect(throws: SQLiteError.self) { try db.run("DELETE FROM actions WHERE id = 1") }
         #expect(throws: SQLiteError.self) { try db.run("UPDATE actions SET actor = 'x' WHERE id = 1") }

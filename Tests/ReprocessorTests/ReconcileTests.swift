@@ -142,6 +142,14 @@ struct ReconcileTests {
         let documented = actions.compactMap { $0.response.flatMap { try? JSONValue(parsing: $0) }?["documentId"]?.stringValue }
         #expect(Set(documented) == Set(drift))
 
+        let (_, history) = try await world.cliJSON("history", Self.missing[0])
+        let historyActions = try #require(history?["actions"]?.arrayValue)
+        #expect(historyActions.count == 1 && historyActions.first?["action"]?.stringValue == "reconciled", "\(historyActions)")
+        let (_, asOfNow) = try await world.cliJSON("history", Self.missing[0], "--at", AuditJSON.time(Date()))
+        #expect(
+            asOfNow?["document"].map(ReprocessorWorld.content)
+                == world.expectedContent(try #require(try await world.currentArtist(Self.missing[0]))))
+
         let (again, clean) = try await world.cliJSON("reconcile")
         #expect(again.status == 0, "\(again)")
         for kind in ["missing", "stale", "orphaned", "differs"] { #expect(clean?[kind]?.intValue == 0, "\(kind)") }
