@@ -188,6 +188,13 @@ public enum AuditJSON {
         return .object(members)
     }
 
+    /// `resolve-expired`: `{"reconcile": {the run, as reconcile --json}, "resolvedBatches": [ids]}`.
+    public static func resolveExpired(_ report: ReconcileReport, resolvedBatches: [Int64]) -> JSONValue {
+        .object([
+            "reconcile": report.json, "resolvedBatches": .array(resolvedBatches.map { .number(String($0)) }),
+        ])
+    }
+
     /// A replay pass: `{"writes", "applied", "superseded", "failed", "parked", "deferred", "conflict",
     /// "unavailable", "recovered", "pausedReason"}`.
     public static func replaySummary(_ summary: ReplaySummary) -> JSONValue {

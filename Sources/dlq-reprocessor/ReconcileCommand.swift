@@ -47,7 +47,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         let estimate = await reconciliation.estimate()
         let report = try await reconciliation.run(request) { run in
             let drift = run.found.values.reduce(0, +)
-            line.show("reconcile (drift \(drift))", done: run.scanned + run.indexed, total: estimate.map { $0 * 2 })
+            line.show("reconcile: scanned (drift so far \(drift))", done: run.scanned, total: estimate)
         }
         line.finish()
         if json {
@@ -102,10 +102,7 @@ struct ResolveExpiredCommand: AsyncParsableCommand {
             resume: resume)
         let (report, resolved) = try await reconciliation.resolveExpired(request)
         if json {
-            Output.json(
-                .object([
-                    "reconcile": report.json, "resolvedBatches": .array(resolved.map { .number(String($0)) }),
-                ]))
+            Output.json(AuditJSON.resolveExpired(report, resolvedBatches: resolved))
         } else {
             print(
                 "reconcile run \(report.run.id): scanned \(report.run.scanned), indexed \(report.run.indexed), "
