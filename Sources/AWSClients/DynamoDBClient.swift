@@ -126,6 +126,50 @@ public struct DynamoDBClient: Sendable {
         return found
     }
 
+    /// One page of a (parallel) `Scan`.
+    /// - Parameters:
+    ///   - tableName: The table.
+    ///   - segment: This worker's segment, from 0.
+    ///   - totalSegments: How many segments the scan is split into (1 for a plain scan).
+    ///   - exclusiveStartKey: Where the previous page of this segment stopped (`LastEvaluatedKey`); nil to start.
+    ///   - limit: Items read (before filtering) in this call, at most.
+    ///   - filter: A `FilterExpression` with its attribute values, applied by the service after reading.
+    /// - Returns: The page: the items kept by the filter, and where to continue (nil when the segment is done).
+    /// - Throws: ``AWSError``.
+    public func scan(
+        tableName: String, segment: Int = 0, totalSegments: Int = 1, exclusiveStartKey: Item? = nil, limit: Int? = nil,
+        filter: ScanFilter? = nil
+    ) async throws(AWSError) -> ScanPage {
+        var body: [String: JSONValue] = [
+            "TableName": .string(tableName), "Segment": .number(String(segment)),
+            "TotalSegments": .number(String(max(1, totalSegments))),
+        ]
+        if let exclusiveStartKey { body["ExclusiveStartKey"] = exclusiveStartKey.dynamoJSON }
+        if let limit { body["Limit"] = .number(String(max(1, limit))) }
+        if let filter {
+            body["FilterExpression"] = .string(filter.expression)
+            body["ExpressionAttributeValues"] = filter.values.dynamoJSON
+        }
+        let response = try await client.call("Scan", .object(body))
+        do {
+            let items = try (response["Items"]?.arrayValue ?? []).map { try Item(dynamoJSON: $0) }
+            let next = try response["LastEvaluatedKey"].map { try Item(dynamoJSON: $0) }
+            return ScanPage(items: items, lastEvaluatedKey: next)
+        } catch {
+            throw AWSError(
+                code: .invalidResponse, service: AWSService.dynamodb.displayName, operation: "Scan",
+                message: "an item or LastEvaluatedKey is not DynamoDB JSON: \(error)")
+        }
+    }
+
+    /// The table's approximate item count (`DescribeTable` `ItemCount`, which DynamoDB refreshes about every six
+    /// hours): an estimate for progress, never a count to rely on.
+    /// - Throws: ``AWSError`` (``AWSError/Code/resourceNotFound`` for a missing table).
+    public func approximateItemCount(tableName: String) async throws(AWSError) -> Int? {
+        let response = try await client.call("DescribeTable", .object(["TableName": .string(tableName)]))
+        return response["Table"]?["ItemCount"]?.numberText.flatMap { Int($0) }
+    }
+
     /// Writes `item`, replacing any item with the same key.
     public func putItem(tableName: String, item: Item) async throws(AWSError) {
         _ = try await client.call("PutItem", .object(["TableName": .string(tableName), "Item": item.dynamoJSON]))
@@ -178,5 +222,36 @@ public struct DynamoDBClient: Sendable {
                 message: "CreateTable \(tableName) returned no LatestStreamArn")
         }
         return streamARN
+    }
+}
+
+/// A `Scan` filter: a `FilterExpression` and the values its placeholders name.
+public struct ScanFilter: Sendable, Hashable {
+    /// The expression, e.g. `begins_with(PK, :prefix) AND SK = :sort`.
+    public var expression: String
+    /// `ExpressionAttributeValues`, keyed by placeholder (`:prefix`).
+    public var values: Item
+
+    /// Makes a filter.
+    /// - Parameters:
+    ///   - expression: The `FilterExpression`.
+    ///   - values: The values of its placeholders.
+    public init(expression: String, values: Item) {
+        self.expression = expression
+        self.values = values
+    }
+}
+
+/// One page of a `Scan`.
+public struct ScanPage: Sendable, Hashable {
+    /// The items of the page that passed the filter (possibly none, even when more follow).
+    public var items: [Item]
+    /// Where the next page of the segment starts; nil when the segment is done.
+    public var lastEvaluatedKey: Item?
+
+    /// Makes a page.
+    public init(items: [Item], lastEvaluatedKey: Item?) {
+        self.items = items
+        self.lastEvaluatedKey = lastEvaluatedKey
     }
 }

@@ -163,7 +163,7 @@ extension AuditLog {
     }
 
     /// Everything that happened to one document: its changes in sequence-number order, and
-    /// the actions on them by id. Read from one snapshot.
+    /// the actions on them (and the reconcile repairs of the document) by id. Read from one snapshot.
     /// - Parameter documentID: The search document's id (e.g. `42` for `ARTIST#42`).
     /// - Throws: ``AuditLogError``.
     public func history(documentID: String) throws(AuditLogError) -> (changes: [ChangeRecord], actions: [ActionRecord]) {
@@ -178,6 +178,13 @@ extension AuditLog {
             for change in changes {
                 actions += try Self.actions(forChange: change.id, in: db)
             }
+            // Reconcile repairs belong to no change: found by the document their response names.
+            actions += try db.query(
+                """
+                SELECT \(Rows.actionColumns) FROM actions INDEXED BY actions_reconciled_document
+                WHERE action = 'reconciled' AND json_extract(response, '$.documentId') = ? ORDER BY id
+                """, [documentID]
+            ) { row in try Rows.action(from: row) }
             return (changes, actions.sorted { $0.id < $1.id })
         }
     }
@@ -310,7 +317,9 @@ extension AuditLog {
                     ReplayPause(
                         reason: row.column(0), since: Date(databaseMilliseconds: row.column(1) as Int64),
                         checkedAt: Date(databaseMilliseconds: row.column(2) as Int64))
-                })
+                },
+                lastReconcile: try db.queryOne("SELECT max(id) FROM reconcile_runs") { $0.column(0) as Int64? }?
+                    .flatMap { try Self.reconcileRun(id: $0, in: db) })
         }
     }
 

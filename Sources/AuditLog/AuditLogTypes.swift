@@ -53,6 +53,9 @@ public enum ActionKind: String, Sendable, Hashable, CaseIterable, Codable {
     case conflict
     /// A change arrived again in another message.
     case duplicate
+    /// A reconcile run repaired a document that had drifted from the table (no change or message:
+    /// the response names the run and the document).
+    case reconciled
 }
 
 /// A change to store at ingest: one failed stream record, or a placeholder for an expired batch.
@@ -194,6 +197,9 @@ public enum BatchStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case expired
     /// An operator chose not to read or repair it, with a reason (``AuditLog/skipBatch(_:reason:actor:at:)``).
     case skipped
+    /// An expired batch covered by a repairing reconcile run that started after it expired
+    /// (`resolve-expired`): search was made to match the table for every artist.
+    case resolved
 }
 
 /// A failed batch to store: the range a format-A message names.
@@ -703,12 +709,14 @@ public struct AuditStats: Sendable, Hashable {
     public var runLease: LeaseState?
     /// Why replay is paused and since when (nil when the last pass got through).
     public var replayPause: ReplayPause?
+    /// The newest reconcile run, finished or not (nil before any).
+    public var lastReconcile: ReconcileRun?
 
     /// Makes stats.
     public init(
         changes: [ChangeStatus: Int], messagesTotal: Int, messagesQuarantined: Int, oldestPendingCreatedAt: Date?,
         lastRunAt: Date?, batches: [BatchStatus: Int] = [:], oldestWaitingBatchSince: Date? = nil,
-        runLease: LeaseState? = nil, replayPause: ReplayPause? = nil
+        runLease: LeaseState? = nil, replayPause: ReplayPause? = nil, lastReconcile: ReconcileRun? = nil
     ) {
         self.changes = changes
         self.messagesTotal = messagesTotal
@@ -719,6 +727,7 @@ public struct AuditStats: Sendable, Hashable {
         self.oldestWaitingBatchSince = oldestWaitingBatchSince
         self.runLease = runLease
         self.replayPause = replayPause
+        self.lastReconcile = lastReconcile
     }
 }
 

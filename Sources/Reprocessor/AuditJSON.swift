@@ -157,12 +157,41 @@ public enum AuditJSON {
                     "held": .bool(lease.isHeld(at: now)),
                 ])
             } ?? .null,
+            "lastReconcile": stats.lastReconcile.map(reconcileRun) ?? .null,
             "replayPaused": stats.replayPause.map { pause in
                 .object([
                     "reason": .string(pause.reason), "since": .string(time(pause.since)),
                     "checkedAt": .string(time(pause.checkedAt)),
                 ])
             } ?? .null,
+        ])
+    }
+
+    /// A reconcile run: `{"run", "mode", "status", "actor", "reason", "startedAt", "finishedAt", "lastError",
+    /// "scanned", "indexed", "missing", "stale", "orphaned", "differs", "repaired", "conflicts", "failed",
+    /// "samples": {kind: [ids]}}` (every kind present, zeros and empty lists included).
+    public static func reconcileRun(_ run: ReconcileRun) -> JSONValue {
+        var members: [String: JSONValue] = [
+            "run": .number(String(run.id)), "mode": .string(run.mode.rawValue), "status": .string(run.status.rawValue),
+            "actor": .string(run.actor), "reason": optional(run.reason), "startedAt": .string(time(run.startedAt)),
+            "finishedAt": optional(run.finishedAt), "lastError": optional(run.lastError),
+            "scanned": .number(String(run.scanned)), "indexed": .number(String(run.indexed)),
+            "repaired": .number(String(run.repaired)), "conflicts": .number(String(run.conflicts)),
+            "failed": .number(String(run.failed)),
+        ]
+        var samples: [String: JSONValue] = [:]
+        for kind in DriftKind.allCases {
+            members[kind.rawValue] = .number(String(run.found[kind.rawValue] ?? 0))
+            samples[kind.rawValue] = .array((run.samples[kind.rawValue] ?? []).map(JSONValue.string))
+        }
+        members["samples"] = .object(samples)
+        return .object(members)
+    }
+
+    /// `resolve-expired`: `{"reconcile": {the run, as reconcile --json}, "resolvedBatches": [ids]}`.
+    public static func resolveExpired(_ report: ReconcileReport, resolvedBatches: [Int64]) -> JSONValue {
+        .object([
+            "reconcile": report.json, "resolvedBatches": .array(resolvedBatches.map { .number(String($0)) }),
         ])
     }
 

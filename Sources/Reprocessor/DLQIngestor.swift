@@ -98,6 +98,8 @@ public struct DLQIngestor: Sendable {
 
     /// How long a stream keeps a record: a batch whose last record is older cannot be read any more.
     static let streamRetention: TimeInterval = 24 * 60 * 60
+    /// Empty receives a drain tolerates while the queue still counts visible messages.
+    static let emptyReceivesWhileVisible = 3
 
     /// Drains until the queue is empty, `maxMessages` were received, or `shouldStop` says so.
     /// - Parameters:
@@ -126,8 +128,16 @@ public struct DLQIngestor: Sendable {
                             visibilityTimeout: visibilityTimeoutSeconds)
                         await budget.giveBack(claimed - messages.count)
                         if messages.isEmpty {
-                            await budget.markDrained()
-                            return
+                            // An empty receive can come while messages are still visible (SQS
+                            // samples a subset of its servers; a busy emulator answers empty):
+                            // ask the queue before calling it drained, a few times at most.
+                            let visible = (try? await sqs.approximateMessageCounts(queueURL: queueURL).visible) ?? 0
+                            let emptyReceives = await budget.noteEmptyReceive()
+                            if visible == 0 || emptyReceives > Self.emptyReceivesWhileVisible {
+                                await budget.markDrained()
+                                return
+                            }
+                            continue
                         }
                         let summary = try await handle(messages, fence: fence)
                         ReprocessorMetrics.record(summary)
@@ -449,6 +459,7 @@ public struct DLQIngestor: Sendable {
 actor MessageBudget {
     private var left: Int?
     private var drained = false
+    private var emptyReceives = 0
 
     init(limit: Int?) { left = limit }
 
@@ -468,6 +479,13 @@ actor MessageBudget {
 
     /// Records that a receive came back empty: the other receivers stop too.
     func markDrained() { drained = true }
+
+    /// Counts an empty receive made while the queue still counted visible messages.
+    /// - Returns: How many there were so far.
+    func noteEmptyReceive() -> Int {
+        emptyReceives += 1
+        return emptyReceives
+    }
 }
 
 /// Totals across concurrent receivers.

@@ -111,6 +111,12 @@ public struct Reprocessor: Sendable {
         )
     }
 
+    /// A reconcile of the configured table with the configured index, through the write engine's clients and rules.
+    /// - Throws: As ``makeWriteEngine()``.
+    public func makeReconciliation() async throws -> Reconciliation {
+        Reconciliation(engine: try await makeWriteEngine(), pageSize: settings.bulkDocuments, logger: logger)
+    }
+
     private func openSearchAuth(configuration: AWSConfiguration) async throws -> OpenSearchAuth {
         switch settings.openSearchAuth {
         case .none:

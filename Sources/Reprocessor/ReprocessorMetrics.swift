@@ -42,6 +42,10 @@ public enum ReprocessorMetrics {
         public static let runLeaseHeld = "dlq_run_lease_held"
         /// Gauge: actions in the audit chain (the head's count), set by `serve` at each interval.
         public static let auditChainActions = "dlq_audit_chain_actions"
+        /// Gauge, label `kind`: differences the newest reconcile run found (missing, stale, orphaned, differs).
+        public static let reconcileDrift = "dlq_reconcile_drift"
+        /// Gauge: Unix time the newest reconcile run started (absent before any run).
+        public static let reconcileLastRun = "dlq_reconcile_last_run_timestamp_seconds"
     }
 
     /// Creates every counter at zero, so that a scrape lists them before anything happened.
@@ -115,6 +119,16 @@ public enum ReprocessorMetrics {
         }
         Gauge(label: Name.oldestWaitingBatchAge).record(
             stats.oldestWaitingBatchSince.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+        if let run = stats.lastReconcile { record(reconcile: run) }
+    }
+
+    /// Sets the reconcile gauges from a run: drift found by kind and when it started.
+    /// - Parameter run: The newest reconcile run.
+    public static func record(reconcile run: ReconcileRun) {
+        for kind in DriftKind.allCases {
+            Gauge(label: Name.reconcileDrift, dimensions: [("kind", kind.rawValue)]).record(run.found[kind.rawValue] ?? 0)
+        }
+        Gauge(label: Name.reconcileLastRun).record(run.startedAt.timeIntervalSince1970)
     }
 
     /// Sets the run-lease gauge.

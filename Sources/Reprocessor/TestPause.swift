@@ -17,6 +17,10 @@ enum TestPause: String {
     case beforeWrite = "before-write"
     /// The write engine's `_bulk` landed and its outcomes are not recorded yet.
     case afterWriteBeforeRecord = "after-write-before-record"
+    /// A reconcile scan page (with its repairs) is committed; the next page is not read yet.
+    case reconcileAfterPage = "reconcile-after-page"
+    /// A reconcile repair has read search and the table and decided; its writes are not sent yet.
+    case reconcileBeforeWrite = "reconcile-before-write"
 
     /// Holds the process here when the test asked for this point.
     static func at(_ point: TestPause, logger: Logger) async {

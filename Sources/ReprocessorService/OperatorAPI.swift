@@ -11,6 +11,8 @@ import StreamModel
 struct OperatorAPI: Sendable {
     let auditLog: AuditLog
     let actions: OperatorActions
+    /// Reconcile runs started through `POST /v1/reconcile`.
+    let reconciliation: Reconciliation?
     let readiness: Readiness
     let registry: PrometheusCollectorRegistry
     let tokens: OperatorTokens
@@ -37,6 +39,8 @@ struct OperatorAPI: Sendable {
         router.get("/v1/errors") { request, _ in try await errors(request) }
         router.get("/v1/quarantined") { request, _ in try await quarantined(request) }
         router.get("/v1/batches") { request, _ in try await batches(request) }
+        router.get("/v1/reconcile") { request, _ in try await reconcileRuns(request) }
+        router.post("/v1/reconcile") { request, _ in try await startReconcile(request) }
         for command in OperatorActions.Command.allCases {
             router.post(RouterPath("/v1/changes/:id/\(command.rawValue)")) { request, context in
                 try await performOne(command, request, context)

@@ -21,6 +21,7 @@ struct ReprocessingLoop: Service {
     let auditLog: AuditLog
     let ingestor: DLQIngestor
     let engine: WriteEngine
+    let reconciliation: Reconciliation
     let options: ServeOptions
     let logger: Logger
 
@@ -33,6 +34,9 @@ struct ReprocessingLoop: Service {
                 group.addTask { await keepLease() }
                 group.addTask { await ingestContinuously() }
                 group.addTask { await replayOnInterval() }
+                if let interval = options.reconcileInterval {
+                    group.addTask { await reconcileOnInterval(interval) }
+                }
             }
             await lease.release()
             ReprocessorMetrics.recordLeaseHeld(false)
@@ -164,6 +168,36 @@ struct ReprocessingLoop: Service {
             }
             await logChainHead()
             await pause(options.replayInterval)
+        }
+    }
+
+    /// Runs a dry-run reconcile every `interval` while the lease is held, and sets the drift gauges
+    /// from it. A stop cancels a run in flight (kept as failed; the next scheduled run starts anew).
+    func reconcileOnInterval(_ interval: Duration) async {
+        while !control.isStopping {
+            if let fence = control.fence {
+                do {
+                    let report = try await cancelWhenGracefulShutdown {
+                        try await reconciliation.run(ReconcileRequest(actor: "system"))
+                    }
+                    ReprocessorMetrics.record(reconcile: report.run)
+                    try await auditLog.checkFence(fence)
+                    let level: Logger.Level = report.drift > 0 ? .warning : .info
+                    logger.log(
+                        level: level,
+                        "reconcile run \(report.run.id): scanned \(report.run.scanned), indexed \(report.run.indexed), drift \(report.drift)"
+                    )
+                } catch let error as AuditLogError where error.code == .leaseLost {
+                    control.setFence(nil, waitingOn: nil)
+                    logger.error("reconcile stopped: \(error); it waits until the lease is taken back")
+                } catch is CancellationError {
+                    return
+                } catch {
+                    ReprocessorMetrics.recordFailure(error)
+                    logger.error("scheduled reconcile failed: \(error)")
+                }
+            }
+            await pause(interval)
         }
     }
 

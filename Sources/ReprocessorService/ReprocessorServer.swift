@@ -50,15 +50,18 @@ public struct ReprocessorServer: Sendable {
         let engine = try await reprocessor.makeWriteEngine()
         let holder = RunLease.makeHolderID()
         let control = LoopControl()
+        let reconciliation = Reconciliation(engine: engine, pageSize: reprocessor.settings.bulkDocuments, logger: logger)
         let api = OperatorAPI(
             auditLog: reprocessor.auditLog,
             actions: OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: logger),
+            reconciliation: reconciliation,
             readiness: Readiness(
                 auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, control: control),
             registry: registry, tokens: options.tokens, logger: logger)
         let loop = ReprocessingLoop(
             lease: RunLease(auditLog: reprocessor.auditLog, holder: holder, ttl: options.leaseTTL), control: control,
-            auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, options: options, logger: logger)
+            auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, reconciliation: reconciliation,
+            options: options, logger: logger)
         await loop.takeLeaseAtStart()
         if options.tokens.isEmpty {
             logger.notice("no operator tokens configured: the /v1 endpoints answer 403")

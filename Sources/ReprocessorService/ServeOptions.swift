@@ -12,6 +12,8 @@ public struct ServeOptions: Sendable {
     public var leaseTTL: Duration
     /// The operators allowed to use the mutating endpoints.
     public var tokens: OperatorTokens
+    /// Time between scheduled dry-run reconciles (nil: none).
+    public var reconcileInterval: Duration?
 
     /// Creates options.
     /// - Parameters:
@@ -20,15 +22,17 @@ public struct ServeOptions: Sendable {
     ///   - ingest: How each drain receives.
     ///   - leaseTTL: Lease lifetime without renewal.
     ///   - tokens: Operator tokens.
+    ///   - reconcileInterval: Time between scheduled dry-run reconciles; nil for none.
     public init(
         address: HTTPAddress, replayInterval: Duration, ingest: IngestOptions, leaseTTL: Duration = .seconds(60),
-        tokens: OperatorTokens
+        tokens: OperatorTokens, reconcileInterval: Duration? = nil
     ) {
         self.address = address
         self.replayInterval = replayInterval
         self.ingest = ingest
         self.leaseTTL = leaseTTL
         self.tokens = tokens
+        self.reconcileInterval = reconcileInterval
     }
 }
 

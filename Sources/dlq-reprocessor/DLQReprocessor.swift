@@ -22,7 +22,7 @@ struct DLQReprocessor: AsyncParsableCommand {
             RetryCommand.self, SkipCommand.self, RollbackCommand.self, ResyncCommand.self,
             HistoryCommand.self, ErrorsCommand.self, AuditCommand.self, QuarantinedCommand.self, BatchesCommand.self,
             SkipBatchCommand.self,
-            StatsCommand.self,
+            StatsCommand.self, ReconcileCommand.self, ResolveExpiredCommand.self,
             VerifyCommand.self, ServeCommand.self,
         ]
     )

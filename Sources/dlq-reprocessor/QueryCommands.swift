@@ -252,6 +252,12 @@ struct StatsCommand: AsyncParsableCommand {
             let state = lease.isHeld(at: Date()) ? "held by" : "last held by"
             print("run lease: \(state) \(lease.holder) (epoch \(lease.epoch)) since \(AuditJSON.time(lease.acquiredAt))")
         }
+        if let run = stats.lastReconcile {
+            let found = DriftKind.allCases.map { "\(run.found[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+            print(
+                "last reconcile: run \(run.id) (\(run.mode.rawValue), \(run.status.rawValue)) started \(AuditJSON.time(run.startedAt)): "
+                    + "scanned \(run.scanned), indexed \(run.indexed), \(found), repaired \(run.repaired)")
+        }
         if let pause = stats.replayPause {
             print(
                 "replay paused since \(AuditJSON.time(pause.since)) (last checked \(AuditJSON.time(pause.checkedAt))): \(pause.reason)"

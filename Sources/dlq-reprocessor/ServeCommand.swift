@@ -25,11 +25,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Receives in flight at once.") var concurrency = 4
     @Option(name: .long, help: "File of name:role:token lines (env OPERATOR_TOKENS_FILE; else OPERATOR_TOKENS).")
     var operatorTokensFile: String?
+    @Option(
+        name: .long,
+        help:
+            "Seconds between scheduled dry-run reconciles of the table with the index, while holding the lease (off by default).")
+    var reconcileInterval: Int?
 
     func validate() throws {
         guard (1...86_400).contains(interval) else { throw ValidationError("--interval must be between 1 and 86400 seconds") }
         guard (1...20).contains(wait) else { throw ValidationError("--wait must be between 1 and 20 seconds") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
+        if let reconcileInterval, !(1...604_800).contains(reconcileInterval) {
+            throw ValidationError("--reconcile-interval must be between 1 and 604800 seconds")
+        }
     }
 
     func run() async throws {
@@ -40,7 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
                 address: try HTTPAddress(parsing: http), replayInterval: .seconds(interval),
                 ingest: IngestOptions(waitTimeSeconds: wait, concurrency: concurrency),
                 leaseTTL: reprocessor.settings.leaseTTL,
-                tokens: try OperatorTokens.load(file: operatorTokensFile, environment: ProcessInfo.processInfo.environment))
+                tokens: try OperatorTokens.load(file: operatorTokensFile, environment: ProcessInfo.processInfo.environment),
+                reconcileInterval: reconcileInterval.map { .seconds($0) })
         } catch {
             throw UsageError(message: "\(error)")
         }

@@ -79,7 +79,7 @@ struct BatchTests {
         #expect(try await test.log.dueBatches(now: t0.addingTimeInterval(59), limit: 10).isEmpty)
         #expect(try await test.log.dueBatches(now: t0.addingTimeInterval(60), limit: 10).map(\.id) == [id])
         let stats = try await test.log.stats()
-        #expect(stats.batches == [.pending: 1, .read: 0, .expired: 0, .skipped: 0])
+        #expect(stats.batches == [.pending: 1, .read: 0, .expired: 0, .skipped: 0, .resolved: 0])
         #expect(stats.oldestWaitingBatchSince == t0)
 
         let expired = try await test.log.expireBatch(id, reason: "TrimmedDataAccessException", at: t0)

@@ -93,6 +93,22 @@ struct QueryPlanTests {
         let batches = try await test.log.listBatches(statuses: [.read, .expired], limit: 1)
         _ = try await test.log.listBatches(limit: 1, cursor: batches.next)
 
+        _ = try await test.log.newestKnownSequences(["doc-1", "doc-9"])
+        let reconcileRun = try await test.log.startReconcileRun(
+            mode: .repair, actor: "alice", reason: "plan", segments: 2, at: t0)
+        var page = ReconcileProgress(segment: 0, position: .done)
+        page.found = ["missing": ["doc-1"]]
+        page.repairs = [
+            ActionEntry(action: .reconciled, actor: "alice", outcome: "missing", response: #"{"documentId": "doc-1"}"#)
+        ]
+        try await test.log.recordReconcileProgress(runID: reconcileRun.id, page, at: t0)
+        _ = try await test.log.unfinishedReconcileRun(mode: .repair)
+        _ = try await test.log.history(documentID: "doc-1")
+        let finished = try await test.log.endReconcileRun(runID: reconcileRun.id, error: nil, at: t0.addingTimeInterval(1))
+        _ = try await test.log.resolveExpiredBatches(coveredBy: finished, actor: "alice", reason: "plan", at: t0)
+        _ = try await test.log.reconcileRuns(limit: 5)
+        _ = try await test.log.stats()
+
         let raw = try Connection(path: test.path)
         let queries = statements.all.filter { sql in
             !["BEGIN", "COMMIT", "ROLLBACK", "PRAGMA"].contains { sql.hasPrefix($0) }

@@ -63,7 +63,8 @@ struct BatchIngestTests {
             #expect(changes.count == setup.records.count, "none stored twice")
             #expect(changes.allSatisfy { $0.status == .pending && $0.newImage != nil }, "S keeps its images")
             let stats = try await setup.stats()
-            #expect(stats.batches == [.pending: 0, .read: 1, .expired: 0, .skipped: 0], "the batch row is kept, read")
+            #expect(
+                stats.batches == [.pending: 0, .read: 1, .expired: 0, .skipped: 0, .resolved: 0], "the batch row is kept, read")
             #expect(stats.messagesTotal == 2)
             #expect(try await setup.world.cli("verify").status == 0)
         }
@@ -103,7 +104,7 @@ struct BatchIngestTests {
         let changes = try await setup.changes()
         #expect(changes.count == setup.records.count, "every record ingested")
         let stats = try await setup.stats()
-        #expect(stats.batches == [.pending: 0, .read: 1, .expired: 0, .skipped: 0])
+        #expect(stats.batches == [.pending: 0, .read: 1, .expired: 0, .skipped: 0, .resolved: 0])
         #expect(stats.oldestWaitingBatchSince == nil)
     }
 

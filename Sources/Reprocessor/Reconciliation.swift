@@ -1,0 +1,320 @@
+import AWSClients
+import AuditLog
+import Foundation
+import Logging
+import OpenSearchClient
+import StreamModel
+import SyncTransform
+
+/// What a reconcile run is asked to do.
+public struct ReconcileRequest: Sendable, Hashable {
+    /// Parallel `Scan` segments (ignored when resuming: the run keeps its own).
+    public var segments: Int
+    /// Repair what it finds (otherwise a dry run: nothing written to search).
+    public var repair: Bool
+    /// Who asks (recorded on the run and on every repair's action).
+    public var actor: String
+    /// Why (required to repair).
+    public var reason: String?
+    /// At most this many repairs per second; nil for no limit.
+    public var ratePerSecond: Double?
+    /// Continue the last unfinished run of the same mode instead of starting one.
+    public var resume: Bool
+
+    /// Makes a request.
+    public init(
+        segments: Int = 4, repair: Bool = false, actor: String, reason: String? = nil, ratePerSecond: Double? = nil,
+        resume: Bool = false
+    ) {
+        self.segments = segments
+        self.repair = repair
+        self.actor = actor
+        self.reason = reason
+        self.ratePerSecond = ratePerSecond
+        self.resume = resume
+    }
+}
+
+/// What a reconcile run found and did, and the JSON every front end prints.
+public struct ReconcileReport: Sendable {
+    /// The run as it ended.
+    public var run: ReconcileRun
+
+    /// Differences found, all kinds together.
+    public var drift: Int { DriftKind.allCases.reduce(0) { $0 + count($1) } }
+
+    /// Differences left unrepaired (all of them in a dry run).
+    public var unrepaired: Int { drift - run.repaired }
+
+    /// Findings of one kind.
+    public func count(_ kind: DriftKind) -> Int { run.found[kind.rawValue] ?? 0 }
+
+    /// Sample document ids of one kind (at most 20).
+    public func samples(_ kind: DriftKind) -> [String] { run.samples[kind.rawValue] ?? [] }
+
+    /// The report as JSON: ``AuditJSON/reconcileRun(_:)``.
+    public var json: JSONValue { AuditJSON.reconcileRun(run) }
+}
+
+/// The I/O half of `reconcile` (issue 13): a parallel `Scan` of the table's artist METADATA
+/// items, each page compared with search through one `_mget`; then a walk of the index in `_id`
+/// order, each page's ids looked up with one consistent `BatchGetItem` per 100, to find orphans.
+/// Memory stays flat: nothing is held beyond a page. A repair reads search, then the table
+/// (consistently), decides again with ``Reconciler`` and writes conditionally; each page's
+/// counts, position and repair actions commit together, so a killed run resumes after its last
+/// committed page and repeats no recorded repair.
+public struct Reconciliation: Sendable {
+    let engine: WriteEngine
+    let scanner: DynamoDBClient
+    let reconciler: Reconciler
+    /// Items per `Scan` call, and documents per walk page.
+    let pageSize: Int
+    let logger: Logger
+
+    /// The `Scan` filter: artist METADATA items only.
+    static let artistFilter = ScanFilter(
+        expression: "begins_with(PK, :artist) AND SK = :metadata",
+        values: [":artist": .string("ARTIST#"), ":metadata": .string("METADATA")])
+
+    /// Makes a reconciliation over the engine's search client, table and audit log.
+    /// - Parameters:
+    ///   - engine: The write engine (its clients and rules).
+    ///   - pageSize: Items per `Scan` page and documents per walk page.
+    ///   - logger: The logger.
+    public init(engine: WriteEngine, pageSize: Int = 500, logger: Logger) {
+        self.engine = engine
+        self.scanner = engine.table.client
+        self.reconciler = Reconciler(transform: engine.planner.transform)
+        self.pageSize = max(1, pageSize)
+        self.logger = logger
+    }
+
+    var auditLog: AuditLog { engine.auditLog }
+    var openSearch: OpenSearchClient { engine.openSearch }
+    var index: String { engine.index }
+
+    /// The table's approximate item count (`DescribeTable`), for progress.
+    public func estimate() async -> Int? {
+        try? await scanner.approximateItemCount(tableName: engine.table.tableName)
+    }
+
+    /// Runs (or resumes) a reconcile.
+    /// - Parameters:
+    ///   - request: What to do.
+    ///   - progress: Called with the run after each committed page.
+    /// - Returns: The report.
+    /// - Throws: ``ReprocessorError`` `.invalidRequest` for a repair without a reason; AWS, search
+    ///   and audit-log errors (the run is then kept as failed, for `--resume`).
+    public func run(_ request: ReconcileRequest, progress: (@Sendable (ReconcileRun) -> Void)? = nil) async throws
+        -> ReconcileReport
+    {
+        if request.repair, (request.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ReprocessorError(.invalidRequest, "a repairing reconcile needs a reason")
+        }
+        let mode: ReconcileRun.Mode = request.repair ? .repair : .dryRun
+        var run: ReconcileRun
+        if request.resume, let unfinished = try await auditLog.unfinishedReconcileRun(mode: mode) {
+            run = try await auditLog.resumeReconcileRun(runID: unfinished.id, at: Date())
+            logger.info("resuming reconcile run \(run.id)")
+        } else {
+            run = try await auditLog.startReconcileRun(
+                mode: mode, actor: request.actor, reason: request.reason, segments: max(1, request.segments), at: Date())
+        }
+        let pacer = RepairPacer(ratePerSecond: request.ratePerSecond)
+        let started = run
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (segment, position) in started.positions.enumerated() where position != .done {
+                    group.addTask {
+                        try await scan(
+                            segment: segment, from: position, run: started, request: request, pacer: pacer,
+                            progress: progress)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            if !started.walkDone {
+                try await walk(after: started.walkAfter, run: started, request: request, pacer: pacer, progress: progress)
+            }
+        } catch {
+            _ = try? await auditLog.endReconcileRun(runID: started.id, error: "\(error)", at: Date())
+            throw error
+        }
+        run = try await auditLog.endReconcileRun(runID: started.id, error: nil, at: Date())
+        return ReconcileReport(run: run)
+    }
+
+    /// `resolve-expired`: a repairing run (``run(_:progress:)`` with `repair` set), then, when it
+    /// left no drift unrepaired, the batches that expired before it started are marked resolved,
+    /// naming the run. With drift left (conflicts, failures) nothing is resolved.
+    /// - Returns: The run's report and the ids of the batches resolved.
+    /// - Throws: As ``run(_:progress:)``.
+    public func resolveExpired(_ request: ReconcileRequest, progress: (@Sendable (ReconcileRun) -> Void)? = nil)
+        async throws -> (report: ReconcileReport, resolvedBatches: [Int64])
+    {
+        var request = request
+        request.repair = true
+        let report = try await run(request, progress: progress)
+        guard report.unrepaired == 0 else { return (report, []) }
+        let resolved = try await auditLog.resolveExpiredBatches(
+            coveredBy: report.run, actor: request.actor, reason: request.reason, at: Date())
+        return (report, resolved)
+    }
+
+    /// One scan segment, page by page, from `position`.
+    func scan(
+        segment: Int, from position: ReconcileRun.SegmentPosition, run: ReconcileRun, request: ReconcileRequest,
+        pacer: RepairPacer, progress: (@Sendable (ReconcileRun) -> Void)?
+    ) async throws {
+        var position = position
+        while position != .done {
+            try Task.checkCancellation()
+            var start: Item?
+            if case .after(let key) = position { start = key }
+            let page = try await scanner.scan(
+                tableName: engine.table.tableName, segment: segment, totalSegments: run.segments, exclusiveStartKey: start,
+                limit: pageSize, filter: Self.artistFilter)
+            let next: ReconcileRun.SegmentPosition = page.lastEvaluatedKey.map { .after($0) } ?? .done
+            var step = ReconcileProgress(segment: segment, position: next)
+            var items: [String: Item] = [:]
+            for item in page.items {
+                guard let id = SyncTransform.documentID(forKeys: item) else { continue }
+                items[id] = item
+            }
+            step.scanned = items.count
+            let ids = items.keys.sorted()
+            if !ids.isEmpty {
+                let live = try await openSearch.multiGet(index: index, ids: ids)
+                let known = try await auditLog.newestKnownSequences(ids)
+                var drifted: [String] = []
+                for id in ids {
+                    let finding = reconciler.compare(
+                        documentID: id, table: .present(items[id]!), live: live[id], knownSequence: known[id], now: Date())
+                    guard let kind = finding.kind else { continue }
+                    step.found[kind.rawValue, default: []].append(id)
+                    drifted.append(id)
+                }
+                if request.repair, !drifted.isEmpty {
+                    try await repair(drifted, into: &step, run: run, request: request, pacer: pacer)
+                }
+            }
+            // Recorded whether or not anyone watches (`progress?(…)` would skip its argument when nil).
+            let recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
+            progress?(recorded)
+            await TestPause.at(.reconcileAfterPage, logger: logger)
+            position = next
+        }
+    }
+
+    /// The index walk, page by page, after `after`: documents whose item is gone are orphans.
+    func walk(
+        after: String?, run: ReconcileRun, request: ReconcileRequest, pacer: RepairPacer,
+        progress: (@Sendable (ReconcileRun) -> Void)?
+    ) async throws {
+        var after = after
+        while true {
+            try Task.checkCancellation()
+            let page = try await openSearch.walkPage(index: index, after: after, size: pageSize)
+            var step = ReconcileProgress(walkAfter: page.documents.last?.id ?? after, walkDone: page.next == nil)
+            step.indexed = page.documents.count
+            let ids = page.documents.map(\.id)
+            if !ids.isEmpty {
+                let items = try await engine.table.currentItems(keys: ids.map(Self.keys))
+                let orphans = ids.filter { items[Self.keys($0)] == nil }
+                if !orphans.isEmpty {
+                    step.found[DriftKind.orphaned.rawValue] = orphans
+                    if request.repair {
+                        try await repair(orphans, into: &step, run: run, request: request, pacer: pacer)
+                    }
+                }
+            }
+            // Recorded whether or not anyone watches (`progress?(…)` would skip its argument when nil).
+            let recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
+            progress?(recorded)
+            guard let next = page.next else { return }
+            after = next
+        }
+    }
+
+    /// Repairs drifted documents: reads search, then the table (consistently), decides again and
+    /// writes conditionally; the actions of the writes that landed go into `step`.
+    func repair(
+        _ ids: [String], into step: inout ReconcileProgress, run: ReconcileRun, request: ReconcileRequest,
+        pacer: RepairPacer
+    ) async throws {
+        let chunk = request.ratePerSecond.map { max(1, Int($0)) } ?? ids.count
+        for start in stride(from: 0, to: ids.count, by: chunk) {
+            let batch = Array(ids[start..<min(start + chunk, ids.count)])
+            let live = try await openSearch.multiGet(index: index, ids: batch)
+            let items = try await engine.table.currentItems(keys: batch.map(Self.keys))
+            let known = try await auditLog.newestKnownSequences(batch)
+            var writes: [(documentID: String, kind: DriftKind, write: PlannedWrite)] = []
+            for id in batch {
+                let table: TableState = items[Self.keys(id)].map(TableState.present) ?? .absent
+                let finding = reconciler.compare(
+                    documentID: id, table: table, live: live[id], knownSequence: known[id], now: Date())
+                if let kind = finding.kind, let write = finding.write { writes.append((id, kind, write)) }
+            }
+            guard !writes.isEmpty else { continue }
+            await pacer.wait(for: writes.count)
+            await TestPause.at(.reconcileBeforeWrite, logger: logger)
+            let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
+            for ((documentID, kind, write), outcome) in zip(writes, outcomes) {
+                let item = try outcome.get()
+                if item.isSuccess {
+                    let outcomeText =
+                        write.written == .null
+                        ? "\(kind.rawValue): deleted the document, the table has no item"
+                        : "\(kind.rawValue): wrote the table's current item (table copy)"
+                    let response = JSONValue.object([
+                        "reconcileRun": .number(String(run.id)), "documentId": .string(documentID),
+                        "kind": .string(kind.rawValue), "written": write.written,
+                        "status": .number(String(item.status)), "result": item.result.map(JSONValue.string) ?? .null,
+                        "seqNo": item.seqNo.map { .number(String($0)) } ?? .null,
+                    ]).serialized
+                    step.repairs.append(
+                        ActionEntry(
+                            action: .reconciled, actor: request.actor, reason: request.reason, outcome: outcomeText,
+                            response: response))
+                } else if item.status == 409 {
+                    step.conflicts += 1
+                    logger.info(
+                        "reconcile: search changed under the document; not repaired", metadata: ["documentId": "\(documentID)"])
+                } else {
+                    step.failed += 1
+                    logger.warning(
+                        "reconcile: repair refused: OpenSearch \(item.status) \(item.errorType ?? "error"): \(item.errorReason ?? "")",
+                        metadata: ["documentId": "\(documentID)"])
+                }
+            }
+        }
+    }
+
+    /// The table key of an artist document.
+    static func keys(_ documentID: String) -> Item {
+        ["PK": .string("ARTIST#\(documentID)"), "SK": .string("METADATA")]
+    }
+}
+
+/// Spaces repairs out to at most a given rate, across the parallel segments.
+actor RepairPacer {
+    let interval: Duration?
+    var next = ContinuousClock.now
+
+    init(ratePerSecond: Double?) {
+        if let ratePerSecond, ratePerSecond > 0 {
+            interval = .nanoseconds(Int64(1e9 / ratePerSecond))
+        } else {
+            interval = nil
+        }
+    }
+
+    /// Waits until `count` more writes fit the rate.
+    func wait(for count: Int) async {
+        guard let interval else { return }
+        let now = ContinuousClock.now
+        let start = max(next, now)
+        next = start + interval * count
+        if start > now { try? await Task.sleep(until: start, clock: .continuous) }
+    }
+}

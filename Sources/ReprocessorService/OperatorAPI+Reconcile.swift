@@ -1,0 +1,43 @@
+import AuditLog
+import Foundation
+import Hummingbird
+import Reprocessor
+import StreamModel
+
+extension OperatorAPI {
+    /// Fields a `POST /v1/reconcile` body may carry.
+    static let reconcileFields: Set<String> = ["reason", "dryRun", "rate", "segments"]
+
+    /// `GET /v1/reconcile?limit=`: the newest reconcile runs, newest first, as `{"runs": [run…]}`
+    /// (each run as `reconcile --json` prints it).
+    func reconcileRuns(_ request: Request) async throws -> Response {
+        let query = try QueryInput(request, allowed: ["limit"])
+        let limit = try query.integer("limit", in: 1...100, default: 20)
+        let runs = try await auditLog.reconcileRuns(limit: limit)
+        return JSONResponse.make(.object(["runs": .array(runs.map(AuditJSON.reconcileRun))]))
+    }
+
+    /// `POST /v1/reconcile`: runs a repairing reconcile (or a dry run with `"dryRun": true`) to the
+    /// end and answers its report, as `reconcile --json`; body `{"reason", "dryRun", "rate", "segments"}`,
+    /// `reason` required for a repair.
+    func startReconcile(_ request: Request) async throws -> Response {
+        let actor = try authenticate(request)
+        let body = try await BodyInput.read(request, allowed: Self.reconcileFields)
+        let dryRun = try body.bool("dryRun") ?? false
+        let reason = try body.string("reason")
+        if !dryRun, (reason ?? "").allSatisfy(\.isWhitespace) {
+            throw ServiceError(.badRequest, "a repair needs a reason: send {\"reason\": \"why\"}")
+        }
+        let segments = try body.positiveNumber("segments").map(Int.init) ?? 4
+        guard (1...1000).contains(segments) else { throw ServiceError(.badRequest, "\"segments\" must be 1 to 1000") }
+        guard let reconciliation else {
+            throw ServiceError(.notFound, "reconcile is not available in this process")
+        }
+        let report = try await reconciliation.run(
+            ReconcileRequest(
+                segments: segments, repair: !dryRun, actor: actor, reason: reason,
+                ratePerSecond: try body.positiveNumber("rate")))
+        ReprocessorMetrics.record(reconcile: report.run)
+        return JSONResponse.make(report.json)
+    }
+}

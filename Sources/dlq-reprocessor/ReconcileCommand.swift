@@ -1,0 +1,117 @@
+import ArgumentParser
+import AuditLog
+import Foundation
+import Reprocessor
+import StreamModel
+
+/// `reconcile`: compare the table with the index; repair on request.
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Compare the table with the index (missing, stale, orphaned, differs); repair with --repair.",
+        discussion: """
+            Dry run by default: writes nothing to search and exits 3 when it finds drift, 0 when none. \
+            With --repair --reason R each difference is repaired conditionally through the write engine's rules \
+            (the table's current item written as a table copy, or the orphan deleted), each repair an audited \
+            action of kind reconciled; it exits 3 when some drift is left unrepaired.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: ConnectionOptions
+    @Option(name: .long, help: "Parallel Scan segments (default 4).") var segments = 4
+    @Flag(name: .long, help: "Report only; write nothing (the default).") var dryRun = false
+    @Flag(name: .long, help: "Repair what is found (needs --reason).") var repair = false
+    @Option(name: .long, help: "Why (recorded on the run and every repair).") var reason: String?
+    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Option(name: .long, help: "At most N repairs per second.") var rate: Double?
+    @Flag(name: .long, help: "Continue the last unfinished run of the same mode.") var resume = false
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        if segments < 1 || segments > 1000 { throw ValidationError("--segments must be 1 to 1000") }
+        if repair && dryRun { throw ValidationError("give --repair or --dry-run, not both") }
+        if repair && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--repair needs --reason R")
+        }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
+        if rate != nil && !repair { throw ValidationError("--rate applies to --repair only") }
+    }
+
+    func run() async throws {
+        let reprocessor = try await CommandContext.open(global, connection)
+        let reconciliation = try await reprocessor.makeReconciliation()
+        let request = ReconcileRequest(
+            segments: segments, repair: repair, actor: actor ?? loginName(), reason: reason, ratePerSecond: rate,
+            resume: resume)
+        let line = ProgressLine()
+        let estimate = await reconciliation.estimate()
+        let report = try await reconciliation.run(request) { run in
+            let drift = run.found.values.reduce(0, +)
+            line.show("reconcile: scanned (drift so far \(drift))", done: run.scanned, total: estimate)
+        }
+        line.finish()
+        if json {
+            Output.json(report.json)
+        } else {
+            print(
+                "run \(report.run.id) (\(report.run.mode.rawValue)): scanned \(report.run.scanned), indexed \(report.run.indexed)"
+            )
+            Output.table(
+                ["kind", "found", "samples"],
+                DriftKind.allCases.map { kind in
+                    [kind.rawValue, String(report.count(kind)), Output.clip(report.samples(kind).joined(separator: " "), 80)]
+                })
+            print("repaired \(report.run.repaired), conflicts \(report.run.conflicts), failed \(report.run.failed)")
+        }
+        if report.unrepaired > 0 { throw ExitStatus.needsOperator.exitCode }
+    }
+}
+
+/// `resolve-expired`: a repairing reconcile, then the expired batches it covered are resolved.
+struct ResolveExpiredCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve-expired",
+        abstract: "Run a repairing reconcile, then mark the batches that expired before it resolved.",
+        discussion: """
+            Batches whose records left the stream cannot be replayed. A repairing reconcile that starts after \
+            they expired makes search match the table for every artist; when it leaves no drift unrepaired, \
+            each such batch is marked resolved, with an action naming the run. Exits 3 when drift is left \
+            (nothing resolved), 0 otherwise.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var connection: ConnectionOptions
+    @Option(name: .long, help: "Parallel Scan segments (default 4).") var segments = 4
+    @Option(name: .long, help: "Why (recorded on the run, every repair and every batch).") var reason: String
+    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Option(name: .long, help: "At most N repairs per second.") var rate: Double?
+    @Flag(name: .long, help: "Continue the last unfinished repairing run.") var resume = false
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        if segments < 1 || segments > 1000 { throw ValidationError("--segments must be 1 to 1000") }
+        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must not be empty") }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
+    }
+
+    func run() async throws {
+        let reprocessor = try await CommandContext.open(global, connection)
+        let reconciliation = try await reprocessor.makeReconciliation()
+        let request = ReconcileRequest(
+            segments: segments, repair: true, actor: actor ?? loginName(), reason: reason, ratePerSecond: rate,
+            resume: resume)
+        let (report, resolved) = try await reconciliation.resolveExpired(request)
+        if json {
+            Output.json(AuditJSON.resolveExpired(report, resolvedBatches: resolved))
+        } else {
+            print(
+                "reconcile run \(report.run.id): scanned \(report.run.scanned), indexed \(report.run.indexed), "
+                    + "drift \(report.drift), repaired \(report.run.repaired)")
+            print(
+                report.unrepaired > 0
+                    ? "\(report.unrepaired) differences left unrepaired: no batch resolved"
+                    : "resolved \(resolved.count) expired batches: \(resolved.map(String.init).joined(separator: " "))")
+        }
+        if report.unrepaired > 0 { throw ExitStatus.needsOperator.exitCode }
+    }
+}

@@ -1,0 +1,285 @@
+import AuditLog
+import Foundation
+import OpenSearchClient
+import Reprocessor
+import StreamModel
+import SyncTransform
+import Synchronization
+import TestSupport
+import Testing
+
+/// `reconcile` end to end: the built executable against a moto table and an osmem index with
+/// drift of every kind injected.
+@Suite("reconcile")
+struct ReconcileTests {
+    /// Artists in the table of the main test (`RECONCILE_ARTISTS` to change it; about a minute at 2,000 on
+    /// two loaded cores).
+    static let artistCount = Int(ProcessInfo.processInfo.environment["RECONCILE_ARTISTS"] ?? "") ?? 2000
+    /// Artists in the table of the crash test.
+    static let smallArtistCount = 300
+    static let missing = (1...10).map(String.init)
+    static let stale = (11...17).map(String.init)
+    static let differs = (21...25).map(String.init)
+    static let orphaned = (9001...9008).map { "x\($0)" }
+
+    /// The document the handler would have written for `item`.
+    static func document(_ item: Item, sequence: String, transform: SyncTransform) -> JSONValue {
+        transform.document(
+            for: item,
+            stamp: SyncStamp(
+                sequenceNumber: SequenceNumber(sequence)!, eventName: .modify, approximateCreationTime: nil,
+                appliedAt: Date(timeIntervalSince1970: 1_790_000_000)))
+    }
+
+    /// Every document of the index: id → (version, source).
+    static func snapshot(_ world: ReprocessorWorld) async throws -> [String: OpenSearchDocument] {
+        try await world.openSearch.refresh(index: world.index)
+        var ids: [String] = []
+        var after: String?
+        repeat {
+            let page = try await world.openSearch.walkPage(index: world.index, after: after, size: 500)
+            ids += page.documents.map(\.id)
+            after = page.next
+        } while after != nil
+        return try await world.openSearch.multiGet(index: world.index, ids: ids)
+    }
+
+    /// A table of `artists` artists (plus items that are not artist METADATA), and an index
+    /// in step with it but for the injected drift. Stale artists were written twice; the DLQ
+    /// brought their second change, so the audit log knows it, but search shows the first.
+    static func driftedWorld(artists: Int) async throws -> ReprocessorWorld {
+        let world = try await ReprocessorWorld.start()
+        let transform = SyncTransform(index: world.index)
+        for id in stride(from: 1, through: artists, by: 1) {
+            try await world.putArtist(String(id), name: "artist \(id)")
+        }
+        for id in stale { try await world.putArtist(id, name: "artist \(id) renamed") }
+        try await world.put(["PK": .string("ARTIST#1"), "SK": .string("REVIEW#1"), "text": .string("great")])
+        try await world.put(["PK": .string("STUDIO#1"), "SK": .string("METADATA"), "name": .string("studio")])
+
+        let staleRecords = try await world.streamRecords().map(\.record).filter {
+            $0.eventName == .modify && stale.contains(SyncTransform.documentID(forKeys: $0.dynamodb.keys) ?? "")
+        }
+        #expect(staleRecords.count == stale.count)
+        try await world.send(staleRecords.map { world.forwardedBody([$0]) })
+        let ingest = try await world.cli("ingest")
+        #expect(ingest.status == 0, "\(ingest)")
+
+        var operations: [BulkOperation] = []
+        for id in (1...artists).map(String.init) where !missing.contains(id) {
+            var item = ReprocessorWorld.artist(id, name: "artist \(id)")
+            if differs.contains(id) { item["name"] = .string("edited by hand") }
+            operations.append(.index(id: id, document: document(item, sequence: "1", transform: transform), condition: nil))
+        }
+        for id in orphaned {
+            let item = ReprocessorWorld.artist(id, name: "gone \(id)")
+            operations.append(.index(id: id, document: document(item, sequence: "1", transform: transform), condition: nil))
+        }
+        let outcomes = try await world.openSearch.bulkSettled(index: world.index, operations: operations)
+        #expect(outcomes.allSatisfy { (try? $0.get().isSuccess) == true })
+        try await world.openSearch.refresh(index: world.index)
+        return world
+    }
+
+    static func reconciledActions(_ world: ReprocessorWorld) async throws -> [ActionRecord] {
+        let log = try AuditLog(path: world.auditDatabasePath)
+        return try await log.listActions(ActionFilter(actions: [.reconciled]), after: nil, limit: 10_000).rows
+    }
+
+    @Test("dry run counts every kind exactly and writes nothing; repair makes search equal the table; then no drift")
+    func dryRunRepairAndClean() async throws {
+        let world = try await Self.driftedWorld(artists: Self.artistCount)
+        let before = try await Self.snapshot(world)
+
+        // Small pages, so each of the three segments and the walk take several.
+        let dryRun = try await world.cli(
+            "reconcile", "--segments", "3", "--json", environment: ["DLQ_BATCH_DOCUMENTS": "37"])
+        let report = try? JSONValue(parsing: dryRun.stdout)
+        #expect(dryRun.status == 3, "\(dryRun)")
+        #expect(report?["mode"]?.stringValue == "dry_run")
+        #expect(report?["scanned"]?.intValue == Self.artistCount)
+        #expect(report?["indexed"]?.intValue == Self.artistCount - Self.missing.count + Self.orphaned.count)
+        #expect(report?["missing"]?.intValue == Self.missing.count)
+        #expect(report?["stale"]?.intValue == Self.stale.count)
+        #expect(report?["orphaned"]?.intValue == Self.orphaned.count)
+        #expect(report?["differs"]?.intValue == Self.differs.count)
+        #expect(report?["repaired"]?.intValue == 0)
+        for (kind, ids) in [
+            ("missing", Self.missing), ("stale", Self.stale), ("orphaned", Self.orphaned), ("differs", Self.differs),
+        ] {
+            let samples = report?["samples"]?[kind]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(Set(samples) == Set(ids), "\(kind)")
+        }
+        #expect(try await Self.snapshot(world) == before, "a dry run writes nothing to search")
+        #expect(try await Self.reconciledActions(world).isEmpty)
+
+        let table = try await world.cli("reconcile")
+        #expect(table.status == 3)
+        #expect(table.stdout.contains("orphaned  8"), "\(table.stdout)")
+
+        let (repair, repaired) = try await world.cliJSON(
+            "reconcile", "--repair", "--reason", "incident 42", "--actor", "alice")
+        #expect(repair.status == 0, "\(repair)")
+        let drift = Self.missing + Self.stale + Self.orphaned + Self.differs
+        #expect(repaired?["repaired"]?.intValue == drift.count)
+        #expect(repaired?["conflicts"]?.intValue == 0)
+
+        let after = try await Self.snapshot(world)
+        #expect(after.count == Self.artistCount)
+        for id in (1...Self.artistCount).map(String.init) {
+            let item = try #require(try await world.currentArtist(id))
+            let live = try #require(after[id], "artist \(id) in search")
+            #expect(ReprocessorWorld.content(live.source) == world.expectedContent(item), "artist \(id)")
+        }
+        for id in Self.stale {
+            let live = try #require(after[id])
+            #expect(live.source["sync"]?["eventName"]?.stringValue == WritePlanner.resyncMark)
+            #expect(SyncTransform.syncedSequenceNumber(in: live.source)! > SequenceNumber("1")!)
+        }
+        let actions = try await Self.reconciledActions(world)
+        #expect(actions.count == drift.count, "one action per repair")
+        #expect(actions.allSatisfy { $0.actor == "alice" && $0.reason == "incident 42" && $0.changeID == nil })
+        let documented = actions.compactMap { $0.response.flatMap { try? JSONValue(parsing: $0) }?["documentId"]?.stringValue }
+        #expect(Set(documented) == Set(drift))
+
+        let (_, history) = try await world.cliJSON("history", Self.missing[0])
+        let historyActions = try #require(history?["actions"]?.arrayValue)
+        #expect(historyActions.count == 1 && historyActions.first?["action"]?.stringValue == "reconciled", "\(historyActions)")
+        let (_, asOfNow) = try await world.cliJSON("history", Self.missing[0], "--at", AuditJSON.time(Date()))
+        #expect(
+            asOfNow?["document"].map(ReprocessorWorld.content)
+                == world.expectedContent(try #require(try await world.currentArtist(Self.missing[0]))))
+
+        let (again, clean) = try await world.cliJSON("reconcile")
+        #expect(again.status == 0, "\(again)")
+        for kind in ["missing", "stale", "orphaned", "differs"] { #expect(clean?[kind]?.intValue == 0, "\(kind)") }
+        let verify = try await world.cli("verify")
+        #expect(verify.status == 0, "\(verify)")
+    }
+
+    @Test("kill -9 after a committed page of a repair, then --resume: the same run finishes, nothing counted or repaired twice")
+    func resumeAfterKill() async throws {
+        let world = try await Self.driftedWorld(artists: Self.smallArtistCount)
+        let path = world.auditDatabasePath
+        let pid = Mutex<Int32?>(nil)
+        let killed = Task {
+            try await CommandRunner.run(
+                ReprocessorExecutable.path, ["reconcile", "--repair", "--reason", "incident 7", "--segments", "1"],
+                environment: world.environment([
+                    "DLQ_TEST_PAUSE_AT": "reconcile-after-page", "DLQ_TEST_PAUSE_SECONDS": "600",
+                    "DLQ_BATCH_DOCUMENTS": "25",
+                ]),
+                onStart: { started in pid.withLock { $0 = started } })
+        }
+        var paused: ReconcileRun?
+        for _ in 0..<600 where paused == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            paused = try await AuditLog(path: path).reconcileRuns(limit: 1).first.flatMap { $0.scanned > 0 ? $0 : nil }
+        }
+        let interrupted = try #require(paused, "the repair never committed a page")
+        kill(try #require(pid.withLock { $0 }), SIGKILL)
+        let output = try await killed.value
+        #expect(output.killedBySignal, "\(output)")
+        #expect(output.stderr.contains("DLQ_TEST_PAUSED reconcile-after-page"), "\(output.stderr)")
+        let atKill = try #require(try await AuditLog(path: path).reconcileRuns(limit: 1).first)
+        #expect(atKill.id == interrupted.id && atKill.status == .running)
+        #expect(atKill.scanned < Self.smallArtistCount)
+
+        let resume = try await world.cli(
+            "reconcile", "--repair", "--reason", "incident 7", "--resume", "--json",
+            environment: ["DLQ_BATCH_DOCUMENTS": "25"])
+        #expect(resume.status == 0, "\(resume)")
+        let report = try JSONValue(parsing: resume.stdout)
+        let drift = Self.missing + Self.stale + Self.orphaned + Self.differs
+        #expect(report["run"]?.intValue == Int(interrupted.id), "the killed run resumed")
+        #expect(report["scanned"]?.intValue == Self.smallArtistCount, "no page scanned twice")
+        #expect(report["repaired"]?.intValue == drift.count)
+        let actions = try await Self.reconciledActions(world)
+        #expect(actions.count == drift.count, "one action per repair, none twice")
+        let documented = actions.compactMap { $0.response.flatMap { try? JSONValue(parsing: $0) }?["documentId"]?.stringValue }
+        #expect(Set(documented) == Set(drift))
+        let (again, _) = try await world.cliJSON("reconcile")
+        #expect(again.status == 0, "\(again)")
+        let (_, stats) = try await world.cliJSON("stats")
+        #expect(stats?["lastReconcile"]?["mode"]?.stringValue == "dry_run")
+        #expect(stats?["lastReconcile"]?["status"]?.stringValue == "finished")
+    }
+
+    @Test(
+        "resolve-expired: a repairing reconcile brings the lost change into search, then the expired batch is resolved naming the run"
+    )
+    func resolveExpired() async throws {
+        let world = try await ReprocessorWorld.start()
+        try await world.putArtist("3", name: "Before")
+        let records = try await world.streamRecords()
+        // A range past everything the shard holds, with records older than the stream's retention.
+        var gone = records[0]
+        gone.record.dynamodb.sequenceNumber = AWSFixtures.sequence(records[0].record.dynamodb.sequenceNumber, plus: 1_000_000)
+        try await world.send([world.failedBatchBody([gone], requestID: "trimmed")])
+        #expect(try await world.cli("run", "--once").status == 3, "the expired batch waits for an operator")
+        #expect(try await world.liveDocument("3") == nil, "its artist never reached search")
+
+        let (resolve, json) = try await world.cliJSON("resolve-expired", "--reason", "stream trimmed", "--actor", "bob")
+        #expect(resolve.status == 0, "\(resolve)")
+        #expect(json?["reconcile"]?["missing"]?.intValue == 1, "\(resolve)")
+        #expect(json?["reconcile"]?["repaired"]?.intValue == 1)
+        let resolved = try #require(json?["resolvedBatches"]?.arrayValue)
+        #expect(resolved.count == 1)
+        let live = try #require(try await world.liveDocument("3"))
+        #expect(ReprocessorWorld.content(live.source) == world.expectedContent(try #require(try await world.currentArtist("3"))))
+
+        let (_, listed) = try await world.cliJSON("batches", "--status", "resolved")
+        #expect(listed?["batches"]?.arrayValue?.first?["id"] == resolved[0])
+        let actions = try await Self.reconciledActions(world)
+        let batchAction = try #require(actions.first { $0.messageID != nil })
+        #expect(batchAction.actor == "bob" && batchAction.reason == "stream trimmed")
+        #expect(try JSONValue(parsing: batchAction.response ?? "")["reconcileRun"] == json?["reconcile"]?["run"])
+        #expect(try await world.cli("run", "--once").status == 0, "nothing waits for an operator any more")
+        #expect(try await world.cli("verify").status == 0)
+    }
+
+    @Test("a repair racing a replay of a newer change never writes the older state: its conditional write loses")
+    func repairRacingReplay() async throws {
+        let world = try await ReprocessorWorld.start()
+        try await world.putArtist("4", name: "v1")
+        let repairing = Task {
+            try await world.cli(
+                "reconcile", "--repair", "--reason", "race", "--json",
+                environment: ["DLQ_TEST_PAUSE_AT": "reconcile-before-write", "DLQ_TEST_PAUSE_SECONDS": "8"])
+        }
+        var started = false
+        for _ in 0..<300 where !started {
+            try await Task.sleep(for: .milliseconds(100))
+            started = try await AuditLog(path: world.auditDatabasePath).reconcileRuns(limit: 1).isEmpty == false
+        }
+        #expect(started)
+        try await Task.sleep(for: .seconds(1))
+        // Meanwhile the table moves on and the change reaches search through the engine.
+        try await world.putArtist("4", name: "v2")
+        let newer = try #require(try await world.streamRecords().map(\.record).last)
+        try await world.send([world.forwardedBody([newer])])
+        let replay = try await world.cli("run", "--once")
+        #expect(replay.status == 0, "\(replay)")
+
+        let output = try await repairing.value
+        let report = try JSONValue(parsing: output.stdout)
+        #expect(report["repaired"]?.intValue == 0, "\(output)")
+        if output.stderr.contains("DLQ_TEST_PAUSED reconcile-before-write") {
+            #expect(report["conflicts"]?.intValue == 1, "the repair decided on the old read: its write was refused")
+            #expect(output.status == 3, "the difference it found is left unrepaired")
+        }
+        let live = try #require(try await world.liveDocument("4"))
+        #expect(live.source["name"]?.stringValue == "v2", "search shows the newer state")
+        #expect(try await Self.reconciledActions(world).isEmpty, "no write, no action")
+        let (again, _) = try await world.cliJSON("reconcile")
+        #expect(again.status == 0, "\(again)")
+    }
+
+    @Test("a repair needs a reason; segments are bounded")
+    func usage() async throws {
+        let world = try await ReprocessorWorld.start()
+        #expect(try await world.cli("reconcile", "--repair").status == 2)
+        #expect(try await world.cli("reconcile", "--segments", "0").status == 2)
+        #expect(try await world.cli("reconcile", "--rate", "5").status == 2)
+    }
+}
