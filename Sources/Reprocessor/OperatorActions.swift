@@ -107,7 +107,7 @@ public struct OperatorActions: Sendable {
         if command.writesToSearch && engine == nil {
             throw ReprocessorError(.invalidRequest, "\(command.rawValue) needs the OpenSearch and table settings")
         }
-        var pacer = Pacer(ratePerSecond: request.ratePerSecond)
+        let pacer = RatePacer(ratePerSecond: request.ratePerSecond)
         let chunk = request.ratePerSecond == nil ? batchSize : 1
         func run(_ changes: [ChangeRecord], paced: Bool = true) async throws {
             for start in stride(from: 0, to: changes.count, by: chunk) {
@@ -335,26 +335,5 @@ public struct OperatorActions: Sendable {
             }
         }
         return results
-    }
-}
-
-/// Spaces operations out to at most a given rate.
-struct Pacer {
-    let interval: Duration?
-    var next = ContinuousClock.now
-
-    init(ratePerSecond: Double?) {
-        if let ratePerSecond, ratePerSecond > 0 {
-            interval = .nanoseconds(Int64(1e9 / ratePerSecond))
-        } else {
-            interval = nil
-        }
-    }
-
-    mutating func wait() async {
-        guard let interval else { return }
-        let now = ContinuousClock.now
-        if next > now { try? await Task.sleep(until: next, clock: .continuous) }
-        next = max(next, now) + interval
     }
 }

@@ -120,7 +120,7 @@ public struct Reconciliation: Sendable {
             run = try await auditLog.startReconcileRun(
                 mode: mode, actor: request.actor, reason: request.reason, segments: max(1, request.segments), at: Date())
         }
-        let pacer = RepairPacer(ratePerSecond: request.ratePerSecond)
+        let pacer = RatePacer(ratePerSecond: request.ratePerSecond)
         let started = run
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -164,7 +164,7 @@ public struct Reconciliation: Sendable {
     /// One scan segment, page by page, from `position`.
     func scan(
         segment: Int, from position: ReconcileRun.SegmentPosition, run: ReconcileRun, request: ReconcileRequest,
-        pacer: RepairPacer, progress: (@Sendable (ReconcileRun) -> Void)?
+        pacer: RatePacer, progress: (@Sendable (ReconcileRun) -> Void)?
     ) async throws {
         var position = position
         while position != .done {
@@ -208,7 +208,7 @@ public struct Reconciliation: Sendable {
 
     /// The index walk, page by page, after `after`: documents whose item is gone are orphans.
     func walk(
-        after: String?, run: ReconcileRun, request: ReconcileRequest, pacer: RepairPacer,
+        after: String?, run: ReconcileRun, request: ReconcileRequest, pacer: RatePacer,
         progress: (@Sendable (ReconcileRun) -> Void)?
     ) async throws {
         var after = after
@@ -240,7 +240,7 @@ public struct Reconciliation: Sendable {
     /// writes conditionally; the actions of the writes that landed go into `step`.
     func repair(
         _ ids: [String], into step: inout ReconcileProgress, run: ReconcileRun, request: ReconcileRequest,
-        pacer: RepairPacer
+        pacer: RatePacer
     ) async throws {
         let chunk = request.ratePerSecond.map { max(1, Int($0)) } ?? ids.count
         for start in stride(from: 0, to: ids.count, by: chunk) {
@@ -293,28 +293,5 @@ public struct Reconciliation: Sendable {
     /// The table key of an artist document.
     static func keys(_ documentID: String) -> Item {
         ["PK": .string("ARTIST#\(documentID)"), "SK": .string("METADATA")]
-    }
-}
-
-/// Spaces repairs out to at most a given rate, across the parallel segments.
-actor RepairPacer {
-    let interval: Duration?
-    var next = ContinuousClock.now
-
-    init(ratePerSecond: Double?) {
-        if let ratePerSecond, ratePerSecond > 0 {
-            interval = .nanoseconds(Int64(1e9 / ratePerSecond))
-        } else {
-            interval = nil
-        }
-    }
-
-    /// Waits until `count` more writes fit the rate.
-    func wait(for count: Int) async {
-        guard let interval else { return }
-        let now = ContinuousClock.now
-        let start = max(next, now)
-        next = start + interval * count
-        if start > now { try? await Task.sleep(until: start, clock: .continuous) }
     }
 }
