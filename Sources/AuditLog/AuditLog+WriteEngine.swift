@@ -252,10 +252,7 @@ extension AuditLog {
             try Self.check(fence, in: db)
             let settlements = try step.settlements.map { try Self.settle($0, now: now, in: db) }
             for note in step.notes {
-                let messageID = try db.queryOne("SELECT message_id FROM changes WHERE id = ?", [note.changeID]) {
-                    $0.column(0) as String?
-                }
-                guard let messageID else {
+                guard let messageID = try Self.messageID(ofChange: note.changeID, in: db) else {
                     throw AuditLogError(code: .notFound, description: "change \(note.changeID) does not exist")
                 }
                 try Self.appendAction(changeID: note.changeID, messageID: messageID, note.entry, at: now, in: db)
@@ -305,13 +302,16 @@ extension AuditLog {
                 throw error
             }
             if refusal.code == .illegalTransition, let note = settlement.noteIfRefused {
-                let messageID = try db.queryOne("SELECT message_id FROM changes WHERE id = ?", [settlement.request.id]) {
-                    $0.column(0) as String?
-                }
+                let messageID = try Self.messageID(ofChange: settlement.request.id, in: db)
                 try appendAction(changeID: settlement.request.id, messageID: messageID ?? nil, note, at: now, in: db)
             }
             return .failure(refusal)
         }
+    }
+
+    /// The message a change came in: `nil` when there is no such change, `.some(nil)` when it has none.
+    private static func messageID(ofChange id: Int64, in db: Connection) throws -> String?? {
+        try db.queryOne("SELECT message_id FROM changes WHERE id = ?", [id]) { $0.column(0) as String? }
     }
 
     private static func writeIntent(from row: Statement) throws -> WriteIntent {

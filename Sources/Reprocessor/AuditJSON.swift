@@ -117,12 +117,15 @@ public enum AuditJSON {
         return .object(fields)
     }
 
-    /// `{"documentId", "changes": [...], "actions": [...]}` (plus `"at"` and `"document"` for `--at`).
-    public static func history(documentID: String, changes: [ChangeRecord], actions: [ActionRecord]) -> JSONValue {
+    /// `{"documentId", "changes": [...], "actions": [...], "truncated": bool}`: one artist's history.
+    public static func history(documentID: String, changes: [ChangeRecord], actions: [ActionRecord], truncated: Bool)
+        -> JSONValue
+    {
         .object([
             "documentId": .string(documentID),
             "changes": .array(changes.map(change)),
             "actions": .array(actions.map(action)),
+            "truncated": .bool(truncated),
         ])
     }
 

@@ -79,10 +79,7 @@ public struct AuditQueries: Sendable {
 
         /// `{"documentId", "changes": [...], "actions": [...], "truncated": bool}`.
         public var json: JSONValue {
-            guard case .object(var fields) = AuditJSON.history(documentID: documentID, changes: changes, actions: actions)
-            else { return .null }
-            fields["truncated"] = .bool(truncated)
-            return .object(fields)
+            AuditJSON.history(documentID: documentID, changes: changes, actions: actions, truncated: truncated)
         }
     }
 

@@ -271,21 +271,13 @@ public struct OperatorActions: Sendable {
         guard !queued.isEmpty else { return results }
         // The documents' other due changes are decided with them: one write, the newest state.
         let due = try await auditLog.dueChanges(documentIDs: queued.compactMap(\.documentID), now: Date())
-        var byDocument: [String: [ChangeRecord]] = [:]
-        var order: [String] = []
-        for change in due + (request.dryRun ? queued : []) {
-            guard let documentID = change.documentID else { continue }
-            if byDocument[documentID] == nil { order.append(documentID) }
-            if !(byDocument[documentID] ?? []).contains(where: { $0.id == change.id }) {
-                byDocument[documentID, default: []].append(change)
-            }
-        }
-        for change in queued where byDocument[change.documentID ?? ""]?.contains(where: { $0.id == change.id }) != true {
+        let works = DocumentWork.replays(of: due + (request.dryRun ? queued : []))
+        let decided = Set(works.flatMap(\.changes).map(\.id))
+        for change in queued where !decided.contains(change.id) {
             results[change.id] = OperationResult(
                 id: change.id, outcome: .conflict, status: try await auditLog.change(id: change.id)?.status,
                 message: "another process replayed the change first")
         }
-        let works = order.map { DocumentWork.replay(documentID: $0, changes: byDocument[$0] ?? []) }
         for start in stride(from: 0, to: works.count, by: engine.batchDocuments) {
             let batch = Array(works[start..<min(start + engine.batchDocuments, works.count)])
             let execution = try await engine.execute(batch, context: context(request), dryRun: request.dryRun)

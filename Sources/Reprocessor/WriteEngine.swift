@@ -55,6 +55,21 @@ enum DocumentWork: Sendable {
 
     /// The item key to read from the table (every change of a document has the same).
     var keys: Item? { changes.lazy.compactMap(\.keys).first }
+
+    /// Replay work per document, documents in the order they first appear; a change named twice
+    /// counts once, and changes without a document are left out.
+    static func replays(of changes: [ChangeRecord]) -> [DocumentWork] {
+        var byDocument: [String: [ChangeRecord]] = [:]
+        var order: [String] = []
+        for change in changes {
+            guard let documentID = change.documentID else { continue }
+            if byDocument[documentID] == nil { order.append(documentID) }
+            if !(byDocument[documentID] ?? []).contains(where: { $0.id == change.id }) {
+                byDocument[documentID, default: []].append(change)
+            }
+        }
+        return order.map { .replay(documentID: $0, changes: byDocument[$0] ?? []) }
+    }
 }
 
 /// The write engine (DESIGN §5): every write to search goes through it, whoever asks —
@@ -182,19 +197,8 @@ public struct WriteEngine: Sendable {
                 carried = Array(rows[(split + 1)...])
                 rows = Array(rows[...split])
             }
-            var works: [DocumentWork] = []
-            var homeless: [ChangeRecord] = []
-            for change in rows {
-                guard let documentID = change.documentID else {
-                    homeless.append(change)
-                    continue
-                }
-                if case .replay(let id, let changes)? = works.last, id == documentID {
-                    works[works.count - 1] = .replay(documentID: id, changes: changes + [change])
-                } else {
-                    works.append(.replay(documentID: documentID, changes: [change]))
-                }
-            }
+            let works = DocumentWork.replays(of: rows)
+            let homeless = rows.filter { $0.documentID == nil }
             if !homeless.isEmpty {
                 for result in try await failWithoutWriting(homeless, "change has no artist document to apply to") {
                     summary.count(result.outcome)
@@ -257,7 +261,7 @@ public struct WriteEngine: Sendable {
         let needing = works.filter { work in
             guard work.keys != nil else { return false }
             guard let document = live[work.documentID] else { return true }
-            return document.source["sync"]?["eventName"]?.stringValue == WritePlanner.resyncMark
+            return DocumentFacts(live: document).liveIsTableCopy
         }
         guard !needing.isEmpty, let items = try? await table.currentItems(keys: needing.compactMap(\.keys)) else {
             return [:]
@@ -286,12 +290,11 @@ public struct WriteEngine: Sendable {
         for open in intents {
             let intent = open.intent
             let document = live[intent.documentID]
+            let facts = DocumentFacts(live: document)
             let landed: Bool
             switch intent.operation {
             case .index:
-                landed =
-                    document.flatMap { SyncTransform.syncedSequenceNumber(in: $0.source) } == intent.stampSequence
-                    && document?.source["sync"]?["appliedAt"]?.stringValue == intent.stampAppliedAt
+                landed = facts.liveSequence == intent.stampSequence && facts.liveAppliedAt == intent.stampAppliedAt
             case .delete:
                 landed = document == nil
             }
