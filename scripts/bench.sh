@@ -154,6 +154,7 @@ for run in $(seq 1 "$RUNS"); do
         2) measure "$run" "${put[@]}"; measure "$run" "${product[@]}"; measure "$run" "${bulk[@]}" ;;
         0) measure "$run" "${bulk[@]}"; measure "$run" "${put[@]}"; measure "$run" "${product[@]}" ;;
     esac
+    measure "$run" table-reads-raw --documents "$D" --table "$REALISTIC_TABLE"
     rm -f "$WORK"/replay.sqlite3*
     [ "$run" -le "$MEMORY_RUNS" ] || continue
     say "realistic replay run $run/$RUNS: $((4 * D)) documents"

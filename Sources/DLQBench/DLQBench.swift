@@ -16,7 +16,7 @@ struct DLQBench: AsyncParsableCommand {
             AuditBenchmark.self,
             SeedStream.self, SeedQueues.self, IngestBenchmark.self, RawIngestBenchmark.self,
             SeedReplay.self, SeedRealisticTable.self, SeedRealisticReplay.self, ReplayBenchmark.self,
-            RawBulkBenchmark.self, SequentialPutBenchmark.self,
+            RawBulkBenchmark.self, SequentialPutBenchmark.self, RawTableReadBenchmark.self,
         ]
     )
 }

@@ -252,3 +252,43 @@ struct SequentialPutBenchmark: AsyncParsableCommand {
         try report.print()
     }
 }
+
+/// Step 3, the floor: only the table reads the realistic replay must make (DESIGN §5: a document
+/// missing from search is re-created only after a consistent read of the table's item), with the
+/// product's `TableReader` in rounds of the replayer's size, 100 keys a call, a round's calls
+/// sent together. No replay of these documents, by any client, can take less time than these
+/// reads on the same peer.
+struct RawTableReadBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "table-reads-raw",
+        abstract: "Read, with consistent BatchGetItem calls, the items the realistic replay must read (the floor).")
+
+    @Option(help: "Documents of the realistic workload.") var documents: Int
+    @Option(help: "The table the realistic replay reads.") var table = "tattoo-directory-realistic"
+    @Option(help: "Documents per round (the replayer's batch).") var batch = 500
+
+    func run() async throws {
+        let aws = try Peers.aws()
+        let reader = TableReader(
+            client: DynamoDBClient(configuration: aws, httpClient: Peers.httpClient, logger: Peers.logger), tableName: table)
+        // Missing from search with an INSERT or MODIFY newest: the replay reads the table for exactly these.
+        let needing = (0..<documents).filter { !RealisticWorkload.isInSearch($0) && !RealisticWorkload.isRemoved($0) }
+        var reading = Duration.zero
+        var found = 0
+        for first in stride(from: 0, to: documents, by: batch) {
+            let keys = needing.filter { (first..<first + batch).contains($0) }.map(BenchData.artistKeys)
+            let start = ContinuousClock.now
+            found += try await reader.currentItems(keys: keys).count
+            reading += ContinuousClock.now - start
+        }
+        guard found == needing.count else { throw BenchError("read \(found) items of \(needing.count)") }
+        let seconds = Latencies.seconds(reading)
+        var report = StepReport(step: "table-reads-raw")
+        report.set("workload", ReplayShape.realistic.rawValue)
+        report.set("documents", documents)
+        report.set("reads", needing.count)
+        report.set("seconds", seconds)
+        report.set("documentsPerSecond", Double(documents) / seconds)
+        try report.print()
+    }
+}

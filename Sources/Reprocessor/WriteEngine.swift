@@ -57,7 +57,9 @@ enum DocumentWork: Sendable {
     var keys: Item? { changes.lazy.compactMap(\.keys).first }
 
     /// Replay work per document, documents in the order they first appear; a change named twice
-    /// counts once, and changes without a document are left out.
+    /// counts once, and changes without a document are left out. Only what replay reads is kept
+    /// of the images — the new image of each document's newest change — so that the rounds in
+    /// flight hold one item per document, not two per change.
     static func replays(of changes: [ChangeRecord]) -> [DocumentWork] {
         var byDocument: [String: [ChangeRecord]] = [:]
         var order: [String] = []
@@ -68,7 +70,18 @@ enum DocumentWork: Sendable {
                 byDocument[documentID, default: []].append(change)
             }
         }
-        return order.map { .replay(documentID: $0, changes: byDocument[$0] ?? []) }
+        return order.map { documentID in
+            let changes = byDocument[documentID] ?? []
+            let newest = changes.max { ($0.sequenceNumber, $0.id) < ($1.sequenceNumber, $1.id) }?.id
+            return .replay(
+                documentID: documentID,
+                changes: changes.map { change in
+                    var lean = change
+                    lean.oldImage = nil
+                    if change.id != newest { lean.newImage = nil }
+                    return lean
+                })
+        }
     }
 }
 
@@ -93,6 +106,9 @@ public struct WriteEngine: Sendable {
     let rounds = 3
     /// Due changes read from the audit log at a time.
     let pageSize = 1000
+    /// Rounds of a pass under way at once (each on its own documents), so that one round's
+    /// table and audit reads go on while another writes to search.
+    let roundsInFlight = 2
     /// How long a write intent may stay open before the next pass decides its write never landed.
     let intentGrace: TimeInterval
     /// The run lease this engine works under: every step it records, and every write it is about
@@ -183,53 +199,59 @@ public struct WriteEngine: Sendable {
         var carried: [ChangeRecord] = []
         // Documents waiting for a round: rounds are filled across pages of due changes.
         var waiting: [DocumentWork] = []
-        // The table reads of the next round, made while the current one runs.
-        var ahead: Task<[String: TableRead], Never>?
-        defer { ahead?.cancel() }
-        repeat {
-            if shouldStop?() == true { return summary }
-            let page = try await auditLog.dueChanges(now: Date(), after: cursor, limit: pageSize)
-            cursor = page.next
-            var rows = carried + page.rows
-            carried = []
-            // A document's changes may continue on the next page: decide them together.
-            if cursor != nil, let last = rows.last?.documentID, let split = rows.lastIndex(where: { $0.documentID != last }) {
-                carried = Array(rows[(split + 1)...])
-                rows = Array(rows[...split])
-            }
-            let works = DocumentWork.replays(of: rows)
-            let homeless = rows.filter { $0.documentID == nil }
-            if !homeless.isEmpty {
-                for result in try await failWithoutWriting(homeless, "change has no artist document to apply to") {
-                    summary.count(result.outcome)
-                }
-            }
-            waiting += works
-            let lastPage = cursor == nil && carried.isEmpty
-            // A round runs once the next one is known too, so that the next round's table reads
-            // (the slowest peer) go on while this round writes and records.
-            while waiting.count >= 2 * batchDocuments || (lastPage && !waiting.isEmpty) {
-                if shouldStop?() == true { return summary }
-                let batch = Array(waiting.prefix(batchDocuments))
-                waiting.removeFirst(batch.count)
-                let prefetched = await ahead?.value ?? [:]
-                let upcoming = Array(waiting.prefix(batchDocuments))
-                ahead = upcoming.isEmpty ? nil : Task { await readTableAhead(upcoming) }
-                let started = ContinuousClock.now
-                let execution = try await execute(
-                    batch, context: .init(actor: "system", now: Date()), dryRun: false, prefetched: prefetched)
-                ReprocessorMetrics.record(Array(execution.results.values), duration: ContinuousClock.now - started)
+        return try await withThrowingTaskGroup(of: Execution.self) { rounds in
+            var inFlight = 0
+            // Takes in the next round to finish; false once the pass must pause.
+            func finishRound() async throws -> Bool {
+                guard let execution = try await rounds.next() else { return true }
+                inFlight -= 1
                 for result in execution.results.values { summary.count(result.outcome) }
                 summary.writes += execution.writes
                 progress?(summary)
-                if let outage = execution.outage {
+                if let outage = execution.outage, summary.pausedReason == nil {
                     summary.pausedReason = outage
                     logger.warning("replay paused: \(outage)")
-                    return summary
                 }
+                return summary.pausedReason == nil
             }
-        } while cursor != nil || !carried.isEmpty
-        return summary
+            pages: repeat {
+                if shouldStop?() == true { break }
+                let page = try await auditLog.dueChanges(now: Date(), after: cursor, limit: pageSize)
+                cursor = page.next
+                var rows = carried + page.rows
+                carried = []
+                // A document's changes may continue on the next page: decide them together.
+                if cursor != nil, let last = rows.last?.documentID, let split = rows.lastIndex(where: { $0.documentID != last }) {
+                    carried = Array(rows[(split + 1)...])
+                    rows = Array(rows[...split])
+                }
+                let homeless = rows.filter { $0.documentID == nil }
+                if !homeless.isEmpty {
+                    for result in try await failWithoutWriting(homeless, "change has no artist document to apply to") {
+                        summary.count(result.outcome)
+                    }
+                }
+                waiting += DocumentWork.replays(of: rows)
+                let lastPage = cursor == nil && carried.isEmpty
+                while waiting.count >= batchDocuments || (lastPage && !waiting.isEmpty) {
+                    if shouldStop?() == true { break pages }
+                    // Rounds overlap: while one writes to search, the next reads the table and the
+                    // audit log. Their documents are distinct, so their order does not matter.
+                    if inFlight == roundsInFlight, try await !finishRound() { break pages }
+                    let batch = Array(waiting.prefix(batchDocuments))
+                    waiting.removeFirst(batch.count)
+                    rounds.addTask {
+                        let started = ContinuousClock.now
+                        let execution = try await execute(batch, context: .init(actor: "system", now: Date()), dryRun: false)
+                        ReprocessorMetrics.record(Array(execution.results.values), duration: ContinuousClock.now - started)
+                        return execution
+                    }
+                    inFlight += 1
+                }
+            } while cursor != nil || !carried.isEmpty
+            while inFlight > 0 { _ = try await finishRound() }
+            return summary
+        }
     }
 
     /// Records, as failed tries, changes that cannot be written at all.
@@ -244,34 +266,6 @@ public struct WriteEngine: Sendable {
             results.append(try await self.result(decision, result))
         }
         return results
-    }
-
-    /// A table item read ahead of its round, with the document as search showed it just before.
-    struct TableRead: Sendable {
-        /// The live document read first.
-        var live: OpenSearchDocument?
-        /// The table's item read after it.
-        var table: TableState
-    }
-
-    /// Reads search, then the table, for the documents of `works` that will need the table (absent
-    /// from search, or a table copy). Best effort: a failure leaves the round to read for itself.
-    func readTableAhead(_ works: [DocumentWork]) async -> [String: TableRead] {
-        guard let live = try? await openSearch.multiGet(index: index, ids: works.map(\.documentID)) else { return [:] }
-        let needing = works.filter { work in
-            guard work.keys != nil else { return false }
-            guard let document = live[work.documentID] else { return true }
-            return DocumentFacts(live: document).liveIsTableCopy
-        }
-        guard !needing.isEmpty, let items = try? await table.currentItems(keys: needing.compactMap(\.keys)) else {
-            return [:]
-        }
-        var reads: [String: TableRead] = [:]
-        for work in needing {
-            reads[work.documentID] = TableRead(
-                live: live[work.documentID], table: work.keys.flatMap { items[$0] }.map(TableState.present) ?? .absent)
-        }
-        return reads
     }
 
     // MARK: Recovery
@@ -342,9 +336,7 @@ public struct WriteEngine: Sendable {
     }
 
     /// Decides and carries out `works` (at most one per document), in rounds.
-    func execute(
-        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, prefetched: [String: TableRead] = [:]
-    ) async throws -> Execution {
+    func execute(_ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool) async throws -> Execution {
         var execution = Execution()
         var pending = works
         var round = 0
@@ -363,6 +355,7 @@ public struct WriteEngine: Sendable {
                 break
             }
             if round > 1 { try? await Task.sleep(for: .milliseconds(100 << round)) }
+            var timings = RoundTimings()
             let ids = pending.map(\.documentID)
             let live: [String: OpenSearchDocument]
             do {
@@ -373,22 +366,17 @@ public struct WriteEngine: Sendable {
                 markUnavailable(pending, execution.outage!, in: &execution)
                 return execution
             }
+            timings.lap(\.searchRead)
             let audit = try await auditLog.documentFacts(ids, now: context.now)
+            timings.lap(\.auditRead)
             var facts: [String: DocumentFacts] = [:]
             for id in ids {
                 facts[id] = DocumentFacts(live: live[id], audit: audit[id] ?? .init())
-                // A table read made ahead of this round stands only while search still shows the
-                // document exactly as it did just before that read (same version, or still absent):
-                // the write's condition then rests on the read that preceded it.
-                if round == 1, let early = prefetched[id], early.live?.seqNo == live[id]?.seqNo,
-                    early.live?.primaryTerm == live[id]?.primaryTerm
-                {
-                    facts[id]?.table = early.table
-                }
             }
             var plans = pending.map { ($0, plan($0, facts: facts[$0.documentID]!, context: context)) }
             let needingTable = plans.indices.filter { plans[$0].1 == .needsTable }
             if !needingTable.isEmpty {
+                defer { timings.lap(\.tableRead) }
                 do {
                     let items = try await table.currentItems(keys: needingTable.compactMap { plans[$0].0.keys })
                     for index in needingTable {
@@ -441,13 +429,16 @@ public struct WriteEngine: Sendable {
                     writes.append((work, write, writeDecisions))
                 }
             }
+            timings.lap(\.planning)
             let recorded = try await auditLog.commit(before, at: Date(), fence: fence)
+            timings.lap(\.recordIntents)
             for (decision, result) in zip(settled, recorded.settlements) {
                 execution.results[decision.change.id] = try await self.result(decision, result)
             }
             guard !writes.isEmpty else { break }
             await TestPause.at(.beforeWrite, logger: logger)
             let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
+            timings.lap(\.write)
             await TestPause.at(.afterWriteBeforeRecord, logger: logger)
             var after = EngineCommit()
             var completed: [[ChangeDecision]] = []
@@ -498,6 +489,10 @@ public struct WriteEngine: Sendable {
             }
             after.settlements = failedDecisions.compactMap { $0.transition.map { Settlement($0) } }
             let done = try await auditLog.commit(after, at: Date(), fence: fence)
+            timings.lap(\.recordOutcomes)
+            logger.debug(
+                "round \(round) of \(pending.count) documents: \(timings)",
+                metadata: ["writes": "\(writes.count)", "tableReads": "\(needingTable.count)"])
             execution.writes += landed
             for (decision, result) in zip(failedDecisions, done.settlements) {
                 execution.results[decision.change.id] = try await self.result(decision, result)
@@ -530,6 +525,36 @@ public struct WriteEngine: Sendable {
             pending = again + refusedForNow
         }
         return execution
+    }
+
+    /// Where a round's time went, logged at debug level: each phase in milliseconds.
+    struct RoundTimings: CustomStringConvertible {
+        var searchRead = Duration.zero
+        var auditRead = Duration.zero
+        var tableRead = Duration.zero
+        var planning = Duration.zero
+        var recordIntents = Duration.zero
+        var write = Duration.zero
+        var recordOutcomes = Duration.zero
+        private var mark = ContinuousClock.now
+
+        /// Adds the time since the previous lap to `phase`.
+        mutating func lap(_ phase: WritableKeyPath<RoundTimings, Duration>) {
+            let now = ContinuousClock.now
+            self[keyPath: phase] += now - mark
+            mark = now
+        }
+
+        var description: String {
+            let phases: [(String, Duration)] = [
+                ("search read", searchRead), ("audit read", auditRead), ("table read", tableRead), ("planning", planning),
+                ("recording intents", recordIntents), ("write", write), ("recording outcomes", recordOutcomes),
+            ]
+            return phases.map { name, duration in
+                let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+                return "\(name) \(Int(milliseconds.rounded())) ms"
+            }.joined(separator: ", ")
+        }
     }
 
     func plan(_ work: DocumentWork, facts: DocumentFacts, context: WritePlanner.Context) -> DocumentPlan {
