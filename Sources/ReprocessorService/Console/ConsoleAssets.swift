@@ -24,6 +24,7 @@ enum ConsoleAssets {
         main { max-width: 1240px; margin: 0 auto; padding: 16px; }
         h1 { font-size: 1.5rem; margin: 4px 0 12px; }
         h2 { font-size: 1.15rem; margin: 22px 0 8px; }
+        section > h2:first-child { margin-top: 0; }
         section, .card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px;
           margin-bottom: 14px; }
         .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 14px; }

@@ -398,7 +398,7 @@ enum ConsoleTemplates {
             <label for="confirm-reason">Reason{{#needsReason}} (required){{/needsReason}}
               <input id="confirm-reason" name="reason" type="text" size="40" value="{{reason}}"{{#needsReason}} required{{/needsReason}}>
             </label>
-            {{#willAct}}<button type="submit">{{confirmLabel}}</button>{{/willAct}}
+            {{#hasWillAct}}<button type="submit">{{confirmLabel}}</button>{{/hasWillAct}}
             {{#offerForce}}<button type="submit" name="force" value="true" class="danger">{{forceLabel}}</button>{{/offerForce}}
             <a href="{{backLink}}">Cancel</a>
           </form>

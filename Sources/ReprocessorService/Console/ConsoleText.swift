@@ -55,6 +55,19 @@ enum ConsoleText {
         }
     }
 
+    /// A page's values with every absent optional left out and present ones unwrapped, at any
+    /// depth, so that a template's `{{#name}}` section is skipped for a value that is not there.
+    static func withoutAbsentValues(_ value: Any) -> Any? {
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .optional {
+            guard let wrapped = mirror.children.first?.value else { return nil }
+            return withoutAbsentValues(wrapped)
+        }
+        if let members = value as? [String: Any] { return members.compactMapValues { withoutAbsentValues($0) } }
+        if let elements = value as? [Any] { return elements.compactMap { withoutAbsentValues($0) } }
+        return value
+    }
+
     /// `name=value&…`, each part percent-encoded.
     static func query(_ parameters: [(String, String)]) -> String {
         parameters.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")

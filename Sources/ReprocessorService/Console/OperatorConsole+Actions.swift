@@ -74,7 +74,8 @@ extension OperatorConsole {
         let verb = ConsoleText.verb(command)
         let confirm = "\(verb.prefix(1).uppercased())\(verb.dropFirst()) \(ConsoleText.changes(willAct))"
         let values: [String: Any] = [
-            "command": command.rawValue, "verb": verb, "willAct": willAct, "willActText": ConsoleText.changes(willAct),
+            "command": command.rawValue, "verb": verb, "willAct": willAct, "hasWillAct": willAct > 0,
+            "willActText": ConsoleText.changes(willAct),
             "totalText": ConsoleText.changes(total),
             "otherOutcomes": counts.filter { !acting.contains($0.key) }.sorted { $0.key.rawValue < $1.key.rawValue }.map {
                 ["outcome": $0.key.rawValue, "count": ConsoleText.number($0.value)]

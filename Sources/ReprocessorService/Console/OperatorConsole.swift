@@ -206,7 +206,9 @@ struct OperatorConsole: Sendable {
                     "nav": Self.sections.map { ["path": $0.path, "label": $0.label, "current": $0.path == section] },
                 ] as [String: Any]
         }
-        let html = library.render(context, withTemplate: template) ?? "template \(template) is missing"
+        let html =
+            library.render(ConsoleText.withoutAbsentValues(context) ?? [:], withTemplate: template)
+            ?? "template \(template) is missing"
         return Response(
             status: status, headers: [.contentType: "text/html; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
