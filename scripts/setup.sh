@@ -5,6 +5,7 @@ set -euo pipefail
 
 MOTO_VERSION="5.2.1"
 OSMEM_VERSION="0.1.6"
+SELENIUM_VERSION="4.51.0"
 
 say() { printf 'setup: %s\n' "$*"; }
 
@@ -17,6 +18,17 @@ if ! pkg-config --exists sqlite3 2>/dev/null; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libsqlite3-dev pkg-config
 else
     say "libsqlite3-dev present ($(pkg-config --modversion sqlite3))"
+fi
+
+# Headless Chromium and its WebDriver, for the console's browser tests.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    say "installing chromium and chromium-driver"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+else
+    say "chromium present ($(chromium --version 2>/dev/null | head -n 1))"
 fi
 
 PYTHON="${PYTHON:-python3}"
@@ -36,6 +48,13 @@ if [ "$(installed_version osmem-server)" != "$OSMEM_VERSION" ]; then
     "$PYTHON" -m pip install -q "osmem-server==$OSMEM_VERSION"
 else
     say "osmem-server $OSMEM_VERSION present"
+fi
+# selenium: drives Chromium in the console's browser tests.
+if [ "$(installed_version selenium)" != "$SELENIUM_VERSION" ]; then
+    say "installing selenium==$SELENIUM_VERSION"
+    "$PYTHON" -m pip install -q "selenium==$SELENIUM_VERSION"
+else
+    say "selenium $SELENIUM_VERSION present"
 fi
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 

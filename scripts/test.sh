@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests and the integration tests against
-# moto and osmem-server, which the tests start themselves on free ports.
+# moto and osmem-server, which the tests start themselves on free ports, and the
+# console's browser flows in headless Chromium (screenshots in .build/console-screenshots/).
 # Run scripts/setup.sh once first (CI's .ci/run does).
 set -euo pipefail
 cd "$(dirname "$0")/.."

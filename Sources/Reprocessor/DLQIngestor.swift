@@ -151,6 +151,13 @@ public struct DLQIngestor: Sendable {
         return await totals.value
     }
 
+    /// The queue's approximate depth: messages waiting, and messages received but not yet deleted.
+    /// - Returns: SQS's approximate counts (they lag by up to a minute).
+    /// - Throws: `AWSError` when the queue cannot be reached or refuses.
+    public func approximateDepth() async throws -> (visible: Int, inFlight: Int) {
+        try await sqs.approximateMessageCounts(queueURL: queueURL)
+    }
+
     /// Checks that the queue answers (GetQueueAttributes), for readiness.
     /// - Throws: `AWSError` when it cannot be reached or refuses.
     public func checkQueue() async throws {

@@ -223,19 +223,14 @@ public struct OperatorActions: Sendable {
         var results: [Int64: OperationResult] = [:]
         var chosen: [ChangeRecord] = []
         for change in changes {
-            switch change.status {
-            case .applied:
-                results[change.id] = refusal(change, "already applied; use resync to rewrite it from the table")
-            case .filtered:
-                results[change.id] = refusal(change, "not an artist record; filtered changes are never applied")
-            case .expired:
-                results[change.id] = refusal(change, "its records left the stream; resolve it with resolve-expired")
-            case .pending, .failed, .parked, .rolledBack, .skipped, .superseded:
-                if change.documentID == nil {
-                    results[change.id] = refusal(change, "change has no artist document")
-                } else {
-                    chosen.append(change)
-                }
+            guard Command.retry.applies(to: change.status) else {
+                results[change.id] = refusal(change, Self.retryRefusal(change.status))
+                continue
+            }
+            if change.documentID == nil {
+                results[change.id] = refusal(change, "change has no artist document")
+            } else {
+                chosen.append(change)
             }
         }
         var queued: [ChangeRecord] = []
@@ -288,13 +283,23 @@ public struct OperatorActions: Sendable {
         return results
     }
 
+    /// Why retry refuses a change in `status` (one the command does not apply to).
+    static func retryRefusal(_ status: ChangeStatus) -> String {
+        switch status {
+        case .applied: "already applied; use resync to rewrite it from the table"
+        case .filtered: "not an artist record; filtered changes are never applied"
+        case .expired: "its records left the stream; resolve it with resolve-expired"
+        default: "a \(status.rawValue) change cannot be retried"
+        }
+    }
+
     // MARK: skip
 
     func skip(_ changes: [ChangeRecord], _ request: OperatorRequest) async throws -> [Int64: OperationResult] {
         var results: [Int64: OperationResult] = [:]
         var chosen: [ChangeRecord] = []
         for change in changes {
-            guard [.pending, .failed, .parked, .expired].contains(change.status) else {
+            guard Command.skip.applies(to: change.status) else {
                 results[change.id] = refusal(
                     change,
                     "only pending, failed, parked or expired changes can be skipped (this one is \(change.status.rawValue))")

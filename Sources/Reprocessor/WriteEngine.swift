@@ -164,6 +164,15 @@ public struct WriteEngine: Sendable {
         try await openSearch.ping()
     }
 
+    /// The document search holds now for `documentID` (its `_source`), as an operator compares it
+    /// with a change's images.
+    /// - Parameter documentID: The search document id.
+    /// - Returns: The document's source, or nil when search has none.
+    /// - Throws: `OpenSearchError` when search cannot be reached or refuses.
+    public func liveDocument(_ documentID: String) async throws -> JSONValue? {
+        try await openSearch.get(index: index, id: documentID)?.source
+    }
+
     // MARK: Replay
 
     /// Applies every due change (pending, or failed and past its backoff), a document at a time

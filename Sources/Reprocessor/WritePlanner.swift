@@ -269,7 +269,7 @@ public struct WritePlanner: Sendable {
     /// only while search and the log still reflect it; otherwise a conflict naming both sequences,
     /// unless `force`.
     public func rollback(_ change: ChangeRecord, facts: DocumentFacts, force: Bool, context: Context) -> DocumentPlan {
-        guard change.status == .applied else {
+        guard OperatorActions.Command.rollback.applies(to: change.status) else {
             return refused(change, "only applied changes can be rolled back (this one is \(change.status.rawValue))")
         }
         guard let documentID = change.documentID, let eventName = change.eventName else {
@@ -348,7 +348,7 @@ public struct WritePlanner: Sendable {
     /// Resync: make the document match the table's current item (delete it when the item is gone),
     /// stamped with the newest sequence known so the stamp never moves back.
     public func resync(_ change: ChangeRecord, facts: DocumentFacts, context: Context) -> DocumentPlan {
-        guard [.pending, .failed, .parked, .applied, .rolledBack].contains(change.status) else {
+        guard OperatorActions.Command.resync.applies(to: change.status) else {
             if change.status == .expired {
                 return refused(
                     change, "its batch left the stream before its records were read; resolve it with resolve-expired")

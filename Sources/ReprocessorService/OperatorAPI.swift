@@ -2,12 +2,14 @@ import AuditLog
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import Prometheus
 import Reprocessor
 import StreamModel
 
-/// The HTTP API of `serve`: health, readiness, metrics, and the operator endpoints under `/v1`,
-/// answering the same JSON shapes as the command line's `--json` (``AuditJSON``).
+/// The HTTP API of `serve`: health, readiness, metrics, the operator endpoints under `/v1`,
+/// answering the same JSON shapes as the command line's `--json` (``AuditJSON``), and the
+/// console's pages under `/ui`.
 struct OperatorAPI: Sendable {
     let auditLog: AuditLog
     let actions: OperatorActions
@@ -16,12 +18,16 @@ struct OperatorAPI: Sendable {
     let readiness: Readiness
     let registry: PrometheusCollectorRegistry
     let tokens: OperatorTokens
+    /// The operator console served at `/ui`.
+    let console: OperatorConsole?
     let logger: Logger
 
-    /// The router with every route; unknown routes and refused requests answer `{"error": …}`.
+    /// The router with every route; unknown routes and refused requests answer `{"error": …}`
+    /// (the console's pages answer their own refusals as pages).
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware(logger: logger))
+        console?.register(on: router)
         router.get("/healthz") { _, _ in JSONResponse.make(.object(["status": .string("ok")])) }
         router.get("/readyz") { _, _ in
             let (ready, body) = await readiness.check()
@@ -36,6 +42,7 @@ struct OperatorAPI: Sendable {
         router.get("/v1/changes/:id") { request, context in try await show(request, context) }
         router.get("/v1/history/:key") { request, context in try await history(request, context) }
         router.get("/v1/audit") { request, _ in try await audit(request) }
+        router.get("/v1/audit/export") { request, _ in try await exportAudit(request) }
         router.get("/v1/errors") { request, _ in try await errors(request) }
         router.get("/v1/quarantined") { request, _ in try await quarantined(request) }
         router.get("/v1/batches") { request, _ in try await batches(request) }
@@ -98,22 +105,39 @@ struct OperatorAPI: Sendable {
     /// `GET /v1/audit`: actions by `actor`, `action`, `since`, `until`, a page at a time
     /// (`limit` 1–1000, default 500, and `cursor`).
     func audit(_ request: Request) async throws -> Response {
-        let query = try QueryInput(request, allowed: ["actor", "action", "since", "until", "limit", "cursor"])
-        var kinds = Set<ActionKind>()
-        for text in query.list("action") {
-            guard let kind = ActionKind(rawValue: text) else {
-                throw ServiceError(
-                    .badRequest, "unknown action \"\(text)\"; use \(ActionKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            kinds.insert(kind)
-        }
-        let now = Date()
-        let filter = ActionFilter(
-            actor: query.string("actor"), actions: kinds, since: try FilterInput.time(query.string("since"), "since", now: now),
-            until: try FilterInput.time(query.string("until"), "until", now: now))
+        let query = try QueryInput(request, allowed: FilterInput.actionNames.union(["limit", "cursor"]))
+        let filter = try FilterInput.actionFilter(query)
         let limit = try query.integer("limit", in: AuditQueries.actionsPage.allowed, default: AuditQueries.actionsPage.standard)
         let page = try await queries.actions(filter, cursor: query.string("cursor"), limit: limit)
         return JSONResponse.make(AuditQueries.json(actions: page))
+    }
+
+    /// `GET /v1/audit/export?format=csv|ndjson`: every action matching `actor`, `action`, `since`,
+    /// `until`, streamed a page at a time (as `audit --format csv|ndjson` prints them).
+    func exportAudit(_ request: Request) async throws -> Response {
+        let query = try QueryInput(request, allowed: FilterInput.actionNames.union(["format"]))
+        let format = try FilterInput.exportFormat(query)
+        return Self.export(try FilterInput.actionFilter(query), format: format, queries: queries, logger: logger)
+    }
+
+    /// A streamed export of the actions matching `filter`: memory holds one page, however long the log.
+    static func export(_ filter: ActionFilter, format: ActionExportFormat, queries: AuditQueries, logger: Logger) -> Response {
+        let body = ResponseBody { writer in
+            do {
+                try await queries.exportActions(filter, format: format) { lines in
+                    try await writer.write(ByteBuffer(string: lines))
+                }
+            } catch {
+                // The status line is gone by now: the export ends short, and the log says why.
+                logger.error("audit export stopped part-way: \(error)")
+            }
+            try await writer.finish(nil)
+        }
+        let file = "audit.\(format.rawValue)"
+        return Response(
+            status: .ok,
+            headers: [.contentType: format.contentType, .contentDisposition: "attachment; filename=\"\(file)\""],
+            body: body)
     }
 
     /// `GET /v1/errors`: failures grouped by error text (`status`, default failed, parked, expired).

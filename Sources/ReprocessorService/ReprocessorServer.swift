@@ -1,6 +1,7 @@
 // ReprocessorService: `dlq-reprocessor serve`. One process that drains the DLQ continuously,
 // replays due changes on an interval under the run lease, and answers an operator HTTP API
-// (health, readiness, Prometheus metrics, and the command line's queries and actions as JSON).
+// (health, readiness, Prometheus metrics, and the command line's queries and actions as JSON),
+// and the operator console in the browser at /ui.
 // It reuses the Reprocessor module for all work; it holds no business rule of its own.
 import AuditLog
 import Foundation
@@ -51,13 +52,16 @@ public struct ReprocessorServer: Sendable {
         let holder = RunLease.makeHolderID()
         let control = LoopControl()
         let reconciliation = Reconciliation(engine: engine, pageSize: reprocessor.settings.bulkDocuments, logger: logger)
+        let actions = OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: logger)
         let api = OperatorAPI(
-            auditLog: reprocessor.auditLog,
-            actions: OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: logger),
-            reconciliation: reconciliation,
+            auditLog: reprocessor.auditLog, actions: actions, reconciliation: reconciliation,
             readiness: Readiness(
                 auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, control: control),
-            registry: registry, tokens: options.tokens, logger: logger)
+            registry: registry, tokens: options.tokens,
+            console: try OperatorConsole(
+                auditLog: reprocessor.auditLog, actions: actions, engine: engine, ingestor: ingestor, tokens: options.tokens,
+                logger: logger),
+            logger: logger)
         let loop = ReprocessingLoop(
             lease: RunLease(auditLog: reprocessor.auditLog, holder: holder, ttl: options.leaseTTL), control: control,
             auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, reconciliation: reconciliation,

@@ -218,6 +218,36 @@ enum FilterInput {
         return filter
     }
 
+    /// The action filter's field names.
+    static let actionNames: Set<String> = ["actor", "action", "since", "until"]
+
+    /// The audit log's action filter from query parameters (`action` repeated or comma-separated).
+    static func actionFilter(_ query: QueryInput, now: Date = Date()) throws(ServiceError) -> ActionFilter {
+        var kinds = Set<ActionKind>()
+        for text in query.list("action") {
+            guard let kind = ActionKind(rawValue: text) else {
+                throw ServiceError(
+                    .badRequest, "unknown action \"\(text)\"; use \(ActionKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            kinds.insert(kind)
+        }
+        return ActionFilter(
+            actor: query.string("actor"), actions: kinds, since: try time(query.string("since"), "since", now: now),
+            until: try time(query.string("until"), "until", now: now))
+    }
+
+    /// The `format` of an export: `csv` or `ndjson`.
+    static func exportFormat(_ query: QueryInput) throws(ServiceError) -> ActionExportFormat {
+        let text = query.string("format") ?? ""
+        guard let format = ActionExportFormat(rawValue: text) else {
+            throw ServiceError(
+                .badRequest,
+                "format \"\(text.prefix(40))\" is not one of \(ActionExportFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        return format
+    }
+
     /// An operator time (ISO-8601, a date, or an age such as `2h`).
     static func time(_ text: String?, _ name: String, now: Date) throws(ServiceError) -> Date? {
         guard let text else { return nil }

@@ -172,29 +172,34 @@ struct AuditCommand: AsyncParsableCommand {
     func run() async throws {
         let reprocessor = try await CommandContext.open(global)
         let filter = ActionFilter(actor: actor, actions: Set(action), since: since?.date, until: until?.date)
+        let queries = AuditQueries(auditLog: reprocessor.auditLog)
+        let export: ActionExportFormat? =
+            switch format {
+            case .csv: .csv
+            case .ndjson: .ndjson
+            case .json, .table: nil
+            }
+        if let export {
+            try await queries.exportActions(filter, format: export, limit: limit) { lines in
+                FileHandle.standardOutput.write(Data(lines.utf8))
+            }
+            return
+        }
         var cursor: String?
         var printed = 0
         var jsonRows: [JSONValue] = []
         var tableRows: [[String]] = []
-        if format == .csv { print("id,change_id,message_id,action,actor,reason,outcome,at") }
         repeat {
             let standard = AuditQueries.actionsPage.standard
             let pageSize = min(standard, limit.map { $0 - printed } ?? standard)
             guard pageSize > 0 else { break }
-            let page = try await AuditQueries(auditLog: reprocessor.auditLog).actions(filter, cursor: cursor, limit: pageSize)
+            let page = try await queries.actions(filter, cursor: cursor, limit: pageSize)
             cursor = page.next
             for row in page.rows {
                 printed += 1
-                switch format {
-                case .ndjson: Output.json(AuditJSON.action(row))
-                case .json: jsonRows.append(AuditJSON.action(row))
-                case .csv:
-                    print(
-                        [
-                            String(row.id), row.changeID.map(String.init) ?? "", row.messageID ?? "", row.action.rawValue,
-                            row.actor, row.reason ?? "", row.outcome, AuditJSON.time(row.at),
-                        ].map(csvField).joined(separator: ","))
-                case .table:
+                if format == .json {
+                    jsonRows.append(AuditJSON.action(row))
+                } else {
                     tableRows.append([
                         String(row.id), Output.shortTime(row.at), row.changeID.map(String.init) ?? "-", row.action.rawValue,
                         row.actor, Output.clip(row.reason, 30), Output.clip(row.outcome, 70),
@@ -202,16 +207,11 @@ struct AuditCommand: AsyncParsableCommand {
                 }
             }
         } while cursor != nil
-        switch format {
-        case .json: Output.json(.object(["actions": .array(jsonRows)]))
-        case .table: Output.table(["ID", "AT", "CHANGE", "ACTION", "ACTOR", "REASON", "OUTCOME"], tableRows)
-        case .csv, .ndjson: break
+        if format == .json {
+            Output.json(.object(["actions": .array(jsonRows)]))
+        } else {
+            Output.table(["ID", "AT", "CHANGE", "ACTION", "ACTOR", "REASON", "OUTCOME"], tableRows)
         }
-    }
-
-    func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 

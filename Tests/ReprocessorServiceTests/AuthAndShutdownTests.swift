@@ -103,8 +103,8 @@ extension ServeTests {
         func openAPIRoutesAnswer() async throws {
             let document = try OpenAPIDocument.load()
             #expect(
-                document.operations.count == 21,
-                "health, readiness, metrics, eight queries, eight actions, reconcile runs and start")
+                document.operations.count == 22,
+                "health, readiness, metrics, nine queries, eight actions, reconcile runs and start")
             let world = try await ReprocessorWorld.start()
             try await world.putArtist("5", name: "Five")
             let token = "openapi-token-0123456789"

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import Reprocessor
+import Synchronization
+
+/// An operator action started from the console, running in the background while its page
+/// shows the progress and, once done, the per-change results.
+struct ConsoleJob: Sendable {
+    /// The job's id (random, the last part of its page's path).
+    var id: String
+    /// What it does.
+    var command: OperatorActions.Command
+    /// Who started it.
+    var actor: String
+    /// The changes the preview said it would act on.
+    var expected: Int
+    /// When it started.
+    var startedAt: Date
+    /// Results so far (the first ``ConsoleJobs/keptResults`` of them).
+    var results: [OperationResult] = []
+    /// Results so far by outcome, all of them counted.
+    var counts: [ChangeOutcome: Int] = [:]
+    /// Whether it has finished.
+    var finished = false
+    /// Why it stopped part-way, when it did.
+    var failure: String?
+
+    /// How many results are known.
+    var done: Int { counts.values.reduce(0, +) }
+}
+
+/// The console's recent jobs, in this process only.
+final class ConsoleJobs: Sendable {
+    /// Most results a job keeps for its page; the counts cover every result.
+    static let keptResults = 1000
+    /// Most jobs remembered; the oldest finished ones are forgotten first.
+    static let keptJobs = 50
+
+    private let jobs = Mutex<[String: ConsoleJob]>([:])
+    private let actions: OperatorActions
+    private let logger: Logger
+
+    init(actions: OperatorActions, logger: Logger) {
+        self.actions = actions
+        self.logger = logger
+    }
+
+    /// Starts `command` for `request` in the background.
+    /// - Returns: The job's id.
+    func start(_ command: OperatorActions.Command, _ request: OperatorRequest, expected: Int) -> String {
+        let id = ConsoleSessions.randomToken()
+        let job = ConsoleJob(id: id, command: command, actor: request.actor, expected: expected, startedAt: Date())
+        jobs.withLock { jobs in
+            if jobs.count >= Self.keptJobs,
+                let oldest = jobs.values.filter(\.finished).min(by: { $0.startedAt < $1.startedAt })
+            {
+                jobs[oldest.id] = nil
+            }
+            jobs[id] = job
+        }
+        Task { [actions, logger] in
+            do {
+                try await actions.perform(command, request) { result in
+                    self.update(id) { job in
+                        job.counts[result.outcome, default: 0] += 1
+                        if job.results.count < Self.keptResults { job.results.append(result) }
+                    }
+                }
+                self.update(id) { $0.finished = true }
+            } catch {
+                logger.error("console \(command.rawValue) by \(request.actor) stopped part-way: \(error)")
+                self.update(id) { job in
+                    job.finished = true
+                    job.failure = String(describing: error)
+                }
+            }
+        }
+        return id
+    }
+
+    /// The job `id` as it stands.
+    func job(_ id: String) -> ConsoleJob? {
+        jobs.withLock { $0[id] }
+    }
+
+    private func update(_ id: String, _ change: (inout ConsoleJob) -> Void) {
+        jobs.withLock { jobs in
+            guard var job = jobs[id] else { return }
+            change(&job)
+            jobs[id] = job
+        }
+    }
+}

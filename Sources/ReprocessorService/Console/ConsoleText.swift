@@ -1,0 +1,98 @@
+import Reprocessor
+import StreamModel
+
+/// How the console words numbers, values and commands.
+enum ConsoleText {
+    /// `1284` → `1,284`.
+    static func number(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var grouped = ""
+        for (offset, digit) in digits.enumerated() {
+            if offset > 0, (digits.count - offset) % 3 == 0 { grouped.append(",") }
+            grouped.append(digit)
+        }
+        return (value < 0 ? "-" : "") + grouped
+    }
+
+    /// `1 change`, `1,284 changes`.
+    static func changes(_ count: Int) -> String {
+        "\(number(count)) \(count == 1 ? "change" : "changes")"
+    }
+
+    /// What a button says the command does: `retry`, `skip`, `roll back`, `resync`.
+    static func verb(_ command: OperatorActions.Command) -> String {
+        switch command {
+        case .retry: "retry"
+        case .skip: "skip"
+        case .rollback: "roll back"
+        case .resync: "resync"
+        }
+    }
+
+    /// At most `limit` characters of `text`, with an ellipsis when cut.
+    static func clip(_ text: String?, _ limit: Int) -> String {
+        guard let text else { return "" }
+        return text.count > limit ? String(text.prefix(limit)) + "…" : text
+    }
+
+    /// A document field's value as text: a string as itself, anything else as JSON; empty when absent.
+    static func value(_ value: JSONValue?) -> String {
+        guard let value else { return "" }
+        if case .string(let text) = value { return text }
+        return value.serialized
+    }
+
+    /// A JSON answer as values a template walks: objects as dictionaries, arrays as arrays,
+    /// numbers and strings as text, booleans as booleans, null as absent.
+    static func plain(_ value: JSONValue) -> Any? {
+        switch value {
+        case .null: nil
+        case .bool(let flag): flag
+        case .number(let text): text
+        case .string(let text): text
+        case .array(let elements): elements.map { plain($0) as Any }
+        case .object(let members): members.compactMapValues { plain($0) }
+        }
+    }
+
+    /// A page's values with every absent optional left out and present ones unwrapped, at any
+    /// depth, so that a template's `{{#name}}` section is skipped for a value that is not there.
+    static func withoutAbsentValues(_ value: Any) -> Any? {
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .optional {
+            guard let wrapped = mirror.children.first?.value else { return nil }
+            return withoutAbsentValues(wrapped)
+        }
+        if let members = value as? [String: Any] { return members.compactMapValues { withoutAbsentValues($0) } }
+        if let elements = value as? [Any] { return elements.compactMap { withoutAbsentValues($0) } }
+        return value
+    }
+
+    /// `name=value&…`, each part percent-encoded.
+    static func query(_ parameters: [(String, String)]) -> String {
+        parameters.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
+    }
+
+    /// Percent-encodes everything but unreserved characters.
+    static func encode(_ text: String) -> String {
+        var encoded = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                encoded.append(Character(Unicode.Scalar(byte)))
+            default:
+                encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return encoded
+    }
+}
+
+extension String {
+    /// The string with `0`s before it up to `length` characters.
+    fileprivate func leftPadded(to length: Int) -> String {
+        String(repeating: "0", count: max(0, length - count)) + self
+    }
+}
