@@ -296,7 +296,7 @@ public struct WritePlanner: Sendable {
             }
         }
         if let conflict, !force {
-            let message = "conflict: \(conflict); pass --force to roll back anyway"
+            let message = "conflict: \(conflict); a forced rollback writes it anyway"
             return .decided(
                 write: nil,
                 decisions: [
