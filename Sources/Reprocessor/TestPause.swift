@@ -4,8 +4,11 @@ import Logging
 /// Named points where a test can hold the process, so that a `kill -9` provably lands there.
 ///
 /// Set `DLQ_TEST_PAUSE_AT` to a point's name: when the process reaches it, it writes
-/// `DLQ_TEST_PAUSED <point>` on stderr and sleeps `DLQ_TEST_PAUSE_SECONDS` (default 3600).
-/// Unset (always, outside tests), a point costs one environment lookup.
+/// `DLQ_TEST_PAUSED <point>` on stderr and sleeps `DLQ_TEST_PAUSE_SECONDS` (default 3600). With
+/// `DLQ_TEST_RESUME_FILE` set too, it also creates that path + `.paused` when it stops and goes
+/// on as soon as the path itself exists, so a test can act while the process is known to be held
+/// and then release it, whatever the machine's load. Unset (always, outside tests), a point
+/// costs one environment lookup.
 enum TestPause: String {
     /// A group of messages is received and classified; nothing is committed yet.
     case beforeCommit = "before-commit"
@@ -29,6 +32,14 @@ enum TestPause: String {
         let seconds = environment["DLQ_TEST_PAUSE_SECONDS"].flatMap(Int.init) ?? 3600
         FileHandle.standardError.write(Data("DLQ_TEST_PAUSED \(point.rawValue)\n".utf8))
         logger.notice("paused for a test at \(point.rawValue) for \(seconds) s")
-        try? await Task.sleep(for: .seconds(seconds))
+        guard let resumeFile = environment["DLQ_TEST_RESUME_FILE"] else {
+            try? await Task.sleep(for: .seconds(seconds))
+            return
+        }
+        _ = FileManager.default.createFile(atPath: resumeFile + ".paused", contents: nil)
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !FileManager.default.fileExists(atPath: resumeFile), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
     }
 }

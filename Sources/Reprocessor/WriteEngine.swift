@@ -5,6 +5,7 @@ import Logging
 import OpenSearchClient
 import StreamModel
 import SyncTransform
+import Synchronization
 
 /// Reads the table's current items with consistent reads.
 public struct TableReader: Sendable {
@@ -28,6 +29,23 @@ public struct TableReader: Sendable {
         guard !keys.isEmpty else { return [:] }
         let keyNames = Array(Set(keys.flatMap(\.keys)))
         return try await client.batchGetItem(tableName: tableName, keys: keys, keyNames: keyNames, consistentRead: true)
+    }
+}
+
+/// An action run at most once, however often it is called (from any task).
+final class Once: Sendable {
+    private let action: Mutex<(@Sendable () -> Void)?>
+
+    init(_ action: @escaping @Sendable () -> Void) {
+        self.action = Mutex(action)
+    }
+
+    func callAsFunction() {
+        let action = self.action.withLock { action in
+            defer { action = nil }
+            return action
+        }
+        action?()
     }
 }
 
@@ -106,8 +124,8 @@ public struct WriteEngine: Sendable {
     let rounds = 3
     /// Due changes read from the audit log at a time.
     let pageSize = 1000
-    /// Rounds of a pass under way at once (each on its own documents), so that one round's
-    /// table and audit reads go on while another writes to search.
+    /// Rounds of a pass under way at once (each on its own documents): one reads search, the
+    /// audit log and the table while the others record and write.
     let roundsInFlight = 2
     /// How long a write intent may stay open before the next pass decides its write never landed.
     let intentGrace: TimeInterval
@@ -208,8 +226,13 @@ public struct WriteEngine: Sendable {
         var carried: [ChangeRecord] = []
         // Documents waiting for a round: rounds are filled across pages of due changes.
         var waiting: [DocumentWork] = []
+        // Each round says when its reads are done; the next round starts reading only then, so the
+        // slowest peer (the table) is read back to back while earlier rounds write and record.
+        let (readsDone, readsSignal) = AsyncStream<Void>.makeStream()
+        var roundsReading = readsDone.makeAsyncIterator()
         return try await withThrowingTaskGroup(of: Execution.self) { rounds in
             var inFlight = 0
+            var reading = false
             // Takes in the next round to finish; false once the pass must pause.
             func finishRound() async throws -> Bool {
                 guard let execution = try await rounds.next() else { return true }
@@ -246,16 +269,24 @@ public struct WriteEngine: Sendable {
                     if shouldStop?() == true { break pages }
                     // Rounds overlap: while one writes to search, the next reads the table and the
                     // audit log. Their documents are distinct, so their order does not matter.
+                    if reading {
+                        _ = await roundsReading.next()
+                        reading = false
+                    }
                     if inFlight == roundsInFlight, try await !finishRound() { break pages }
                     let batch = Array(waiting.prefix(batchDocuments))
                     waiting.removeFirst(batch.count)
                     rounds.addTask {
+                        let readsFinished = Once { readsSignal.yield() }
+                        defer { readsFinished() }
                         let started = ContinuousClock.now
-                        let execution = try await execute(batch, context: .init(actor: "system", now: Date()), dryRun: false)
+                        let execution = try await execute(
+                            batch, context: .init(actor: "system", now: Date()), dryRun: false, readsFinished: readsFinished)
                         ReprocessorMetrics.record(Array(execution.results.values), duration: ContinuousClock.now - started)
                         return execution
                     }
                     inFlight += 1
+                    reading = true
                 }
             } while cursor != nil || !carried.isEmpty
             while inFlight > 0 { _ = try await finishRound() }
@@ -345,7 +376,11 @@ public struct WriteEngine: Sendable {
     }
 
     /// Decides and carries out `works` (at most one per document), in rounds.
-    func execute(_ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool) async throws -> Execution {
+    /// - Parameter readsFinished: Called once the first round's reads (search, the audit log, the
+    ///   table) are done and its writes are about to be recorded and sent.
+    func execute(
+        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, readsFinished: Once? = nil
+    ) async throws -> Execution {
         var execution = Execution()
         var pending = works
         var round = 0
@@ -402,6 +437,7 @@ public struct WriteEngine: Sendable {
                     plans = plans.enumerated().filter { !needingTable.contains($0.offset) }.map(\.element)
                 }
             }
+            readsFinished?()
             if dryRun {
                 for (work, plan) in plans {
                     guard case .decided(_, let decisions) = plan else { continue }

@@ -242,32 +242,35 @@ struct ReconcileTests {
     func repairRacingReplay() async throws {
         let world = try await ReprocessorWorld.start()
         try await world.putArtist("4", name: "v1")
+        let resumeFile = world.auditDatabasePath + ".resume-repair"
         let repairing = Task {
             try await world.cli(
                 "reconcile", "--repair", "--reason", "race", "--json",
-                environment: ["DLQ_TEST_PAUSE_AT": "reconcile-before-write", "DLQ_TEST_PAUSE_SECONDS": "8"])
+                environment: [
+                    "DLQ_TEST_PAUSE_AT": "reconcile-before-write", "DLQ_TEST_PAUSE_SECONDS": "300",
+                    "DLQ_TEST_RESUME_FILE": resumeFile,
+                ])
         }
-        var started = false
-        for _ in 0..<300 where !started {
+        // The repair has read search and the table (v1, document missing) and decided; it is held there.
+        var held = false
+        for _ in 0..<1200 where !held {
             try await Task.sleep(for: .milliseconds(100))
-            started = try await AuditLog(path: world.auditDatabasePath).reconcileRuns(limit: 1).isEmpty == false
+            held = FileManager.default.fileExists(atPath: resumeFile + ".paused")
         }
-        #expect(started)
-        try await Task.sleep(for: .seconds(1))
+        #expect(held, "the repair reached its write")
         // Meanwhile the table moves on and the change reaches search through the engine.
         try await world.putArtist("4", name: "v2")
         let newer = try #require(try await world.streamRecords().map(\.record).last)
         try await world.send([world.forwardedBody([newer])])
         let replay = try await world.cli("run", "--once")
         #expect(replay.status == 0, "\(replay)")
+        _ = FileManager.default.createFile(atPath: resumeFile, contents: nil)
 
         let output = try await repairing.value
         let report = try JSONValue(parsing: output.stdout)
         #expect(report["repaired"]?.intValue == 0, "\(output)")
-        if output.stderr.contains("DLQ_TEST_PAUSED reconcile-before-write") {
-            #expect(report["conflicts"]?.intValue == 1, "the repair decided on the old read: its write was refused")
-            #expect(output.status == 3, "the difference it found is left unrepaired")
-        }
+        #expect(report["conflicts"]?.intValue == 1, "the repair decided on the old read: its write was refused")
+        #expect(output.status == 3, "the difference it found is left unrepaired")
         let live = try #require(try await world.liveDocument("4"))
         #expect(live.source["name"]?.stringValue == "v2", "search shows the newer state")
         #expect(try await Self.reconciledActions(world).isEmpty, "no write, no action")
