@@ -56,6 +56,7 @@ enum ConsoleAssets {
         pre { background: #f3f5f8; border: 1px solid var(--line); border-radius: 4px; padding: 8px; overflow-x: auto;
           white-space: pre-wrap; word-break: break-word; font-size: 13px; margin: 6px 0; }
         form.filters { display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: flex-end; }
+        form.filters p.exact { flex-basis: 100%; margin: 0; }
         label { display: flex; flex-direction: column; font-size: 13px; color: var(--muted); gap: 2px; }
         label.inline { flex-direction: row; align-items: center; gap: 6px; color: var(--ink); font-size: 15px; }
         input, select { font: inherit; padding: 5px 7px; border: 1px solid #aab4c0; border-radius: 4px; background: #fff;

@@ -5,7 +5,7 @@ enum ConsoleTemplates {
     static let all: [String: String] = [
         "layout": layout, "time": time, "login": login, "overview": overview, "errors": errors, "changes": changes,
         "change": change, "history": history, "audit": audit, "quarantined": quarantined, "preview": preview, "job": job,
-        "problem": problem,
+        "problem": problem, "reason": reason,
     ]
 
     static let layout = #"""
@@ -124,7 +124,7 @@ enum ConsoleTemplates {
           {{#mayOperate}}
           <form method="post" action="/ui/actions/preview" class="actions">
             <input type="hidden" name="csrf" value="{{csrf}}">
-            <input type="hidden" name="f_error" value="{{error}}">
+            <input type="hidden" name="f_errorEquals" value="{{error}}">
             {{#statusNames}}<input type="hidden" name="f_status" value="{{.}}">{{/statusNames}}
             <label for="reason-{{index}}">Reason (needed to skip)
               <input id="reason-{{index}}" name="reason" type="text" size="30">
@@ -157,6 +157,8 @@ enum ConsoleTemplates {
             <label for="f-since">Since <input id="f-since" name="since" value="{{filter.since}}" placeholder="2h, 2026-11-24" size="14"></label>
             <label for="f-until">Until <input id="f-until" name="until" value="{{filter.until}}" placeholder="ISO-8601 or age" size="14"></label>
             <label for="f-error">Error text <input id="f-error" name="error" value="{{filter.error}}" size="18"></label>
+            {{#errorEquals}}<p class="exact">Only the failure group whose error is exactly <span class="error-text">{{.}}</span>
+              <input type="hidden" name="errorEquals" value="{{.}}"></p>{{/errorEquals}}
             <button type="submit">Show changes</button>
             <a href="/ui/changes">Clear filters</a>
           </form>
@@ -415,6 +417,24 @@ enum ConsoleTemplates {
           {{#moreResults}}<p class="muted">The first {{shown}} results are listed.</p>{{/moreResults}}
         </section>
         {{/hasResults}}
+        {{/main}}{{/layout}}
+        """#
+
+    static let reason = #"""
+        {{<layout}}{{$main}}
+        <section>
+          <p class="lead">To {{verb}} {{chosen}}, say why. The reason is recorded with each change's action,
+            and the preview runs with it. Nothing has been changed yet.</p>
+          <form method="post" action="/ui/actions/preview" class="actions">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="command" value="{{command}}">
+            {{#selection}}<input type="hidden" name="{{name}}" value="{{value}}">{{/selection}}
+            <label for="preview-reason">Reason (required)
+              <input id="preview-reason" name="reason" type="text" size="40" required autofocus>
+            </label>
+            <button type="submit">Preview: {{verb}}</button>
+          </form>
+        </section>
         {{/main}}{{/layout}}
         """#
 
