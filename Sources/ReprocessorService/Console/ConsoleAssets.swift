@@ -85,8 +85,17 @@ enum ConsoleAssets {
         @media (max-width: 700px) {
           main { padding: 10px; }
           .side-by-side { grid-template-columns: 1fr; }
-          td.value { max-width: 200px; }
+          td.value { max-width: none; }
           header { padding: 8px 10px; }
+          dl.facts dd { overflow-wrap: anywhere; }
+          table.stack thead { position: absolute; left: -9999px; }
+          table.stack, table.stack tbody, table.stack tr, table.stack td, table.stack tbody th { display: block; width: 100%; }
+          table.stack tr { border: 1px solid var(--line); border-radius: 6px; margin-bottom: 8px; padding: 4px 0; }
+          table.stack td, table.stack tbody th { border: 0; padding: 3px 10px; text-align: left; overflow-wrap: anywhere; }
+          table.stack td[data-label]::before { content: attr(data-label); display: block; font: 12px/1.4 system-ui, sans-serif;
+            color: var(--muted); white-space: normal; }
+          table.stack tr.changed { border-color: #e6c65c; }
+          table.stack td:empty { display: none; }
         }
         """#
 
