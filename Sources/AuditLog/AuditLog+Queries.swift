@@ -95,6 +95,10 @@ extension AuditLog {
                 conditions.append("last_error IS NOT NULL AND last_error LIKE ?")
                 bindings.append("%" + pattern + "%")
             }
+            if let text = filter.errorEquals {
+                conditions.append("last_error IS NOT NULL AND last_error = ?")
+                bindings.append(text)
+            }
             if let ids = filter.ids {
                 conditions.append("id IN (SELECT value FROM json_each(?))")
                 bindings.append("[" + ids.map(String.init).joined(separator: ",") + "]")
@@ -105,6 +109,9 @@ extension AuditLog {
                 source = "changes NOT INDEXED"
             } else if filter.documentID != nil {
                 source = "changes INDEXED BY changes_document"
+            } else if filter.errorEquals != nil {
+                // One failure group: its changes by id, whatever their statuses (checked below).
+                source = "changes INDEXED BY changes_error_text"
             } else if !statuses.isEmpty {
                 return try Self.mergedByStatus(
                     statuses, conditions: conditions, bindings: bindings, range: range, limit: limit, in: db)

@@ -611,13 +611,16 @@ public struct ChangeFilter: Sendable, Hashable {
     /// A SQL LIKE pattern (`%` any text, `_` one character) that must occur somewhere in
     /// `lastError`; ASCII letters match case-insensitively. Changes without an error never match.
     public var errorPattern: String?
+    /// Exactly this `lastError`, byte for byte: one failure group (``ErrorGroup/error``), never a
+    /// group whose text merely contains it.
+    public var errorEquals: String?
     /// Only these ids.
     public var ids: [Int64]?
 
     /// Makes a filter.
     public init(
         statuses: Set<ChangeStatus> = [], documentID: String? = nil, eventName: EventName? = nil, since: Date? = nil,
-        until: Date? = nil, errorPattern: String? = nil, ids: [Int64]? = nil
+        until: Date? = nil, errorPattern: String? = nil, errorEquals: String? = nil, ids: [Int64]? = nil
     ) {
         self.statuses = statuses
         self.documentID = documentID
@@ -625,6 +628,7 @@ public struct ChangeFilter: Sendable, Hashable {
         self.since = since
         self.until = until
         self.errorPattern = errorPattern
+        self.errorEquals = errorEquals
         self.ids = ids
     }
 }

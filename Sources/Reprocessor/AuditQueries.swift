@@ -132,6 +132,14 @@ public struct AuditQueries: Sendable {
         return Array(groups.prefix(Self.errorGroupRows))
     }
 
+    /// The changes of exactly one failure group: its error text, exactly (not a pattern, which
+    /// would also catch a group whose text contains this one), in the statuses it was counted in.
+    /// Listing, previewing or acting on this filter covers the group's ``ErrorGroup/count`` changes
+    /// (as they stood when the groups were read).
+    public static func filter(for group: ErrorGroup) -> ChangeFilter {
+        ChangeFilter(statuses: Set(group.statuses.keys), errorEquals: group.error)
+    }
+
     /// `{"errors": [{"error", "count", "firstSeen", "lastSeen", "statuses"}]}`.
     public static func json(errorGroups: [ErrorGroup]) -> JSONValue {
         .object(["errors": .array(errorGroups.map(AuditJSON.errorGroup))])

@@ -38,11 +38,11 @@ public struct OperatorRequest: Sendable {
 }
 
 extension OperatorRequest {
-    /// Checks what every front end asks of a request: a reason for skip and rollback, `force` for
-    /// rollback only.
+    /// Checks what every front end asks of a request, dry run or not: a reason for the commands
+    /// that ``OperatorActions/Command/requiresReason``, `force` for rollback only.
     /// - Throws: ``ReprocessorError`` `.invalidRequest` naming the field.
     public func validate(for command: OperatorActions.Command) throws(ReprocessorError) {
-        if command == .skip || command == .rollback, (reason ?? "").allSatisfy(\.isWhitespace) {
+        if command.requiresReason, (reason ?? "").allSatisfy(\.isWhitespace) {
             throw ReprocessorError(.invalidRequest, "\(command.rawValue) needs a reason (field \"reason\")")
         }
         if force && command != .rollback {
@@ -87,6 +87,10 @@ public struct OperatorActions: Sendable {
 
         /// Whether the command writes to search (and so needs the engine), dry run or not.
         public var writesToSearch: Bool { self != .skip }
+
+        /// Whether a request needs a reason, dry run or not (skip and rollback): the reason is
+        /// part of what the operator asks, so a preview runs with the one that will be recorded.
+        public var requiresReason: Bool { self == .skip || self == .rollback }
     }
 
     /// Runs `command` on every change the request names, reporting each result as it is known.

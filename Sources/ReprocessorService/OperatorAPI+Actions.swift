@@ -12,7 +12,7 @@ extension OperatorAPI {
 
     /// `POST /v1/changes/{id}/{command}`: one change; body `{"reason", "dryRun", "force", "rate"}`, all optional
     /// (a reason is required for skip and rollback, `force` is for rollback only).
-    func performOne(_ command: OperatorActions.Command, _ request: Request, _ context: BasicRequestContext) async throws
+    func performOne(_ command: OperatorActions.Command, _ request: Request, _ context: ServiceRequestContext) async throws
         -> Response
     {
         let actor = try authenticate(request)

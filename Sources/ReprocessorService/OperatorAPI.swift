@@ -24,8 +24,8 @@ struct OperatorAPI: Sendable {
 
     /// The router with every route; unknown routes and refused requests answer `{"error": …}`
     /// (the console's pages answer their own refusals as pages).
-    func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    func makeRouter() -> Router<ServiceRequestContext> {
+        let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
         console?.register(on: router)
         router.get("/healthz") { _, _ in JSONResponse.make(.object(["status": .string("ok")])) }
@@ -85,14 +85,14 @@ struct OperatorAPI: Sendable {
     }
 
     /// `GET /v1/changes/{id}`: one change with its field diff and actions.
-    func show(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func show(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         _ = try QueryInput(request, allowed: [])
         let (change, actions) = try await queries.change(id: try changeID(context))
         return JSONResponse.make(AuditJSON.show(change, actions: actions))
     }
 
     /// `GET /v1/history/{key}`: every change and action of one artist; `at` gives the document then.
-    func history(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func history(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
         let query = try QueryInput(request, allowed: ["at"])
         let key = context.parameters.get("key").flatMap { $0.removingPercentEncoding } ?? ""
         guard !key.isEmpty else { throw ServiceError(.badRequest, "name an artist: /v1/history/42 or /v1/history/ARTIST%2342") }
@@ -180,7 +180,7 @@ struct OperatorAPI: Sendable {
     /// The query façade every read goes through.
     var queries: AuditQueries { AuditQueries(auditLog: auditLog) }
 
-    func changeID(_ context: BasicRequestContext) throws(ServiceError) -> Int64 {
+    func changeID(_ context: ServiceRequestContext) throws(ServiceError) -> Int64 {
         let text = context.parameters.get("id") ?? ""
         guard let id = Int64(text), id > 0 else {
             throw ServiceError(.badRequest, "change id \"\(text.prefix(40))\" is not a positive integer")
@@ -196,7 +196,7 @@ struct OperatorAPI: Sendable {
 /// Answers every refused request, unknown route and unexpected failure as `{"error": …}`;
 /// only failures of the service itself (the audit log, say) are 500.
 struct JSONErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = ServiceRequestContext
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response

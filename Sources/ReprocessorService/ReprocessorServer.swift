@@ -53,6 +53,7 @@ public struct ReprocessorServer: Sendable {
         let control = LoopControl()
         let reconciliation = Reconciliation(engine: engine, pageSize: reprocessor.settings.bulkDocuments, logger: logger)
         let actions = OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: logger)
+        let expensive = ExpensiveRequests()
         let api = OperatorAPI(
             auditLog: reprocessor.auditLog, actions: actions, reconciliation: reconciliation,
             readiness: Readiness(
@@ -60,7 +61,7 @@ public struct ReprocessorServer: Sendable {
             registry: registry, tokens: options.tokens,
             console: try OperatorConsole(
                 auditLog: reprocessor.auditLog, actions: actions, engine: engine, ingestor: ingestor, tokens: options.tokens,
-                logger: logger),
+                expensive: expensive, logger: logger),
             logger: logger)
         let loop = ReprocessingLoop(
             lease: RunLease(auditLog: reprocessor.auditLog, holder: holder, ttl: options.leaseTTL), control: control,
@@ -74,7 +75,7 @@ public struct ReprocessorServer: Sendable {
         }
         let host = options.address.host
         let application = Application(
-            responder: AccessControl(inner: api.makeRouter().buildResponder(), tokens: options.tokens),
+            responder: AccessControl(inner: api.makeRouter().buildResponder(), tokens: options.tokens, expensive: expensive),
             server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: options.address.port)),
             onServerRunning: { channel in
@@ -102,23 +103,23 @@ public struct ReprocessorServer: Sendable {
 /// when no token is configured); a `read` token may only GET (403 for anything else). A
 /// request that announces a body larger than ``BodyInput/maxBytes`` is refused with 413
 /// before it is read. The expensive endpoints (every POST, `history`, `errors`) run at most
-/// ``ExpensiveRequests/limit`` at a time; beyond that they answer 429 with `Retry-After`.
-struct AccessControl<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
+/// ``ExpensiveRequests/limit`` at a time (the console's actions count among them); beyond that
+/// they answer 429 with `Retry-After`.
+struct AccessControl<Inner: HTTPResponder>: HTTPResponder where Inner.Context == ServiceRequestContext {
     let inner: Inner
     let tokens: OperatorTokens
-    let expensive = ExpensiveRequests()
+    /// Shared with the console, whose previews and background actions hold places too.
+    let expensive: ExpensiveRequests
 
-    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    func respond(to request: Request, context: ServiceRequestContext) async throws -> Response {
         if let refusal = refusal(request) { return JSONResponse.error(refusal) }
         guard ExpensiveRequests.isExpensive(request) else { return try await inner.respond(to: request, context: context) }
         guard let permit = expensive.take() else {
-            var busy = JSONResponse.make(
-                .object([
-                    "error": .string(
-                        "busy: \(ExpensiveRequests.limit) expensive requests are already running; try again after 1 s")
-                ]), status: .tooManyRequests)
-            busy.headers[.retryAfter] = "1"
-            return busy
+            return JSONResponse.error(
+                ServiceError(
+                    .tooManyRequests,
+                    "busy: \(ExpensiveRequests.limit) expensive requests are already running; try again after 1 s",
+                    retryAfter: 1))
         }
         var response = try await inner.respond(to: request, context: context)
         // The permit is held until the body (which may stream the work's results) has been
@@ -159,7 +160,8 @@ struct AccessControl<Inner: HTTPResponder>: HTTPResponder where Inner.Context ==
     }
 }
 
-/// Bounds the expensive requests in flight.
+/// Bounds the expensive work in flight: `/v1`'s expensive requests and the console's previews and
+/// background actions share the same places.
 final class ExpensiveRequests: Sendable {
     /// The most expensive requests served at once.
     static let limit = 4

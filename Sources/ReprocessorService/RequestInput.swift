@@ -146,15 +146,16 @@ struct BodyInput {
     }
 }
 
-/// The change filter the command line's `list` takes (status, key, event, since, until, error),
-/// read from query parameters or a JSON object.
+/// The change filter the command line's `list` takes (status, key, event, since, until, error,
+/// errorEquals), read from query parameters or a JSON object.
 enum FilterInput {
     /// The filter's field names.
-    static let names: Set<String> = ["status", "key", "event", "since", "until", "error"]
+    static let names: Set<String> = ["status", "key", "event", "since", "until", "error", "errorEquals"]
 
     /// Builds the audit log's filter, refusing unknown statuses, events and times.
     static func filter(
-        statuses: [String], key: String?, event: String?, since: String?, until: String?, error: String?, now: Date = Date()
+        statuses: [String], key: String?, event: String?, since: String?, until: String?, error: String?,
+        errorEquals: String? = nil, now: Date = Date()
     ) throws(ServiceError) -> ChangeFilter {
         var parsedStatuses = Set<ChangeStatus>()
         for text in statuses {
@@ -174,14 +175,16 @@ enum FilterInput {
         }
         return ChangeFilter(
             statuses: parsedStatuses, documentID: key.map(OperatorInput.documentID(forKey:)), eventName: eventName,
-            since: try time(since, "since", now: now), until: try time(until, "until", now: now), errorPattern: error)
+            since: try time(since, "since", now: now), until: try time(until, "until", now: now), errorPattern: error,
+            errorEquals: errorEquals)
     }
 
     /// The filter from query parameters.
     static func filter(_ query: QueryInput) throws(ServiceError) -> ChangeFilter {
         try filter(
             statuses: query.list("status"), key: query.string("key"), event: query.string("event"),
-            since: query.string("since"), until: query.string("until"), error: query.string("error"))
+            since: query.string("since"), until: query.string("until"), error: query.string("error"),
+            errorEquals: query.string("errorEquals"))
     }
 
     /// The filter from a JSON object (`status` a string or an array of strings).
@@ -210,7 +213,7 @@ enum FilterInput {
         }
         let filter = try filter(
             statuses: statuses, key: try string("key"), event: try string("event"), since: try string("since"),
-            until: try string("until"), error: try string("error"))
+            until: try string("until"), error: try string("error"), errorEquals: try string("errorEquals"))
         guard filter != ChangeFilter() else {
             throw ServiceError(
                 .badRequest, "\"filter\" chooses nothing: give at least one of \(names.sorted().joined(separator: ", "))")
@@ -271,6 +274,7 @@ enum JSONResponse {
     static func error(_ error: ServiceError) -> Response {
         var response = make(.object(["error": .string(error.description)]), status: error.code.status)
         if error.code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        if let seconds = error.retryAfter { response.headers[.retryAfter] = String(seconds) }
         return response
     }
 }

@@ -12,6 +12,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case forbidden
             case notFound = "not found"
             case payloadTooLarge = "payload too large"
+            case tooManyRequests = "too many requests"
             case invalidSetting = "invalid setting"
             case cannotListen = "cannot listen"
         }
@@ -28,6 +29,9 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
         public static let notFound = Code(.notFound)
         /// The request body is larger than the service accepts (413).
         public static let payloadTooLarge = Code(.payloadTooLarge)
+        /// Too much is running or was tried: expensive work in flight, or failed logins (429); the
+        /// error's ``ServiceError/retryAfter`` says when to try again.
+        public static let tooManyRequests = Code(.tooManyRequests)
         /// A setting the service cannot start with (the command line exits 2).
         public static let invalidSetting = Code(.invalidSetting)
         /// The HTTP address cannot be listened on (in use, not local, no permission).
@@ -45,6 +49,7 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
             case .forbidden: .forbidden
             case .notFound: .notFound
             case .payloadTooLarge: .contentTooLarge
+            case .tooManyRequests: .tooManyRequests
             }
         }
     }
@@ -53,13 +58,17 @@ public struct ServiceError: Error, CustomStringConvertible, Sendable {
     public var code: Code
     /// One line saying what is wrong and what to do instead.
     public var description: String
+    /// Seconds after which trying again may succeed (answered as `Retry-After`), when that is known.
+    public var retryAfter: Int?
 
     /// Creates an error.
     /// - Parameters:
     ///   - code: The kind of failure.
     ///   - description: One line; never a token or other secret.
-    public init(_ code: Code, _ description: String) {
+    ///   - retryAfter: Seconds after which trying again may succeed.
+    public init(_ code: Code, _ description: String, retryAfter: Int? = nil) {
         self.code = code
         self.description = description
+        self.retryAfter = retryAfter
     }
 }

@@ -74,14 +74,19 @@ struct ChangeFilterOptions: ParsableArguments {
     @Option(name: .long, help: "Last error contains PATTERN (case-insensitive).")
     var error: String?
 
+    @Option(name: .long, help: "Last error is exactly TEXT: one group of `errors`.")
+    var errorEquals: String?
+
     /// Whether any filter was given.
-    var isEmpty: Bool { status.isEmpty && key == nil && event == nil && since == nil && until == nil && error == nil }
+    var isEmpty: Bool {
+        status.isEmpty && key == nil && event == nil && since == nil && until == nil && error == nil && errorEquals == nil
+    }
 
     /// The audit-log filter.
     var filter: ChangeFilter {
         ChangeFilter(
             statuses: Set(status), documentID: key.map(OperatorInput.documentID(forKey:)), eventName: event,
-            since: since?.date, until: until?.date, errorPattern: error)
+            since: since?.date, until: until?.date, errorPattern: error, errorEquals: errorEquals)
     }
 }
 

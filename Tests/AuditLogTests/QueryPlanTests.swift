@@ -54,6 +54,7 @@ struct QueryPlanTests {
             ChangeFilter(eventName: .modify), ChangeFilter(since: t0), ChangeFilter(until: t0.addingTimeInterval(1)),
             ChangeFilter(statuses: [.failed], since: t0, until: t0.addingTimeInterval(1)), ChangeFilter(errorPattern: "time"),
             ChangeFilter(ids: ids), ChangeFilter(eventName: .insert, errorPattern: "x"),
+            ChangeFilter(errorEquals: "timeout"), ChangeFilter(statuses: [.failed, .parked], errorEquals: "timeout"),
         ]
         for filter in filters {
             let page = try await test.log.listChanges(filter, after: nil, limit: 1)

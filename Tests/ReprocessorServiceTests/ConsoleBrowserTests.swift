@@ -14,7 +14,7 @@ extension ServeTests {
         static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
 
-        @Test("log in, overview, failure group, rollback, audit, read role, CSRF, escaping, logout")
+        @Test("keyboard-only preview, overview, group retry, rollback, forced rollback, phone width, roles, CSRF, escaping")
         func operatorFlows() async throws {
             let fixture = try await ConsoleFixture.start()
             defer { fixture.service.process.stop() }
@@ -39,6 +39,8 @@ extension ServeTests {
             let actions = try JSONValue(parsing: audit.stdout)["actions"]?.arrayValue ?? []
             let kinds = Set(actions.compactMap { $0["action"]?.stringValue })
             #expect(kinds.isSuperset(of: ["retried", "rolled_back"]), "actions recorded under alice: \(kinds)")
+            let forced = actions.filter { $0["outcome"]?.stringValue?.contains("(forced)") == true }
+            #expect(forced.count == 1, "the forced rollback is recorded once: \(actions)")
         }
     }
 }

@@ -19,8 +19,8 @@ struct ConsoleFixture {
     let world: ReprocessorWorld
     let service: RunningService
 
-    /// Seeds the world through the command line, then starts `serve`.
-    static func start() async throws -> ConsoleFixture {
+    /// Seeds the world through the command line, then starts `serve` with `environment` added.
+    static func start(environment: [String: String] = [:]) async throws -> ConsoleFixture {
         let world = try await ReprocessorWorld.start()
         try await world.putArtist("1", name: "Ada Applied")
         let first = try await world.streamRecords()
@@ -37,7 +37,8 @@ struct ConsoleFixture {
         #expect(parked.status == 3, "two changes parked: \(parked)")
         try await world.openSearchServer.fixtures.recreateIndex(world.index)
 
-        let service = try await RunningService.start(world, environment: tokens, withReader: false)
+        let service = try await RunningService.start(
+            world, environment: tokens.merging(environment) { $1 }, withReader: false)
         return ConsoleFixture(world: world, service: service)
     }
 

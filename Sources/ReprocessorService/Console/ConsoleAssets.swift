@@ -56,6 +56,7 @@ enum ConsoleAssets {
         pre { background: #f3f5f8; border: 1px solid var(--line); border-radius: 4px; padding: 8px; overflow-x: auto;
           white-space: pre-wrap; word-break: break-word; font-size: 13px; margin: 6px 0; }
         form.filters { display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: flex-end; }
+        form.filters p.exact { flex-basis: 100%; margin: 0; }
         label { display: flex; flex-direction: column; font-size: 13px; color: var(--muted); gap: 2px; }
         label.inline { flex-direction: row; align-items: center; gap: 6px; color: var(--ink); font-size: 15px; }
         input, select { font: inherit; padding: 5px 7px; border: 1px solid #aab4c0; border-radius: 4px; background: #fff;
@@ -84,8 +85,17 @@ enum ConsoleAssets {
         @media (max-width: 700px) {
           main { padding: 10px; }
           .side-by-side { grid-template-columns: 1fr; }
-          td.value { max-width: 200px; }
+          td.value { max-width: none; }
           header { padding: 8px 10px; }
+          dl.facts dd { overflow-wrap: anywhere; }
+          table.stack thead { position: absolute; left: -9999px; }
+          table.stack, table.stack tbody, table.stack tr, table.stack td, table.stack tbody th { display: block; width: 100%; }
+          table.stack tr { border: 1px solid var(--line); border-radius: 6px; margin-bottom: 8px; padding: 4px 0; }
+          table.stack td, table.stack tbody th { border: 0; padding: 3px 10px; text-align: left; overflow-wrap: anywhere; }
+          table.stack td[data-label]::before { content: attr(data-label); display: block; font: 12px/1.4 system-ui, sans-serif;
+            color: var(--muted); white-space: normal; }
+          table.stack tr.changed { border-color: #e6c65c; }
+          table.stack td:empty { display: none; }
         }
         """#
 

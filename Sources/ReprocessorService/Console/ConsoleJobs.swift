@@ -29,7 +29,8 @@ struct ConsoleJob: Sendable {
     var done: Int { counts.values.reduce(0, +) }
 }
 
-/// The console's recent jobs, in this process only.
+/// The console's recent jobs, in this process only. A running job holds one of the places of
+/// ``ExpensiveRequests`` (shared with `/v1`), so the console cannot start unbounded work.
 final class ConsoleJobs: Sendable {
     /// Most results a job keeps for its page; the counts cover every result.
     static let keptResults = 1000
@@ -38,16 +39,23 @@ final class ConsoleJobs: Sendable {
 
     private let jobs = Mutex<[String: ConsoleJob]>([:])
     private let actions: OperatorActions
+    private let expensive: ExpensiveRequests
     private let logger: Logger
 
-    init(actions: OperatorActions, logger: Logger) {
+    init(actions: OperatorActions, expensive: ExpensiveRequests, logger: Logger) {
         self.actions = actions
+        self.expensive = expensive
         self.logger = logger
     }
 
-    /// Starts `command` for `request` in the background.
+    /// Starts `command` for `request` in the background, holding a place among the expensive
+    /// work in flight until it finishes.
     /// - Returns: The job's id.
-    func start(_ command: OperatorActions.Command, _ request: OperatorRequest, expected: Int) -> String {
+    /// - Throws: ``ServiceError`` (429) when every place is taken.
+    func start(_ command: OperatorActions.Command, _ request: OperatorRequest, expected: Int) throws(ServiceError)
+        -> String
+    {
+        let permit = try Self.place(in: expensive)
         let id = ConsoleSessions.randomToken()
         let job = ConsoleJob(id: id, command: command, actor: request.actor, expected: expected, startedAt: Date())
         jobs.withLock { jobs in
@@ -74,8 +82,21 @@ final class ConsoleJobs: Sendable {
                     job.failure = String(describing: error)
                 }
             }
+            withExtendedLifetime(permit) {}
         }
         return id
+    }
+
+    /// A place among the expensive work in flight.
+    /// - Throws: ``ServiceError`` (429, retry after 5 s) saying how many actions run, when none is free.
+    static func place(in expensive: ExpensiveRequests) throws(ServiceError) -> ExpensiveRequests.Permit {
+        guard let permit = expensive.take() else {
+            throw ServiceError(
+                .tooManyRequests,
+                "\(ExpensiveRequests.limit) actions are already running (from the console or the /v1 API); "
+                    + "try again when one finishes", retryAfter: 5)
+        }
+        return permit
     }
 
     /// The job `id` as it stands.

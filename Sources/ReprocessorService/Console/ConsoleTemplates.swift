@@ -5,7 +5,7 @@ enum ConsoleTemplates {
     static let all: [String: String] = [
         "layout": layout, "time": time, "login": login, "overview": overview, "errors": errors, "changes": changes,
         "change": change, "history": history, "audit": audit, "quarantined": quarantined, "preview": preview, "job": job,
-        "problem": problem,
+        "problem": problem, "reason": reason,
     ]
 
     static let layout = #"""
@@ -124,7 +124,7 @@ enum ConsoleTemplates {
           {{#mayOperate}}
           <form method="post" action="/ui/actions/preview" class="actions">
             <input type="hidden" name="csrf" value="{{csrf}}">
-            <input type="hidden" name="f_error" value="{{error}}">
+            <input type="hidden" name="f_errorEquals" value="{{error}}">
             {{#statusNames}}<input type="hidden" name="f_status" value="{{.}}">{{/statusNames}}
             <label for="reason-{{index}}">Reason (needed to skip)
               <input id="reason-{{index}}" name="reason" type="text" size="30">
@@ -157,6 +157,8 @@ enum ConsoleTemplates {
             <label for="f-since">Since <input id="f-since" name="since" value="{{filter.since}}" placeholder="2h, 2026-11-24" size="14"></label>
             <label for="f-until">Until <input id="f-until" name="until" value="{{filter.until}}" placeholder="ISO-8601 or age" size="14"></label>
             <label for="f-error">Error text <input id="f-error" name="error" value="{{filter.error}}" size="18"></label>
+            {{#errorEquals}}<p class="exact">Only the failure group whose error is exactly <span class="error-text">{{.}}</span>
+              <input type="hidden" name="errorEquals" value="{{.}}"></p>{{/errorEquals}}
             <button type="submit">Show changes</button>
             <a href="/ui/changes">Clear filters</a>
           </form>
@@ -165,9 +167,9 @@ enum ConsoleTemplates {
         {{#hasRows}}
         {{#mayOperate}}<form method="post" action="/ui/actions/preview" data-selection>
           <input type="hidden" name="csrf" value="{{csrf}}">{{/mayOperate}}
+          <p class="muted">{{pageText}}</p>
           <div class="table-wrap">
-          <table>
-            <caption class="muted">{{pageText}}</caption>
+          <table class="stack">
             <thead><tr>
               {{#mayOperate}}<th><label class="inline" for="select-all"><input id="select-all" type="checkbox" data-select-all> <span>All</span></label></th>{{/mayOperate}}
               <th class="num">Id</th><th>Status</th><th>Event</th><th>Artist</th><th>Sequence</th><th>Attempts</th><th>Last error</th><th>Stored</th>
@@ -175,15 +177,15 @@ enum ConsoleTemplates {
             <tbody>
             {{#rows}}
             <tr>
-              {{#mayOperate}}<td><input type="checkbox" name="id" value="{{id}}" id="select-{{id}}" aria-label="Select change {{id}}"></td>{{/mayOperate}}
-              <td class="num"><a href="/ui/changes/{{id}}">{{id}}</a></td>
-              <td><span class="badge {{status}}">{{status}}</span></td>
-              <td>{{event}}</td>
-              <td>{{#documentId}}<a href="/ui/history?key={{documentId}}">{{documentId}}</a>{{/documentId}}</td>
-              <td class="muted">{{sequence}}</td>
-              <td class="num">{{attempts}}</td>
-              <td class="error-text">{{lastError}}</td>
-              <td>{{#createdAt}}{{>time}}{{/createdAt}}</td>
+              {{#mayOperate}}<td data-label="Select"><input type="checkbox" name="id" value="{{id}}" id="select-{{id}}" aria-label="Select change {{id}}"></td>{{/mayOperate}}
+              <td class="num" data-label="Id"><a href="/ui/changes/{{id}}">{{id}}</a></td>
+              <td data-label="Status"><span class="badge {{status}}">{{status}}</span></td>
+              <td data-label="Event">{{event}}</td>
+              <td data-label="Artist">{{#documentId}}<a href="/ui/history?key={{documentId}}">{{documentId}}</a>{{/documentId}}</td>
+              <td class="muted sequence" data-label="Sequence">{{sequence}}</td>
+              <td class="num" data-label="Attempts">{{attempts}}</td>
+              <td class="error-text" data-label="Last error">{{lastError}}</td>
+              <td data-label="Stored">{{#createdAt}}{{>time}}{{/createdAt}}</td>
             </tr>
             {{/rows}}
             </tbody>
@@ -250,13 +252,14 @@ enum ConsoleTemplates {
           {{#liveProblem}}<p class="problem">The live document could not be read: <span class="error-text">{{liveProblem}}</span></p>{{/liveProblem}}
           <p class="muted">Rows marked <strong>changed</strong> differ between the old and the new image.</p>
           <div class="table-wrap">
-          <table class="diff">
+          <table class="diff stack">
             <thead><tr><th>Field</th><th>Old image</th><th>New image</th><th>Live document</th></tr></thead>
             <tbody>
             {{#diff}}
             <tr{{#changed}} class="changed"{{/changed}}>
               <th scope="row">{{field}}{{#changed}} <span class="badge">changed</span>{{/changed}}</th>
-              <td class="value">{{old}}</td><td class="value">{{new}}</td><td class="value">{{live}}</td>
+              <td class="value" data-label="Old image">{{old}}</td><td class="value" data-label="New image">{{new}}</td>
+              <td class="value" data-label="Live document">{{live}}</td>
             </tr>
             {{/diff}}
             </tbody>
@@ -266,13 +269,13 @@ enum ConsoleTemplates {
         <section>
           <h2>Actions</h2>
           <div class="table-wrap">
-          <table>
+          <table class="stack">
             <thead><tr><th>At</th><th>Action</th><th>Actor</th><th>Reason</th><th>Outcome</th><th>Response</th></tr></thead>
             <tbody>
             {{#actions}}
-            <tr><td>{{#at}}{{>time}}{{/at}}</td><td><span class="badge {{action}}">{{action}}</span></td><td>{{actor}}</td>
-              <td>{{reason}}</td><td>{{outcome}}</td>
-              <td>{{#response}}<details><summary>Response</summary><pre>{{response}}</pre></details>{{/response}}</td></tr>
+            <tr><td data-label="At">{{#at}}{{>time}}{{/at}}</td><td data-label="Action"><span class="badge {{action}}">{{action}}</span></td>
+              <td data-label="Actor">{{actor}}</td><td data-label="Reason">{{reason}}</td><td data-label="Outcome">{{outcome}}</td>
+              <td data-label="Response">{{#response}}<details><summary>Response</summary><pre>{{response}}</pre></details>{{/response}}</td></tr>
             {{/actions}}
             </tbody>
           </table>
@@ -415,6 +418,24 @@ enum ConsoleTemplates {
           {{#moreResults}}<p class="muted">The first {{shown}} results are listed.</p>{{/moreResults}}
         </section>
         {{/hasResults}}
+        {{/main}}{{/layout}}
+        """#
+
+    static let reason = #"""
+        {{<layout}}{{$main}}
+        <section>
+          <p class="lead">To {{verb}} {{chosen}}, say why. The reason is recorded with each change's action,
+            and the preview runs with it. Nothing has been changed yet.</p>
+          <form method="post" action="/ui/actions/preview" class="actions">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <input type="hidden" name="command" value="{{command}}">
+            {{#selection}}<input type="hidden" name="{{name}}" value="{{value}}">{{/selection}}
+            <label for="preview-reason">Reason (required)
+              <input id="preview-reason" name="reason" type="text" size="40" required autofocus>
+            </label>
+            <button type="submit">Preview: {{verb}}</button>
+          </form>
+        </section>
         {{/main}}{{/layout}}
         """#
 

@@ -53,11 +53,18 @@ extension OperatorConsole {
 
     /// `POST /ui/actions/preview`: a dry run of the chosen action, saying how many changes it
     /// would act on, then a form to confirm it.
+    ///
+    /// Skip and rollback need a reason even for a dry run (``OperatorRequest/validate(for:)``): without
+    /// one, the page asks for it first and runs nothing.
     func preview(_ request: Request, _ session: ConsoleSession, _ form: ConsoleForm) async throws -> Response {
-        var (command, operatorRequest) = try operatorRequest(form, session, dryRun: true)
+        let (command, operatorRequest) = try operatorRequest(form, session, dryRun: true)
+        if command.requiresReason, operatorRequest.reason == nil {
+            return askForReason(command, form, session)
+        }
+        try operatorRequest.validate(for: command)
+        let permit = try ConsoleJobs.place(in: expensive)
+        defer { withExtendedLifetime(permit) {} }
         let reason = operatorRequest.reason
-        // A dry run records nothing, so the reason is asked for when the action is confirmed.
-        if operatorRequest.reason == nil { operatorRequest.reason = "preview" }
         let collected = Mutex<(shown: [OperationResult], counts: [ChangeOutcome: Int])>(([], [:]))
         try await actions.perform(command, operatorRequest) { result in
             collected.withLock { collected in
@@ -86,7 +93,7 @@ extension OperatorConsole {
             "offerForce": command == .rollback && conflictCount > 0,
             "forceLabel": "Roll back \(ConsoleText.changes(willAct + conflictCount)) anyway (force)",
             "selection": Self.selection(form).map { ["name": $0.name, "value": $0.value] },
-            "reason": reason ?? "", "needsReason": command == .skip || command == .rollback,
+            "reason": reason ?? "", "needsReason": command.requiresReason,
             "confirmLabel": confirm,
             "results": shown.map(Self.resultRow), "hasResults": !shown.isEmpty,
             "moreResults": total > shown.count, "shown": shown.count,
@@ -96,17 +103,28 @@ extension OperatorConsole {
         return render("preview", values, title: "Preview: \(verb)", session: session)
     }
 
+    /// The page that asks for the reason a skip or rollback needs before its preview runs.
+    func askForReason(_ command: OperatorActions.Command, _ form: ConsoleForm, _ session: ConsoleSession) -> Response {
+        let verb = ConsoleText.verb(command)
+        let values: [String: Any] = [
+            "command": command.rawValue, "verb": verb,
+            "selection": Self.selection(form).map { ["name": $0.name, "value": $0.value] },
+            "chosen": form.list("id").isEmpty ? "every change the filter matches" : ConsoleText.changes(form.list("id").count),
+        ]
+        return render("reason", values, title: "Why \(verb)?", session: session)
+    }
+
     /// `POST /ui/actions/run`: starts the confirmed action and shows its progress page.
     func run(_ request: Request, _ session: ConsoleSession, _ form: ConsoleForm) throws -> Response {
         let (command, operatorRequest) = try operatorRequest(form, session, dryRun: false)
         try operatorRequest.validate(for: command)
         let expected = form.string("expected").flatMap(Int.init) ?? 0
-        let id = jobs.start(command, operatorRequest, expected: expected)
+        let id = try jobs.start(command, operatorRequest, expected: expected)
         return Self.redirect("/ui/jobs/\(id)")
     }
 
     /// `GET /ui/jobs/{id}`: a started action's progress, then its per-change results.
-    func job(_ request: Request, _ context: BasicRequestContext, _ session: ConsoleSession) throws -> Response {
+    func job(_ request: Request, _ context: ServiceRequestContext, _ session: ConsoleSession) throws -> Response {
         let job = try knownJob(context)
         let verb = ConsoleText.verb(job.command)
         let verbTitle = "\(verb.prefix(1).uppercased())\(verb.dropFirst())"
@@ -123,7 +141,7 @@ extension OperatorConsole {
     }
 
     /// `GET /ui/jobs/{id}/progress`: `{"done", "expected", "finished"}` for the progress script.
-    func jobProgress(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    func jobProgress(_ request: Request, _ context: ServiceRequestContext) throws -> Response {
         let job = try knownJob(context)
         return JSONResponse.make(
             .object([
@@ -132,7 +150,7 @@ extension OperatorConsole {
             ]))
     }
 
-    func knownJob(_ context: BasicRequestContext) throws(ServiceError) -> ConsoleJob {
+    func knownJob(_ context: ServiceRequestContext) throws(ServiceError) -> ConsoleJob {
         guard let id = context.parameters.get("id"), let job = jobs.job(id) else {
             throw ServiceError(
                 .notFound, "no such job here: jobs are kept in this process only, the last \(ConsoleJobs.keptJobs)")

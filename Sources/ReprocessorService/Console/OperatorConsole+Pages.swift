@@ -94,8 +94,9 @@ extension OperatorConsole {
         let now = Date()
         let groups = try await queries.errorGroups(statuses: [])
         let rows = groups.enumerated().map { index, group -> [String: Any] in
-            let statuses = group.statuses.keys.map(\.rawValue).sorted()
-            let listQuery = [("error", group.error)] + statuses.map { ("status", $0) }
+            let filter = AuditQueries.filter(for: group)
+            let statuses = filter.statuses.map(\.rawValue).sorted()
+            let listQuery = [("errorEquals", filter.errorEquals ?? group.error)] + statuses.map { ("status", $0) }
             return [
                 "index": index + 1, "error": group.error, "countText": ConsoleText.changes(group.count),
                 "firstSeen": ConsoleTime.view(group.firstSeen, now: now), "lastSeen": ConsoleTime.view(group.lastSeen, now: now),
@@ -140,6 +141,7 @@ extension OperatorConsole {
             ],
             "statusOptions": ChangeStatus.allCases.map { ["value": $0.rawValue, "selected": statuses.contains($0.rawValue)] },
             "eventOptions": EventName.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == event] },
+            "errorEquals": query.string("errorEquals") as Any,
             "filterFields": filterFields, "hasFilterFields": !filterFields.isEmpty,
             "commands": OperatorActions.Command.allCases.map { ["command": $0.rawValue, "verb": ConsoleText.verb($0)] },
         ]
@@ -152,7 +154,7 @@ extension OperatorConsole {
 
     /// `GET /ui/changes/{id}`: one change, its images beside the live document, its actions, and the
     /// actions its status allows.
-    func change(_ request: Request, _ context: BasicRequestContext, _ session: ConsoleSession) async throws -> Response {
+    func change(_ request: Request, _ context: ServiceRequestContext, _ session: ConsoleSession) async throws -> Response {
         _ = try QueryInput(request, allowed: [])
         let text = context.parameters.get("id") ?? ""
         guard let id = Int64(text), id > 0 else {

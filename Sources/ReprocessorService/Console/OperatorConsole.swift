@@ -24,6 +24,10 @@ struct OperatorConsole: Sendable {
     let tokens: OperatorTokens
     let logger: Logger
     let sessions = ConsoleSessions()
+    let loginThrottle = LoginThrottle()
+    /// The places for expensive work, shared with `/v1`: a preview holds one while it runs, a
+    /// background action until it finishes.
+    let expensive: ExpensiveRequests
     let jobs: ConsoleJobs
     let library: MustacheLibrary
 
@@ -31,7 +35,7 @@ struct OperatorConsole: Sendable {
     /// - Throws: A template error: a programming error caught by every test that renders a page.
     init(
         auditLog: AuditLog, actions: OperatorActions, engine: WriteEngine?, ingestor: DLQIngestor?, tokens: OperatorTokens,
-        logger: Logger
+        expensive: ExpensiveRequests, logger: Logger
     ) throws {
         self.auditLog = auditLog
         self.actions = actions
@@ -39,7 +43,8 @@ struct OperatorConsole: Sendable {
         self.ingestor = ingestor
         self.tokens = tokens
         self.logger = logger
-        jobs = ConsoleJobs(actions: actions, logger: logger)
+        self.expensive = expensive
+        jobs = ConsoleJobs(actions: actions, expensive: expensive, logger: logger)
         var library = MustacheLibrary()
         for (name, source) in ConsoleTemplates.all { try library.register(source, named: name) }
         self.library = library
@@ -49,7 +54,7 @@ struct OperatorConsole: Sendable {
     var queries: AuditQueries { AuditQueries(auditLog: auditLog) }
 
     /// Adds the console's routes to `router`.
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         router.get("/ui/static/console.css") { request, _ in
             finish(Self.asset(ConsoleAssets.styleSheet, type: "text/css; charset=utf-8"), request)
         }
@@ -57,7 +62,9 @@ struct OperatorConsole: Sendable {
             finish(Self.asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8"), request)
         }
         router.get("/ui/login") { request, _ in await guarded(request) { loginPage(request, problem: nil) } }
-        router.post("/ui/login") { request, _ in await guarded(request) { try await login(request) } }
+        router.post("/ui/login") { request, context in
+            await guarded(request) { try await login(request, from: context.clientAddress) }
+        }
         post(router, "/ui/logout", operating: false) { request, _, _, _ in logout(request) }
         page(router, "/ui") { request, _, session in try await overview(request, session) }
         page(router, "/ui/errors") { request, _, session in try await errorGroups(request, session) }
@@ -79,11 +86,11 @@ struct OperatorConsole: Sendable {
 
     // MARK: route plumbing
 
-    typealias PageHandler = @Sendable (Request, BasicRequestContext, ConsoleSession) async throws -> Response
-    typealias FormHandler = @Sendable (Request, BasicRequestContext, ConsoleSession, ConsoleForm) async throws -> Response
+    typealias PageHandler = @Sendable (Request, ServiceRequestContext, ConsoleSession) async throws -> Response
+    typealias FormHandler = @Sendable (Request, ServiceRequestContext, ConsoleSession, ConsoleForm) async throws -> Response
 
     /// A GET page for logged-in operators; others are sent to the login page.
-    func page(_ router: Router<BasicRequestContext>, _ path: RouterPath, _ handler: @escaping PageHandler) {
+    func page(_ router: Router<ServiceRequestContext>, _ path: RouterPath, _ handler: @escaping PageHandler) {
         router.get(path) { request, context in
             await guarded(request) {
                 guard let session = session(of: request) else { return Self.redirect("/ui/login") }
@@ -95,7 +102,7 @@ struct OperatorConsole: Sendable {
     /// A form POST: refused (403) without a live session and its CSRF token, and, when
     /// `operating`, for a session whose token has the `read` role.
     func post(
-        _ router: Router<BasicRequestContext>, _ path: RouterPath, operating: Bool, _ handler: @escaping FormHandler
+        _ router: Router<ServiceRequestContext>, _ path: RouterPath, operating: Bool, _ handler: @escaping FormHandler
     ) {
         router.post(path) { request, context in
             await guarded(request) {
@@ -118,11 +125,12 @@ struct OperatorConsole: Sendable {
     /// Runs `body`, rendering a refusal or failure as a page with its status, and adds the
     /// console's security headers to every answer.
     func guarded(_ request: Request, _ body: () async throws -> Response) async -> Response {
-        let response: Response
+        var response: Response
         do {
             response = try await body()
         } catch let error as ServiceError {
             response = problem(error.description, status: error.code.status, request: request)
+            if let seconds = error.retryAfter { response.headers[.retryAfter] = String(seconds) }
         } catch let error as ReprocessorError where error.code == .invalidRequest {
             response = problem(error.description, status: .badRequest, request: request)
         } catch let error as ReprocessorError where error.code == .notFound {
@@ -237,8 +245,9 @@ struct OperatorConsole: Sendable {
         return response
     }
 
-    /// `POST /ui/login`: an operator token for a session.
-    func login(_ request: Request) async throws -> Response {
+    /// `POST /ui/login`: an operator token for a session. An address that failed too often lately
+    /// is refused (429 with `Retry-After`) before its token is looked at (``LoginThrottle``).
+    func login(_ request: Request, from address: String) async throws -> Response {
         let form = try await ConsoleForm.read(request)
         guard let expected = request.cookies[ConsoleSessions.loginCookieName]?.value, let sent = form.string("csrf"),
             ConsoleSessions.tokensMatch(sent, expected)
@@ -251,9 +260,20 @@ struct OperatorConsole: Sendable {
                 problem: "the console is off: no operator token is configured (OPERATOR_TOKENS or --operator-tokens-file)",
                 status: .forbidden)
         }
+        if let seconds = loginThrottle.retryAfter(address) {
+            logger.warning("console login refused: too many failed logins from \(address)")
+            var page = loginPage(
+                request,
+                problem: "too many failed logins from your address: try again in \(seconds) s",
+                status: .tooManyRequests)
+            page.headers[.retryAfter] = String(seconds)
+            return page
+        }
         guard let token = form.string("token"), let (name, role) = tokens.operatorPresenting(token) else {
+            loginThrottle.recordFailure(address)
             return loginPage(request, problem: "that token matches no operator", status: .unauthorized)
         }
+        loginThrottle.recordSuccess(address)
         let (id, _) = sessions.open(name: name, role: role)
         logger.notice("console login by \(name) (\(role.rawValue))")
         var response = Self.redirect("/ui")

@@ -3,8 +3,9 @@
 
 Run by ConsoleBrowserTests.swift against a seeded `serve` (see ConsoleFixture.swift): artist 1
 applied, artists 2 and 3 parked by a mapping error (artist 3 named like a script), one quarantined
-message full of HTML. Saves a PNG of every screen in --screenshots. Exits non-zero on the first
-flow that fails, saying which.
+message full of HTML. Covers the mouse flows, a keyboard-only one (Tab and Enter from the login
+page to a preview) and phone-width pages (no horizontal overflow). Saves a PNG of every screen in
+--screenshots. Exits non-zero on the first flow that fails, saying which.
 """
 import argparse
 import json
@@ -15,6 +16,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -87,10 +89,53 @@ class Flows:
         self.button("Log out").click()
         self.wait.until(expected_conditions.url_contains("/ui/login"))
 
+    def focused(self):
+        return self.driver.switch_to.active_element
+
+    def describe(self, element):
+        return f"<{element.tag_name}> {element.text or element.get_attribute('id') or element.get_attribute('name')!r}"
+
+    def tab_to(self, wanted, what, limit=80):
+        """Presses Tab until `wanted(focused element)`, checking that each press moves the focus."""
+        for _ in range(limit):
+            before = self.focused()
+            before.send_keys(Keys.TAB)
+            after = self.focused()
+            self.expect(after != before, f"Tab moved the focus off {self.describe(before)}")
+            if wanted(after):
+                return after
+        raise AssertionError(f"{what} is not reachable with Tab within {limit} presses (at {self.driver.current_url})")
+
+    def fits_width(self, what):
+        scroll, inner = self.driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]")
+        self.expect(inner <= 400, f"the window is phone-sized, not {inner} px")
+        self.expect(scroll <= inner, f"{what} overflows a {inner} px wide window: {scroll} px wide")
+
     def wait_for_job(self):
         self.wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "[data-job-finished]"))
 
     # flows
+
+    def keyboard_only(self):
+        self.open("/ui/login")
+        field = self.focused()
+        self.expect(field.get_attribute("id") == "token", f"the token field has the focus, not {self.describe(field)}")
+        field.send_keys(self.args.operator_token)
+        field.send_keys(Keys.ENTER)
+        self.wait.until(expected_conditions.url_to_be(self.url + "/ui"))
+        link = self.tab_to(lambda e: e.tag_name == "a" and e.text == "Failures", "the Failures link")
+        link.send_keys(Keys.ENTER)
+        self.wait.until(expected_conditions.url_contains("/ui/errors"))
+        button = self.tab_to(lambda e: e.tag_name == "button" and e.text.startswith("Preview: retry"),
+                             "a failure group's preview button")
+        button.send_keys(Keys.ENTER)
+        self.wait.until(expected_conditions.url_contains("/ui/actions/preview"))
+        self.expect("This will retry 1 change." in self.text(), "the keyboard reached the group's preview")
+        confirm = self.tab_to(lambda e: e.tag_name == "button" and e.text == "Retry 1 change", "the confirm button")
+        self.expect(confirm.is_displayed(), "the confirm button is visible when focused")
+        self.shot("00-keyboard-preview")
+        self.driver.delete_all_cookies()
 
     def login_and_overview(self):
         self.open("/ui")
@@ -166,8 +211,33 @@ class Flows:
         self.wait.until(expected_conditions.url_contains("/ui/actions/preview"))
         text = self.text()
         self.expect("would conflict" in text and "sequence" in text, "the conflict names the sequences")
-        self.button("Roll back 1 change anyway (force)")
         self.shot("10-rollback-conflict")
+        self.button("Roll back 1 change anyway (force)").click()
+        self.wait_for_job()
+        results = self.driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
+        self.expect(len(results) == 1 and "rolled_back" in results[0].text,
+                    "the forced rollback rolled the change back: " + " | ".join(r.text for r in results))
+        self.shot("10b-forced-rollback-results")
+        self.open("/ui/audit?actor=alice&action=rolled_back")
+        rows = [row.text for row in self.driver.find_elements(By.CSS_SELECTOR, "table tbody tr")]
+        forced = [row for row in rows if "check the conflict" in row]
+        self.expect(len(forced) == 1 and "(forced)" in forced[0],
+                    f"the audit screen shows the forced rollback with its reason: {rows}")
+        self.shot("10c-audit-forced")
+
+    def phone_width(self):
+        self.driver.set_window_size(390, 844)
+        try:
+            self.open("/ui/changes")
+            self.fits_width("the changes list")
+            self.shot("14-changes-phone")
+            self.open("/ui/changes?key=3")
+            self.driver.find_element(By.CSS_SELECTOR, "table tbody tr td.num a").click()
+            self.wait.until(expected_conditions.url_matches(r"/ui/changes/\d+$"))
+            self.fits_width("one change")
+            self.shot("15-change-phone")
+        finally:
+            self.driver.set_window_size(1280, 800)
 
     def history_and_escaping(self):
         self.open("/ui/history?key=3&at=2099-01-01")
@@ -218,9 +288,9 @@ class Flows:
         self.log_out()
 
     def run(self):
-        flows = [self.login_and_overview, self.retry_failure_group, self.retry_selected_changes, self.rollback_and_audit,
-                 self.rollback_conflict_asks_before_force, self.history_and_escaping, self.forged_post_refused,
-                 self.logout_ends_session, self.reader_cannot_act]
+        flows = [self.keyboard_only, self.login_and_overview, self.retry_failure_group, self.retry_selected_changes,
+                 self.rollback_and_audit, self.rollback_conflict_asks_before_force, self.phone_width,
+                 self.history_and_escaping, self.forged_post_refused, self.logout_ends_session, self.reader_cannot_act]
         passed = 0
         try:
             for flow in flows:
