@@ -98,8 +98,10 @@ public struct DLQIngestor: Sendable {
 
     /// How long a stream keeps a record: a batch whose last record is older cannot be read any more.
     static let streamRetention: TimeInterval = 24 * 60 * 60
-    /// Empty receives a drain tolerates while the queue still counts visible messages.
-    static let emptyReceivesWhileVisible = 3
+    /// How long a drain keeps receiving while receives come back empty but the queue still counts
+    /// visible messages (short polls sample a subset of SQS's servers; a busy emulator answers
+    /// empty): from the first empty receive since messages last came.
+    static let patienceWhileVisible: Duration = .seconds(10)
 
     /// Drains until the queue is empty, `maxMessages` were received, or `shouldStop` says so.
     /// - Parameters:
@@ -128,17 +130,18 @@ public struct DLQIngestor: Sendable {
                             visibilityTimeout: visibilityTimeoutSeconds)
                         await budget.giveBack(claimed - messages.count)
                         if messages.isEmpty {
-                            // An empty receive can come while messages are still visible (SQS
-                            // samples a subset of its servers; a busy emulator answers empty):
-                            // ask the queue before calling it drained, a few times at most.
+                            // An empty receive can come while messages are still visible: ask the
+                            // queue before calling it drained, and keep receiving for a while.
                             let visible = (try? await sqs.approximateMessageCounts(queueURL: queueURL).visible) ?? 0
-                            let emptyReceives = await budget.noteEmptyReceive()
-                            if visible == 0 || emptyReceives > Self.emptyReceivesWhileVisible {
+                            let waited = await budget.noteEmptyReceive(at: .now)
+                            if visible == 0 || waited > Self.patienceWhileVisible {
                                 await budget.markDrained()
                                 return
                             }
+                            try? await Task.sleep(for: .milliseconds(200))
                             continue
                         }
+                        await budget.noteMessagesReceived()
                         let summary = try await handle(messages, fence: fence)
                         ReprocessorMetrics.record(summary)
                         let running = await totals.add(summary)
@@ -466,7 +469,8 @@ public struct DLQIngestor: Sendable {
 actor MessageBudget {
     private var left: Int?
     private var drained = false
-    private var emptyReceives = 0
+    /// When receives started coming back empty while the queue counted visible messages.
+    private var emptySince: ContinuousClock.Instant?
 
     init(limit: Int?) { left = limit }
 
@@ -487,12 +491,16 @@ actor MessageBudget {
     /// Records that a receive came back empty: the other receivers stop too.
     func markDrained() { drained = true }
 
-    /// Counts an empty receive made while the queue still counted visible messages.
-    /// - Returns: How many there were so far.
-    func noteEmptyReceive() -> Int {
-        emptyReceives += 1
-        return emptyReceives
+    /// Notes an empty receive made while the queue may still hold visible messages.
+    /// - Returns: How long receives have come back empty since messages last came.
+    func noteEmptyReceive(at now: ContinuousClock.Instant) -> Duration {
+        let since = emptySince ?? now
+        emptySince = since
+        return now - since
     }
+
+    /// Notes a receive that brought messages: empty receives count from scratch again.
+    func noteMessagesReceived() { emptySince = nil }
 }
 
 /// Totals across concurrent receivers.
