@@ -102,12 +102,18 @@ public struct Reconciliation: Sendable {
     /// - Parameters:
     ///   - request: What to do.
     ///   - progress: Called with the run after each committed page.
+    ///   - planned: In a dry run, called with every difference found and the repair a repairing run
+    ///     would make of it (from the same reads), as each page is compared and before it is
+    ///     recorded: nothing is kept, so a front end streams them. Scan segments run in parallel:
+    ///     calls come from several tasks at once. Unused when repairing.
     /// - Returns: The report.
     /// - Throws: ``ReprocessorError`` `.invalidRequest` for a repair without a reason; AWS, search
     ///   and audit-log errors (the run is then kept as failed, for `--resume`).
-    public func run(_ request: ReconcileRequest, progress: (@Sendable (ReconcileRun) -> Void)? = nil) async throws
-        -> ReconcileReport
-    {
+    public func run(
+        _ request: ReconcileRequest, progress: (@Sendable (ReconcileRun) -> Void)? = nil,
+        planned: (@Sendable (ReconcileFinding) -> Void)? = nil
+    ) async throws -> ReconcileReport {
+        let planned = request.repair ? nil : planned
         if request.repair, (request.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw ReprocessorError(.invalidRequest, "a repairing reconcile needs a reason")
         }
@@ -120,6 +126,11 @@ public struct Reconciliation: Sendable {
             run = try await auditLog.startReconcileRun(
                 mode: mode, actor: request.actor, reason: request.reason, segments: max(1, request.segments), at: Date())
         }
+        if request.repair {
+            // Repairs an earlier run wrote and did not record (killed) are recorded first, so the
+            // scan finds their documents in step and repairs nothing twice.
+            _ = try await engine.recoverInterruptedRepairs(now: Date())
+        }
         let pacer = RatePacer(ratePerSecond: request.ratePerSecond)
         let started = run
         do {
@@ -128,13 +139,15 @@ public struct Reconciliation: Sendable {
                     group.addTask {
                         try await scan(
                             segment: segment, from: position, run: started, request: request, pacer: pacer,
-                            progress: progress)
+                            progress: progress, planned: planned)
                     }
                 }
                 try await group.waitForAll()
             }
             if !started.walkDone {
-                try await walk(after: started.walkAfter, run: started, request: request, pacer: pacer, progress: progress)
+                try await walk(
+                    after: started.walkAfter, run: started, request: request, pacer: pacer, progress: progress,
+                    planned: planned)
             }
         } catch {
             _ = try? await auditLog.endReconcileRun(runID: started.id, error: "\(error)", at: Date())
@@ -164,7 +177,7 @@ public struct Reconciliation: Sendable {
     /// One scan segment, page by page, from `position`.
     func scan(
         segment: Int, from position: ReconcileRun.SegmentPosition, run: ReconcileRun, request: ReconcileRequest,
-        pacer: RatePacer, progress: (@Sendable (ReconcileRun) -> Void)?
+        pacer: RatePacer, progress: (@Sendable (ReconcileRun) -> Void)?, planned: (@Sendable (ReconcileFinding) -> Void)?
     ) async throws {
         var position = position
         while position != .done {
@@ -193,6 +206,7 @@ public struct Reconciliation: Sendable {
                     guard let kind = finding.kind else { continue }
                     step.found[kind.rawValue, default: []].append(id)
                     drifted.append(id)
+                    planned?(finding)
                 }
                 if request.repair, !drifted.isEmpty {
                     try await repair(drifted, into: &step, run: run, request: request, pacer: pacer)
@@ -209,7 +223,7 @@ public struct Reconciliation: Sendable {
     /// The index walk, page by page, after `after`: documents whose item is gone are orphans.
     func walk(
         after: String?, run: ReconcileRun, request: ReconcileRequest, pacer: RatePacer,
-        progress: (@Sendable (ReconcileRun) -> Void)?
+        progress: (@Sendable (ReconcileRun) -> Void)?, planned: (@Sendable (ReconcileFinding) -> Void)?
     ) async throws {
         var after = after
         while true {
@@ -221,6 +235,11 @@ public struct Reconciliation: Sendable {
             if !ids.isEmpty {
                 let items = try await engine.table.currentItems(keys: ids.map(Self.keys))
                 let orphans = ids.filter { items[Self.keys($0)] == nil }
+                if let planned {
+                    for document in page.documents where items[Self.keys(document.id)] == nil {
+                        planned(reconciler.orphan(documentID: document.id, condition: document.unchangedCondition))
+                    }
+                }
                 if !orphans.isEmpty {
                     step.found[DriftKind.orphaned.rawValue] = orphans
                     if request.repair {
@@ -258,25 +277,34 @@ public struct Reconciliation: Sendable {
             guard !writes.isEmpty else { continue }
             await pacer.wait(for: writes.count)
             await TestPause.at(.reconcileBeforeWrite, logger: logger)
+            // The intents first: a write whose record is lost (a kill) is found by the next recovery.
+            let intentIDs = try await auditLog.recordRepairIntents(
+                writes.map { documentID, kind, write in
+                    RepairIntent(
+                        runID: run.id, documentID: documentID, kind: kind.rawValue,
+                        operation: write.written == .null ? .delete : .index, stampSequence: write.stampSequence,
+                        stampAppliedAt: write.stampAppliedAt)
+                }, at: Date())
             let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
-            for ((documentID, kind, write), outcome) in zip(writes, outcomes) {
+            await TestPause.at(.reconcileAfterWriteBeforeRecord, logger: logger)
+            for ((documentID, kind, write), (intentID, outcome)) in zip(writes, zip(intentIDs, outcomes)) {
+                // A request error leaves whether it landed unknown: its intent stays open for recovery.
                 let item = try outcome.get()
                 if item.isSuccess {
-                    let outcomeText =
-                        write.written == .null
-                        ? "\(kind.rawValue): deleted the document, the table has no item"
-                        : "\(kind.rawValue): wrote the table's current item (table copy)"
-                    let response = JSONValue.object([
-                        "reconcileRun": .number(String(run.id)), "documentId": .string(documentID),
-                        "kind": .string(kind.rawValue), "written": write.written,
-                        "status": .number(String(item.status)), "result": item.result.map(JSONValue.string) ?? .null,
-                        "seqNo": item.seqNo.map { .number(String($0)) } ?? .null,
-                    ]).serialized
+                    let response = Self.repairResponse(
+                        runID: run.id, documentID: documentID, kind: kind.rawValue, written: write.written,
+                        seqNo: item.seqNo,
+                        extra: ["status": .number(String(item.status)), "result": item.result.map(JSONValue.string) ?? .null])
                     step.repairs.append(
-                        ActionEntry(
-                            action: .reconciled, actor: request.actor, reason: request.reason, outcome: outcomeText,
-                            response: response))
-                } else if item.status == 409 {
+                        RepairCompletion(
+                            intentID: intentID, runID: run.id, documentID: documentID, kind: kind.rawValue,
+                            action: Self.repairAction(
+                                kind: kind.rawValue, deleted: write.written == .null, actor: request.actor,
+                                reason: request.reason, response: response)))
+                    continue
+                }
+                step.droppedIntents.append(intentID)
+                if item.status == 409 {
                     step.conflicts += 1
                     logger.info(
                         "reconcile: search changed under the document; not repaired", metadata: ["documentId": "\(documentID)"])
@@ -288,6 +316,35 @@ public struct Reconciliation: Sendable {
                 }
             }
         }
+    }
+
+    /// The `reconciled` action of a repair that landed.
+    /// - Parameters:
+    ///   - kind: The drift repaired.
+    ///   - deleted: Whether the repair deleted an orphan (else it wrote the table's item).
+    ///   - actor: The run's actor.
+    ///   - reason: The run's reason.
+    ///   - response: ``repairResponse(runID:documentID:kind:written:seqNo:extra:)``.
+    static func repairAction(kind: String, deleted: Bool, actor: String, reason: String?, response: String) -> ActionEntry {
+        ActionEntry(
+            action: .reconciled, actor: actor, reason: reason,
+            outcome: deleted
+                ? "\(kind): deleted the document, the table has no item"
+                : "\(kind): wrote the table's current item (table copy)",
+            response: response)
+    }
+
+    /// A repair's response as its action keeps it: the run, the document (which `history` finds it
+    /// by), the kind, what was written (null for a delete) and search's answer (`extra`).
+    static func repairResponse(
+        runID: Int64, documentID: String, kind: String, written: JSONValue, seqNo: Int64?, extra: [String: JSONValue]
+    ) -> String {
+        var members: [String: JSONValue] = [
+            "reconcileRun": .number(String(runID)), "documentId": .string(documentID), "kind": .string(kind),
+            "written": written, "seqNo": seqNo.map { .number(String($0)) } ?? .null,
+        ]
+        members.merge(extra) { _, new in new }
+        return JSONValue.object(members).serialized
     }
 
     /// The table key of an artist document.

@@ -72,8 +72,17 @@ struct ReconcileMigrationTests {
         var page = ReconcileProgress(segment: 1, position: .after(["PK": .string("ARTIST#9"), "SK": .string("METADATA")]))
         page.scanned = 30
         page.found = ["missing": (1...25).map(String.init), "differs": ["40"]]
+        let intents = try await log.recordRepairIntents(
+            [
+                RepairIntent(
+                    runID: run.id, documentID: "1", kind: "missing", operation: .index, stampSequence: nil,
+                    stampAppliedAt: "2026-11-24T10:00:00.000Z")
+            ], at: Date())
         page.repairs = [
-            ActionEntry(action: .reconciled, actor: "alice", reason: "incident", outcome: "missing: wrote", response: "{}")
+            RepairCompletion(
+                intentID: intents[0], runID: run.id, documentID: "1", kind: "missing",
+                action: ActionEntry(
+                    action: .reconciled, actor: "alice", reason: "incident", outcome: "missing: wrote", response: "{}"))
         ]
         let after = try await log.recordReconcileProgress(runID: run.id, page, at: Date())
         #expect(after.positions == [.start, .after(["PK": .string("ARTIST#9"), "SK": .string("METADATA")])])
