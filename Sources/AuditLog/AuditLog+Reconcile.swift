@@ -54,7 +54,14 @@ extension AuditLog {
                 INSERT INTO reconcile_runs (mode, status, actor, reason, segments, positions_json, started_at, updated_at)
                 VALUES (?, 'running', ?, ?, ?, ?, ?, ?)
                 """, [mode.rawValue, actor, reason, max(1, segments), positions, now, now])
-            return try Self.reconcileRun(id: db.lastInsertRowID, in: db)!
+            let id = db.lastInsertRowID
+            // Older runs of the mode can no longer be resumed: what their scans saw goes.
+            try db.run(
+                """
+                DELETE FROM reconcile_seen WHERE run_id IN (
+                    SELECT id FROM reconcile_runs INDEXED BY reconcile_runs_status WHERE mode = ? AND id < ?)
+                """, [mode.rawValue, id])
+            return try Self.reconcileRun(id: id, in: db)!
         }
     }
 
@@ -114,6 +121,9 @@ extension AuditLog {
                     continue
                 }
                 recorded += 1
+            }
+            for id in progress.seen {
+                try db.run("INSERT OR IGNORE INTO reconcile_seen (run_id, document_id) VALUES (?, ?)", [runID, id])
             }
             for id in progress.droppedIntents {
                 try db.run("DELETE FROM write_intents WHERE id = ? AND reconcile_run_id IS NOT NULL", [id])
@@ -250,6 +260,21 @@ extension AuditLog {
         return true
     }
 
+    /// Of `documentIDs`, those the run's scan has not seen (recorded with its pages), in order.
+    /// - Throws: ``AuditLogError``.
+    public func unseenDocuments(runID: Int64, _ documentIDs: [String]) throws(AuditLogError) -> [String] {
+        guard !documentIDs.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: documentIDs.count).joined(separator: ", ")
+        var seen: Set<String> = []
+        try read { db in
+            try db.forEachRow(
+                "SELECT document_id FROM reconcile_seen WHERE run_id = ? AND document_id IN (\(marks))",
+                [runID as any SQLBindable] + documentIDs.map { $0 as any SQLBindable }
+            ) { seen.insert($0.column(0) as String) }
+        }
+        return documentIDs.filter { !seen.contains($0) }
+    }
+
     /// Marks a run finished, or failed with `error` (kept for `--resume`).
     /// - Returns: The run as it ends.
     /// - Throws: ``AuditLogError``.
@@ -261,6 +286,7 @@ extension AuditLog {
                 """
                 UPDATE reconcile_runs SET status = ?, last_error = ?, updated_at = ?, finished_at = ? WHERE id = ?
                 """, [error == nil ? "finished" : "failed", error, now, error == nil ? now : nil, runID])
+            if error == nil { try db.run("DELETE FROM reconcile_seen WHERE run_id = ?", [runID]) }
             guard let run = try Self.reconcileRun(id: runID, in: db) else {
                 throw AuditLogError(code: .notFound, description: "reconcile run \(runID) does not exist")
             }

@@ -86,6 +86,8 @@ public struct ReconcileProgress: Sendable {
     public var walkDone = false
     /// Items scanned by this page.
     public var scanned = 0
+    /// The document ids of the items this scan page saw, for the index walk (``AuditLog/unseenDocuments(runID:_:)``).
+    public var seen: [String] = []
     /// Documents walked by this page.
     public var indexed = 0
     /// Findings by kind, with their document ids.

@@ -57,8 +57,9 @@ public struct ReconcileReport: Sendable {
 }
 
 /// The I/O half of `reconcile` (issue 13): a parallel `Scan` of the table's artist METADATA
-/// items, each page compared with search through one `_mget`; then a walk of the index in `_id`
-/// order, each page's ids looked up with one consistent `BatchGetItem` per 100, to find orphans.
+/// items, each page compared with search through one `_mget` (its ids kept in the audit log,
+/// on disk); then a walk of the index in `_id` order to find orphans, the ids of each page the
+/// scan did not see looked up with one consistent `BatchGetItem` per 100.
 /// Memory stays flat: nothing is held beyond a page. A repair reads search, then the table
 /// (consistently), decides again with ``Reconciler`` and writes conditionally; each page's
 /// counts, position and repair actions commit together, so a killed run resumes after its last
@@ -144,6 +145,7 @@ public struct Reconciliation: Sendable {
                 }
                 try await group.waitForAll()
             }
+            // After the scan, which leaves the ids it saw for the walk to skip.
             if !started.walkDone {
                 try await walk(
                     after: started.walkAfter, run: started, request: request, pacer: pacer, progress: progress,
@@ -196,6 +198,7 @@ public struct Reconciliation: Sendable {
             }
             step.scanned = items.count
             let ids = items.keys.sorted()
+            step.seen = ids
             if !ids.isEmpty {
                 let live = try await openSearch.multiGet(index: index, ids: ids)
                 let known = try await auditLog.newestKnownSequences(ids)
@@ -220,7 +223,9 @@ public struct Reconciliation: Sendable {
         }
     }
 
-    /// The index walk, page by page, after `after`: documents whose item is gone are orphans.
+    /// The index walk, page by page, after `after`: documents whose item is gone are orphans. A
+    /// document the scan saw had its item then and is not looked up again (an item deleted since
+    /// is the stream's to bring to search); the others are read from the table, consistently.
     func walk(
         after: String?, run: ReconcileRun, request: ReconcileRequest, pacer: RatePacer,
         progress: (@Sendable (ReconcileRun) -> Void)?, planned: (@Sendable (ReconcileFinding) -> Void)?
@@ -233,10 +238,11 @@ public struct Reconciliation: Sendable {
             step.indexed = page.documents.count
             let ids = page.documents.map(\.id)
             if !ids.isEmpty {
-                let items = try await engine.table.currentItems(keys: ids.map(Self.keys))
-                let orphans = ids.filter { items[Self.keys($0)] == nil }
+                let unseen = try await auditLog.unseenDocuments(runID: run.id, ids)
+                let items = try await engine.table.currentItems(keys: unseen.map(Self.keys))
+                let orphans = unseen.filter { items[Self.keys($0)] == nil }
                 if let planned {
-                    for document in page.documents where items[Self.keys(document.id)] == nil {
+                    for document in page.documents where orphans.contains(document.id) {
                         planned(reconciler.orphan(documentID: document.id, condition: document.unchangedCondition))
                     }
                 }

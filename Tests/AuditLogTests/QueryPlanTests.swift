@@ -110,7 +110,9 @@ struct QueryPlanTests {
                 intentID: repairIntents[0], runID: reconcileRun.id, documentID: "doc-1", kind: "missing", action: repaired)
         ]
         page.droppedIntents = [repairIntents[1]]
+        page.seen = ["doc-1", "doc-4"]
         try await test.log.recordReconcileProgress(runID: reconcileRun.id, page, at: t0)
+        #expect(try await test.log.unseenDocuments(runID: reconcileRun.id, ["doc-1", "doc-5"]) == ["doc-5"])
         let open = try await test.log.openRepairIntents(recordedBefore: t0, limit: 10)
         #expect(open.map(\.id) == [repairIntents[2]])
         try await test.log.recordRecoveredRepairs(
