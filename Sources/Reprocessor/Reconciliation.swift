@@ -181,15 +181,26 @@ public struct Reconciliation: Sendable {
         segment: Int, from position: ReconcileRun.SegmentPosition, run: ReconcileRun, request: ReconcileRequest,
         pacer: RatePacer, progress: (@Sendable (ReconcileRun) -> Void)?, planned: (@Sendable (ReconcileFinding) -> Void)?
     ) async throws {
-        var position = position
-        while position != .done {
-            try Task.checkCancellation()
+        let (scanner, tableName, pageSize) = (scanner, engine.table.tableName, pageSize)
+        let read = { (position: ReconcileRun.SegmentPosition) -> Task<ScanPage, any Error>? in
+            guard position != .done else { return nil }
             var start: Item?
             if case .after(let key) = position { start = key }
-            let page = try await scanner.scan(
-                tableName: engine.table.tableName, segment: segment, totalSegments: run.segments, exclusiveStartKey: start,
-                limit: pageSize, filter: Self.artistFilter)
+            return Task {
+                try await scanner.scan(
+                    tableName: tableName, segment: segment, totalSegments: run.segments, exclusiveStartKey: start,
+                    limit: pageSize, filter: Self.artistFilter)
+            }
+        }
+        // One page read ahead: the table reads the next page while this one is compared, repaired
+        // and recorded (two pages held per segment at most).
+        var reading = read(position)
+        defer { reading?.cancel() }
+        while let current = reading {
+            try Task.checkCancellation()
+            let page = try await current.value
             let next: ReconcileRun.SegmentPosition = page.lastEvaluatedKey.map { .after($0) } ?? .done
+            reading = read(next)
             var step = ReconcileProgress(segment: segment, position: next)
             var items: [String: Item] = [:]
             for item in page.items {
@@ -219,7 +230,6 @@ public struct Reconciliation: Sendable {
             let recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
             progress?(recorded)
             await TestPause.at(.reconcileAfterPage, logger: logger)
-            position = next
         }
     }
 

@@ -52,7 +52,7 @@ struct ReconcileCommand: AsyncParsableCommand {
             request,
             progress: { run in
                 let drift = run.found.values.reduce(0, +)
-                line.show("reconcile: scanned", done: run.scanned, estimate: estimate, detail: "drift \(drift)")
+                line.show("reconcile, scanned", done: run.scanned, estimate: estimate, detail: "drift \(drift)")
             },
             planned: repair && dryRun ? Self.listing(json: json) : nil)
         line.finish()

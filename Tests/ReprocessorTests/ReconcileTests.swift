@@ -449,6 +449,26 @@ struct ReconcileTests {
         #expect(again.status == 0, "\(again)")
     }
 
+    @Test(
+        "on a terminal a progress line shows items scanned against DescribeTable's count, the drift and the rate; not through a pipe"
+    )
+    func progressLineOnlyOnATerminal() async throws {
+        let world = try await ReprocessorWorld.start()
+        for id in 1...30 { try await world.putArtist(String(id), name: "artist \(id)") }
+        let environment = world.environment(["DLQ_BATCH_DOCUMENTS": "5"])
+        // util-linux `script` runs the command on a pseudo-terminal and copies what it shows to stdout.
+        let command = ([ReprocessorExecutable.path, "reconcile", "--segments", "1"]).joined(separator: " ")
+        let terminal = try await CommandRunner.run(
+            "/usr/bin/script", ["-q", "-e", "-c", command, "/dev/null"], environment: environment)
+        #expect(terminal.status == 3, "30 missing documents: \(terminal)")
+        #expect(terminal.stdout.contains("reconcile, scanned: 5 of ~30 (16%), drift 5, "), "\(terminal.stdout)")
+        #expect(terminal.stdout.contains("\r\u{1B}[K"), "redrawn in place")
+
+        let piped = try await world.cli("reconcile", "--segments", "1", environment: ["DLQ_BATCH_DOCUMENTS": "5"])
+        #expect(piped.status == 3)
+        #expect(!piped.stderr.contains("reconcile, scanned"), "\(piped.stderr)")
+    }
+
     @Test("a repair needs a reason; segments are bounded")
     func usage() async throws {
         let world = try await ReprocessorWorld.start()
