@@ -265,9 +265,8 @@ struct ReconcileTests {
         }
     }
 
-    /// Runs a repairing reconcile held between a repair `_bulk` and the record of its actions (the
-    /// scan's and the walk's, each paused at its first), and kills it once search shows every write
-    /// its intents name.
+    /// Runs a repairing reconcile held between its first repair `_bulk` and the record of its
+    /// actions, and kills it once search shows every write its intents name.
     /// - Returns: The open repair intents after the kill whose writes search shows, and the live
     ///   documents they wrote.
     static func killBetweenRepairWriteAndRecord(_ world: ReprocessorWorld) async throws -> (
@@ -303,7 +302,8 @@ struct ReconcileTests {
         // Whether the kill found the process already in the pause or a moment before it (its
         // `DLQ_TEST_PAUSED` line is not always out yet), it fell between writes search shows and
         // their record: the open intents whose writes landed, read now, say so (checked below).
-        // The other task may have recorded intents of its own since (sent or not): read them again.
+        // Read the open intents again after the kill: the ones whose writes search shows are the
+        // repairs the kill left unrecorded.
         intents = try await AuditLog(path: path).openRepairIntents(recordedBefore: Date().addingTimeInterval(3600), limit: 100)
         live = try await world.openSearch.multiGet(index: world.index, ids: intents.map(\.intent.documentID))
         let landed = intents.filter { shows($0, live) }
