@@ -3,13 +3,14 @@
 # several runs) beside its target: the audit store at 1M changes, ingest against the
 # raw rate of the same calls, replay of an outage's realistic backlog against raw
 # _bulk and against a sequential one-PUT-per-change client, and replay's best case
-# against raw _bulk (each baseline measured in the same run), and the peak resident
-# set size of each step at two sizes. Builds dlq-bench in release mode,
+# against raw _bulk, and a repairing reconcile of R artists with 1% drift against a raw
+# parallel Scan + _mget of the same data (each baseline measured in the same run), and the
+# peak resident set size of each step at two sizes. Builds dlq-bench in release mode,
 # starts moto and osmem-server on free loopback ports, stops them, leaves nothing
 # running. Targets are printed, not asserted: the exit status says only whether
 # every step ran.
 #
-#   scripts/bench.sh [--json] [--n N] [--m M] [--d D] [--runs R] [--memory-runs R] [--audit-changes C] [--concurrency K]
+#   scripts/bench.sh [--json] [--n N] [--m M] [--d D] [--r R] [--runs R] [--memory-runs R] [--audit-changes C] [--concurrency K]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,21 +18,24 @@ JSON=0
 N=500              # format-A messages per ingest run (10 records each); memory is also measured at 4N
 M=20000            # pending changes per best-case replay run; memory is also measured at 4M
 D=4000             # documents per realistic replay run (about 3.1 changes each); memory is also measured at 4D
+R=10000            # artists per reconcile run (1% drift); memory is also measured at 4R
+SEGMENTS=4         # reconcile's parallel Scan segments (its default), for the product and its baseline
 RUNS=3             # runs per step; figures are medians
 MEMORY_RUNS=1      # runs at 4N and 4M (peak RSS only; moto's SQS takes minutes to drain 4N)
 AUDIT_CHANGES=1000000
 CONCURRENCY=4      # receives in flight: the reprocessor's default
 
 usage() {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     cat <<'EOF'
 
   --json             print one JSON document instead of the table
   --n N              messages per ingest run (default 500; moto's SQS slows as a queue deepens)
   --m M              pending changes per best-case replay run (default 20000)
   --d D              documents per realistic replay run (default 4000; the sequential PUT client makes ~3.1 D requests)
+  --r R              artists per reconcile run (default 10000, 1% drift; the tables are seeded at R and 4R)
   --runs R           runs per step (default 3)
-  --memory-runs R    runs at 4N, 4D and 4M, which only measure peak RSS (default 1, at most --runs)
+  --memory-runs R    runs at 4N, 4D, 4M and 4R, which only measure peak RSS (default 1, at most --runs)
   --audit-changes C  changes inserted by the audit step (default 1000000)
   --concurrency K    receives in flight for ingest and its baseline (default 4)
 EOF
@@ -44,13 +48,14 @@ positive() {
 while [ $# -gt 0 ]; do
     case "$1" in
         --json) JSON=1; shift ;;
-        --n|--m|--d|--runs|--memory-runs|--audit-changes|--concurrency)
+        --n|--m|--d|--r|--runs|--memory-runs|--audit-changes|--concurrency)
             [ $# -ge 2 ] || { echo "bench: $1 needs a value" >&2; exit 2; }
             positive "$1" "$2"
             case "$1" in
                 --n) N=$2 ;;
                 --m) M=$2 ;;
                 --d) D=$2 ;;
+                --r) R=$2 ;;
                 --runs) RUNS=$2 ;;
                 --memory-runs) MEMORY_RUNS=$2 ;;
                 --audit-changes) AUDIT_CHANGES=$2 ;;
@@ -185,6 +190,35 @@ for run in $(seq 1 "$RUNS"); do
     rm -f "$WORK"/replay.sqlite3*
 done
 
+# 5. Reconcile (ReconcileWorkload): two tables, of R and 4R artists, seeded once. Per run, at R: the
+# table's drifted copy (1%: missing, stale, differs, orphaned) in two indexes; the product repairs
+# one, the raw parallel Scan (same segments and page) + _mget reads the other (alternating order,
+# for the ratio). In the first MEMORY_RUNS runs, 4R by the product alone (for its peak RSS).
+say "seeding the reconcile tables: $R and $((4 * R)) artists"
+seed seed-reconcile --table "reconcile-$R" --documents "$R"
+seed seed-reconcile --table "reconcile-$((4 * R))" --documents $((4 * R))
+for run in $(seq 1 "$RUNS"); do
+    say "reconcile run $run/$RUNS: $R artists"
+    seed seed-reconcile --index-only --table "reconcile-$R" --documents "$R" \
+        --index "reconcile-product-$run-$R" --index "reconcile-raw-$run-$R"
+    product=(reconcile --db "$WORK/reconcile.sqlite3" --table "reconcile-$R" --index "reconcile-product-$run-$R" \
+        --documents "$R" --segments "$SEGMENTS")
+    raw=(reconcile-raw --table "reconcile-$R" --index "reconcile-raw-$run-$R" --documents "$R" --segments "$SEGMENTS")
+    if [ $((run % 2)) -eq 1 ]; then
+        measure "$run" "${product[@]}"; measure "$run" "${raw[@]}"
+    else
+        measure "$run" "${raw[@]}"; measure "$run" "${product[@]}"
+    fi
+    rm -f "$WORK"/reconcile.sqlite3*
+    [ "$run" -le "$MEMORY_RUNS" ] || continue
+    say "reconcile run $run/$RUNS: $((4 * R)) artists"
+    seed seed-reconcile --index-only --table "reconcile-$((4 * R))" --documents $((4 * R)) \
+        --index "reconcile-product-$run-$((4 * R))"
+    measure "$run" reconcile --db "$WORK/reconcile.sqlite3" --table "reconcile-$((4 * R))" \
+        --index "reconcile-product-$run-$((4 * R))" --documents $((4 * R)) --segments "$SEGMENTS"
+    rm -f "$WORK"/reconcile.sqlite3*
+done
+
 say "done in $(($(date +%s) - STARTED)) s; stopping the peers"
-python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --n "$N" --m "$M" --d "$D" --runs "$RUNS" \
+python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --n "$N" --m "$M" --d "$D" --r "$R" --runs "$RUNS" \
     --memory-runs "$MEMORY_RUNS" --audit-changes "$AUDIT_CHANGES" --concurrency "$CONCURRENCY" --seconds $(($(date +%s) - STARTED))

@@ -224,14 +224,16 @@ extension AuditLog {
         }
     }
 
-    /// Open write intents recorded at or before `recordedBefore`, oldest first.
+    /// Open write intents of changes recorded at or before `recordedBefore`, oldest first (a
+    /// reconcile repair's intents: ``openRepairIntents(recordedBefore:limit:)``).
     /// - Throws: ``AuditLogError``.
     public func openWriteIntents(recordedBefore: Date, limit: Int) throws(AuditLogError) -> [WriteIntent] {
         try read { db in
             try db.query(
                 """
                 SELECT id, document_id, operation, stamp_sequence, stamp_applied_at, settlements_json, created_at
-                FROM write_intents INDEXED BY write_intents_created WHERE created_at <= ? ORDER BY created_at, id LIMIT ?
+                FROM write_intents INDEXED BY write_intents_created
+                WHERE created_at <= ? AND reconcile_run_id IS NULL ORDER BY created_at, id LIMIT ?
                 """, [recordedBefore.databaseMilliseconds, max(1, limit)]
             ) { row in try Self.writeIntent(from: row) }
         }

@@ -73,7 +73,8 @@ public struct ReconcileRun: Sendable, Hashable {
     public var finishedAt: Date?
 }
 
-/// What one page of a reconcile run adds, committed with its repairs' actions in one transaction.
+/// What one page of a reconcile run adds, committed with its repairs' actions (completing their
+/// write intents) in one transaction.
 public struct ReconcileProgress: Sendable {
     /// The scan segment the page belongs to (nil for a page of the index walk).
     public var segment: Int?
@@ -85,12 +86,16 @@ public struct ReconcileProgress: Sendable {
     public var walkDone = false
     /// Items scanned by this page.
     public var scanned = 0
+    /// The document ids of the items this scan page saw, for the index walk (``AuditLog/unseenDocuments(runID:_:)``).
+    public var seen: [String] = []
     /// Documents walked by this page.
     public var indexed = 0
     /// Findings by kind, with their document ids.
     public var found: [String: [String]] = [:]
-    /// Repairs that landed: the document and its action.
-    public var repairs: [ActionEntry] = []
+    /// Repairs that landed: their intents are completed with their actions.
+    public var repairs: [RepairCompletion] = []
+    /// Intents of repairs that did not land (refused): dropped without a record.
+    public var droppedIntents: [Int64] = []
     /// Repairs refused with 409.
     public var conflicts = 0
     /// Repairs that failed.

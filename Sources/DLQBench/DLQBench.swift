@@ -16,7 +16,8 @@ struct DLQBench: AsyncParsableCommand {
             AuditBenchmark.self,
             SeedStream.self, SeedQueues.self, IngestBenchmark.self, RawIngestBenchmark.self,
             SeedReplay.self, SeedRealisticTable.self, SeedRealisticReplay.self, ReplayBenchmark.self,
-            RawBulkBenchmark.self, SequentialPutBenchmark.self, RawTableReadBenchmark.self,
+            RawBulkBenchmark.self, SequentialPutBenchmark.self, RawTableReadBenchmark.self, SeedReconcile.self,
+            ReconcileBenchmark.self, RawReconcileBenchmark.self,
         ]
     )
 }

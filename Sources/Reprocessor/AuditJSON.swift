@@ -1,5 +1,6 @@
 import AuditLog
 import Foundation
+import OpenSearchClient
 import StreamModel
 import SyncTransform
 
@@ -189,6 +190,33 @@ public enum AuditJSON {
         }
         members["samples"] = .object(samples)
         return .object(members)
+    }
+
+    /// A repair a dry run would make, one line of `reconcile --repair --dry-run --json`:
+    /// `{"repair": {"documentId", "kind", "operation": "index"|"delete", "condition": {"ifSeqNo",
+    /// "ifPrimaryTerm"}|{"createOnly": true}|null, "document": {what would be written}|null}}`.
+    public static func plannedRepair(_ finding: ReconcileFinding) -> JSONValue {
+        var members: [String: JSONValue] = [
+            "documentId": .string(finding.documentID), "kind": optional(finding.kind?.rawValue),
+        ]
+        let condition: WriteCondition?
+        switch finding.write?.operation {
+        case .index(_, let document, let written)?:
+            (members["operation"], members["document"], condition) = (.string("index"), document, written)
+        case .delete(_, let written)?:
+            (members["operation"], members["document"], condition) = (.string("delete"), .null, written)
+        case nil:
+            (members["operation"], members["document"], condition) = (.null, .null, nil)
+        }
+        switch condition {
+        case .ifSeqNo(let seqNo, let primaryTerm)?:
+            members["condition"] = .object([
+                "ifSeqNo": .number(String(seqNo)), "ifPrimaryTerm": .number(String(primaryTerm)),
+            ])
+        case .createOnly?: members["condition"] = .object(["createOnly": .bool(true)])
+        case nil: members["condition"] = .null
+        }
+        return .object(["repair": .object(members)])
     }
 
     /// `resolve-expired`: `{"reconcile": {the run, as reconcile --json}, "resolvedBatches": [ids]}`.

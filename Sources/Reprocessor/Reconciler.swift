@@ -50,10 +50,7 @@ public struct Reconciler: Sendable {
         let condition = live?.unchangedCondition
         guard case .present(let item) = table else {
             guard live != nil else { return ReconcileFinding(documentID: documentID, kind: nil, write: nil) }
-            let write = PlannedWrite(
-                operation: .delete(id: documentID, condition: condition), written: .null, stampSequence: nil,
-                stampAppliedAt: nil)
-            return ReconcileFinding(documentID: documentID, kind: .orphaned, write: write)
+            return orphan(documentID: documentID, condition: condition)
         }
         let liveSequence = live.flatMap { SyncTransform.syncedSequenceNumber(in: $0.source) }
         let kind: DriftKind?
@@ -78,6 +75,15 @@ public struct Reconciler: Sendable {
             operation: .index(id: documentID, document: document, condition: condition ?? .createOnly),
             written: document, stampSequence: sequence, stampAppliedAt: ISO8601Milliseconds.format(now))
         return ReconcileFinding(documentID: documentID, kind: kind, write: write)
+    }
+
+    /// An orphan (a document whose item the table does not have) and its repair: a delete,
+    /// conditional on `condition` (the version read).
+    public func orphan(documentID: String, condition: WriteCondition?) -> ReconcileFinding {
+        let write = PlannedWrite(
+            operation: .delete(id: documentID, condition: condition), written: .null, stampSequence: nil,
+            stampAppliedAt: nil)
+        return ReconcileFinding(documentID: documentID, kind: .orphaned, write: write)
     }
 
     /// The document the handler would write for `item`, without `sync`.

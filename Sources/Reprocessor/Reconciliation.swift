@@ -57,8 +57,9 @@ public struct ReconcileReport: Sendable {
 }
 
 /// The I/O half of `reconcile` (issue 13): a parallel `Scan` of the table's artist METADATA
-/// items, each page compared with search through one `_mget`; then a walk of the index in `_id`
-/// order, each page's ids looked up with one consistent `BatchGetItem` per 100, to find orphans.
+/// items, each page compared with search through one `_mget` (its ids kept in the audit log,
+/// on disk); then a walk of the index in `_id` order to find orphans, the ids of each page the
+/// scan did not see looked up with one consistent `BatchGetItem` per 100.
 /// Memory stays flat: nothing is held beyond a page. A repair reads search, then the table
 /// (consistently), decides again with ``Reconciler`` and writes conditionally; each page's
 /// counts, position and repair actions commit together, so a killed run resumes after its last
@@ -102,12 +103,18 @@ public struct Reconciliation: Sendable {
     /// - Parameters:
     ///   - request: What to do.
     ///   - progress: Called with the run after each committed page.
+    ///   - planned: In a dry run, called with every difference found and the repair a repairing run
+    ///     would make of it (from the same reads), as each page is compared and before it is
+    ///     recorded: nothing is kept, so a front end streams them. Scan segments run in parallel:
+    ///     calls come from several tasks at once. Unused when repairing.
     /// - Returns: The report.
     /// - Throws: ``ReprocessorError`` `.invalidRequest` for a repair without a reason; AWS, search
     ///   and audit-log errors (the run is then kept as failed, for `--resume`).
-    public func run(_ request: ReconcileRequest, progress: (@Sendable (ReconcileRun) -> Void)? = nil) async throws
-        -> ReconcileReport
-    {
+    public func run(
+        _ request: ReconcileRequest, progress: (@Sendable (ReconcileRun) -> Void)? = nil,
+        planned: (@Sendable (ReconcileFinding) -> Void)? = nil
+    ) async throws -> ReconcileReport {
+        let planned = request.repair ? nil : planned
         if request.repair, (request.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw ReprocessorError(.invalidRequest, "a repairing reconcile needs a reason")
         }
@@ -120,6 +127,11 @@ public struct Reconciliation: Sendable {
             run = try await auditLog.startReconcileRun(
                 mode: mode, actor: request.actor, reason: request.reason, segments: max(1, request.segments), at: Date())
         }
+        if request.repair {
+            // Repairs an earlier run wrote and did not record (killed) are recorded first, so the
+            // scan finds their documents in step and repairs nothing twice.
+            _ = try await engine.recoverInterruptedRepairs(now: Date())
+        }
         let pacer = RatePacer(ratePerSecond: request.ratePerSecond)
         let started = run
         do {
@@ -128,13 +140,16 @@ public struct Reconciliation: Sendable {
                     group.addTask {
                         try await scan(
                             segment: segment, from: position, run: started, request: request, pacer: pacer,
-                            progress: progress)
+                            progress: progress, planned: planned)
                     }
                 }
                 try await group.waitForAll()
             }
+            // After the scan, which leaves the ids it saw for the walk to skip.
             if !started.walkDone {
-                try await walk(after: started.walkAfter, run: started, request: request, pacer: pacer, progress: progress)
+                try await walk(
+                    after: started.walkAfter, run: started, request: request, pacer: pacer, progress: progress,
+                    planned: planned)
             }
         } catch {
             _ = try? await auditLog.endReconcileRun(runID: started.id, error: "\(error)", at: Date())
@@ -164,17 +179,28 @@ public struct Reconciliation: Sendable {
     /// One scan segment, page by page, from `position`.
     func scan(
         segment: Int, from position: ReconcileRun.SegmentPosition, run: ReconcileRun, request: ReconcileRequest,
-        pacer: RatePacer, progress: (@Sendable (ReconcileRun) -> Void)?
+        pacer: RatePacer, progress: (@Sendable (ReconcileRun) -> Void)?, planned: (@Sendable (ReconcileFinding) -> Void)?
     ) async throws {
-        var position = position
-        while position != .done {
-            try Task.checkCancellation()
+        let (scanner, tableName, pageSize) = (scanner, engine.table.tableName, pageSize)
+        let read = { (position: ReconcileRun.SegmentPosition) -> Task<ScanPage, any Error>? in
+            guard position != .done else { return nil }
             var start: Item?
             if case .after(let key) = position { start = key }
-            let page = try await scanner.scan(
-                tableName: engine.table.tableName, segment: segment, totalSegments: run.segments, exclusiveStartKey: start,
-                limit: pageSize, filter: Self.artistFilter)
+            return Task {
+                try await scanner.scan(
+                    tableName: tableName, segment: segment, totalSegments: run.segments, exclusiveStartKey: start,
+                    limit: pageSize, filter: Self.artistFilter)
+            }
+        }
+        // One page read ahead: the table reads the next page while this one is compared, repaired
+        // and recorded (two pages held per segment at most).
+        var reading = read(position)
+        defer { reading?.cancel() }
+        while let current = reading {
+            try Task.checkCancellation()
+            let page = try await current.value
             let next: ReconcileRun.SegmentPosition = page.lastEvaluatedKey.map { .after($0) } ?? .done
+            reading = read(next)
             var step = ReconcileProgress(segment: segment, position: next)
             var items: [String: Item] = [:]
             for item in page.items {
@@ -183,6 +209,7 @@ public struct Reconciliation: Sendable {
             }
             step.scanned = items.count
             let ids = items.keys.sorted()
+            step.seen = ids
             if !ids.isEmpty {
                 let live = try await openSearch.multiGet(index: index, ids: ids)
                 let known = try await auditLog.newestKnownSequences(ids)
@@ -193,6 +220,7 @@ public struct Reconciliation: Sendable {
                     guard let kind = finding.kind else { continue }
                     step.found[kind.rawValue, default: []].append(id)
                     drifted.append(id)
+                    planned?(finding)
                 }
                 if request.repair, !drifted.isEmpty {
                     try await repair(drifted, into: &step, run: run, request: request, pacer: pacer)
@@ -202,14 +230,15 @@ public struct Reconciliation: Sendable {
             let recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
             progress?(recorded)
             await TestPause.at(.reconcileAfterPage, logger: logger)
-            position = next
         }
     }
 
-    /// The index walk, page by page, after `after`: documents whose item is gone are orphans.
+    /// The index walk, page by page, after `after`: documents whose item is gone are orphans. A
+    /// document the scan saw had its item then and is not looked up again (an item deleted since
+    /// is the stream's to bring to search); the others are read from the table, consistently.
     func walk(
         after: String?, run: ReconcileRun, request: ReconcileRequest, pacer: RatePacer,
-        progress: (@Sendable (ReconcileRun) -> Void)?
+        progress: (@Sendable (ReconcileRun) -> Void)?, planned: (@Sendable (ReconcileFinding) -> Void)?
     ) async throws {
         var after = after
         while true {
@@ -219,8 +248,14 @@ public struct Reconciliation: Sendable {
             step.indexed = page.documents.count
             let ids = page.documents.map(\.id)
             if !ids.isEmpty {
-                let items = try await engine.table.currentItems(keys: ids.map(Self.keys))
-                let orphans = ids.filter { items[Self.keys($0)] == nil }
+                let unseen = try await auditLog.unseenDocuments(runID: run.id, ids)
+                let items = try await engine.table.currentItems(keys: unseen.map(Self.keys))
+                let orphans = unseen.filter { items[Self.keys($0)] == nil }
+                if let planned {
+                    for document in page.documents where orphans.contains(document.id) {
+                        planned(reconciler.orphan(documentID: document.id, condition: document.unchangedCondition))
+                    }
+                }
                 if !orphans.isEmpty {
                     step.found[DriftKind.orphaned.rawValue] = orphans
                     if request.repair {
@@ -258,25 +293,34 @@ public struct Reconciliation: Sendable {
             guard !writes.isEmpty else { continue }
             await pacer.wait(for: writes.count)
             await TestPause.at(.reconcileBeforeWrite, logger: logger)
+            // The intents first: a write whose record is lost (a kill) is found by the next recovery.
+            let intentIDs = try await auditLog.recordRepairIntents(
+                writes.map { documentID, kind, write in
+                    RepairIntent(
+                        runID: run.id, documentID: documentID, kind: kind.rawValue,
+                        operation: write.written == .null ? .delete : .index, stampSequence: write.stampSequence,
+                        stampAppliedAt: write.stampAppliedAt)
+                }, at: Date())
             let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
-            for ((documentID, kind, write), outcome) in zip(writes, outcomes) {
+            await TestPause.at(.reconcileAfterWriteBeforeRecord, logger: logger)
+            for ((documentID, kind, write), (intentID, outcome)) in zip(writes, zip(intentIDs, outcomes)) {
+                // A request error leaves whether it landed unknown: its intent stays open for recovery.
                 let item = try outcome.get()
                 if item.isSuccess {
-                    let outcomeText =
-                        write.written == .null
-                        ? "\(kind.rawValue): deleted the document, the table has no item"
-                        : "\(kind.rawValue): wrote the table's current item (table copy)"
-                    let response = JSONValue.object([
-                        "reconcileRun": .number(String(run.id)), "documentId": .string(documentID),
-                        "kind": .string(kind.rawValue), "written": write.written,
-                        "status": .number(String(item.status)), "result": item.result.map(JSONValue.string) ?? .null,
-                        "seqNo": item.seqNo.map { .number(String($0)) } ?? .null,
-                    ]).serialized
+                    let response = Self.repairResponse(
+                        runID: run.id, documentID: documentID, kind: kind.rawValue, written: write.written,
+                        seqNo: item.seqNo,
+                        extra: ["status": .number(String(item.status)), "result": item.result.map(JSONValue.string) ?? .null])
                     step.repairs.append(
-                        ActionEntry(
-                            action: .reconciled, actor: request.actor, reason: request.reason, outcome: outcomeText,
-                            response: response))
-                } else if item.status == 409 {
+                        RepairCompletion(
+                            intentID: intentID, runID: run.id, documentID: documentID, kind: kind.rawValue,
+                            action: Self.repairAction(
+                                kind: kind.rawValue, deleted: write.written == .null, actor: request.actor,
+                                reason: request.reason, response: response)))
+                    continue
+                }
+                step.droppedIntents.append(intentID)
+                if item.status == 409 {
                     step.conflicts += 1
                     logger.info(
                         "reconcile: search changed under the document; not repaired", metadata: ["documentId": "\(documentID)"])
@@ -288,6 +332,35 @@ public struct Reconciliation: Sendable {
                 }
             }
         }
+    }
+
+    /// The `reconciled` action of a repair that landed.
+    /// - Parameters:
+    ///   - kind: The drift repaired.
+    ///   - deleted: Whether the repair deleted an orphan (else it wrote the table's item).
+    ///   - actor: The run's actor.
+    ///   - reason: The run's reason.
+    ///   - response: ``repairResponse(runID:documentID:kind:written:seqNo:extra:)``.
+    static func repairAction(kind: String, deleted: Bool, actor: String, reason: String?, response: String) -> ActionEntry {
+        ActionEntry(
+            action: .reconciled, actor: actor, reason: reason,
+            outcome: deleted
+                ? "\(kind): deleted the document, the table has no item"
+                : "\(kind): wrote the table's current item (table copy)",
+            response: response)
+    }
+
+    /// A repair's response as its action keeps it: the run, the document (which `history` finds it
+    /// by), the kind, what was written (null for a delete) and search's answer (`extra`).
+    static func repairResponse(
+        runID: Int64, documentID: String, kind: String, written: JSONValue, seqNo: Int64?, extra: [String: JSONValue]
+    ) -> String {
+        var members: [String: JSONValue] = [
+            "reconcileRun": .number(String(runID)), "documentId": .string(documentID), "kind": .string(kind),
+            "written": written, "seqNo": seqNo.map { .number(String($0)) } ?? .null,
+        ]
+        members.merge(extra) { _, new in new }
+        return JSONValue.object(members).serialized
     }
 
     /// The table key of an artist document.

@@ -24,6 +24,8 @@ enum TestPause: String {
     case reconcileAfterPage = "reconcile-after-page"
     /// A reconcile repair has read search and the table and decided; its writes are not sent yet.
     case reconcileBeforeWrite = "reconcile-before-write"
+    /// A reconcile repair's `_bulk` landed (its intents recorded first); its actions are not recorded yet.
+    case reconcileAfterWriteBeforeRecord = "reconcile-after-write-before-record"
 
     /// Holds the process here when the test asked for this point.
     static func at(_ point: TestPause, logger: Logger) async {

@@ -311,28 +311,24 @@ public struct WriteEngine: Sendable {
     // MARK: Recovery
 
     /// Resolves write intents left open by a pass that stopped between a write and its record
-    /// (killed, or its recording lost a race): a write search shows is recorded now, with its
+    /// (killed, or its recording lost a race), reconcile repairs' first
+    /// (``recoverInterruptedRepairs(now:)``): a write search shows is recorded now, with its
     /// actions; an intent whose write search does not show is dropped once it is older than the
     /// grace period (its writer may still be sending it until then).
     /// - Returns: How many interrupted writes were found and recorded.
     /// - Throws: `OpenSearchError` when search cannot be read; audit-log errors.
     func recoverInterruptedWrites(now: Date) async throws -> Int {
+        let repairs = try await recoverInterruptedRepairs(now: now)
         let intents = try await auditLog.openWriteIntents(recordedBefore: now, limit: 1000)
-        guard !intents.isEmpty else { return 0 }
+        guard !intents.isEmpty else { return repairs }
         let live = try await openSearch.multiGet(index: index, ids: Array(Set(intents.map(\.intent.documentID))))
         var commit = EngineCommit()
         for open in intents {
             let intent = open.intent
             let document = live[intent.documentID]
-            let facts = DocumentFacts(live: document)
-            let landed: Bool
-            switch intent.operation {
-            case .index:
-                landed = facts.liveSequence == intent.stampSequence && facts.liveAppliedAt == intent.stampAppliedAt
-            case .delete:
-                landed = document == nil
-            }
-            if landed {
+            if Self.landed(
+                intent.operation, stampSequence: intent.stampSequence, stampAppliedAt: intent.stampAppliedAt, live: document)
+            {
                 let response = JSONValue.object([
                     "written": document?.source ?? .null, "recovered": .bool(true),
                     "seqNo": document.map { .number(String($0.seqNo)) } ?? .null,
@@ -346,9 +342,9 @@ public struct WriteEngine: Sendable {
                 commit.droppedIntents.append(open.id)
             }
         }
-        guard !commit.isEmpty else { return 0 }
+        guard !commit.isEmpty else { return repairs }
         let committed = try await auditLog.commit(commit, at: Date(), fence: fence)
-        return committed.completions.filter { $0 != nil }.count
+        return repairs + committed.completions.filter { $0 != nil }.count
     }
 
     /// `settlements` with `response` on the last one (the change the write was for) and, should

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Reprocessor
 import StreamModel
+import Synchronization
 
 /// Builds what a command needs from its options, once per process.
 enum CommandContext {
@@ -98,23 +99,54 @@ enum Output {
     }
 }
 
-/// A progress line on standard error, only when it is a terminal.
+/// A progress line on standard error, only when it is a terminal, redrawn in place at most four
+/// times a second.
 final class ProgressLine: Sendable {
     private let enabled = isatty(STDERR_FILENO) == 1
-    private let started = Date()
+    /// The first count shown under the current label and when (the rate counts from there, so a
+    /// resumed run's earlier work does not inflate it), and when the line was last drawn.
+    private let state = Mutex<(first: (label: String, done: Int, at: ContinuousClock.Instant)?, drawn: ContinuousClock.Instant?)>(
+        (nil, nil))
+    private static let interval = Duration.milliseconds(250)
 
-    /// Shows `done` (of `total`, when known) with the rate so far.
-    func show(_ label: String, done: Int, total: Int? = nil) {
+    /// Shows `done` (of about `estimate`, when known), `detail`, and the rate since the first call
+    /// with this label.
+    func show(_ label: String, done: Int, estimate: Int? = nil, detail: String? = nil) {
         guard enabled else { return }
-        let elapsed = max(Date().timeIntervalSince(started), 0.001)
-        let rate = String(format: "%.1f/s", Double(done) / elapsed)
-        let count = total.map { "\(done)/\($0)" } ?? "\(done)"
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(label): \(count) (\(rate))".utf8))
+        let now = ContinuousClock.now
+        let rate: Double? = state.withLock { state in
+            if let drawn = state.drawn, now - drawn < Self.interval { return nil }
+            state.drawn = now
+            guard let first = state.first, first.label == label else {
+                state.first = (label, done, now)
+                return 0
+            }
+            let seconds = (now - first.at) / .seconds(1)
+            return seconds > 0 ? Double(done - first.done) / seconds : 0
+        }
+        guard let rate else { return }
+        var text = "\(label): \(done)"
+        if let estimate, estimate > 0 {
+            text += " of ~\(estimate) (\(min(100, done * 100 / estimate))%)"
+        }
+        if let detail { text += ", \(detail)" }
+        text += String(format: ", %.1f/s", rate)
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
     }
 
     /// Ends the line.
     func finish() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+/// Prints whole lines on standard output from several tasks at once, one line never cut by another.
+final class LinePrinter: Sendable {
+    private let lock = Mutex(())
+
+    /// Prints `line`.
+    func print(_ line: String) {
+        lock.withLock { _ in Swift.print(line) }
     }
 }

@@ -13,14 +13,18 @@ struct ReconcileCommand: AsyncParsableCommand {
             Dry run by default: writes nothing to search and exits 3 when it finds drift, 0 when none. \
             With --repair --reason R each difference is repaired conditionally through the write engine's rules \
             (the table's current item written as a table copy, or the orphan deleted), each repair an audited \
-            action of kind reconciled; it exits 3 when some drift is left unrepaired.
+            action of kind reconciled; it exits 3 when some drift is left unrepaired. \
+            --repair --dry-run writes nothing and lists each repair a repair would make (document, kind, \
+            the write or delete and its condition) as it is found, one line each (--json: one JSON object \
+            a line, then the report), before the report.
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var connection: ConnectionOptions
     @Option(name: .long, help: "Parallel Scan segments (default 4).") var segments = 4
-    @Flag(name: .long, help: "Report only; write nothing (the default).") var dryRun = false
-    @Flag(name: .long, help: "Repair what is found (needs --reason).") var repair = false
+    @Flag(name: .long, help: "Report only; write nothing (the default). With --repair: list each repair it would make.")
+    var dryRun = false
+    @Flag(name: .long, help: "Repair what is found (needs --reason unless --dry-run).") var repair = false
     @Option(name: .long, help: "Why (recorded on the run and every repair).") var reason: String?
     @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
     @Option(name: .long, help: "At most N repairs per second.") var rate: Double?
@@ -29,26 +33,28 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     func validate() throws {
         if segments < 1 || segments > 1000 { throw ValidationError("--segments must be 1 to 1000") }
-        if repair && dryRun { throw ValidationError("give --repair or --dry-run, not both") }
-        if repair && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+        if repair && !dryRun && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--repair needs --reason R")
         }
         if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
-        if rate != nil && !repair { throw ValidationError("--rate applies to --repair only") }
+        if rate != nil && (!repair || dryRun) { throw ValidationError("--rate applies to --repair without --dry-run only") }
     }
 
     func run() async throws {
         let reprocessor = try await CommandContext.open(global, connection)
         let reconciliation = try await reprocessor.makeReconciliation()
         let request = ReconcileRequest(
-            segments: segments, repair: repair, actor: actor ?? loginName(), reason: reason, ratePerSecond: rate,
-            resume: resume)
+            segments: segments, repair: repair && !dryRun, actor: actor ?? loginName(), reason: reason,
+            ratePerSecond: rate, resume: resume)
         let line = ProgressLine()
         let estimate = await reconciliation.estimate()
-        let report = try await reconciliation.run(request) { run in
-            let drift = run.found.values.reduce(0, +)
-            line.show("reconcile: scanned (drift so far \(drift))", done: run.scanned, total: estimate)
-        }
+        let report = try await reconciliation.run(
+            request,
+            progress: { run in
+                let drift = run.found.values.reduce(0, +)
+                line.show("reconcile, scanned", done: run.scanned, estimate: estimate, detail: "drift \(drift)")
+            },
+            planned: repair && dryRun ? Self.listing(json: json) : nil)
         line.finish()
         if json {
             Output.json(report.json)
@@ -64,6 +70,29 @@ struct ReconcileCommand: AsyncParsableCommand {
             print("repaired \(report.run.repaired), conflicts \(report.run.conflicts), failed \(report.run.failed)")
         }
         if report.unrepaired > 0 { throw ExitStatus.needsOperator.exitCode }
+    }
+
+    /// Prints each repair a dry run would make, as it is found: `kind  document  index|delete
+    /// condition  document written` (clipped), or one JSON object a line.
+    static func listing(json: Bool) -> @Sendable (ReconcileFinding) -> Void {
+        let printer = LinePrinter()
+        return { finding in
+            if json {
+                printer.print(AuditJSON.plannedRepair(finding).serialized)
+                return
+            }
+            let planned = AuditJSON.plannedRepair(finding)["repair"]
+            let condition: String
+            switch (planned?["condition"]?["ifSeqNo"], planned?["condition"]?["ifPrimaryTerm"]) {
+            case (let seqNo?, let term?): condition = "if _seq_no \(seqNo.serialized) _primary_term \(term.serialized)"
+            default: condition = planned?["condition"]?["createOnly"] == .bool(true) ? "if absent" : "-"
+            }
+            let operation = planned?["operation"]?.stringValue ?? "-"
+            let written = operation == "index" ? Output.clip(planned?["document"]?.serialized, 100) : ""
+            printer.print(
+                "would repair \(finding.kind?.rawValue ?? "-") \(finding.documentID): \(operation) \(condition)"
+                    + (written.isEmpty ? "" : " \(written)"))
+        }
     }
 }
 

@@ -97,12 +97,31 @@ struct QueryPlanTests {
         _ = try await test.log.newestKnownSequences(["doc-1", "doc-9"])
         let reconcileRun = try await test.log.startReconcileRun(
             mode: .repair, actor: "alice", reason: "plan", segments: 2, at: t0)
+        let repairIntents = try await test.log.recordRepairIntents(
+            ["doc-1", "doc-2", "doc-3"].map {
+                RepairIntent(
+                    runID: reconcileRun.id, documentID: $0, kind: "missing", operation: .index,
+                    stampSequence: Fixture.sequence(1), stampAppliedAt: "2026-11-24T10:00:00.000Z")
+            }, at: t0)
+        let repaired = ActionEntry(action: .reconciled, actor: "alice", outcome: "missing", response: #"{"documentId": "doc-1"}"#)
         var page = ReconcileProgress(segment: 0, position: .done)
         page.found = ["missing": ["doc-1"]]
         page.repairs = [
-            ActionEntry(action: .reconciled, actor: "alice", outcome: "missing", response: #"{"documentId": "doc-1"}"#)
+            RepairCompletion(
+                intentID: repairIntents[0], runID: reconcileRun.id, documentID: "doc-1", kind: "missing", action: repaired)
         ]
+        page.droppedIntents = [repairIntents[1]]
+        page.seen = ["doc-1", "doc-4"]
         try await test.log.recordReconcileProgress(runID: reconcileRun.id, page, at: t0)
+        #expect(try await test.log.unseenDocuments(runID: reconcileRun.id, ["doc-1", "doc-5"]) == ["doc-5"])
+        let open = try await test.log.openRepairIntents(recordedBefore: t0, limit: 10)
+        #expect(open.map(\.id) == [repairIntents[2]])
+        try await test.log.recordRecoveredRepairs(
+            [
+                RepairCompletion(
+                    intentID: repairIntents[2], runID: reconcileRun.id, documentID: "doc-3", kind: "missing", action: repaired)
+            ],
+            dropping: [], at: t0)
         _ = try await test.log.unfinishedReconcileRun(mode: .repair)
         _ = try await test.log.history(documentID: "doc-1")
         let finished = try await test.log.endReconcileRun(runID: reconcileRun.id, error: nil, at: t0.addingTimeInterval(1))

@@ -71,9 +71,19 @@ struct ReconcileMigrationTests {
 
         var page = ReconcileProgress(segment: 1, position: .after(["PK": .string("ARTIST#9"), "SK": .string("METADATA")]))
         page.scanned = 30
+        page.seen = (1...30).map(String.init)
         page.found = ["missing": (1...25).map(String.init), "differs": ["40"]]
+        let intents = try await log.recordRepairIntents(
+            [
+                RepairIntent(
+                    runID: run.id, documentID: "1", kind: "missing", operation: .index, stampSequence: nil,
+                    stampAppliedAt: "2026-11-24T10:00:00.000Z")
+            ], at: Date())
         page.repairs = [
-            ActionEntry(action: .reconciled, actor: "alice", reason: "incident", outcome: "missing: wrote", response: "{}")
+            RepairCompletion(
+                intentID: intents[0], runID: run.id, documentID: "1", kind: "missing",
+                action: ActionEntry(
+                    action: .reconciled, actor: "alice", reason: "incident", outcome: "missing: wrote", response: "{}"))
         ]
         let after = try await log.recordReconcileProgress(runID: run.id, page, at: Date())
         #expect(after.positions == [.start, .after(["PK": .string("ARTIST#9"), "SK": .string("METADATA")])])
@@ -81,10 +91,14 @@ struct ReconcileMigrationTests {
         #expect(after.found["missing"] == 25 && after.found["differs"] == 1)
         #expect(after.samples["missing"]?.count == AuditLog.reconcileSampleLimit)
 
+        #expect(
+            try await log.unseenDocuments(runID: run.id, ["7", "x1", "30", "31"]) == ["x1", "31"],
+            "the walk skips what the scan saw")
         #expect(try await log.unfinishedReconcileRun(mode: .repair)?.id == run.id)
         #expect(try await log.unfinishedReconcileRun(mode: .dryRun) == nil)
         let ended = try await log.endReconcileRun(runID: run.id, error: nil, at: Date())
         #expect(ended.status == .finished)
+        #expect(try await log.unseenDocuments(runID: run.id, ["7"]) == ["7"], "a finished run's seen ids are gone")
         #expect(try await log.unfinishedReconcileRun(mode: .repair) == nil)
         #expect(try await log.reconcileRuns(limit: 5).map(\.id) == [run.id])
 

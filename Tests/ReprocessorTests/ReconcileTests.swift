@@ -205,6 +205,180 @@ struct ReconcileTests {
         #expect(stats?["lastReconcile"]?["status"]?.stringValue == "finished")
     }
 
+    @Test("--repair --dry-run lists every repair it would make, one line each, then the report; it writes nothing")
+    func repairDryRunListsRepairs() async throws {
+        let world = try await Self.driftedWorld(artists: Self.smallArtistCount)
+        let before = try await Self.snapshot(world)
+        let output = try await world.cli(
+            "reconcile", "--repair", "--dry-run", "--segments", "2", "--json", environment: ["DLQ_BATCH_DOCUMENTS": "40"])
+        #expect(output.status == 3, "\(output)")
+        let lines = try output.stdout.split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+        let report = try #require(lines.last)
+        #expect(report["mode"]?.stringValue == "dry_run" && report["repaired"]?.intValue == 0, "\(report)")
+        let repairs = lines.dropLast().compactMap { $0["repair"] }
+        #expect(repairs.count == lines.count - 1, "every line but the report is a repair")
+        let drift = Self.missing + Self.stale + Self.orphaned + Self.differs
+        #expect(repairs.count == drift.count)
+        for (kind, ids) in [
+            ("missing", Self.missing), ("stale", Self.stale), ("orphaned", Self.orphaned), ("differs", Self.differs),
+        ] {
+            let listed = repairs.filter { $0["kind"]?.stringValue == kind }
+            #expect(Set(listed.compactMap { $0["documentId"]?.stringValue }) == Set(ids), "\(kind)")
+            #expect(report[kind]?.intValue == ids.count)
+            for repair in listed {
+                let id = try #require(repair["documentId"]?.stringValue)
+                if kind == "orphaned" {
+                    #expect(repair["operation"]?.stringValue == "delete" && repair["document"] == .null)
+                    #expect(repair["condition"]?["ifSeqNo"]?.intValue == before[id].map { Int($0.seqNo) })
+                } else {
+                    #expect(repair["operation"]?.stringValue == "index")
+                    let item = try #require(try await world.currentArtist(id))
+                    #expect(ReprocessorWorld.content(try #require(repair["document"])) == world.expectedContent(item), "\(id)")
+                    #expect(
+                        repair["condition"]
+                            == (kind == "missing"
+                                ? .object(["createOnly": .bool(true)])
+                                : .object([
+                                    "ifSeqNo": .number(String(before[id]!.seqNo)),
+                                    "ifPrimaryTerm": .number(String(before[id]!.primaryTerm)),
+                                ])),
+                        "\(id)")
+                }
+            }
+        }
+        #expect(try await Self.snapshot(world) == before, "nothing written to search")
+        #expect(try await Self.reconciledActions(world).isEmpty)
+
+        let text = try await world.cli("reconcile", "--repair", "--dry-run")
+        #expect(text.status == 3, "\(text)")
+        #expect(text.stdout.contains("would repair orphaned x9001: delete if _seq_no"), "\(text.stdout)")
+        #expect(text.stdout.contains("would repair missing 1: index if absent {"), "\(text.stdout)")
+        #expect(try await world.cli("reconcile", "--repair", "--dry-run", "--rate", "5").status == 2)
+    }
+
+    /// Whether search (`live`) shows the write `open` names.
+    static func shows(_ open: OpenRepairIntent, _ live: [String: OpenSearchDocument]) -> Bool {
+        let document = live[open.intent.documentID]
+        switch open.intent.operation {
+        case .index: return document?.source["sync"]?["appliedAt"]?.stringValue == open.intent.stampAppliedAt
+        case .delete: return document == nil
+        }
+    }
+
+    /// Runs a repairing reconcile held between its first repair `_bulk` and the record of its
+    /// actions, and kills it once search shows every write its intents name.
+    /// - Returns: The open repair intents after the kill whose writes search shows, and the live
+    ///   documents they wrote.
+    static func killBetweenRepairWriteAndRecord(_ world: ReprocessorWorld) async throws -> (
+        intents: [OpenRepairIntent], live: [String: OpenSearchDocument]
+    ) {
+        let path = world.auditDatabasePath
+        let pid = Mutex<Int32?>(nil)
+        let killed = Task {
+            try await CommandRunner.run(
+                ReprocessorExecutable.path, ["reconcile", "--repair", "--reason", "incident 8", "--segments", "1"],
+                environment: world.environment([
+                    "DLQ_TEST_PAUSE_AT": "reconcile-after-write-before-record", "DLQ_TEST_PAUSE_SECONDS": "600",
+                    "DLQ_BATCH_DOCUMENTS": "25",
+                ]),
+                onStart: { started in pid.withLock { $0 = started } })
+        }
+        var intents: [OpenRepairIntent] = []
+        var live: [String: OpenSearchDocument] = [:]
+        var written = false
+        for _ in 0..<600 where !written {
+            try await Task.sleep(for: .milliseconds(100))
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            intents = try await AuditLog(path: path).openRepairIntents(
+                recordedBefore: Date().addingTimeInterval(3600), limit: 100)
+            guard !intents.isEmpty else { continue }
+            live = try await world.openSearch.multiGet(index: world.index, ids: intents.map(\.intent.documentID))
+            written = intents.allSatisfy { shows($0, live) }
+        }
+        #expect(written, "the repair never wrote")
+        kill(try #require(pid.withLock { $0 }), SIGKILL)
+        let output = try await killed.value
+        #expect(output.killedBySignal, "\(output)")
+        // Whether the kill found the process already in the pause or a moment before it (its
+        // `DLQ_TEST_PAUSED` line is not always out yet), it fell between writes search shows and
+        // their record: the open intents whose writes landed, read now, say so (checked below).
+        // Read the open intents again after the kill: the ones whose writes search shows are the
+        // repairs the kill left unrecorded.
+        intents = try await AuditLog(path: path).openRepairIntents(recordedBefore: Date().addingTimeInterval(3600), limit: 100)
+        live = try await world.openSearch.multiGet(index: world.index, ids: intents.map(\.intent.documentID))
+        let landed = intents.filter { shows($0, live) }
+        #expect(!landed.isEmpty, "writes search shows, left unrecorded by the kill")
+        return (landed, live)
+    }
+
+    @Test(
+        "kill -9 between a repair's write and its record, then --resume: each repair's action exactly once, the interrupted ones marked recovered, none written twice"
+    )
+    func resumeAfterKillBetweenWriteAndRecord() async throws {
+        let world = try await Self.driftedWorld(artists: Self.smallArtistCount)
+        let (interrupted, atKill) = try await Self.killBetweenRepairWriteAndRecord(world)
+        #expect(try await Self.reconciledActions(world).isEmpty, "the kill came before any record")
+        let run = try #require(try await AuditLog(path: world.auditDatabasePath).reconcileRuns(limit: 1).first)
+
+        let resume = try await world.cli(
+            "reconcile", "--repair", "--reason", "incident 8", "--resume", "--json",
+            environment: ["DLQ_BATCH_DOCUMENTS": "25"])
+        #expect(resume.status == 0, "\(resume)")
+        let report = try JSONValue(parsing: resume.stdout)
+        let drift = Self.missing + Self.stale + Self.orphaned + Self.differs
+        #expect(report["run"]?.intValue == Int(run.id), "the killed run resumed")
+        #expect(report["repaired"]?.intValue == drift.count)
+        #expect(report["scanned"]?.intValue == Self.smallArtistCount)
+        for (kind, ids) in [
+            ("missing", Self.missing), ("stale", Self.stale), ("orphaned", Self.orphaned), ("differs", Self.differs),
+        ] {
+            #expect(report[kind]?.intValue == ids.count, "\(kind): counted once, recovered or found")
+        }
+
+        let actions = try await Self.reconciledActions(world)
+        let responses = actions.compactMap { $0.response.flatMap { try? JSONValue(parsing: $0) } }
+        #expect(actions.count == drift.count, "one action per repair")
+        #expect(Set(responses.compactMap { $0["documentId"]?.stringValue }) == Set(drift), "none twice")
+        let recovered = responses.filter { $0["recovered"] == .bool(true) }
+        #expect(
+            Set(recovered.compactMap { $0["documentId"]?.stringValue }) == Set(interrupted.map(\.intent.documentID)),
+            "the interrupted repairs, and only they, are recorded as recovered")
+        #expect(recovered.allSatisfy { $0["reconcileRun"]?.intValue == Int(run.id) })
+        #expect(actions.allSatisfy { $0.actor != "" && $0.reason == "incident 8" })
+        #expect(try await AuditLog(path: world.auditDatabasePath).openRepairIntents(recordedBefore: Date(), limit: 10).isEmpty)
+        // Not written twice: each interrupted repair's document is the version the killed run wrote.
+        let after = try await world.openSearch.multiGet(index: world.index, ids: interrupted.map(\.intent.documentID))
+        for open in interrupted {
+            #expect(after[open.intent.documentID]?.seqNo == atKill[open.intent.documentID]?.seqNo, "\(open.intent.documentID)")
+        }
+        let (again, _) = try await world.cliJSON("reconcile")
+        #expect(again.status == 0, "\(again)")
+        #expect(try await world.cli("verify").status == 0)
+    }
+
+    @Test("the write engine's next pass records a killed reconcile's interrupted repairs, and a resume then repeats none")
+    func engineRecoversInterruptedRepairs() async throws {
+        let world = try await Self.driftedWorld(artists: Self.smallArtistCount)
+        let (interrupted, _) = try await Self.killBetweenRepairWriteAndRecord(world)
+        let (replay, json) = try await world.cliJSON("run", "--once")
+        #expect(replay.status == 0, "\(replay)")
+        #expect(json?["replay"]?["recovered"]?.intValue == interrupted.count, "\(replay)")
+        #expect(try await Self.reconciledActions(world).count == interrupted.count)
+
+        let resume = try await world.cli(
+            "reconcile", "--repair", "--reason", "incident 8", "--resume", "--json",
+            environment: ["DLQ_BATCH_DOCUMENTS": "25"])
+        #expect(resume.status == 0, "\(resume)")
+        // The pass also replayed the stale artists' pending changes, so the resume repairs fewer.
+        let documented = try await Self.reconciledActions(world).compactMap {
+            $0.response.flatMap { try? JSONValue(parsing: $0) }?["documentId"]?.stringValue
+        }
+        #expect(documented.count == Set(documented).count, "one action per repair: \(documented.sorted())")
+        #expect(Set(interrupted.map(\.intent.documentID)).isSubset(of: Set(documented)))
+        let (again, _) = try await world.cliJSON("reconcile")
+        #expect(again.status == 0, "\(again)")
+    }
+
     @Test(
         "resolve-expired: a repairing reconcile brings the lost change into search, then the expired batch is resolved naming the run"
     )
@@ -276,6 +450,26 @@ struct ReconcileTests {
         #expect(try await Self.reconciledActions(world).isEmpty, "no write, no action")
         let (again, _) = try await world.cliJSON("reconcile")
         #expect(again.status == 0, "\(again)")
+    }
+
+    @Test(
+        "on a terminal a progress line shows items scanned against DescribeTable's count, the drift and the rate; not through a pipe"
+    )
+    func progressLineOnlyOnATerminal() async throws {
+        let world = try await ReprocessorWorld.start()
+        for id in 1...30 { try await world.putArtist(String(id), name: "artist \(id)") }
+        let environment = world.environment(["DLQ_BATCH_DOCUMENTS": "5"])
+        // util-linux `script` runs the command on a pseudo-terminal and copies what it shows to stdout.
+        let command = ([ReprocessorExecutable.path, "reconcile", "--segments", "1"]).joined(separator: " ")
+        let terminal = try await CommandRunner.run(
+            "/usr/bin/script", ["-q", "-e", "-c", command, "/dev/null"], environment: environment)
+        #expect(terminal.status == 3, "30 missing documents: \(terminal)")
+        #expect(terminal.stdout.contains("reconcile, scanned: 5 of ~30 (16%), drift 5, "), "\(terminal.stdout)")
+        #expect(terminal.stdout.contains("\r\u{1B}[K"), "redrawn in place")
+
+        let piped = try await world.cli("reconcile", "--segments", "1", environment: ["DLQ_BATCH_DOCUMENTS": "5"])
+        #expect(piped.status == 3)
+        #expect(!piped.stderr.contains("reconcile, scanned"), "\(piped.stderr)")
     }
 
     @Test("a repair needs a reason; segments are bounded")
