@@ -284,6 +284,10 @@ public struct OperatorActions: Sendable {
                 if let result = execution.results[change.id] { results[change.id] = result }
             }
         }
+        if request.dryRun {
+            // A dry run decided the changes as if they were pending; it reports where they stand.
+            for change in chosen { results[change.id]?.status = change.status }
+        }
         return results
     }
 

@@ -166,6 +166,9 @@ extension ServeTests {
             #expect(bulkDryRun.status == 200, "\(bulkDryRun)")
             #expect(bulkDryRun.json?["results"]?.arrayValue?.map { $0["id"]?.intValue } == [insertID])
             #expect(bulkDryRun.json?["results"]?[0]?["outcome"]?.stringValue == "would_retry")
+            #expect(
+                bulkDryRun.json?["results"]?[0]?["status"]?.stringValue == "rolled_back",
+                "a dry run reports where the change stands, not the pending it was decided as")
 
             let bulkByIDs = try await service.post(
                 "/v1/changes/resync", "{\"ids\": [\(insertID), \(eightID), 999999], \"reason\": \"repair\"}", token: Self.alice)
