@@ -39,6 +39,11 @@ let package = Package(
             dependencies: ["CSQLite"],
             swiftSettings: swiftSettings
         ),
+        // The shared store's PostgreSQL layer (issue 15); its main file is the design note.
+        .target(
+            name: "PostgresStore",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "StreamModel",
             swiftSettings: swiftSettings
@@ -87,7 +92,7 @@ let package = Package(
                 "Package.swift", "README.md", "CHANGELOG.md", "scripts", "Tests",
                 "Sources/CSQLite", "Sources/SQLite", "Sources/StreamModel", "Sources/SyncTransform",
                 "Sources/AWSClients", "Sources/OpenSearchClient", "Sources/Reprocessor", "Sources/dlq-reprocessor",
-                "Sources/ReprocessorService", "docs", "Sources/DLQBench",
+                "Sources/ReprocessorService", "docs", "Sources/DLQBench", "Sources/PostgresStore",
             ],
             sources: ["Sources/AuditLog"],
             resources: [.copy("migrations")],
