@@ -162,6 +162,7 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),
         .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "SQLite", "StreamModel"], swiftSettings: swiftSettings),
         .testTarget(name: "StreamModelTests", dependencies: ["StreamModel"], swiftSettings: swiftSettings),

@@ -31,6 +31,18 @@ else
     say "chromium present ($(chromium --version 2>/dev/null | head -n 1))"
 fi
 
+# PostgreSQL's server (initdb, pg_ctl, psql), for the shared store's tests: they start
+# throwaway servers of their own, so the package's default cluster is not used.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! getent passwd postgres >/dev/null; then
+    say "installing postgresql"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql
+else
+    say "postgresql present ($(ls -d /usr/lib/postgresql/*/bin/initdb | head -n 1))"
+fi
+
 PYTHON="${PYTHON:-python3}"
 installed_version() { "$PYTHON" -m pip show "$1" 2>/dev/null | sed -n 's/^Version: //p'; }
 
