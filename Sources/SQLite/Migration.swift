@@ -90,6 +90,14 @@ public struct AppliedMigration: Sendable, Hashable {
     public var checksum: String
     /// When it was applied (ISO-8601 text, UTC).
     public var appliedAt: String
+
+    /// Makes a record from its parts (as another store's runner reads them).
+    public init(version: Int, name: String, checksum: String, appliedAt: String) {
+        self.version = version
+        self.name = name
+        self.checksum = checksum
+        self.appliedAt = appliedAt
+    }
 }
 
 extension Connection {
@@ -176,46 +184,54 @@ extension Connection {
     private func validate(applied: [AppliedMigration], against migrations: [Migration], checksums: [Int: String])
         throws(SQLiteError)
     {
+        if let problem = Migration.historyProblem(applied: applied, migrations: migrations, checksums: checksums) {
+            throw SQLiteError(code: .migration, resultCode: nil, message: problem, path: path)
+        }
+    }
+}
+
+extension Migration {
+    /// What is wrong with a database's migration history against the program's migrations,
+    /// or nil when nothing is: the rules every store's runner keeps (SQLite's, PostgreSQL's).
+    ///
+    /// Refused: a schema newer than the newest file; an applied migration whose file is
+    /// missing, renamed, or whose text changed (checksum differs); a file older than the
+    /// newest applied migration that was never applied.
+    /// - Parameters:
+    ///   - applied: The history recorded in the database, by version.
+    ///   - migrations: Every migration the program knows, by version.
+    ///   - checksums: Each migration's checksum, by version.
+    /// - Returns: One line naming the file or version at fault, or nil.
+    public static func historyProblem(applied: [AppliedMigration], migrations: [Migration], checksums: [Int: String])
+        -> String?
+    {
         let latestFile = migrations.last
         if let newest = applied.last, newest.version > latestFile?.version ?? 0 {
-            throw SQLiteError(
-                code: .migration, resultCode: nil,
-                message:
-                    "database schema \(newest.version) is newer than this binary (latest \(latestFile?.fileName ?? "none")); use a newer dlq-reprocessor",
-                path: path)
+            return
+                "database schema \(newest.version) is newer than this binary (latest \(latestFile?.fileName ?? "none")); use a newer dlq-reprocessor"
         }
         let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
         for record in applied {
             let recordedName = Migration(version: record.version, name: record.name, sql: "").fileName
             guard let file = byVersion[record.version] else {
-                throw SQLiteError(
-                    code: .migration, resultCode: nil,
-                    message: "migration \(recordedName) was applied to this database but its file is missing", path: path)
+                return "migration \(recordedName) was applied to this database but its file is missing"
             }
             guard file.name == record.name else {
-                throw SQLiteError(
-                    code: .migration, resultCode: nil,
-                    message: "migration \(recordedName) was applied to this database but the file is now named \(file.fileName)",
-                    path: path)
+                return "migration \(recordedName) was applied to this database but the file is now named \(file.fileName)"
             }
             guard checksums[record.version] == record.checksum else {
-                throw SQLiteError(
-                    code: .migration, resultCode: nil,
-                    message:
-                        "migration \(file.fileName) changed after it was applied (recorded checksum \(record.checksum.prefix(12))…, file has \(checksums[record.version]!.prefix(12))…); restore the file and put the change in a new migration",
-                    path: path)
+                return
+                    "migration \(file.fileName) changed after it was applied (recorded checksum \(record.checksum.prefix(12))…, file has \(checksums[record.version]!.prefix(12))…); restore the file and put the change in a new migration"
             }
         }
         let appliedVersions = Set(applied.map(\.version))
         if let newestApplied = applied.last,
             let skipped = migrations.first(where: { !appliedVersions.contains($0.version) && $0.version < newestApplied.version })
         {
-            throw SQLiteError(
-                code: .migration, resultCode: nil,
-                message:
-                    "migration \(skipped.fileName) is older than the database's schema \(newestApplied.version) but was never applied; renumber it after \(newestApplied.version)",
-                path: path)
+            return
+                "migration \(skipped.fileName) is older than the database's schema \(newestApplied.version) but was never applied; renumber it after \(newestApplied.version)"
         }
+        return nil
     }
 }
 
