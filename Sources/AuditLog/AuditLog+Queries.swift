@@ -7,7 +7,8 @@ import StreamModel
 
 extension AuditLog {
     /// Due work: changes pending, or failed with `nextAttemptAt` at or before `now` (or unset),
-    /// ordered by (document ID, sequence number, id); keyset-paged.
+    /// ordered by (document ID, sequence number, id); keyset-paged. The records come without
+    /// their old images, which replay never reads.
     /// - Parameters:
     ///   - now: The time to compare `nextAttemptAt` with.
     ///   - after: The previous page's ``Page/next`` (nil for the first page).
@@ -26,7 +27,7 @@ extension AuditLog {
         let rows = try read { db in
             try db.query(
                 """
-                SELECT \(Rows.changeColumns) FROM changes INDEXED BY changes_due
+                SELECT \(Rows.changeColumnsWithoutOldImage) FROM changes INDEXED BY changes_due
                 WHERE status IN ('pending', 'failed') AND (status = 'pending' OR ifnull(next_attempt_at, 0) <= ?1)
                   AND ifnull(document_id, '') >= ?2 AND (ifnull(document_id, ''), sequence_key, id) > (?2, ?3, ?4)
                 ORDER BY ifnull(document_id, ''), sequence_key, id LIMIT ?5

@@ -5,14 +5,21 @@ import StreamModel
 /// Column lists and row readers shared by the queries.
 enum Rows {
     /// The columns of a ``ChangeRecord``, in ``change(from:)``'s order (the message's correlation ID by primary key).
-    static let changeColumns = """
+    static let changeColumns = changeColumns(oldImage: "changes.old_image_json")
+
+    /// ``changeColumns`` without the old image (NULL in its place), for readers that never use it.
+    static let changeColumnsWithoutOldImage = changeColumns(oldImage: "NULL")
+
+    private static func changeColumns(oldImage: String) -> String {
+        """
         changes.id, changes.message_id, changes.stream_arn, changes.shard_id, changes.sequence_number, changes.event_id, \
-        changes.event_name, changes.keys_json, changes.document_id, changes.old_image_json, changes.new_image_json, \
+        changes.event_name, changes.keys_json, changes.document_id, \(oldImage), changes.new_image_json, \
         changes.approximate_creation_at, changes.status, changes.attempts, changes.next_attempt_at, changes.last_error, \
         changes.batch_info_json, \
         (SELECT messages.correlation_id FROM messages WHERE messages.message_id = changes.message_id), \
         changes.created_at, changes.updated_at
         """
+    }
 
     /// The columns of an ``ActionRecord``, in ``action(from:)``'s order.
     static let actionColumns = "id, change_id, message_id, action, actor, reason, outcome, response, at, hash"

@@ -34,6 +34,19 @@ struct StepReport {
         fields[name] = .string(value)
     }
 
+    /// Adds what a replay step (or one of its baselines) did in `seconds`: the workload, its
+    /// documents and, when given, its changes, each with its rate.
+    mutating func setReplayRates(workload: ReplayShape, documents: Int, changes: Int?, seconds: Double) {
+        set("workload", workload.rawValue)
+        set("documents", documents)
+        set("seconds", seconds)
+        set("documentsPerSecond", Double(documents) / seconds)
+        if let changes {
+            set("changes", changes)
+            set("changesPerSecond", Double(changes) / seconds)
+        }
+    }
+
     /// Adds the process's peak resident set size and prints the report. Call it last, so the peak covers the whole step.
     func print() throws {
         var fields = fields

@@ -372,8 +372,7 @@ public struct DLQIngestor: Sendable {
             return
         }
         let delay = batchBackoff.delay(afterAttempt: batch.attempts)
-        let until = now.addingTimeInterval(
-            Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+        let until = now.addingTimeInterval(delay / .seconds(1))
         try await auditLog.delayBatch(batch.id, error: reason, until: until, at: now, fence: fence)
         summary.batchesDelayed += 1
         logger.warning(

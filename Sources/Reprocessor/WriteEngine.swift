@@ -230,12 +230,12 @@ public struct WriteEngine: Sendable {
         // slowest peer (the table) is read back to back while earlier rounds write and record.
         let (readsDone, readsSignal) = AsyncStream<Void>.makeStream()
         var roundsReading = readsDone.makeAsyncIterator()
-        return try await withThrowingTaskGroup(of: Execution.self) { rounds in
+        return try await withThrowingTaskGroup(of: Execution.self) { running in
             var inFlight = 0
             var reading = false
             // Takes in the next round to finish; false once the pass must pause.
             func finishRound() async throws -> Bool {
-                guard let execution = try await rounds.next() else { return true }
+                guard let execution = try await running.next() else { return true }
                 inFlight -= 1
                 for result in execution.results.values { summary.count(result.outcome) }
                 summary.writes += execution.writes
@@ -276,7 +276,7 @@ public struct WriteEngine: Sendable {
                     if inFlight == roundsInFlight, try await !finishRound() { break pages }
                     let batch = Array(waiting.prefix(batchDocuments))
                     waiting.removeFirst(batch.count)
-                    rounds.addTask {
+                    running.addTask {
                         let readsFinished = Once { readsSignal.yield() }
                         defer { readsFinished() }
                         let started = ContinuousClock.now
@@ -591,10 +591,8 @@ public struct WriteEngine: Sendable {
                 ("search read", searchRead), ("audit read", auditRead), ("table read", tableRead), ("planning", planning),
                 ("recording intents", recordIntents), ("write", write), ("recording outcomes", recordOutcomes),
             ]
-            return phases.map { name, duration in
-                let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-                return "\(name) \(Int(milliseconds.rounded())) ms"
-            }.joined(separator: ", ")
+            return phases.map { name, duration in "\(name) \(Int((duration / .milliseconds(1)).rounded())) ms" }
+                .joined(separator: ", ")
         }
     }
 

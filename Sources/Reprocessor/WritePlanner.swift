@@ -418,7 +418,7 @@ public struct WritePlanner: Sendable {
         let attempts = change.attempts + 1
         let parked = attempts >= maxAttempts
         let delay = backoff.delay(afterAttempt: attempts - 1)
-        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+        let seconds = delay / .seconds(1)
         return ChangeDecision(
             change: change, outcome: parked ? .parked : .failed, message: message,
             transition: TransitionRequest(

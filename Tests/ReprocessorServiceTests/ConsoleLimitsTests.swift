@@ -135,7 +135,8 @@ extension ServeTests {
             #expect(refused.status == 429, "\(refused)")
             #expect(refused.headers.first(name: "Retry-After") == "5")
             #expect(
-                refused.body.contains("\(ExpensiveRequests.limit) actions are already running"), "\(refused.body.prefix(2000))")
+                refused.body.contains("\(ExpensiveRequests.limit) actions or large reads are already running"),
+                "\(refused.body.prefix(2000))")
             #expect(refused.body.contains("try again when one finishes"))
             let preview = try await alice.post(
                 "/ui/actions/preview", [("csrf", csrf), ("command", "resync"), ("id", String(applied))])
@@ -146,6 +147,11 @@ extension ServeTests {
             let audit = try await fixture.world.cli("audit", "--action", "resynced", "--format", "json")
             #expect(try JSONValue(parsing: audit.stdout)["actions"]?.arrayValue?.isEmpty == true, "nothing started")
             #expect(try await alice.get("/ui").status == 200, "pages still answer")
+            // The pages that are not paged count as expensive work, as /v1/errors and /v1/history do.
+            let failures = try await alice.get("/ui/errors")
+            #expect(failures.status == 429 && failures.headers.first(name: "Retry-After") == "5", "\(failures)")
+            #expect(try await alice.get("/ui/history?key=ARTIST%231").status == 429)
+            #expect(try await alice.get("/ui/history").status == 200, "the empty search form reads nothing")
         }
 
         @Test("failed logins are throttled per address: 429 with Retry-After, even for the right token; a success resets")

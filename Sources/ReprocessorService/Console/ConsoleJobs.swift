@@ -93,8 +93,8 @@ final class ConsoleJobs: Sendable {
         guard let permit = expensive.take() else {
             throw ServiceError(
                 .tooManyRequests,
-                "\(ExpensiveRequests.limit) actions are already running (from the console or the /v1 API); "
-                    + "try again when one finishes", retryAfter: 5)
+                "\(ExpensiveRequests.limit) actions or large reads are already running (from the console or the "
+                    + "/v1 API); try again when one finishes", retryAfter: 5)
         }
         return permit
     }

@@ -91,6 +91,9 @@ extension OperatorConsole {
     /// `GET /ui/errors`: failures grouped by error text, each with a preview of retrying or skipping the group.
     func errorGroups(_ request: Request, _ session: ConsoleSession) async throws -> Response {
         _ = try QueryInput(request, allowed: [])
+        // Not paged, as /v1/errors: it holds a place among the expensive work while it reads.
+        let permit = try ConsoleJobs.place(in: expensive)
+        defer { withExtendedLifetime(permit) {} }
         let now = Date()
         let groups = try await queries.errorGroups(statuses: [])
         let rows = groups.enumerated().map { index, group -> [String: Any] in
@@ -213,6 +216,9 @@ extension OperatorConsole {
         let now = Date()
         var values: [String: Any] = ["key": query.string("key") ?? "", "at": query.string("at") ?? ""]
         if let key = query.string("key") {
+            // Not paged, as /v1/history: it holds a place among the expensive work while it reads.
+            let permit = try ConsoleJobs.place(in: expensive)
+            defer { withExtendedLifetime(permit) {} }
             let history = try await queries.history(key: key)
             values["searched"] = true
             values["documentId"] = history.documentID
