@@ -90,6 +90,7 @@ let package = Package(
             name: "AuditLog",
             dependencies: [
                 "SQLite",
+                "PostgresStore",
                 "StreamModel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -174,7 +175,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),
-        .testTarget(name: "AuditLogTests", dependencies: ["AuditLog", "SQLite", "StreamModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditLogTests", dependencies: ["AuditLog", "SQLite", "StreamModel", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "StreamModelTests", dependencies: ["StreamModel"], swiftSettings: swiftSettings),
         .testTarget(name: "SyncTransformTests", dependencies: ["SyncTransform", "StreamModel"], swiftSettings: swiftSettings),
         .testTarget(

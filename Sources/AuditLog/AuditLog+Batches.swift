@@ -9,7 +9,7 @@ extension AuditLog {
         try read { db in try Self.batch(id: id, in: db) }
     }
 
-    static func batch(id: Int64, in db: Connection) throws -> BatchRecord? {
+    static func batch(id: Int64, in db: AuditDatabase) throws -> BatchRecord? {
         try db.queryOne("SELECT \(Rows.batchColumns) FROM batches WHERE id = ?", [id]) { row in try Rows.batch(from: row) }
     }
 
@@ -221,7 +221,7 @@ extension AuditLog {
     }
 
     /// The batch, which must be pending.
-    private static func pendingBatch(_ batchID: Int64, in db: Connection) throws -> BatchRecord {
+    private static func pendingBatch(_ batchID: Int64, in db: AuditDatabase) throws -> BatchRecord {
         guard let batch = try batch(id: batchID, in: db) else {
             throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")
         }

@@ -42,7 +42,7 @@ extension AuditLog {
         }
     }
 
-    private static func store(_ message: NewMessage, now: Int64, in db: Connection) throws -> MessageIngestOutcome {
+    private static func store(_ message: NewMessage, now: Int64, in db: AuditDatabase) throws -> MessageIngestOutcome {
         var quarantineReason: String?
         if case .quarantined(let reason) = message.disposition { quarantineReason = reason }
         let inserted = try db.run(
@@ -109,7 +109,7 @@ extension AuditLog {
     /// action; the first action of all also records the message's fingerprint when one is given.
     /// - Returns: The ids of the changes stored, and how many were already stored.
     static func storeChanges(
-        _ changes: [NewChange], messageID: String, messageFingerprint: String?, now: Int64, in db: Connection
+        _ changes: [NewChange], messageID: String, messageFingerprint: String?, now: Int64, in db: AuditDatabase
     ) throws -> (stored: [Int64], duplicates: Int) {
         var messageFingerprint = messageFingerprint
         var stored: [Int64] = []
@@ -146,7 +146,7 @@ extension AuditLog {
     }
 
     /// Inserts a batch, pending; nil when a batch with the same range exists.
-    private static func insert(_ batch: NewBatch, messageID: String, now: Int64, in db: Connection) throws -> Int64? {
+    private static func insert(_ batch: NewBatch, messageID: String, now: Int64, in db: AuditDatabase) throws -> Int64? {
         try db.queryOne(
             """
             INSERT INTO batches (message_id, stream_arn, shard_id, start_key, start_sequence, end_key, end_sequence,
@@ -163,7 +163,7 @@ extension AuditLog {
     }
 
     /// Inserts a change; nil when a change with the same identity exists.
-    private static func insert(_ change: NewChange, messageID: String, now: Int64, in db: Connection) throws -> Int64? {
+    private static func insert(_ change: NewChange, messageID: String, now: Int64, in db: AuditDatabase) throws -> Int64? {
         try db.queryOne(
             """
             INSERT INTO changes (message_id, stream_arn, shard_id, sequence_key, sequence_number, event_id, event_name, keys_json,
@@ -183,7 +183,7 @@ extension AuditLog {
     }
 
     /// The stored change a duplicate collided with.
-    private static func existingChangeID(for change: NewChange, in db: Connection) throws -> Int64? {
+    private static func existingChangeID(for change: NewChange, in db: AuditDatabase) throws -> Int64? {
         if let id = try db.queryOne(
             "SELECT id FROM changes WHERE ifnull(stream_arn, '') = ? AND sequence_key = ?",
             [change.streamARN ?? "", change.sequenceNumber.sortKey], row: { $0.column(0) as Int64 })
@@ -203,10 +203,10 @@ extension AuditLog {
     ///   holds no key, `.invalidKey` when it holds another key, `.corrupt` when the chain's
     ///   anchor or last hash is gone; or a database error.
     @discardableResult
-    static func appendAction(changeID: Int64?, messageID: String?, _ entry: ActionEntry, at: Int64, in db: Connection) throws
+    static func appendAction(changeID: Int64?, messageID: String?, _ entry: ActionEntry, at: Int64, in db: AuditDatabase) throws
         -> ActionRecord
     {
-        let key = db[attachment: AuditChainKeyAttachment.self]
+        let key = db.chainKey
         switch (try ChainAnchor.latest(in: db), key) {
         case (nil, nil):
             break
@@ -218,7 +218,7 @@ extension AuditLog {
         case (let anchor?, let key?):
             guard anchor.keyID == key.keyID else { throw ChainAnchor.wrongKey(anchor, key) }
         }
-        let lastID = try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'actions'") { $0.column(0) as Int64 } ?? 0
+        let lastID = try db.highestActionID()
         let previous: [UInt8]
         if lastID == 0 {
             previous = ActionChain.genesis

@@ -91,7 +91,7 @@ extension AuditLog {
     }
 
     /// ``checkFence(_:)`` inside the caller's transaction (a write's, so the answer holds until it commits).
-    static func check(_ fence: LeaseFence?, in db: Connection) throws {
+    static func check(_ fence: LeaseFence?, in db: AuditDatabase) throws {
         guard let fence else { return }
         let state = try leaseState(name: fence.name, in: db)
         guard let state, state.holder == fence.holder, state.epoch == fence.epoch, state.releasedAt == nil else {
@@ -111,7 +111,7 @@ extension AuditLog {
         }
     }
 
-    static func leaseState(name: String, in db: Connection) throws -> LeaseState? {
+    static func leaseState(name: String, in db: AuditDatabase) throws -> LeaseState? {
         try db.queryOne(
             "SELECT name, holder, epoch, acquired_at, renewed_at, expires_at, released_at FROM leases WHERE name = ?", [name]
         ) { row in

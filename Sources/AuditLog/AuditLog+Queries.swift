@@ -93,7 +93,7 @@ extension AuditLog {
                 bindings.append(until.databaseMilliseconds)
             }
             if let pattern = filter.errorPattern {
-                conditions.append("last_error IS NOT NULL AND last_error LIKE ?")
+                conditions.append("last_error IS NOT NULL AND \(db.likeWithoutEscapes("last_error"))")
                 bindings.append("%" + pattern + "%")
             }
             if let text = filter.errorEquals {
@@ -101,7 +101,7 @@ extension AuditLog {
                 bindings.append(text)
             }
             if let ids = filter.ids {
-                conditions.append("id IN (SELECT value FROM json_each(?))")
+                conditions.append("id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))")
                 bindings.append("[" + ids.map(String.init).joined(separator: ",") + "]")
             }
             // The driving index: the most selective constraint, always ordered by id.
@@ -135,7 +135,7 @@ extension AuditLog {
 
     /// One ordered stream per status (index `changes_status`), merged by id.
     private static func mergedByStatus(
-        _ statuses: [String], conditions: [String], bindings: [any SQLBindable], range: IDRange, limit: Int, in db: Connection
+        _ statuses: [String], conditions: [String], bindings: [any SQLBindable], range: IDRange, limit: Int, in db: AuditDatabase
     ) throws -> [ChangeRecord] {
         var merged: [ChangeRecord] = []
         for status in statuses {
@@ -147,7 +147,7 @@ extension AuditLog {
     }
 
     private static func changes(
-        from source: String, conditions: [String], bindings: [any SQLBindable], range: IDRange, limit: Int, in db: Connection
+        from source: String, conditions: [String], bindings: [any SQLBindable], range: IDRange, limit: Int, in db: AuditDatabase
     ) throws -> [ChangeRecord] {
         let (rangeConditions, rangeBindings) = range.conditions
         let allConditions = conditions + rangeConditions
@@ -163,7 +163,7 @@ extension AuditLog {
         try read { db in try Self.actions(forChange: id, in: db) }
     }
 
-    private static func actions(forChange id: Int64, in db: Connection) throws -> [ActionRecord] {
+    private static func actions(forChange id: Int64, in db: AuditDatabase) throws -> [ActionRecord] {
         try db.query("SELECT \(Rows.actionColumns) FROM actions INDEXED BY actions_change WHERE change_id = ? ORDER BY id", [id])
         { row in
             try Rows.action(from: row)
@@ -190,7 +190,7 @@ extension AuditLog {
             actions += try db.query(
                 """
                 SELECT \(Rows.actionColumns) FROM actions INDEXED BY actions_reconciled_document
-                WHERE action = 'reconciled' AND json_extract(response, '$.documentId') = ? ORDER BY id
+                WHERE action = 'reconciled' AND \(db.jsonText("response", member: "documentId")) = ? ORDER BY id
                 """, [documentID]
             ) { row in try Rows.action(from: row) }
             return (changes, actions.sorted { $0.id < $1.id })
@@ -381,7 +381,7 @@ struct IDRange {
     /// Times usually grow with ids, so the window is then exactly the rows wanted; when they
     /// do not, the time condition still filters each row, so the result stays correct.
     /// - Returns: false when no row is in the time range.
-    mutating func narrow(to since: Date?, _ until: Date?, table: String, timeColumn: String, index: String, in db: Connection)
+    mutating func narrow(to since: Date?, _ until: Date?, table: String, timeColumn: String, index: String, in db: AuditDatabase)
         throws -> Bool
     {
         guard since != nil || until != nil, after == 0, upperBound == nil else { return true }

@@ -49,12 +49,13 @@ extension AuditLog {
             Dictionary(uniqueKeysWithValues: (0..<max(1, segments)).map { (String($0), JSONValue.null) })
         ).serialized
         return try write { db in
-            try db.run(
-                """
-                INSERT INTO reconcile_runs (mode, status, actor, reason, segments, positions_json, started_at, updated_at)
-                VALUES (?, 'running', ?, ?, ?, ?, ?, ?)
-                """, [mode.rawValue, actor, reason, max(1, segments), positions, now, now])
-            let id = db.lastInsertRowID
+            let id =
+                try db.queryOne(
+                    """
+                    INSERT INTO reconcile_runs (mode, status, actor, reason, segments, positions_json, started_at, updated_at)
+                    VALUES (?, 'running', ?, ?, ?, ?, ?, ?) RETURNING id
+                    """, [mode.rawValue, actor, reason, max(1, segments), positions, now, now]
+                ) { $0.column(0) as Int64 } ?? 0
             // Older runs of the mode can no longer be resumed: what their scans saw goes.
             try db.run(
                 """
@@ -123,7 +124,7 @@ extension AuditLog {
                 recorded += 1
             }
             for id in progress.seen {
-                try db.run("INSERT OR IGNORE INTO reconcile_seen (run_id, document_id) VALUES (?, ?)", [runID, id])
+                try db.run("INSERT INTO reconcile_seen (run_id, document_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [runID, id])
             }
             for id in progress.droppedIntents {
                 try db.run("DELETE FROM write_intents WHERE id = ? AND reconcile_run_id IS NOT NULL", [id])
@@ -160,17 +161,17 @@ extension AuditLog {
         let now = at.databaseMilliseconds
         return try write { db in
             try intents.map { intent in
-                try db.run(
+                try db.queryOne(
                     """
                     INSERT INTO write_intents (document_id, operation, stamp_sequence, stamp_applied_at, settlements_json,
                         created_at, reconcile_run_id, drift_kind)
-                    VALUES (?, ?, ?, ?, '[]', ?, ?, ?)
+                    VALUES (?, ?, ?, ?, '[]', ?, ?, ?) RETURNING id
                     """,
                     [
                         intent.documentID, intent.operation.rawValue, intent.stampSequence?.digits, intent.stampAppliedAt,
                         now, intent.runID, intent.kind,
-                    ])
-                return db.lastInsertRowID
+                    ]
+                ) { $0.column(0) as Int64 } ?? 0
             }
         }
     }
@@ -248,7 +249,7 @@ extension AuditLog {
     /// action, and drops the document's older repair intents (a repair that landed after them
     /// was decided on a read that showed their writes had not). `false` when the intent was
     /// already resolved by another process, which then recorded the repair.
-    private static func completeRepairIntent(_ repair: RepairCompletion, at now: Int64, in db: Connection) throws -> Bool {
+    private static func completeRepairIntent(_ repair: RepairCompletion, at now: Int64, in db: AuditDatabase) throws -> Bool {
         guard try db.run("DELETE FROM write_intents WHERE id = ? AND reconcile_run_id IS NOT NULL", [repair.intentID]) == 1
         else { return false }
         try db.run(
@@ -367,7 +368,7 @@ extension AuditLog {
         return JSONValue.object(members).serialized
     }
 
-    static func reconcileRun(id: Int64, in db: Connection) throws -> ReconcileRun? {
+    static func reconcileRun(id: Int64, in db: AuditDatabase) throws -> ReconcileRun? {
         try db.queryOne(
             """
             SELECT id, mode, status, actor, reason, segments, positions_json, walk_after, walk_done, scanned, indexed,

@@ -28,7 +28,7 @@ enum Rows {
     static let messageColumns =
         "message_id, body, format, correlation_id, error_text, received_at, receive_count, sent_at, quarantine_reason"
 
-    static func change(from row: Statement) throws(AuditLogError) -> ChangeRecord {
+    static func change(from row: any SQLRow) throws(AuditLogError) -> ChangeRecord {
         let id: Int64 = row.column(0)
         func what(_ column: String) -> String { "change \(id): \(column)" }
         guard let sequenceNumber = SequenceNumber(row.column(4) as String) else {
@@ -70,7 +70,7 @@ enum Rows {
         attempts, next_attempt_at, last_error, last_read_sequence, records_read, waiting_since, created_at, updated_at
         """
 
-    static func batch(from row: Statement) throws(AuditLogError) -> BatchRecord {
+    static func batch(from row: any SQLRow) throws(AuditLogError) -> BatchRecord {
         let id: Int64 = row.column(0)
         func what(_ column: String) -> String { "batch \(id): \(column)" }
         guard let start = SequenceNumber(row.column(4) as String), let end = SequenceNumber(row.column(5) as String) else {
@@ -95,7 +95,7 @@ enum Rows {
             updatedAt: Date(databaseMilliseconds: row.column(16)))
     }
 
-    static func action(from row: Statement) throws(AuditLogError) -> ActionRecord {
+    static func action(from row: any SQLRow) throws(AuditLogError) -> ActionRecord {
         let id: Int64 = row.column(0)
         guard let kind = ActionKind(rawValue: row.column(3)) else { throw .corruptRow("action \(id): unknown action kind") }
         return ActionRecord(
@@ -112,7 +112,7 @@ enum Rows {
         )
     }
 
-    static func message(from row: Statement) throws(AuditLogError) -> StoredMessage {
+    static func message(from row: any SQLRow) throws(AuditLogError) -> StoredMessage {
         let id: String = row.column(0)
         guard let format = EnvelopeFormat(rawValue: row.column(2)) else { throw .corruptRow("message \(id): unknown format") }
         return StoredMessage(

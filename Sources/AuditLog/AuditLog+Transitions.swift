@@ -8,7 +8,7 @@ extension AuditLog {
         try read { db in try Self.change(id: id, in: db) }
     }
 
-    static func change(id: Int64, in db: Connection) throws -> ChangeRecord? {
+    static func change(id: Int64, in db: AuditDatabase) throws -> ChangeRecord? {
         try db.queryOne("SELECT \(Rows.changeColumns) FROM changes WHERE id = ?", [id]) { row in try Rows.change(from: row) }
     }
 
@@ -69,7 +69,7 @@ extension AuditLog {
 
     /// One move, inside the caller's write transaction. Every check comes before the first
     /// write, so a refused move leaves the transaction as it found it.
-    static func move(_ request: TransitionRequest, now: Int64, in db: Connection) throws -> ChangeRecord {
+    static func move(_ request: TransitionRequest, now: Int64, in db: AuditDatabase) throws -> ChangeRecord {
         try moveStatus(request, now: now, in: db)
         guard let updated = try change(id: request.id, in: db) else {
             throw AuditLogError(code: .notFound, description: "change \(request.id) does not exist")
@@ -81,7 +81,7 @@ extension AuditLog {
     /// write engine records a batch of outcomes with.
     /// - Returns: The change's new status.
     @discardableResult
-    static func moveStatus(_ request: TransitionRequest, now: Int64, in db: Connection) throws -> ChangeStatus {
+    static func moveStatus(_ request: TransitionRequest, now: Int64, in db: AuditDatabase) throws -> ChangeStatus {
         let id = request.id
         let state = try db.queryOne(
             "SELECT status, attempts, next_attempt_at, last_error, message_id FROM changes WHERE id = ?", [id]

@@ -7,7 +7,7 @@ extension AuditLog {
     /// write-once columns must hash to what the first action recorded, and a change's
     /// status must be the one its last state-changing action left; a batch's range must be the
     /// one its message named. Pages through the tables, so memory stays flat.
-    static func verifyRows(in db: Connection) throws -> (checked: Int, broken: (row: String, reason: String)?) {
+    static func verifyRows(in db: AuditDatabase) throws -> (checked: Int, broken: (row: String, reason: String)?) {
         var checked = 0
         var lastRowID: Int64 = 0
         while true {
@@ -80,7 +80,7 @@ extension AuditLog {
 
     /// Checks every batch's identity against the body of the message that named it (the body
     /// is checked against its fingerprint above): a range edited after ingest is caught.
-    private static func verifyBatches(in db: Connection, checked: Int) throws
+    private static func verifyBatches(in db: AuditDatabase, checked: Int) throws
         -> (checked: Int, broken: (row: String, reason: String)?)
     {
         var checked = checked
@@ -121,7 +121,7 @@ extension AuditLog {
     /// - Throws: ``AuditLogError``: `.keyRequired` when the chain is keyed and this instance
     ///   holds no key, `.invalidKey` when it holds another, or when the database cannot be read.
     public func verify(expectedHead: ChainHead? = nil) throws(AuditLogError) -> VerifyReport {
-        let key = connection[attachment: AuditChainKeyAttachment.self]
+        let key = database.chainKey
         return try read { db in
             let anchors = try ChainAnchor.all(in: db)
             if let first = anchors.first {
@@ -181,7 +181,7 @@ extension AuditLog {
             }
             if broken == nil {
                 let highest =
-                    try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'actions'") { $0.column(0) as Int64 } ?? 0
+                    try db.highestActionID()
                 let anchoredAfter = (anchors.last?.firstActionID ?? 1) - 1
                 if let anchor = anchors.first(where: { $0.firstActionID == previousID + 1 }),
                     anchor.previousHash != (previousID == 0 ? nil : headHash)
@@ -209,7 +209,7 @@ extension AuditLog {
                     : "the expected head \(expected) is missing: action \(expected.count) now has hash \(found.prefix(12))…; the history before it was rewritten"
             }
             let rows = try Self.verifyRows(in: db)
-            let integrity = try db.query("PRAGMA integrity_check") { $0.column(0) as String }
+            let integrity = try db.integrityCheck()
             return VerifyReport(
                 actionsChecked: checked, firstBrokenActionID: broken?.0, brokenReason: broken?.1,
                 rowsChecked: rows.checked, firstBrokenRow: rows.broken?.row, brokenRowReason: rows.broken?.reason,

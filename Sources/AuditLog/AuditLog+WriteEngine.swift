@@ -267,16 +267,17 @@ extension AuditLog {
                 } catch {
                     throw AuditLogError(code: .storage, description: "cannot encode a write intent: \(error)")
                 }
-                try db.run(
+                let intentID = try db.queryOne(
                     """
                     INSERT INTO write_intents (document_id, operation, stamp_sequence, stamp_applied_at, settlements_json, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?) RETURNING id
                     """,
                     [
                         intent.documentID, intent.operation.rawValue, intent.stampSequence?.digits, intent.stampAppliedAt,
                         settlements, now,
-                    ])
-                intentIDs.append(db.lastInsertRowID)
+                    ]
+                ) { $0.column(0) as Int64 }
+                intentIDs.append(intentID ?? 0)
             }
             var completions: [[Result<ChangeStatus, AuditLogError>]?] = []
             for completion in step.completions {
@@ -294,7 +295,7 @@ extension AuditLog {
     }
 
     /// One settlement inside the caller's transaction: the move, or its note when the move is refused.
-    private static func settle(_ settlement: Settlement, now: Int64, in db: Connection) throws -> Result<
+    private static func settle(_ settlement: Settlement, now: Int64, in db: AuditDatabase) throws -> Result<
         ChangeStatus, AuditLogError
     > {
         do {
@@ -312,11 +313,11 @@ extension AuditLog {
     }
 
     /// The message a change came in: `nil` when there is no such change, `.some(nil)` when it has none.
-    private static func messageID(ofChange id: Int64, in db: Connection) throws -> String?? {
+    private static func messageID(ofChange id: Int64, in db: AuditDatabase) throws -> String?? {
         try db.queryOne("SELECT message_id FROM changes WHERE id = ?", [id]) { $0.column(0) as String? }
     }
 
-    private static func writeIntent(from row: Statement) throws -> WriteIntent {
+    private static func writeIntent(from row: any SQLRow) throws -> WriteIntent {
         let id = row.column(0) as Int64
         guard let operation = WriteIntent.Operation(rawValue: row.column(2) as String) else {
             throw AuditLogError.corruptRow("write intent \(id): operation")

@@ -1,21 +1,24 @@
 // AuditLog: the durable store of the reprocessor — DLQ messages, the changes they carried,
 // and an append-only, hash-chained record of every action taken on them — in one SQLite
-// file (schema: the bundled migrations/ folder).
+// file (the embedded default) or a shared PostgreSQL database (schema: the bundled
+// migrations/ folder; migrations/postgres/ for PostgreSQL).
 //
 // It enforces the change state machine and answers the audit queries with keyset paging,
 // so memory does not grow with the database. It talks to no network service and knows
 // nothing of OpenSearch documents: callers decide, the audit log records.
 import Foundation
+import PostgresStore
 import SQLite
 import StreamModel
 
-/// The audit log. One actor owns one SQLite connection and runs on a thread of its own, so
-/// its blocking disk work never holds up the cooperative pool. Several instances (and
-/// processes) may share a file: every write is one `BEGIN IMMEDIATE` transaction.
+/// The audit log. One actor owns one database connection and runs on a thread of its own, so
+/// its blocking work (SQLite's disk I/O, waiting for PostgreSQL's answers) never holds up the
+/// cooperative pool. Several instances (and processes) may share a store: every write is one
+/// transaction holding the store's write lock (see ``AuditDatabase``).
 public actor AuditLog {
-    /// The database file.
+    /// Where the store is: the SQLite file's path, or the PostgreSQL URL without its password.
     public nonisolated let path: String
-    let connection: Connection
+    let database: AuditDatabase
     private nonisolated let executor: DedicatedThreadExecutor
 
     /// Runs this actor's work on its own thread.
@@ -23,7 +26,12 @@ public actor AuditLog {
         executor.asUnownedSerialExecutor()
     }
 
-    /// Opens or creates the database (mode 0600) and applies the bundled migrations.
+    /// Whether the store is a shared PostgreSQL database (else a SQLite file).
+    public nonisolated var isShared: Bool {
+        PostgresURL.isPostgresLocation(path)
+    }
+
+    /// Opens or creates the SQLite database (mode 0600) and applies the bundled migrations.
     ///
     /// With a key, every action this instance appends is keyed (HMAC-SHA-256, see
     /// ``ActionChain``). A chain that is not keyed yet is re-anchored at open: the actions
@@ -38,31 +46,56 @@ public actor AuditLog {
     ///   migration, newer schema), `.invalidKey` when the chain is keyed with another key,
     ///   `.storage` when it cannot be opened or stays locked.
     public init(path: String, chainKey: AuditChainKey? = nil) throws(AuditLogError) {
-        guard let folder = Bundle.module.url(forResource: "migrations", withExtension: nil) else {
-            throw AuditLogError(code: .migration, description: "the migrations folder is missing from the AuditLog bundle")
+        try self.init(path: path, chainKey: chainKey, migrationsFolder: try Self.migrationsFolder())
+    }
+
+    /// Opens the store at `location`: a `postgres://` (or `postgresql://`) URL opens the shared
+    /// PostgreSQL database, anything else is a SQLite file's path (see ``init(path:chainKey:)``).
+    ///
+    /// PostgreSQL's migrations (`migrations/postgres/`) are applied at open, each under an
+    /// advisory lock, so instances starting together apply each once.
+    /// - Parameters:
+    ///   - location: The path or URL (`sslmode` and the password as ``PostgresURL`` reads them).
+    ///   - chainKey: As for ``init(path:chainKey:)``.
+    ///   - environment: Where `PGPASSWORD` is read when the URL has no password.
+    /// - Throws: ``AuditLogError`` as ``init(path:chainKey:)``; for PostgreSQL `.storage` when the
+    ///   URL is invalid or the server cannot be reached or refuses the login.
+    public init(
+        location: String, chainKey: AuditChainKey? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws(AuditLogError) {
+        guard PostgresURL.isPostgresLocation(location) else {
+            try self.init(path: location, chainKey: chainKey)
+            return
         }
-        try self.init(path: path, chainKey: chainKey, migrationsFolder: folder)
+        let session: PostgresSession
+        do {
+            let url = try PostgresURL(location, environment: environment)
+            let folder = try Self.migrationsFolder().appendingPathComponent("postgres")
+            session = try await PostgresSession.open(
+                url, migrations: try Migration.load(from: folder), checksum: ActionChain.migrationChecksum)
+        } catch let error as PostgresStoreError {
+            throw AuditLogError(error)
+        } catch let error as SQLiteError {
+            throw AuditLogError(error)
+        } catch let error as AuditLogError {
+            throw error
+        } catch {
+            throw AuditLogError(code: .storage, description: "\(error)")
+        }
+        self.init(path: session.url.description, database: AuditDatabase(.postgres(session)), threadName: "AuditLog PostgreSQL")
+        try anchorChain(chainKey)
     }
 
     /// Opens or creates the database and applies the migrations found in `migrationsFolder`.
     /// - Throws: ``AuditLogError`` as ``init(path:chainKey:)``.
     init(path: String, chainKey: AuditChainKey? = nil, migrationsFolder: URL) throws(AuditLogError) {
-        self.path = path
+        let database: AuditDatabase
         do {
             let connection = try Connection(path: path)
             let migrations = try Migration.load(from: migrationsFolder)
             try connection.migrate(migrations, checksum: ActionChain.migrationChecksum)
-            if let chainKey {
-                // A chain already keyed with this key needs no write lock; only the first open with a key writes.
-                let latest = try connection.transaction(.deferred) { try ChainAnchor.latest(in: connection) }
-                if let latest, latest.keyID != chainKey.keyID { throw ChainAnchor.wrongKey(latest, chainKey) }
-                if latest == nil {
-                    let now = Date().databaseMilliseconds
-                    try connection.transaction(.immediate) { try ChainAnchor.anchor(chainKey, at: now, in: connection) }
-                }
-                connection[attachment: AuditChainKeyAttachment.self] = chainKey
-            }
-            self.connection = connection
+            database = AuditDatabase(.sqlite(connection))
+            try Self.anchor(chainKey, in: database)
         } catch let error as AuditLogError {
             throw error
         } catch let error as SQLiteError {
@@ -70,7 +103,38 @@ public actor AuditLog {
         } catch {
             throw AuditLogError(code: .storage, description: "\(error)")
         }
-        executor = DedicatedThreadExecutor(name: "AuditLog \((path as NSString).lastPathComponent)")
+        self.init(path: path, database: database, threadName: "AuditLog \((path as NSString).lastPathComponent)")
+    }
+
+    private init(path: String, database: AuditDatabase, threadName: String) {
+        self.path = path
+        self.database = database
+        executor = DedicatedThreadExecutor(name: threadName)
+    }
+
+    private static func migrationsFolder() throws(AuditLogError) -> URL {
+        guard let folder = Bundle.module.url(forResource: "migrations", withExtension: nil) else {
+            throw AuditLogError(code: .migration, description: "the migrations folder is missing from the AuditLog bundle")
+        }
+        return folder
+    }
+
+    /// On the actor's thread (PostgreSQL's answers are waited for there): ``anchor(_:in:)``.
+    private func anchorChain(_ chainKey: AuditChainKey?) throws(AuditLogError) {
+        try mappingErrors { try Self.anchor(chainKey, in: database) }
+    }
+
+    /// Keys the chain with `chainKey` from the next action on (a chain already keyed with it
+    /// needs no write lock: only the first open with a key writes), and holds the key.
+    private static func anchor(_ chainKey: AuditChainKey?, in database: AuditDatabase) throws {
+        guard let chainKey else { return }
+        let latest = try database.transaction(.deferred) { try ChainAnchor.latest(in: database) }
+        if let latest, latest.keyID != chainKey.keyID { throw ChainAnchor.wrongKey(latest, chainKey) }
+        if latest == nil {
+            let now = Date().databaseMilliseconds
+            try database.transaction(.immediate) { try ChainAnchor.anchor(chainKey, at: now, in: database) }
+        }
+        database.chainKey = chainKey
     }
 
     deinit {
@@ -81,13 +145,13 @@ public actor AuditLog {
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction, mapping database errors.
     @discardableResult
-    func write<T>(_ body: (Connection) throws -> T) throws(AuditLogError) -> T {
-        try mappingErrors { try connection.transaction(.immediate) { try body(connection) } }
+    func write<T>(_ body: (AuditDatabase) throws -> T) throws(AuditLogError) -> T {
+        try mappingErrors { try database.transaction(.immediate) { try body(database) } }
     }
 
     /// Runs `body` in one read transaction: all its queries see one snapshot.
-    func read<T>(_ body: (Connection) throws -> T) throws(AuditLogError) -> T {
-        try mappingErrors { try connection.transaction(.deferred) { try body(connection) } }
+    func read<T>(_ body: (AuditDatabase) throws -> T) throws(AuditLogError) -> T {
+        try mappingErrors { try database.transaction(.deferred) { try body(database) } }
     }
 
     private func mappingErrors<T>(_ body: () throws -> T) throws(AuditLogError) -> T {
@@ -97,6 +161,8 @@ public actor AuditLog {
             throw error
         } catch let error as SQLiteError {
             throw AuditLogError(error)
+        } catch let error as PostgresStoreError {
+            throw AuditLogError(error)
         } catch {
             throw AuditLogError(code: .storage, description: "\(error)")
         }
@@ -104,6 +170,7 @@ public actor AuditLog {
 
     /// Reports the text of every statement the connection starts, for tests that check query plans.
     func observeStatements(_ observer: @escaping @Sendable (String) -> Void) {
+        guard case .sqlite(let connection) = database.backend else { return }
         connection.traceStatements(observer)
     }
 }

@@ -1,3 +1,4 @@
+import PostgresStore
 import SQLite
 
 /// The one error type of the AuditLog module.
@@ -72,6 +73,11 @@ public struct AuditLogError: Error, CustomStringConvertible, Sendable {
         } else {
             self.init(code: .storage, description: error.description)
         }
+    }
+
+    /// Classifies a PostgreSQL error: migration problems, and the rest (storage).
+    init(_ error: PostgresStoreError) {
+        self.init(code: error.code == .migration ? .migration : .storage, description: error.description)
     }
 
     static func corruptRow(_ what: String) -> AuditLogError {

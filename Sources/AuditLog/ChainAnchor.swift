@@ -15,24 +15,24 @@ struct ChainAnchor {
     var mac: String
 
     /// The newest anchor: the one that keys new actions (nil when the chain is unkeyed).
-    static func latest(in db: Connection) throws -> ChainAnchor? {
+    static func latest(in db: AuditDatabase) throws -> ChainAnchor? {
         try db.queryOne("SELECT \(columns) FROM chain_anchors ORDER BY first_action_id DESC LIMIT 1") { try anchor(from: $0) }
     }
 
     /// Every anchor, oldest first.
-    static func all(in db: Connection) throws -> [ChainAnchor] {
+    static func all(in db: AuditDatabase) throws -> [ChainAnchor] {
         try db.query("SELECT \(columns) FROM chain_anchors ORDER BY first_action_id") { try anchor(from: $0) }
     }
 
     /// Keys the chain with `key` from the next action on, unless the newest anchor already
     /// names this key. Runs inside the caller's write transaction.
     /// - Throws: ``AuditLogError`` `.invalidKey` when the chain is keyed with another key.
-    static func anchor(_ key: AuditChainKey, at now: Int64, in db: Connection) throws {
+    static func anchor(_ key: AuditChainKey, at now: Int64, in db: AuditDatabase) throws {
         if let latest = try latest(in: db) {
             guard latest.keyID == key.keyID else { throw wrongKey(latest, key) }
             return
         }
-        let lastID = try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'actions'") { $0.column(0) as Int64 } ?? 0
+        let lastID = try db.highestActionID()
         let previousHash =
             lastID == 0 ? nil : try db.queryOne("SELECT hash FROM actions WHERE id = ?", [lastID]) { $0.column(0) as String }
         let first = lastID + 1
@@ -70,15 +70,9 @@ struct ChainAnchor {
 
     private static let columns = "first_action_id, key_id, previous_hash, anchored_at, mac"
 
-    private static func anchor(from row: Statement) throws -> ChainAnchor {
+    private static func anchor(from row: any SQLRow) throws -> ChainAnchor {
         ChainAnchor(
             firstActionID: row.column(0), keyID: row.column(1), previousHash: row.column(2), anchoredAt: row.column(3),
             mac: row.column(4))
     }
-}
-
-/// The key held with an audit log's connection, so that ``AuditLog/appendAction(changeID:messageID:_:at:in:)``
-/// keys the actions it appends.
-enum AuditChainKeyAttachment: ConnectionAttachmentKey {
-    typealias Value = AuditChainKey
 }

@@ -34,7 +34,7 @@ enum RowFingerprint {
     }
 
     /// The stored message's fingerprint (nil when there is no such message).
-    static func message(_ id: String, in db: Connection) throws -> String? {
+    static func message(_ id: String, in db: AuditDatabase) throws -> String? {
         let count = messageColumns.split(separator: ",").count
         return try db.queryOne("SELECT \(messageColumns) FROM messages WHERE message_id = ?", [id]) { row in
             fingerprint((0..<count).map { row.value(at: $0) })
@@ -42,7 +42,7 @@ enum RowFingerprint {
     }
 
     /// The stored change's fingerprint (nil when there is no such change).
-    static func change(_ id: Int64, in db: Connection) throws -> String? {
+    static func change(_ id: Int64, in db: AuditDatabase) throws -> String? {
         let count = changeColumns.split(separator: ",").count
         return try db.queryOne("SELECT \(changeColumns) FROM changes WHERE id = ?", [id]) { row in
             fingerprint((0..<count).map { row.value(at: $0) })

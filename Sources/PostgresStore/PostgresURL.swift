@@ -40,6 +40,13 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
     /// A PEM file of the roots to trust for `verify-ca` and `verify-full` (the system's otherwise).
     public var sslRootCertificate: String?
 
+    /// Whether `location` (a `--db` or `AUDIT_DB` value) names a PostgreSQL database rather
+    /// than a SQLite file: it starts with `postgres://` or `postgresql://`.
+    public static func isPostgresLocation(_ location: String) -> Bool {
+        let lowered = location.prefix(13).lowercased()
+        return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://")
+    }
+
     /// Reads a `postgres://` URL.
     /// - Parameters:
     ///   - text: The URL, e.g. from `--db` or `AUDIT_DB`.

@@ -4,7 +4,7 @@ internal import CSQLite
 /// read typed columns. Not Sendable: it belongs to the connection's single owner.
 ///
 /// Parameter indexes are 1-based (as in SQLite); column indexes are 0-based.
-public final class Statement {
+public final class Statement: SQLRow {
     /// The SQL text this statement was compiled from.
     public let sql: String
     private let handle: OpaquePointer
@@ -221,11 +221,6 @@ public final class Statement {
         case SQLITE_BLOB: .blob(blob(at: index))
         default: .null
         }
-    }
-
-    /// Column `index` decoded as `T`; use an optional type to read NULL as nil.
-    public func column<T: SQLColumnDecodable>(_ index: Int, as type: T.Type = T.self) -> T {
-        T.decode(from: self, at: index)
     }
 }
 

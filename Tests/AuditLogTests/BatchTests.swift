@@ -6,10 +6,12 @@ import Testing
 
 @Suite("Batches")
 struct BatchTests {
-    @Test("a batch is its own row: a forwarded record S and the batch [S..E] are both kept, in either order")
-    func batchAndForwardedRecordBothKept() async throws {
+    @Test(
+        "a batch is its own row: a forwarded record S and the batch [S..E] are both kept, in either order",
+        arguments: StoreBackend.allCases)
+    func batchAndForwardedRecordBothKept(_ backend: StoreBackend) async throws {
         for forwardedFirst in [true, false] {
-            let test = try TestLog()
+            let test = try await TestLog(backend)
             let forwarded = Fixture.message("m-forwarded", [Fixture.change(10)])
             let batch = Fixture.batchMessage("m-batch", start: 10, end: 19)
             let outcomes = try await test.log.ingest(forwardedFirst ? [forwarded, batch] : [batch, forwarded], at: Fixture.t0)
@@ -43,9 +45,9 @@ struct BatchTests {
         }
     }
 
-    @Test("the same range named twice is one batch; its second message is a duplicate")
-    func sameRangeTwice() async throws {
-        let test = try TestLog()
+    @Test("the same range named twice is one batch; its second message is a duplicate", arguments: StoreBackend.allCases)
+    func sameRangeTwice(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let first = try await test.log.ingest([Fixture.batchMessage("m-1", start: 1, end: 5)], at: Fixture.t0)
         let second = try await test.log.ingest([Fixture.batchMessage("m-2", start: 1, end: 5)], at: Fixture.t0)
         #expect(second[0].duplicateBatch)
@@ -54,9 +56,11 @@ struct BatchTests {
         #expect(try await test.log.verify().isIntact)
     }
 
-    @Test("pages commit progress; a delay puts the batch off; expiry is final and counted; stats say how long it waited")
-    func lifeOfABatch() async throws {
-        let test = try TestLog()
+    @Test(
+        "pages commit progress; a delay puts the batch off; expiry is final and counted; stats say how long it waited",
+        arguments: StoreBackend.allCases)
+    func lifeOfABatch(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let t0 = Fixture.t0
         let id = try #require(
             try await test.log.ingest([Fixture.batchMessage("m-1", start: 1, end: 30)], at: t0)[0].batchID)
@@ -112,7 +116,7 @@ struct BatchTests {
 
     @Test("verify catches a batch range edited with raw SQL")
     func tamperedRange() async throws {
-        let test = try TestLog()
+        let test = try await TestLog()
         let id = try #require(
             try await test.log.ingest([Fixture.batchMessage("m-1", start: 1, end: 9)], at: Fixture.t0)[0].batchID)
         #expect(try await test.log.verify().isIntact)
@@ -125,9 +129,9 @@ struct BatchTests {
         #expect(report.firstBrokenRow == "batch \(id)", "\(report)")
     }
 
-    @Test("a page under a stale fence stores nothing")
-    func fencedPage() async throws {
-        let test = try TestLog()
+    @Test("a page under a stale fence stores nothing", arguments: StoreBackend.allCases)
+    func fencedPage(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let t0 = Fixture.t0
         let id = try #require(try await test.log.ingest([Fixture.batchMessage("m-1", start: 1, end: 3)], at: t0)[0].batchID)
         let old = try #require(

@@ -5,9 +5,11 @@ import Testing
 
 @Suite("Transitions in one transaction")
 struct BatchTransitionTests {
-    @Test("a batch makes every allowed move and reports each refused one in its place, changing nothing for it")
-    func allowedMovesAreMadeAndRefusalsReported() async throws {
-        let test = try TestLog()
+    @Test(
+        "a batch makes every allowed move and reports each refused one in its place, changing nothing for it",
+        arguments: StoreBackend.allCases)
+    func allowedMovesAreMadeAndRefusalsReported(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let toApply = try await Fixture.ingestOne(test.log, 1, document: "1")
         let alreadyApplied = try await Fixture.ingestOne(test.log, 2, document: "2")
         let toFail = try await Fixture.ingestOne(test.log, 3, document: "3")
@@ -52,7 +54,7 @@ struct BatchTransitionTests {
 
     @Test("when the database cannot be written, the batch throws and makes none of its moves")
     func storageFailureMakesNoMove() async throws {
-        let test = try TestLog()
+        let test = try await TestLog()
         let first = try await Fixture.ingestOne(test.log, 1, document: "1")
         let second = try await Fixture.ingestOne(test.log, 2, document: "2")
         // Another connection holds the write lock past the audit log's busy timeout.

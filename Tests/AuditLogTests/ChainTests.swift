@@ -7,7 +7,7 @@ import Testing
 struct ChainTests {
     /// A log with 2 messages, 3 changes and 5 actions.
     static func populated() async throws -> TestLog {
-        let test = try TestLog()
+        let test = try await TestLog()
         let ids = try await test.log.ingest([Fixture.message("m-1", [Fixture.change(1), Fixture.change(2)])], at: Fixture.t0)[0]
             .storedChangeIDs
         try await test.log.transition(
@@ -107,9 +107,9 @@ struct ChainTests {
         #expect(tailReport.brokenReason?.contains("actions 4–5 were removed") == true)
     }
 
-    @Test("the hash is SHA-256 over the previous hash and the documented canonical encoding")
-    func documentedEncoding() async throws {
-        let test = try TestLog()
+    @Test("the hash is SHA-256 over the previous hash and the documented canonical encoding", arguments: StoreBackend.allCases)
+    func documentedEncoding(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let action = try await test.log.appendAction(
             changeID: nil, messageID: nil, ActionEntry(action: .conflict, actor: "a", outcome: "o"),
             at: Date(timeIntervalSince1970: 1))

@@ -4,10 +4,12 @@ import Testing
 
 @Suite("Concurrency")
 struct ConcurrencyTests {
-    @Test("two AuditLog instances on one file write concurrently without losing a row or breaking the chain")
-    func twoWriters() async throws {
-        let test = try TestLog()
-        let other = try AuditLog(path: test.path)
+    @Test(
+        "two AuditLog instances on one file write concurrently without losing a row or breaking the chain",
+        arguments: StoreBackend.allCases)
+    func twoWriters(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
+        let other = try await test.reopen()
         let perWriter = 40
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (writer, log) in [(0, test.log), (1, other)] {

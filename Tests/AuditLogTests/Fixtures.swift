@@ -1,6 +1,8 @@
 import AuditLog
 import Foundation
 import StreamModel
+import TestSupport
+import Testing
 
 /// A fresh directory under the system temp folder, removed when the value is released.
 final class TemporaryDirectory {
@@ -21,15 +23,36 @@ final class TemporaryDirectory {
     }
 }
 
-/// An audit log on its own temporary file.
+/// Which store a test runs against: the tests that hold for both run once on each.
+enum StoreBackend: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+}
+
+/// An audit log on a store of its own: a temporary SQLite file, or a new database on the
+/// test process's PostgreSQL server.
 struct TestLog {
     let directory: TemporaryDirectory
     let log: AuditLog
+    /// Where the store is: the file's path or the database's URL (with its password).
+    let location: String
+    /// The SQLite file's path (SQLite-only tests).
     var path: String { log.path }
 
-    init() throws {
+    init(_ backend: StoreBackend = .sqlite) async throws {
         directory = try TemporaryDirectory()
-        log = try AuditLog(path: directory.path("audit.sqlite3"))
+        switch backend {
+        case .sqlite: location = directory.path("audit.sqlite3")
+        case .postgres: location = try await SharedPostgresServer.newDatabase()
+        }
+        log = try await AuditLog(location: location)
+    }
+
+    /// Another instance on the same store.
+    func reopen(chainKey: AuditChainKey? = nil) async throws -> AuditLog {
+        try await AuditLog(location: location, chainKey: chainKey)
     }
 }
 

@@ -6,9 +6,11 @@ import Testing
 
 @Suite("Ingest")
 struct IngestTests {
-    @Test("a message and its changes are stored with every field, and each change gets an ingest action")
-    func storesEverything() async throws {
-        let test = try TestLog()
+    @Test(
+        "a message and its changes are stored with every field, and each change gets an ingest action",
+        arguments: StoreBackend.allCases)
+    func storesEverything(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let change = Fixture.change(1)
         let filtered = Fixture.change(2, document: nil, status: .filtered, reason: "not an artist METADATA record")
         let outcomes = try await test.log.ingest(
@@ -67,9 +69,11 @@ struct IngestTests {
         #expect(try await test.log.message(id: "unknown") == nil)
     }
 
-    @Test("an expired batch placeholder keeps its batch info; a quarantined message keeps its body and reason")
-    func expiredAndQuarantined() async throws {
-        let test = try TestLog()
+    @Test(
+        "an expired batch placeholder keeps its batch info; a quarantined message keeps its body and reason",
+        arguments: StoreBackend.allCases)
+    func expiredAndQuarantined(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let batchInfo = try JSONValue(parsing: #"{"shardId":"s-1","startSequenceNumber":"800000000003126276362","batchSize":10}"#)
         let expired = NewChange(
             streamARN: Fixture.streamARN, shardID: "s-1", sequenceNumber: Fixture.sequence(5), status: .expired,
@@ -102,9 +106,9 @@ struct IngestTests {
         #expect(stats.messagesQuarantined == 1)
     }
 
-    @Test("a message ID seen before stores nothing")
-    func duplicateMessage() async throws {
-        let test = try TestLog()
+    @Test("a message ID seen before stores nothing", arguments: StoreBackend.allCases)
+    func duplicateMessage(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let message = Fixture.message("m-1", [Fixture.change(1)])
         _ = try await test.log.ingest([message], at: Fixture.t0)
         let actionsBefore = try await test.log.verify().actionsChecked
@@ -116,9 +120,11 @@ struct IngestTests {
         #expect(try await test.log.message(id: "m-1")?.receivedAt == Fixture.t0)
     }
 
-    @Test("a change already stored (same stream and sequence, or same event ID) in another message is a reported duplicate")
-    func duplicateChanges() async throws {
-        let test = try TestLog()
+    @Test(
+        "a change already stored (same stream and sequence, or same event ID) in another message is a reported duplicate",
+        arguments: StoreBackend.allCases)
+    func duplicateChanges(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let first = try await test.log.ingest([Fixture.message("m-1", [Fixture.change(1), Fixture.change(2)])], at: Fixture.t0)
         let id1 = first[0].storedChangeIDs[0]
         let id2 = first[0].storedChangeIDs[1]
@@ -142,9 +148,9 @@ struct IngestTests {
         #expect(try await test.log.change(id: id1)?.messageID == "m-1")
     }
 
-    @Test("changes without a stream ARN are still deduplicated by sequence number")
-    func duplicateWithoutARN() async throws {
-        let test = try TestLog()
+    @Test("changes without a stream ARN are still deduplicated by sequence number", arguments: StoreBackend.allCases)
+    func duplicateWithoutARN(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         _ = try await test.log.ingest([Fixture.message("m-1", [Fixture.change(1, eventID: "a", streamARN: nil)])], at: Fixture.t0)
         let again = try await test.log.ingest(
             [Fixture.message("m-2", [Fixture.change(1, eventID: "b", streamARN: nil)])], at: Fixture.t0)
@@ -152,9 +158,11 @@ struct IngestTests {
         #expect(again[0].storedChangeIDs.isEmpty)
     }
 
-    @Test("a change ingested in a status other than pending, filtered or expired is refused and the whole group is not stored")
-    func refusesOtherStatuses() async throws {
-        let test = try TestLog()
+    @Test(
+        "a change ingested in a status other than pending, filtered or expired is refused and the whole group is not stored",
+        arguments: StoreBackend.allCases)
+    func refusesOtherStatuses(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         await #expect {
             try await test.log.ingest(
                 [Fixture.message("m-1", [Fixture.change(1)]), Fixture.message("m-2", [Fixture.change(2, status: .applied)])],
@@ -168,7 +176,7 @@ struct IngestTests {
 
     @Test("a group is one transaction: a database failure part-way stores none of it")
     func groupIsAtomic() async throws {
-        let test = try TestLog()
+        let test = try await TestLog()
         // Sabotage the file from outside: the second message's change makes the insert fail.
         let raw = try Connection(path: test.path)
         try raw.execute(

@@ -152,7 +152,7 @@ struct KeyedChainTests {
         let raw = try Connection(path: directory.path("audit.sqlite3"))
         try raw.execute("DROP TRIGGER actions_no_update")
         try raw.run("UPDATE messages SET body = 'nothing to see' WHERE message_id = 'm-1'")
-        let fingerprint = try RowFingerprint.message("m-1", in: raw)!
+        let fingerprint = try RowFingerprint.message("m-1", in: AuditDatabase(.sqlite(raw)))!
         let response = try raw.queryOne("SELECT response FROM actions WHERE id = 1") { $0.column(0) as String }!
         let old = RowFingerprint.recorded(RowFingerprint.messageKey, in: response)!
         try raw.run("UPDATE actions SET response = ? WHERE id = 1", [response.replacingOccurrences(of: old, with: fingerprint)])

@@ -4,9 +4,11 @@ import Testing
 
 @Suite("Leases")
 struct LeaseTests {
-    @Test("without the kernel lock a lease is taken only once its holder stopped renewing it; each take-over grows the epoch")
-    func takeoverAfterTTL() async throws {
-        let test = try TestLog()
+    @Test(
+        "without the kernel lock a lease is taken only once its holder stopped renewing it; each take-over grows the epoch",
+        arguments: StoreBackend.allCases)
+    func takeoverAfterTTL(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let t0 = Fixture.t0
         #expect(try await test.log.lease(name: "run") == nil)
         #expect(
@@ -41,9 +43,9 @@ struct LeaseTests {
                 name: "serve", holder: "cron-a", ttl: .seconds(60), lockHeld: true, now: t0.addingTimeInterval(95)) != nil)
     }
 
-    @Test("with the kernel lock the lease is taken over at once, whoever the row names")
-    func lockHolderTakesOverAtOnce() async throws {
-        let test = try TestLog()
+    @Test("with the kernel lock the lease is taken over at once, whoever the row names", arguments: StoreBackend.allCases)
+    func lockHolderTakesOverAtOnce(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let t0 = Fixture.t0
         let dead = try #require(
             try await test.log.takeLease(name: "run", holder: "dead", ttl: .seconds(300), lockHeld: true, now: t0))
@@ -60,9 +62,11 @@ struct LeaseTests {
         }
     }
 
-    @Test("releasing frees it at once for the lock's next holder and keeps the epoch growing; a released fence writes nothing")
-    func renewAndRelease() async throws {
-        let test = try TestLog()
+    @Test(
+        "releasing frees it at once for the lock's next holder and keeps the epoch growing; a released fence writes nothing",
+        arguments: StoreBackend.allCases)
+    func renewAndRelease(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let t0 = Fixture.t0
         let a = try #require(try await test.log.takeLease(name: "run", holder: "a", ttl: .seconds(10), lockHeld: true, now: t0))
         #expect(try await test.log.renewLease(a, now: t0.addingTimeInterval(8)).renewed)

@@ -19,7 +19,7 @@ struct QueryPlanTests {
 
     @Test("every statement the audit log runs uses an index: no full scan of changes or actions, no temporary sort")
     func everyQueryUsesAnIndex() async throws {
-        let test = try TestLog()
+        let test = try await TestLog()
         let statements = Statements()
         await test.log.observeStatements { statements.insert($0) }
 

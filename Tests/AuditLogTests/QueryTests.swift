@@ -29,7 +29,7 @@ struct QueryTests {
             ChangeFilter(errorPattern: "time%out"),
         ])
     func pagingIsStable(filter: ChangeFilter) async throws {
-        let test = try TestLog()
+        let test = try await TestLog()
         var originals: [Int64] = []
         for n in 1...23 {
             let id = try await Fixture.ingestOne(test.log, n, at: Fixture.t0.addingTimeInterval(Double(n)))
@@ -66,9 +66,9 @@ struct QueryTests {
         #expect(Set(expected).isSubset(of: Set(seen)), "no original row lost")
     }
 
-    @Test("each filter selects exactly its rows")
-    func filters() async throws {
-        let test = try TestLog()
+    @Test("each filter selects exactly its rows", arguments: StoreBackend.allCases)
+    func filters(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let a = try await Fixture.ingestOne(test.log, 1, document: "1", at: Fixture.t0)
         let b = try await test.log.ingest(
             [Fixture.message("m-b", [Fixture.change(2, document: "2", event: .insert)])],
@@ -105,9 +105,9 @@ struct QueryTests {
         #expect(try await ids(ChangeFilter(statuses: [.pending], ids: [b, c])) == [])
     }
 
-    @Test("a time filter stays correct when creation times do not grow with ids")
-    func timeFilterOutOfOrder() async throws {
-        let test = try TestLog()
+    @Test("a time filter stays correct when creation times do not grow with ids", arguments: StoreBackend.allCases)
+    func timeFilterOutOfOrder(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let late = try await Fixture.ingestOne(test.log, 1, at: Fixture.t0.addingTimeInterval(1000))
         let early = try await Fixture.ingestOne(test.log, 2, at: Fixture.t0)
         let middle = try await Fixture.ingestOne(test.log, 3, at: Fixture.t0.addingTimeInterval(500))
@@ -120,9 +120,11 @@ struct QueryTests {
         #expect(before.rows.map(\.id) == [early, middle])
     }
 
-    @Test("history orders a document's changes by numeric sequence, also where text order differs")
-    func historyOrder() async throws {
-        let test = try TestLog()
+    @Test(
+        "history orders a document's changes by numeric sequence, also where text order differs", arguments: StoreBackend.allCases
+    )
+    func historyOrder(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         // 22 digits starting with 1 is larger than 21 digits starting with 9; text order says the opposite.
         let larger = SequenceNumber("1000000000000000000001")!
         let smaller = SequenceNumber("900000000000000000000")!
@@ -156,9 +158,11 @@ struct QueryTests {
         #expect(try await test.log.history(documentID: "nobody").changes.isEmpty)
     }
 
-    @Test("due work: pending, and failed once its next attempt time has come, by document then sequence")
-    func dueChanges() async throws {
-        let test = try TestLog()
+    @Test(
+        "due work: pending, and failed once its next attempt time has come, by document then sequence",
+        arguments: StoreBackend.allCases)
+    func dueChanges(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let b2 = try await Fixture.ingestOne(test.log, 4, document: "b")
         let a1 = try await Fixture.ingestOne(test.log, 1, document: "a")
         let b1 = try await Fixture.ingestOne(test.log, 3, document: "b")
@@ -182,9 +186,9 @@ struct QueryTests {
         #expect(earlier.next == nil)
     }
 
-    @Test("a cursor from another listing, or not a cursor at all, is refused")
-    func invalidCursor() async throws {
-        let test = try TestLog()
+    @Test("a cursor from another listing, or not a cursor at all, is refused", arguments: StoreBackend.allCases)
+    func invalidCursor(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         for n in 1...3 { _ = try await Fixture.ingestOne(test.log, n) }
         let page = try await test.log.listChanges(ChangeFilter(), after: nil, limit: 1)
         let cursor = try #require(page.next)
@@ -200,9 +204,9 @@ struct QueryTests {
         }
     }
 
-    @Test("actions by actor, kind and time, paged by id")
-    func listActions() async throws {
-        let test = try TestLog()
+    @Test("actions by actor, kind and time, paged by id", arguments: StoreBackend.allCases)
+    func listActions(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let id = try await Fixture.ingestOne(test.log, 1)
         try await test.log.transition(
             id, to: .skipped, action: ActionEntry(action: .skipped, actor: "alice", reason: "bad data", outcome: "skipped"),
@@ -227,9 +231,9 @@ struct QueryTests {
         #expect(try await kinds(ActionFilter(actor: "carol")) == [])
     }
 
-    @Test("error groups count changes per error text, with first and last seen and statuses")
-    func errorGroups() async throws {
-        let test = try TestLog()
+    @Test("error groups count changes per error text, with first and last seen and statuses", arguments: StoreBackend.allCases)
+    func errorGroups(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         var ids: [Int64] = []
         for n in 1...5 {
             ids.append(try await Fixture.ingestOne(test.log, n, at: Fixture.t0.addingTimeInterval(Double(n))))
@@ -262,9 +266,10 @@ struct QueryTests {
             ])
     }
 
-    @Test("stats list every status with zeros, messages, the oldest open change and the last run")
-    func stats() async throws {
-        let test = try TestLog()
+    @Test(
+        "stats list every status with zeros, messages, the oldest open change and the last run", arguments: StoreBackend.allCases)
+    func stats(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let empty = try await test.log.stats()
         #expect(empty.changes.count == ChangeStatus.allCases.count)
         #expect(empty.changes.values.allSatisfy { $0 == 0 })

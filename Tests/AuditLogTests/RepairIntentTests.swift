@@ -27,9 +27,10 @@ struct RepairIntentTests {
         try await log.listActions(ActionFilter(actions: [.reconciled]), after: nil, limit: 100).rows
     }
 
-    @Test("a repair recovered elsewhere is neither recorded nor counted again by its run's page")
-    func recoveredThenPageCommitted() async throws {
-        let test = try TestLog()
+    @Test(
+        "a repair recovered elsewhere is neither recorded nor counted again by its run's page", arguments: StoreBackend.allCases)
+    func recoveredThenPageCommitted(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let run = try await test.log.startReconcileRun(mode: .repair, actor: "alice", reason: "r", segments: 1, at: Fixture.t0)
         let ids = try await Self.intents(test.log, run: run.id, ["a", "b"])
         #expect(try await test.log.openWriteIntents(recordedBefore: Fixture.t0, limit: 10).isEmpty, "not a change's intent")
@@ -55,9 +56,11 @@ struct RepairIntentTests {
         #expect(try await Self.reconciled(test.log).count == 2)
     }
 
-    @Test("a landed repair drops the older repair intents of its document; dropped intents leave no action")
-    func newerRepairDropsOlderIntents() async throws {
-        let test = try TestLog()
+    @Test(
+        "a landed repair drops the older repair intents of its document; dropped intents leave no action",
+        arguments: StoreBackend.allCases)
+    func newerRepairDropsOlderIntents(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let run = try await test.log.startReconcileRun(mode: .repair, actor: "alice", reason: "r", segments: 1, at: Fixture.t0)
         let older = try await Self.intents(test.log, run: run.id, ["a", "c"])
         let newer = try await Self.intents(test.log, run: run.id, ["a"])

@@ -54,7 +54,7 @@ struct TransitionTests {
         "every move is allowed or refused exactly as the contract's table says", arguments: ChangeStatus.allCases,
         ChangeStatus.allCases)
     func stateMachine(from: ChangeStatus, to: ChangeStatus) async throws {
-        let test = try TestLog()
+        let test = try await TestLog()
         let id = try await Self.change(in: from, log: test.log)
         let before = try #require(try await test.log.change(id: id))
         let actionsBefore = try await test.log.actions(forChange: id)
@@ -92,9 +92,9 @@ struct TransitionTests {
         #expect(try await test.log.verify().isIntact)
     }
 
-    @Test("a status other than the expected one refuses the move and changes nothing")
-    func optimisticCheck() async throws {
-        let test = try TestLog()
+    @Test("a status other than the expected one refuses the move and changes nothing", arguments: StoreBackend.allCases)
+    func optimisticCheck(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let id = try await Fixture.ingestOne(test.log, 1)
         try await test.log.transition(id, to: .failed, action: ActionEntry(action: .failed, outcome: "timeout"), at: Fixture.t0)
         let before = try await test.log.change(id: id)
@@ -113,9 +113,9 @@ struct TransitionTests {
         #expect(applied.status == .applied)
     }
 
-    @Test("field updates ride along a move: set, keep, and clear")
-    func fieldUpdates() async throws {
-        let test = try TestLog()
+    @Test("field updates ride along a move: set, keep, and clear", arguments: StoreBackend.allCases)
+    func fieldUpdates(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let id = try await Fixture.ingestOne(test.log, 1)
         let due = Fixture.t0.addingTimeInterval(30)
         let failed = try await test.log.transition(
@@ -139,9 +139,9 @@ struct TransitionTests {
         #expect(applied.lastError == nil)
     }
 
-    @Test("moving or annotating an unknown change is notFound")
-    func unknownChange() async throws {
-        let test = try TestLog()
+    @Test("moving or annotating an unknown change is notFound", arguments: StoreBackend.allCases)
+    func unknownChange(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         await #expect {
             try await test.log.transition(404, to: .applied, action: ActionEntry(action: .applied, outcome: "ok"), at: Fixture.t0)
         } throws: { error in
@@ -162,9 +162,9 @@ struct TransitionTests {
         #expect(try await test.log.verify().actionsChecked == 0)
     }
 
-    @Test("appendAction records without changing state")
-    func appendOnly() async throws {
-        let test = try TestLog()
+    @Test("appendAction records without changing state", arguments: StoreBackend.allCases)
+    func appendOnly(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
         let id = try await Fixture.ingestOne(test.log, 1)
         try await test.log.transition(id, to: .applied, action: ActionEntry(action: .applied, outcome: "indexed"), at: Fixture.t0)
         let before = try await test.log.change(id: id)

@@ -18,8 +18,8 @@ struct PostgresMigrationTests {
         SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    static func open(_ server: PostgresServer, folder: URL = folder) async throws -> PostgresStore {
-        try await PostgresStore.open(
+    static func open(_ server: PostgresServer, folder: URL = folder) async throws -> PostgresSession {
+        try await PostgresSession.open(
             PostgresURL(server.url()), migrations: Migration.load(from: folder), checksum: checksum)
     }
 
@@ -37,22 +37,22 @@ struct PostgresMigrationTests {
         defer { server.stop() }
         let first = try await Self.open(server)
         #expect(first.appliedAtOpen.map(\.version) == Array(1...8))
-        let history = try await first.appliedMigrations()
+        let history = try first.appliedMigrations()
         #expect(history.map(\.version) == Array(1...8))
         #expect(history.allSatisfy { $0.checksum.count == 64 && $0.appliedAt.hasSuffix("Z") })
-        await first.close()
+        first.close()
 
         let second = try await Self.open(server)
         #expect(second.appliedAtOpen.isEmpty)
-        #expect(try await second.appliedMigrations() == history)
-        await second.close()
+        #expect(try second.appliedMigrations() == history)
+        second.close()
 
         // The schema is there and keeps its rules: actions are append-only.
         let tables = try await server.psql(
             "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
         #expect(
             tables
-                == "actions,batches,chain_anchors,changes,leases,messages,reconcile_runs,reconcile_seen,replay_pause,runs,schema_migrations,write_intents"
+                == "actions,batches,chain_anchors,chain_head,changes,leases,messages,reconcile_runs,reconcile_seen,replay_pause,runs,schema_migrations,write_intents"
         )
         try await server.psql(
             """
@@ -108,7 +108,7 @@ struct PostgresMigrationTests {
             for _ in 0..<4 {
                 group.addTask {
                     let store = try await Self.open(server)
-                    await store.close()
+                    store.close()
                     return store.appliedAtOpen.map(\.version)
                 }
             }
@@ -120,7 +120,7 @@ struct PostgresMigrationTests {
 
     @Test("the statement splitter keeps dollar-quoted bodies and quoted semicolons whole")
     func splitsStatements() {
-        let statements = PostgresStore.statements(
+        let statements = PostgresSession.statements(
             in: """
                 -- a comment; with a semicolon
                 CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $body$

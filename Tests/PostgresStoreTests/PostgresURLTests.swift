@@ -50,7 +50,7 @@ struct PostgresURLTests {
             "postgres://audit@127.0.0.1:1/dlq?sslmode=verify-full&sslrootcert=/nonexistent/rds-bundle.pem", environment: [:])
         #expect(url.sslRootCertificate == "/nonexistent/rds-bundle.pem")
         let error = await #expect(throws: PostgresStoreError.self) {
-            try await PostgresStore.open(url, migrations: [], checksum: { $0 })
+            try await PostgresSession.open(url, migrations: [], checksum: { $0 })
         }
         #expect(error?.code == .invalidURL)
         #expect(error?.message.contains("/nonexistent/rds-bundle.pem") == true)
@@ -61,12 +61,12 @@ struct PostgresURLTests {
         let server = try await PostgresServer.start()
         defer { server.stop() }
         let base = "postgres://\(server.user):\(server.password)@127.0.0.1:\(server.port)/postgres"
-        let preferred = try await PostgresStore.open(
+        let preferred = try await PostgresSession.open(
             PostgresURL(base + "?sslmode=prefer"), migrations: [], checksum: { $0 })
-        #expect(try await preferred.appliedMigrations().isEmpty)
-        await preferred.close()
+        #expect(try preferred.appliedMigrations().isEmpty)
+        preferred.close()
         let error = await #expect(throws: PostgresStoreError.self) {
-            try await PostgresStore.open(PostgresURL(base + "?sslmode=require"), migrations: [], checksum: { $0 })
+            try await PostgresSession.open(PostgresURL(base + "?sslmode=require"), migrations: [], checksum: { $0 })
         }
         #expect(error?.code == .connection)
     }
@@ -78,7 +78,7 @@ struct PostgresURLTests {
         let url = try PostgresURL(
             "postgres://\(server.user):wrong-secret@127.0.0.1:\(server.port)/postgres?sslmode=disable", environment: [:])
         let error = await #expect(throws: PostgresStoreError.self) {
-            try await PostgresStore.open(url, migrations: [], checksum: { $0 })
+            try await PostgresSession.open(url, migrations: [], checksum: { $0 })
         }
         #expect(error?.code == .connection)
         #expect(error?.sqlState == "28P01", "\(String(describing: error))")

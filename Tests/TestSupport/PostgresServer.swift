@@ -223,3 +223,25 @@ public final class PostgresServer: Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
+/// One throwaway PostgreSQL server for a whole test process, started at first use; each
+/// test gets a database of its own on it (``newDatabase()``), so tests stay independent
+/// without paying for a cluster each.
+public enum SharedPostgresServer {
+    private static let server = Task { try await PostgresServer.start() }
+
+    /// The shared server (started by the first caller).
+    /// - Throws: ``PostgresServer/Failure`` when it cannot start.
+    public static func shared() async throws -> PostgresServer {
+        try await server.value
+    }
+
+    /// Creates an empty database on the shared server.
+    /// - Returns: Its URL, with the password and `sslmode=disable`.
+    public static func newDatabase() async throws -> String {
+        let server = try await shared()
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try await server.psql("CREATE DATABASE \(name)")
+        return server.url(database: name)
+    }
+}

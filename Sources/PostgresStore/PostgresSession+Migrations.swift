@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import SQLite
 
-extension PostgresStore {
+extension PostgresSession {
     /// The advisory lock key every migrating instance takes ("dlqmigr8" as a big-endian integer).
     static let migrationLockKey: Int64 = 7_236_283_416_011_305_528
 

@@ -1,0 +1,165 @@
+import Foundation
+import PostgresStore
+import SQLite
+
+/// The database behind an audit log: a SQLite file (the embedded default) or a shared
+/// PostgreSQL server. The audit log's code is one body of SQL for both; this class runs it on
+/// the backend the log was opened on and owns the few places where the two differ.
+///
+/// The SQL is written in SQLite's dialect, in the subset both understand (`coalesce`,
+/// `ON CONFLICT`, `RETURNING`, row values). For PostgreSQL each statement is rewritten once
+/// (``PostgresDialect``) and cached: `?` and `?N` become `$n`, `ifnull` becomes `coalesce`,
+/// `INDEXED BY` hints are dropped (the planner chooses), and `json_each(?)` becomes
+/// `json_array_elements_text($n::json)`.
+///
+/// Transactions keep SQLite's semantics on both backends. A writer (``TransactionKind/immediate``)
+/// holds the one write lock from its start: SQLite's `BEGIN IMMEDIATE`, and on PostgreSQL a
+/// `FOR UPDATE` lock on the `chain_head` row, which every writer takes first, so writers (and
+/// the appends to the action chain) are serialised as in SQLite while readers never wait. A
+/// reader (``TransactionKind/deferred``) sees one snapshot: `BEGIN DEFERRED`, and on
+/// PostgreSQL `REPEATABLE READ`.
+///
+/// Used from the audit log actor's own thread only.
+final class AuditDatabase {
+    /// Which database this is.
+    enum Backend {
+        /// A SQLite file.
+        case sqlite(Connection)
+        /// A PostgreSQL database.
+        case postgres(PostgresSession)
+    }
+
+    let backend: Backend
+    /// The key that keys the actions this instance appends (nil for an unkeyed chain).
+    var chainKey: AuditChainKey?
+    private var translated: [String: String] = [:]
+    private var postgresTransactionOpen = false
+
+    init(_ backend: Backend) {
+        self.backend = backend
+    }
+
+    /// Whether this is the PostgreSQL backend.
+    var isPostgres: Bool {
+        if case .postgres = backend { return true }
+        return false
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement with positional `bindings`.
+    /// - Returns: How many rows it inserted, updated or deleted.
+    @discardableResult
+    func run(_ sql: String, _ bindings: [any SQLBindable] = []) throws -> Int {
+        switch backend {
+        case .sqlite(let connection):
+            return try connection.run(sql, bindings)
+        case .postgres(let session):
+            return try session.run(postgres(sql), bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen).affected
+        }
+    }
+
+    /// Runs a query and calls `body` for each row, in order. On SQLite rows stream; on
+    /// PostgreSQL a query's rows arrive whole, so callers page large scans (they all do).
+    func forEachRow(_ sql: String, _ bindings: [any SQLBindable] = [], _ body: (any SQLRow) throws -> Void) throws {
+        switch backend {
+        case .sqlite(let connection):
+            try connection.forEachRow(sql, bindings) { try body($0) }
+        case .postgres(let session):
+            for row in try session.run(postgres(sql), bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen).rows {
+                try body(row)
+            }
+        }
+    }
+
+    /// Runs a query and maps each row with `row`.
+    func query<Row>(_ sql: String, _ bindings: [any SQLBindable] = [], row: (any SQLRow) throws -> Row) throws -> [Row] {
+        var rows: [Row] = []
+        try forEachRow(sql, bindings) { rows.append(try row($0)) }
+        return rows
+    }
+
+    /// Runs a query and maps its first row with `row` (nil when there is none).
+    func queryOne<Row>(_ sql: String, _ bindings: [any SQLBindable] = [], row: (any SQLRow) throws -> Row) throws -> Row? {
+        switch backend {
+        case .sqlite(let connection):
+            return try connection.queryOne(sql, bindings) { try row($0) }
+        case .postgres(let session):
+            let rows = try session.run(postgres(sql), bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen).rows
+            return try rows.first.map(row)
+        }
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` in one transaction: COMMIT when it returns, ROLLBACK when it throws.
+    ///
+    /// ``TransactionKind/immediate`` takes the write lock first (see the type's note);
+    /// ``TransactionKind/deferred`` reads one snapshot.
+    func transaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
+        switch backend {
+        case .sqlite(let connection):
+            return try connection.transaction(kind, body)
+        case .postgres(let session):
+            _ = try session.run(kind == .immediate ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ", inTransaction: false)
+            postgresTransactionOpen = true
+            defer { postgresTransactionOpen = false }
+            do {
+                if kind == .immediate {
+                    _ = try session.run("SELECT last_action_id FROM chain_head WHERE id = 1 FOR UPDATE", inTransaction: true)
+                }
+                let result = try body()
+                _ = try session.run("COMMIT", inTransaction: true)
+                return result
+            } catch {
+                _ = try? session.run("ROLLBACK", inTransaction: true)
+                throw error
+            }
+        }
+    }
+
+    // MARK: Where the backends differ
+
+    /// The id of the newest action ever appended (0 when none was): SQLite's `AUTOINCREMENT`
+    /// counter, PostgreSQL's `chain_head` row (kept by a trigger). Either survives deleting
+    /// rows from the end of the chain, which is how verify notices such a deletion.
+    func highestActionID() throws -> Int64 {
+        switch backend {
+        case .sqlite:
+            try queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'actions'") { $0.column(0) as Int64 } ?? 0
+        case .postgres:
+            try queryOne("SELECT last_action_id FROM chain_head WHERE id = 1") { $0.column(0) as Int64 } ?? 0
+        }
+    }
+
+    /// The storage's own consistency check: SQLite's `PRAGMA integrity_check` lines (`["ok"]`
+    /// when the file is sound). PostgreSQL checks its pages itself (checksums, WAL), so it
+    /// reports `["ok"]`.
+    func integrityCheck() throws -> [String] {
+        switch backend {
+        case .sqlite(let connection):
+            try connection.query("PRAGMA integrity_check") { $0.column(0) as String }
+        case .postgres:
+            ["ok"]
+        }
+    }
+
+    /// The SQL expression that reads the text member `member` of the JSON object in `column`.
+    func jsonText(_ column: String, member: String) -> String {
+        isPostgres ? "((\(column)::jsonb) ->> '\(member)')" : "json_extract(\(column), '$.\(member)')"
+    }
+
+    /// `column` matched against a LIKE pattern parameter as SQLite's `LIKE` matches: ASCII
+    /// letters case-insensitively and no escape character (PostgreSQL: `ILIKE … ESCAPE ''`).
+    func likeWithoutEscapes(_ column: String) -> String {
+        isPostgres ? "\(column) ILIKE ? ESCAPE ''" : "\(column) LIKE ?"
+    }
+
+    /// `sql` in PostgreSQL's dialect (cached).
+    private func postgres(_ sql: String) -> String {
+        if let cached = translated[sql] { return cached }
+        let statement = PostgresDialect.translate(sql)
+        translated[sql] = statement
+        return statement
+    }
+}
