@@ -96,7 +96,10 @@ final class AuditDatabase {
     ///
     /// ``TransactionKind/immediate`` takes the write lock first (see the type's note);
     /// ``TransactionKind/deferred`` reads one snapshot.
-    func transaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
+    ///
+    /// `lockingWriters: false` (PostgreSQL's document claims) writes without the write lock:
+    /// such a transaction appends nothing to the chain and must lock the rows it changes itself.
+    func transaction<T>(_ kind: TransactionKind, lockingWriters: Bool = true, _ body: () throws -> T) throws -> T {
         switch backend {
         case .sqlite(let connection):
             return try connection.transaction(kind, body)
@@ -105,7 +108,7 @@ final class AuditDatabase {
             postgresTransactionOpen = true
             defer { postgresTransactionOpen = false }
             do {
-                if kind == .immediate {
+                if kind == .immediate && lockingWriters {
                     _ = try session.run("SELECT last_action_id FROM chain_head WHERE id = 1 FOR UPDATE", inTransaction: true)
                 }
                 let result = try body()

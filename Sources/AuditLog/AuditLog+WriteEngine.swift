@@ -244,14 +244,17 @@ extension AuditLog {
     ///   - step: What to record.
     ///   - at: The time of the step.
     ///   - fence: When given, the step is recorded only if this fence still holds its lease.
+    ///   - claims: When given (a fleet on a shared store), the step is recorded only if this
+    ///     worker still holds every one of these document claims.
     /// - Throws: ``AuditLogError`` `.storage` when the database fails, `.leaseLost` when `fence`
-    ///   no longer holds its lease; then nothing is recorded.
-    public func commit(_ step: EngineCommit, at: Date, fence: LeaseFence? = nil) throws(AuditLogError)
-        -> EngineCommitResult
+    ///   no longer holds its lease or a claim is gone; then nothing is recorded.
+    public func commit(_ step: EngineCommit, at: Date, fence: LeaseFence? = nil, claims: DocumentClaims? = nil)
+        throws(AuditLogError) -> EngineCommitResult
     {
         let now = at.databaseMilliseconds
         return try write { db in
             try Self.check(fence, in: db)
+            try Self.check(claims, now: Date().databaseMilliseconds, in: db)
             let settlements = try step.settlements.map { try Self.settle($0, now: now, in: db) }
             for note in step.notes {
                 guard let messageID = try Self.messageID(ofChange: note.changeID, in: db) else {

@@ -28,7 +28,13 @@ public actor AuditLog {
 
     /// Whether the store is a shared PostgreSQL database (else a SQLite file).
     public nonisolated var isShared: Bool {
-        PostgresURL.isPostgresLocation(path)
+        Self.isSharedLocation(path)
+    }
+
+    /// Whether `location` (a `--db` or `AUDIT_DB` value) names a shared PostgreSQL store: a
+    /// `postgres://` or `postgresql://` URL. Anything else is a SQLite file's path.
+    public static func isSharedLocation(_ location: String) -> Bool {
+        PostgresURL.isPostgresLocation(location)
     }
 
     /// Opens or creates the SQLite database (mode 0600) and applies the bundled migrations.
@@ -147,6 +153,13 @@ public actor AuditLog {
     @discardableResult
     func write<T>(_ body: (AuditDatabase) throws -> T) throws(AuditLogError) -> T {
         try mappingErrors { try database.transaction(.immediate) { try body(database) } }
+    }
+
+    /// Runs `body` in one write transaction that does not take the store's write lock (see
+    /// ``AuditDatabase/transaction(_:lockingWriters:_:)``): document claims, which lock their rows.
+    @discardableResult
+    func claimWrite<T>(_ body: (AuditDatabase) throws -> T) throws(AuditLogError) -> T {
+        try mappingErrors { try database.transaction(.immediate, lockingWriters: false) { try body(database) } }
     }
 
     /// Runs `body` in one read transaction: all its queries see one snapshot.

@@ -5,6 +5,10 @@ import Logging
 /// One scheduled run: drain the DLQ, read the pending batches from their streams, then replay
 /// everything due, under the run lease (``RunLease``) so that two runs never overlap.
 ///
+/// On a shared PostgreSQL store runs overlap by design, as a fleet: each drains the queue and
+/// replays the documents it claims (``WriteEngine/claiming(as:ttl:)``), and only the run
+/// holding the lease also reads batches from their streams.
+///
 /// The lease is renewed at a third of its time to live while the run works. When a renewal
 /// finds that another holder took it over, the work is cancelled and the run throws
 /// ``ReprocessorError`` `.leaseLost` naming the new holder; ingest's writes carry the lease's
@@ -47,24 +51,34 @@ public struct CronRun: Sendable {
         replayProgress: (@Sendable (ReplaySummary) -> Void)? = nil
     ) async throws -> Result {
         let auditLog = reprocessor.auditLog
+        let fleet = reprocessor.isFleet
         let lease = RunLease(auditLog: auditLog, holder: holder, ttl: leaseTTL)
-        guard let fence = try await lease.acquire() else {
+        let fence = try await lease.acquire()
+        if let fence {
+            reprocessor.logger.info("holding the run lease as \(fence)")
+        } else if !fleet {
             return .leaseHeld(by: try await lease.currentHolder() ?? "another process")
+        } else {
+            reprocessor.logger.info("working as one of a fleet, as \(holder); another process reads the batches")
         }
-        reprocessor.logger.info("holding the run lease as \(fence)")
         do {
             let result = try await withThrowingTaskGroup(of: Result?.self) { group in
-                group.addTask { try await keepLease(lease) }
+                if fence != nil { group.addTask { try await keepLease(lease) } }
                 group.addTask {
                     // Cancelled when the lease is lost: each step stops at its next boundary.
                     let cancelled: @Sendable () -> Bool = { Task.isCancelled }
                     let ingestor = try await reprocessor.makeIngestor(options: options)
-                    let engine = try await reprocessor.makeWriteEngine().fenced(by: fence)
-                    var ingest = try await ingestor.drain(fence: fence, progress: ingestProgress, shouldStop: cancelled)
-                    ingest.add(try await ingestor.readPendingBatches(fence: fence, shouldStop: cancelled))
-                    try await auditLog.checkFence(fence)
+                    let base = try await reprocessor.makeWriteEngine()
+                    // In a fleet, replay is fenced by each document's claim; alone, by the lease.
+                    let engine = fleet ? base.claiming(as: holder, ttl: leaseTTL) : base.fenced(by: fence!)
+                    var ingest = try await ingestor.drain(
+                        fence: fleet ? nil : fence, progress: ingestProgress, shouldStop: cancelled)
+                    if let fence {
+                        ingest.add(try await ingestor.readPendingBatches(fence: fence, shouldStop: cancelled))
+                        try await auditLog.checkFence(fence)
+                    }
                     let replay = try await engine.replayDue(progress: replayProgress, shouldStop: cancelled)
-                    try await auditLog.checkFence(fence)
+                    if let fence, !fleet { try await auditLog.checkFence(fence) }
                     try await auditLog.recordRun(finishedAt: Date())
                     return .ran(ingest: ingest, replay: replay, stats: try await auditLog.stats())
                 }

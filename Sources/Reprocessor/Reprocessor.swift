@@ -26,7 +26,8 @@ public struct Reprocessor: Sendable {
     public let logger: Logger
     private let environment: [String: String]
 
-    /// Opens the audit log (creating and migrating it when new).
+    /// Opens the audit log's SQLite file (creating and migrating it when new); a shared
+    /// PostgreSQL store is opened with ``open(settings:environment:logger:)``.
     /// - Parameters:
     ///   - settings: Resolved settings.
     ///   - environment: Where AWS settings are read from.
@@ -39,24 +40,78 @@ public struct Reprocessor: Sendable {
     )
         throws
     {
+        self.init(
+            settings: settings, auditLog: try AuditLog(path: settings.auditDatabasePath, chainKey: chainKey),
+            environment: environment, logger: logger)
+    }
+
+    private init(settings: ReprocessorSettings, auditLog: AuditLog, environment: [String: String], logger: Logger) {
         self.settings = settings
         self.environment = environment
         self.logger = logger
         self.transform = SyncTransform(index: settings.index)
-        self.auditLog = try AuditLog(path: settings.auditDatabasePath, chainKey: chainKey)
+        self.auditLog = auditLog
     }
 
-    /// Loads the audit chain key the settings name (if any), then opens the reprocessor with it.
+    /// Loads the audit chain key the settings name (if any), then opens the audit log with it:
+    /// a SQLite file, or a shared PostgreSQL store for a `postgres://` location, whose password
+    /// comes from the URL, else from the `AUDIT_DB_SECRET_ARN` secret, else from `PGPASSWORD`.
     /// - Parameters:
     ///   - settings: Resolved settings.
     ///   - environment: Where AWS settings are read from.
     ///   - logger: The logger.
-    /// - Throws: Errors of ``loadAuditKey(settings:environment:logger:)`` and of ``init(settings:environment:logger:chainKey:)``.
+    /// - Throws: Errors of ``loadAuditKey(settings:environment:logger:)`` and
+    ///   ``loadDatabasePassword(settings:environment:logger:)``; `AuditLogError` when the store
+    ///   cannot be opened or migrated, or is keyed with another key.
     public static func open(
         settings: ReprocessorSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
     ) async throws -> Reprocessor {
         let key = try await loadAuditKey(settings: settings, environment: environment, logger: logger)
-        return try Reprocessor(settings: settings, environment: environment, logger: logger, chainKey: key)
+        var storeEnvironment = environment
+        if let password = try await loadDatabasePassword(settings: settings, environment: environment, logger: logger) {
+            storeEnvironment["PGPASSWORD"] = password
+        }
+        let auditLog = try await AuditLog(location: settings.auditDatabasePath, chainKey: key, environment: storeEnvironment)
+        return Reprocessor(settings: settings, auditLog: auditLog, environment: environment, logger: logger)
+    }
+
+    /// The PostgreSQL password the `AUDIT_DB_SECRET_ARN` secret holds, when it is set and the
+    /// store is PostgreSQL: the secret's `password` member when it is a JSON object (as RDS
+    /// and its rotation write it), else its whole text.
+    /// - Returns: The password, or nil when no secret is set.
+    /// - Throws: ``ReprocessorError`` `.invalidSetting` when the secret is set for a SQLite store
+    ///   or holds no password; AWS errors when it cannot be read.
+    public static func loadDatabasePassword(
+        settings: ReprocessorSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
+    ) async throws -> String? {
+        guard let arn = settings.auditDatabaseSecretARN else { return nil }
+        let variable = ReprocessorSettings.Source.auditDatabaseSecret
+        guard settings.isSharedStore else {
+            throw ReprocessorError(
+                .invalidSetting, "\(variable) is set, but the audit store \(settings.auditDatabasePath) is not a postgres:// URL")
+        }
+        let secrets = SecretsManagerClient(
+            configuration: try AWSConfiguration.fromEnvironment(environment), httpClient: SharedHTTPClient.client, logger: logger)
+        let text = try await secrets.getSecretString(secretID: arn)
+        if let object = try? JSONValue(parsing: text), case .object = object {
+            guard let password = object["password"]?.stringValue, !password.isEmpty else {
+                throw ReprocessorError(
+                    .invalidSetting,
+                    "the database secret \(arn) (\(variable)) is a JSON object without a string \"password\" (value not shown)")
+            }
+            return password
+        }
+        let password = text.trimmingCharacters(in: .newlines)
+        guard !password.isEmpty else {
+            throw ReprocessorError(.invalidSetting, "the database secret \(arn) (\(variable)) is empty")
+        }
+        return password
+    }
+
+    /// Whether the audit log is a shared PostgreSQL store, where many processes work as a fleet
+    /// (documents are claimed; the run lease only elects who reads batches and reconciles).
+    public var isFleet: Bool {
+        auditLog.isShared
     }
 
     /// AWS region, credentials and endpoints from the environment.

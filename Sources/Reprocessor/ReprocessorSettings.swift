@@ -1,4 +1,5 @@
 import AWSClients
+import AuditLog
 import Foundation
 
 /// Everything the reprocessor is configured with, resolved from flags first,
@@ -16,7 +17,8 @@ public struct ReprocessorSettings: Sendable {
 
     /// The DLQ: a queue URL, or a queue name looked up with GetQueueUrl.
     public var queue: String?
-    /// Path of the SQLite audit log.
+    /// Where the audit log is: a SQLite file's path, or a shared PostgreSQL store's
+    /// `postgres://` URL (``isSharedStore``).
     public var auditDatabasePath: String
     /// OpenSearch base URL.
     public var openSearchEndpoint: URL?
@@ -48,6 +50,13 @@ public struct ReprocessorSettings: Sendable {
     public var auditKeyFile: String?
     /// A Secrets Manager secret whose `SecretString` is the audit chain key.
     public var auditKeySecretARN: String?
+    /// A Secrets Manager secret holding the PostgreSQL store's password (`AUDIT_DB_SECRET_ARN`).
+    public var auditDatabaseSecretARN: String? = nil
+
+    /// Whether the audit log is a shared PostgreSQL store (a `postgres://` URL) rather than a SQLite file.
+    public var isSharedStore: Bool {
+        AuditLog.isSharedLocation(auditDatabasePath)
+    }
 
     /// Flag and environment variable names of each setting, for error messages.
     public enum Source {
@@ -77,6 +86,8 @@ public struct ReprocessorSettings: Sendable {
         public static let auditKeyFile = ("--audit-key-file", "AUDIT_KEY_FILE")
         /// `--audit-key-secret-arn` / `AUDIT_KEY_SECRET_ARN`.
         public static let auditKeySecret = ("--audit-key-secret-arn", "AUDIT_KEY_SECRET_ARN")
+        /// `AUDIT_DB_SECRET_ARN` (no flag): the Secrets Manager secret holding a PostgreSQL store's password.
+        public static let auditDatabaseSecret = "AUDIT_DB_SECRET_ARN"
     }
 
     /// Values given on the command line (or by an HTTP request); `nil` means "not given".
@@ -240,7 +251,8 @@ public struct ReprocessorSettings: Sendable {
             batchBackoff: RetryPolicy(
                 maxAttempts: Int.max, baseDelay: .seconds(batchRetry), maxDelay: .seconds(max(batchRetry, 900))),
             auditKeyFile: auditKeyFile,
-            auditKeySecretARN: auditKeySecretARN
+            auditKeySecretARN: auditKeySecretARN,
+            auditDatabaseSecretARN: value(nil, Source.auditDatabaseSecret)
         )
     }
 

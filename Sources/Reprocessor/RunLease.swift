@@ -19,6 +19,12 @@ import Synchronization
 /// The row can be taken without the lock only when its holder stopped renewing it for a
 /// whole time to live (a stopped or hung process still holds the lock); the new holder then
 /// takes the lock as soon as the old one lets go of it.
+///
+/// On a shared PostgreSQL store there is no file to lock: the lease is the row alone, taken
+/// once its holder stopped renewing it for a time to live (a holder killed with -9 is
+/// replaced after at most one time to live). There it elects the fleet's leader for the
+/// singleton duties (reading batches from their streams, scheduled reconcile); documents are
+/// claimed one by one instead (``WriteEngine/claiming(as:ttl:)``).
 public final class RunLease: Sendable {
     /// What a renewal found.
     public enum Renewal: Sendable, Hashable {
@@ -119,9 +125,11 @@ public final class RunLease: Sendable {
         return current.holder
     }
 
-    /// Takes the kernel lock if this process does not have it; whether it has it now.
+    /// Takes the kernel lock if this process does not have it; whether it has it now (never on
+    /// a shared store, which has no file beside it).
     private func lockFile() -> Bool {
-        state.withLock { state in
+        guard !auditLog.isShared else { return false }
+        return state.withLock { state in
             if state.descriptor >= 0 { return true }
             let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { return false }

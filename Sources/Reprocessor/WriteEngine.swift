@@ -132,6 +132,14 @@ public struct WriteEngine: Sendable {
     /// The run lease this engine works under: every step it records, and every write it is about
     /// to send, is refused once the lease moved to another holder.
     let fence: LeaseFence?
+    /// On a shared store, the worker this engine claims its documents as: see ``claiming(as:ttl:)``.
+    let claimant: Claimant?
+
+    /// Who claims documents, and for how long each claim lasts without being finished.
+    struct Claimant: Sendable {
+        var holder: String
+        var ttl: Duration
+    }
 
     /// Creates an engine.
     /// - Parameters:
@@ -154,9 +162,10 @@ public struct WriteEngine: Sendable {
         self.intentGrace = intentGrace
         self.logger = logger
         self.fence = nil
+        self.claimant = nil
     }
 
-    private init(_ engine: WriteEngine, fence: LeaseFence) {
+    private init(_ engine: WriteEngine, fence: LeaseFence?, claimant: Claimant?) {
         auditLog = engine.auditLog
         openSearch = engine.openSearch
         table = engine.table
@@ -165,13 +174,28 @@ public struct WriteEngine: Sendable {
         intentGrace = engine.intentGrace
         logger = engine.logger
         self.fence = fence
+        self.claimant = claimant
     }
 
     /// This engine working under the run lease: each step is recorded only while `fence` holds the
     /// lease (its intents are recorded in the same check, just before the writes are sent), so a
     /// process that lost the lease stops with `AuditLogError.leaseLost` instead of writing.
     public func fenced(by fence: LeaseFence) -> WriteEngine {
-        WriteEngine(self, fence: fence)
+        WriteEngine(self, fence: fence, claimant: claimant)
+    }
+
+    /// This engine as one worker of a fleet sharing a PostgreSQL store: before it decides a
+    /// round of documents it claims them (``AuditLog/claimDocuments(_:holder:ttl:now:)``), and
+    /// every step it records for them is refused once a claim expired or was taken over. A
+    /// document another worker holds is left to it: replay passes it by (it stays due for
+    /// whoever holds it), an operator action reports it as a conflict to try again. Claims are
+    /// released when the round is recorded; a worker that dies leaves claims that expire after
+    /// `ttl`, and the next worker to claim them finishes (or drops) the writes it left open.
+    /// - Parameters:
+    ///   - holder: This process's holder id (unique per process start).
+    ///   - ttl: How long a claim lasts; a round must be recorded within it.
+    public func claiming(as holder: String, ttl: Duration) -> WriteEngine {
+        WriteEngine(self, fence: fence, claimant: Claimant(holder: holder, ttl: ttl))
     }
 
     var index: String { planner.transform.index }
@@ -319,8 +343,25 @@ public struct WriteEngine: Sendable {
     /// - Throws: `OpenSearchError` when search cannot be read; audit-log errors.
     func recoverInterruptedWrites(now: Date) async throws -> Int {
         let repairs = try await recoverInterruptedRepairs(now: now)
-        let intents = try await auditLog.openWriteIntents(recordedBefore: now, limit: 1000)
+        var intents = try await auditLog.openWriteIntents(recordedBefore: now, limit: 1000)
         guard !intents.isEmpty else { return repairs }
+        // In a fleet, an open intent may be a live worker's write in flight: only the documents
+        // this worker can claim (free, or their holder's claim expired) are resolved here.
+        let claims = try await claim(intents.map(\.intent.documentID))
+        if let claims { intents = intents.filter { claims.holds($0.intent.documentID) } }
+        do {
+            let recovered = try await recover(intents, now: now, claims: claims)
+            try await release(claims)
+            return repairs + recovered
+        } catch {
+            try? await release(claims)
+            throw error
+        }
+    }
+
+    /// ``recoverInterruptedWrites(now:)`` for `intents`, whose documents this worker holds.
+    private func recover(_ intents: [WriteIntent], now: Date, claims: DocumentClaims?) async throws -> Int {
+        guard !intents.isEmpty else { return 0 }
         let live = try await openSearch.multiGet(index: index, ids: Array(Set(intents.map(\.intent.documentID))))
         var commit = EngineCommit()
         for open in intents {
@@ -342,9 +383,23 @@ public struct WriteEngine: Sendable {
                 commit.droppedIntents.append(open.id)
             }
         }
-        guard !commit.isEmpty else { return repairs }
-        let committed = try await auditLog.commit(commit, at: Date(), fence: fence)
-        return repairs + committed.completions.filter { $0 != nil }.count
+        guard !commit.isEmpty else { return 0 }
+        let committed = try await auditLog.commit(commit, at: Date(), fence: fence, claims: claims)
+        return committed.completions.filter { $0 != nil }.count
+    }
+
+    // MARK: Claims
+
+    /// Claims `documentIDs` when this engine is a fleet worker (nil otherwise: nothing to check).
+    func claim(_ documentIDs: [String]) async throws -> DocumentClaims? {
+        guard let claimant else { return nil }
+        return try await auditLog.claimDocuments(documentIDs, holder: claimant.holder, ttl: claimant.ttl, now: Date())
+    }
+
+    /// Gives `claims` back, so other workers may take the documents at once.
+    func release(_ claims: DocumentClaims?) async throws {
+        guard let claims else { return }
+        try await auditLog.releaseClaims(claims)
     }
 
     /// `settlements` with `response` on the last one (the change the write was for) and, should
@@ -376,6 +431,55 @@ public struct WriteEngine: Sendable {
     ///   table) are done and its writes are about to be recorded and sent.
     func execute(
         _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, readsFinished: Once? = nil
+    ) async throws -> Execution {
+        guard !dryRun, claimant != nil else {
+            return try await execute(works, context: context, dryRun: dryRun, readsFinished: readsFinished, claims: nil)
+        }
+        let claims = try await claim(works.map(\.documentID))
+        var execution = Execution()
+        var mine: [DocumentWork] = []
+        for work in works {
+            if claims?.holds(work.documentID) == true {
+                mine.append(work)
+                continue
+            }
+            // Replay leaves the document to the worker holding it; an operator is told.
+            guard case .replay = work else {
+                for change in work.changes {
+                    execution.results[change.id] = OperationResult(
+                        id: change.id, outcome: .conflict, status: change.status,
+                        message: "another worker is writing document \(work.documentID) now; nothing written, try again")
+                }
+                continue
+            }
+        }
+        do {
+            // What was due when the page was read may have been settled since by the worker that
+            // held the document then: replay decides from what is due now.
+            let replayed = mine.compactMap { work -> String? in
+                if case .replay = work { return work.documentID }
+                return nil
+            }
+            if !replayed.isEmpty {
+                let due = try await auditLog.dueChanges(documentIDs: replayed, now: context.now)
+                mine = mine.filter { if case .replay = $0 { false } else { true } } + DocumentWork.replays(of: due)
+            }
+            let done = try await execute(mine, context: context, dryRun: false, readsFinished: readsFinished, claims: claims)
+            try await release(claims)
+            execution.results.merge(done.results) { _, new in new }
+            execution.writes = done.writes
+            execution.outage = done.outage
+            return execution
+        } catch {
+            try? await release(claims)
+            throw error
+        }
+    }
+
+    /// ``execute(_:context:dryRun:readsFinished:)`` on documents this worker holds (`claims`,
+    /// nil when it works alone under the run lease).
+    private func execute(
+        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, readsFinished: Once?, claims: DocumentClaims?
     ) async throws -> Execution {
         var execution = Execution()
         var pending = works
@@ -471,7 +575,7 @@ public struct WriteEngine: Sendable {
                 }
             }
             timings.lap(\.planning)
-            let recorded = try await auditLog.commit(before, at: Date(), fence: fence)
+            let recorded = try await auditLog.commit(before, at: Date(), fence: fence, claims: claims)
             timings.lap(\.recordIntents)
             for (decision, result) in zip(settled, recorded.settlements) {
                 execution.results[decision.change.id] = try await self.result(decision, result)
@@ -529,7 +633,7 @@ public struct WriteEngine: Sendable {
                 }
             }
             after.settlements = failedDecisions.compactMap { $0.transition.map { Settlement($0) } }
-            let done = try await auditLog.commit(after, at: Date(), fence: fence)
+            let done = try await auditLog.commit(after, at: Date(), fence: fence, claims: claims)
             timings.lap(\.recordOutcomes)
             logger.debug(
                 "round \(round) of \(pending.count) documents: \(timings)",

@@ -5,7 +5,8 @@ import StreamModel
 import Synchronization
 
 /// What `/readyz` checks: the audit database answers a read, the DLQ and OpenSearch answer,
-/// and this process holds the run lease (a standby `serve` is alive but not ready).
+/// and this process holds the run lease (a standby `serve` is alive but not ready). In a fleet
+/// on a shared store every worker ingests and replays, so the lease is not needed to be ready.
 ///
 /// Cheap whatever the request rate: no write transaction, and at most one real round of
 /// checks per ``maxAge`` (concurrent requests share the round in flight; later ones get its
@@ -57,9 +58,9 @@ struct Readiness: Sendable {
         _ = try await auditLog.head()
     }
 
-    /// `nil` while this process holds the run lease, else who does.
+    /// `nil` while this process holds the run lease (or works in a fleet), else who does.
     func checkLease() -> String? {
-        guard control.fence == nil else { return nil }
+        guard control.fence == nil, !auditLog.isShared else { return nil }
         return "not holding the run lease (held by \(control.waitingOn ?? "another process")); ingest and replay wait"
     }
 

@@ -13,6 +13,10 @@ import Synchronization
 /// or a renewal that failed) they pause, and the loop says so in its logs, `/readyz` and the
 /// `dlq_run_lease_held` gauge. Ingest's writes carry the lease's fence.
 ///
+/// On a shared PostgreSQL store (`fleet`) many `serve` processes work at once: each drains the
+/// DLQ and replays the documents it claims, whether or not it holds the lease; the lease only
+/// elects the one that reads batches from their streams and runs the scheduled reconcile.
+///
 /// On graceful shutdown it stops receiving, lets received groups commit and delete (or stay
 /// on the queue), ends the replay pass after the batch in flight, and releases the lease.
 struct ReprocessingLoop: Service {
@@ -24,6 +28,8 @@ struct ReprocessingLoop: Service {
     let reconciliation: Reconciliation
     let options: ServeOptions
     let logger: Logger
+    /// Whether this process is one of a fleet on a shared store (its engine claims documents).
+    var fleet: Bool { auditLog.isShared }
 
     /// Pause after a failed drain before the next.
     let ingestRetryDelay: Duration = .seconds(5)
@@ -104,14 +110,18 @@ struct ReprocessingLoop: Service {
     /// returns when a receive comes back empty.
     func ingestContinuously() async {
         while !control.isStopping {
-            guard let fence = control.fence else {
+            let fence = control.fence
+            guard fence != nil || fleet else {
                 await pause(.seconds(1))
                 continue
             }
             do {
                 let stop: @Sendable () -> Bool = { control.isStopping || control.fence != fence }
-                var summary = try await ingestor.drain(fence: fence, shouldStop: stop)
-                summary.add(try await ingestor.readPendingBatches(fence: fence, shouldStop: stop))
+                var summary = try await ingestor.drain(
+                    fence: fleet ? nil : fence, shouldStop: fleet ? { control.isStopping } : stop)
+                if let fence {
+                    summary.add(try await ingestor.readPendingBatches(fence: fence, shouldStop: stop))
+                }
                 control.setIngestHealthy(true)
                 if summary.messagesReceived > 0 || summary.batchesRead + summary.batchesDelayed + summary.expired > 0 {
                     logger.info(
@@ -136,12 +146,19 @@ struct ReprocessingLoop: Service {
     /// drain (and no failed one since) counts as a successful run.
     func replayOnInterval() async {
         while !control.isStopping {
-            if let fence = control.fence {
+            let fence = control.fence
+            if fleet || fence != nil {
                 do {
-                    let summary = try await engine.fenced(by: fence).replayDue(shouldStop: {
-                        control.isStopping || control.fence != fence
-                    })
-                    try await auditLog.checkFence(fence)
+                    let summary: ReplaySummary
+                    if let fence, !fleet {
+                        summary = try await engine.fenced(by: fence).replayDue(shouldStop: {
+                            control.isStopping || control.fence != fence
+                        })
+                        try await auditLog.checkFence(fence)
+                    } else {
+                        // A fleet's engine claims each document; the lease does not fence replay.
+                        summary = try await engine.replayDue(shouldStop: { control.isStopping })
+                    }
                     if let reason = summary.pausedReason {
                         // Search as a whole is failing: no attempts were counted; probe before the next pass.
                         logger.warning("replay paused: \(reason); probing search before resuming")

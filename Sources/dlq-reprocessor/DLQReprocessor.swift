@@ -23,7 +23,7 @@ struct DLQReprocessor: AsyncParsableCommand {
             HistoryCommand.self, ErrorsCommand.self, AuditCommand.self, QuarantinedCommand.self, BatchesCommand.self,
             SkipBatchCommand.self,
             StatsCommand.self, ReconcileCommand.self, ResolveExpiredCommand.self,
-            VerifyCommand.self, ServeCommand.self,
+            VerifyCommand.self, ServeCommand.self, MigrateStoreCommand.self,
         ]
     )
 

@@ -7,7 +7,9 @@ import StreamModel
 
 /// Options every command takes: where the audit log is and how to log.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Audit database path (env AUDIT_DB; default ./dlq-audit.sqlite3).")
+    @Option(
+        name: .long,
+        help: "Audit store: a SQLite file, or a postgres:// URL for a shared store (env AUDIT_DB; default ./dlq-audit.sqlite3).")
     var db: String?
 
     @Option(name: .long, help: "File holding the audit chain key, at least 32 bytes (env AUDIT_KEY_FILE).")

@@ -34,9 +34,59 @@ public final class PostgresServer: Sendable {
     /// The watcher and the pipe whose closing stops it; nil once stopped.
     private let watcher: Mutex<(process: Process, input: Pipe)?>
 
-    private init(port: Int, password: String, folder: URL, binaries: URL, watcher: Process, watcherInput: Pipe) {
-        (self.port, self.password, self.folder, self.binaries) = (port, password, folder, binaries)
+    /// The prefix that runs the server's programs as their owner (`runuser -u postgres --` under root).
+    private let runAs: [String]
+
+    private init(port: Int, password: String, folder: URL, binaries: URL, runAs: [String], watcher: Process, watcherInput: Pipe) {
+        (self.port, self.password, self.folder, self.binaries, self.runAs) = (port, password, folder, binaries, runAs)
         self.watcher = Mutex((watcher, watcherInput))
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`: sessions are cut, as in a failover), keeping
+    /// its data; ``startAgain()`` brings it back on the same port.
+    /// - Throws: ``Failure`` when pg_ctl fails.
+    public func stopForNow() async throws {
+        try await Self.run(
+            runAs, binaries.appendingPathComponent("pg_ctl").path,
+            ["-D", folder.appendingPathComponent("data").path, "-m", "fast", "-w", "stop"], step: "pg_ctl stop")
+    }
+
+    /// Starts the server stopped by ``stopForNow()`` again, on the same port.
+    /// - Throws: ``Failure`` when pg_ctl fails.
+    public func startAgain() async throws {
+        // Through a shell that sends pg_ctl's output to a file and then says how it went: the
+        // server pg_ctl starts must not hold our pipe open, and Foundation's wait for a process
+        // that spawned a daemon is not to be trusted (it can miss the exit), so the answer is
+        // the shell's one line, read to its end, as the watcher does at the first start.
+        let pgCtl = [
+            binaries.appendingPathComponent("pg_ctl").path, "-D", folder.appendingPathComponent("data").path, "-l",
+            folder.appendingPathComponent("log").path, "-w", "-t", "60", "-o",
+            "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50", "start",
+        ]
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments =
+            [
+                "-c", #"if "$@" > "$0" 2>&1 < /dev/null; then echo started; else echo failed; fi"#,
+                folder.appendingPathComponent("pg_ctl.out").path,
+            ]
+            + runAs + pgCtl
+        shell.environment = ["PATH": "/usr/bin:/bin", "LC_ALL": "C"]
+        let output = Pipe()
+        shell.standardOutput = output
+        shell.standardError = FileHandle.nullDevice
+        shell.standardInput = FileHandle.nullDevice
+        try shell.run()
+        let answer = await withCheckedContinuation { continuation in
+            Thread {
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                continuation.resume(returning: String(decoding: data, as: UTF8.self))
+            }.start()
+        }
+        guard answer.hasPrefix("started") else {
+            let printed = (try? String(contentsOf: folder.appendingPathComponent("pg_ctl.out"), encoding: .utf8)) ?? ""
+            throw Failure(description: "pg_ctl start failed: \(printed.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
     }
 
     /// A URL for `database` (default `postgres`) with the password in it.
@@ -80,7 +130,8 @@ public final class PostgresServer: Sendable {
                     folder: folder, binaries: binaries, port: port, runAs: runAs)
                 if started {
                     return PostgresServer(
-                        port: port, password: password, folder: folder, binaries: binaries, watcher: watcher, watcherInput: input)
+                        port: port, password: password, folder: folder, binaries: binaries, runAs: runAs, watcher: watcher,
+                        watcherInput: input)
                 }
                 // Another process may have taken the port between freePort() and the bind: try another.
                 watcher.waitUntilExit()

@@ -162,6 +162,21 @@ public final class ReprocessorWorld: Sendable {
         try await dynamoDB.putItem(tableName: tableName, item: item)
     }
 
+    /// Writes many items, 25 a `BatchWriteItem` call, resending what the service leaves unprocessed.
+    public func putAll(_ items: [Item]) async throws {
+        let client = AWSJSONClient(service: .dynamodb, configuration: configuration, logger: logger)
+        for start in stride(from: 0, to: items.count, by: 25) {
+            var requests = items[start..<min(start + 25, items.count)].map { item in
+                JSONValue.object(["PutRequest": .object(["Item": item.dynamoJSON])])
+            }
+            while !requests.isEmpty {
+                let response = try await client.call(
+                    "BatchWriteItem", .object(["RequestItems": .object([tableName: .array(requests)])]))
+                requests = response["UnprocessedItems"]?[tableName]?.arrayValue ?? []
+            }
+        }
+    }
+
     /// Deletes an artist (a REMOVE in the stream).
     public func deleteArtist(_ id: String) async throws {
         try await dynamoDB.deleteItem(tableName: tableName, key: Self.artistKeys(id))

@@ -1,0 +1,133 @@
+import Foundation
+import SQLite
+
+/// The documents one worker holds on a shared store, each with the epoch its claim got
+/// (see ``AuditLog/claimDocuments(_:holder:ttl:now:)``).
+public struct DocumentClaims: Sendable, Hashable {
+    /// The worker (a run lease holder id: unique per process start).
+    public var holder: String
+    /// Each claimed document's epoch.
+    public var epochs: [String: Int64]
+
+    /// Makes a set of claims.
+    public init(holder: String, epochs: [String: Int64]) {
+        self.holder = holder
+        self.epochs = epochs
+    }
+
+    /// Whether `documentID` is among them.
+    public func holds(_ documentID: String) -> Bool {
+        epochs[documentID] != nil
+    }
+}
+
+extension AuditLog {
+    /// Claims those of `documentIDs` no other worker holds (free, released, or expired), for
+    /// `holder` until `now + ttl`, each with a new epoch.
+    ///
+    /// One short transaction that waits for no other worker: rows locked by another claim in
+    /// progress, or by a record checking its claim, are skipped (`FOR UPDATE SKIP LOCKED`). A
+    /// document this holder already holds is claimed again with a new epoch. Shared
+    /// (PostgreSQL) stores only: on SQLite the run lease makes one process the only replayer.
+    /// - Returns: The documents claimed, with their epochs; the others are another worker's now.
+    /// - Throws: ``AuditLogError`` `.storage`.
+    public func claimDocuments(_ documentIDs: [String], holder: String, ttl: Duration, now: Date) throws(AuditLogError)
+        -> DocumentClaims
+    {
+        guard !documentIDs.isEmpty else { return DocumentClaims(holder: holder, epochs: [:]) }
+        let ids = Self.jsonArray(Array(Set(documentIDs)))
+        let nowMilliseconds = now.databaseMilliseconds
+        return try claimWrite { db in
+            try db.run(
+                "INSERT INTO document_claims (document_id) SELECT value FROM json_each(?) ON CONFLICT DO NOTHING", [ids])
+            let free = try db.query(
+                """
+                SELECT document_id FROM document_claims
+                WHERE document_id IN (SELECT value FROM json_each(?)) AND (holder IS NULL OR holder = ? OR expires_at <= ?)
+                ORDER BY document_id FOR UPDATE SKIP LOCKED
+                """, [ids, holder, nowMilliseconds]
+            ) { $0.column(0) as String }
+            guard !free.isEmpty else { return DocumentClaims(holder: holder, epochs: [:]) }
+            var epochs: [String: Int64] = [:]
+            try db.forEachRow(
+                """
+                UPDATE document_claims SET holder = ?, epoch = epoch + 1, expires_at = ?
+                WHERE document_id IN (SELECT value FROM json_each(?)) RETURNING document_id, epoch
+                """, [holder, nowMilliseconds + max(1, ttl.milliseconds), Self.jsonArray(free)]
+            ) { row in epochs[row.column(0)] = row.column(1) }
+            return DocumentClaims(holder: holder, epochs: epochs)
+        }
+    }
+
+    /// Extends `claims` still held (same holder and epoch, unexpired) to `now + ttl`.
+    /// - Returns: The claims still held.
+    /// - Throws: ``AuditLogError`` `.storage`.
+    public func renewClaims(_ claims: DocumentClaims, ttl: Duration, now: Date) throws(AuditLogError) -> DocumentClaims {
+        guard !claims.epochs.isEmpty else { return claims }
+        let nowMilliseconds = now.databaseMilliseconds
+        return try claimWrite { db in
+            var renewed: [String: Int64] = [:]
+            try db.forEachRow(
+                """
+                UPDATE document_claims SET expires_at = ?
+                WHERE holder = ? AND expires_at > ? AND document_id IN (SELECT value FROM json_each(?))
+                RETURNING document_id, epoch
+                """,
+                [
+                    nowMilliseconds + max(1, ttl.milliseconds), claims.holder, nowMilliseconds,
+                    Self.jsonArray(Array(claims.epochs.keys)),
+                ]
+            ) { row in
+                let id: String = row.column(0)
+                if claims.epochs[id] == row.column(1) { renewed[id] = claims.epochs[id] }
+            }
+            return DocumentClaims(holder: claims.holder, epochs: renewed)
+        }
+    }
+
+    /// Gives `claims` up (those still held): other workers may claim the documents at once.
+    /// - Throws: ``AuditLogError`` `.storage`.
+    public func releaseClaims(_ claims: DocumentClaims) throws(AuditLogError) {
+        guard !claims.epochs.isEmpty else { return }
+        try claimWrite { db in
+            try db.run(
+                """
+                UPDATE document_claims SET holder = NULL, expires_at = 0
+                WHERE holder = ? AND document_id IN (SELECT value FROM json_each(?))
+                """, [claims.holder, Self.jsonArray(Array(claims.epochs.keys))])
+        }
+    }
+
+    /// Who holds `documentID` now (nil when nobody does).
+    /// - Throws: ``AuditLogError``.
+    public func claimHolder(of documentID: String, now: Date) throws(AuditLogError) -> String? {
+        try read { db in
+            try db.queryOne(
+                "SELECT holder FROM document_claims WHERE document_id = ? AND holder IS NOT NULL AND expires_at > ?",
+                [documentID, now.databaseMilliseconds]
+            ) { $0.column(0) as String }
+        }
+    }
+
+    /// Inside a write: checks that every one of `claims` is still held by its holder with its
+    /// epoch and unexpired at `now`, locking the rows `FOR SHARE` so that no take-over commits
+    /// before this write does.
+    /// - Throws: ``AuditLogError`` `.leaseLost` naming the first document whose claim is gone.
+    static func check(_ claims: DocumentClaims?, now: Int64, in db: AuditDatabase) throws {
+        guard let claims, !claims.epochs.isEmpty else { return }
+        var held: [String: Int64] = [:]
+        try db.forEachRow(
+            """
+            SELECT document_id, epoch FROM document_claims
+            WHERE holder = ? AND expires_at > ? AND document_id IN (SELECT value FROM json_each(?)) FOR SHARE
+            """, [claims.holder, now, jsonArray(Array(claims.epochs.keys))]
+        ) { row in held[row.column(0)] = row.column(1) }
+        for (document, epoch) in claims.epochs.sorted(by: { $0.key < $1.key }) where held[document] != epoch {
+            throw AuditLogError(
+                code: .leaseLost,
+                description:
+                    "the claim of \(claims.holder) on document \(document) (epoch \(epoch)) expired or was taken over; nothing written"
+            )
+        }
+    }
+}
