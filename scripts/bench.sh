@@ -80,7 +80,7 @@ WORK=$(mktemp -d -t dlq-bench.XXXXXX)
 export EMULATOR_DIR="$WORK"
 # shellcheck source=scripts/emulators.sh
 source scripts/emulators.sh
-trap 'stop_emulators; rm -rf "$WORK"' EXIT
+trap 'stop_postgres; stop_emulators; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 say "starting moto and osmem-server"
@@ -217,6 +217,24 @@ for run in $(seq 1 "$RUNS"); do
     measure "$run" reconcile --db "$WORK/reconcile.sqlite3" --table "reconcile-$((4 * R))" \
         --index "reconcile-product-$run-$((4 * R))" --documents $((4 * R)) --segments "$SEGMENTS"
     rm -f "$WORK"/reconcile.sqlite3*
+done
+
+# 6. The shared PostgreSQL store (a throwaway local cluster, default durability): audit inserts
+# (AUDIT_CHANGES / 10 changes) and the realistic replay at D, each by one worker and by three at
+# once (each its own connection; replay workers claim their documents), a new database each time.
+say "starting PostgreSQL"
+start_postgres
+for run in $(seq 1 "$RUNS"); do
+    for workers in 1 3; do
+        say "PostgreSQL audit run $run/$RUNS: $((AUDIT_CHANGES / 10)) changes, $workers workers"
+        url=$(new_postgres_database "audit_${run}_$workers")
+        measure "$run" audit-postgres --url "$url" --changes $((AUDIT_CHANGES / 10)) --workers "$workers"
+        say "PostgreSQL realistic replay run $run/$RUNS: $D documents, $workers workers"
+        url=$(new_postgres_database "replay_${run}_$workers")
+        seed seed-replay-realistic --db "$url" --documents "$D" --index "realistic-postgres-$run-$workers-$D"
+        measure "$run" replay --workload realistic --db "$url" --documents "$D" \
+            --index "realistic-postgres-$run-$workers-$D" --table "$REALISTIC_TABLE" --workers "$workers"
+    done
 done
 
 say "done in $(($(date +%s) - STARTED)) s; stopping the peers"

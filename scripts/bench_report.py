@@ -172,6 +172,19 @@ def main():
         "peakRSS": rss_peak < 64 * MIB and all(
             growth(sizes) <= 0.10 for sizes in (ingest_sizes, realistic_sizes, replay_sizes, reconcile_sizes)),
     }
+    # The shared PostgreSQL store: one worker and three at once; replay beside the SQLite product's rate.
+    postgres = {}
+    for workers in (1, 3):
+        postgres[str(workers)] = {
+            "auditInsertChangesPerSecond": med("audit-postgres", "insertChangesPerSecond", workers=workers),
+            "auditPeakRSSBytes": med("audit-postgres", "peakRSSBytes", workers=workers),
+            "replayDocumentsPerSecond": med("replay-postgres", "documentsPerSecond", workers=workers, documents=d),
+            "replayChangesPerSecond": med("replay-postgres", "changesPerSecond", workers=workers, documents=d),
+            "replayToSQLite": ratio("replay-postgres", "replay", {"workload": "realistic", "documents": d, "workers": 1},
+                                    "documentsPerSecond") if workers == 1 else None,
+            "replayPeakRSSBytes": med("replay-postgres", "peakRSSBytes", workers=workers, documents=d),
+        }
+
     document = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
@@ -182,6 +195,7 @@ def main():
         "replayRealistic": realistic,
         "replay": replay,
         "reconcile": reconcile,
+        "postgres": postgres,
         "memory": {"ingestGrowth": growth(ingest_sizes), "replayRealisticGrowth": growth(realistic_sizes),
                    "replayGrowth": growth(replay_sizes), "reconcileGrowth": growth(reconcile_sizes),
                    "largestPeakRSSBytes": rss_peak},
@@ -242,6 +256,14 @@ def main():
     rows.append((f"reconcile, R={r}: ratio", f"{figures['ratio']:.0%}", TARGETS["reconcileRatio"], verdict("reconcileRatio")))
     rows.append((f"reconcile --repair, 4R={4 * r}: product",
                  f"{reconcile[str(4 * r)]['itemsPerSecond']:,.0f} items/s", "", ""))
+    for workers in ("1", "3"):
+        figures = postgres[workers]
+        rows.append((f"PostgreSQL, {workers} worker(s): audit insert {args.audit_changes // 10:,} changes",
+                     f"{figures['auditInsertChangesPerSecond']:,.0f} changes/s", "-", ""))
+        rows.append((f"PostgreSQL, {workers} worker(s): replay, realistic D={d}",
+                     rates(figures["replayDocumentsPerSecond"], figures["replayChangesPerSecond"]), "-", ""))
+    rows.append((f"PostgreSQL, 1 worker: replay ratio to the SQLite product (same run)",
+                 f"{postgres['1']['replayToSQLite']:.0%}", "-", ""))
     rows.append(("peak RSS: audit", f"{audit['peakRSSBytes'] / MIB:.1f} MiB", "< 64 MiB", ""))
     rows.append((f"peak RSS: ingest N / 4N",
                  f"{ingest_sizes[0]['peakRSSBytes'] / MIB:.1f} / {ingest_sizes[1]['peakRSSBytes'] / MIB:.1f} MiB "
@@ -255,6 +277,9 @@ def main():
     rows.append((f"peak RSS: reconcile R / 4R",
                  f"{reconcile_sizes[0]['peakRSSBytes'] / MIB:.1f} / {reconcile_sizes[1]['peakRSSBytes'] / MIB:.1f} MiB "
                  f"({growth(reconcile_sizes):+.1%})", "< 64 MiB, within 10%", verdict("peakRSS")))
+    rows.append(("peak RSS: PostgreSQL audit / replay, 3 workers",
+                 f"{postgres['3']['auditPeakRSSBytes'] / MIB:.1f} / {postgres['3']['replayPeakRSSBytes'] / MIB:.1f} MiB",
+                 "< 64 MiB", ""))
     print(f"dlq-reprocessor benchmark, {document['date']}")
     print(f"machine: {document['machine']}")
     print(f"N = {n} messages, D = {d} documents, M = {m} changes, R = {r} artists, {args.audit_changes:,} audit changes, "

@@ -49,3 +49,51 @@ stop_emulators() {
     MOTO_PID=""
     OSMEM_PID=""
 }
+
+# A throwaway PostgreSQL cluster for the benchmark and the demo's shared-store variant:
+# initdb and pg_ctl in $EMULATOR_DIR/postgres on a free loopback port (under runuser -u
+# postgres when run as root: initdb refuses root). After start_postgres, POSTGRES_URL_BASE
+# is postgres://dlq:PASSWORD@127.0.0.1:PORT; new_postgres_database NAME creates a database and
+# prints its URL. Durability is PostgreSQL's default (fsync and synchronous_commit on).
+POSTGRES_BIN=""
+POSTGRES_DIR=""
+POSTGRES_AS=()
+
+start_postgres() {
+    POSTGRES_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    [ -n "$POSTGRES_BIN" ] && [ -x "$POSTGRES_BIN/initdb" ] || {
+        echo "PostgreSQL is not installed under /usr/lib/postgresql (scripts/setup.sh installs it)" >&2; return 1; }
+    POSTGRES_DIR="$EMULATOR_DIR/postgres"
+    mkdir -p "$POSTGRES_DIR"
+    local password port
+    password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+    printf '%s' "$password" >"$POSTGRES_DIR/password"
+    POSTGRES_AS=()
+    if [ "$(id -u)" = 0 ]; then
+        chmod 755 "$EMULATOR_DIR"
+        chown -R postgres "$POSTGRES_DIR"
+        POSTGRES_AS=(runuser -u postgres --)
+    fi
+    "${POSTGRES_AS[@]}" "$POSTGRES_BIN/initdb" -D "$POSTGRES_DIR/data" -U dlq --pwfile "$POSTGRES_DIR/password" \
+        --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C >"$POSTGRES_DIR/initdb.log" 2>&1 || {
+        echo "initdb failed; see $POSTGRES_DIR/initdb.log" >&2; return 1; }
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "${POSTGRES_AS[@]}" "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DIR/data" -l "$POSTGRES_DIR/log" -w \
+        -o "-p $port -k $POSTGRES_DIR -c listen_addresses=127.0.0.1" start >"$POSTGRES_DIR/pg_ctl.out" 2>&1 </dev/null || {
+        echo "PostgreSQL did not start; see $POSTGRES_DIR/log" >&2; return 1; }
+    POSTGRES_URL_BASE="postgres://dlq:$password@127.0.0.1:$port"
+    export POSTGRES_URL_BASE
+}
+
+new_postgres_database() {
+    local port=${POSTGRES_URL_BASE##*:}
+    PGPASSWORD=$(cat "$POSTGRES_DIR/password") "$POSTGRES_BIN/psql" -h 127.0.0.1 -p "$port" -U dlq -d postgres \
+        -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $1" >/dev/null || return 1
+    printf '%s/%s?sslmode=disable\n' "$POSTGRES_URL_BASE" "$1"
+}
+
+stop_postgres() {
+    [ -n "$POSTGRES_DIR" ] && [ -d "$POSTGRES_DIR/data" ] || return 0
+    "${POSTGRES_AS[@]}" "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    POSTGRES_DIR=""
+}

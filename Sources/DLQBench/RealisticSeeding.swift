@@ -51,12 +51,15 @@ struct SeedRealisticReplay: AsyncParsableCommand {
         commandName: "seed-replay-realistic",
         abstract: "Index the realistic workload's starting state and ingest its changes, out of order, into a new audit log.")
 
-    @Option(help: "The audit database to create (removed first if it exists).") var db: String
+    @Option(help: "The audit database to create (a SQLite file, removed first if it exists, or an empty postgres:// database).")
+    var db: String
     @Option(help: "Documents whose changes the backlog holds.") var documents: Int
     @Option(name: .customLong("index"), help: "An index to create and fill (repeat for more).") var indices: [String]
 
     func run() async throws {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        if !AuditLog.isSharedLocation(db) {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        }
         let workload = RealisticWorkload(documents: documents)
         let openSearch = try BestCaseWorkload.openSearch(maxBulkOperations: 1000)
         let inSearch = (0..<documents).filter(RealisticWorkload.isInSearch)
@@ -76,7 +79,7 @@ struct SeedRealisticReplay: AsyncParsableCommand {
             }
             try await openSearch.refresh(index: index)
         }
-        let auditLog = try AuditLog(path: db)
+        let auditLog = try await AuditLog(location: db)
         let now = Date()
         let messages = workload.messagesInArrivalOrder()
         // Per document, the change ids in sequence order: out of order where they are not increasing.

@@ -127,16 +127,34 @@ struct ReplayBenchmark: AsyncParsableCommand {
     @Option(help: "The index the documents are in.") var index: String
     @Option(help: "The table name the replayer is configured with (read only for documents missing from search).")
     var table = "tattoo-directory-bench"
+    @Option(help: "Workers replaying at once, each claiming its documents (a postgres:// store only).") var workers = 1
+
+    func validate() throws {
+        guard (1...32).contains(workers) else { throw ValidationError("--workers must be 1 to 32") }
+        guard workers == 1 || AuditLog.isSharedLocation(db) else {
+            throw ValidationError("--workers above 1 needs a postgres:// store")
+        }
+    }
 
     func run() async throws {
         let settings = try ReprocessorSettings.resolve(
             .init(
                 auditDatabasePath: db, openSearchEndpoint: try Peers.openSearchEndpoint().absoluteString, index: index,
                 tableName: table))
-        let reprocessor = try Reprocessor(settings: settings, logger: Peers.logger)
-        let engine = try await reprocessor.makeWriteEngine()
+        // On PostgreSQL each worker is a fleet member: its own connection, claiming documents.
+        var engines: [WriteEngine] = []
+        for worker in 0..<workers {
+            let reprocessor = try await Reprocessor.open(settings: settings, logger: Peers.logger)
+            let engine = try await reprocessor.makeWriteEngine()
+            engines.append(reprocessor.isFleet ? engine.claiming(as: "bench-worker-\(worker)", ttl: .seconds(300)) : engine)
+        }
         let start = ContinuousClock.now
-        let summary = try await engine.replayDue()
+        let summary = try await withThrowingTaskGroup(of: ReplaySummary.self) { group in
+            for engine in engines { group.addTask { try await engine.replayDue() } }
+            var total = ReplaySummary()
+            for try await part in group { total.add(part) }
+            return total
+        }
         let seconds = Latencies.seconds(ContinuousClock.now - start)
         // Each document's newest change is applied (written, or already true); the rest are coalesced into it.
         let changes = workload.changes(documents: documents)
@@ -149,9 +167,10 @@ struct ReplayBenchmark: AsyncParsableCommand {
                     + "\(summary.superseded) superseded, \(summary.failed) failed, \(summary.deferred) deferred, "
                     + "\(summary.conflict) conflict, \(summary.unavailable) unavailable\(paused)")
         }
-        var report = StepReport(step: "replay")
+        var report = StepReport(step: AuditLog.isSharedLocation(db) ? "replay-postgres" : "replay")
         report.setReplayRates(workload: workload, documents: documents, changes: changes, seconds: seconds)
         report.set("writes", summary.writes)
+        report.set("workers", workers)
         try report.print()
     }
 }

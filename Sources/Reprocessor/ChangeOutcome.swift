@@ -96,6 +96,20 @@ public struct ReplaySummary: Sendable, Hashable, Codable {
     /// An empty summary.
     public init() {}
 
+    /// Adds `other`'s counts (another worker's pass over the same store); the first pause reason is kept.
+    public mutating func add(_ other: ReplaySummary) {
+        applied += other.applied
+        superseded += other.superseded
+        failed += other.failed
+        parked += other.parked
+        deferred += other.deferred
+        conflict += other.conflict
+        unavailable += other.unavailable
+        writes += other.writes
+        recovered += other.recovered
+        pausedReason = pausedReason ?? other.pausedReason
+    }
+
     mutating func count(_ outcome: ChangeOutcome) {
         switch outcome {
         case .applied, .resynced, .rolledBack: applied += 1

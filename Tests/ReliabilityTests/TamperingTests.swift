@@ -20,29 +20,30 @@ struct TamperingTests {
         var expectedFirstBroken: Int64 { firstBrokenLink ?? brokenAction }
     }
 
+    /// The edits, the same on both stores.
+    static let tampers: [Tamper] = [
+        Tamper(
+            description: "reason rewritten", brokenAction: 4, sql: "UPDATE actions SET reason = 'nothing to see' WHERE id = 4"
+        ),
+        Tamper(description: "actor rewritten", brokenAction: 7, sql: "UPDATE actions SET actor = 'mallory' WHERE id = 7"),
+        Tamper(description: "time moved", brokenAction: 2, sql: "UPDATE actions SET at = at - 86400000 WHERE id = 2"),
+        Tamper(
+            description: "outcome rewritten on the last row", brokenAction: 9,
+            sql: "UPDATE actions SET outcome = 'applied' WHERE id = 9"),
+        Tamper(
+            description: "hash replaced", brokenAction: 5,
+            sql: "UPDATE actions SET hash = '\(String(repeating: "ab", count: 32))' WHERE id = 5"),
+        Tamper(
+            description: "row deleted from the middle", brokenAction: 3, sql: "DELETE FROM actions WHERE id = 3",
+            firstBrokenLink: 4),
+        Tamper(description: "last row deleted", brokenAction: 9, sql: "DELETE FROM actions WHERE id = 9"),
+    ]
+
     /// Proves that the append-only guard cannot be bypassed silently: with the triggers dropped,
     /// any raw-SQL edit of an action (a column changed, its hash replaced, a row deleted from the
     /// middle or the end) makes `dlq-reprocessor verify` exit 1 and name the first broken action,
     /// in text and in JSON, while the untouched log verifies with exit 0.
-    @Test(
-        "an audit row edited with raw SQL: verify exits 1 and names the row",
-        arguments: [
-            Tamper(
-                description: "reason rewritten", brokenAction: 4, sql: "UPDATE actions SET reason = 'nothing to see' WHERE id = 4"
-            ),
-            Tamper(description: "actor rewritten", brokenAction: 7, sql: "UPDATE actions SET actor = 'mallory' WHERE id = 7"),
-            Tamper(description: "time moved", brokenAction: 2, sql: "UPDATE actions SET at = at - 86400000 WHERE id = 2"),
-            Tamper(
-                description: "outcome rewritten on the last row", brokenAction: 9,
-                sql: "UPDATE actions SET outcome = 'applied' WHERE id = 9"),
-            Tamper(
-                description: "hash replaced", brokenAction: 5,
-                sql: "UPDATE actions SET hash = '\(String(repeating: "ab", count: 32))' WHERE id = 5"),
-            Tamper(
-                description: "row deleted from the middle", brokenAction: 3, sql: "DELETE FROM actions WHERE id = 3",
-                firstBrokenLink: 4),
-            Tamper(description: "last row deleted", brokenAction: 9, sql: "DELETE FROM actions WHERE id = 9"),
-        ])
+    @Test("an audit row edited with raw SQL: verify exits 1 and names the row", arguments: tampers)
     func tamperedRow(_ tamper: Tamper) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tamper-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -83,7 +84,7 @@ struct TamperingTests {
     /// An audit log with nine actions: two changes ingested, one quarantined message, and
     /// changes applied, failed, retried and skipped.
     static func makeAuditLog(at path: String) async throws {
-        let log = try AuditLog(path: path)
+        let log = try await AuditLog(location: path)
         let now = Date()
         let keys: Item = ["PK": .string("ARTIST#1"), "SK": .string("METADATA")]
         let changes = (1...2).map { index in
