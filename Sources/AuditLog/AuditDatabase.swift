@@ -35,6 +35,15 @@ final class AuditDatabase {
     private var translated: [String: String] = [:]
     private var postgresTransactionOpen = false
 
+    /// Within the current write transaction (which holds the write lock, so nobody else
+    /// appends): the chain's last action once read or appended, so that each append does not
+    /// read it back. Cleared when a transaction begins and ends.
+    var chainTail: (id: Int64, hash: String)?
+    /// Within the current transaction: the newest key anchor, once read (`.some(nil)`: none).
+    var latestAnchor: ChainAnchor??
+    /// Whether the current transaction appended actions (PostgreSQL moves `chain_head` once, at commit).
+    private var appended = false
+
     init(_ backend: Backend) {
         self.backend = backend
     }
@@ -100,6 +109,8 @@ final class AuditDatabase {
     /// `lockingWriters: false` (PostgreSQL's document claims) writes without the write lock:
     /// such a transaction appends nothing to the chain and must lock the rows it changes itself.
     func transaction<T>(_ kind: TransactionKind, lockingWriters: Bool = true, _ body: () throws -> T) throws -> T {
+        forgetChainState()
+        defer { forgetChainState() }
         switch backend {
         case .sqlite(let connection):
             return try connection.transaction(kind, body)
@@ -112,6 +123,10 @@ final class AuditDatabase {
                     _ = try session.run("SELECT last_action_id FROM chain_head WHERE id = 1 FOR UPDATE", inTransaction: true)
                 }
                 let result = try body()
+                if appended, let tail = chainTail {
+                    _ = try session.run(
+                        "UPDATE chain_head SET last_action_id = $1 WHERE id = 1", [.integer(tail.id)], inTransaction: true)
+                }
                 _ = try session.run("COMMIT", inTransaction: true)
                 return result
             } catch {
@@ -121,11 +136,24 @@ final class AuditDatabase {
         }
     }
 
+    /// Notes that `id` with `hash` was appended to the chain in this transaction.
+    func didAppend(id: Int64, hash: String) {
+        chainTail = (id, hash)
+        appended = true
+    }
+
+    private func forgetChainState() {
+        chainTail = nil
+        latestAnchor = nil
+        appended = false
+    }
+
     // MARK: Where the backends differ
 
     /// The id of the newest action ever appended (0 when none was): SQLite's `AUTOINCREMENT`
-    /// counter, PostgreSQL's `chain_head` row (kept by a trigger). Either survives deleting
-    /// rows from the end of the chain, which is how verify notices such a deletion.
+    /// counter, PostgreSQL's `chain_head` row (moved at the commit of each appending
+    /// transaction). Either survives deleting rows from the end of the chain, which is how
+    /// verify notices such a deletion.
     func highestActionID() throws -> Int64 {
         switch backend {
         case .sqlite:

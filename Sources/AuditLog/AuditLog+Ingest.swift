@@ -207,7 +207,14 @@ extension AuditLog {
         -> ActionRecord
     {
         let key = db.chainKey
-        switch (try ChainAnchor.latest(in: db), key) {
+        let anchor: ChainAnchor?
+        if let cached = db.latestAnchor {
+            anchor = cached
+        } else {
+            anchor = try ChainAnchor.latest(in: db)
+            db.latestAnchor = .some(anchor)
+        }
+        switch (anchor, key) {
         case (nil, nil):
             break
         case (let anchor?, nil):
@@ -218,18 +225,23 @@ extension AuditLog {
         case (let anchor?, let key?):
             guard anchor.keyID == key.keyID else { throw ChainAnchor.wrongKey(anchor, key) }
         }
-        let lastID = try db.highestActionID()
+        let lastID: Int64
         let previous: [UInt8]
-        if lastID == 0 {
-            previous = ActionChain.genesis
+        if let tail = db.chainTail, let bytes = ActionChain.bytes(ofHex: tail.hash) {
+            (lastID, previous) = (tail.id, bytes)
         } else {
-            let previousHash = try db.queryOne("SELECT hash FROM actions WHERE id = ?", [lastID]) { $0.column(0) as String }
-            guard let previousHash, let bytes = ActionChain.bytes(ofHex: previousHash) else {
-                throw AuditLogError(
-                    code: .corrupt,
-                    description: "the action chain is broken at action \(lastID) (missing or bad hash); run verify")
+            lastID = try db.highestActionID()
+            if lastID == 0 {
+                previous = ActionChain.genesis
+            } else {
+                let previousHash = try db.queryOne("SELECT hash FROM actions WHERE id = ?", [lastID]) { $0.column(0) as String }
+                guard let previousHash, let bytes = ActionChain.bytes(ofHex: previousHash) else {
+                    throw AuditLogError(
+                        code: .corrupt,
+                        description: "the action chain is broken at action \(lastID) (missing or bad hash); run verify")
+                }
+                previous = bytes
             }
-            previous = bytes
         }
         let id = lastID + 1
         let columns: [SQLValue] = [
@@ -240,6 +252,7 @@ extension AuditLog {
         try db.run(
             "INSERT INTO actions (id, change_id, message_id, action, actor, reason, outcome, response, at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             columns + [SQLValue.text(hash)])
+        db.didAppend(id: id, hash: hash)
         return ActionRecord(
             id: id, changeID: changeID, messageID: messageID, action: entry.action, actor: entry.actor,
             reason: entry.reason, outcome: entry.outcome, response: entry.response,

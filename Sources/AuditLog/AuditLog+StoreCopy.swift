@@ -177,6 +177,10 @@ extension AuditLog {
                     VALUES \(Array(repeating: marks, count: chunk.count).joined(separator: ", ")) ON CONFLICT DO NOTHING
                     """, chunk.flatMap { $0 })
             }
+            if table.name == "actions" {
+                // The head moves with the copied actions, as each appending transaction moves it.
+                try db.run("UPDATE chain_head SET last_action_id = (SELECT coalesce(max(id), 0) FROM actions) WHERE id = 1")
+            }
             return inserted
         }
     }

@@ -42,6 +42,7 @@ struct ChainAnchor {
                 first, key.keyID, previousHash, now,
                 ActionChain.anchorMAC(firstActionID: first, previousHash: previousHash, anchoredAt: now, key: key),
             ])
+        db.latestAnchor = nil
     }
 
     /// Whether the anchor was written by the holder of `key`.

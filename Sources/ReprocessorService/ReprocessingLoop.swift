@@ -31,6 +31,11 @@ struct ReprocessingLoop: Service {
     /// Whether this process is one of a fleet on a shared store (its engine claims documents).
     var fleet: Bool { auditLog.isShared }
 
+    /// What stops while this process does not hold the lease, for its log lines.
+    var pausedWithoutLease: String {
+        fleet ? "batches and the scheduled reconcile wait (ingest and replay go on)" : "ingest and replay pause"
+    }
+
     /// Pause after a failed drain before the next.
     let ingestRetryDelay: Duration = .seconds(5)
 
@@ -69,11 +74,11 @@ struct ReprocessingLoop: Service {
                     if case .lost(let current) = try await lease.renew() {
                         let holder = current.map { "\($0.holder) (epoch \($0.epoch))" } ?? "nobody"
                         control.setFence(nil, waitingOn: current?.holder)
-                        logger.error("lost the run lease to \(holder); ingest and replay pause until it is taken back")
+                        logger.error("lost the run lease to \(holder); \(pausedWithoutLease) until it is taken back")
                     }
                 } catch {
                     control.setFence(nil, waitingOn: nil)
-                    logger.error("could not renew the run lease, so it is not held: \(error); ingest and replay pause")
+                    logger.error("could not renew the run lease, so it is not held: \(error); \(pausedWithoutLease)")
                 }
             }
             if control.fence == nil {
@@ -97,7 +102,7 @@ struct ReprocessingLoop: Service {
             let current = try await lease.currentHolder() ?? "another process"
             control.setFence(nil, waitingOn: current)
             if reported != current {
-                logger.notice("waiting for the run lease, held by \(current); ingest and replay pause")
+                logger.notice("waiting for the run lease, held by \(current); \(pausedWithoutLease)")
             }
             return current
         } catch {

@@ -8,10 +8,11 @@
 --   * ifnull() is coalesce();
 --   * messages has a `rowid` identity column, SQLite's implicit rowid made explicit (the
 --     quarantine listing pages by it);
---   * `chain_head` is one row holding the id of the newest action ever appended (kept by a
---     trigger, as SQLite's sqlite_sequence keeps AUTOINCREMENT's): verify checks the chain's
---     end against it, and every write transaction locks it first (FOR UPDATE), so writers and
---     the chain's appends are serialised as SQLite's BEGIN IMMEDIATE serialises them.
+--   * `chain_head` is one row holding the id of the newest action ever appended (moved by
+--     each appending transaction at its commit, as SQLite's sqlite_sequence keeps
+--     AUTOINCREMENT's): verify checks the chain's end against it, and every write
+--     transaction locks it first (FOR UPDATE), so writers and the chain's appends are
+--     serialised as SQLite's BEGIN IMMEDIATE serialises them.
 
 CREATE TABLE messages (
     message_id TEXT PRIMARY KEY NOT NULL,
@@ -103,17 +104,6 @@ CREATE TABLE chain_head (
     last_action_id BIGINT NOT NULL
 );
 INSERT INTO chain_head (id, last_action_id) VALUES (1, 0);
-
--- Moves the head forward with every append (ids only grow: the chain appends in id order).
-CREATE FUNCTION advance_chain_head() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE chain_head SET last_action_id = greatest(last_action_id, NEW.id) WHERE id = 1;
-    RETURN NEW;
-END
-$$;
-
-CREATE TRIGGER actions_advance_head AFTER INSERT ON actions
-    FOR EACH ROW EXECUTE FUNCTION advance_chain_head();
 
 CREATE INDEX actions_change ON actions (change_id, id);
 CREATE INDEX actions_message ON actions (message_id, id);
