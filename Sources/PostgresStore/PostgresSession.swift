@@ -98,17 +98,21 @@ public final class PostgresSession: @unchecked Sendable {
             case .blob(let bytes): binds.append(ByteBuffer(bytes: bytes))
             }
         }
-        let result: PostgresQueryResult
+        // Each row is converted as it arrives, so a page is held once (as values), not twice.
+        let rows = RowCollector()
+        let metadata: PostgresQueryMetadata
         do {
-            result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait()
+            metadata = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { row in
+                let values = SQLValueRow(row.map(Self.value))
+                rows.append(values)
+            }.wait()
         } catch {
             if connection.isClosed { self.connection = nil }
             let failure = PostgresStoreError(code: .statement, context: "statement failed", cause: error)
             throw connection.isClosed && failure.code == .statement
                 ? PostgresStoreError(code: .connection, message: failure.message, sqlState: failure.sqlState) : failure
         }
-        let rows = result.rows.map { row in SQLValueRow(row.map(Self.value)) }
-        return (rows, result.metadata.rows ?? 0)
+        return (rows.collected, metadata.rows ?? 0)
     }
 
     /// The migrations recorded in the database, by version.
@@ -207,5 +211,25 @@ public final class PostgresSession: @unchecked Sendable {
             configuration.trustRoots = .file(roots)
         }
         return configuration
+    }
+}
+
+/// The rows of one statement as they arrive on the event loop, read once the statement is done.
+///
+/// `@unchecked Sendable`: `rows` is only touched with `lock` held.
+private final class RowCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var rows: [SQLValueRow] = []
+
+    func append(_ row: SQLValueRow) {
+        lock.lock()
+        rows.append(row)
+        lock.unlock()
+    }
+
+    var collected: [SQLValueRow] {
+        lock.lock()
+        defer { lock.unlock() }
+        return rows
     }
 }
