@@ -141,12 +141,10 @@ struct ReplayBenchmark: AsyncParsableCommand {
             .init(
                 auditDatabasePath: db, openSearchEndpoint: try Peers.openSearchEndpoint().absoluteString, index: index,
                 tableName: table))
-        // On PostgreSQL each worker is a fleet member: its own connection, claiming documents.
+        // On PostgreSQL each worker is a fleet member: its own connection, claiming documents as its own holder.
         var engines: [WriteEngine] = []
-        for worker in 0..<workers {
-            let reprocessor = try await Reprocessor.open(settings: settings, logger: Peers.logger)
-            let engine = try await reprocessor.makeWriteEngine()
-            engines.append(reprocessor.isFleet ? engine.claiming(as: "bench-worker-\(worker)", ttl: .seconds(300)) : engine)
+        for _ in 0..<workers {
+            engines.append(try await Reprocessor.open(settings: settings, logger: Peers.logger).makeWriteEngine())
         }
         let start = ContinuousClock.now
         let summary = try await withThrowingTaskGroup(of: ReplaySummary.self) { group in

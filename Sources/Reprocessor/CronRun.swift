@@ -69,8 +69,8 @@ public struct CronRun: Sendable {
                     let cancelled: @Sendable () -> Bool = { Task.isCancelled }
                     let ingestor = try await reprocessor.makeIngestor(options: options)
                     let base = try await reprocessor.makeWriteEngine()
-                    // In a fleet, replay is fenced by each document's claim; alone, by the lease.
-                    let engine = fleet ? base.claiming(as: holder, ttl: leaseTTL) : base.fenced(by: fence!)
+                    // In a fleet, replay is fenced by each document's claim (the engine claims); alone, by the lease.
+                    let engine = fleet ? base : base.fenced(by: fence!)
                     var ingest = try await ingestor.drain(
                         fence: fleet ? nil : fence, progress: ingestProgress, shouldStop: cancelled)
                     if let fence {

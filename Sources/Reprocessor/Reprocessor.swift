@@ -24,6 +24,9 @@ public struct Reprocessor: Sendable {
     public let transform: SyncTransform
     /// The logger every part logs to.
     public let logger: Logger
+    /// This process's holder id (``RunLease/makeHolderID()``): the run lease's holder, and on a
+    /// shared store the holder of the documents its write engine claims.
+    public let holder: String
     private let environment: [String: String]
 
     /// Opens the audit log's SQLite file (creating and migrating it when new); a shared
@@ -51,6 +54,7 @@ public struct Reprocessor: Sendable {
         self.logger = logger
         self.transform = SyncTransform(index: settings.index)
         self.auditLog = auditLog
+        self.holder = RunLease.makeHolderID()
     }
 
     /// Loads the audit chain key the settings name (if any), then opens the audit log with it:
@@ -143,7 +147,10 @@ public struct Reprocessor: Sendable {
         )
     }
 
-    /// The write engine, writing to the configured OpenSearch index and checking the configured table.
+    /// The write engine, writing to the configured OpenSearch index and checking the configured
+    /// table; on a shared store it claims the documents it decides as ``holder``
+    /// (``WriteEngine/claiming(as:ttl:)``, for `DLQ_LEASE_TTL`), whoever uses it: replay,
+    /// operator actions, reconcile repairs.
     /// - Throws: Missing settings (endpoint, table), AWS configuration errors, or an unreadable secret.
     public func makeWriteEngine() async throws -> WriteEngine {
         let endpoint = try settings.requireOpenSearchEndpoint()
@@ -154,7 +161,7 @@ public struct Reprocessor: Sendable {
             endpoint: endpoint, auth: auth, httpClient: SharedHTTPClient.client,
             retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
             maxBulkOperations: settings.bulkDocuments, logger: logger)
-        return WriteEngine(
+        let engine = WriteEngine(
             auditLog: auditLog,
             openSearch: openSearch,
             table: TableReader(
@@ -164,6 +171,7 @@ public struct Reprocessor: Sendable {
             batchDocuments: settings.bulkDocuments,
             logger: logger
         )
+        return isFleet ? engine.claiming(as: holder, ttl: settings.leaseTTL) : engine
     }
 
     /// A reconcile of the configured table with the configured index, through the write engine's clients and rules.

@@ -305,7 +305,8 @@ public struct WriteEngine: Sendable {
                         defer { readsFinished() }
                         let started = ContinuousClock.now
                         let execution = try await execute(
-                            batch, context: .init(actor: "system", now: Date()), dryRun: false, readsFinished: readsFinished)
+                            batch, context: .init(actor: "system", now: Date()), dryRun: false, readsFinished: readsFinished,
+                            passingHeld: true)
                         ReprocessorMetrics.record(Array(execution.results.values), duration: ContinuousClock.now - started)
                         return execution
                     }
@@ -429,8 +430,12 @@ public struct WriteEngine: Sendable {
     /// Decides and carries out `works` (at most one per document), in rounds.
     /// - Parameter readsFinished: Called once the first round's reads (search, the audit log, the
     ///   table) are done and its writes are about to be recorded and sent.
+    /// - Parameter passingHeld: When this engine claims documents (a fleet), whether a document
+    ///   another worker holds is passed by without a result, as a replay pass does (it stays due
+    ///   for its holder); otherwise its changes get a `conflict` result, for the operator to try again.
     func execute(
-        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, readsFinished: Once? = nil
+        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, readsFinished: Once? = nil,
+        passingHeld: Bool = false
     ) async throws -> Execution {
         guard !dryRun, claimant != nil else {
             return try await execute(works, context: context, dryRun: dryRun, readsFinished: readsFinished, claims: nil)
@@ -443,8 +448,8 @@ public struct WriteEngine: Sendable {
                 mine.append(work)
                 continue
             }
-            // Replay leaves the document to the worker holding it; an operator is told.
-            guard case .replay = work else {
+            // A replay pass leaves the document to the worker holding it; an operator is told.
+            guard passingHeld else {
                 for change in work.changes {
                     execution.results[change.id] = OperationResult(
                         id: change.id, outcome: .conflict, status: change.status,

@@ -48,12 +48,9 @@ public struct ReprocessorServer: Sendable {
 
         let logger = reprocessor.logger
         let ingestor = try await reprocessor.makeIngestor(options: options.ingest)
-        let holder = RunLease.makeHolderID()
+        let holder = reprocessor.holder
         // In a fleet (a shared PostgreSQL store) every write is fenced by the claims of its documents.
-        let engine =
-            reprocessor.isFleet
-            ? try await reprocessor.makeWriteEngine().claiming(as: holder, ttl: options.leaseTTL)
-            : try await reprocessor.makeWriteEngine()
+        let engine = try await reprocessor.makeWriteEngine()
         let control = LoopControl()
         let reconciliation = Reconciliation(engine: engine, pageSize: reprocessor.settings.bulkDocuments, logger: logger)
         let actions = OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: logger)
