@@ -32,6 +32,13 @@ final class AuditDatabase {
     let backend: Backend
     /// The key that keys the actions this instance appends (nil for an unkeyed chain).
     var chainKey: AuditChainKey?
+    /// The chain's end after the last append of the open write transaction (nil before its first
+    /// append, and outside transactions: every transaction starts and ends without one).
+    var chainTail: ChainTail?
+    /// On PostgreSQL, called with the text of every statement the audit log's SQL becomes, as it
+    /// is sent (never the bound values), for tests that check query plans. SQLite's connection
+    /// traces its own statements (``Connection/traceStatements(_:)``).
+    var postgresStatementObserver: (@Sendable (String) -> Void)?
     private var translated: [String: String] = [:]
     private var postgresTransactionOpen = false
 
@@ -55,7 +62,7 @@ final class AuditDatabase {
         case .sqlite(let connection):
             return try connection.run(sql, bindings)
         case .postgres(let session):
-            return try session.run(postgres(sql), bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen).affected
+            return try run(sql, bindings, on: session).affected
         }
     }
 
@@ -66,7 +73,7 @@ final class AuditDatabase {
         case .sqlite(let connection):
             try connection.forEachRow(sql, bindings) { try body($0) }
         case .postgres(let session):
-            for row in try session.run(postgres(sql), bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen).rows {
+            for row in try run(sql, bindings, on: session).rows {
                 try body(row)
             }
         }
@@ -85,7 +92,7 @@ final class AuditDatabase {
         case .sqlite(let connection):
             return try connection.queryOne(sql, bindings) { try row($0) }
         case .postgres(let session):
-            let rows = try session.run(postgres(sql), bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen).rows
+            let rows = try run(sql, bindings, on: session).rows
             return try rows.first.map(row)
         }
     }
@@ -100,6 +107,8 @@ final class AuditDatabase {
     /// `lockingWriters: false` (PostgreSQL's document claims) writes without the write lock:
     /// such a transaction appends nothing to the chain and must lock the rows it changes itself.
     func transaction<T>(_ kind: TransactionKind, lockingWriters: Bool = true, _ body: () throws -> T) throws -> T {
+        chainTail = nil
+        defer { chainTail = nil }
         switch backend {
         case .sqlite(let connection):
             return try connection.transaction(kind, body)
@@ -156,6 +165,15 @@ final class AuditDatabase {
     /// letters case-insensitively and no escape character (PostgreSQL: `ILIKE … ESCAPE ''`).
     func likeWithoutEscapes(_ column: String) -> String {
         isPostgres ? "\(column) ILIKE ? ESCAPE ''" : "\(column) LIKE ?"
+    }
+
+    /// Runs `sql`, rewritten in PostgreSQL's dialect, on `session`, in the open transaction if there is one.
+    private func run(_ sql: String, _ bindings: [any SQLBindable], on session: PostgresSession) throws -> (
+        rows: [SQLValueRow], affected: Int
+    ) {
+        let statement = postgres(sql)
+        postgresStatementObserver?(statement)
+        return try session.run(statement, bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen)
     }
 
     /// `sql` in PostgreSQL's dialect (cached).
