@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks dlq-reprocessor on local peers and prints each figure (the median of
-# several runs) beside its target: the audit store at 1M changes, ingest against the
-# raw rate of the same calls, replay of an outage's realistic backlog against raw
-# _bulk and against a sequential one-PUT-per-change client, and replay's best case
-# against raw _bulk, and a repairing reconcile of R artists with 1% drift against a raw
-# parallel Scan + _mget of the same data (each baseline measured in the same run), and the
-# peak resident set size of each step at two sizes. Builds dlq-bench in release mode,
-# starts moto and osmem-server on free loopback ports, stops them, leaves nothing
-# running. Targets are printed, not asserted: the exit status says only whether
-# every step ran.
+# several runs) beside its target: the audit store at 1M changes against a raw insert
+# of the same rows into bare tables, ingest against the raw rate of the same calls,
+# replay of an outage's realistic backlog against raw _bulk and against a sequential
+# one-PUT-per-change client, and replay's best case against raw _bulk, and a repairing
+# reconcile of R artists with 1% drift against a raw parallel Scan + _mget of the same
+# data (each baseline measured in the same run), and the peak resident set size of
+# each step at two sizes. Builds dlq-bench in release mode, starts moto and
+# osmem-server on free loopback ports, stops them, leaves nothing running. Targets are
+# printed, not asserted: the exit status says only whether every step ran.
 #
 #   scripts/bench.sh [--json] [--n N] [--m M] [--d D] [--r R] [--runs R] [--memory-runs R] [--audit-changes C] [--concurrency K]
 set -euo pipefail

@@ -32,15 +32,16 @@ final class AuditDatabase {
     let backend: Backend
     /// The key that keys the actions this instance appends (nil for an unkeyed chain).
     var chainKey: AuditChainKey?
+    /// The chain's end after the last append of the open write transaction (nil before its first
+    /// append, and outside transactions: every transaction starts and ends without one).
+    var chainTail: ChainTail?
+    /// On PostgreSQL, called with the text of every statement the audit log's SQL becomes, as it
+    /// is sent (never the bound values), for tests that check query plans. SQLite's connection
+    /// traces its own statements (``Connection/traceStatements(_:)``).
+    var postgresStatementObserver: (@Sendable (String) -> Void)?
     private var translated: [String: String] = [:]
     private var postgresTransactionOpen = false
 
-    /// Within the current write transaction (which holds the write lock, so nobody else
-    /// appends): the chain's last action once read or appended, so that each append does not
-    /// read it back. Cleared when a transaction begins and ends.
-    var chainTail: (id: Int64, hash: String)?
-    /// Within the current transaction: the newest key anchor, once read (`.some(nil)`: none).
-    var latestAnchor: ChainAnchor??
     /// Whether the current transaction appended actions (PostgreSQL moves `chain_head` once, at commit).
     private var appended = false
 
@@ -64,7 +65,7 @@ final class AuditDatabase {
         case .sqlite(let connection):
             return try connection.run(sql, bindings)
         case .postgres(let session):
-            return try session.run(postgres(sql), bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen).affected
+            return try run(sql, bindings, on: session).affected
         }
     }
 
@@ -75,7 +76,7 @@ final class AuditDatabase {
         case .sqlite(let connection):
             try connection.forEachRow(sql, bindings) { try body($0) }
         case .postgres(let session):
-            for row in try session.run(postgres(sql), bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen).rows {
+            for row in try run(sql, bindings, on: session).rows {
                 try body(row)
             }
         }
@@ -94,7 +95,7 @@ final class AuditDatabase {
         case .sqlite(let connection):
             return try connection.queryOne(sql, bindings) { try row($0) }
         case .postgres(let session):
-            let rows = try session.run(postgres(sql), bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen).rows
+            let rows = try run(sql, bindings, on: session).rows
             return try rows.first.map(row)
         }
     }
@@ -125,7 +126,7 @@ final class AuditDatabase {
                 let result = try body()
                 if appended, let tail = chainTail {
                     _ = try session.run(
-                        "UPDATE chain_head SET last_action_id = $1 WHERE id = 1", [.integer(tail.id)], inTransaction: true)
+                        "UPDATE chain_head SET last_action_id = $1 WHERE id = 1", [.integer(tail.lastID)], inTransaction: true)
                 }
                 _ = try session.run("COMMIT", inTransaction: true)
                 return result
@@ -136,15 +137,14 @@ final class AuditDatabase {
         }
     }
 
-    /// Notes that `id` with `hash` was appended to the chain in this transaction.
-    func didAppend(id: Int64, hash: String) {
-        chainTail = (id, hash)
+    /// Notes that this transaction appended an action: the chain now ends at `tail`.
+    func didAppend(_ tail: ChainTail) {
+        chainTail = tail
         appended = true
     }
 
     private func forgetChainState() {
         chainTail = nil
-        latestAnchor = nil
         appended = false
     }
 
@@ -184,6 +184,15 @@ final class AuditDatabase {
     /// letters case-insensitively and no escape character (PostgreSQL: `ILIKE … ESCAPE ''`).
     func likeWithoutEscapes(_ column: String) -> String {
         isPostgres ? "\(column) ILIKE ? ESCAPE ''" : "\(column) LIKE ?"
+    }
+
+    /// Runs `sql`, rewritten in PostgreSQL's dialect, on `session`, in the open transaction if there is one.
+    private func run(_ sql: String, _ bindings: [any SQLBindable], on session: PostgresSession) throws -> (
+        rows: [SQLValueRow], affected: Int
+    ) {
+        let statement = postgres(sql)
+        postgresStatementObserver?(statement)
+        return try session.run(statement, bindings.map(\.sqlValue), inTransaction: postgresTransactionOpen)
     }
 
     /// `sql` in PostgreSQL's dialect (cached).

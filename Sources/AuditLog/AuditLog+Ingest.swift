@@ -115,7 +115,7 @@ extension AuditLog {
         var stored: [Int64] = []
         var duplicates = 0
         for change in changes {
-            if let id = try insert(change, messageID: messageID, now: now, in: db) {
+            if let (id, changeFingerprint) = try insert(change, messageID: messageID, now: now, in: db) {
                 stored.append(id)
                 let kind: ActionKind =
                     switch change.status {
@@ -123,8 +123,7 @@ extension AuditLog {
                     case .expired: .expired
                     default: .ingested
                     }
-                let response = RowFingerprint.response(
-                    message: messageFingerprint, change: try RowFingerprint.change(id, in: db))
+                let response = RowFingerprint.response(message: messageFingerprint, change: changeFingerprint)
                 messageFingerprint = nil
                 try appendAction(
                     changeID: id, messageID: messageID,
@@ -162,24 +161,46 @@ extension AuditLog {
         ) { $0.column(0) as Int64 }
     }
 
-    /// Inserts a change; nil when a change with the same identity exists.
-    private static func insert(_ change: NewChange, messageID: String, now: Int64, in db: AuditDatabase) throws -> Int64? {
-        try db.queryOne(
+    /// Inserts a change, and its images when it has any.
+    /// - Returns: The change's id and fingerprint (see ``RowFingerprint``), computed from the values
+    ///   written, which the row holds as they are (STRICT columns in SQLite, TEXT and BIGINT in
+    ///   PostgreSQL) and verify reads back; nil when a change with the same identity exists.
+    private static func insert(_ change: NewChange, messageID: String, now: Int64, in db: AuditDatabase) throws
+        -> (id: Int64, fingerprint: String)?
+    {
+        let keys = Rows.text(of: change.keys)
+        let oldImage = Rows.text(of: change.oldImage)
+        let newImage = Rows.text(of: change.newImage)
+        let approximateCreation = change.approximateCreationTime?.databaseMilliseconds
+        let batchInfo = change.batchInfo?.serialized
+        let inserted = try db.queryOne(
             """
             INSERT INTO changes (message_id, stream_arn, shard_id, sequence_key, sequence_number, event_id, event_name, keys_json,
-                                 document_id, old_image_json, new_image_json, approximate_creation_at, status, attempts,
-                                 next_attempt_at, last_error, batch_info_json, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?)
+                                 document_id, approximate_creation_at, status, attempts, next_attempt_at, last_error,
+                                 batch_info_json, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING RETURNING id
             """,
             [
                 messageID, change.streamARN, change.shardID, change.sequenceNumber.sortKey, change.sequenceNumber.digits,
-                change.eventID, change.eventName?.rawValue, Rows.text(of: change.keys), change.documentID,
-                Rows.text(of: change.oldImage), Rows.text(of: change.newImage),
-                change.approximateCreationTime?.databaseMilliseconds,
-                change.status.rawValue, change.reason, change.batchInfo?.serialized, now, now,
+                change.eventID, change.eventName?.rawValue, keys, change.documentID, approximateCreation,
+                change.status.rawValue, change.reason, batchInfo, now, now,
             ]
         ) { $0.column(0) as Int64 }
+        guard let id = inserted else { return nil }
+        if oldImage != nil || newImage != nil {
+            try db.run(
+                "INSERT INTO change_images (change_id, old_image_json, new_image_json) VALUES (?, ?, ?)",
+                [id, oldImage, newImage])
+        }
+        // The write-once columns in RowFingerprint.changeColumns' order, as written.
+        let fingerprint = RowFingerprint.fingerprint([
+            .integer(id), .text(messageID), change.streamARN.sqlValue, change.shardID.sqlValue,
+            .text(change.sequenceNumber.sortKey), .text(change.sequenceNumber.digits), change.eventID.sqlValue,
+            (change.eventName?.rawValue).sqlValue, keys.sqlValue, change.documentID.sqlValue, oldImage.sqlValue,
+            newImage.sqlValue, approximateCreation.sqlValue, batchInfo.sqlValue, .integer(now),
+        ])
+        return (id, fingerprint)
     }
 
     /// The stored change a duplicate collided with.
@@ -198,7 +219,8 @@ extension AuditLog {
     ///
     /// The new action's id is one more than the highest id ever used (AUTOINCREMENT's
     /// counter), and its hash chains to the action before it (see ``ActionChain``): keyed
-    /// with the key the connection holds when the chain is keyed.
+    /// with the key the connection holds when the chain is keyed. The chain's end is read
+    /// from the store at the transaction's first append, then carried in ``AuditDatabase/chainTail``.
     /// - Throws: ``AuditLogError`` `.keyRequired` when the chain is keyed and the connection
     ///   holds no key, `.invalidKey` when it holds another key, `.corrupt` when the chain's
     ///   anchor or last hash is gone; or a database error.
@@ -207,14 +229,8 @@ extension AuditLog {
         -> ActionRecord
     {
         let key = db.chainKey
-        let anchor: ChainAnchor?
-        if let cached = db.latestAnchor {
-            anchor = cached
-        } else {
-            anchor = try ChainAnchor.latest(in: db)
-            db.latestAnchor = .some(anchor)
-        }
-        switch (anchor, key) {
+        let tail = try db.chainTail ?? ChainTail.read(in: db)
+        switch (tail.anchor, key) {
         case (nil, nil):
             break
         case (let anchor?, nil):
@@ -225,25 +241,18 @@ extension AuditLog {
         case (let anchor?, let key?):
             guard anchor.keyID == key.keyID else { throw ChainAnchor.wrongKey(anchor, key) }
         }
-        let lastID: Int64
         let previous: [UInt8]
-        if let tail = db.chainTail, let bytes = ActionChain.bytes(ofHex: tail.hash) {
-            (lastID, previous) = (tail.id, bytes)
+        if tail.lastID == 0 {
+            previous = ActionChain.genesis
         } else {
-            lastID = try db.highestActionID()
-            if lastID == 0 {
-                previous = ActionChain.genesis
-            } else {
-                let previousHash = try db.queryOne("SELECT hash FROM actions WHERE id = ?", [lastID]) { $0.column(0) as String }
-                guard let previousHash, let bytes = ActionChain.bytes(ofHex: previousHash) else {
-                    throw AuditLogError(
-                        code: .corrupt,
-                        description: "the action chain is broken at action \(lastID) (missing or bad hash); run verify")
-                }
-                previous = bytes
+            guard let previousHash = tail.lastHash, let bytes = ActionChain.bytes(ofHex: previousHash) else {
+                throw AuditLogError(
+                    code: .corrupt,
+                    description: "the action chain is broken at action \(tail.lastID) (missing or bad hash); run verify")
             }
+            previous = bytes
         }
-        let id = lastID + 1
+        let id = tail.lastID + 1
         let columns: [SQLValue] = [
             .integer(id), changeID.sqlValue, messageID.sqlValue, .text(entry.action.rawValue), .text(entry.actor),
             entry.reason.sqlValue, .text(entry.outcome), entry.response.sqlValue, .integer(at),
@@ -252,7 +261,7 @@ extension AuditLog {
         try db.run(
             "INSERT INTO actions (id, change_id, message_id, action, actor, reason, outcome, response, at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             columns + [SQLValue.text(hash)])
-        db.didAppend(id: id, hash: hash)
+        db.didAppend(ChainTail(anchor: tail.anchor, lastID: id, lastHash: hash))
         return ActionRecord(
             id: id, changeID: changeID, messageID: messageID, action: entry.action, actor: entry.actor,
             reason: entry.reason, outcome: entry.outcome, response: entry.response,

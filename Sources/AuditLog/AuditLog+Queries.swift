@@ -27,7 +27,7 @@ extension AuditLog {
         let rows = try read { db in
             try db.query(
                 """
-                SELECT \(Rows.changeColumnsWithoutOldImage) FROM changes INDEXED BY changes_due
+                SELECT \(Rows.changeColumnsWithoutOldImage) FROM \(Rows.changesWithImages("changes INDEXED BY changes_due"))
                 WHERE status IN ('pending', 'failed') AND (status = 'pending' OR ifnull(next_attempt_at, 0) <= ?1)
                   AND ifnull(document_id, '') >= ?2 AND (ifnull(document_id, ''), sequence_key, id) > (?2, ?3, ?4)
                 ORDER BY ifnull(document_id, ''), sequence_key, id LIMIT ?5
@@ -152,7 +152,7 @@ extension AuditLog {
         let (rangeConditions, rangeBindings) = range.conditions
         let allConditions = conditions + rangeConditions
         return try db.query(
-            "SELECT \(Rows.changeColumns) FROM \(source) WHERE \(allConditions.joined(separator: " AND ")) ORDER BY id LIMIT ?",
+            "SELECT \(Rows.changeColumns) FROM \(Rows.changesWithImages(source)) WHERE \(allConditions.joined(separator: " AND ")) ORDER BY id LIMIT ?",
             bindings + rangeBindings + [limit + 1]
         ) { row in try Rows.change(from: row) }
     }
@@ -176,12 +176,14 @@ extension AuditLog {
     /// - Throws: ``AuditLogError``.
     public func history(documentID: String) throws(AuditLogError) -> (changes: [ChangeRecord], actions: [ActionRecord]) {
         try read { db in
+            // A document's changes come by id (the index that lists them) and are put in sequence order here.
             let changes = try db.query(
                 """
-                SELECT \(Rows.changeColumns) FROM changes INDEXED BY changes_document_sequence
-                WHERE document_id = ? ORDER BY sequence_key, id
+                SELECT \(Rows.changeColumns) FROM \(Rows.changesWithImages("changes INDEXED BY changes_document"))
+                WHERE document_id = ? ORDER BY id
                 """, [documentID]
             ) { row in try Rows.change(from: row) }
+            .sorted { ($0.sequenceNumber, $0.id) < ($1.sequenceNumber, $1.id) }
             var actions: [ActionRecord] = []
             for change in changes {
                 actions += try Self.actions(forChange: change.id, in: db)

@@ -18,7 +18,7 @@ extension AuditLog {
         try read { db in
             try db.forEachRow(
                 """
-                SELECT document_id, max(sequence_key) FROM changes INDEXED BY changes_document_sequence
+                SELECT document_id, max(sequence_key) FROM changes INDEXED BY changes_document
                 WHERE document_id IN (\(marks)) GROUP BY document_id
                 """, ids
             ) { row in

@@ -4,16 +4,24 @@ import StreamModel
 
 /// Column lists and row readers shared by the queries.
 enum Rows {
-    /// The columns of a ``ChangeRecord``, in ``change(from:)``'s order (the message's correlation ID by primary key).
-    static let changeColumns = changeColumns(oldImage: "changes.old_image_json")
+    /// The columns of a ``ChangeRecord``, in ``change(from:)``'s order, read from
+    /// ``changesWithImages(_:)`` (the message's correlation ID by primary key).
+    static let changeColumns = changeColumns(oldImage: "change_images.old_image_json")
 
     /// ``changeColumns`` without the old image (NULL in its place), for readers that never use it.
     static let changeColumnsWithoutOldImage = changeColumns(oldImage: "NULL")
 
+    /// `changes` (the table, with its index hint: `changes INDEXED BY changes_due`) joined with
+    /// each change's images, which ``changeColumns`` read. A change without images has no
+    /// `change_images` row: its images read NULL.
+    static func changesWithImages(_ changes: String) -> String {
+        "\(changes) LEFT JOIN change_images ON change_images.change_id = changes.id"
+    }
+
     private static func changeColumns(oldImage: String) -> String {
         """
         changes.id, changes.message_id, changes.stream_arn, changes.shard_id, changes.sequence_number, changes.event_id, \
-        changes.event_name, changes.keys_json, changes.document_id, \(oldImage), changes.new_image_json, \
+        changes.event_name, changes.keys_json, changes.document_id, \(oldImage), change_images.new_image_json, \
         changes.approximate_creation_at, changes.status, changes.attempts, changes.next_attempt_at, changes.last_error, \
         changes.batch_info_json, \
         (SELECT messages.correlation_id FROM messages WHERE messages.message_id = changes.message_id), \

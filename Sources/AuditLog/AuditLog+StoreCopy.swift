@@ -40,6 +40,7 @@ extension AuditLog {
         .init(name: "messages", resume: .messageArrival),
         .init(name: "batches", resume: .integerKey("id")),
         .init(name: "changes", resume: .integerKey("id")),
+        .init(name: "change_images", resume: .integerKey("change_id")),
         .init(name: "actions", resume: .integerKey("id")),
         .init(name: "chain_anchors", resume: .integerKey("first_action_id")),
         .init(name: "leases", resume: .fromStart(["name"])),

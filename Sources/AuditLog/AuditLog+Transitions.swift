@@ -9,7 +9,9 @@ extension AuditLog {
     }
 
     static func change(id: Int64, in db: AuditDatabase) throws -> ChangeRecord? {
-        try db.queryOne("SELECT \(Rows.changeColumns) FROM changes WHERE id = ?", [id]) { row in try Rows.change(from: row) }
+        try db.queryOne("SELECT \(Rows.changeColumns) FROM \(Rows.changesWithImages("changes")) WHERE changes.id = ?", [id]) {
+            row in try Rows.change(from: row)
+        }
     }
 
     /// Moves a change to `to` and appends `action`, in one transaction; returns the updated row.

@@ -113,7 +113,8 @@ public struct EngineCommitResult: Sendable {
 public struct DocumentAuditFacts: Sendable, Hashable {
     /// The highest sequence number among the document's applied changes.
     public var latestApplied: SequenceNumber?
-    /// Changes of the document that later ones must wait for: parked, or failed and not yet due.
+    /// Changes of the document that later ones must wait for: parked, or failed and not yet due;
+    /// in sequence-number order.
     public var blockers: [Blocker]
 
     /// A change that holds back later changes of its document.
@@ -169,10 +170,10 @@ extension AuditLog {
             }
             try db.forEachRow(
                 """
-                SELECT id, document_id, sequence_key, status FROM changes INDEXED BY changes_document_sequence
+                SELECT id, document_id, sequence_key, status FROM changes INDEXED BY changes_document
                 WHERE document_id IN (\(marks))
                   AND (status = 'parked' OR (status = 'failed' AND ifnull(next_attempt_at, 0) > ?))
-                ORDER BY document_id, sequence_key
+                ORDER BY document_id, id
                 """, ids + [now.databaseMilliseconds]
             ) { row in
                 let id = row.column(0) as Int64
@@ -183,6 +184,10 @@ extension AuditLog {
                 facts[documentID, default: DocumentAuditFacts()].blockers.append(
                     .init(id: id, sequenceNumber: sequence, status: status))
             }
+        }
+        // Read by id (the index that lists a document's changes); the planners want them in sequence order.
+        for (documentID, documentFacts) in facts where documentFacts.blockers.count > 1 {
+            facts[documentID]?.blockers.sort { ($0.sequenceNumber, $0.id) < ($1.sequenceNumber, $1.id) }
         }
         return facts
     }
@@ -197,7 +202,7 @@ extension AuditLog {
         return try read { db in
             try db.query(
                 """
-                SELECT \(Rows.changeColumns) FROM changes INDEXED BY changes_due
+                SELECT \(Rows.changeColumns) FROM \(Rows.changesWithImages("changes INDEXED BY changes_due"))
                 WHERE status IN ('pending', 'failed') AND (status = 'pending' OR ifnull(next_attempt_at, 0) <= ?)
                   AND ifnull(document_id, '') IN (\(marks))
                 ORDER BY ifnull(document_id, ''), sequence_key, id

@@ -42,7 +42,8 @@ struct ChainAnchor {
                 first, key.keyID, previousHash, now,
                 ActionChain.anchorMAC(firstActionID: first, previousHash: previousHash, anchoredAt: now, key: key),
             ])
-        db.latestAnchor = nil
+        // The next append in this transaction reads the new anchor.
+        db.chainTail = nil
     }
 
     /// Whether the anchor was written by the holder of `key`.

@@ -14,11 +14,16 @@ enum RowFingerprint {
     /// The write-once columns of a message.
     static let messageColumns =
         "message_id, body, format, correlation_id, error_text, received_at, receive_count, sent_at, quarantine_reason"
-    /// The write-once columns of a change (status, attempts, times and errors change; these never do).
+    /// The write-once columns of a change (status, attempts, times and errors change; these never
+    /// do), read from `changes` joined with its images (NULL when it has none, as before they had
+    /// a table of their own), in the order the fingerprints of every existing chain hash them.
     static let changeColumns = """
-        id, message_id, stream_arn, shard_id, sequence_key, sequence_number, event_id, event_name, keys_json, document_id, \
-        old_image_json, new_image_json, approximate_creation_at, batch_info_json, created_at
+        changes.id, changes.message_id, changes.stream_arn, changes.shard_id, changes.sequence_key, changes.sequence_number, \
+        changes.event_id, changes.event_name, changes.keys_json, changes.document_id, change_images.old_image_json, \
+        change_images.new_image_json, changes.approximate_creation_at, changes.batch_info_json, changes.created_at
         """
+    private static let messageColumnCount = messageColumns.split(separator: ",").count
+    private static let changeColumnCount = changeColumns.split(separator: ",").count
     static let messageKey = "messageFingerprint"
     static let changeKey = "changeFingerprint"
 
@@ -35,17 +40,17 @@ enum RowFingerprint {
 
     /// The stored message's fingerprint (nil when there is no such message).
     static func message(_ id: String, in db: AuditDatabase) throws -> String? {
-        let count = messageColumns.split(separator: ",").count
-        return try db.queryOne("SELECT \(messageColumns) FROM messages WHERE message_id = ?", [id]) { row in
-            fingerprint((0..<count).map { row.value(at: $0) })
+        try db.queryOne("SELECT \(messageColumns) FROM messages WHERE message_id = ?", [id]) { row in
+            fingerprint((0..<messageColumnCount).map { row.value(at: $0) })
         }
     }
 
     /// The stored change's fingerprint (nil when there is no such change).
     static func change(_ id: Int64, in db: AuditDatabase) throws -> String? {
-        let count = changeColumns.split(separator: ",").count
-        return try db.queryOne("SELECT \(changeColumns) FROM changes WHERE id = ?", [id]) { row in
-            fingerprint((0..<count).map { row.value(at: $0) })
+        try db.queryOne(
+            "SELECT \(changeColumns) FROM \(Rows.changesWithImages("changes")) WHERE changes.id = ?", [id]
+        ) { row in
+            fingerprint((0..<changeColumnCount).map { row.value(at: $0) })
         }
     }
 

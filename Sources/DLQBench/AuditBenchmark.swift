@@ -2,13 +2,17 @@ import ArgumentParser
 import AuditLog
 import Foundation
 
-/// Step 1: the audit store on its own — inserts, `history` and `list --status` on a big database.
+/// Step 1: the audit store on its own — inserts, `history` and `list --status` on a big database;
+/// then the same rows inserted raw (``RawAuditInsert``), the insert figure's baseline.
 struct AuditBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Insert changes into a new audit log in batches, then time history and list --status on it.")
+        abstract:
+            "Insert changes into a new audit log in batches, then time history and list --status on it; then insert the same rows into bare tables (the baseline)."
+    )
 
-    @Option(help: "The audit database to create (removed first if it exists).") var db: String
+    @Option(help: "The audit database to create (removed first if it exists); the baseline's is <db>-raw, removed at the end.")
+    var db: String
     @Option(help: "Changes to insert.") var changes = 1_000_000
     @Option(help: "Changes per AuditLog.ingest call (one transaction).") var batch = 1000
     @Option(help: "Changes per document, on average.") var changesPerDocument = 10
@@ -21,11 +25,15 @@ struct AuditBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        let rawDB = db + "-raw"
+        for path in [db, rawDB] {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
         let documents = max(1, changes / changesPerDocument)
         var report = StepReport(step: "audit")
         report.set("changes", changes)
         report.set("documents", documents)
+        var insertRate = 0.0
         do {
             let auditLog = try AuditLog(path: db)
 
@@ -41,7 +49,8 @@ struct AuditBenchmark: AsyncParsableCommand {
                 guard stored == count else { throw BenchError("ingest stored \(stored) of \(count) changes") }
                 inserted += count
             }
-            report.set("insertChangesPerSecond", Double(changes) / Latencies.seconds(inserting))
+            insertRate = Double(changes) / Latencies.seconds(inserting)
+            report.set("insertChangesPerSecond", insertRate)
 
             var generator = SplitMix64(seed: 42)
             var history = Latencies()
@@ -69,6 +78,26 @@ struct AuditBenchmark: AsyncParsableCommand {
         }
         // The audit log is closed here (its last reference is gone), so the WAL is checkpointed into the file.
         report.set("databaseBytes", Self.bytesOnDisk([db, db + "-wal", db + "-shm"]))
+
+        // The baseline: the same messages, in groups of the same size, inserted raw.
+        do {
+            let raw = try RawAuditInsert(path: rawDB)
+            var inserting = Duration.zero
+            var inserted = 0
+            while inserted < changes {
+                let count = min(batch, changes - inserted)
+                let messages = BenchData.auditMessages(first: inserted, count: count, documents: documents, at: Date())
+                let start = ContinuousClock.now
+                let stored = try raw.insert(messages, at: Date())
+                inserting += ContinuousClock.now - start
+                guard stored == count else { throw BenchError("the raw insert stored \(stored) of \(count) changes") }
+                inserted += count
+            }
+            let rawRate = Double(changes) / Latencies.seconds(inserting)
+            report.set("rawInsertChangesPerSecond", rawRate)
+            report.set("insertRatio", insertRate / rawRate)
+        }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: rawDB + suffix) }
         try report.print()
     }
 

@@ -87,7 +87,7 @@ public final class RunLease: Sendable {
     /// - Returns: This holder's fence, or nil when another holder has the lease.
     /// - Throws: `AuditLogError` when the database fails.
     public func acquire() async throws -> LeaseFence? {
-        if let fence {
+        if fence != nil {
             if case .held(let renewed) = try await renew() { return renewed }
         }
         let locked = lockFile()

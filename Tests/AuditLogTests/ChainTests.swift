@@ -75,7 +75,8 @@ struct ChainTests {
         arguments: [
             ("UPDATE messages SET body = 'nothing to see' WHERE message_id = 'm-1'", "message m-1"),
             ("UPDATE messages SET quarantine_reason = 'x' WHERE message_id = 'm-1'", "message m-1"),
-            ("UPDATE changes SET new_image_json = '{}' WHERE id = 1", "change 1"),
+            ("UPDATE change_images SET new_image_json = '{}' WHERE change_id = 1", "change 1"),
+            ("DELETE FROM change_images WHERE change_id = 1", "change 1"),
             ("UPDATE changes SET document_id = '43' WHERE id = 3", "change 3"),
             ("UPDATE changes SET status = 'applied' WHERE id = 2", "change 2"),
         ])

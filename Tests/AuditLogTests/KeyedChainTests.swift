@@ -132,6 +132,7 @@ struct KeyedChainTests {
             """
             DROP TRIGGER actions_no_delete;
             DELETE FROM actions WHERE id = 5;
+            DELETE FROM change_images WHERE change_id = 3;
             DELETE FROM changes WHERE id = 3;
             DELETE FROM messages WHERE message_id = 'message-3';
             UPDATE sqlite_sequence SET seq = 4 WHERE name = 'actions';
