@@ -1,5 +1,6 @@
 import Foundation
 import StreamModel
+import TestSupport
 
 /// A generated DLQ body and what the generator knows about it.
 struct GeneratedBody: Sendable {

@@ -23,22 +23,6 @@ enum ReliabilityScale {
     }
 }
 
-/// SplitMix64: a small, fast generator whose whole run follows from its seed, so a
-/// failure can be replayed with `RELIABILITY_SEED=<seed>`.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Read-only SQL over an audit database file, for checks the AuditLog API does not offer
 /// (every stored message, raw bytes) and for tampering. Each call opens its own
 /// connection on a plain thread, so blocking SQLite work never runs on the cooperative pool.

@@ -15,18 +15,6 @@ extension ServeTests {
         static let reader = "fuzz-reader-token-0123456789"
         static let operator_ = "fuzz-operator-token-0123456789"
 
-        /// A small seeded generator (SplitMix64), so a failure replays with `FUZZ_SEED=<seed>`.
-        struct Generator: RandomNumberGenerator {
-            var state: UInt64
-            mutating func next() -> UInt64 {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
-        }
-
         /// One generated request.
         struct FuzzRequest: CustomStringConvertible {
             var method: HTTPMethod
@@ -63,7 +51,7 @@ extension ServeTests {
             text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         }
 
-        static func generate(_ random: inout Generator) -> FuzzRequest {
+        static func generate(_ random: inout SeededGenerator) -> FuzzRequest {
             let methods: [HTTPMethod] = [.GET, .GET, .GET, .POST, .POST, .PUT, .DELETE, .PATCH, .HEAD, .OPTIONS]
             let method = methods.randomElement(using: &random)!
             var path = paths.randomElement(using: &random)!
@@ -119,7 +107,7 @@ extension ServeTests {
         @Test("10,000 generated requests: no 5xx but 503, the process alive, memory flat, refused requests change no audit row")
         func fuzz() async throws {
             let seed = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
-            var random = Generator(state: seed)
+            var random = SeededGenerator(seed: seed)
             let world = try await ReprocessorWorld.start()
             try await world.putArtist("1", name: "One")
             let service = try await RunningService.start(
