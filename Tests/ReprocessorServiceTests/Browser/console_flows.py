@@ -175,7 +175,14 @@ class Flows:
         self.expect("This will retry 1 change." in self.text(), "the preview counts the selection")
         self.button("Retry 1 change").click()
         self.wait_for_job()
-        self.expect("applied 1" in self.text(), "the selected change applied")
+        # The change ends applied: by this retry, or by serve's replay loop when it picked the
+        # change up first once the retry made it pending (then this retry's result is a conflict
+        # naming that, which is what an operator should see).
+        rows = self.driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
+        self.expect(len(rows) == 1, f"one per-change result, not {len(rows)}")
+        cells = rows[0].find_elements(By.TAG_NAME, "td")
+        self.expect(len(cells) >= 3 and cells[2].text.strip() == "applied", "the selected change is applied: " + rows[0].text)
+        self.expect(cells[1].text.strip() in ("applied", "conflict"), "applied by this retry or just before it: " + rows[0].text)
 
     def rollback_and_audit(self):
         self.open("/ui/changes?key=2")
