@@ -162,20 +162,24 @@ struct ReconcileTests {
         let world = try await Self.driftedWorld(artists: Self.smallArtistCount)
         let path = world.auditDatabasePath
         let pid = Mutex<Int32?>(nil)
+        // The process creates `<resumeFile>.paused` once it stands at the pause point (its page committed).
+        let resumeFile = path + ".resume-after-page"
         let killed = Task {
             try await CommandRunner.run(
                 ReprocessorExecutable.path, ["reconcile", "--repair", "--reason", "incident 7", "--segments", "1"],
                 environment: world.environment([
                     "DLQ_TEST_PAUSE_AT": "reconcile-after-page", "DLQ_TEST_PAUSE_SECONDS": "600",
-                    "DLQ_BATCH_DOCUMENTS": "25",
+                    "DLQ_TEST_RESUME_FILE": resumeFile, "DLQ_BATCH_DOCUMENTS": "25",
                 ]),
                 onStart: { started in pid.withLock { $0 = started } })
         }
-        var paused: ReconcileRun?
-        for _ in 0..<600 where paused == nil {
+        var atPause = false
+        for _ in 0..<600 where !atPause {
             try await Task.sleep(for: .milliseconds(100))
-            paused = try await AuditLog(path: path).reconcileRuns(limit: 1).first.flatMap { $0.scanned > 0 ? $0 : nil }
+            atPause = FileManager.default.fileExists(atPath: resumeFile + ".paused")
         }
+        #expect(atPause, "the repair never stopped after a committed page")
+        let paused = try await AuditLog(path: path).reconcileRuns(limit: 1).first.flatMap { $0.scanned > 0 ? $0 : nil }
         let interrupted = try #require(paused, "the repair never committed a page")
         kill(try #require(pid.withLock { $0 }), SIGKILL)
         let output = try await killed.value
