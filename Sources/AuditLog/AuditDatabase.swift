@@ -42,9 +42,6 @@ final class AuditDatabase {
     private var translated: [String: String] = [:]
     private var postgresTransactionOpen = false
 
-    /// Whether the current transaction appended actions (PostgreSQL moves `chain_head` once, at commit).
-    private var appended = false
-
     init(_ backend: Backend) {
         self.backend = backend
     }
@@ -110,8 +107,8 @@ final class AuditDatabase {
     /// `lockingWriters: false` (PostgreSQL's document claims) writes without the write lock:
     /// such a transaction appends nothing to the chain and must lock the rows it changes itself.
     func transaction<T>(_ kind: TransactionKind, lockingWriters: Bool = true, _ body: () throws -> T) throws -> T {
-        forgetChainState()
-        defer { forgetChainState() }
+        chainTail = nil
+        defer { chainTail = nil }
         switch backend {
         case .sqlite(let connection):
             return try connection.transaction(kind, body)
@@ -124,7 +121,8 @@ final class AuditDatabase {
                     _ = try session.run("SELECT last_action_id FROM chain_head WHERE id = 1 FOR UPDATE", inTransaction: true)
                 }
                 let result = try body()
-                if appended, let tail = chainTail {
+                // The chain's end moved in this transaction: `chain_head` follows, once, at commit.
+                if let tail = chainTail {
                     _ = try session.run(
                         "UPDATE chain_head SET last_action_id = $1 WHERE id = 1", [.integer(tail.lastID)], inTransaction: true)
                 }
@@ -135,17 +133,6 @@ final class AuditDatabase {
                 throw error
             }
         }
-    }
-
-    /// Notes that this transaction appended an action: the chain now ends at `tail`.
-    func didAppend(_ tail: ChainTail) {
-        chainTail = tail
-        appended = true
-    }
-
-    private func forgetChainState() {
-        chainTail = nil
-        appended = false
     }
 
     // MARK: Where the backends differ

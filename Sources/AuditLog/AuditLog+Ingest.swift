@@ -261,7 +261,7 @@ extension AuditLog {
         try db.run(
             "INSERT INTO actions (id, change_id, message_id, action, actor, reason, outcome, response, at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             columns + [SQLValue.text(hash)])
-        db.didAppend(ChainTail(anchor: tail.anchor, lastID: id, lastHash: hash))
+        db.chainTail = ChainTail(anchor: tail.anchor, lastID: id, lastHash: hash)
         return ActionRecord(
             id: id, changeID: changeID, messageID: messageID, action: entry.action, actor: entry.actor,
             reason: entry.reason, outcome: entry.outcome, response: entry.response,

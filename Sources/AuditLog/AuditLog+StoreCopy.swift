@@ -72,9 +72,7 @@ extension AuditLog {
         guard !isShared, target.isShared else {
             throw AuditLogError(code: .storage, description: "a store is copied from a SQLite file into a PostgreSQL database")
         }
-        let firstHash = try read { db in
-            try db.queryOne("SELECT hash FROM actions ORDER BY id LIMIT 1") { $0.column(0) as String }
-        }
+        let firstHash = try firstActionHash()
         let targetFirstHash = try await target.firstActionHash()
         if let targetFirstHash, targetFirstHash != firstHash {
             throw AuditLogError(

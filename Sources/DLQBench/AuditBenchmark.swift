@@ -37,17 +37,8 @@ struct AuditBenchmark: AsyncParsableCommand {
         do {
             let auditLog = try AuditLog(path: db)
 
-            var inserting = Duration.zero
-            var inserted = 0
-            while inserted < changes {
-                let count = min(batch, changes - inserted)
-                let messages = BenchData.auditMessages(first: inserted, count: count, documents: documents, at: Date())
-                let start = ContinuousClock.now
-                let outcomes = try await auditLog.ingest(messages, at: Date())
-                inserting += ContinuousClock.now - start
-                let stored = outcomes.reduce(0) { $0 + $1.storedChangeIDs.count }
-                guard stored == count else { throw BenchError("ingest stored \(stored) of \(count) changes") }
-                inserted += count
+            let inserting = try await timeInserts(documents: documents, by: "ingest") { messages in
+                try await auditLog.ingest(messages, at: Date()).reduce(0) { $0 + $1.storedChangeIDs.count }
             }
             insertRate = Double(changes) / Latencies.seconds(inserting)
             report.set("insertChangesPerSecond", insertRate)
@@ -82,16 +73,8 @@ struct AuditBenchmark: AsyncParsableCommand {
         // The baseline: the same messages, in groups of the same size, inserted raw.
         do {
             let raw = try RawAuditInsert(path: rawDB)
-            var inserting = Duration.zero
-            var inserted = 0
-            while inserted < changes {
-                let count = min(batch, changes - inserted)
-                let messages = BenchData.auditMessages(first: inserted, count: count, documents: documents, at: Date())
-                let start = ContinuousClock.now
-                let stored = try raw.insert(messages, at: Date())
-                inserting += ContinuousClock.now - start
-                guard stored == count else { throw BenchError("the raw insert stored \(stored) of \(count) changes") }
-                inserted += count
+            let inserting = try await timeInserts(documents: documents, by: "the raw insert") { messages in
+                try raw.insert(messages, at: Date())
             }
             let rawRate = Double(changes) / Latencies.seconds(inserting)
             report.set("rawInsertChangesPerSecond", rawRate)
@@ -99,6 +82,26 @@ struct AuditBenchmark: AsyncParsableCommand {
         }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: rawDB + suffix) }
         try report.print()
+    }
+
+    /// Inserts the step's messages, `batch` changes a call, with `insert` (which returns how many
+    /// changes it stored), and times the calls alone (not making the messages).
+    /// - Throws: ``BenchError`` naming `inserter` when a call stores fewer changes than it was given.
+    func timeInserts(
+        documents: Int, by inserter: String, _ insert: ([NewMessage]) async throws -> Int
+    ) async throws -> Duration {
+        var inserting = Duration.zero
+        var inserted = 0
+        while inserted < changes {
+            let count = min(batch, changes - inserted)
+            let messages = BenchData.auditMessages(first: inserted, count: count, documents: documents, at: Date())
+            let start = ContinuousClock.now
+            let stored = try await insert(messages)
+            inserting += ContinuousClock.now - start
+            guard stored == count else { throw BenchError("\(inserter) stored \(stored) of \(count) changes") }
+            inserted += count
+        }
+        return inserting
     }
 
     /// Disk space of the files that exist (allocated blocks, not apparent size).

@@ -344,20 +344,16 @@ public struct WriteEngine: Sendable {
     /// - Throws: `OpenSearchError` when search cannot be read; audit-log errors.
     func recoverInterruptedWrites(now: Date) async throws -> Int {
         let repairs = try await recoverInterruptedRepairs(now: now)
-        var intents = try await auditLog.openWriteIntents(recordedBefore: now, limit: 1000)
+        let intents = try await auditLog.openWriteIntents(recordedBefore: now, limit: 1000)
         guard !intents.isEmpty else { return repairs }
         // In a fleet, an open intent may be a live worker's write in flight: only the documents
         // this worker can claim (free, or their holder's claim expired) are resolved here.
-        let claims = try await claim(intents.map(\.intent.documentID))
-        if let claims { intents = intents.filter { claims.holds($0.intent.documentID) } }
-        do {
-            let recovered = try await recover(intents, now: now, claims: claims)
-            try await release(claims)
-            return repairs + recovered
-        } catch {
-            try? await release(claims)
-            throw error
+        let recovered = try await withClaims(intents.map(\.intent.documentID)) { claims in
+            try await recover(
+                claims.map { claims in intents.filter { claims.holds($0.intent.documentID) } } ?? intents, now: now,
+                claims: claims)
         }
+        return repairs + recovered
     }
 
     /// ``recoverInterruptedWrites(now:)`` for `intents`, whose documents this worker holds.
@@ -391,16 +387,22 @@ public struct WriteEngine: Sendable {
 
     // MARK: Claims
 
-    /// Claims `documentIDs` when this engine is a fleet worker (nil otherwise: nothing to check).
-    func claim(_ documentIDs: [String]) async throws -> DocumentClaims? {
-        guard let claimant else { return nil }
-        return try await auditLog.claimDocuments(documentIDs, holder: claimant.holder, ttl: claimant.ttl, now: Date())
-    }
-
-    /// Gives `claims` back, so other workers may take the documents at once.
-    func release(_ claims: DocumentClaims?) async throws {
-        guard let claims else { return }
+    /// Runs `body` with those of `documentIDs` this worker could claim when it is a fleet worker
+    /// (`nil` otherwise: it works alone, under the run lease), and gives the claims back when
+    /// `body` returns or throws, so other workers may take the documents at once.
+    func withClaims<T>(_ documentIDs: [String], _ body: (DocumentClaims?) async throws -> T) async throws -> T {
+        guard let claimant else { return try await body(nil) }
+        let claims = try await auditLog.claimDocuments(
+            documentIDs, holder: claimant.holder, ttl: claimant.ttl, now: Date())
+        let result: T
+        do {
+            result = try await body(claims)
+        } catch {
+            try? await auditLog.releaseClaims(claims)
+            throw error
+        }
         try await auditLog.releaseClaims(claims)
+        return result
     }
 
     /// `settlements` with `response` on the last one (the change the write was for) and, should
@@ -440,25 +442,21 @@ public struct WriteEngine: Sendable {
         guard !dryRun, claimant != nil else {
             return try await execute(works, context: context, dryRun: dryRun, readsFinished: readsFinished, claims: nil)
         }
-        let claims = try await claim(works.map(\.documentID))
-        var execution = Execution()
-        var mine: [DocumentWork] = []
-        for work in works {
-            if claims?.holds(work.documentID) == true {
-                mine.append(work)
-                continue
-            }
-            // A replay pass leaves the document to the worker holding it; an operator is told.
-            guard passingHeld else {
-                for change in work.changes {
-                    execution.results[change.id] = OperationResult(
-                        id: change.id, outcome: .conflict, status: change.status,
-                        message: "another worker is writing document \(work.documentID) now; nothing written, try again")
+        return try await withClaims(works.map(\.documentID)) { claims in
+            var execution = Execution()
+            var mine: [DocumentWork] = []
+            for work in works {
+                if claims?.holds(work.documentID) == true {
+                    mine.append(work)
+                } else if !passingHeld {
+                    // A replay pass leaves the document to the worker holding it; an operator is told.
+                    for change in work.changes {
+                        execution.results[change.id] = OperationResult(
+                            id: change.id, outcome: .conflict, status: change.status,
+                            message: "another worker is writing document \(work.documentID) now; nothing written, try again")
+                    }
                 }
-                continue
             }
-        }
-        do {
             // What was due when the page was read may have been settled since by the worker that
             // held the document then: replay decides from what is due now.
             let replayed = mine.compactMap { work -> String? in
@@ -470,14 +468,10 @@ public struct WriteEngine: Sendable {
                 mine = mine.filter { if case .replay = $0 { false } else { true } } + DocumentWork.replays(of: due)
             }
             let done = try await execute(mine, context: context, dryRun: false, readsFinished: readsFinished, claims: claims)
-            try await release(claims)
             execution.results.merge(done.results) { _, new in new }
             execution.writes = done.writes
             execution.outage = done.outage
             return execution
-        } catch {
-            try? await release(claims)
-            throw error
         }
     }
 
