@@ -12,14 +12,7 @@ enum CommandContext {
     ///   - global: Database and logging options.
     ///   - connection: Connection options, when the command has them.
     static func open(_ global: GlobalOptions, _ connection: ConnectionOptions? = nil) async throws -> Reprocessor {
-        let format = global.logFormat
-        let level = global.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler: any LogHandler =
-                format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(global)
         let overrides = ReprocessorSettings.Overrides(
             queue: connection?.queueURL, auditDatabasePath: global.db, openSearchEndpoint: connection?.opensearch,
             openSearchAuth: connection?.opensearchAuth, index: connection?.index, secretsARN: connection?.secretsArn,
@@ -28,6 +21,18 @@ enum CommandContext {
             auditKeySecretARN: global.auditKeySecretArn)
         let settings = try ReprocessorSettings.resolve(overrides)
         return try await Reprocessor.open(settings: settings, logger: Logger(label: "dlq-reprocessor"))
+    }
+
+    /// Sends logs to standard error in `--log-format`, at `--log-level` and above.
+    static func bootstrapLogging(_ global: GlobalOptions) {
+        let format = global.logFormat
+        let level = global.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler =
+                format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
 }
 

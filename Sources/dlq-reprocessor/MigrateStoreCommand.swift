@@ -23,9 +23,11 @@ struct MigrateStoreCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...10_000).contains(pageSize) else { throw ValidationError("--page-size must be 1 to 10000") }
+        guard global.db == nil else { throw ValidationError("migrate-store copies --from into --to; --db does not apply") }
     }
 
     func run() async throws {
+        CommandContext.bootstrapLogging(global)
         let logger = Logger(label: "dlq-reprocessor")
         let settings = try ReprocessorSettings.resolve(
             .init(auditDatabasePath: to, auditKeyFile: global.auditKeyFile, auditKeySecretARN: global.auditKeySecretArn))
