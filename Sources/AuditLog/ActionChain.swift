@@ -33,24 +33,25 @@ enum ActionChain {
     /// The canonical bytes of one row's columns (see the type's documentation).
     static func canonicalEncoding(of columns: [SQLValue]) -> [UInt8] {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(columns.reduce(0) { $0 + encodedCount(of: $1) })
         for column in columns {
             switch column {
             case .null:
                 bytes.append(0x00)
             case .integer(let value):
                 bytes.append(0x01)
-                bytes.append(contentsOf: bigEndianBytes(UInt64(bitPattern: value)))
+                appendBigEndian(UInt64(bitPattern: value), to: &bytes)
             case .text(let text):
                 bytes.append(0x02)
-                bytes.append(contentsOf: bigEndianBytes(UInt64(text.utf8.count)))
+                appendBigEndian(UInt64(text.utf8.count), to: &bytes)
                 bytes.append(contentsOf: text.utf8)
             case .real(let value):
                 // The schema (STRICT) has no REAL or BLOB columns in actions; encode them distinctly anyway.
                 bytes.append(0x03)
-                bytes.append(contentsOf: bigEndianBytes(value.bitPattern))
+                appendBigEndian(value.bitPattern, to: &bytes)
             case .blob(let blob):
                 bytes.append(0x04)
-                bytes.append(contentsOf: bigEndianBytes(UInt64(blob.count)))
+                appendBigEndian(UInt64(blob.count), to: &bytes)
                 bytes.append(contentsOf: blob)
             }
         }
@@ -60,16 +61,22 @@ enum ActionChain {
     /// The hex hash of a row given its predecessor's hash bytes: SHA-256, or HMAC-SHA-256
     /// under `key` for an action in the keyed part of the chain.
     static func hash(previous: [UInt8], columns: [SQLValue], key: AuditChainKey? = nil) -> String {
+        hex(digest(previous: previous, columns: columns, key: key))
+    }
+
+    /// The raw 32 bytes of ``hash(previous:columns:key:)``: what the next action chains to.
+    static func digest(previous: [UInt8], columns: [SQLValue], key: AuditChainKey? = nil) -> [UInt8] {
+        let encoding = canonicalEncoding(of: columns)
         guard let key else {
             var hasher = SHA256()
             hasher.update(data: previous)
-            hasher.update(data: canonicalEncoding(of: columns))
-            return hex(Array(hasher.finalize()))
+            hasher.update(data: encoding)
+            return Array(hasher.finalize())
         }
         var authenticator = HMAC<SHA256>(key: key.symmetricKey)
         authenticator.update(data: previous)
-        authenticator.update(data: canonicalEncoding(of: columns))
-        return hex(Array(authenticator.finalize()))
+        authenticator.update(data: encoding)
+        return Array(authenticator.finalize())
     }
 
     /// The mac of a key anchor (see the type's documentation).
@@ -83,15 +90,16 @@ enum ActionChain {
 
     /// Lowercase hex.
     static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
+        String(unsafeUninitializedCapacity: bytes.count * 2) { text in
+            for (offset, byte) in bytes.enumerated() {
+                text[2 * offset] = hexDigits[Int(byte >> 4)]
+                text[2 * offset + 1] = hexDigits[Int(byte & 0x0F)]
+            }
+            return bytes.count * 2
         }
-        return String(decoding: text, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// The bytes of a 64-character hex hash, nil when it is not one.
     static func bytes(ofHex text: String) -> [UInt8]? {
@@ -121,7 +129,17 @@ enum ActionChain {
         }
     }
 
-    private static func bigEndianBytes(_ value: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
+    /// How many bytes ``canonicalEncoding(of:)`` spends on `column`.
+    private static func encodedCount(of column: SQLValue) -> Int {
+        switch column {
+        case .null: 1
+        case .integer, .real: 9
+        case .text(let text): 9 + text.utf8.count
+        case .blob(let blob): 9 + blob.count
+        }
+    }
+
+    private static func appendBigEndian(_ value: UInt64, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 }

@@ -40,6 +40,7 @@ final class AuditDatabase {
     /// traces its own statements (``Connection/traceStatements(_:)``).
     var postgresStatementObserver: (@Sendable (String) -> Void)?
     private var translated: [String: String] = [:]
+    private var insertStatements: [InsertShape: String] = [:]
     private var postgresTransactionOpen = false
 
     init(_ backend: Backend) {
@@ -95,6 +96,59 @@ final class AuditDatabase {
             let rows = try run(sql, bindings, on: session).rows
             return try rows.first.map(row)
         }
+    }
+
+    /// Inserts rows into `table`, many to a statement: `values` holds the rows one after
+    /// another, `columns.count` values each.
+    func insertRows(into table: String, columns: [String], values: [SQLValue]) throws {
+        _ = try insertRows(into: table, columns: columns, values: values, suffix: "") { _ in () }
+    }
+
+    /// Inserts rows into `table`, many to a statement, each statement ending with `suffix`
+    /// (e.g. `ON CONFLICT DO NOTHING RETURNING …`), and maps the rows the statements return
+    /// with `row`.
+    func insertRows<Row>(
+        into table: String, columns: [String], values: [SQLValue], suffix: String, row: (any SQLRow) throws -> Row
+    ) throws -> [Row] {
+        precondition(!columns.isEmpty && values.count % columns.count == 0, "a row has one value per column")
+        let rowCount = values.count / columns.count
+        // At most 999 parameters a statement (SQLite's oldest limit, far below PostgreSQL's).
+        let rowsPerStatement = max(1, min(64, 999 / columns.count))
+        var returned: [Row] = []
+        var first = 0
+        while first < rowCount {
+            let count = min(rowsPerStatement, rowCount - first)
+            let sql = insertStatement(table, columns, rows: count, suffix: suffix)
+            let rowValues = values[(first * columns.count)..<((first + count) * columns.count)]
+            switch backend {
+            case .sqlite(let connection):
+                try connection.forEachRow(sql, values: rowValues) { returned.append(try row($0)) }
+            case .postgres(let session):
+                for returnedRow in try run(sql, Array(rowValues), on: session).rows {
+                    returned.append(try row(returnedRow))
+                }
+            }
+            first += count
+        }
+        return returned
+    }
+
+    /// `INSERT INTO table (columns) VALUES (?, …), … suffix` for `rows` rows (cached).
+    private func insertStatement(_ table: String, _ columns: [String], rows: Int, suffix: String) -> String {
+        let key = InsertShape(table: table, rows: rows, suffix: suffix)
+        if let sql = insertStatements[key] { return sql }
+        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let sql =
+            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+            + Array(repeating: row, count: rows).joined(separator: ", ") + (suffix.isEmpty ? "" : " " + suffix)
+        insertStatements[key] = sql
+        return sql
+    }
+
+    private struct InsertShape: Hashable {
+        var table: String
+        var rows: Int
+        var suffix: String
     }
 
     // MARK: Transactions

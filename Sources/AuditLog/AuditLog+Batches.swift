@@ -97,8 +97,9 @@ extension AuditLog {
         return try write { db in
             try Self.check(fence, in: db)
             let batch = try Self.pendingBatch(batchID, in: db)
+            var rows = IngestRows()
             let (stored, duplicates) = try Self.storeChanges(
-                page.changes, messageID: batch.messageID, messageFingerprint: nil, now: now, in: db)
+                page.changes, messageID: batch.messageID, messageFingerprint: nil, now: now, into: &rows, in: db)
             try db.run(
                 """
                 UPDATE batches SET status = ?, attempts = 0, next_attempt_at = NULL, last_error = NULL,
@@ -111,14 +112,14 @@ extension AuditLog {
                     page.lastReadSequenceNumber?.digits, page.changes.count, now, batchID,
                 ])
             if page.complete {
-                try Self.appendAction(
+                rows.append(
                     changeID: nil, messageID: batch.messageID,
                     ActionEntry(
                         action: .ingested, reason: "every record of the range read from the stream",
                         outcome:
-                            "batch \(batchID) \(BatchStatus.read.rawValue): \(batch.recordsRead + page.changes.count) records"),
-                    at: now, in: db)
+                            "batch \(batchID) \(BatchStatus.read.rawValue): \(batch.recordsRead + page.changes.count) records"))
             }
+            try rows.write(at: now, in: db)
             guard let updated = try Self.batch(id: batchID, in: db) else {
                 throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")
             }

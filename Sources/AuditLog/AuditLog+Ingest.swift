@@ -38,53 +38,58 @@ extension AuditLog {
         let now = at.databaseMilliseconds
         return try write { db in
             try Self.check(fence, in: db)
-            return try messages.map { message in try Self.store(message, now: now, in: db) }
+            var rows = IngestRows()
+            let outcomes = try messages.map { message in try Self.store(message, now: now, into: &rows, in: db) }
+            try rows.write(at: now, in: db)
+            return outcomes
         }
     }
 
-    private static func store(_ message: NewMessage, now: Int64, in db: AuditDatabase) throws -> MessageIngestOutcome {
+    private static func store(_ message: NewMessage, now: Int64, into rows: inout IngestRows, in db: AuditDatabase) throws
+        -> MessageIngestOutcome
+    {
         var quarantineReason: String?
         if case .quarantined(let reason) = message.disposition { quarantineReason = reason }
+        // RowFingerprint.messageColumns, in order.
+        let columns: [SQLValue] = [
+            .text(message.messageID), .text(message.body), .text(message.format.rawValue), message.correlationID.sqlValue,
+            message.errorText.sqlValue, .integer(message.receivedAt.databaseMilliseconds),
+            .integer(Int64(message.receiveCount)), (message.sentAt?.databaseMilliseconds).sqlValue, quarantineReason.sqlValue,
+        ]
         let inserted = try db.run(
             """
             INSERT INTO messages (message_id, body, format, correlation_id, error_text, received_at, receive_count, sent_at, quarantine_reason)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
-            """,
-            [
-                message.messageID, message.body, message.format.rawValue, message.correlationID, message.errorText,
-                message.receivedAt.databaseMilliseconds, message.receiveCount, message.sentAt?.databaseMilliseconds,
-                quarantineReason,
-            ])
+            """, columns)
         guard inserted == 1 else {
             return MessageIngestOutcome(
                 messageID: message.messageID, duplicateMessage: true, storedChangeIDs: [], duplicateChanges: 0)
         }
-        // The message's first action records its fingerprint (see RowFingerprint).
-        let messageFingerprint = try RowFingerprint.message(message.messageID, in: db)
+        // The message's first action records its fingerprint (see RowFingerprint), computed from
+        // the values written, which the row holds as they are.
+        let messageFingerprint: String? = RowFingerprint.fingerprint(columns)
         switch message.disposition {
         case .quarantined(let reason):
-            try appendAction(
+            rows.append(
                 changeID: nil, messageID: message.messageID,
                 ActionEntry(
                     action: .quarantined, reason: reason, outcome: "quarantined",
-                    response: RowFingerprint.response(message: messageFingerprint, change: nil)),
-                at: now, in: db)
+                    response: RowFingerprint.response(message: messageFingerprint, change: nil)))
             return MessageIngestOutcome(
                 messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0)
         case .changes(let changes):
             let (stored, duplicates) = try storeChanges(
-                changes, messageID: message.messageID, messageFingerprint: messageFingerprint, now: now, in: db)
+                changes, messageID: message.messageID, messageFingerprint: messageFingerprint, now: now, into: &rows, in: db)
             return MessageIngestOutcome(
                 messageID: message.messageID, duplicateMessage: false, storedChangeIDs: stored, duplicateChanges: duplicates)
         case .batch(let batch):
             let response = RowFingerprint.response(message: messageFingerprint, change: nil)
             if let id = try insert(batch, messageID: message.messageID, now: now, in: db) {
-                try appendAction(
+                rows.append(
                     changeID: nil, messageID: message.messageID,
                     ActionEntry(
                         action: .ingested, reason: "records to be read from the stream",
-                        outcome: "batch \(id) \(BatchStatus.pending.rawValue)", response: response),
-                    at: now, in: db)
+                        outcome: "batch \(id) \(BatchStatus.pending.rawValue)", response: response))
                 return MessageIngestOutcome(
                     messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0,
                     batchID: id)
@@ -93,29 +98,31 @@ extension AuditLog {
                 "SELECT id FROM batches WHERE stream_arn = ? AND shard_id = ? AND start_key = ? AND end_key = ?",
                 [batch.streamARN, batch.shardID, batch.startSequenceNumber.sortKey, batch.endSequenceNumber.sortKey]
             ) { $0.column(0) as Int64 }
-            try appendAction(
+            rows.append(
                 changeID: nil, messageID: message.messageID,
                 ActionEntry(
                     action: .duplicate, outcome: existing.map { "already stored as batch \($0)" } ?? "already stored",
-                    response: response),
-                at: now, in: db)
+                    response: response))
             return MessageIngestOutcome(
                 messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0,
                 batchID: existing, duplicateBatch: true)
         }
     }
 
-    /// Stores changes of one message inside the caller's transaction, each with its first
-    /// action; the first action of all also records the message's fingerprint when one is given.
+    /// Stores changes of one message inside the caller's transaction; their images and first
+    /// actions go to `rows`, which the caller writes before it commits. The first action of all
+    /// also records the message's fingerprint when one is given.
     /// - Returns: The ids of the changes stored, and how many were already stored.
     static func storeChanges(
-        _ changes: [NewChange], messageID: String, messageFingerprint: String?, now: Int64, in db: AuditDatabase
+        _ changes: [NewChange], messageID: String, messageFingerprint: String?, now: Int64, into rows: inout IngestRows,
+        in db: AuditDatabase
     ) throws -> (stored: [Int64], duplicates: Int) {
         var messageFingerprint = messageFingerprint
         var stored: [Int64] = []
         var duplicates = 0
-        for change in changes {
-            if let (id, changeFingerprint) = try insert(change, messageID: messageID, now: now, in: db) {
+        let inserted = try insert(changes, messageID: messageID, now: now, into: &rows, in: db)
+        for (change, inserted) in zip(changes, inserted) {
+            if let (id, changeFingerprint) = inserted {
                 stored.append(id)
                 let kind: ActionKind =
                     switch change.status {
@@ -125,19 +132,17 @@ extension AuditLog {
                     }
                 let response = RowFingerprint.response(message: messageFingerprint, change: changeFingerprint)
                 messageFingerprint = nil
-                try appendAction(
+                rows.append(
                     changeID: id, messageID: messageID,
-                    ActionEntry(action: kind, reason: change.reason, outcome: change.status.rawValue, response: response),
-                    at: now, in: db)
+                    ActionEntry(action: kind, reason: change.reason, outcome: change.status.rawValue, response: response))
             } else {
                 duplicates += 1
                 let existing = try existingChangeID(for: change, in: db)
-                try appendAction(
+                rows.append(
                     changeID: existing, messageID: messageID,
                     ActionEntry(
                         action: .duplicate, outcome: existing.map { "already stored as change \($0)" } ?? "already stored",
-                        response: messageFingerprint.map { RowFingerprint.response(message: $0, change: nil) }),
-                    at: now, in: db)
+                        response: messageFingerprint.map { RowFingerprint.response(message: $0, change: nil) }))
                 messageFingerprint = nil
             }
         }
@@ -161,53 +166,71 @@ extension AuditLog {
         ) { $0.column(0) as Int64 }
     }
 
-    /// Inserts a change, and its images when it has any.
-    /// - Returns: The change's id and fingerprint (see ``RowFingerprint``), computed from the values
-    ///   written, which the row holds as they are (STRICT columns in SQLite, TEXT and BIGINT in
-    ///   PostgreSQL) and verify reads back; nil when a change with the same identity exists.
-    private static func insert(_ change: NewChange, messageID: String, now: Int64, in db: AuditDatabase) throws
-        -> (id: Int64, fingerprint: String)?
-    {
-        let keys = Rows.text(of: change.keys)
-        let oldImage = Rows.text(of: change.oldImage)
-        let newImage = Rows.text(of: change.newImage)
-        let approximateCreation = change.approximateCreationTime?.databaseMilliseconds
-        let batchInfo = change.batchInfo?.serialized
-        let inserted = try db.queryOne(
-            """
-            INSERT INTO changes (message_id, stream_arn, shard_id, sequence_key, sequence_number, event_id, event_name, keys_json,
-                                 document_id, approximate_creation_at, status, attempts, next_attempt_at, last_error,
-                                 batch_info_json, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?)
-            ON CONFLICT DO NOTHING RETURNING id
-            """,
-            [
-                messageID, change.streamARN, change.shardID, change.sequenceNumber.sortKey, change.sequenceNumber.digits,
-                change.eventID, change.eventName?.rawValue, keys, change.documentID, approximateCreation,
-                change.status.rawValue, change.reason, batchInfo, now, now,
+    /// Inserts changes, many rows to a statement; the images of those stored go to `rows`.
+    /// - Returns: Per change, in order, its id and fingerprint (see ``RowFingerprint``),
+    ///   computed from the values written, which the row holds as they are (STRICT columns in
+    ///   SQLite, TEXT and BIGINT in PostgreSQL) and verify reads back; nil when a change with
+    ///   the same identity or event ID was stored before it, by an earlier call or earlier in this one.
+    private static func insert(
+        _ changes: [NewChange], messageID: String, now: Int64, into rows: inout IngestRows, in db: AuditDatabase
+    ) throws -> [(id: Int64, fingerprint: String)?] {
+        // The write-once columns in RowFingerprint.changeColumns' order, less the id (not known yet).
+        var written: [[SQLValue]] = []
+        written.reserveCapacity(changes.count)
+        var values: [SQLValue] = []
+        values.reserveCapacity(changes.count * changeInsertColumns.count)
+        for change in changes {
+            let columns: [SQLValue] = [
+                .text(messageID), change.streamARN.sqlValue, change.shardID.sqlValue,
+                .text(change.sequenceNumber.sortKey), .text(change.sequenceNumber.digits), change.eventID.sqlValue,
+                (change.eventName?.rawValue).sqlValue, Rows.text(of: change.keys).sqlValue, change.documentID.sqlValue,
+                Rows.text(of: change.oldImage).sqlValue, Rows.text(of: change.newImage).sqlValue,
+                (change.approximateCreationTime?.databaseMilliseconds).sqlValue, (change.batchInfo?.serialized).sqlValue,
+                .integer(now),
             ]
-        ) { $0.column(0) as Int64 }
-        guard let id = inserted else { return nil }
-        if oldImage != nil || newImage != nil {
-            try db.run(
-                "INSERT INTO change_images (change_id, old_image_json, new_image_json) VALUES (?, ?, ?)",
-                [id, oldImage, newImage])
+            written.append(columns)
+            // changeInsertColumns' order: the images go to change_images.
+            values.append(contentsOf: columns[0..<9])
+            values.append(contentsOf: columns[11..<13])
+            values.append(contentsOf: [.text(change.status.rawValue), change.reason.sqlValue, .integer(now), .integer(now)])
         }
-        // The write-once columns in RowFingerprint.changeColumns' order, as written.
-        let fingerprint = RowFingerprint.fingerprint([
-            .integer(id), .text(messageID), change.streamARN.sqlValue, change.shardID.sqlValue,
-            .text(change.sequenceNumber.sortKey), .text(change.sequenceNumber.digits), change.eventID.sqlValue,
-            (change.eventName?.rawValue).sqlValue, keys.sqlValue, change.documentID.sqlValue, oldImage.sqlValue,
-            newImage.sqlValue, approximateCreation.sqlValue, batchInfo.sqlValue, .integer(now),
-        ])
-        return (id, fingerprint)
+        var stored: [InsertedChange: Int64] = [:]
+        for (id, identity) in try db.insertRows(
+            into: "changes", columns: changeInsertColumns, values: values,
+            suffix: "ON CONFLICT DO NOTHING RETURNING id, stream_arn, sequence_number, event_id",
+            row: { row in
+                (
+                    row.column(0) as Int64,
+                    InsertedChange(streamARN: row.column(1), sequenceNumber: row.column(2), eventID: row.column(3))
+                )
+            })
+        {
+            stored[identity] = id
+        }
+        return zip(changes, written).map { change, columns in
+            let identity = InsertedChange(
+                streamARN: change.streamARN, sequenceNumber: change.sequenceNumber.digits, eventID: change.eventID)
+            // Only the first of two identical changes in one call was stored.
+            guard let id = stored.removeValue(forKey: identity) else { return nil }
+            let (oldImage, newImage) = (columns[9], columns[10])
+            if oldImage != .null || newImage != .null {
+                rows.images.append(contentsOf: [.integer(id), oldImage, newImage])
+            }
+            return (id, RowFingerprint.fingerprint([.integer(id)] + columns))
+        }
     }
+
+    /// The columns of `changes` an ingest writes (the others keep their defaults).
+    private static let changeInsertColumns = [
+        "message_id", "stream_arn", "shard_id", "sequence_key", "sequence_number", "event_id", "event_name", "keys_json",
+        "document_id", "approximate_creation_at", "batch_info_json", "status", "last_error", "created_at", "updated_at",
+    ]
 
     /// The stored change a duplicate collided with.
     private static func existingChangeID(for change: NewChange, in db: AuditDatabase) throws -> Int64? {
         if let id = try db.queryOne(
-            "SELECT id FROM changes WHERE ifnull(stream_arn, '') = ? AND sequence_key = ?",
-            [change.streamARN ?? "", change.sequenceNumber.sortKey], row: { $0.column(0) as Int64 })
+            "SELECT id FROM changes WHERE ifnull(stream_arn, '') = ? AND sequence_number = ?",
+            [change.streamARN ?? "", change.sequenceNumber.digits], row: { $0.column(0) as Int64 })
         {
             return id
         }
@@ -215,9 +238,19 @@ extension AuditLog {
         return try db.queryOne("SELECT id FROM changes WHERE event_id = ?", [eventID]) { $0.column(0) as Int64 }
     }
 
-    /// Appends one action to the chain, inside the caller's write transaction.
+    /// Appends one action to the chain, inside the caller's write transaction (see
+    /// ``appendActions(_:at:in:)``).
+    @discardableResult
+    static func appendAction(changeID: Int64?, messageID: String?, _ entry: ActionEntry, at: Int64, in db: AuditDatabase) throws
+        -> ActionRecord
+    {
+        try appendActions([PendingAction(changeID: changeID, messageID: messageID, entry: entry)], at: at, in: db)[0]
+    }
+
+    /// Appends actions to the chain, in order, inside the caller's write transaction, many rows
+    /// to a statement.
     ///
-    /// The new action's id is one more than the highest id ever used (AUTOINCREMENT's
+    /// Each new action's id is one more than the highest id ever used (AUTOINCREMENT's
     /// counter), and its hash chains to the action before it (see ``ActionChain``): keyed
     /// with the key the connection holds when the chain is keyed. The chain's end is read
     /// from the store at the transaction's first append, then carried in ``AuditDatabase/chainTail``.
@@ -225,9 +258,8 @@ extension AuditLog {
     ///   holds no key, `.invalidKey` when it holds another key, `.corrupt` when the chain's
     ///   anchor or last hash is gone; or a database error.
     @discardableResult
-    static func appendAction(changeID: Int64?, messageID: String?, _ entry: ActionEntry, at: Int64, in db: AuditDatabase) throws
-        -> ActionRecord
-    {
+    static func appendActions(_ actions: [PendingAction], at: Int64, in db: AuditDatabase) throws -> [ActionRecord] {
+        guard !actions.isEmpty else { return [] }
         let key = db.chainKey
         let tail = try db.chainTail ?? ChainTail.read(in: db)
         switch (tail.anchor, key) {
@@ -241,30 +273,91 @@ extension AuditLog {
         case (let anchor?, let key?):
             guard anchor.keyID == key.keyID else { throw ChainAnchor.wrongKey(anchor, key) }
         }
-        let previous: [UInt8]
+        var previous: [UInt8]
         if tail.lastID == 0 {
             previous = ActionChain.genesis
         } else {
-            guard let previousHash = tail.lastHash, let bytes = ActionChain.bytes(ofHex: previousHash) else {
+            guard let bytes = tail.lastHashBytes ?? tail.lastHash.flatMap(ActionChain.bytes(ofHex:)) else {
                 throw AuditLogError(
                     code: .corrupt,
                     description: "the action chain is broken at action \(tail.lastID) (missing or bad hash); run verify")
             }
             previous = bytes
         }
-        let id = tail.lastID + 1
-        let columns: [SQLValue] = [
-            .integer(id), changeID.sqlValue, messageID.sqlValue, .text(entry.action.rawValue), .text(entry.actor),
-            entry.reason.sqlValue, .text(entry.outcome), entry.response.sqlValue, .integer(at),
-        ]
-        let hash = ActionChain.hash(previous: previous, columns: columns, key: key)
-        try db.run(
-            "INSERT INTO actions (id, change_id, message_id, action, actor, reason, outcome, response, at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            columns + [SQLValue.text(hash)])
-        db.chainTail = ChainTail(anchor: tail.anchor, lastID: id, lastHash: hash)
-        return ActionRecord(
-            id: id, changeID: changeID, messageID: messageID, action: entry.action, actor: entry.actor,
-            reason: entry.reason, outcome: entry.outcome, response: entry.response,
-            at: Date(databaseMilliseconds: at), hash: hash)
+        var id = tail.lastID
+        var hash = ""
+        var rows: [SQLValue] = []
+        rows.reserveCapacity(actions.count * 10)
+        var records: [ActionRecord] = []
+        records.reserveCapacity(actions.count)
+        for action in actions {
+            id += 1
+            let entry = action.entry
+            let columns: [SQLValue] = [
+                .integer(id), action.changeID.sqlValue, action.messageID.sqlValue, .text(entry.action.rawValue),
+                .text(entry.actor), entry.reason.sqlValue, .text(entry.outcome), entry.response.sqlValue, .integer(at),
+            ]
+            previous = ActionChain.digest(previous: previous, columns: columns, key: key)
+            hash = ActionChain.hex(previous)
+            rows.append(contentsOf: columns)
+            rows.append(.text(hash))
+            records.append(
+                ActionRecord(
+                    id: id, changeID: action.changeID, messageID: action.messageID, action: entry.action,
+                    actor: entry.actor, reason: entry.reason, outcome: entry.outcome, response: entry.response,
+                    at: Date(databaseMilliseconds: at), hash: hash))
+        }
+        try db.insertRows(into: "actions", columns: actionColumns, values: rows)
+        db.chainTail = ChainTail(anchor: tail.anchor, lastID: id, lastHash: hash, lastHashBytes: previous)
+        return records
+    }
+
+    private static let actionColumns = [
+        "id", "change_id", "message_id", "action", "actor", "reason", "outcome", "response", "at", "hash",
+    ]
+}
+
+/// What identifies a change the store returned from an insert.
+private struct InsertedChange: Hashable {
+    var streamARN: String?
+    var sequenceNumber: String
+    var eventID: String?
+
+    /// The sequence number alone tells the changes of one insert apart (the stream ARN, long and
+    /// nearly always the same, is left to `==`).
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(sequenceNumber)
+    }
+}
+
+/// An action to append to the chain, before it has an id and a hash.
+struct PendingAction {
+    /// The change it is about (nil for a message's or a batch's own action).
+    var changeID: Int64?
+    /// The message it is about.
+    var messageID: String?
+    /// What happened.
+    var entry: ActionEntry
+}
+
+/// What an ingest writes after its changes, many rows to a statement: each stored change's
+/// images, then the actions in the order they were noted, so that the chain holds them as if
+/// each had been appended on its own. Written by ``write(at:in:)`` inside the same transaction.
+struct IngestRows {
+    /// `change_id, old_image_json, new_image_json` of each change with images, one after another.
+    var images: [SQLValue] = []
+    /// The actions, in order.
+    var actions: [PendingAction] = []
+
+    /// Notes an action.
+    mutating func append(changeID: Int64?, messageID: String?, _ entry: ActionEntry) {
+        actions.append(PendingAction(changeID: changeID, messageID: messageID, entry: entry))
+    }
+
+    /// Writes the images, then appends the actions to the chain, and empties itself.
+    mutating func write(at now: Int64, in db: AuditDatabase) throws {
+        try db.insertRows(into: "change_images", columns: ["change_id", "old_image_json", "new_image_json"], values: images)
+        try AuditLog.appendActions(actions, at: now, in: db)
+        self = IngestRows()
     }
 }

@@ -15,13 +15,14 @@ extension AuditLog {
     ///   - limit: At most this many rows (at least 1).
     /// - Throws: ``AuditLogError``: `.invalidCursor`, `.storage`.
     public func dueChanges(now: Date, after: String?, limit: Int) throws(AuditLogError) -> Page<ChangeRecord> {
-        var key = ("", "", Int64(0))
+        // (document, sequence number's length, its digits, id): changes_due's order.
+        var key: (String, Int, String, Int64) = ("", 0, "", 0)
         if let after {
             let cursor = try PageCursor(decoding: after, listing: "due", fieldCount: 3)
-            guard let id = Int64(cursor.fields[2]) else {
+            guard let sequence = SequenceNumber(sortKey: cursor.fields[1]), let id = Int64(cursor.fields[2]) else {
                 throw AuditLogError(code: .invalidCursor, description: "cursor \(after) is damaged")
             }
-            key = (cursor.fields[0], cursor.fields[1], id)
+            key = (cursor.fields[0], sequence.digits.utf8.count, sequence.digits, id)
         }
         let limit = max(1, limit)
         let rows = try read { db in
@@ -29,10 +30,11 @@ extension AuditLog {
                 """
                 SELECT \(Rows.changeColumnsWithoutOldImage) FROM \(Rows.changesWithImages("changes INDEXED BY changes_due"))
                 WHERE status IN ('pending', 'failed') AND (status = 'pending' OR ifnull(next_attempt_at, 0) <= ?1)
-                  AND ifnull(document_id, '') >= ?2 AND (ifnull(document_id, ''), sequence_key, id) > (?2, ?3, ?4)
-                ORDER BY ifnull(document_id, ''), sequence_key, id LIMIT ?5
+                  AND ifnull(document_id, '') >= ?2
+                  AND (ifnull(document_id, ''), length(sequence_number), sequence_number, id) > (?2, ?3, ?4, ?5)
+                ORDER BY ifnull(document_id, ''), length(sequence_number), sequence_number, id LIMIT ?6
                 """,
-                [now.databaseMilliseconds, key.0, key.1, key.2, limit + 1]
+                [now.databaseMilliseconds, key.0, key.1, key.2, key.3, limit + 1]
             ) { row in try Rows.change(from: row) }
         }
         return Self.page(rows, limit: limit) { last in

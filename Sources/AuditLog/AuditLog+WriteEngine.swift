@@ -205,7 +205,7 @@ extension AuditLog {
                 SELECT \(Rows.changeColumns) FROM \(Rows.changesWithImages("changes INDEXED BY changes_due"))
                 WHERE status IN ('pending', 'failed') AND (status = 'pending' OR ifnull(next_attempt_at, 0) <= ?)
                   AND ifnull(document_id, '') IN (\(marks))
-                ORDER BY ifnull(document_id, ''), sequence_key, id
+                ORDER BY ifnull(document_id, ''), length(sequence_number), sequence_number, id
                 """, [now.databaseMilliseconds] + ids
             ) { row in try Rows.change(from: row) }
         }

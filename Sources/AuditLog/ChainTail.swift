@@ -12,6 +12,8 @@ struct ChainTail {
     var lastID: Int64
     /// That action's hash (nil when there is none, or when its row is gone).
     var lastHash: String?
+    /// ``lastHash``'s 32 bytes, once known (nil when it was read as text and not yet decoded).
+    var lastHashBytes: [UInt8]? = nil
 
     /// Reads the tail from the store, inside the caller's transaction.
     static func read(in db: AuditDatabase) throws -> ChainTail {

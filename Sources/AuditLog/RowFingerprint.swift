@@ -55,11 +55,13 @@ enum RowFingerprint {
     }
 
     /// The `response` text recording fingerprints.
+    /// The fingerprints are lowercase hex, which JSON needs no escape for, so the text is
+    /// written directly, as ``JSONValue/serialized`` writes it: compact, keys sorted.
     static func response(message: String?, change: String?) -> String {
-        var fields: [String: JSONValue] = [:]
-        if let message { fields[messageKey] = .string(message) }
-        if let change { fields[changeKey] = .string(change) }
-        return JSONValue.object(fields).serialized
+        var members: [String] = []
+        if let change { members.append("\"\(changeKey)\":\"\(change)\"") }
+        if let message { members.append("\"\(messageKey)\":\"\(message)\"") }
+        return "{" + members.joined(separator: ",") + "}"
     }
 
     /// A fingerprint recorded in an action's response.

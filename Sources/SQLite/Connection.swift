@@ -198,6 +198,20 @@ public final class Connection {
         }
     }
 
+    /// Runs a statement through the statement cache with plain values bound to its parameters
+    /// 1...n (no boxing: for many parameters) and calls `body` for each row it returns, in order.
+    /// - Throws: ``SQLiteError``, or whatever `body` throws (the statement is reset either way).
+    public func forEachRow(
+        _ sql: String, values: ArraySlice<SQLValue>, _ body: (Statement) throws -> Void
+    ) throws {
+        let statement = try cachedStatement(sql)
+        try statement.bind(values: values)
+        defer { statement.reset() }
+        while try statement.step() {
+            try body(statement)
+        }
+    }
+
     /// Runs a query and maps each row with `row`.
     /// - Throws: ``SQLiteError``, or whatever `row` throws.
     public func query<Row>(_ sql: String, _ bindings: [any SQLBindable] = [], row: (Statement) throws -> Row) throws -> [Row] {

@@ -122,6 +122,22 @@ public final class Statement: SQLRow {
         }
     }
 
+    /// Binds values to parameters 1...n, as ``bind(_:)-([any SQLBindable])`` does, without
+    /// boxing each value: for statements with many parameters (multi-row inserts).
+    /// - Throws: ``SQLiteError`` (`SQLITE_RANGE`) if the count differs from ``parameterCount``.
+    public func bind(values: ArraySlice<SQLValue>) throws(SQLiteError) {
+        guard values.count == parameterCount else {
+            throw SQLiteError(
+                code: .database, resultCode: .SQLITE_RANGE,
+                message: "statement has \(parameterCount) parameters, \(values.count) values given", sql: sql, path: path)
+        }
+        var position = 1
+        for value in values {
+            try bind(value, at: position)
+            position += 1
+        }
+    }
+
     /// Binds values by parameter name (see ``bind(_:named:)``).
     /// - Throws: ``SQLiteError`` (`SQLITE_RANGE`) for a name the statement does not have.
     public func bind(_ values: [String: any SQLBindable]) throws(SQLiteError) {

@@ -29,7 +29,12 @@ public struct SequenceNumber: Sendable, Hashable, Comparable, CustomStringConver
 
     /// ``digits`` left-padded with zeros to 80 characters: text order of sort keys is numeric order.
     public var sortKey: String {
-        String(repeating: "0", count: Self.maxLength - digits.utf8.count) + digits
+        String(unsafeUninitializedCapacity: Self.maxLength) { key in
+            let padding = Self.maxLength - digits.utf8.count
+            key[0..<padding].initialize(repeating: UInt8(ascii: "0"))
+            _ = key[padding...].initialize(from: digits.utf8)
+            return Self.maxLength
+        }
     }
 
     /// The canonical digits.

@@ -1,8 +1,9 @@
-import AuditLog
 import Foundation
 import SQLite
 import StreamModel
 import Testing
+
+@testable import AuditLog
 
 @Suite("Ingest")
 struct IngestTests {
@@ -146,6 +147,55 @@ struct IngestTests {
         // The original rows are untouched.
         #expect(try await test.log.change(id: id1)?.eventID == "event-1")
         #expect(try await test.log.change(id: id1)?.messageID == "m-1")
+    }
+
+    @Test(
+        "a message of more changes than one statement holds stores each once, in order, with its images and its action; the chain verifies",
+        arguments: StoreBackend.allCases)
+    func manyChangesInOneMessage(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
+        // 150 changes cross two statement boundaries (64 rows a statement); change 64 comes twice,
+        // the second time as the first row of the second statement, and change 3 was stored before.
+        _ = try await test.log.ingest([Fixture.message("m-0", [Fixture.change(3)])], at: Fixture.t0)
+        var changes = (1...150).map { Fixture.change($0, document: String($0 % 7)) }
+        changes.insert(Fixture.change(64, document: String(64 % 7)), at: 64)
+        let outcome = try await test.log.ingest([Fixture.message("m-1", changes)], at: Fixture.t0)[0]
+        #expect(outcome.duplicateChanges == 2)
+        #expect(outcome.storedChangeIDs.count == 149)
+        #expect(outcome.storedChangeIDs == outcome.storedChangeIDs.sorted())
+
+        var stored: [ChangeRecord] = []
+        for id in outcome.storedChangeIDs { stored.append(try #require(try await test.log.change(id: id))) }
+        let expected = (1...150).filter { $0 != 3 }.map { Fixture.change($0, document: String($0 % 7)) }
+        #expect(stored.map(\.sequenceNumber) == expected.map(\.sequenceNumber))
+        #expect(stored.map(\.newImage) == expected.map(\.newImage))
+        #expect(stored.map(\.oldImage) == expected.map(\.oldImage))
+
+        let actions = try await test.log.listActions(ActionFilter(), after: nil, limit: 200).rows.filter { $0.messageID == "m-1" }
+        // One action per change, in the message's order: the duplicates where they came.
+        #expect(actions.count == 151)
+        #expect(actions.map(\.action).filter { $0 == .duplicate }.count == 2)
+        #expect(actions[2].action == .duplicate)
+        #expect(actions[64].action == .duplicate)
+        #expect(actions[64].changeID == actions[63].changeID)
+        #expect(actions.filter { $0.action == .ingested }.map(\.changeID) == outcome.storedChangeIDs)
+        let report = try await test.log.verify()
+        #expect(report.firstBrokenActionID == nil)
+        #expect(report.firstBrokenRow == nil)
+        #expect(report.rowsChecked >= 151)
+    }
+
+    @Test("a first action's response is the compact, key-sorted JSON of the fingerprints it records")
+    func fingerprintResponses() throws {
+        let (message, change) = (String(repeating: "a", count: 64), String(repeating: "0", count: 64))
+        for (messageFingerprint, changeFingerprint) in [(message, change), (message, nil), (nil, change), (nil, nil)] {
+            var members: [String: JSONValue] = [:]
+            if let messageFingerprint { members["messageFingerprint"] = .string(messageFingerprint) }
+            if let changeFingerprint { members["changeFingerprint"] = .string(changeFingerprint) }
+            #expect(
+                RowFingerprint.response(message: messageFingerprint, change: changeFingerprint)
+                    == JSONValue.object(members).serialized)
+        }
     }
 
     @Test("changes without a stream ARN are still deduplicated by sequence number", arguments: StoreBackend.allCases)
