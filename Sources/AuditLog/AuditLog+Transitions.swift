@@ -72,7 +72,9 @@ extension AuditLog {
     /// One move, inside the caller's write transaction. Every check comes before the first
     /// write, so a refused move leaves the transaction as it found it.
     static func move(_ request: TransitionRequest, now: Int64, in db: AuditDatabase) throws -> ChangeRecord {
-        try moveStatus(request, now: now, in: db)
+        var actions: [PendingAction] = []
+        try moveStatus(request, now: now, in: db, actions: &actions)
+        try appendActions(actions, at: now, in: db)
         guard let updated = try change(id: request.id, in: db) else {
             throw AuditLogError(code: .notFound, description: "change \(request.id) does not exist")
         }
@@ -80,10 +82,14 @@ extension AuditLog {
     }
 
     /// ``move(_:now:in:)`` reading and writing only the state columns, not the images: what the
-    /// write engine records a batch of outcomes with.
+    /// write engine records a batch of outcomes with. The move's action goes to `actions`, which
+    /// the caller appends to the chain (``appendActions(_:at:in:)``) before its transaction ends,
+    /// many to a statement.
     /// - Returns: The change's new status.
     @discardableResult
-    static func moveStatus(_ request: TransitionRequest, now: Int64, in db: AuditDatabase) throws -> ChangeStatus {
+    static func moveStatus(_ request: TransitionRequest, now: Int64, in db: AuditDatabase, actions: inout [PendingAction])
+        throws -> ChangeStatus
+    {
         let id = request.id
         let state = try db.queryOne(
             "SELECT status, attempts, next_attempt_at, last_error, message_id FROM changes WHERE id = ?", [id]
@@ -123,7 +129,7 @@ extension AuditLog {
         try db.run(
             "UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
             [request.to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, lastError, now, id])
-        try appendAction(changeID: id, messageID: current.messageID, request.action, at: now, in: db)
+        actions.append(PendingAction(changeID: id, messageID: current.messageID, entry: request.action))
         return request.to
     }
 

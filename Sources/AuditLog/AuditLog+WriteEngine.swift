@@ -260,12 +260,14 @@ extension AuditLog {
         return try write { db in
             try Self.check(fence, in: db)
             try Self.check(claims, now: Date().databaseMilliseconds, in: db)
-            let settlements = try step.settlements.map { try Self.settle($0, now: now, in: db) }
+            // Every action of the step, in order, appended at its end many to a statement.
+            var actions: [PendingAction] = []
+            let settlements = try step.settlements.map { try Self.settle($0, now: now, in: db, actions: &actions) }
             for note in step.notes {
                 guard let messageID = try Self.messageID(ofChange: note.changeID, in: db) else {
                     throw AuditLogError(code: .notFound, description: "change \(note.changeID) does not exist")
                 }
-                try Self.appendAction(changeID: note.changeID, messageID: messageID, note.entry, at: now, in: db)
+                actions.append(PendingAction(changeID: note.changeID, messageID: messageID, entry: note.entry))
             }
             var intentIDs: [Int64] = []
             for intent in step.newIntents {
@@ -293,28 +295,30 @@ extension AuditLog {
                     completions.append(nil)
                     continue
                 }
-                completions.append(try completion.settlements.map { try Self.settle($0, now: now, in: db) })
+                completions.append(try completion.settlements.map { try Self.settle($0, now: now, in: db, actions: &actions) })
             }
             for id in step.droppedIntents {
                 try db.run("DELETE FROM write_intents WHERE id = ?", [id])
             }
+            try Self.appendActions(actions, at: now, in: db)
             return EngineCommitResult(settlements: settlements, intentIDs: intentIDs, completions: completions)
         }
     }
 
-    /// One settlement inside the caller's transaction: the move, or its note when the move is refused.
-    private static func settle(_ settlement: Settlement, now: Int64, in db: AuditDatabase) throws -> Result<
-        ChangeStatus, AuditLogError
-    > {
+    /// One settlement inside the caller's transaction: the move, or its note when the move is
+    /// refused; the action either records goes to `actions`.
+    private static func settle(_ settlement: Settlement, now: Int64, in db: AuditDatabase, actions: inout [PendingAction])
+        throws -> Result<ChangeStatus, AuditLogError>
+    {
         do {
-            return .success(try moveStatus(settlement.request, now: now, in: db))
+            return .success(try moveStatus(settlement.request, now: now, in: db, actions: &actions))
         } catch {
             guard let refusal = error as? AuditLogError, [.notFound, .illegalTransition].contains(refusal.code) else {
                 throw error
             }
             if refusal.code == .illegalTransition, let note = settlement.noteIfRefused {
                 let messageID = try Self.messageID(ofChange: settlement.request.id, in: db)
-                try appendAction(changeID: settlement.request.id, messageID: messageID ?? nil, note, at: now, in: db)
+                actions.append(PendingAction(changeID: settlement.request.id, messageID: messageID ?? nil, entry: note))
             }
             return .failure(refusal)
         }
