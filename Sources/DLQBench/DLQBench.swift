@@ -5,6 +5,7 @@
 // print one JSON object each on stdout. It asserts no targets: bench.sh prints them beside
 // the figures.
 import ArgumentParser
+import Reprocessor
 
 /// The `dlq-bench` command line.
 @main
@@ -20,4 +21,20 @@ struct DLQBench: AsyncParsableCommand {
             ReconcileBenchmark.self, RawReconcileBenchmark.self, PostgresAuditBenchmark.self,
         ]
     )
+
+    /// Runs the step with the product's process settings (``ProcessMemory``), so its peak RSS
+    /// is the product's.
+    static func main() async {
+        ProcessMemory.capMallocArenas()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

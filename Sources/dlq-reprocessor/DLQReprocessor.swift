@@ -29,6 +29,7 @@ struct DLQReprocessor: AsyncParsableCommand {
 
     /// Runs the command and maps errors to the documented exit statuses.
     static func main() async {
+        ProcessMemory.capMallocArenas()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
