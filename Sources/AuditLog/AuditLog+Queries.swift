@@ -83,8 +83,9 @@ extension AuditLog {
                 bindings.append(documentID)
             }
             if let eventName = filter.eventName {
-                conditions.append("event_name = ?")
-                bindings.append(eventName.rawValue)
+                // A literal, not a parameter: only a query that names REMOVE itself can use the
+                // partial index changes_removed (the names are the enum's three words).
+                conditions.append("event_name = '\(eventName.rawValue)'")
             }
             if let since = filter.since {
                 conditions.append("created_at >= ?")
@@ -118,8 +119,9 @@ extension AuditLog {
             } else if !statuses.isEmpty {
                 return try Self.mergedByStatus(
                     statuses, conditions: conditions, bindings: bindings, range: range, limit: limit, in: db)
-            } else if filter.eventName != nil {
-                source = "changes INDEXED BY changes_event_name"
+            } else if filter.eventName == .remove {
+                // REMOVE is rare: its own index. INSERT and MODIFY are most changes: by id, a page comes soon.
+                source = "changes INDEXED BY changes_removed"
             } else if filter.errorPattern != nil {
                 source = "changes INDEXED BY changes_with_error"
             } else {
