@@ -39,74 +39,114 @@ extension AuditLog {
         return try write { db in
             try Self.check(fence, in: db)
             var rows = IngestRows()
-            let outcomes = try messages.map { message in try Self.store(message, now: now, into: &rows, in: db) }
+            let outcomes = try Self.store(messages, now: now, into: &rows, in: db)
             try rows.write(at: now, in: db)
             return outcomes
         }
     }
 
-    private static func store(_ message: NewMessage, now: Int64, into rows: inout IngestRows, in db: AuditDatabase) throws
-        -> MessageIngestOutcome
+    /// Stores messages inside the caller's transaction: the messages, then the changes of all of
+    /// them many rows to a statement (in message order, so ids follow it), then each message's
+    /// batch; the images and the actions, in message order, go to `rows`.
+    private static func store(_ messages: [NewMessage], now: Int64, into rows: inout IngestRows, in db: AuditDatabase)
+        throws -> [MessageIngestOutcome]
     {
-        var quarantineReason: String?
-        if case .quarantined(let reason) = message.disposition { quarantineReason = reason }
-        // RowFingerprint.messageColumns, in order.
-        let columns: [SQLValue] = [
-            .text(message.messageID), .text(message.body), .text(message.format.rawValue), message.correlationID.sqlValue,
-            message.errorText.sqlValue, .integer(message.receivedAt.databaseMilliseconds),
-            .integer(Int64(message.receiveCount)), (message.sentAt?.databaseMilliseconds).sqlValue, quarantineReason.sqlValue,
-        ]
-        let inserted = try db.run(
-            """
-            INSERT INTO messages (message_id, body, format, correlation_id, error_text, received_at, receive_count, sent_at, quarantine_reason)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
-            """, columns)
-        guard inserted == 1 else {
-            return MessageIngestOutcome(
-                messageID: message.messageID, duplicateMessage: true, storedChangeIDs: [], duplicateChanges: 0)
+        // RowFingerprint.messageColumns, in order: what each message's row holds.
+        let columns: [[SQLValue]] = messages.map { message in
+            var quarantineReason: String?
+            if case .quarantined(let reason) = message.disposition { quarantineReason = reason }
+            return [
+                .text(message.messageID), .text(message.body), .text(message.format.rawValue), message.correlationID.sqlValue,
+                message.errorText.sqlValue, .integer(message.receivedAt.databaseMilliseconds),
+                .integer(Int64(message.receiveCount)), (message.sentAt?.databaseMilliseconds).sqlValue, quarantineReason.sqlValue,
+            ]
         }
-        // The message's first action records its fingerprint (see RowFingerprint), computed from
-        // the values written, which the row holds as they are.
-        let messageFingerprint: String? = RowFingerprint.fingerprint(columns)
-        switch message.disposition {
-        case .quarantined(let reason):
-            rows.append(
-                changeID: nil, messageID: message.messageID,
-                ActionEntry(
-                    action: .quarantined, reason: reason, outcome: "quarantined",
-                    response: RowFingerprint.response(message: messageFingerprint, change: nil)))
-            return MessageIngestOutcome(
-                messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0)
-        case .changes(let changes):
-            let (stored, duplicates) = try storeChanges(
-                changes, messageID: message.messageID, messageFingerprint: messageFingerprint, now: now, into: &rows, in: db)
-            return MessageIngestOutcome(
-                messageID: message.messageID, duplicateMessage: false, storedChangeIDs: stored, duplicateChanges: duplicates)
-        case .batch(let batch):
-            let response = RowFingerprint.response(message: messageFingerprint, change: nil)
-            if let id = try insert(batch, messageID: message.messageID, now: now, in: db) {
+        // One row a statement: a statement that may write several rows (a multi-row or RETURNING
+        // insert) makes SQLite look for child rows of each new message in `changes`, by a column
+        // no index serves (see migration 0009), to settle deferred foreign keys.
+        let isNew = try columns.map { columns in
+            try db.run(
+                """
+                INSERT INTO messages (message_id, body, format, correlation_id, error_text, received_at, receive_count, sent_at, quarantine_reason)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
+                """, columns) == 1
+        }
+
+        var changes: [(change: NewChange, messageID: String)] = []
+        for (message, isNew) in zip(messages, isNew) where isNew {
+            guard case .changes(let messageChanges) = message.disposition else { continue }
+            changes += messageChanges.map { ($0, message.messageID) }
+        }
+        var insertedChanges = try insert(changes, now: now, into: &rows, in: db)[...]
+
+        var outcomes: [MessageIngestOutcome] = []
+        for (index, message) in messages.enumerated() {
+            guard isNew[index] else {
+                outcomes.append(
+                    MessageIngestOutcome(
+                        messageID: message.messageID, duplicateMessage: true, storedChangeIDs: [], duplicateChanges: 0))
+                continue
+            }
+            // The message's first action records its fingerprint (see RowFingerprint), computed from
+            // the values written, which the row holds as they are.
+            let messageFingerprint = RowFingerprint.fingerprint(columns[index])
+            switch message.disposition {
+            case .quarantined(let reason):
                 rows.append(
                     changeID: nil, messageID: message.messageID,
                     ActionEntry(
-                        action: .ingested, reason: "records to be read from the stream",
-                        outcome: "batch \(id) \(BatchStatus.pending.rawValue)", response: response))
-                return MessageIngestOutcome(
-                    messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0,
-                    batchID: id)
+                        action: .quarantined, reason: reason, outcome: "quarantined",
+                        response: RowFingerprint.response(message: messageFingerprint, change: nil)))
+                outcomes.append(
+                    MessageIngestOutcome(
+                        messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0))
+            case .changes(let messageChanges):
+                let results = insertedChanges.prefix(messageChanges.count)
+                insertedChanges = insertedChanges.dropFirst(messageChanges.count)
+                let (stored, duplicates) = try record(
+                    messageChanges, results, messageID: message.messageID, messageFingerprint: messageFingerprint,
+                    into: &rows, in: db)
+                outcomes.append(
+                    MessageIngestOutcome(
+                        messageID: message.messageID, duplicateMessage: false, storedChangeIDs: stored,
+                        duplicateChanges: duplicates))
+            case .batch(let batch):
+                outcomes.append(
+                    try store(
+                        batch, messageID: message.messageID, messageFingerprint: messageFingerprint, now: now,
+                        into: &rows, in: db))
             }
-            let existing = try db.queryOne(
-                "SELECT id FROM batches WHERE stream_arn = ? AND shard_id = ? AND start_key = ? AND end_key = ?",
-                [batch.streamARN, batch.shardID, batch.startSequenceNumber.sortKey, batch.endSequenceNumber.sortKey]
-            ) { $0.column(0) as Int64 }
-            rows.append(
-                changeID: nil, messageID: message.messageID,
-                ActionEntry(
-                    action: .duplicate, outcome: existing.map { "already stored as batch \($0)" } ?? "already stored",
-                    response: response))
-            return MessageIngestOutcome(
-                messageID: message.messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0,
-                batchID: existing, duplicateBatch: true)
         }
+        return outcomes
+    }
+
+    /// Stores the batch a new message names (or notes that another message named it).
+    private static func store(
+        _ batch: NewBatch, messageID: String, messageFingerprint: String, now: Int64, into rows: inout IngestRows,
+        in db: AuditDatabase
+    ) throws -> MessageIngestOutcome {
+        let response = RowFingerprint.response(message: messageFingerprint, change: nil)
+        if let id = try insert(batch, messageID: messageID, now: now, in: db) {
+            rows.append(
+                changeID: nil, messageID: messageID,
+                ActionEntry(
+                    action: .ingested, reason: "records to be read from the stream",
+                    outcome: "batch \(id) \(BatchStatus.pending.rawValue)", response: response))
+            return MessageIngestOutcome(
+                messageID: messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0, batchID: id)
+        }
+        let existing = try db.queryOne(
+            "SELECT id FROM batches WHERE stream_arn = ? AND shard_id = ? AND start_key = ? AND end_key = ?",
+            [batch.streamARN, batch.shardID, batch.startSequenceNumber.sortKey, batch.endSequenceNumber.sortKey]
+        ) { $0.column(0) as Int64 }
+        rows.append(
+            changeID: nil, messageID: messageID,
+            ActionEntry(
+                action: .duplicate, outcome: existing.map { "already stored as batch \($0)" } ?? "already stored",
+                response: response))
+        return MessageIngestOutcome(
+            messageID: messageID, duplicateMessage: false, storedChangeIDs: [], duplicateChanges: 0, batchID: existing,
+            duplicateBatch: true)
     }
 
     /// Stores changes of one message inside the caller's transaction; their images and first
@@ -117,10 +157,21 @@ extension AuditLog {
         _ changes: [NewChange], messageID: String, messageFingerprint: String?, now: Int64, into rows: inout IngestRows,
         in db: AuditDatabase
     ) throws -> (stored: [Int64], duplicates: Int) {
+        let inserted = try insert(changes.map { ($0, messageID) }, now: now, into: &rows, in: db)
+        return try record(
+            changes, inserted[...], messageID: messageID, messageFingerprint: messageFingerprint, into: &rows, in: db)
+    }
+
+    /// Notes the first action of each of a message's changes, given what their insert did: the
+    /// first action of all also records the message's fingerprint when one is given.
+    /// - Returns: The ids of the changes stored, and how many were already stored.
+    private static func record(
+        _ changes: [NewChange], _ inserted: ArraySlice<(id: Int64, fingerprint: String)?>, messageID: String,
+        messageFingerprint: String?, into rows: inout IngestRows, in db: AuditDatabase
+    ) throws -> (stored: [Int64], duplicates: Int) {
         var messageFingerprint = messageFingerprint
         var stored: [Int64] = []
         var duplicates = 0
-        let inserted = try insert(changes, messageID: messageID, now: now, into: &rows, in: db)
         for (change, inserted) in zip(changes, inserted) {
             if let (id, changeFingerprint) = inserted {
                 stored.append(id)
@@ -172,14 +223,14 @@ extension AuditLog {
     ///   SQLite, TEXT and BIGINT in PostgreSQL) and verify reads back; nil when a change with
     ///   the same identity or event ID was stored before it, by an earlier call or earlier in this one.
     private static func insert(
-        _ changes: [NewChange], messageID: String, now: Int64, into rows: inout IngestRows, in db: AuditDatabase
+        _ changes: [(change: NewChange, messageID: String)], now: Int64, into rows: inout IngestRows, in db: AuditDatabase
     ) throws -> [(id: Int64, fingerprint: String)?] {
         // The write-once columns in RowFingerprint.changeColumns' order, less the id (not known yet).
         var written: [[SQLValue]] = []
         written.reserveCapacity(changes.count)
         var values: [SQLValue] = []
         values.reserveCapacity(changes.count * changeInsertColumns.count)
-        for change in changes {
+        for (change, messageID) in changes {
             let columns: [SQLValue] = [
                 .text(messageID), change.streamARN.sqlValue, change.shardID.sqlValue,
                 .text(change.sequenceNumber.sortKey), .text(change.sequenceNumber.digits), change.eventID.sqlValue,
@@ -207,7 +258,8 @@ extension AuditLog {
         {
             stored[identity] = id
         }
-        return zip(changes, written).map { change, columns in
+        return zip(changes, written).map { pair, columns in
+            let change = pair.change
             let identity = InsertedChange(
                 streamARN: change.streamARN, sequenceNumber: change.sequenceNumber.digits, eventID: change.eventID)
             // Only the first of two identical changes in one call was stored.

@@ -185,6 +185,36 @@ struct IngestTests {
         #expect(report.rowsChecked >= 151)
     }
 
+    @Test(
+        "one group of every kind of message: outcomes and actions in the group's order, a message ID twice stored once",
+        arguments: StoreBackend.allCases)
+    func mixedGroup(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
+        let quarantined = NewMessage(
+            messageID: "m-q", body: "not json", format: .unrecognized, receivedAt: Fixture.t0,
+            disposition: .quarantined(reason: "not JSON"))
+        let group = [
+            Fixture.message("m-1", [Fixture.change(1), Fixture.change(2)]), quarantined,
+            Fixture.batchMessage("m-b", start: 10, end: 12), Fixture.message("m-1", [Fixture.change(3)]),
+            Fixture.message("m-2", [Fixture.change(2), Fixture.change(4)]),
+        ]
+        let outcomes = try await test.log.ingest(group, at: Fixture.t0)
+        #expect(outcomes.map(\.messageID) == ["m-1", "m-q", "m-b", "m-1", "m-2"])
+        #expect(outcomes.map(\.duplicateMessage) == [false, false, false, true, false])
+        #expect(outcomes.map(\.storedChangeIDs.count) == [2, 0, 0, 0, 1])
+        #expect(outcomes.map(\.duplicateChanges) == [0, 0, 0, 0, 1])
+        #expect(outcomes[2].batchID != nil)
+        // Change 3 came only in the second m-1, which was not stored.
+        #expect(try await test.log.stats().changes[.pending] == 3)
+
+        let actions = try await test.log.listActions(ActionFilter(), after: nil, limit: 20).rows
+        #expect(actions.map(\.messageID) == ["m-1", "m-1", "m-q", "m-b", "m-2", "m-2"])
+        #expect(actions.map(\.action) == [.ingested, .ingested, .quarantined, .ingested, .duplicate, .ingested])
+        #expect(actions[4].changeID == outcomes[0].storedChangeIDs[1])
+        let report = try await test.log.verify()
+        #expect(report.firstBrokenActionID == nil && report.firstBrokenRow == nil)
+    }
+
     @Test("a first action's response is the compact, key-sorted JSON of the fingerprints it records")
     func fingerprintResponses() throws {
         let (message, change) = (String(repeating: "a", count: 64), String(repeating: "0", count: 64))

@@ -106,7 +106,8 @@ struct QueryPlanTests {
         _ = try await log.latestAppliedSequence(documentID: "42")
         let filters = [
             ChangeFilter(), ChangeFilter(statuses: [.failed]), ChangeFilter(statuses: [.failed, .pending], documentID: "42"),
-            ChangeFilter(eventName: .modify), ChangeFilter(eventName: .remove), ChangeFilter(since: t0), ChangeFilter(until: t0.addingTimeInterval(1)),
+            ChangeFilter(eventName: .modify), ChangeFilter(eventName: .remove), ChangeFilter(since: t0),
+            ChangeFilter(until: t0.addingTimeInterval(1)),
             ChangeFilter(statuses: [.failed], since: t0, until: t0.addingTimeInterval(1)), ChangeFilter(errorPattern: "time"),
             ChangeFilter(ids: ids), ChangeFilter(eventName: .insert, errorPattern: "x"),
             ChangeFilter(errorEquals: "timeout"), ChangeFilter(statuses: [.failed, .parked], errorEquals: "timeout"),
