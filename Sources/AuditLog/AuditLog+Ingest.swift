@@ -64,13 +64,7 @@ extension AuditLog {
         // One row a statement: a statement that may write several rows (a multi-row or RETURNING
         // insert) makes SQLite look for child rows of each new message in `changes`, by a column
         // no index serves (see migration 0009), to settle deferred foreign keys.
-        let isNew = try columns.map { columns in
-            try db.run(
-                """
-                INSERT INTO messages (message_id, body, format, correlation_id, error_text, received_at, receive_count, sent_at, quarantine_reason)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
-                """, columns) == 1
-        }
+        let isNew = try columns.map { columns in try db.run(insertMessage, columns) == 1 }
 
         var changes: [(change: NewChange, messageID: String)] = []
         for (message, isNew) in zip(messages, isNew) where isNew {
@@ -119,6 +113,12 @@ extension AuditLog {
         }
         return outcomes
     }
+
+    /// A message's row, its columns in RowFingerprint.messageColumns' order.
+    private static let insertMessage = """
+        INSERT INTO messages (\(RowFingerprint.messageColumns))
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
+        """
 
     /// Stores the batch a new message names (or notes that another message named it).
     private static func store(
@@ -329,7 +329,7 @@ extension AuditLog {
         if tail.lastID == 0 {
             previous = ActionChain.genesis
         } else {
-            guard let bytes = tail.lastHashBytes ?? tail.lastHash.flatMap(ActionChain.bytes(ofHex:)) else {
+            guard let bytes = tail.lastHash else {
                 throw AuditLogError(
                     code: .corrupt,
                     description: "the action chain is broken at action \(tail.lastID) (missing or bad hash); run verify")
@@ -360,7 +360,7 @@ extension AuditLog {
                     at: Date(databaseMilliseconds: at), hash: hash))
         }
         try db.insertRows(into: "actions", columns: actionColumns, values: rows)
-        db.chainTail = ChainTail(anchor: tail.anchor, lastID: id, lastHash: hash, lastHashBytes: previous)
+        db.chainTail = ChainTail(anchor: tail.anchor, lastID: id, lastHash: previous)
         return records
     }
 
@@ -406,10 +406,9 @@ struct IngestRows {
         actions.append(PendingAction(changeID: changeID, messageID: messageID, entry: entry))
     }
 
-    /// Writes the images, then appends the actions to the chain, and empties itself.
-    mutating func write(at now: Int64, in db: AuditDatabase) throws {
+    /// Writes the images, then appends the actions to the chain.
+    func write(at now: Int64, in db: AuditDatabase) throws {
         try db.insertRows(into: "change_images", columns: ["change_id", "old_image_json", "new_image_json"], values: images)
         try AuditLog.appendActions(actions, at: now, in: db)
-        self = IngestRows()
     }
 }

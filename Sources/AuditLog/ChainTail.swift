@@ -1,7 +1,7 @@
 import SQLite
 
 /// The end of the action chain as a write transaction sees it: the newest action's id and hash,
-/// and the anchor that keys new actions. ``AuditLog/appendAction(changeID:messageID:_:at:in:)``
+/// and the anchor that keys new actions. ``AuditLog/appendActions(_:at:in:)``
 /// reads it from the store at a transaction's first append and then carries it forward itself
 /// (``AuditDatabase/chainTail``): the transaction holds the store's write lock, so nothing else
 /// appends in between, and an ingest of a thousand changes reads the tail once, not a thousand times.
@@ -10,10 +10,9 @@ struct ChainTail {
     var anchor: ChainAnchor?
     /// The id of the newest action ever appended (0 when none was).
     var lastID: Int64
-    /// That action's hash (nil when there is none, or when its row is gone).
-    var lastHash: String?
-    /// ``lastHash``'s 32 bytes, once known (nil when it was read as text and not yet decoded).
-    var lastHashBytes: [UInt8]? = nil
+    /// That action's hash, as the 32 bytes the next action chains to (nil when there is none,
+    /// when its row is gone, or when what the row holds is not a hash).
+    var lastHash: [UInt8]?
 
     /// Reads the tail from the store, inside the caller's transaction.
     static func read(in db: AuditDatabase) throws -> ChainTail {
@@ -21,6 +20,6 @@ struct ChainTail {
         let lastID = try db.highestActionID()
         let lastHash =
             lastID == 0 ? nil : try db.queryOne("SELECT hash FROM actions WHERE id = ?", [lastID]) { $0.column(0) as String }
-        return ChainTail(anchor: anchor, lastID: lastID, lastHash: lastHash)
+        return ChainTail(anchor: anchor, lastID: lastID, lastHash: lastHash.flatMap(ActionChain.bytes(ofHex:)))
     }
 }

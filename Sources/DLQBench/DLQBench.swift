@@ -7,8 +7,17 @@
 import ArgumentParser
 import Reprocessor
 
-/// The `dlq-bench` command line.
+/// The `dlq-bench` process: its steps, run with the product's process settings
+/// (``ProcessMemory``), so that a step's peak RSS is the product's.
 @main
+enum DLQBenchProcess {
+    static func main() async {
+        ProcessMemory.capMallocArenas()
+        await DLQBench.main()
+    }
+}
+
+/// The `dlq-bench` command line.
 struct DLQBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq-bench",
@@ -21,20 +30,4 @@ struct DLQBench: AsyncParsableCommand {
             ReconcileBenchmark.self, RawReconcileBenchmark.self, PostgresAuditBenchmark.self,
         ]
     )
-
-    /// Runs the step with the product's process settings (``ProcessMemory``), so its peak RSS
-    /// is the product's.
-    static func main() async {
-        ProcessMemory.capMallocArenas()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
 }

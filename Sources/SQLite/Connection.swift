@@ -190,12 +190,7 @@ public final class Connection {
     /// Rows are not collected: memory stays flat however many rows there are.
     /// - Throws: ``SQLiteError``, or whatever `body` throws (the statement is reset either way).
     public func forEachRow(_ sql: String, _ bindings: [any SQLBindable] = [], _ body: (Statement) throws -> Void) throws {
-        let statement = try cachedStatement(sql)
-        try statement.bind(bindings)
-        defer { statement.reset() }
-        while try statement.step() {
-            try body(statement)
-        }
+        try forEachRow(sql, binding: { try $0.bind(bindings) }, body)
     }
 
     /// Runs a statement through the statement cache with plain values bound to its parameters
@@ -204,8 +199,14 @@ public final class Connection {
     public func forEachRow(
         _ sql: String, values: ArraySlice<SQLValue>, _ body: (Statement) throws -> Void
     ) throws {
+        try forEachRow(sql, binding: { try $0.bind(values: values) }, body)
+    }
+
+    private func forEachRow(
+        _ sql: String, binding bind: (Statement) throws -> Void, _ body: (Statement) throws -> Void
+    ) throws {
         let statement = try cachedStatement(sql)
-        try statement.bind(values: values)
+        try bind(statement)
         defer { statement.reset() }
         while try statement.step() {
             try body(statement)

@@ -112,11 +112,7 @@ public final class Statement: SQLRow {
     /// Binds positional values to parameters 1...n.
     /// - Throws: ``SQLiteError`` (`SQLITE_RANGE`) if the count differs from ``parameterCount``.
     public func bind(_ values: [any SQLBindable]) throws(SQLiteError) {
-        guard values.count == parameterCount else {
-            throw SQLiteError(
-                code: .database, resultCode: .SQLITE_RANGE,
-                message: "statement has \(parameterCount) parameters, \(values.count) values given", sql: sql, path: path)
-        }
+        try expectParameters(values.count)
         for (offset, value) in values.enumerated() {
             try bind(value.sqlValue, at: offset + 1)
         }
@@ -126,15 +122,20 @@ public final class Statement: SQLRow {
     /// boxing each value: for statements with many parameters (multi-row inserts).
     /// - Throws: ``SQLiteError`` (`SQLITE_RANGE`) if the count differs from ``parameterCount``.
     public func bind(values: ArraySlice<SQLValue>) throws(SQLiteError) {
-        guard values.count == parameterCount else {
-            throw SQLiteError(
-                code: .database, resultCode: .SQLITE_RANGE,
-                message: "statement has \(parameterCount) parameters, \(values.count) values given", sql: sql, path: path)
-        }
+        try expectParameters(values.count)
         var position = 1
         for value in values {
             try bind(value, at: position)
             position += 1
+        }
+    }
+
+    /// Throws `SQLITE_RANGE` unless `count` is the statement's ``parameterCount``.
+    private func expectParameters(_ count: Int) throws(SQLiteError) {
+        guard count == parameterCount else {
+            throw SQLiteError(
+                code: .database, resultCode: .SQLITE_RANGE,
+                message: "statement has \(parameterCount) parameters, \(count) values given", sql: sql, path: path)
         }
     }
 
