@@ -111,10 +111,19 @@ extension AuditLog {
 
     /// Inside a write: checks that every one of `claims` is still held by its holder with its
     /// epoch and unexpired at `now`, locking the rows `FOR SHARE` so that no take-over commits
-    /// before this write does.
-    /// - Throws: ``AuditLogError`` `.leaseLost` naming the first document whose claim is gone.
-    static func check(_ claims: DocumentClaims?, now: Int64, in db: AuditDatabase) throws {
-        guard let claims, !claims.epochs.isEmpty else { return }
+    /// before this write does; and that they include each of `documentIDs`, the documents the
+    /// write records something for.
+    /// - Throws: ``AuditLogError`` `.leaseLost` naming the first document whose claim is gone
+    ///   or was never taken.
+    static func check(_ claims: DocumentClaims?, covering documentIDs: [String] = [], now: Int64, in db: AuditDatabase)
+        throws
+    {
+        guard let claims else { return }
+        if let unclaimed = documentIDs.first(where: { !claims.holds($0) }) {
+            throw AuditLogError(
+                code: .leaseLost, description: "\(claims.holder) holds no claim on document \(unclaimed); nothing written")
+        }
+        guard !claims.epochs.isEmpty else { return }
         var held: [String: Int64] = [:]
         try db.forEachRow(
             """

@@ -95,15 +95,19 @@ extension AuditLog {
     /// Records one page of a run: its counts, samples and position, and an action for every
     /// repair that landed (completing its write intent; a repair whose intent another process
     /// already recovered is neither recorded nor counted again), in one transaction — so a
-    /// resumed run neither loses nor repeats a page.
+    /// resumed run neither loses nor repeats a page. When the page's repairs were made under
+    /// document claims (``ReconcileProgress/claims``), nothing is recorded unless this worker
+    /// still holds each one.
     /// - Returns: The run as it stands after the page.
-    /// - Throws: ``AuditLogError``.
+    /// - Throws: ``AuditLogError``: `.leaseLost` when a claim is gone; `.notFound`; `.storage`.
     @discardableResult
     public func recordReconcileProgress(runID: Int64, _ progress: ReconcileProgress, at: Date) throws(AuditLogError)
         -> ReconcileRun
     {
         let now = at.databaseMilliseconds
         return try write { db in
+            try Self.check(
+                progress.claims, covering: progress.repairs.map(\.documentID), now: Date().databaseMilliseconds, in: db)
             guard var run = try Self.reconcileRun(id: runID, in: db) else {
                 throw AuditLogError(code: .notFound, description: "reconcile run \(runID) does not exist")
             }
@@ -155,12 +159,20 @@ extension AuditLog {
     }
 
     /// Records the intents of repairs about to be sent, in one transaction.
+    /// - Parameters:
+    ///   - intents: The intents.
+    ///   - at: Now.
+    ///   - claims: When given (a fleet on a shared store), the intents are recorded only if this
+    ///     worker still holds the claim of each one's document.
     /// - Returns: The intents' ids, in order.
-    /// - Throws: ``AuditLogError``.
-    public func recordRepairIntents(_ intents: [RepairIntent], at: Date) throws(AuditLogError) -> [Int64] {
+    /// - Throws: ``AuditLogError``: `.leaseLost` when a claim is gone; `.storage`.
+    public func recordRepairIntents(_ intents: [RepairIntent], at: Date, claims: DocumentClaims? = nil)
+        throws(AuditLogError) -> [Int64]
+    {
         let now = at.databaseMilliseconds
         return try write { db in
-            try intents.map { intent in
+            try Self.check(claims, covering: intents.map(\.documentID), now: Date().databaseMilliseconds, in: db)
+            return try intents.map { intent in
                 try db.queryOne(
                     """
                     INSERT INTO write_intents (document_id, operation, stamp_sequence, stamp_applied_at, settlements_json,
@@ -207,14 +219,17 @@ extension AuditLog {
     /// Records repairs found in search after their writer stopped before recording them: each
     /// completes its intent with its action and counts in its run (found and repaired, the run's
     /// page having never been recorded); `dropping` names intents whose write never landed.
+    /// With `claims` (a fleet on a shared store), nothing is recorded unless this worker still
+    /// holds them all, the documents of `repairs` among them.
     /// - Returns: How many repairs were recorded here (not already by another process).
-    /// - Throws: ``AuditLogError``.
+    /// - Throws: ``AuditLogError``: `.leaseLost` when a claim is gone; `.storage`.
     @discardableResult
-    public func recordRecoveredRepairs(_ repairs: [RepairCompletion], dropping: [Int64], at: Date) throws(AuditLogError)
-        -> Int
-    {
+    public func recordRecoveredRepairs(
+        _ repairs: [RepairCompletion], dropping: [Int64], at: Date, claims: DocumentClaims? = nil
+    ) throws(AuditLogError) -> Int {
         let now = at.databaseMilliseconds
         return try write { db in
+            try Self.check(claims, covering: repairs.map(\.documentID), now: Date().databaseMilliseconds, in: db)
             var recorded = 0
             for repair in repairs {
                 guard let column = DriftColumn(rawValue: repair.kind) else {

@@ -57,7 +57,8 @@ public struct ReconcileRun: Sendable, Hashable {
     public var found: [String: Int]
     /// Documents repaired (each with its `reconciled` action).
     public var repaired: Int
-    /// Repairs refused because search changed under them (409): nothing written.
+    /// Repairs refused because search changed under them (409), and, on a shared store, drifted
+    /// documents another worker held (left to it): nothing written.
     public var conflicts: Int
     /// Repairs search refused for the document's own reason, or could not make.
     public var failed: Int
@@ -96,10 +97,13 @@ public struct ReconcileProgress: Sendable {
     public var repairs: [RepairCompletion] = []
     /// Intents of repairs that did not land (refused): dropped without a record.
     public var droppedIntents: [Int64] = []
-    /// Repairs refused with 409.
+    /// Repairs refused with 409, and drifted documents left to the worker that holds them.
     public var conflicts = 0
     /// Repairs that failed.
     public var failed = 0
+    /// The document claims this page's repairs were made under (a fleet on a shared store; nil
+    /// otherwise): the page is recorded only while this worker still holds them all.
+    public var claims: DocumentClaims?
 
     /// Progress of a scan page.
     public init(segment: Int, position: ReconcileRun.SegmentPosition) {

@@ -227,7 +227,7 @@ public struct Reconciliation: Sendable {
                 }
             }
             // Recorded whether or not anyone watches (`progress?(…)` would skip its argument when nil).
-            let recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
+            let recorded = try await record(step, run: run)
             progress?(recorded)
             await TestPause.at(.reconcileAfterPage, logger: logger)
         }
@@ -264,7 +264,7 @@ public struct Reconciliation: Sendable {
                 }
             }
             // Recorded whether or not anyone watches (`progress?(…)` would skip its argument when nil).
-            let recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
+            let recorded = try await record(step, run: run)
             progress?(recorded)
             guard let next = page.next else { return }
             after = next
@@ -273,13 +273,36 @@ public struct Reconciliation: Sendable {
 
     /// Repairs drifted documents: reads search, then the table (consistently), decides again and
     /// writes conditionally; the actions of the writes that landed go into `step`.
+    ///
+    /// On a shared store the documents are claimed first, as the write engine claims them
+    /// (``WriteEngine/claiming(as:ttl:)``): a document another worker holds is being replayed
+    /// and is left to it (counted with the conflicts); the claims taken go into `step`, so
+    /// its intents and its page are recorded only while they hold, and are given back once
+    /// the page is recorded (``record(_:run:)``), or here when a repair fails.
     func repair(
+        _ ids: [String], into step: inout ReconcileProgress, run: ReconcileRun, request: ReconcileRequest,
+        pacer: RatePacer
+    ) async throws {
+        do {
+            try await repairClaimed(ids, into: &step, run: run, request: request, pacer: pacer)
+        } catch {
+            if let claims = step.claims { try? await auditLog.releaseClaims(claims) }
+            step.claims = nil
+            throw error
+        }
+    }
+
+    private func repairClaimed(
         _ ids: [String], into step: inout ReconcileProgress, run: ReconcileRun, request: ReconcileRequest,
         pacer: RatePacer
     ) async throws {
         let chunk = request.ratePerSecond.map { max(1, Int($0)) } ?? ids.count
         for start in stride(from: 0, to: ids.count, by: chunk) {
-            let batch = Array(ids[start..<min(start + chunk, ids.count)])
+            var batch = Array(ids[start..<min(start + chunk, ids.count)])
+            if let claimant = engine.claimant {
+                batch = try await claim(batch, as: claimant, into: &step)
+                guard !batch.isEmpty else { continue }
+            }
             let live = try await openSearch.multiGet(index: index, ids: batch)
             let items = try await engine.table.currentItems(keys: batch.map(Self.keys))
             let known = try await auditLog.newestKnownSequences(batch)
@@ -300,7 +323,7 @@ public struct Reconciliation: Sendable {
                         runID: run.id, documentID: documentID, kind: kind.rawValue,
                         operation: write.written == .null ? .delete : .index, stampSequence: write.stampSequence,
                         stampAppliedAt: write.stampAppliedAt)
-                }, at: Date())
+                }, at: Date(), claims: step.claims)
             let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
             await TestPause.at(.reconcileAfterWriteBeforeRecord, logger: logger)
             for ((documentID, kind, write), (intentID, outcome)) in zip(writes, zip(intentIDs, outcomes)) {
@@ -332,6 +355,41 @@ public struct Reconciliation: Sendable {
                 }
             }
         }
+    }
+
+    /// Claims `batch` for this worker, adding the claims to `step` (whose earlier claims are
+    /// renewed first: a paced page may outlast one claim's time); the documents another worker
+    /// holds are counted with the conflicts and logged.
+    /// - Returns: The documents claimed.
+    private func claim(_ batch: [String], as claimant: WriteEngine.Claimant, into step: inout ReconcileProgress)
+        async throws -> [String]
+    {
+        if let held = step.claims {
+            _ = try await auditLog.renewClaims(held, ttl: claimant.ttl, now: Date())
+        }
+        let claims = try await auditLog.claimDocuments(batch, holder: claimant.holder, ttl: claimant.ttl, now: Date())
+        step.claims = DocumentClaims(
+            holder: claimant.holder, epochs: (step.claims?.epochs ?? [:]).merging(claims.epochs) { $1 })
+        let othersHold = batch.filter { !claims.holds($0) }
+        step.conflicts += othersHold.count
+        for documentID in othersHold {
+            logger.info("reconcile: another worker holds the document; left to it", metadata: ["documentId": "\(documentID)"])
+        }
+        return batch.filter(claims.holds)
+    }
+
+    /// Records a page, then gives back the document claims its repairs were made under, whether
+    /// or not it was recorded.
+    private func record(_ step: ReconcileProgress, run: ReconcileRun) async throws -> ReconcileRun {
+        let recorded: ReconcileRun
+        do {
+            recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
+        } catch {
+            if let claims = step.claims { try? await auditLog.releaseClaims(claims) }
+            throw error
+        }
+        if let claims = step.claims { try await auditLog.releaseClaims(claims) }
+        return recorded
     }
 
     /// The `reconciled` action of a repair that landed.

@@ -8,11 +8,22 @@ extension WriteEngine {
     /// Resolves reconcile repairs left unrecorded by a run that stopped between a repair's write
     /// and its record (killed): a repair search shows is recorded now, its `reconciled` action
     /// marked `"recovered": true` and counted in its run; an intent whose write search does not
-    /// show is dropped once it is older than the grace period.
+    /// show is dropped once it is older than the grace period. On a shared store only the
+    /// intents of documents this worker can claim are resolved: another worker's claim means
+    /// its reconcile may still be sending or recording that repair.
     /// - Returns: How many interrupted repairs were found and recorded.
     /// - Throws: `OpenSearchError` when search cannot be read; audit-log errors.
     func recoverInterruptedRepairs(now: Date) async throws -> Int {
-        let intents = try await auditLog.openRepairIntents(recordedBefore: now, limit: 1000)
+        let open = try await auditLog.openRepairIntents(recordedBefore: now, limit: 1000)
+        guard !open.isEmpty else { return 0 }
+        return try await withClaims(open.map(\.intent.documentID)) { claims in
+            let intents = claims.map { claims in open.filter { claims.holds($0.intent.documentID) } } ?? open
+            return try await recoverRepairs(intents, now: now, claims: claims)
+        }
+    }
+
+    /// Resolves `intents` (see ``recoverInterruptedRepairs(now:)``), under `claims` on a shared store.
+    private func recoverRepairs(_ intents: [OpenRepairIntent], now: Date, claims: DocumentClaims?) async throws -> Int {
         guard !intents.isEmpty else { return 0 }
         let live = try await openSearch.multiGet(index: index, ids: Array(Set(intents.map(\.intent.documentID))))
         var completions: [RepairCompletion] = []
@@ -42,7 +53,7 @@ extension WriteEngine {
                 metadata: ["documentId": "\(intent.documentID)", "intentId": "\(open.id)", "reconcileRun": "\(intent.runID)"])
         }
         guard !completions.isEmpty || !dropped.isEmpty else { return 0 }
-        return try await auditLog.recordRecoveredRepairs(completions, dropping: dropped, at: Date())
+        return try await auditLog.recordRecoveredRepairs(completions, dropping: dropped, at: Date(), claims: claims)
     }
 
     /// Whether search shows an intended write: an index write's stamp (sequence and `appliedAt`,

@@ -4,7 +4,7 @@ import StreamModel
 import TestSupport
 import Testing
 
-@Suite("a fleet's claims: operator actions")
+@Suite("a fleet's claims: operator actions and reconcile")
 struct FleetClaimTests {
     @Test("on a shared store, retry of a document another worker holds is a conflict; once released it is applied")
     func retryWaitsForTheClaim() async throws {
@@ -36,5 +36,38 @@ struct FleetClaimTests {
             "\(retried)")
         #expect(try await world.liveDocument("7") != nil)
         #expect(try await log.claimHolder(of: "7", now: Date()) == nil, "the CLI released its claim")
+    }
+
+    @Test("on a shared store, reconcile --repair leaves a document another worker holds, and repairs it once released")
+    func reconcileLeavesHeldDocuments() async throws {
+        let world = try await ReprocessorWorld.start()
+        let database = try await SharedPostgresServer.newDatabase()
+        let environment = ["AUDIT_DB": database]
+        // Three artists the table has and search lacks: each is missing from search.
+        for id in ["1", "2", "3"] { try await world.putArtist(id, name: "artist \(id)") }
+        let log = try await AuditLog(location: database)
+        let held = try await log.claimDocuments(["2"], holder: "another-worker", ttl: .seconds(300), now: Date())
+        #expect(held.holds("2"))
+
+        let first = try await world.cli("reconcile", "--repair", "--reason", "fleet", "--json", environment: environment)
+        let report = try JSONValue(parsing: first.stdout)
+        #expect(first.status == 3, "drift is left: \(first)")
+        #expect(report["missing"]?.intValue == 3 && report["repaired"]?.intValue == 2, "\(report)")
+        #expect(report["conflicts"]?.intValue == 1, "the held document is left to its holder: \(report)")
+        #expect(try await world.liveDocument("1") != nil)
+        #expect(try await world.liveDocument("3") != nil)
+        #expect(try await world.liveDocument("2") == nil)
+        #expect(try await log.openRepairIntents(recordedBefore: Date(), limit: 10).isEmpty, "no intent for the held document")
+        #expect(try await log.claimHolder(of: "1", now: Date()) == nil, "reconcile gave its claims back")
+        #expect(try await log.claimHolder(of: "2", now: Date()) == "another-worker")
+
+        try await log.releaseClaims(held)
+        let second = try await world.cli("reconcile", "--repair", "--reason", "fleet", "--json", environment: environment)
+        let again = try JSONValue(parsing: second.stdout)
+        #expect(second.status == 0, "\(second)")
+        #expect(again["missing"]?.intValue == 1 && again["repaired"]?.intValue == 1 && again["conflicts"]?.intValue == 0)
+        #expect(try await world.liveDocument("2") != nil)
+        let verify = try await world.cli("verify", environment: environment)
+        #expect(verify.status == 0, "\(verify)")
     }
 }
