@@ -115,7 +115,7 @@ struct SignedMotoTests {
                     "ReceiveMessage", .object(["QueueUrl": .string(queueURL), "WaitTimeSeconds": .number("3")]))
                 // Answered after the timeout: the client did not time out, and the checks below fail.
                 if ContinuousClock.now - start >= .milliseconds(300) { break }
-            } catch let thrown as AWSError {
+            } catch let thrown {
                 error = thrown
                 break
             }
