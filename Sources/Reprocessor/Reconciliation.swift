@@ -326,33 +326,62 @@ public struct Reconciliation: Sendable {
                 }, at: Date(), claims: step.claims)
             let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
             await TestPause.at(.reconcileAfterWriteBeforeRecord, logger: logger)
+            let completion = {
+                (
+                    documentID: String, kind: DriftKind, write: PlannedWrite, intentID: Int64, seqNo: Int64?,
+                    extra: [String: JSONValue]
+                ) in
+                let response = Self.repairResponse(
+                    runID: run.id, documentID: documentID, kind: kind.rawValue, written: write.written, seqNo: seqNo,
+                    extra: extra)
+                return RepairCompletion(
+                    intentID: intentID, runID: run.id, documentID: documentID, kind: kind.rawValue,
+                    action: Self.repairAction(
+                        kind: kind.rawValue, deleted: write.written == .null, actor: request.actor, reason: request.reason,
+                        response: response))
+            }
+            var conflicted: [(documentID: String, kind: DriftKind, write: PlannedWrite, intentID: Int64)] = []
             for ((documentID, kind, write), (intentID, outcome)) in zip(writes, zip(intentIDs, outcomes)) {
                 // A request error leaves whether it landed unknown: its intent stays open for recovery.
                 let item = try outcome.get()
                 if item.isSuccess {
-                    let response = Self.repairResponse(
-                        runID: run.id, documentID: documentID, kind: kind.rawValue, written: write.written,
-                        seqNo: item.seqNo,
-                        extra: ["status": .number(String(item.status)), "result": item.result.map(JSONValue.string) ?? .null])
                     step.repairs.append(
-                        RepairCompletion(
-                            intentID: intentID, runID: run.id, documentID: documentID, kind: kind.rawValue,
-                            action: Self.repairAction(
-                                kind: kind.rawValue, deleted: write.written == .null, actor: request.actor,
-                                reason: request.reason, response: response)))
+                        completion(
+                            documentID, kind, write, intentID, item.seqNo,
+                            ["status": .number(String(item.status)), "result": item.result.map(JSONValue.string) ?? .null]))
+                    continue
+                }
+                if item.status == 409 {
+                    conflicted.append((documentID, kind, write, intentID))
                     continue
                 }
                 step.droppedIntents.append(intentID)
-                if item.status == 409 {
-                    step.conflicts += 1
-                    logger.info(
-                        "reconcile: search changed under the document; not repaired", metadata: ["documentId": "\(documentID)"])
-                } else {
-                    step.failed += 1
-                    logger.warning(
-                        "reconcile: repair refused: OpenSearch \(item.status) \(item.errorType ?? "error"): \(item.errorReason ?? "")",
-                        metadata: ["documentId": "\(documentID)"])
+                step.failed += 1
+                logger.warning(
+                    "reconcile: repair refused: OpenSearch \(item.status) \(item.errorType ?? "error"): \(item.errorReason ?? "")",
+                    metadata: ["documentId": "\(documentID)"])
+            }
+            guard !conflicted.isEmpty else { continue }
+            // A 409 is either another writer's change or this repair itself, landed by an attempt
+            // whose answer was lost and refused when the request was sent again: search shows which
+            // (the write's stamp is unique to it), as it does to the recovery of a killed run.
+            let liveNow = try await openSearch.multiGet(index: index, ids: conflicted.map(\.documentID))
+            for (documentID, kind, write, intentID) in conflicted {
+                let document = liveNow[documentID]
+                if WriteEngine.landed(
+                    write.written == .null ? .delete : .index, stampSequence: write.stampSequence,
+                    stampAppliedAt: write.stampAppliedAt, live: document)
+                {
+                    step.repairs.append(
+                        completion(
+                            documentID, kind, write, intentID, document?.seqNo,
+                            ["status": .number("409"), "result": .string("landed by an earlier attempt")]))
+                    continue
                 }
+                step.droppedIntents.append(intentID)
+                step.conflicts += 1
+                logger.info(
+                    "reconcile: search changed under the document; not repaired", metadata: ["documentId": "\(documentID)"])
             }
         }
     }

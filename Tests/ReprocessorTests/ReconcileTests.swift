@@ -456,6 +456,33 @@ struct ReconcileTests {
         #expect(again.status == 0, "\(again)")
     }
 
+    @Test("a repair that landed but whose answer was lost is refused when sent again: it is recorded once, not a conflict")
+    func repairLandedByAnEarlierAttempt() async throws {
+        let world = try await ReprocessorWorld.start()
+        for id in ["1", "2", "3"] { try await world.putArtist(id, name: "artist \(id)") }
+        // The first _bulk reaches search and takes effect, but the client is told 503 (a gateway
+        // that lost the answer), so it sends the request again: each create is then refused, 409.
+        let proxy = try await FaultProxy.start(upstream: world.openSearchServer.url)
+        defer { proxy.stop() }
+        proxy.fail(method: "POST", pathContaining: "/_bulk", times: 1, status: 503, forwardingFirst: true)
+
+        let output = try await world.cli(
+            "reconcile", "--repair", "--reason", "lost answer", "--segments", "1", "--json",
+            environment: ["OPENSEARCH_ENDPOINT": proxy.url.absoluteString])
+        let report = try JSONValue(parsing: output.stdout)
+        #expect(proxy.requests(method: "POST", pathContaining: "/_bulk").count == 2, "sent again after the 503")
+        #expect(output.status == 0, "\(output)")
+        #expect(report["missing"]?.intValue == 3 && report["repaired"]?.intValue == 3, "\(report)")
+        #expect(report["conflicts"]?.intValue == 0, "its own write is not another writer's: \(report)")
+        let actions = try await Self.reconciledActions(world)
+        #expect(actions.count == 3, "every write to search has its action")
+        let responses = actions.compactMap { $0.response.flatMap { try? JSONValue(parsing: $0) } }
+        #expect(responses.allSatisfy { $0["result"]?.stringValue == "landed by an earlier attempt" }, "\(responses)")
+        #expect(try await AuditLog(path: world.auditDatabasePath).openRepairIntents(recordedBefore: Date(), limit: 10).isEmpty)
+        for id in ["1", "2", "3"] { #expect(try await world.liveDocument(id) != nil, "artist \(id)") }
+        #expect(try await world.cli("verify").status == 0)
+    }
+
     @Test(
         "on a terminal a progress line shows items scanned against DescribeTable's count, the drift and the rate; not through a pipe"
     )

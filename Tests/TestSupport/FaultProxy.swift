@@ -77,6 +77,8 @@ public final class FaultProxy: Sendable {
         var delay: Duration = .zero
         /// The answer to give; nil forwards the request (after the delay).
         var answer: InjectedAnswer?
+        /// Forward the request first, and give ``answer`` instead of the real server's.
+        var forwardFirst = false
         /// Matching requests to forward untouched before this fault applies.
         var skip = 0
         /// Answer a DynamoDB Streams `GetRecords` with an empty page whose next iterator is the
@@ -213,9 +215,12 @@ public final class FaultProxy: Sendable {
     ///   - status: The status to answer.
     ///   - body: The response body; a small OpenSearch-style error by default.
     ///   - headers: Extra response headers.
+    ///   - forwardingFirst: Whether the request still reaches the real server first (its answer
+    ///     discarded): the request takes effect, but the client sees the failure, as behind a
+    ///     gateway that lost the server's answer.
     public func fail(
         method: String? = nil, pathContaining: String? = nil, amzTarget: String? = nil, times: Int? = nil,
-        after: Int = 0, status: Int, body: String? = nil, headers: [String: String] = [:]
+        after: Int = 0, status: Int, body: String? = nil, headers: [String: String] = [:], forwardingFirst: Bool = false
     ) {
         if let times, times <= 0 { return }
         var fields = [HeaderField(name: "content-type", value: "application/json")]
@@ -231,6 +236,7 @@ public final class FaultProxy: Sendable {
             headers: fields)
         var fault = Fault(method: method, pathContaining: pathContaining, amzTarget: amzTarget, remaining: times, answer: answer)
         fault.skip = after
+        fault.forwardFirst = forwardingFirst
         state.contents.withLock { $0.faults.append(fault) }
     }
 
@@ -358,6 +364,7 @@ private struct Forwarder: Sendable {
             try? await Task.sleep(for: delay)
         }
         if let answer = fault?.answer {
+            if fault?.forwardFirst == true { _ = await forward(head, fields: fields, body: body) }
             return (answer.status, answer.headers, Array(answer.body.utf8))
         }
         if fault?.emptyStreamPage == true, let iterator = (try? JSONValue(parsing: body))?["ShardIterator"] {
@@ -366,6 +373,13 @@ private struct Forwarder: Sendable {
                 200, [FaultProxy.HeaderField(name: "content-type", value: "application/x-amz-json-1.0")], Array(page.utf8)
             )
         }
+        return await forward(head, fields: fields, body: body)
+    }
+
+    /// The upstream's answer to one request, or 502 when upstream fails.
+    private func forward(_ head: HTTPRequestHead, fields: [FaultProxy.HeaderField], body: [UInt8]) async
+        -> (status: Int, headers: [FaultProxy.HeaderField], body: [UInt8])
+    {
         var request = HTTPClientRequest(url: upstreamBase + head.uri)
         request.method = head.method
         for field in fields where !Self.notForwarded.contains(field.name.lowercased()) {
