@@ -592,6 +592,7 @@ public struct WriteEngine: Sendable {
             var requestError: OpenSearchError?
             var blocked: String?
             var landed = 0
+            var conflicted: [(work: DocumentWork, write: PlannedWrite, decisions: [ChangeDecision], intentID: Int64)] = []
             for ((work, write, decisions), (intentID, outcome)) in zip(writes, zip(recorded.intentIDs, outcomes)) {
                 switch outcome {
                 case .failure(let error):
@@ -606,8 +607,7 @@ public struct WriteEngine: Sendable {
                     after.completions.append(IntentCompletion(intentID: intentID, settlements: settlements))
                     completed.append(decisions)
                 case .success(let item) where item.status == 409:
-                    after.droppedIntents.append(intentID)
-                    again.append(work)
+                    conflicted.append((work, write, decisions, intentID))
                 case .success(let item) where item.isRetryable:
                     after.droppedIntents.append(intentID)
                     refusedForNow.append(work)
@@ -629,6 +629,30 @@ public struct WriteEngine: Sendable {
                                 id: decision.change.id, outcome: .failed, status: decision.change.status, message: message)
                         }
                     }
+                }
+            }
+            // A 409 is another writer's change, decided again next round, or this write itself,
+            // landed by an attempt whose answer was lost and refused when the request was sent
+            // again: search shows which (the write's stamp is unique to it).
+            if !conflicted.isEmpty {
+                let live = try await openSearch.multiGet(index: index, ids: conflicted.map(\.work.documentID))
+                for (work, write, decisions, intentID) in conflicted {
+                    let document = live[work.documentID]
+                    guard
+                        Self.landed(
+                            write.written == .null ? .delete : .index, stampSequence: write.stampSequence,
+                            stampAppliedAt: write.stampAppliedAt, live: document)
+                    else {
+                        after.droppedIntents.append(intentID)
+                        again.append(work)
+                        continue
+                    }
+                    landed += 1
+                    let response = WritePlanner.response(written: write.written, recovered: document)
+                    let settlements = Self.carryingResponse(
+                        decisions.compactMap { $0.transition.map { Settlement($0) } }, response)
+                    after.completions.append(IntentCompletion(intentID: intentID, settlements: settlements))
+                    completed.append(decisions)
                 }
             }
             after.settlements = failedDecisions.compactMap { $0.transition.map { Settlement($0) } }

@@ -42,6 +42,37 @@ struct OpenSearchFaultTests {
         try await scenario.nextRunFinishes()
     }
 
+    /// Proves that a replay write which landed but whose answer was lost (the `_bulk` reached
+    /// search, the client was told 503 and sent it again, and each conditional write was then
+    /// refused with 409) is recorded as the write it was, found by its stamp in search, not
+    /// decided again as another writer's change ("already in search; nothing written").
+    @Test("a replay write that landed but whose answer was lost is recorded as written, not as found in search")
+    func writeLandedByAnEarlierAttempt() async throws {
+        let world = try await ReprocessorWorld.start()
+        try await world.putArtist("5", name: "Lost Answer")
+        let records = try await world.streamRecords()
+        try await world.send([world.forwardedBody(records.map(\.record))])
+        #expect(try await world.cli("ingest", "--wait", "0").status == 0)
+        let proxy = try await FaultProxy.start(upstream: world.openSearchServer.url)
+        defer { proxy.stop() }
+        proxy.fail(method: "POST", pathContaining: "/_bulk", times: 1, status: 503, forwardingFirst: true)
+
+        let run = try await world.cli("run", "--once", environment: ["OPENSEARCH_ENDPOINT": proxy.url.absoluteString])
+        #expect(run.status == 0, "\(run)")
+        #expect(proxy.requests(method: "POST", pathContaining: "/_bulk").count == 2, "sent again after the 503")
+        let log = try AuditLog(path: world.auditDatabasePath)
+        let history = try await log.history(documentID: "5")
+        #expect(history.changes.map(\.status) == [.applied], "\(history.changes)")
+        let responses = history.actions.compactMap { $0.response.flatMap { try? JSONValue(parsing: $0) } }
+        let written = responses.filter { $0["written"] != nil && $0["written"] != .null }
+        #expect(written.count == 1 && written.first?["recovered"]?.boolValue == true, "\(responses)")
+        #expect(
+            !history.actions.contains { ($0.outcome + ($0.response ?? "")).contains("nothing written") }, "\(history.actions)")
+        #expect(try await log.openWriteIntents(recordedBefore: Date(), limit: 10).isEmpty)
+        #expect(try await world.liveDocument("5")?.source["name"]?.stringValue == "Lost Answer")
+        #expect(try await world.cli("verify").status == 0)
+    }
+
     /// Proves the same when OpenSearch refuses writes (`index.blocks.write`: 403
     /// `cluster_block_exception` per bulk item) from the middle of a replay: the run pauses naming
     /// the block, no attempt is counted, none is marked applied without being in search, and once
