@@ -593,6 +593,13 @@ public struct WriteEngine: Sendable {
             var blocked: String?
             var landed = 0
             var conflicted: [(work: DocumentWork, write: PlannedWrite, decisions: [ChangeDecision], intentID: Int64)] = []
+            // A write that landed: its intent is completed with its decisions' moves, carrying `response`.
+            func complete(_ intentID: Int64, _ decisions: [ChangeDecision], response: String) {
+                landed += 1
+                let settlements = Self.carryingResponse(decisions.compactMap { $0.transition.map { Settlement($0) } }, response)
+                after.completions.append(IntentCompletion(intentID: intentID, settlements: settlements))
+                completed.append(decisions)
+            }
             for ((work, write, decisions), (intentID, outcome)) in zip(writes, zip(recorded.intentIDs, outcomes)) {
                 switch outcome {
                 case .failure(let error):
@@ -600,12 +607,7 @@ public struct WriteEngine: Sendable {
                     requestError = error
                     markUnavailable([work], "writing to search failed: \(error)", in: &execution)
                 case .success(let item) where item.isSuccess:
-                    landed += 1
-                    let response = WritePlanner.response(written: write.written, item: item)
-                    let settlements = Self.carryingResponse(
-                        decisions.compactMap { $0.transition.map { Settlement($0) } }, response)
-                    after.completions.append(IntentCompletion(intentID: intentID, settlements: settlements))
-                    completed.append(decisions)
+                    complete(intentID, decisions, response: WritePlanner.response(written: write.written, item: item))
                 case .success(let item) where item.status == 409:
                     conflicted.append((work, write, decisions, intentID))
                 case .success(let item) where item.isRetryable:
@@ -647,12 +649,7 @@ public struct WriteEngine: Sendable {
                         again.append(work)
                         continue
                     }
-                    landed += 1
-                    let response = WritePlanner.response(written: write.written, recovered: document)
-                    let settlements = Self.carryingResponse(
-                        decisions.compactMap { $0.transition.map { Settlement($0) } }, response)
-                    after.completions.append(IntentCompletion(intentID: intentID, settlements: settlements))
-                    completed.append(decisions)
+                    complete(intentID, decisions, response: WritePlanner.response(written: write.written, recovered: document))
                 }
             }
             after.settlements = failedDecisions.compactMap { $0.transition.map { Settlement($0) } }

@@ -23,19 +23,25 @@ struct EngineCrashTests {
         return (world, records)
     }
 
-    /// Runs `run --once` paused at `point`, waits until `ready` says the pause is reached, and
-    /// kills it with SIGKILL.
+    /// Runs `run --once` paused at `point`, waits until the process says it is paused there (its
+    /// `.paused` file) and `ready` says what the pause should have left, and kills it with SIGKILL.
     static func killPaused(
         _ world: ReprocessorWorld, at point: String, when ready: @escaping @Sendable () async throws -> Bool
     ) async throws -> CommandRunner.Output {
         let pid = Mutex<Int32?>(nil)
+        // Never created: the file only makes the process mark the moment it pauses.
+        let resumeFile = world.auditDatabasePath + ".resume-\(point)"
         let running = Task {
             try await CommandRunner.run(
                 ReprocessorExecutable.path, ["run", "--once"],
-                environment: world.environment(["DLQ_TEST_PAUSE_AT": point, "DLQ_TEST_PAUSE_SECONDS": "600"]),
+                environment: world.environment([
+                    "DLQ_TEST_PAUSE_AT": point, "DLQ_TEST_PAUSE_SECONDS": "600", "DLQ_TEST_RESUME_FILE": resumeFile,
+                ]),
                 onStart: { started in pid.withLock { $0 = started } })
         }
-        let reached = try await eventually(timeout: .seconds(60), interval: .milliseconds(50)) { try await ready() }
+        let reached = try await eventually(timeout: .seconds(60), interval: .milliseconds(50)) {
+            FileManager.default.fileExists(atPath: resumeFile + ".paused") ? try await ready() : false
+        }
         guard reached, let processID = pid.withLock({ $0 }) else {
             running.cancel()
             throw ReliabilityError("run --once never reached \(point)")
