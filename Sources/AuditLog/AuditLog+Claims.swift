@@ -98,6 +98,25 @@ extension AuditLog {
         }
     }
 
+    /// How far the database's clock is ahead of this process's (negative when behind), on a
+    /// shared store: claims and leases expire by the clock of the worker that checks them,
+    /// against expiries other workers wrote. Measured by one query, against the middle of its
+    /// round trip. `nil` on SQLite, whose store one machine's clock serves.
+    /// - Parameter clock: This process's clock (tests shift it).
+    /// - Throws: ``AuditLogError`` `.storage`.
+    public func databaseClockOffset(clock: @Sendable () -> Date = { Date() }) throws(AuditLogError) -> Duration? {
+        guard isShared else { return nil }
+        return try read { db in
+            let sent = clock()
+            let databaseMilliseconds = try db.queryOne(
+                "SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)", []
+            ) { $0.column(0) as Int64 }
+            let received = clock()
+            let middle = sent.addingTimeInterval(received.timeIntervalSince(sent) / 2)
+            return .milliseconds((databaseMilliseconds ?? middle.databaseMilliseconds) - middle.databaseMilliseconds)
+        }
+    }
+
     /// Who holds `documentID` now (nil when nobody does).
     /// - Throws: ``AuditLogError``.
     public func claimHolder(of documentID: String, now: Date) throws(AuditLogError) -> String? {

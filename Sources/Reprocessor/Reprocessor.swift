@@ -171,7 +171,21 @@ public struct Reprocessor: Sendable {
             batchDocuments: settings.bulkDocuments,
             logger: logger
         )
-        return isFleet ? engine.claiming(as: holder, ttl: settings.leaseTTL) : engine
+        guard isFleet else { return engine }
+        await warnIfClockSkewed()
+        return engine.claiming(as: holder, ttl: settings.leaseTTL)
+    }
+
+    /// On a shared store, warns when this machine's clock is off the database's by more than a
+    /// tenth of `DLQ_LEASE_TTL` (at least a second): a worker whose clock runs ahead takes
+    /// others' claims and leases early, one behind keeps its own too long.
+    func warnIfClockSkewed() async {
+        guard let offset = try? await auditLog.databaseClockOffset() else { return }
+        let limit = max(.seconds(1), settings.leaseTTL / 10)
+        guard offset > limit || offset < .zero - limit else { return }
+        logger.warning(
+            "this machine's clock is \(offset) off the audit database's (more than \(limit)); document claims and the run lease expire by each worker's clock: keep the fleet's clocks in step (NTP)",
+            metadata: ["clockOffsetMs": "\(offset / .milliseconds(1))"])
     }
 
     /// A reconcile of the configured table with the configured index, through the write engine's clients and rules.

@@ -43,6 +43,19 @@ struct LeaseTests {
                 name: "serve", holder: "cron-a", ttl: .seconds(60), lockHeld: true, now: t0.addingTimeInterval(95)) != nil)
     }
 
+    @Test("a shared store measures how far the database's clock is from this process's; SQLite has no other clock")
+    func databaseClockOffset() async throws {
+        let sqlite = try await TestLog(.sqlite)
+        #expect(try await sqlite.log.databaseClockOffset() == nil)
+        let shared = try await TestLog(.postgres)
+        let inStep = try #require(try await shared.log.databaseClockOffset())
+        #expect(inStep > .seconds(-1) && inStep < .seconds(1), "one machine's clocks: \(inStep)")
+        let behind = try #require(try await shared.log.databaseClockOffset(clock: { Date().addingTimeInterval(-90) }))
+        #expect(behind > .seconds(89) && behind < .seconds(91), "a clock 90 s behind: \(behind)")
+        let ahead = try #require(try await shared.log.databaseClockOffset(clock: { Date().addingTimeInterval(30) }))
+        #expect(ahead > .seconds(-31) && ahead < .seconds(-29), "a clock 30 s ahead: \(ahead)")
+    }
+
     @Test("with the kernel lock the lease is taken over at once, whoever the row names", arguments: StoreBackend.allCases)
     func lockHolderTakesOverAtOnce(_ backend: StoreBackend) async throws {
         let test = try await TestLog(backend)
