@@ -321,7 +321,7 @@ public struct Reconciliation: Sendable {
                 writes.map { documentID, kind, write in
                     RepairIntent(
                         runID: run.id, documentID: documentID, kind: kind.rawValue,
-                        operation: write.written == .null ? .delete : .index, stampSequence: write.stampSequence,
+                        operation: write.intentOperation, stampSequence: write.stampSequence,
                         stampAppliedAt: write.stampAppliedAt)
                 }, at: Date(), claims: step.claims)
             let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
@@ -368,10 +368,7 @@ public struct Reconciliation: Sendable {
             let liveNow = try await openSearch.multiGet(index: index, ids: conflicted.map(\.documentID))
             for (documentID, kind, write, intentID) in conflicted {
                 let document = liveNow[documentID]
-                if WriteEngine.landed(
-                    write.written == .null ? .delete : .index, stampSequence: write.stampSequence,
-                    stampAppliedAt: write.stampAppliedAt, live: document)
-                {
+                if WriteEngine.landed(write, live: document) {
                     step.repairs.append(
                         completion(
                             documentID, kind, write, intentID, document?.seqNo,

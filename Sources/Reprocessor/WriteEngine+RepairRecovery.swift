@@ -56,6 +56,12 @@ extension WriteEngine {
         return try await auditLog.recordRecoveredRepairs(completions, dropping: dropped, at: Date(), claims: claims)
     }
 
+    /// Whether search shows `write` (see ``landed(_:stampSequence:stampAppliedAt:live:)``): for a
+    /// 409 that may be this write refused when sent again after an attempt that landed.
+    static func landed(_ write: PlannedWrite, live: OpenSearchDocument?) -> Bool {
+        landed(write.intentOperation, stampSequence: write.stampSequence, stampAppliedAt: write.stampAppliedAt, live: live)
+    }
+
     /// Whether search shows an intended write: an index write's stamp (sequence and `appliedAt`,
     /// unique to the write), or a delete's absence.
     static func landed(

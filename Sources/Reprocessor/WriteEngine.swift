@@ -567,7 +567,7 @@ public struct WriteEngine: Sendable {
                     let writeDecisions = decisions.filter(\.needsWrite)
                     before.newIntents.append(
                         NewWriteIntent(
-                            documentID: work.documentID, operation: write.written == .null ? .delete : .index,
+                            documentID: work.documentID, operation: write.intentOperation,
                             stampSequence: write.stampSequence, stampAppliedAt: write.stampAppliedAt,
                             settlements: writeDecisions.compactMap { $0.transition.map { Settlement($0) } }))
                     writes.append((work, write, writeDecisions))
@@ -640,11 +640,7 @@ public struct WriteEngine: Sendable {
                 let live = try await openSearch.multiGet(index: index, ids: conflicted.map(\.work.documentID))
                 for (work, write, decisions, intentID) in conflicted {
                     let document = live[work.documentID]
-                    guard
-                        Self.landed(
-                            write.written == .null ? .delete : .index, stampSequence: write.stampSequence,
-                            stampAppliedAt: write.stampAppliedAt, live: document)
-                    else {
+                    guard Self.landed(write, live: document) else {
                         after.droppedIntents.append(intentID)
                         again.append(work)
                         continue

@@ -52,6 +52,9 @@ public struct PlannedWrite: Sendable, Hashable {
     public var stampSequence: SequenceNumber?
     /// `sync.appliedAt` written.
     public var stampAppliedAt: String?
+
+    /// What its write intent records it as: a delete when it writes no document.
+    var intentOperation: WriteIntent.Operation { written == .null ? .delete : .index }
 }
 
 /// How one change settles under a plan.
