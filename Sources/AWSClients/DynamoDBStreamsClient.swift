@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Logging
 import StreamModel
 
@@ -47,6 +48,9 @@ public struct DynamoDBStreamsClient: Sendable {
     public static let maxRecordsPerCall = 1000
 
     private let client: AWSJSONClient
+
+    /// The endpoint calls go to (an override, or the region's public endpoint), for messages.
+    public var endpoint: URL { client.configuration.endpoint(for: .dynamodbStreams) }
 
     /// Creates a client.
     /// - Parameters:

@@ -13,7 +13,8 @@ extension AuditLog {
         try db.queryOne("SELECT \(Rows.batchColumns) FROM batches WHERE id = ?", [id]) { row in try Rows.batch(from: row) }
     }
 
-    /// Pending batches due at `now` (no backoff delay left), the longest due first.
+    /// Pending batches due at `now` (no backoff delay left), nearest their stream's retention first:
+    /// the range whose last record reached the stream longest ago.
     /// - Parameters:
     ///   - now: The time the delays are compared with.
     ///   - limit: Most batches returned.
@@ -23,8 +24,8 @@ extension AuditLog {
             var batches: [BatchRecord] = []
             try db.forEachRow(
                 """
-                SELECT \(Rows.batchColumns) FROM batches INDEXED BY batches_due
-                WHERE status = 'pending' AND ifnull(next_attempt_at, 0) <= ? ORDER BY ifnull(next_attempt_at, 0), id LIMIT ?
+                SELECT \(Rows.batchColumns) FROM batches INDEXED BY batches_due_by_age
+                WHERE status = 'pending' AND ifnull(next_attempt_at, 0) <= ? ORDER BY last_record_at, id LIMIT ?
                 """, [now.databaseMilliseconds, max(limit, 0)]
             ) { row in batches.append(try Rows.batch(from: row)) }
             return batches
@@ -213,6 +214,47 @@ extension AuditLog {
                 ActionEntry(
                     action: .skipped, actor: actor, reason: reason,
                     outcome: "batch \(batchID) \(BatchStatus.skipped.rawValue) (was \(batch.status.rawValue))"),
+                at: now, in: db)
+            guard let updated = try Self.batch(id: batchID, in: db) else {
+                throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")
+            }
+            return updated
+        }
+    }
+
+    /// Reopens an expired batch: an operator found it was expired wrongly (a stream that was
+    /// reachable after all), so its records are read again from where reading stopped. Appends a
+    /// `retried` action for its message with the actor and reason.
+    /// - Parameters:
+    ///   - batchID: The batch.
+    ///   - reason: Why (required).
+    ///   - actor: Who.
+    ///   - at: Now.
+    /// - Returns: The batch after the change: pending, due at once, its attempts reset.
+    /// - Throws: ``AuditLogError``: `.notFound`, `.illegalTransition` when it is not expired, `.storage`.
+    @discardableResult
+    public func reopenBatch(_ batchID: Int64, reason: String, actor: String, at: Date) throws(AuditLogError) -> BatchRecord {
+        let now = at.databaseMilliseconds
+        return try write { db in
+            guard let batch = try Self.batch(id: batchID, in: db) else {
+                throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")
+            }
+            guard batch.status == .expired else {
+                throw AuditLogError(
+                    code: .illegalTransition,
+                    description: "batch \(batchID) is \(batch.status.rawValue): only an expired batch can be reopened")
+            }
+            try db.run(
+                """
+                UPDATE batches SET status = 'pending', attempts = 0, next_attempt_at = NULL, waiting_since = ?1,
+                    updated_at = ?1
+                WHERE id = ?2
+                """, [now, batchID])
+            try Self.appendAction(
+                changeID: nil, messageID: batch.messageID,
+                ActionEntry(
+                    action: .retried, actor: actor, reason: reason,
+                    outcome: "batch \(batchID) \(BatchStatus.pending.rawValue) (was \(batch.status.rawValue)): reopened"),
                 at: now, in: db)
             guard let updated = try Self.batch(id: batchID, in: db) else {
                 throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")

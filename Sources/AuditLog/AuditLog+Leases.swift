@@ -7,14 +7,20 @@ extension AuditLog {
 
     /// Takes the lease `name` for `holder`, recording a new epoch.
     ///
-    /// The row mirrors a lock the caller holds outside the database (a kernel lock that dies
-    /// with its holder). With `lockHeld`, the caller has that lock, so whoever the row names is
-    /// gone: the lease is taken over whatever the row says. Without it, someone else has the
-    /// lock, and the lease is taken only when the row shows that holder stopped: not renewed
-    /// (nor taken, nor released) within its time to live, as a stopped or hung process. A
-    /// missing or just-released row is not taken without the lock: the lock's holder is
-    /// about to write it. Either way the epoch grows, which fences the previous holder's
-    /// writes (``checkFence(_:)``).
+    /// On an embedded store the row mirrors a lock the caller holds outside the database (a
+    /// kernel lock that dies with its holder). With `lockHeld`, the caller has that lock, so
+    /// whoever the row names is gone: the lease is taken over whatever the row says. Without
+    /// it, someone else has the lock, and the lease is taken only when the row shows that
+    /// holder stopped: not renewed (nor taken, nor released) within its time to live, as a
+    /// stopped or hung process. A missing or just-released row is not taken without the lock:
+    /// the lock's holder is about to write it.
+    ///
+    /// On a shared store there is no kernel lock: the row is the lease. A missing row (a new
+    /// store) or a released one is free, and so is one its holder stopped renewing.
+    ///
+    /// The take is a compare-and-set on the epoch it read, so of two processes that race for
+    /// the same row exactly one wins. Either way the epoch grows, which fences the previous
+    /// holder's writes (``checkFence(_:)``).
     /// - Parameters:
     ///   - name: The lease, e.g. `run`.
     ///   - holder: The new holder's id.
@@ -31,18 +37,25 @@ extension AuditLog {
         return try write { db in
             let current = try Self.leaseState(name: name, in: db)
             if !lockHeld {
-                guard let current, current.expiresAt <= now else { return nil }
+                if let current {
+                    let free = current.expiresAt <= now || (isShared && current.releasedAt != nil)
+                    guard free else { return nil }
+                } else if !isShared {
+                    return nil
+                }
             }
-            let epoch = (current?.epoch ?? 0) + 1
-            try db.run(
+            let readEpoch = current?.epoch ?? 0
+            let epoch = readEpoch + 1
+            let taken = try db.run(
                 """
                 INSERT INTO leases (name, holder, acquired_at, ttl_ms, expires_at, epoch, renewed_at, released_at)
                 VALUES (?1, ?2, ?3, ?4, ?3 + ?4, ?5, NULL, NULL)
                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at,
                     ttl_ms = excluded.ttl_ms, expires_at = excluded.expires_at, epoch = excluded.epoch,
                     renewed_at = NULL, released_at = NULL
-                """, [name, holder, nowMilliseconds, ttlMilliseconds, epoch])
-            return LeaseFence(name: name, holder: holder, epoch: epoch)
+                WHERE leases.epoch = ?6
+                """, [name, holder, nowMilliseconds, ttlMilliseconds, epoch, readEpoch])
+            return taken == 1 ? LeaseFence(name: name, holder: holder, epoch: epoch) : nil
         }
     }
 

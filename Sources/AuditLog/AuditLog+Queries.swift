@@ -333,7 +333,11 @@ extension AuditLog {
                         checkedAt: Date(databaseMilliseconds: row.column(2) as Int64))
                 },
                 lastReconcile: try db.queryOne("SELECT max(id) FROM reconcile_runs") { $0.column(0) as Int64? }?
-                    .flatMap { try Self.reconcileRun(id: $0, in: db) })
+                    .flatMap { try Self.reconcileRun(id: $0, in: db) },
+                streamProblems: try Self.streamProblems(in: db),
+                mostUrgentBatchLastRecordAt: try db.queryOne(
+                    "SELECT min(last_record_at) FROM batches INDEXED BY batches_due_by_age WHERE status = 'pending'"
+                ) { $0.column(0) as Int64? }?.map(Date.init(databaseMilliseconds:)))
         }
     }
 

@@ -49,6 +49,7 @@ extension AuditLog {
         .init(name: "reconcile_runs", resume: .integerKey("id")),
         .init(name: "write_intents", resume: .integerKey("id")),
         .init(name: "reconcile_seen", resume: .fromStart(["run_id", "document_id"])),
+        .init(name: "stream_problems", resume: .fromStart(["stream_arn"])),
     ]
 
     /// Copies this SQLite store into `target`, an empty (or partly copied) PostgreSQL store,

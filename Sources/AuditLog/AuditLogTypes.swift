@@ -715,13 +715,21 @@ public struct AuditStats: Sendable, Hashable {
     public var replayPause: ReplayPause?
     /// The newest reconcile run, finished or not (nil before any).
     public var lastReconcile: ReconcileRun?
+    /// Streams that cannot be found or described: their batches wait for the configuration to be fixed.
+    public var streamProblems: [StreamProblem]
+    /// When the last record of the pending batch nearest its stream's retention reached the
+    /// stream (nil when no batch is pending): the stream keeps it 24 hours from then.
+    public var mostUrgentBatchLastRecordAt: Date?
 
     /// Makes stats.
     public init(
         changes: [ChangeStatus: Int], messagesTotal: Int, messagesQuarantined: Int, oldestPendingCreatedAt: Date?,
         lastRunAt: Date?, batches: [BatchStatus: Int] = [:], oldestWaitingBatchSince: Date? = nil,
-        runLease: LeaseState? = nil, replayPause: ReplayPause? = nil, lastReconcile: ReconcileRun? = nil
+        runLease: LeaseState? = nil, replayPause: ReplayPause? = nil, lastReconcile: ReconcileRun? = nil,
+        streamProblems: [StreamProblem] = [], mostUrgentBatchLastRecordAt: Date? = nil
     ) {
+        self.streamProblems = streamProblems
+        self.mostUrgentBatchLastRecordAt = mostUrgentBatchLastRecordAt
         self.changes = changes
         self.messagesTotal = messagesTotal
         self.messagesQuarantined = messagesQuarantined

@@ -162,6 +162,16 @@ public enum AuditJSON {
                 ])
             } ?? .null,
             "lastReconcile": stats.lastReconcile.map(reconcileRun) ?? .null,
+            "mostUrgentBatchRetentionLeftSeconds": stats.mostUrgentBatchLastRecordAt.map {
+                .number(String(Int(DLQIngestor.retentionLeft(lastRecordAt: $0, now: now))))
+            } ?? .null,
+            "streamsUnavailable": .array(
+                stats.streamProblems.map { problem in
+                    .object([
+                        "streamArn": .string(problem.streamARN), "reason": .string(problem.reason),
+                        "since": .string(time(problem.since)), "checkedAt": .string(time(problem.checkedAt)),
+                    ])
+                }),
             "replayPaused": stats.replayPause.map { pause in
                 .object([
                     "reason": .string(pause.reason), "since": .string(time(pause.since)),

@@ -18,8 +18,36 @@ public struct CronRun: Sendable {
     public enum Result: Sendable {
         /// The run happened.
         case ran(ingest: IngestSummary, replay: ReplaySummary, stats: AuditStats)
-        /// Another process holds the lease; nothing was done.
-        case leaseHeld(by: String)
+        /// Another process holds the lease; nothing was done but reading the store's state.
+        case leaseHeld(by: String, stats: AuditStats)
+    }
+
+    /// What a pass leaves waiting for an operator, one short phrase each (empty when nothing
+    /// does): parked or expired changes, expired batches, messages this pass quarantined, and
+    /// batches stored longer than `batchWaitAlert` ago and still not read from their streams (a
+    /// stream keeps its records for 24 hours only). `run --once` exits 3 when there is any.
+    /// - Parameters:
+    ///   - stats: The store's state after the pass.
+    ///   - quarantined: Messages this pass quarantined.
+    ///   - batchWaitAlert: How long a stored batch may wait to be read.
+    ///   - now: The time of the check.
+    public static func operatorWork(stats: AuditStats, quarantined: Int, batchWaitAlert: Duration, now: Date) -> [String] {
+        var work: [String] = []
+        func add(_ count: Int, _ what: String) { if count > 0 { work.append("\(count) \(what)") } }
+        add(stats.changes[.parked] ?? 0, "parked changes")
+        add(stats.changes[.expired] ?? 0, "expired changes")
+        add(stats.batches[.expired] ?? 0, "expired batches")
+        add(quarantined, "messages quarantined by this pass")
+        if let since = stats.oldestWaitingBatchSince {
+            let waited = now.timeIntervalSince(since)
+            let limit = Double(batchWaitAlert.components.seconds)
+            if waited > limit {
+                work.append(
+                    "a batch has waited \(Int(waited)) s to be read from its stream (over DLQ_BATCH_WAIT_ALERT, "
+                        + "\(Int(limit)) s; see the run lease in `stats`)")
+            }
+        }
+        return work
     }
 
     let reprocessor: Reprocessor
@@ -57,7 +85,8 @@ public struct CronRun: Sendable {
         if let fence {
             reprocessor.logger.info("holding the run lease as \(fence)")
         } else if !fleet {
-            return .leaseHeld(by: try await lease.currentHolder() ?? "another process")
+            let holder = try await lease.currentHolder() ?? "another process"
+            return .leaseHeld(by: holder, stats: try await auditLog.stats())
         } else {
             reprocessor.logger.info("working as one of a fleet, as \(holder); another process reads the batches")
         }

@@ -98,6 +98,12 @@ public struct DLQIngestor: Sendable {
 
     /// How long a stream keeps a record: a batch whose last record is older cannot be read any more.
     static let streamRetention: TimeInterval = 24 * 60 * 60
+
+    /// Seconds a batch whose last record reached the stream at `lastRecordAt` has left before
+    /// the stream's retention trims it (negative once past).
+    public static func retentionLeft(lastRecordAt: Date, now: Date) -> TimeInterval {
+        streamRetention - now.timeIntervalSince(lastRecordAt)
+    }
     /// How long a drain keeps receiving while receives come back empty but the queue still counts
     /// visible messages (short polls sample a subset of SQS's servers; a busy emulator answers
     /// empty): from the first empty receive since messages last came.
@@ -343,7 +349,20 @@ public struct DLQIngestor: Sendable {
             try await putOff(batch, because: "could not read the records: \(error)", summary: &summary, fence: fence)
             return summary
         }
+        if case .streamUnavailable = ending {
+        } else {
+            // The stream answered for this ARN: whatever was wrong with it is not wrong now.
+            try await auditLog.clearStreamProblem(streamARN: batch.streamARN)
+        }
         switch ending {
+        case .streamUnavailable(let reason):
+            let firstSeen = try await auditLog.recordStreamProblem(streamARN: batch.streamARN, reason: reason, at: Date())
+            try await delay(batch, because: reason, summary: &summary, fence: fence)
+            if firstSeen {
+                logger.error(
+                    "configuration error: \(reason); its batches wait (a stream that cannot be described never expires a batch)",
+                    metadata: metadata)
+            }
         case .complete:
             summary.batchesRead += 1
             logger.info("batch read", metadata: metadata)
@@ -371,8 +390,16 @@ public struct DLQIngestor: Sendable {
                 summary: &summary, fence: fence)
             return
         }
-        let delay = batchBackoff.delay(afterAttempt: batch.attempts)
-        let until = now.addingTimeInterval(delay / .seconds(1))
+        try await delay(batch, because: reason, summary: &summary, fence: fence)
+    }
+
+    /// Puts a batch off with backoff, whatever its age.
+    private func delay(_ batch: BatchRecord, because reason: String, summary: inout IngestSummary, fence: LeaseFence?)
+        async throws
+    {
+        let now = Date()
+        let backoff = batchBackoff.delay(afterAttempt: batch.attempts)
+        let until = now.addingTimeInterval(backoff / .seconds(1))
         try await auditLog.delayBatch(batch.id, error: reason, until: until, at: now, fence: fence)
         summary.batchesDelayed += 1
         logger.warning(

@@ -38,6 +38,11 @@ public enum ReprocessorMetrics {
         public static let batches = "dlq_batches"
         /// Gauge: seconds the longest-waiting pending batch has waited for its records (0 when none).
         public static let oldestWaitingBatchAge = "dlq_oldest_waiting_batch_age_seconds"
+        /// Gauge: seconds the pending batch nearest its stream's retention has left before its
+        /// records are trimmed (24 hours when no batch is pending; negative once past).
+        public static let batchRetentionLeft = "dlq_batch_retention_left_seconds"
+        /// Gauge: streams that cannot be found or described (a configuration error: their batches wait).
+        public static let streamsUnavailable = "dlq_streams_unavailable"
         /// Gauge: 1 while this process holds the run lease (ingest and replay run), 0 while it waits.
         public static let runLeaseHeld = "dlq_run_lease_held"
         /// Gauge: actions in the audit chain (the head's count), set by `serve` at each interval.
@@ -103,7 +108,7 @@ public enum ReprocessorMetrics {
     }
 
     /// Sets the gauges that describe the audit log: changes by status, oldest pending age, last run,
-    /// batches by status and the oldest waiting batch's age.
+    /// batches by status, the oldest waiting batch's age and the streams that cannot be described.
     /// - Parameters:
     ///   - stats: The audit log's counts.
     ///   - now: The time ages are measured at.
@@ -119,6 +124,10 @@ public enum ReprocessorMetrics {
         }
         Gauge(label: Name.oldestWaitingBatchAge).record(
             stats.oldestWaitingBatchSince.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+        Gauge(label: Name.streamsUnavailable).record(stats.streamProblems.count)
+        Gauge(label: Name.batchRetentionLeft).record(
+            stats.mostUrgentBatchLastRecordAt.map { DLQIngestor.retentionLeft(lastRecordAt: $0, now: now) }
+                ?? DLQIngestor.streamRetention)
         if let run = stats.lastReconcile { record(reconcile: run) }
     }
 

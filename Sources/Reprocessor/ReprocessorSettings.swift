@@ -46,6 +46,9 @@ public struct ReprocessorSettings: Sendable {
     public var leaseTTL: Duration
     /// Backoff of a batch whose stream failed, from this delay doubling to 15 minutes.
     public var batchBackoff: RetryPolicy
+    /// How long a stored batch may wait to be read before a pass calls for an operator
+    /// (`run --once` exits 3): its stream keeps its records for 24 hours only.
+    public var batchWaitAlert: Duration = .seconds(3600)
     /// A file holding the audit chain key (see ``Reprocessor/loadAuditKey(settings:environment:logger:)``).
     public var auditKeyFile: String?
     /// A Secrets Manager secret whose `SecretString` is the audit chain key.
@@ -82,6 +85,8 @@ public struct ReprocessorSettings: Sendable {
         public static let leaseTTL = "DLQ_LEASE_TTL"
         /// `DLQ_BATCH_RETRY_SECONDS` (no flag).
         public static let batchRetry = "DLQ_BATCH_RETRY_SECONDS"
+        /// `DLQ_BATCH_WAIT_ALERT` (seconds; no flag).
+        public static let batchWaitAlert = "DLQ_BATCH_WAIT_ALERT"
         /// `--audit-key-file` / `AUDIT_KEY_FILE`.
         public static let auditKeyFile = ("--audit-key-file", "AUDIT_KEY_FILE")
         /// `--audit-key-secret-arn` / `AUDIT_KEY_SECRET_ARN`.
@@ -226,6 +231,7 @@ public struct ReprocessorSettings: Sendable {
         }
         let leaseTTL = try seconds(Source.leaseTTL, default: 60, allowed: 3...3600)
         let batchRetry = try seconds(Source.batchRetry, default: 30, allowed: 0...3600)
+        let batchWaitAlert = try seconds(Source.batchWaitAlert, default: 3600, allowed: 1...86_400)
         let auditKeyFile = value(overrides.auditKeyFile, Source.auditKeyFile.1)
         let auditKeySecretARN = value(overrides.auditKeySecretARN, Source.auditKeySecret.1)
         if auditKeyFile != nil, auditKeySecretARN != nil {
@@ -234,7 +240,7 @@ public struct ReprocessorSettings: Sendable {
                 "give the audit key once: either \(Source.auditKeyFile.0) / \(Source.auditKeyFile.1) "
                     + "or \(Source.auditKeySecret.0) / \(Source.auditKeySecret.1), not both")
         }
-        return ReprocessorSettings(
+        var settings = ReprocessorSettings(
             queue: value(overrides.queue, Source.queue.1),
             auditDatabasePath: value(overrides.auditDatabasePath, Source.database.1) ?? "./dlq-audit.sqlite3",
             openSearchEndpoint: endpoint,
@@ -254,6 +260,8 @@ public struct ReprocessorSettings: Sendable {
             auditKeySecretARN: auditKeySecretARN,
             auditDatabaseSecretARN: value(nil, Source.auditDatabaseSecret)
         )
+        settings.batchWaitAlert = .seconds(batchWaitAlert)
+        return settings
     }
 
     /// The DLQ setting, or an error naming `--queue-url` and `DLQ_URL`.

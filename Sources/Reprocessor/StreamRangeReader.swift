@@ -1,4 +1,5 @@
 import AWSClients
+import Foundation
 import Logging
 import StreamModel
 
@@ -56,8 +57,13 @@ public struct StreamRangeReader: Sendable {
     public enum Ending: Sendable, Hashable {
         /// The whole range is read: a record at or past its end was read, or the shard ended.
         case complete
-        /// The stream no longer has the records (trimmed, shard or stream gone).
+        /// The stream no longer has the records: it answered for the range's stream ARN and
+        /// showed them trimmed, or no longer lists the range's shard.
         case expired(reason: String)
+        /// The stream cannot be found or described at all (`ResourceNotFoundException` for the
+        /// stream itself): a wrong endpoint, region, account or permissions, not proof that the
+        /// records are gone. The range waits for the configuration to be fixed.
+        case streamUnavailable(reason: String)
         /// ``emptyPageBudget`` empty pages in a row: the reader caught up with the shard before the range's end.
         case caughtUp
         /// ``pageBudget`` pages read; the range goes on.
@@ -143,11 +149,45 @@ public struct StreamRangeReader: Sendable {
             case .trimmedDataAccess:
                 return .expired(reason: "records trimmed from the stream (TrimmedDataAccessException)")
             case .resourceNotFound:
-                return .expired(reason: "stream or shard not found (ResourceNotFoundException): \(error.message)")
+                return try await explainNotFound(range, lastRead: lastRead, error: error)
             default:
                 throw error
             }
         }
+    }
+
+    /// Decides what a `ResourceNotFoundException` while reading `range` means, by asking the
+    /// stream to describe itself: a stream that cannot be described is
+    /// ``Ending/streamUnavailable(reason:)``; a stream that answers without the range's shard, or
+    /// with the shard starting past the range's first record, has lost the records
+    /// (``Ending/expired(reason:)``); anything else proves nothing and is thrown, to be tried later.
+    private func explainNotFound(_ range: Range, lastRead: SequenceNumber?, error notFound: AWSError) async throws
+        -> Ending
+    {
+        let shards: [StreamShard]
+        do {
+            shards = try await client.describeStream(streamARN: range.streamARN)
+        } catch {
+            guard error.code == .resourceNotFound else { throw error }
+            return .streamUnavailable(
+                reason:
+                    "stream \(range.streamARN) cannot be found at \(client.endpoint.absoluteString) "
+                    + "(ResourceNotFoundException: \(error.message)): check the endpoint, region, account and permissions"
+            )
+        }
+        guard let shard = shards.first(where: { $0.shardID == range.shardID }) else {
+            return .expired(
+                reason:
+                    "the stream answers but no longer has shard \(range.shardID) (trimmed past its retention; "
+                    + "ResourceNotFoundException: \(notFound.message))")
+        }
+        if lastRead == nil, let first = shard.startingSequenceNumber, first > range.start {
+            return .expired(
+                reason:
+                    "the stream's shard \(range.shardID) now starts at \(first.digits), after the range's first record "
+                    + "\(range.start.digits): the records were trimmed")
+        }
+        throw notFound
     }
 
     /// An iterator at the start of the range, or after the last record read.

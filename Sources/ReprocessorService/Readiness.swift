@@ -25,7 +25,7 @@ struct Readiness: Sendable {
 
     /// The answer of the last round of checks, running a new round when it is older than ``maxAge``.
     /// - Returns: Whether all passed, and `{"status", "checks": {part: "ok" | error}, "failing": [part…]}`
-    ///   with parts `database`, `dlq`, `opensearch` and `lease`.
+    ///   with parts `database`, `dlq`, `opensearch`, `lease` and `streams`.
     func check() async -> (ready: Bool, body: JSONValue) {
         await cache.answer(maxAge: maxAge) { await self.checkNow() }
     }
@@ -37,6 +37,7 @@ struct Readiness: Sendable {
             group.addTask { ("dlq", await self.run { try await self.ingestor.checkQueue() }) }
             group.addTask { ("opensearch", await self.run { try await self.engine.checkSearch() }) }
             group.addTask { ("lease", self.checkLease()) }
+            group.addTask { ("streams", await self.run { try await self.checkStreams() }) }
             var results: [String: String?] = [:]
             for await (part, failure) in group { results[part] = failure }
             return results
@@ -56,6 +57,15 @@ struct Readiness: Sendable {
     /// A read of the audit chain's head: the file opens, its lock is free enough to read, no fsync.
     func checkDatabase() async throws {
         _ = try await auditLog.head()
+    }
+
+    /// Fails naming the first stream that cannot be found or described (a configuration error:
+    /// its batches wait, never expire for it), and how many there are.
+    func checkStreams() async throws {
+        let problems = try await auditLog.streamProblems()
+        guard let first = problems.first else { return }
+        let more = problems.count > 1 ? " (and \(problems.count - 1) more)" : ""
+        throw ReprocessorError(.invalidSetting, "\(first.reason)\(more); their batches wait")
     }
 
     /// `nil` while this process holds the run lease (or works in a fleet), else who does.

@@ -5,9 +5,11 @@ import Reprocessor
 import ServiceLifecycle
 import Synchronization
 
-/// The work of `serve`: drain the DLQ continuously (long polls) and read pending batches from
-/// their streams, replay due changes on an interval, and hold the run lease all the while, so
-/// that `run --once` stands aside.
+/// The work of `serve`, a pipeline connected through the audit store: drain the DLQ
+/// continuously (long polls), read stored batches from their streams as soon as they are due,
+/// and replay due changes on an interval — three tasks side by side, none waiting for another to
+/// go idle, so a queue that keeps filling never holds back the batches already stored — and
+/// hold the run lease all the while, so that `run --once` stands aside.
 ///
 /// Ingest and replay run only while this process holds the lease; without it (another holder,
 /// or a renewal that failed) they pause, and the loop says so in its logs, `/readyz` and the
@@ -43,7 +45,8 @@ struct ReprocessingLoop: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await keepLease() }
-                group.addTask { await ingestContinuously() }
+                group.addTask { await drainContinuously() }
+                group.addTask { await readBatchesContinuously() }
                 group.addTask { await replayOnInterval() }
                 if let interval = options.reconcileInterval {
                     group.addTask { await reconcileOnInterval(interval) }
@@ -111,9 +114,9 @@ struct ReprocessingLoop: Service {
         }
     }
 
-    /// Drains the DLQ again and again, then reads the due batches; each drain long-polls and
-    /// returns when a receive comes back empty.
-    func ingestContinuously() async {
+    /// Drains the DLQ again and again; each drain long-polls and returns when a receive comes
+    /// back empty. Stored batches are read beside it (``readBatchesContinuously()``).
+    func drainContinuously() async {
         while !control.isStopping {
             let fence = control.fence
             guard fence != nil || fleet else {
@@ -122,26 +125,53 @@ struct ReprocessingLoop: Service {
             }
             do {
                 let stop: @Sendable () -> Bool = { control.isStopping || control.fence != fence }
-                var summary = try await ingestor.drain(
+                let summary = try await ingestor.drain(
                     fence: fleet ? nil : fence, shouldStop: fleet ? { control.isStopping } : stop)
-                if let fence {
-                    summary.add(try await ingestor.readPendingBatches(fence: fence, shouldStop: stop))
-                }
                 control.setIngestHealthy(true)
-                if summary.messagesReceived > 0 || summary.batchesRead + summary.batchesDelayed + summary.expired > 0 {
+                if summary.messagesReceived > 0 {
                     logger.info(
-                        "ingested \(summary.messagesReceived) messages: \(summary.changesStored) new changes, \(summary.quarantined) quarantined; batches: \(summary.batchesStored) stored, \(summary.batchesRead) read, \(summary.batchesDelayed) put off, \(summary.expired) expired"
+                        "ingested \(summary.messagesReceived) messages: \(summary.changesStored) new changes, \(summary.quarantined) quarantined, \(summary.batchesStored) batches stored"
                     )
                 } else if options.ingest.waitTimeSeconds == 0 {
                     await pause(.seconds(1))
                 }
             } catch let error as AuditLogError where error.code == .leaseLost {
                 control.setFence(nil, waitingOn: nil)
-                logger.error("ingest stopped: \(error); ingest and replay pause until the lease is taken back")
+                logger.error("ingest stopped: \(error); \(pausedWithoutLease) until the lease is taken back")
             } catch {
                 control.setIngestHealthy(false)
                 ReprocessorMetrics.recordFailure(error)
                 logger.error("ingest failed; trying again in \(ingestRetryDelay.components.seconds) s: \(error)")
+                await pause(ingestRetryDelay)
+            }
+        }
+    }
+
+    /// Reads the due batches from their streams while this process holds the lease (in a fleet,
+    /// while it leads), beside the drain: a batch stored by a drain that is still receiving is
+    /// read within about a second. Looks again every second when nothing is due.
+    func readBatchesContinuously() async {
+        while !control.isStopping {
+            guard let fence = control.fence else {
+                await pause(.seconds(1))
+                continue
+            }
+            do {
+                let summary = try await ingestor.readPendingBatches(
+                    fence: fence, shouldStop: { control.isStopping || control.fence != fence })
+                if summary.batchesRead + summary.batchesDelayed + summary.expired > 0 {
+                    logger.info(
+                        "batches: \(summary.batchesRead) read (\(summary.changesStored) new changes), \(summary.batchesDelayed) put off, \(summary.expired) expired"
+                    )
+                } else {
+                    await pause(.seconds(1))
+                }
+            } catch let error as AuditLogError where error.code == .leaseLost {
+                control.setFence(nil, waitingOn: nil)
+                logger.error("batch reads stopped: \(error); \(pausedWithoutLease) until the lease is taken back")
+            } catch {
+                ReprocessorMetrics.recordFailure(error)
+                logger.error("reading batches failed; trying again in \(ingestRetryDelay.components.seconds) s: \(error)")
                 await pause(ingestRetryDelay)
             }
         }

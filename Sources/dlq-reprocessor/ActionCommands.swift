@@ -161,3 +161,36 @@ struct SkipBatchCommand: AsyncParsableCommand {
         if json { Output.json(.object(["batches": .array(skipped)])) }
     }
 }
+
+/// `reopen-batch ID… --reason R`: an operator reopens batches that were expired wrongly.
+struct ReopenBatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reopen-batch",
+        abstract: "Reopen expired batches, so that their records are read from the stream again, with a reason.",
+        discussion:
+            "For a batch expired wrongly (before this version, a wrong stream endpoint, region or account expired "
+            + "batches on their first try). The batch is pending again, due at once; the stream decides: read, or "
+            + "expired again only when it shows the records trimmed.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Batch ids (see `batches --status expired`).") var ids: [Int64]
+    @Option(name: .long, help: "Why (recorded; required).") var reason: String
+    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        if ids.isEmpty { throw ValidationError("name batch ids (see `batches --status expired`)") }
+        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
+    }
+
+    func run() async throws {
+        let reprocessor = try await CommandContext.open(global)
+        var reopened: [JSONValue] = []
+        for id in ids {
+            let batch = try await reprocessor.auditLog.reopenBatch(id, reason: reason, actor: actor ?? loginName(), at: Date())
+            reopened.append(AuditJSON.batch(batch))
+            if !json { print("batch \(id): reopened (pending; read by the next pass)") }
+        }
+        if json { Output.json(.object(["batches": .array(reopened)])) }
+    }
+}

@@ -22,6 +22,7 @@ struct DLQReprocessor: AsyncParsableCommand {
             RetryCommand.self, SkipCommand.self, RollbackCommand.self, ResyncCommand.self,
             HistoryCommand.self, ErrorsCommand.self, AuditCommand.self, QuarantinedCommand.self, BatchesCommand.self,
             SkipBatchCommand.self,
+            ReopenBatchCommand.self,
             StatsCommand.self, ReconcileCommand.self, ResolveExpiredCommand.self,
             VerifyCommand.self, ServeCommand.self, MigrateStoreCommand.self,
         ]

@@ -109,12 +109,13 @@ struct RunCommand: AsyncParsableCommand {
             replayProgress: { progress.show("replay", done: $0.applied + $0.superseded + $0.failed + $0.parked + $0.conflict) })
         progress.finish()
         switch result {
-        case .leaseHeld(let holder):
+        case .leaseHeld(let holder, let stats):
             if json {
                 Output.json(.object(["skipped": .bool(true), "leaseHolder": .string(holder)]))
             } else {
                 print("another run holds the lease (\(holder)); nothing done")
             }
+            try exitForOperatorWork(stats: stats, quarantined: 0, settings: reprocessor.settings)
         case .ran(let ingest, let replay, let stats):
             if json {
                 Output.json(
@@ -134,8 +135,16 @@ struct RunCommand: AsyncParsableCommand {
                 Output.error("replay paused: \(reason); the changes not reached stay due, no attempt counted")
                 throw ExitStatus.failure.exitCode
             }
-            let waiting = (stats.changes[.parked] ?? 0) + (stats.changes[.expired] ?? 0) + (stats.batches[.expired] ?? 0)
-            if waiting > 0 || ingest.quarantined > 0 { throw ExitStatus.needsOperator.exitCode }
+            try exitForOperatorWork(stats: stats, quarantined: ingest.quarantined, settings: reprocessor.settings)
         }
+    }
+
+    /// Exits 3 with one line on stderr when the pass leaves work for an operator (``CronRun/operatorWork(stats:quarantined:batchWaitAlert:now:)``).
+    private func exitForOperatorWork(stats: AuditStats, quarantined: Int, settings: ReprocessorSettings) throws {
+        let work = CronRun.operatorWork(
+            stats: stats, quarantined: quarantined, batchWaitAlert: settings.batchWaitAlert, now: Date())
+        guard !work.isEmpty else { return }
+        Output.error("waiting for an operator: " + work.joined(separator: "; "))
+        throw ExitStatus.needsOperator.exitCode
     }
 }

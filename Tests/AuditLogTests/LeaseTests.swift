@@ -11,11 +11,23 @@ struct LeaseTests {
         let test = try await TestLog(backend)
         let t0 = Fixture.t0
         #expect(try await test.log.lease(name: "run") == nil)
-        #expect(
-            try await test.log.takeLease(name: "run", holder: "cron-b", ttl: .seconds(60), lockHeld: false, now: t0) == nil,
-            "without the lock, a missing row belongs to the lock's holder, about to write it")
-        let a = try #require(
-            try await test.log.takeLease(name: "run", holder: "cron-a", ttl: .seconds(60), lockHeld: true, now: t0))
+        let a: LeaseFence
+        switch backend {
+        case .sqlite:
+            #expect(
+                try await test.log.takeLease(name: "run", holder: "cron-b", ttl: .seconds(60), lockHeld: false, now: t0)
+                    == nil,
+                "without the lock, a missing row belongs to the lock's holder, about to write it")
+            a = try #require(
+                try await test.log.takeLease(name: "run", holder: "cron-a", ttl: .seconds(60), lockHeld: true, now: t0))
+        case .postgres:
+            // A shared store has no kernel lock: on a new store the row is free to whoever asks first.
+            a = try #require(
+                try await test.log.takeLease(name: "run", holder: "cron-a", ttl: .seconds(60), lockHeld: false, now: t0))
+            #expect(
+                try await test.log.takeLease(name: "run", holder: "cron-b", ttl: .seconds(60), lockHeld: false, now: t0)
+                    == nil, "held")
+        }
         #expect(a.epoch == 1)
         #expect(try await test.log.lease(name: "run")?.holder == "cron-a")
         #expect(
@@ -92,18 +104,50 @@ struct LeaseTests {
             try await test.log.ingest([Fixture.message("m-late", [Fixture.change(1)])], at: t0, fence: a)
         }
         #expect(try await test.log.stats().messagesTotal == 0, "a stale fence stored nothing")
-        #expect(
-            try await test.log.takeLease(
-                name: "run", holder: "c", ttl: .seconds(10), lockHeld: false, now: t0.addingTimeInterval(9)) == nil,
-            "without the lock, a just-released row belongs to whoever took the lock")
-        let b = try #require(
-            try await test.log.takeLease(
-                name: "run", holder: "b", ttl: .seconds(10), lockHeld: true, now: t0.addingTimeInterval(9)))
+        let b: LeaseFence
+        switch backend {
+        case .sqlite:
+            #expect(
+                try await test.log.takeLease(
+                    name: "run", holder: "c", ttl: .seconds(10), lockHeld: false, now: t0.addingTimeInterval(9)) == nil,
+                "without the lock, a just-released row belongs to whoever took the lock")
+            b = try #require(
+                try await test.log.takeLease(
+                    name: "run", holder: "b", ttl: .seconds(10), lockHeld: true, now: t0.addingTimeInterval(9)))
+        case .postgres:
+            // No kernel lock on a shared store: a released row is free at once.
+            b = try #require(
+                try await test.log.takeLease(
+                    name: "run", holder: "b", ttl: .seconds(10), lockHeld: false, now: t0.addingTimeInterval(9)))
+        }
         #expect(b.epoch == 2)
         _ = try await test.log.ingest([Fixture.message("m-ok", [Fixture.change(1)])], at: t0, fence: b)
         #expect(try await test.log.stats().messagesTotal == 1)
         let results = try await test.log.transitions([], at: t0, fence: b)
         #expect(results.isEmpty)
         await #expect(throws: AuditLogError.self) { _ = try await test.log.transitions([], at: t0, fence: a) }
+    }
+
+    @Test("on a new shared store, of eight processes racing for the lease exactly one takes it, and its epoch is 1")
+    func racingOnANewSharedStore() async throws {
+        let test = try await TestLog(.postgres)
+        var logs: [AuditLog] = []
+        for _ in 0..<8 { logs.append(try await test.reopen()) }
+        let now = Date()
+        let fences = try await withThrowingTaskGroup(of: LeaseFence?.self) { group in
+            for (number, log) in logs.enumerated() {
+                group.addTask {
+                    try await log.takeLease(name: "run", holder: "worker-\(number)", ttl: .seconds(60), lockHeld: false, now: now)
+                }
+            }
+            var taken: [LeaseFence] = []
+            for try await fence in group { if let fence { taken.append(fence) } }
+            return taken
+        }
+        #expect(fences.count == 1, "\(fences)")
+        let winner = try #require(fences.first)
+        #expect(winner.epoch == 1)
+        #expect(try await test.log.lease(name: "run")?.holder == winner.holder)
+        try await test.log.checkFence(winner)
     }
 }

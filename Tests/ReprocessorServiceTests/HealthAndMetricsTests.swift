@@ -22,6 +22,7 @@ extension ServeTests {
                 ready.json?["checks"]
                     == .object([
                         "database": .string("ok"), "dlq": .string("ok"), "lease": .string("ok"), "opensearch": .string("ok"),
+                        "streams": .string("ok"),
                     ]))
             #expect(ready.json?["failing"] == .array([]))
 

@@ -151,21 +151,37 @@ struct StreamRangeReaderTests {
     }
 
     @Test(
-        "only TrimmedDataAccessException and ResourceNotFoundException expire a range; throttling throws, to be tried later"
+        "a range expires only on proof: records trimmed, or a stream that answers without the shard; ResourceNotFoundException alone proves nothing"
     )
     func expiredAndTransient() async throws {
         let stream = try await Stream.start()
         // moto answers neither error for a range (an unknown shard is a 500 there), so the proxy does.
         let json = ["content-type": "application/x-amz-json-1.0"]
-        stream.proxy.fail(
-            amzTarget: "GetShardIterator", times: 1, status: 400,
-            body: FaultProxy.awsJSONErrorBody(type: "ResourceNotFoundException", message: "Requested resource not found"),
-            headers: json)
-        guard case .expired(let gone) = try await stream.readAll(stream.range(0..<5, batchSize: 5)).ending else {
-            Issue.record("a missing shard expires the range")
+        let notFound = FaultProxy.awsJSONErrorBody(type: "ResourceNotFoundException", message: "Requested resource not found")
+        // The shard's iterator is not found, but the stream (really asked) still lists the shard: no proof, try later.
+        stream.proxy.fail(amzTarget: "GetShardIterator", times: 1, status: 400, body: notFound, headers: json)
+        await #expect(throws: AWSError.self) { _ = try await stream.readAll(stream.range(0..<5, batchSize: 5)) }
+        #expect(stream.proxy.requests().contains { $0.header("x-amz-target")?.hasSuffix("DescribeStream") == true })
+        // The stream itself cannot be described (a wrong endpoint, region or account): a configuration error.
+        stream.proxy.fail(amzTarget: "GetShardIterator", times: 1, status: 400, body: notFound, headers: json)
+        stream.proxy.fail(amzTarget: "DescribeStream", times: 1, status: 400, body: notFound, headers: json)
+        guard case .streamUnavailable(let unavailable) = try await stream.readAll(stream.range(0..<5, batchSize: 5)).ending
+        else {
+            Issue.record("a stream that cannot be described is a configuration error, not an expiry")
             return
         }
-        #expect(gone.contains("ResourceNotFoundException"))
+        #expect(unavailable.contains(stream.streamARN) && unavailable.contains(stream.proxy.url.absoluteString), "\(unavailable)")
+        // The stream answers for the ARN without the range's shard: the shard was trimmed away.
+        stream.proxy.fail(amzTarget: "GetShardIterator", times: 1, status: 400, body: notFound, headers: json)
+        stream.proxy.fail(
+            amzTarget: "DescribeStream", times: 1, status: 200,
+            body: #"{"StreamDescription": {"StreamArn": "\#(stream.streamARN)", "StreamStatus": "ENABLED", "Shards": []}}"#,
+            headers: json)
+        guard case .expired(let gone) = try await stream.readAll(stream.range(0..<5, batchSize: 5)).ending else {
+            Issue.record("a stream without the shard expires the range")
+            return
+        }
+        #expect(gone.contains(stream.shardID), "\(gone)")
         stream.proxy.fail(
             amzTarget: "GetRecords", times: 1, status: 400,
             body: FaultProxy.awsJSONErrorBody(type: "TrimmedDataAccessException", message: "trimmed"), headers: json)
