@@ -130,11 +130,28 @@ public enum AuditJSON {
         ])
     }
 
+    /// Freshness of the changes applied last: `{"changes": n, "p50Seconds", "p99Seconds", "maxSeconds"}`
+    /// (sent → applied), or null when none carries a sending time.
+    /// - Parameter lags: ``AuditLog/recentAppliedLags(limit:)``.
+    public static func lagSummary(_ lags: [AppliedLag]) -> JSONValue {
+        guard !lags.isEmpty else { return .null }
+        let sorted = lags.map(\.seconds).sorted()
+        func percentile(_ p: Double) -> JSONValue {
+            let index = min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)
+            return .number(String(format: "%.3f", sorted[max(0, index)]))
+        }
+        return .object([
+            "changes": .number(String(sorted.count)), "p50Seconds": percentile(0.5), "p99Seconds": percentile(0.99),
+            "maxSeconds": percentile(1),
+        ])
+    }
+
     /// `{"changes": {status: count, …}, "messages": {"total", "quarantined"}, "oldestPendingAgeSeconds", "lastRunAt"}`.
-    public static func stats(_ stats: AuditStats, now: Date = Date()) -> JSONValue {
+    /// With `recentLags`, also `"recentChangeLag"` (``lagSummary(_:)``).
+    public static func stats(_ stats: AuditStats, recentLags: [AppliedLag]? = nil, now: Date = Date()) -> JSONValue {
         var counts: [String: JSONValue] = [:]
         for status in ChangeStatus.allCases { counts[status.rawValue] = .number(String(stats.changes[status] ?? 0)) }
-        return .object([
+        var fields: [String: JSONValue] = [
             "changes": .object(counts),
             "messages": .object([
                 "total": .number(String(stats.messagesTotal)),
@@ -178,7 +195,9 @@ public enum AuditJSON {
                     "checkedAt": .string(time(pause.checkedAt)),
                 ])
             } ?? .null,
-        ])
+        ]
+        if let recentLags { fields["recentChangeLag"] = lagSummary(recentLags) }
+        return .object(fields)
     }
 
     /// A reconcile run: `{"run", "mode", "status", "actor", "reason", "startedAt", "finishedAt", "lastError",

@@ -38,6 +38,9 @@ public enum ReprocessorMetrics {
         public static let batches = "dlq_batches"
         /// Gauge: seconds the longest-waiting pending batch has waited for its records (0 when none).
         public static let oldestWaitingBatchAge = "dlq_oldest_waiting_batch_age_seconds"
+        /// Histogram: seconds from a change's DLQ message being sent (`SentTimestamp`) to the
+        /// change being applied to search: freshness, as the lease holder observes the store.
+        public static let changeLag = "dlq_change_lag_seconds"
         /// Gauge: seconds the pending batch nearest its stream's retention has left before its
         /// records are trimmed (24 hours when no batch is pending; negative once past).
         public static let batchRetentionLeft = "dlq_batch_retention_left_seconds"
@@ -99,6 +102,19 @@ public enum ReprocessorMetrics {
         } else if let error = error as? OpenSearchError {
             Counter(label: Name.openSearchErrors, dimensions: [("kind", error.code.description)]).increment()
         }
+    }
+
+    /// Bucket bounds of ``Name/changeLag``: a second to a day (the stream's retention).
+    public static let changeLagBuckets: [Duration] = [
+        .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300), .seconds(900),
+        .seconds(3600), .seconds(4 * 3600), .seconds(12 * 3600), .seconds(24 * 3600),
+    ]
+
+    /// Records the sent → applied lags of changes into ``Name/changeLag``.
+    /// - Parameter lags: The lags observed.
+    public static func record(lags: [AppliedLag]) {
+        let timer = CoreMetrics.Timer(label: Name.changeLag)
+        for lag in lags { timer.recordNanoseconds(Int64(min(lag.seconds, 1e9) * 1e9)) }
     }
 
     /// Sets the audit chain gauge to the head's count.

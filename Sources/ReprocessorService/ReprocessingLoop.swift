@@ -181,6 +181,7 @@ struct ReprocessingLoop: Service {
     /// drain (and no failed one since) counts as a successful run.
     func replayOnInterval() async {
         while !control.isStopping {
+            await prepareFreshness()
             let fence = control.fence
             if fleet || fence != nil {
                 do {
@@ -218,6 +219,7 @@ struct ReprocessingLoop: Service {
                     logger.error("replay pass failed: \(error)")
                 }
             }
+            await observeFreshness()
             await logChainHead()
             await pause(options.replayInterval)
         }
@@ -268,6 +270,40 @@ struct ReprocessingLoop: Service {
         }
     }
 
+    /// Starts observing freshness from the newest apply when this process holds the lease and
+    /// is not observing yet (before a replay pass, so the pass's applies count); stops when it
+    /// does not hold it.
+    func prepareFreshness() async {
+        guard control.fence != nil else {
+            control.setFreshnessCursor(nil)
+            return
+        }
+        guard control.freshnessCursor == nil else { return }
+        do {
+            control.setFreshnessCursor(try await auditLog.lastAppliedActionID())
+        } catch {
+            logger.warning("could not find the newest apply, for dlq_change_lag_seconds: \(error)")
+        }
+    }
+
+    /// Records the sent → applied lag of the changes applied since the last look
+    /// (`dlq_change_lag_seconds`), while this process holds the lease: the lease holder observes
+    /// the whole store, so in a fleet the leader reports every worker's applies, once.
+    func observeFreshness() async {
+        guard control.fence != nil, var cursor = control.freshnessCursor else { return }
+        do {
+            while !control.isStopping {
+                let page = try await auditLog.appliedLags(afterActionID: cursor, limit: 1000)
+                ReprocessorMetrics.record(lags: page.lags)
+                guard page.lastActionID != cursor else { break }
+                cursor = page.lastActionID
+                control.setFreshnessCursor(cursor)
+            }
+        } catch {
+            logger.warning("could not read the changes applied lately, for dlq_change_lag_seconds: \(error)")
+        }
+    }
+
     /// Logs the audit chain's head (so log shipping keeps a copy off the box, for `verify
     /// --expect-head`) and sets its gauge.
     func logChainHead() async {
@@ -295,6 +331,7 @@ final class LoopControl: Sendable {
         var fence: LeaseFence?
         var waitingOn: String?
         var ingestHealthy = false
+        var freshnessCursor: Int64?
     }
     private let state = Mutex(State())
 
@@ -315,4 +352,7 @@ final class LoopControl: Sendable {
         }
     }
     func setIngestHealthy(_ value: Bool) { state.withLock { $0.ingestHealthy = value } }
+    /// The last `applied` action whose lag was recorded (nil: not observing).
+    var freshnessCursor: Int64? { state.withLock(\.freshnessCursor) }
+    func setFreshnessCursor(_ cursor: Int64?) { state.withLock { $0.freshnessCursor = cursor } }
 }

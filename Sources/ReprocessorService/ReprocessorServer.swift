@@ -43,7 +43,9 @@ public struct ReprocessorServer: Sendable {
     ///   address it cannot listen on.
     public func run() async throws {
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[ReprocessorMetrics.Name.changeLag] = ReprocessorMetrics.changeLagBuckets
+        MetricsSystem.bootstrap(factory)
         ReprocessorMetrics.registerAll()
 
         let logger = reprocessor.logger

@@ -228,8 +228,9 @@ struct StatsCommand: AsyncParsableCommand {
     func run() async throws {
         let reprocessor = try await CommandContext.open(global)
         let stats = try await reprocessor.auditLog.stats()
+        let lags = try await reprocessor.auditLog.recentAppliedLags(limit: 1000)
         if json {
-            Output.json(AuditJSON.stats(stats))
+            Output.json(AuditJSON.stats(stats, recentLags: lags))
             return
         }
         Output.table(
@@ -247,6 +248,17 @@ struct StatsCommand: AsyncParsableCommand {
                 + BatchStatus.allCases.map { "\(stats.batches[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
         if let waiting = stats.oldestWaitingBatchSince {
             print("oldest waiting batch: \(Int(Date().timeIntervalSince(waiting)))s waiting")
+        }
+        if let lastRecordAt = stats.mostUrgentBatchLastRecordAt {
+            let left = Int(DLQIngestor.retentionLeft(lastRecordAt: lastRecordAt, now: Date()))
+            print("most urgent batch: \(left)s left before its stream's 24 h retention")
+        }
+        for problem in stats.streamProblems {
+            print("stream unavailable since \(AuditJSON.time(problem.since)): \(problem.reason)")
+        }
+        if case .object(let lag) = AuditJSON.lagSummary(lags) {
+            let figures = ["p50Seconds", "p99Seconds", "maxSeconds"].map { "\($0.dropLast(7)) \(lag[$0]?.numberText ?? "-")s" }
+            print("sent → applied, last \(lag["changes"]?.numberText ?? "0") applied: " + figures.joined(separator: ", "))
         }
         if let lease = stats.runLease {
             let state = lease.isHeld(at: Date()) ? "held by" : "last held by"

@@ -36,6 +36,15 @@ extension ServeTests {
                 for id in 1...6 where try await world.liveDocument("\(id)") == nil { return false }
                 return true
             }
+            // Freshness: the sent → applied lag of every applied change is in the histogram.
+            try await service.eventually("the lag of each applied change is recorded") {
+                (try await service.metric("dlq_change_lag_seconds_count") ?? 0) >= 6
+            }
+            let lagSum = try #require(try await service.metric("dlq_change_lag_seconds_sum"))
+            #expect(lagSum > 0 && lagSum < 6 * 90, "six lags, each under the test's bound: \(lagSum)")
+            #expect(
+                try await service.metric("dlq_batch_retention_left_seconds") == 86_400,
+                "no batch pending: a whole retention left")
             let stats = try await service.get("/v1/stats")
             #expect(stats.json?["batches"]?["pending"]?.numberText == "0", "\(stats)")
             #expect(stats.json?["batches"]?["read"]?.numberText == String(bodies.count), "\(stats)")

@@ -58,6 +58,13 @@ struct EmptyStoreTests {
         }
         #expect(try await world.queueDepth() == 0)
 
+        // Freshness: every applied change's lag from its message's sending is summarised.
+        let stats = try await world.cli("stats", "--json", environment: environment)
+        let lag = try #require((try? JSONValue(parsing: stats.stdout))?["recentChangeLag"], "\(stats)")
+        #expect(lag["changes"]?.numberText == "6", "\(lag)")
+        let p99 = try #require(lag["p99Seconds"]?.numberText.flatMap(Double.init))
+        #expect(p99 >= 0 && p99 < 600, "\(lag)")
+
         // The next pass takes the lease again (released, not expired) and finds nothing to do.
         let again = try await world.cli("run", "--once", "--json", environment: environment)
         #expect(again.status == 0, "\(again)")
