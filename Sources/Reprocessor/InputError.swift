@@ -40,7 +40,9 @@ public struct InputError: Error, Sendable, Hashable, CustomStringConvertible {
         let clipped = value.count > 40 ? String(value.prefix(40)) + "…" : value
         let plain =
             !value.isEmpty && value.count <= 40
-            && value.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || "0123456789.:+-_#".unicodeScalars.contains($0)) }
+            && value.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || "0123456789.:+-_#".unicodeScalars.contains($0))
+            }
         return plain ? clipped : JSONValue.string(clipped).serialized
     }
 }

@@ -122,9 +122,11 @@ func usage<Value>(_ check: () throws(InputError) -> Value) throws(ValidationErro
     }
 }
 
-/// An optional rate flag checked by the input layer.
-func checkRate(_ rate: Double?, _ flag: String = "--rate") throws(ValidationError) {
-    _ = try usage { () throws(InputError) in try rate.map { (rate) throws(InputError) in try OperatorInput.rate(rate, field: flag) } }
+/// An optional `--rate` checked by the input layer.
+func checkRate(_ rate: Double?) throws(ValidationError) {
+    _ = try usage { () throws(InputError) in
+        try rate.map { (rate) throws(InputError) in try OperatorInput.rate(rate, field: "--rate") }
+    }
 }
 
 /// A `--cursor` checked by the input layer, then as a `next` of `listing`.

@@ -394,7 +394,9 @@ struct BatchesCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try usage { () throws(InputError) in try AuditQueries.batchesPage.resolve(limit, field: "--limit") }
-        _ = try usage { () throws(InputError) in try cursor.map { (text) throws(InputError) in try OperatorInput.cursor(text, field: "--cursor") } }
+        _ = try usage { () throws(InputError) in
+            try cursor.map { (text) throws(InputError) in try OperatorInput.cursor(text, field: "--cursor") }
+        }
         for value in status where BatchStatus(rawValue: value) == nil {
             throw ValidationError("unknown batch status \(value): use pending, read, expired or skipped")
         }

@@ -44,7 +44,8 @@ struct ReconcileCommand: AsyncParsableCommand {
         let reprocessor = try await CommandContext.open(global, connection)
         let reconciliation = try await reprocessor.makeReconciliation()
         let request = ReconcileRequest(
-            segments: segments ?? OperatorInput.segments.standard, repair: repair && !dryRun, actor: actor ?? loginName(), reason: reason,
+            segments: segments ?? OperatorInput.segments.standard, repair: repair && !dryRun, actor: actor ?? loginName(),
+            reason: reason,
             ratePerSecond: rate, resume: resume)
         let line = ProgressLine()
         let estimate = await reconciliation.estimate()

@@ -150,7 +150,9 @@ struct OperatorInputPropertyTests {
 
     @Test("counts: any text or integer is within the bounds, or an error naming the field; in-range values round-trip")
     func countsNeverTrap() async throws {
-        let bounds = [OperatorInput.segments, AuditQueries.changesPage, AuditQueries.reconcileRunsPage, OperatorInput.actionsLimit]
+        let bounds = [
+            OperatorInput.segments, AuditQueries.changesPage, AuditQueries.reconcileRunsPage, OperatorInput.actionsLimit,
+        ]
         await propertyCheck(count: 2000, input: Self.anyText) { text in
             for bound in bounds {
                 switch Self.outcome({ () throws(InputError) in try bound.parse(text, field: "limit") }) {

@@ -56,9 +56,11 @@ struct ReconcileInputTests {
             settings: settings, environment: world.environment(),
             logger: Logger(label: "bounds", factory: { _ in SwiftLogNoOpLogHandler() }))
         let reconciliation = try await reprocessor.makeReconciliation()
-        let requests = [1e-12, .infinity, -.infinity, .nan, 0, -1, 10_001].map {
-            ReconcileRequest(repair: true, actor: "t", reason: "bounds", ratePerSecond: $0)
-        } + [0, -1, 1001, Int.max, Int.min].map { ReconcileRequest(segments: $0, repair: true, actor: "t", reason: "bounds") }
+        let requests =
+            [1e-12, .infinity, -.infinity, .nan, 0, -1, 10_001].map {
+                ReconcileRequest(repair: true, actor: "t", reason: "bounds", ratePerSecond: $0)
+            }
+            + [0, -1, 1001, Int.max, Int.min].map { ReconcileRequest(segments: $0, repair: true, actor: "t", reason: "bounds") }
         for request in requests {
             do {
                 _ = try await reconciliation.run(request)
