@@ -166,6 +166,9 @@ public enum OperatorInput {
     public static let segments = Count(allowed: 1...1000, standard: 4)
     /// Most actions `audit` prints or exports (default: all of them).
     public static let actionsLimit = Count(allowed: 1...Int.max, standard: Int.max)
+    /// How many changes a dry run counted, carried to the action it previews (the console's
+    /// progress page counts towards it; none given: 0).
+    public static let previewedChanges = Count(allowed: 0...Int.max, standard: 0)
 
     // MARK: ids
 

@@ -96,6 +96,18 @@ extension ServeTests {
             for path in ["/ui/changes/0", "/ui/changes/99999999999999999999", "/ui/changes?cursor=%01"] {
                 #expect(try await browser.get(path).status == 400, "\(path)")
             }
+            let operatorBrowser = ConsoleBrowser(baseURL: service.baseURL)
+            #expect(try await operatorBrowser.logIn(Self.operator_).status == 303)
+            let csrf = try ConsoleBrowser.csrf(in: try await operatorBrowser.get("/ui").body)
+            for (form, field) in [
+                ([("id", "0")], "change id"), ([("id", "99999999999999999999")], "change id"),
+                ([("id", "1"), ("expected", "-1")], "expected"), ([("f_since", "1e300d")], "since"),
+            ] {
+                let page = try await operatorBrowser.post(
+                    "/ui/actions/run", [("csrf", csrf), ("command", "retry")] + form)
+                #expect(page.status == 400, "\(form): \(page)")
+                #expect(page.body.contains(field + " "), "\(form) names \(field): \(page)")
+            }
             #expect(try await browser.get("/ui/changes?since=30m").status == 200)
             #expect(try await browser.get("/ui/history?key=1&at=2026-11-24").status == 200)
             #expect(service.process.isRunning)

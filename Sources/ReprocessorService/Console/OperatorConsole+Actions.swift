@@ -117,7 +117,12 @@ extension OperatorConsole {
     func run(_ request: Request, _ session: ConsoleSession, _ form: ConsoleForm) throws -> Response {
         let (command, operatorRequest) = try operatorRequest(form, session, dryRun: false)
         try operatorRequest.validate(for: command)
-        let expected = form.string("expected").flatMap(Int.init) ?? 0
+        let expected: Int
+        do {
+            expected = try OperatorInput.previewedChanges.parse(form.string("expected"), field: "expected")
+        } catch {
+            throw ServiceError(error)
+        }
         let id = try jobs.start(command, operatorRequest, expected: expected)
         return Self.redirect("/ui/jobs/\(id)")
     }
