@@ -198,9 +198,15 @@ public actor AuditLog {
 }
 
 extension Date {
-    /// Milliseconds since 1970 (the database's time unit), rounded down.
+    /// Milliseconds since 1970 (the database's time unit), rounded down; saturating at
+    /// `Int64.min` and `Int64.max`, with a time that is not a number as 1970 (a front end's
+    /// input layer keeps times within year 1970 to 9999, so this only guards against a trap).
     var databaseMilliseconds: Int64 {
-        Int64((timeIntervalSince1970 * 1000).rounded(.down))
+        let milliseconds = (timeIntervalSince1970 * 1000).rounded(.down)
+        if milliseconds.isNaN { return 0 }
+        if milliseconds >= 0x1p63 { return .max }
+        if milliseconds < -0x1p63 { return .min }
+        return Int64(milliseconds)
     }
 
     /// The date of a database time.

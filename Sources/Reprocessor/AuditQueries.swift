@@ -15,21 +15,15 @@ public struct AuditQueries: Sendable {
     }
 
     /// How many rows one page of a listing may hold, and how many it holds when not told.
-    public struct PageSize: Sendable, Hashable {
-        /// The allowed page sizes.
-        public let allowed: ClosedRange<Int>
-        /// The page size when none is given.
-        public let standard: Int
+    public typealias PageSize = OperatorInput.Count
 
-        /// The page size asked for, or the standard one.
-        /// - Throws: ``ReprocessorError`` `.invalidRequest` naming `field` when `limit` is out of range.
-        public func resolve(_ limit: Int?, field: String = "limit") throws(ReprocessorError) -> Int {
-            guard let limit else { return standard }
-            guard allowed.contains(limit) else {
-                throw ReprocessorError(
-                    .invalidRequest, "\(field) \(limit) is out of range: give \(allowed.lowerBound) to \(allowed.upperBound)")
-            }
-            return limit
+    /// The page size asked for (`limit`), or the listing's standard one.
+    /// - Throws: ``ReprocessorError`` `.invalidRequest` naming `limit` when it is out of range.
+    static func pageSize(_ size: PageSize, _ limit: Int?) throws(ReprocessorError) -> Int {
+        do {
+            return try size.resolve(limit, field: "limit")
+        } catch {
+            throw ReprocessorError(error)
         }
     }
 
@@ -39,6 +33,10 @@ public struct AuditQueries: Sendable {
     public static let actionsPage = PageSize(allowed: 1...1000, standard: 500)
     /// `quarantined`: pages of messages (their bodies may be large).
     public static let quarantinedPage = PageSize(allowed: 1...1000, standard: 50)
+    /// `batches`: pages of failed batches.
+    public static let batchesPage = PageSize(allowed: 1...1000, standard: 50)
+    /// `GET /v1/reconcile`: the newest reconcile runs.
+    public static let reconcileRunsPage = PageSize(allowed: 1...100, standard: 20)
     /// The statuses `errors` groups when none are named.
     public static let defaultErrorStatuses: Set<ChangeStatus> = [.failed, .parked, .expired]
     /// Most changes, and most actions, one `history` answer lists (the newest are cut, and the answer says so).
@@ -52,7 +50,7 @@ public struct AuditQueries: Sendable {
 
     /// A page of changes matching `filter`: `{"changes": [...], "next": cursor|null}`.
     public func changes(_ filter: ChangeFilter, cursor: String?, limit: Int?) async throws -> Page<ChangeRecord> {
-        try await auditLog.listChanges(filter, after: cursor, limit: try Self.changesPage.resolve(limit))
+        try await auditLog.listChanges(filter, after: cursor, limit: try Self.pageSize(Self.changesPage, limit))
     }
 
     /// One change with its actions.
@@ -147,7 +145,7 @@ public struct AuditQueries: Sendable {
 
     /// A page of actions matching `filter`.
     public func actions(_ filter: ActionFilter, cursor: String?, limit: Int?) async throws -> Page<ActionRecord> {
-        try await auditLog.listActions(filter, after: cursor, limit: try Self.actionsPage.resolve(limit))
+        try await auditLog.listActions(filter, after: cursor, limit: try Self.pageSize(Self.actionsPage, limit))
     }
 
     /// `{"actions": [...], "next": cursor|null}`.
@@ -160,7 +158,7 @@ public struct AuditQueries: Sendable {
     /// A page stops before its bodies pass ``quarantinedPageBytes``; its cursor then continues
     /// with the first message left out.
     public func quarantined(cursor: String?, limit: Int?) async throws -> Page<StoredMessage> {
-        let page = try await auditLog.quarantinedMessages(after: cursor, limit: try Self.quarantinedPage.resolve(limit))
+        let page = try await auditLog.quarantinedMessages(after: cursor, limit: try Self.pageSize(Self.quarantinedPage, limit))
         var bytes = 0
         var fitting = 0
         for message in page.rows {

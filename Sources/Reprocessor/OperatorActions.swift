@@ -39,7 +39,8 @@ public struct OperatorRequest: Sendable {
 
 extension OperatorRequest {
     /// Checks what every front end asks of a request, dry run or not: a reason for the commands
-    /// that ``OperatorActions/Command/requiresReason``, `force` for rollback only.
+    /// that ``OperatorActions/Command/requiresReason``, `force` for rollback only, a rate within
+    /// ``OperatorInput/rateRange`` and ids within ``OperatorInput/idRange``.
     /// - Throws: ``ReprocessorError`` `.invalidRequest` naming the field.
     public func validate(for command: OperatorActions.Command) throws(ReprocessorError) {
         if command.requiresReason, (reason ?? "").allSatisfy(\.isWhitespace) {
@@ -47,6 +48,12 @@ extension OperatorRequest {
         }
         if force && command != .rollback {
             throw ReprocessorError(.invalidRequest, "\"force\" applies to rollback only")
+        }
+        do {
+            _ = try ratePerSecond.map { (rate) throws(InputError) in try OperatorInput.rate(rate, field: "rate") }
+            for id in ids { _ = try OperatorInput.id(id, field: "id") }
+        } catch {
+            throw ReprocessorError(error)
         }
     }
 }

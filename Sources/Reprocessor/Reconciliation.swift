@@ -33,6 +33,19 @@ public struct ReconcileRequest: Sendable, Hashable {
         self.ratePerSecond = ratePerSecond
         self.resume = resume
     }
+
+    /// Checks the request's numbers against the input layer's bounds (``OperatorInput/segments``,
+    /// ``OperatorInput/rateRange``), so that a request built by any front end is refused before a
+    /// run is recorded.
+    /// - Throws: ``ReprocessorError`` `.invalidRequest` naming the field.
+    public func validate() throws(ReprocessorError) {
+        do {
+            _ = try OperatorInput.segments.check(segments, field: "segments")
+            _ = try ratePerSecond.map { (rate) throws(InputError) in try OperatorInput.rate(rate, field: "rate") }
+        } catch {
+            throw ReprocessorError(error)
+        }
+    }
 }
 
 /// What a reconcile run found and did, and the JSON every front end prints.
@@ -108,13 +121,15 @@ public struct Reconciliation: Sendable {
     ///     recorded: nothing is kept, so a front end streams them. Scan segments run in parallel:
     ///     calls come from several tasks at once. Unused when repairing.
     /// - Returns: The report.
-    /// - Throws: ``ReprocessorError`` `.invalidRequest` for a repair without a reason; AWS, search
+    /// - Throws: ``ReprocessorError`` `.invalidRequest` for a repair without a reason or a request
+    ///   out of bounds (``ReconcileRequest/validate()``, before a run is recorded); AWS, search
     ///   and audit-log errors (the run is then kept as failed, for `--resume`).
     public func run(
         _ request: ReconcileRequest, progress: (@Sendable (ReconcileRun) -> Void)? = nil,
         planned: (@Sendable (ReconcileFinding) -> Void)? = nil
     ) async throws -> ReconcileReport {
         let planned = request.repair ? nil : planned
+        try request.validate()
         if request.repair, (request.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw ReprocessorError(.invalidRequest, "a repairing reconcile needs a reason")
         }

@@ -99,7 +99,7 @@ extension OperatorAPI {
     static func request(_ command: OperatorActions.Command, _ body: BodyInput, actor: String) throws -> OperatorRequest {
         let request = OperatorRequest(
             actor: actor, reason: try body.string("reason"), dryRun: try body.bool("dryRun") ?? false,
-            force: try body.bool("force") ?? false, ratePerSecond: try body.positiveNumber("rate"))
+            force: try body.bool("force") ?? false, ratePerSecond: try body.rate("rate"))
         try request.validate(for: command)
         return request
     }

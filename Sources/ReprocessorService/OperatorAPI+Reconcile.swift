@@ -12,7 +12,7 @@ extension OperatorAPI {
     /// (each run as `reconcile --json` prints it).
     func reconcileRuns(_ request: Request) async throws -> Response {
         let query = try QueryInput(request, allowed: ["limit"])
-        let limit = try query.integer("limit", in: 1...100, default: 20)
+        let limit = try query.count("limit", AuditQueries.reconcileRunsPage)
         let runs = try await auditLog.reconcileRuns(limit: limit)
         return JSONResponse.make(.object(["runs": .array(runs.map(AuditJSON.reconcileRun))]))
     }
@@ -28,15 +28,14 @@ extension OperatorAPI {
         if !dryRun, (reason ?? "").allSatisfy(\.isWhitespace) {
             throw ServiceError(.badRequest, "a repair needs a reason: send {\"reason\": \"why\"}")
         }
-        let segments = try body.positiveNumber("segments").map(Int.init) ?? 4
-        guard (1...1000).contains(segments) else { throw ServiceError(.badRequest, "\"segments\" must be 1 to 1000") }
+        let segments = try body.count("segments", OperatorInput.segments)
         guard let reconciliation else {
             throw ServiceError(.notFound, "reconcile is not available in this process")
         }
         let report = try await reconciliation.run(
             ReconcileRequest(
                 segments: segments, repair: !dryRun, actor: actor, reason: reason,
-                ratePerSecond: try body.positiveNumber("rate")))
+                ratePerSecond: try body.rate("rate")))
         ReprocessorMetrics.record(reconcile: report.run)
         return JSONResponse.make(report.json)
     }

@@ -79,7 +79,7 @@ struct OperatorAPI: Sendable {
     func list(_ request: Request) async throws -> Response {
         let query = try QueryInput(request, allowed: FilterInput.names.union(["limit", "cursor"]))
         let filter = try FilterInput.filter(query)
-        let limit = try query.integer("limit", in: AuditQueries.changesPage.allowed, default: AuditQueries.changesPage.standard)
+        let limit = try query.count("limit", AuditQueries.changesPage)
         let page = try await queries.changes(filter, cursor: query.string("cursor"), limit: limit)
         return JSONResponse.make(AuditJSON.list(page))
     }
@@ -96,7 +96,7 @@ struct OperatorAPI: Sendable {
         let query = try QueryInput(request, allowed: ["at"])
         let key = context.parameters.get("key").flatMap { $0.removingPercentEncoding } ?? ""
         guard !key.isEmpty else { throw ServiceError(.badRequest, "name an artist: /v1/history/42 or /v1/history/ARTIST%2342") }
-        guard let at = try FilterInput.time(query.string("at"), "at", now: Date()) else {
+        guard let at = try query.time("at", now: Date()) else {
             return JSONResponse.make(try await queries.history(key: key).json)
         }
         return JSONResponse.make(try await queries.document(key: key, at: at).json)
@@ -107,7 +107,7 @@ struct OperatorAPI: Sendable {
     func audit(_ request: Request) async throws -> Response {
         let query = try QueryInput(request, allowed: FilterInput.actionNames.union(["limit", "cursor"]))
         let filter = try FilterInput.actionFilter(query)
-        let limit = try query.integer("limit", in: AuditQueries.actionsPage.allowed, default: AuditQueries.actionsPage.standard)
+        let limit = try query.count("limit", AuditQueries.actionsPage)
         let page = try await queries.actions(filter, cursor: query.string("cursor"), limit: limit)
         return JSONResponse.make(AuditQueries.json(actions: page))
     }
@@ -152,8 +152,7 @@ struct OperatorAPI: Sendable {
     /// (`limit` 1–1000, default 50, and `cursor`).
     func quarantined(_ request: Request) async throws -> Response {
         let query = try QueryInput(request, allowed: ["limit", "cursor"])
-        let limit = try query.integer(
-            "limit", in: AuditQueries.quarantinedPage.allowed, default: AuditQueries.quarantinedPage.standard)
+        let limit = try query.count("limit", AuditQueries.quarantinedPage)
         let page = try await queries.quarantined(cursor: query.string("cursor"), limit: limit)
         return JSONResponse.make(AuditQueries.json(quarantined: page))
     }
@@ -170,7 +169,7 @@ struct OperatorAPI: Sendable {
             }
             statuses.insert(status)
         }
-        let limit = try query.integer("limit", in: 1...1000, default: 50)
+        let limit = try query.count("limit", AuditQueries.batchesPage)
         let page = try await auditLog.listBatches(statuses: statuses, limit: limit, cursor: query.string("cursor"))
         return JSONResponse.make(AuditJSON.batches(page))
     }
@@ -181,11 +180,11 @@ struct OperatorAPI: Sendable {
     var queries: AuditQueries { AuditQueries(auditLog: auditLog) }
 
     func changeID(_ context: ServiceRequestContext) throws(ServiceError) -> Int64 {
-        let text = context.parameters.get("id") ?? ""
-        guard let id = Int64(text), id > 0 else {
-            throw ServiceError(.badRequest, "change id \"\(text.prefix(40))\" is not a positive integer")
+        do {
+            return try OperatorInput.id(context.parameters.get("id") ?? "", field: "change id")
+        } catch {
+            throw ServiceError(error)
         }
-        return id
     }
 
     static func unknownChange(_ id: Int64) -> ServiceError {

@@ -26,9 +26,12 @@ struct QueryInput {
                 default: nil
                 }
             do {
+                _ = try OperatorInput.cursor(cursor, field: "cursor")
                 try listing.map { listing throws(AuditLogError) in try AuditLog.checkCursor(cursor, for: listing) }
+            } catch let error as InputError {
+                throw ServiceError(error)
             } catch {
-                throw ServiceError(.badRequest, "cursor: \(error.description); pass the \"next\" of the previous page")
+                throw ServiceError(.badRequest, "cursor: \(error); pass the \"next\" of the previous page")
             }
         }
     }
@@ -43,13 +46,25 @@ struct QueryInput {
         parameters.filter { $0.name == name }.flatMap { $0.value.split(separator: ",").map(String.init) }
     }
 
-    /// `name` as an integer in `range`, or `defaultValue` when absent.
-    func integer(_ name: String, in range: ClosedRange<Int>, default defaultValue: Int) throws(ServiceError) -> Int {
-        guard let text = string(name) else { return defaultValue }
-        guard let value = Int(text), range.contains(value) else {
-            throw ServiceError(.badRequest, "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+    /// `name` as a count within `bounds`, or its standard value when absent.
+    func count(_ name: String, _ bounds: OperatorInput.Count) throws(ServiceError) -> Int {
+        do {
+            return try bounds.parse(string(name), field: name)
+        } catch {
+            throw ServiceError(error)
         }
-        return value
+    }
+
+    /// `name` as a time (ISO-8601, a date, or an age such as `2h`), `nil` when absent.
+    func time(_ name: String, now: Date) throws(ServiceError) -> Date? {
+        try FilterInput.time(string(name), name, now: now)
+    }
+}
+
+extension ServiceError {
+    /// A request refused for its input: 400, naming the field and what it accepts.
+    init(_ input: InputError) {
+        self.init(.badRequest, input.description)
     }
 }
 
@@ -114,27 +129,45 @@ struct BodyInput {
         return flag
     }
 
-    /// A rate (the only number operator bodies carry): finite, within ``OperatorInput/rateRange``,
-    /// checked by the same rule as the command line's `--rate`.
-    func positiveNumber(_ name: String) throws(ServiceError) -> Double? {
+    /// A rate: a number within ``OperatorInput/rateRange``, checked by the same rule as the
+    /// command line's `--rate`.
+    func rate(_ name: String) throws(ServiceError) -> Double? {
         guard let value = value(name) else { return nil }
-        guard let text = value.numberText, let number = Double(text) else {
-            throw Self.wrongType(name, "a number from 0.01 to 10000", value)
-        }
+        guard let text = value.numberText else { throw Self.wrongType(name, "a number from 0.01 to 10000", value) }
         do {
-            return try OperatorInput.rate(number)
+            return try OperatorInput.rate(text, field: "\"\(name)\"")
         } catch {
-            throw ServiceError(.badRequest, "\"\(name)\": \(error.description)")
+            throw ServiceError(error)
         }
     }
 
+    /// A count within `bounds` (a JSON integer: `4`, `4.0`, `4e0`), or its standard value when absent.
+    func count(_ name: String, _ bounds: OperatorInput.Count) throws(ServiceError) -> Int {
+        guard let value = value(name) else { return bounds.standard }
+        guard value.numberText != nil else { throw Self.wrongType(name, bounds.accepted, value) }
+        guard let number = value.intValue else {
+            throw ServiceError(
+                InputError(field: "\"\(name)\"", value: value.serialized, problem: .malformed, accepted: bounds.accepted))
+        }
+        do {
+            return try bounds.check(number, field: "\"\(name)\"")
+        } catch {
+            throw ServiceError(error)
+        }
+    }
+
+    /// Change ids: an array of integers within ``OperatorInput/idRange``.
     func ids(_ name: String) throws(ServiceError) -> [Int64]? {
         guard let value = value(name) else { return nil }
         guard let elements = value.arrayValue else { throw Self.wrongType(name, "an array of change ids", value) }
         var ids: [Int64] = []
         for element in elements {
-            guard let id = element.intValue, id > 0 else { throw Self.wrongType(name, "an array of change ids", value) }
-            ids.append(Int64(id))
+            guard let text = element.numberText else { throw Self.wrongType(name, "an array of change ids", value) }
+            do {
+                ids.append(try OperatorInput.id(element.intValue.map(String.init) ?? text, field: "\"\(name)\""))
+            } catch {
+                throw ServiceError(error)
+            }
         }
         return ids
     }
@@ -235,8 +268,8 @@ enum FilterInput {
             kinds.insert(kind)
         }
         return ActionFilter(
-            actor: query.string("actor"), actions: kinds, since: try time(query.string("since"), "since", now: now),
-            until: try time(query.string("until"), "until", now: now))
+            actor: query.string("actor"), actions: kinds, since: try query.time("since", now: now),
+            until: try query.time("until", now: now))
     }
 
     /// The `format` of an export: `csv` or `ndjson`.
@@ -251,13 +284,14 @@ enum FilterInput {
         return format
     }
 
-    /// An operator time (ISO-8601, a date, or an age such as `2h`).
+    /// An operator time (ISO-8601, a date, or an age such as `2h`) within ``OperatorInput/timeRange``.
     static func time(_ text: String?, _ name: String, now: Date) throws(ServiceError) -> Date? {
         guard let text else { return nil }
-        guard let date = OperatorInput.time(text, now: now) else {
-            throw ServiceError(.badRequest, "\(name) \"\(text)\" is not an ISO-8601 time, a date, or an age such as 2h, 30m, 7d")
+        do {
+            return try OperatorInput.time(text, field: name, now: now)
+        } catch {
+            throw ServiceError(error)
         }
-        return date
     }
 }
 

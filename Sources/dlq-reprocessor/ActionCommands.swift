@@ -11,7 +11,7 @@ struct ChangeActionOptions: ParsableArguments {
     @Option(name: .long, help: "Why (recorded; required for skip and rollback).") var reason: String?
     @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
     @Flag(name: .long, help: "Report what would happen; change nothing.") var dryRun = false
-    @Option(name: .long, help: "At most N changes per second.") var rate: Double?
+    @Option(name: .long, help: "At most N changes per second (0.01-10000).") var rate: Double?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func validate() throws {
@@ -21,13 +21,8 @@ struct ChangeActionOptions: ParsableArguments {
         if !ids.isEmpty && !filter.isEmpty {
             throw ValidationError("give change ids or a filter, not both")
         }
-        if let rate {
-            do {
-                _ = try OperatorInput.rate(rate)
-            } catch {
-                throw ValidationError("--\(error.description)")
-            }
-        }
+        try checkRate(rate)
+        try checkIDs(ids, "change id")
     }
 }
 
@@ -40,7 +35,8 @@ func performChangeAction(
     let engine = command.writesToSearch ? try await reprocessor.makeWriteEngine() : nil
     let actions = OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: reprocessor.logger)
     let request = OperatorRequest(
-        ids: options.ids, filter: options.ids.isEmpty ? options.filter.filter : nil, actor: options.actor ?? loginName(),
+        ids: options.ids, filter: options.ids.isEmpty ? try options.filter.filter(now: Date()) : nil,
+        actor: options.actor ?? loginName(),
         reason: options.reason, dryRun: options.dryRun, force: force, ratePerSecond: options.rate)
     let collector = ResultCollector(printAsTable: !options.json)
     let progress = ProgressLine()
@@ -147,6 +143,7 @@ struct SkipBatchCommand: AsyncParsableCommand {
 
     func validate() throws {
         if ids.isEmpty { throw ValidationError("name batch ids (see `batches --status expired`)") }
+        try checkIDs(ids, "batch id")
         if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
     }
 

@@ -53,7 +53,17 @@ struct DLQReprocessor: AsyncParsableCommand {
             exit(withError: error)
         }
         if code == .validationFailure {
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            // One line, as every error: the flag and what it accepts (`--help` shows the usage).
+            let line = message(for: error).replacingOccurrences(of: "\n", with: " ")
+            FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
+        if let input = error as? InputError {
+            FileHandle.standardError.write(Data("error: \(input)\n".utf8))
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
+        if let cursorError = error as? AuditLogError, cursorError.code == .invalidCursor {
+            FileHandle.standardError.write(Data("error: --cursor: \(cursorError); pass the \"next\" of the previous page\n".utf8))
             Foundation.exit(ExitStatus.usage.rawValue)
         }
         if let usage = error as? UsageError {

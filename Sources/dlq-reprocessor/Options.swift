@@ -68,10 +68,10 @@ struct ChangeFilterOptions: ParsableArguments {
     var event: EventName?
 
     @Option(name: .long, help: "Created at or after: ISO-8601 time, a date, or an age such as 2h, 30m, 7d.")
-    var since: TimeArgument?
+    var since: String?
 
     @Option(name: .long, help: "Created before: ISO-8601 time, a date, or an age.")
-    var until: TimeArgument?
+    var until: String?
 
     @Option(name: .long, help: "Last error contains PATTERN (case-insensitive).")
     var error: String?
@@ -84,11 +84,17 @@ struct ChangeFilterOptions: ParsableArguments {
         status.isEmpty && key == nil && event == nil && since == nil && until == nil && error == nil && errorEquals == nil
     }
 
-    /// The audit-log filter.
-    var filter: ChangeFilter {
+    func validate() throws {
+        _ = try usage { () throws(InputError) in try filter(now: Date()) }
+    }
+
+    /// The audit-log filter, ages counted back from `now`.
+    /// - Throws: ``InputError`` for a time out of bounds.
+    func filter(now: Date) throws(InputError) -> ChangeFilter {
         ChangeFilter(
             statuses: Set(status), documentID: key.map(OperatorInput.documentID(forKey:)), eventName: event,
-            since: since?.date, until: until?.date, errorPattern: error, errorEquals: errorEquals)
+            since: try flagTime(since, "--since", now: now), until: try flagTime(until, "--until", now: now), errorPattern: error,
+            errorEquals: errorEquals)
     }
 }
 
@@ -101,18 +107,42 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 extension ChangeStatus: ExpressibleByArgument {}
 extension EventName: ExpressibleByArgument {}
 
-/// A time given as ISO-8601 (`2026-11-24T10:00:00Z`), a date (`2026-11-24`, UTC) or an age (`90s`, `30m`, `2h`, `7d`).
-struct TimeArgument: ExpressibleByArgument, Sendable {
-    let date: Date
+/// An optional time flag through the input layer (``OperatorInput/time(_:field:now:)``).
+func flagTime(_ text: String?, _ flag: String, now: Date) throws(InputError) -> Date? {
+    try text.map { (text) throws(InputError) in try OperatorInput.time(text, field: flag, now: now) }
+}
 
-    init?(argument: String) {
-        guard let date = Self.parse(argument, now: Date()) else { return nil }
-        self.date = date
+/// Runs the input layer on flags in a `validate()`: its refusal becomes a usage error, which
+/// exits 2 with its one line (``DLQReprocessor/exit(withMappedError:)``).
+func usage<Value>(_ check: () throws(InputError) -> Value) throws(ValidationError) -> Value {
+    do {
+        return try check()
+    } catch {
+        throw ValidationError(error.description)
     }
+}
 
-    static func parse(_ text: String, now: Date) -> Date? {
-        OperatorInput.time(text, now: now)
+/// An optional `--rate` checked by the input layer.
+func checkRate(_ rate: Double?) throws(ValidationError) {
+    _ = try usage { () throws(InputError) in
+        try rate.map { (rate) throws(InputError) in try OperatorInput.rate(rate, field: "--rate") }
     }
+}
+
+/// A `--cursor` checked by the input layer, then as a `next` of `listing`.
+func checkCursor(_ cursor: String?, for listing: AuditLog.PagedListing) throws(ValidationError) {
+    guard let cursor else { return }
+    _ = try usage { () throws(InputError) in try OperatorInput.cursor(cursor, field: "--cursor") }
+    do {
+        try AuditLog.checkCursor(cursor, for: listing)
+    } catch {
+        throw ValidationError("--cursor: \(error.description); pass the \"next\" of the previous page")
+    }
+}
+
+/// Ids given as arguments, each checked by the input layer.
+func checkIDs(_ ids: [Int64], _ name: String) throws(ValidationError) {
+    _ = try usage { () throws(InputError) in try ids.map { (id) throws(InputError) in try OperatorInput.id(id, field: name) } }
 }
 
 /// The login name, for `--actor`'s default.

@@ -15,9 +15,15 @@ struct ListCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
+    func validate() throws {
+        _ = try usage { () throws(InputError) in try AuditQueries.changesPage.resolve(limit, field: "--limit") }
+        try checkCursor(cursor, for: .changes)
+    }
+
     func run() async throws {
         let reprocessor = try await CommandContext.open(global)
-        let page = try await AuditQueries(auditLog: reprocessor.auditLog).changes(filter.filter, cursor: cursor, limit: limit)
+        let page = try await AuditQueries(auditLog: reprocessor.auditLog).changes(
+            try filter.filter(now: Date()), cursor: cursor, limit: limit)
         if json {
             Output.json(AuditJSON.list(page))
             return
@@ -42,6 +48,10 @@ struct ShowCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Change id.") var id: Int64
     @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        try checkIDs([id], "change id")
+    }
 
     func run() async throws {
         let reprocessor = try await CommandContext.open(global)
@@ -76,24 +86,29 @@ struct HistoryCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Artist key: ARTIST#42 or 42.") var key: String
-    @Option(name: .long, help: "Show the document as the reprocessor left it at this time.") var at: TimeArgument?
+    @Option(name: .long, help: "Show the document as the reprocessor left it at this time (ISO-8601, a date, or an age).")
+    var at: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
+
+    func validate() throws {
+        _ = try usage { () throws(InputError) in try flagTime(at, "--at", now: Date()) }
+    }
 
     func run() async throws {
         let reprocessor = try await CommandContext.open(global)
         let queries = AuditQueries(auditLog: reprocessor.auditLog)
-        if let at {
-            let answer = try await queries.document(key: key, at: at.date)
+        if let at = try flagTime(at, "--at", now: Date()) {
+            let answer = try await queries.document(key: key, at: at)
             let documentID = answer.documentID
             if json {
                 Output.json(answer.json)
             } else if let state = answer.state {
                 print(
-                    "ARTIST#\(documentID) at \(AuditJSON.time(at.date)), as left by action \(state.action.id) (\(state.action.action.rawValue) at \(Output.shortTime(state.action.at))):"
+                    "ARTIST#\(documentID) at \(AuditJSON.time(at)), as left by action \(state.action.id) (\(state.action.action.rawValue) at \(Output.shortTime(state.action.at))):"
                 )
                 print(state.document == .null ? "  (deleted)" : "  \(state.document.serialized)")
             } else {
-                print("ARTIST#\(documentID): nothing written by the reprocessor at or before \(AuditJSON.time(at.date))")
+                print("ARTIST#\(documentID): nothing written by the reprocessor at or before \(AuditJSON.time(at))")
             }
             return
         }
@@ -164,14 +179,26 @@ struct AuditCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Only this actor.") var actor: String?
     @Option(name: .long, parsing: .upToNextOption, help: "Only these actions.") var action: [ActionKind] = []
-    @Option(name: .long, help: "At or after this time.") var since: TimeArgument?
-    @Option(name: .long, help: "Before this time.") var until: TimeArgument?
+    @Option(name: .long, help: "At or after this time (ISO-8601, a date, or an age).") var since: String?
+    @Option(name: .long, help: "Before this time.") var until: String?
     @Option(name: .long, help: "Output: table, json, ndjson or csv.") var format: Format = .table
     @Option(name: .long, help: "Most actions to print (default: all).") var limit: Int?
 
+    func validate() throws {
+        _ = try usage { () throws(InputError) in try actionFilter(now: Date()) }
+        _ = try usage { () throws(InputError) in try OperatorInput.actionsLimit.resolve(limit, field: "--limit") }
+    }
+
+    /// The action filter, ages counted back from `now`.
+    func actionFilter(now: Date) throws(InputError) -> ActionFilter {
+        ActionFilter(
+            actor: actor, actions: Set(action), since: try flagTime(since, "--since", now: now),
+            until: try flagTime(until, "--until", now: now))
+    }
+
     func run() async throws {
         let reprocessor = try await CommandContext.open(global)
-        let filter = ActionFilter(actor: actor, actions: Set(action), since: since?.date, until: until?.date)
+        let filter = try actionFilter(now: Date())
         let queries = AuditQueries(auditLog: reprocessor.auditLog)
         let export: ActionExportFormat? =
             switch format {
@@ -341,6 +368,11 @@ struct QuarantinedCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
     @Flag(name: .long, help: "Print one JSON document (bodies in full).") var json = false
 
+    func validate() throws {
+        _ = try usage { () throws(InputError) in try AuditQueries.quarantinedPage.resolve(limit, field: "--limit") }
+        try checkCursor(cursor, for: .quarantinedMessages)
+    }
+
     func run() async throws {
         let reprocessor = try await CommandContext.open(global)
         let page = try await AuditQueries(auditLog: reprocessor.auditLog).quarantined(cursor: cursor, limit: limit)
@@ -368,12 +400,15 @@ struct BatchesCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Only batches in these statuses (pending, read, expired, skipped).") var status: [String] = []
-    @Option(name: .long, help: "Rows per page (1-1000).") var limit = 50
+    @Option(name: .long, help: "Rows per page (1-1000, default 50).") var limit: Int?
     @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func validate() throws {
-        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+        _ = try usage { () throws(InputError) in try AuditQueries.batchesPage.resolve(limit, field: "--limit") }
+        _ = try usage { () throws(InputError) in
+            try cursor.map { (text) throws(InputError) in try OperatorInput.cursor(text, field: "--cursor") }
+        }
         for value in status where BatchStatus(rawValue: value) == nil {
             throw ValidationError("unknown batch status \(value): use pending, read, expired or skipped")
         }
@@ -382,7 +417,8 @@ struct BatchesCommand: AsyncParsableCommand {
     func run() async throws {
         let reprocessor = try await CommandContext.open(global)
         let page = try await reprocessor.auditLog.listBatches(
-            statuses: Set(status.compactMap(BatchStatus.init(rawValue:))), limit: limit, cursor: cursor)
+            statuses: Set(status.compactMap(BatchStatus.init(rawValue:))), limit: limit ?? AuditQueries.batchesPage.standard,
+            cursor: cursor)
         if json {
             Output.json(AuditJSON.batches(page))
             return

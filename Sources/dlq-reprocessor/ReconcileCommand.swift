@@ -21,22 +21,22 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var connection: ConnectionOptions
-    @Option(name: .long, help: "Parallel Scan segments (default 4).") var segments = 4
+    @Option(name: .long, help: "Parallel Scan segments (1-1000, default 4).") var segments: Int?
     @Flag(name: .long, help: "Report only; write nothing (the default). With --repair: list each repair it would make.")
     var dryRun = false
     @Flag(name: .long, help: "Repair what is found (needs --reason unless --dry-run).") var repair = false
     @Option(name: .long, help: "Why (recorded on the run and every repair).") var reason: String?
     @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
-    @Option(name: .long, help: "At most N repairs per second.") var rate: Double?
+    @Option(name: .long, help: "At most N repairs per second (0.01-10000).") var rate: Double?
     @Flag(name: .long, help: "Continue the last unfinished run of the same mode.") var resume = false
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func validate() throws {
-        if segments < 1 || segments > 1000 { throw ValidationError("--segments must be 1 to 1000") }
+        _ = try usage { () throws(InputError) in try OperatorInput.segments.resolve(segments, field: "--segments") }
+        try checkRate(rate)
         if repair && !dryRun && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--repair needs --reason R")
         }
-        if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
         if rate != nil && (!repair || dryRun) { throw ValidationError("--rate applies to --repair without --dry-run only") }
     }
 
@@ -44,7 +44,8 @@ struct ReconcileCommand: AsyncParsableCommand {
         let reprocessor = try await CommandContext.open(global, connection)
         let reconciliation = try await reprocessor.makeReconciliation()
         let request = ReconcileRequest(
-            segments: segments, repair: repair && !dryRun, actor: actor ?? loginName(), reason: reason,
+            segments: segments ?? OperatorInput.segments.standard, repair: repair && !dryRun, actor: actor ?? loginName(),
+            reason: reason,
             ratePerSecond: rate, resume: resume)
         let line = ProgressLine()
         let estimate = await reconciliation.estimate()
@@ -110,24 +111,25 @@ struct ResolveExpiredCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var connection: ConnectionOptions
-    @Option(name: .long, help: "Parallel Scan segments (default 4).") var segments = 4
+    @Option(name: .long, help: "Parallel Scan segments (1-1000, default 4).") var segments: Int?
     @Option(name: .long, help: "Why (recorded on the run, every repair and every batch).") var reason: String
     @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
-    @Option(name: .long, help: "At most N repairs per second.") var rate: Double?
+    @Option(name: .long, help: "At most N repairs per second (0.01-10000).") var rate: Double?
     @Flag(name: .long, help: "Continue the last unfinished repairing run.") var resume = false
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func validate() throws {
-        if segments < 1 || segments > 1000 { throw ValidationError("--segments must be 1 to 1000") }
+        _ = try usage { () throws(InputError) in try OperatorInput.segments.resolve(segments, field: "--segments") }
         if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must not be empty") }
-        if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
+        try checkRate(rate)
     }
 
     func run() async throws {
         let reprocessor = try await CommandContext.open(global, connection)
         let reconciliation = try await reprocessor.makeReconciliation()
         let request = ReconcileRequest(
-            segments: segments, repair: true, actor: actor ?? loginName(), reason: reason, ratePerSecond: rate,
+            segments: segments ?? OperatorInput.segments.standard, repair: true, actor: actor ?? loginName(), reason: reason,
+            ratePerSecond: rate,
             resume: resume)
         let (report, resolved) = try await reconciliation.resolveExpired(request)
         if json {

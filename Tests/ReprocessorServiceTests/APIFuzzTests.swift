@@ -37,7 +37,8 @@ extension ServeTests {
         static let values = [
             "", "1", "0", "-1", "1000", "1001", "99999999999999999999", "pending", "parked,failed", "bogus", "MODIFY", "2h",
             "2026-11-24", "yesterday", "ARTIST#1", "%", "'; DROP TABLE actions; --", "<script>", "null", "q:1:2", "garbage",
-            "1e-10", "NaN", "\u{1F3B8}",
+            "1e-10", "NaN", "\u{1F3B8}", "1e300d", "-1e300s", "99999999999999999999d", "inf", "nan", "9223372036854775808",
+            "1969-12-31T23:59:59Z", "10000-01-01",
         ]
         static let bodies = [
             "", "{}", "[]", "null", "not json", "{\"reason\":", #"{"ids": [1]}"#, #"{"ids": []}"#, #"{"ids": ["a"]}"#,

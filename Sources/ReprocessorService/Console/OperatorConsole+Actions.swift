@@ -30,11 +30,10 @@ extension OperatorConsole {
             actor: session.name, reason: form.string("reason"), dryRun: dryRun, force: form.flag("force"))
         let ids = form.list("id")
         if !ids.isEmpty {
-            request.ids = try ids.map { text throws(ServiceError) in
-                guard let id = Int64(text), id > 0 else {
-                    throw ServiceError(.badRequest, "change id \"\(text.prefix(40))\" is not a positive integer")
-                }
-                return id
+            do {
+                request.ids = try ids.map { text throws(InputError) in try OperatorInput.id(text, field: "change id") }
+            } catch {
+                throw ServiceError(error)
             }
         } else {
             var object: [String: JSONValue] = [:]
@@ -118,7 +117,12 @@ extension OperatorConsole {
     func run(_ request: Request, _ session: ConsoleSession, _ form: ConsoleForm) throws -> Response {
         let (command, operatorRequest) = try operatorRequest(form, session, dryRun: false)
         try operatorRequest.validate(for: command)
-        let expected = form.string("expected").flatMap(Int.init) ?? 0
+        let expected: Int
+        do {
+            expected = try OperatorInput.previewedChanges.parse(form.string("expected"), field: "expected")
+        } catch {
+            throw ServiceError(error)
+        }
         let id = try jobs.start(command, operatorRequest, expected: expected)
         return Self.redirect("/ui/jobs/\(id)")
     }

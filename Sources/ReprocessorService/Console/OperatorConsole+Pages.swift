@@ -159,9 +159,11 @@ extension OperatorConsole {
     /// actions its status allows.
     func change(_ request: Request, _ context: ServiceRequestContext, _ session: ConsoleSession) async throws -> Response {
         _ = try QueryInput(request, allowed: [])
-        let text = context.parameters.get("id") ?? ""
-        guard let id = Int64(text), id > 0 else {
-            throw ServiceError(.badRequest, "change id \"\(text.prefix(40))\" is not a positive integer")
+        let id: Int64
+        do {
+            id = try OperatorInput.id(context.parameters.get("id") ?? "", field: "change id")
+        } catch {
+            throw ServiceError(error)
         }
         let now = Date()
         let (change, actions) = try await queries.change(id: id)
@@ -214,6 +216,7 @@ extension OperatorConsole {
     func history(_ request: Request, _ session: ConsoleSession) async throws -> Response {
         let query = try QueryInput(request, allowed: ["key", "at"])
         let now = Date()
+        let at = try query.time("at", now: now)
         var values: [String: Any] = ["key": query.string("key") ?? "", "at": query.string("at") ?? ""]
         if let key = query.string("key") {
             // Not paged, as /v1/history: it holds a place among the expensive work while it reads.
@@ -246,7 +249,7 @@ extension OperatorConsole {
             let timeline = (changes + actions).sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
             values["timeline"] = timeline
             values["hasTimeline"] = !timeline.isEmpty
-            if let at = try FilterInput.time(query.string("at"), "at", now: now) {
+            if let at {
                 let document = try await queries.document(key: key, at: at)
                 values["documentAt"] =
                     [
