@@ -2,6 +2,8 @@
 # Benchmarks dlq-reprocessor on local peers and prints each figure (the median of
 # several runs) beside its target: the audit store at 1M changes against a raw insert
 # of the same rows into bare tables, ingest against the raw rate of the same calls,
+# serve under a steady inflow at half that measured ingest capacity (freshness: sent →
+# applied lag, and how long a stored batch waits to be read),
 # replay of an outage's realistic backlog against raw _bulk and against a sequential
 # one-PUT-per-change client, and replay's best case against raw _bulk, and a repairing
 # reconcile of R artists with 1% drift against a raw parallel Scan + _mget of the same
@@ -24,6 +26,7 @@ RUNS=3             # runs per step; figures are medians
 MEMORY_RUNS=1      # runs at 4N and 4M (peak RSS only; moto's SQS takes minutes to drain 4N)
 AUDIT_CHANGES=1000000
 CONCURRENCY=4      # receives in flight: the reprocessor's default
+INFLOW_SECONDS=20  # seconds of steady inflow into serve (memory is also measured at 4x)
 
 usage() {
     sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
@@ -138,6 +141,31 @@ for run in $(seq 1 "$RUNS"); do
     rm -f "$WORK"/ingest.sqlite3*
 done
 
+# 2b. serve under a steady inflow (InflowBenchmark): the release dlq-reprocessor runs as serve while
+# a producer sends format-A and forwarded records, alternating, at half the ingest capacity just
+# measured (the product's median msg/s at N), for INFLOW_SECONDS; then for 4x as long in the first
+# MEMORY_RUNS runs (its peak RSS; the stream's records are reused past its end, as known changes).
+say "building dlq-reprocessor (release), for the inflow step"
+swift build -c release --product dlq-reprocessor 2>&1 | tail -1 >&2
+SERVE="$(swift build -c release --show-bin-path)/dlq-reprocessor"
+INFLOW_RATE=$(python3 -c '
+import json, statistics, sys
+rates = [r["messagesPerSecond"] for r in map(json.loads, open(sys.argv[1]))
+         if r["step"] == "ingest" and r["messages"] == int(sys.argv[2])]
+print(f"{statistics.median(rates) / 2:.1f}")' "$RESULTS" "$N")
+for run in $(seq 1 "$RUNS"); do
+    say "inflow run $run/$RUNS: $INFLOW_RATE msg/s for $INFLOW_SECONDS s"
+    measure "$run" inflow --serve "$SERVE" --table "$TABLE" --queue "inflow-$run-$INFLOW_SECONDS" \
+        --index "inflow-$run-$INFLOW_SECONDS" --db "$WORK/inflow.sqlite3" --rate "$INFLOW_RATE" --seconds "$INFLOW_SECONDS"
+    rm -f "$WORK"/inflow.sqlite3*
+    [ "$run" -le "$MEMORY_RUNS" ] || continue
+    say "inflow run $run/$RUNS: $INFLOW_RATE msg/s for $((4 * INFLOW_SECONDS)) s"
+    measure "$run" inflow --serve "$SERVE" --table "$TABLE" --queue "inflow-$run-$((4 * INFLOW_SECONDS))" \
+        --index "inflow-$run-$((4 * INFLOW_SECONDS))" --db "$WORK/inflow.sqlite3" --rate "$INFLOW_RATE" \
+        --seconds $((4 * INFLOW_SECONDS))
+    rm -f "$WORK"/inflow.sqlite3*
+done
+
 # 3. Replay of an outage's backlog (RealisticWorkload): the table holds every artist's final item
 # (seeded once, for 4D: it serves both sizes). Per run, at D: the starting state in three indexes and
 # the backlog in a new audit log; the product replays into one, plain _bulk writes the final
@@ -238,5 +266,5 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 say "done in $(($(date +%s) - STARTED)) s; stopping the peers"
-python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --n "$N" --m "$M" --d "$D" --r "$R" --runs "$RUNS" \
+python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --inflow-seconds "$INFLOW_SECONDS" --n "$N" --m "$M" --d "$D" --r "$R" --runs "$RUNS" \
     --memory-runs "$MEMORY_RUNS" --audit-changes "$AUDIT_CHANGES" --concurrency "$CONCURRENCY" --seconds $(($(date +%s) - STARTED))

@@ -20,6 +20,8 @@ TARGETS = {
     "replayRatio": ">= 50% of the raw _bulk rate",
     "reconcileRatio": ">= 70% of the raw parallel Scan + _mget rate",
     "peakRSS": "< 64 MiB, within 10% between the two sizes",
+    "inflowLagP99": "<= 5 s sent -> applied at half the ingest capacity",
+    "inflowBatchWait": "<= 2 s from stored to read",
 }
 
 
@@ -51,7 +53,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("results")
     parser.add_argument("--json", type=int, default=0)
-    for name in ("n", "m", "d", "r", "runs", "memory-runs", "audit-changes", "concurrency", "seconds"):
+    for name in ("n", "m", "d", "r", "runs", "memory-runs", "audit-changes", "concurrency", "seconds", "inflow-seconds"):
         parser.add_argument(f"--{name}", type=int, required=True)
     args = parser.parse_args()
     with open(args.results) as results:
@@ -177,6 +179,19 @@ def main():
         "peakRSS": rss_peak < 64 * MIB and all(
             growth(sizes) <= 0.10 for sizes in (ingest_sizes, realistic_sizes, replay_sizes, reconcile_sizes)),
     }
+    # serve under a steady inflow, at S and 4S seconds.
+    inflow = {}
+    for seconds in (args.inflow_seconds, 4 * args.inflow_seconds):
+        runs = [r for r in of("inflow") if round(r["messages"] / r["inflowRate"]) == seconds]
+        inflow[str(seconds)] = {
+            field: median([r[field] for r in runs])
+            for field in ("inflowRate", "messages", "messagesPerSecond", "lagP50Seconds", "lagP99Seconds",
+                          "lagMaxSeconds", "batchWaitP50Seconds", "batchWaitMaxSeconds", "settleSeconds",
+                          "servePeakRSSBytes")
+        }
+    inflow_base = inflow[str(args.inflow_seconds)]
+    met["inflowLagP99"] = inflow_base["lagP99Seconds"] is not None and inflow_base["lagP99Seconds"] <= 5
+    met["inflowBatchWait"] = inflow_base["batchWaitMaxSeconds"] is not None and inflow_base["batchWaitMaxSeconds"] <= 2
     # The shared PostgreSQL store: one worker and three at once; replay beside the SQLite product's rate.
     postgres = {}
     for workers in (1, 3):
@@ -200,6 +215,7 @@ def main():
         "replayRealistic": realistic,
         "replay": replay,
         "reconcile": reconcile,
+        "inflow": inflow,
         "postgres": postgres,
         "memory": {"ingestGrowth": growth(ingest_sizes), "replayRealisticGrowth": growth(realistic_sizes),
                    "replayGrowth": growth(replay_sizes), "reconcileGrowth": growth(reconcile_sizes),
@@ -233,6 +249,23 @@ def main():
                  f"{figures['rawMessagesPerSecond']:,.1f} msg/s, {figures['rawRecordsPerSecond']:,.0f} records/s", "", ""))
     rows.append((f"ingest N={n}: ratio", f"{figures['ratio']:.0%}", TARGETS["ingestRatio"], verdict("ingestRatio")))
     rows.append((f"ingest 4N={4 * n}: product", f"{ingest[str(4 * n)]['messagesPerSecond']:,.1f} msg/s", "", ""))
+    s = args.inflow_seconds
+    rows.append((f"serve, steady inflow {inflow_base['inflowRate']:,.1f} msg/s (half the ingest capacity) for {s} s",
+                 f"{inflow_base['messagesPerSecond']:,.1f} msg/s through, settled {inflow_base['settleSeconds']:.1f} s after",
+                 "", ""))
+    rows.append((f"serve, inflow {s} s: sent -> applied",
+                 f"p50 {inflow_base['lagP50Seconds']:.2f} s, p99 {inflow_base['lagP99Seconds']:.2f} s, "
+                 f"max {inflow_base['lagMaxSeconds']:.2f} s", TARGETS["inflowLagP99"], verdict("inflowLagP99")))
+    rows.append((f"serve, inflow {s} s: batch stored -> read",
+                 f"p50 {inflow_base['batchWaitP50Seconds']:.2f} s, max {inflow_base['batchWaitMaxSeconds']:.2f} s",
+                 TARGETS["inflowBatchWait"], verdict("inflowBatchWait")))
+    inflow_long = inflow[str(4 * s)]
+    if inflow_long["lagP99Seconds"] is not None:
+        rows.append((f"serve, inflow {4 * s} s: sent -> applied",
+                     f"p50 {inflow_long['lagP50Seconds']:.2f} s, p99 {inflow_long['lagP99Seconds']:.2f} s", "", ""))
+        rows.append((f"peak RSS: serve under inflow {s} s / {4 * s} s",
+                     f"{inflow_base['servePeakRSSBytes'] / MIB:.1f} / {inflow_long['servePeakRSSBytes'] / MIB:.1f} MiB",
+                     "< 64 MiB, flat", ""))
     figures = realistic[str(d)]
 
     def rates(documents, changes):

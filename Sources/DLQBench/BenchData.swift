@@ -43,9 +43,11 @@ enum BenchData {
 
     /// What the Lambda's on-failure destination sends for a batch of `count` records (format A).
     static func failedBatchBody(
-        streamARN: String, shardID: String, start: SequenceNumber, end: SequenceNumber, count: Int, requestID: String
+        streamARN: String, shardID: String, start: SequenceNumber, end: SequenceNumber, count: Int, requestID: String,
+        arrivedAt: Date? = nil
     ) -> String {
-        JSONValue.object([
+        let arrival = arrivedAt.map { ISO8601DateFormatter().string(from: $0) }
+        return JSONValue.object([
             "requestContext": .object([
                 "requestId": .string(requestID),
                 "functionArn": .string("arn:aws:lambda:eu-west-2:123456789012:function:dynamodb-sync-handler"),
@@ -55,13 +57,13 @@ enum BenchData {
                 "statusCode": .number("200"), "executedVersion": .string("$LATEST"), "functionError": .string("Unhandled"),
             ]),
             "version": .string("1.0"),
-            "timestamp": .string("2026-11-24T10:00:05.000Z"),
+            "timestamp": .string(arrival ?? "2026-11-24T10:00:05.000Z"),
             "DDBStreamBatchInfo": .object([
                 "shardId": .string(shardID),
                 "startSequenceNumber": .string(start.digits),
                 "endSequenceNumber": .string(end.digits),
-                "approximateArrivalOfFirstRecord": .string("2026-11-24T10:00:00Z"),
-                "approximateArrivalOfLastRecord": .string("2026-11-24T10:00:01Z"),
+                "approximateArrivalOfFirstRecord": .string(arrival ?? "2026-11-24T10:00:00Z"),
+                "approximateArrivalOfLastRecord": .string(arrival ?? "2026-11-24T10:00:01Z"),
                 "batchSize": .number(String(count)),
                 "streamArn": .string(streamARN),
             ]),
