@@ -605,6 +605,7 @@ public struct WriteEngine: Sendable {
             var again: [DocumentWork] = []
             var refusedForNow: [DocumentWork] = []
             var requestError: OpenSearchError?
+            var rereadError: (any Error)?
             var blocked: String?
             var landed = 0
             var conflicted: [(work: DocumentWork, write: PlannedWrite, decisions: [ChangeDecision], intentID: Int64)] = []
@@ -651,16 +652,26 @@ public struct WriteEngine: Sendable {
             // A 409 is another writer's change, decided again next round, or this write itself,
             // landed by an attempt whose answer was lost and refused when the request was sent
             // again: search shows which (the write's stamp is unique to it).
+            // Search failing to answer that read is an outage like any other: whether those writes
+            // landed stays unknown, their intents stay open for the next pass to resolve, and
+            // nothing is counted against their changes.
             if !conflicted.isEmpty {
-                let live = try await openSearch.multiGet(index: index, ids: conflicted.map(\.work.documentID))
-                for (work, write, decisions, intentID) in conflicted {
-                    let document = live[work.documentID]
-                    guard Self.landed(write, live: document) else {
-                        after.droppedIntents.append(intentID)
-                        again.append(work)
-                        continue
+                do {
+                    let live = try await openSearch.multiGet(index: index, ids: conflicted.map(\.work.documentID))
+                    for (work, write, decisions, intentID) in conflicted {
+                        let document = live[work.documentID]
+                        guard Self.landed(write, live: document) else {
+                            after.droppedIntents.append(intentID)
+                            again.append(work)
+                            continue
+                        }
+                        complete(
+                            intentID, decisions, response: WritePlanner.response(written: write.written, recovered: document))
                     }
-                    complete(intentID, decisions, response: WritePlanner.response(written: write.written, recovered: document))
+                } catch {
+                    rereadError = error
+                    markUnavailable(
+                        conflicted.map(\.work), "reading search after a 409 failed: \(error)", in: &execution)
                 }
             }
             after.settlements = failedDecisions.compactMap { $0.transition.map { Settlement($0) } }
@@ -688,6 +699,11 @@ public struct WriteEngine: Sendable {
             if let requestError {
                 ReprocessorMetrics.recordFailure(requestError)
                 execution.outage = "writing to search failed: \(requestError)"
+                return execution
+            }
+            if let rereadError {
+                ReprocessorMetrics.recordFailure(rereadError)
+                execution.outage = "reading search after a 409 failed: \(rereadError)"
                 return execution
             }
             if let blocked {
