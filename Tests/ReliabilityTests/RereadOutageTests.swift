@@ -9,6 +9,27 @@ import Testing
 /// from its own write, landed by an attempt whose answer was lost) is an outage like any other.
 @Suite("OpenSearch failing the re-read after a 409")
 struct RereadOutageTests {
+    /// Makes `proxy` let the next `_bulk` land but answer it with a 409 for `documentID`
+    /// (created), and fail every `_mget` after the first with 503.
+    static func conflictThenFailingReads(_ proxy: FaultProxy, world: ReprocessorWorld, documentID: String) {
+        let conflict = JSONValue.object([
+            "took": .number("1"), "errors": .bool(true),
+            "items": .array([
+                .object([
+                    "create": .object([
+                        "_index": .string(world.index), "_id": .string(documentID), "status": .number("409"),
+                        "error": .object([
+                            "type": .string("version_conflict_engine_exception"),
+                            "reason": .string("[\(documentID)]: version conflict"),
+                        ]),
+                    ])
+                ])
+            ]),
+        ]).serialized
+        proxy.fail(method: "POST", pathContaining: "/_bulk", times: 1, status: 200, body: conflict, forwardingFirst: true)
+        proxy.fail(method: "POST", pathContaining: "/_mget", after: 1, status: 503)
+    }
+
     @Test("a 409 then a failing _mget: unavailable outcomes, replay paused, nothing counted; the next run records the write")
     func rereadFails() async throws {
         let world = try await ReprocessorWorld.start()
@@ -18,22 +39,7 @@ struct RereadOutageTests {
         #expect(try await world.cli("ingest", "--wait", "0").status == 0)
         let proxy = try await FaultProxy.start(upstream: world.openSearchServer.url)
         defer { proxy.stop() }
-        // The write lands, but the engine is told 409; every read of search after the first then fails.
-        let conflict = JSONValue.object([
-            "took": .number("1"), "errors": .bool(true),
-            "items": .array([
-                .object([
-                    "create": .object([
-                        "_index": .string(world.index), "_id": .string("5"), "status": .number("409"),
-                        "error": .object([
-                            "type": .string("version_conflict_engine_exception"), "reason": .string("[5]: version conflict"),
-                        ]),
-                    ])
-                ])
-            ]),
-        ]).serialized
-        proxy.fail(method: "POST", pathContaining: "/_bulk", times: 1, status: 200, body: conflict, forwardingFirst: true)
-        proxy.fail(method: "POST", pathContaining: "/_mget", after: 1, status: 503)
+        Self.conflictThenFailingReads(proxy, world: world, documentID: "5")
         let environment = ["OPENSEARCH_ENDPOINT": proxy.url.absoluteString]
 
         let run = try await world.cli("run", "--once", "--json", environment: environment)
@@ -62,5 +68,35 @@ struct RereadOutageTests {
         #expect(try await log.openWriteIntents(recordedBefore: Date(), limit: 10).isEmpty)
         #expect(try await world.liveDocument("5")?.source["name"]?.stringValue == "Unanswered")
         #expect(try await world.cli("verify").status == 0)
+    }
+
+    @Test("an operator retry whose 409 cannot be checked answers unavailable for the change, not an error")
+    func operatorRetryRereadFails() async throws {
+        let world = try await ReprocessorWorld.start()
+        try await world.putArtist("6", name: "Operator")
+        let records = try await world.streamRecords()
+        try await world.send([world.forwardedBody(records.map(\.record))])
+        #expect(try await world.cli("ingest", "--wait", "0").status == 0)
+        let log = try AuditLog(path: world.auditDatabasePath)
+        let change = try #require(try await log.listChanges(ChangeFilter(), after: nil, limit: 10).rows.first)
+        let proxy = try await FaultProxy.start(upstream: world.openSearchServer.url)
+        defer { proxy.stop() }
+        Self.conflictThenFailingReads(proxy, world: world, documentID: "6")
+        let environment = ["OPENSEARCH_ENDPOINT": proxy.url.absoluteString]
+
+        let retry = try await world.cli("retry", String(change.id), "--json", environment: environment)
+        // An unavailable outcome is a failure to report (exit 1), but as a result, with the JSON.
+        #expect(retry.status == 1 && !retry.killedBySignal, "\(retry)")
+        let result = try JSONValue(parsing: retry.stdout)["results"]?.arrayValue?.first
+        #expect(result?["outcome"]?.stringValue == "unavailable", "\(retry)")
+        #expect(result?["message"]?.stringValue?.contains("reading search after a 409 failed") == true, "\(retry)")
+        #expect(try await log.change(id: change.id)?.status == .pending)
+        #expect(try await log.change(id: change.id)?.attempts == 0)
+
+        proxy.clearFaults()
+        let next = try await world.cli("run", "--once", environment: environment)
+        #expect(next.status == 0, "\(next)")
+        #expect(try await log.change(id: change.id)?.status == .applied)
+        #expect(try await log.openWriteIntents(recordedBefore: Date(), limit: 10).isEmpty)
     }
 }
