@@ -95,7 +95,7 @@ public struct OperatorActions: Sendable {
 
     /// Runs `command` on every change the request names, reporting each result as it is known.
     ///
-    /// A filter that names no status acts only on the statuses the command reaches by filter
+    /// A filter that names no status (nor ids) acts only on the statuses the command reaches by filter
     /// (``Command/filterStatuses``): retry and resync on pending, failed and parked changes, so
     /// a skipped, rolled-back, superseded or applied change is reached only by its id or by
     /// asking for its status. The changes the filter matched and left out are counted, not reported.
@@ -163,7 +163,8 @@ public struct OperatorActions: Sendable {
         }
         guard var filter = request.filter else { return LeftOutChanges() }
         var leftOut = LeftOutChanges()
-        if filter.statuses.isEmpty {
+        // A filter that lists ids names its changes, as request ids do: it reaches any status.
+        if filter.statuses.isEmpty && filter.ids == nil {
             leftOut = try await countLeftOut(by: command, filter)
             filter.statuses = command.filterStatuses
         }

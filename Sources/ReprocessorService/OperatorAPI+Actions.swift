@@ -87,7 +87,9 @@ extension OperatorAPI {
                 continuation.yield(ByteBuffer(string: separator + AuditJSON.result(result).serialized))
             }
             // What a filter without statuses matched and left out, as the CLI reports it.
-            let tail = AuditJSON.results([], leftOut: leftOut, command: command)["leftOut"].map { ",\"leftOut\":\($0.serialized)" }
+            let tail = AuditJSON.results([], leftOut: leftOut, command: command)["leftOut"].map {
+                ",\"leftOut\":\($0.serialized)"
+            }
             continuation.yield(ByteBuffer(string: "]\(tail ?? "")}\n"))
         } catch {
             logger.error("\(command.rawValue) by \(request.actor) stopped part-way: \(error)")

@@ -74,6 +74,14 @@ struct ClosingDecisionTests {
         ) { result in resyncApplied.withLock { $0.append(result) } }
         #expect(resyncApplied.withLock { $0.map(\.outcome) } == [.wouldResync])
 
+        // A filter that lists ids names its changes: the skipped one is reached.
+        let named = Mutex<[OperationResult]>([])
+        let namedLeftOut = try await actions.perform(
+            .retry, OperatorRequest(filter: ChangeFilter(ids: [ids[1]]), actor: "alice", dryRun: true)
+        ) { result in named.withLock { $0.append(result) } }
+        #expect(namedLeftOut.count == 0)
+        #expect(named.withLock { $0.map(\.outcome) } == [.wouldRetry])
+
         // The skipped change, its status asked for, is retried.
         let explicit = Mutex<[OperationResult]>([])
         let none = try await actions.perform(

@@ -39,7 +39,8 @@ struct RollbackWithoutOldImageTests {
         let forced = try await world.cli("rollback", String(change.id), "--reason", "bad edit", "--force", "--json")
         #expect(forced.status == 0, "\(forced)")
         #expect(
-            try JSONValue(parsing: forced.stdout)["results"]?.arrayValue?.first?["outcome"]?.stringValue == "rolled_back", "\(forced)")
+            try JSONValue(parsing: forced.stdout)["results"]?.arrayValue?.first?["outcome"]?.stringValue == "rolled_back",
+            "\(forced)")
         let live = try #require(try await world.liveDocument("8"), "a forced rollback never deletes")
         #expect(live.source["name"]?.stringValue == "Third")
         #expect(live.source["sync"]?["eventName"]?.stringValue == "RESYNC")

@@ -241,7 +241,8 @@ struct WritePlannerTests {
             let change = Self.change(1, event, sequence: 10, status: .applied)
             #expect(change.oldImage == nil)
             let live = Self.live(sequence: 10, event: event == .modify ? "MODIFY" : "REMOVE")
-            let facts = DocumentFacts(live: event == .modify ? live : nil, audit: DocumentAuditFacts(latestApplied: SequenceNumber("10")))
+            let facts = DocumentFacts(
+                live: event == .modify ? live : nil, audit: DocumentAuditFacts(latestApplied: SequenceNumber("10")))
             let refused = try decided(planner.rollback(change, facts: facts, force: false, context: context))
             #expect(refused.write == nil, "\(event)")
             #expect(refused.decisions[1]?.outcome == .refused, "\(event)")
