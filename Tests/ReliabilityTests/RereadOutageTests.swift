@@ -61,6 +61,12 @@ struct RereadOutageTests {
         let stats = try await world.cliJSON("stats")
         #expect(stats.1?["replayPaused"] != nil && stats.1?["replayPaused"] != .null, "\(stats.0)")
 
+        // The next pass starts by recovering that intent: search still failing, it pauses as well.
+        let recovering = try await world.cli("run", "--once", "--json", environment: environment)
+        #expect(recovering.status == 1 && recovering.stderr.contains("replay paused: search is unavailable"), "\(recovering)")
+        #expect(try await log.openWriteIntents(recordedBefore: Date(), limit: 10).count == 1)
+        #expect(try await log.change(id: change.id)?.attempts == 0)
+
         proxy.clearFaults()
         let next = try await world.cli("run", "--once", environment: environment)
         #expect(next.status == 0, "\(next)")
