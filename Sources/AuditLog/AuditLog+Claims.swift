@@ -1,10 +1,12 @@
 import Foundation
 import SQLite
 
-/// The documents one worker holds on a shared store, each with the epoch its claim got
+/// The documents one claimant holds on a shared store, each with the epoch its claim got
 /// (see ``AuditLog/claimDocuments(_:holder:ttl:now:)``).
 public struct DocumentClaims: Sendable, Hashable {
-    /// The worker (a run lease holder id: unique per process start).
+    /// The claimant: one task of a worker (a replay round, an operator request, a reconcile
+    /// page), named by the worker's run lease holder id and a task number, so that two tasks of
+    /// one process never take each other's claims.
     public var holder: String
     /// Each claimed document's epoch.
     public var epochs: [String: Int64]
@@ -22,12 +24,13 @@ public struct DocumentClaims: Sendable, Hashable {
 }
 
 extension AuditLog {
-    /// Claims those of `documentIDs` no other worker holds (free, released, or expired), for
+    /// Claims those of `documentIDs` no other claimant holds (free, released, or expired), for
     /// `holder` until `now + ttl`, each with a new epoch.
     ///
     /// One short transaction that waits for no other worker: rows locked by another claim in
     /// progress, or by a record checking its claim, are skipped (`FOR UPDATE SKIP LOCKED`). A
-    /// document this holder already holds is claimed again with a new epoch. Shared
+    /// document this claimant already holds is claimed again with a new epoch; one another live
+    /// claimant holds is not free, even when that claimant is a task of the same process. Shared
     /// (PostgreSQL) stores only: on SQLite the run lease makes one process the only replayer.
     /// - Returns: The documents claimed, with their epochs; the others are another worker's now.
     /// - Throws: ``AuditLogError`` `.storage`.
@@ -71,11 +74,12 @@ extension AuditLog {
                 """
                 UPDATE document_claims SET expires_at = ?
                 WHERE holder = ? AND expires_at > ? AND document_id IN (SELECT value FROM json_each(?))
+                AND document_id || ':' || epoch IN (SELECT value FROM json_each(?))
                 RETURNING document_id, epoch
                 """,
                 [
                     nowMilliseconds + max(1, ttl.milliseconds), claims.holder, nowMilliseconds,
-                    Self.jsonArray(Array(claims.epochs.keys)),
+                    Self.jsonArray(Array(claims.epochs.keys)), Self.claimKeys(claims),
                 ]
             ) { row in
                 let id: String = row.column(0)
@@ -85,7 +89,9 @@ extension AuditLog {
         }
     }
 
-    /// Gives `claims` up (those still held): other workers may claim the documents at once.
+    /// Gives `claims` up (those still held with their epochs): other claimants may claim the
+    /// documents at once. A document claimed again since (by another claimant, or by this one
+    /// with a newer epoch) is left as it is.
     /// - Throws: ``AuditLogError`` `.storage`.
     public func releaseClaims(_ claims: DocumentClaims) throws(AuditLogError) {
         guard !claims.epochs.isEmpty else { return }
@@ -94,8 +100,15 @@ extension AuditLog {
                 """
                 UPDATE document_claims SET holder = NULL, expires_at = 0
                 WHERE holder = ? AND document_id IN (SELECT value FROM json_each(?))
-                """, [claims.holder, Self.jsonArray(Array(claims.epochs.keys))])
+                AND document_id || ':' || epoch IN (SELECT value FROM json_each(?))
+                """, [claims.holder, Self.jsonArray(Array(claims.epochs.keys)), Self.claimKeys(claims)])
         }
+    }
+
+    /// `claims` as a JSON array of `document:epoch` strings (the epoch, after the last colon, is
+    /// a number, so each pair reads back one way), matched against `document_id || ':' || epoch`.
+    static func claimKeys(_ claims: DocumentClaims) -> String {
+        jsonArray(claims.epochs.map { "\($0.key):\($0.value)" })
     }
 
     /// How far the database's clock is ahead of this process's (negative when behind), on a

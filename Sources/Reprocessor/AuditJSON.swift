@@ -277,6 +277,23 @@ public enum AuditJSON {
         .object(["results": .array(results.map(result))])
     }
 
+    /// Operator results, and what a filter without statuses left out (when it left any):
+    /// `{"results": [...], "leftOut": {"count": n, "statuses": {"skipped": n, ...}, "message": "..."}}`.
+    public static func results(_ results: [OperationResult], leftOut: LeftOutChanges, command: OperatorActions.Command)
+        -> JSONValue
+    {
+        guard let message = leftOut.summary(for: command) else { return Self.results(results) }
+        return .object([
+            "results": .array(results.map(result)),
+            "leftOut": .object([
+                "count": .number(String(leftOut.count)),
+                "statuses": .object(
+                    leftOut.byStatus.reduce(into: [String: JSONValue]()) { $0[$1.key.rawValue] = .number(String($1.value)) }),
+                "message": .string(message),
+            ]),
+        ])
+    }
+
     /// One operator result.
     public static func result(_ result: OperationResult) -> JSONValue {
         .object([

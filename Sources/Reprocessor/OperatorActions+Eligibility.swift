@@ -19,3 +19,42 @@ extension OperatorActions.Command {
         eligibleStatuses.contains(status)
     }
 }
+
+extension OperatorActions.Command {
+    /// The statuses a filter without statuses reaches: an operator's closing decision (skipped,
+    /// rolled back) and what replay settled (applied, superseded) are reached only by naming the
+    /// change's id or asking for its status explicitly, so a broad filter never undoes them.
+    public var filterStatuses: Set<ChangeStatus> {
+        switch self {
+        case .retry, .resync: [.pending, .failed, .parked]
+        case .skip, .rollback: eligibleStatuses
+        }
+    }
+}
+
+/// The changes a filtered operator request matched but left out: their status is not one the
+/// command reaches by a filter without statuses (``OperatorActions/Command/filterStatuses``).
+public struct LeftOutChanges: Sendable, Hashable {
+    /// How many were left out, per status.
+    public var byStatus: [ChangeStatus: Int]
+
+    /// Makes a count.
+    public init(byStatus: [ChangeStatus: Int] = [:]) {
+        self.byStatus = byStatus.filter { $0.value > 0 }
+    }
+
+    /// How many were left out in all.
+    public var count: Int { byStatus.values.reduce(0, +) }
+
+    /// One line for an operator, nil when nothing was left out: how many, in which statuses,
+    /// and how to reach them.
+    /// - Parameter command: The command that left them out.
+    public func summary(for command: OperatorActions.Command) -> String? {
+        guard count > 0 else { return nil }
+        let statuses = byStatus.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }
+        let reached = command.filterStatuses.map(\.rawValue).sorted().joined(separator: ", ")
+        return
+            "left out \(count) change\(count == 1 ? "" : "s") the filter matched (\(statuses.joined(separator: ", "))): "
+            + "a filter without a status reaches only \(reached) changes; name their ids or pass the status to act on them"
+    }
+}

@@ -102,15 +102,22 @@ public struct OperatorActions: Sendable {
 
     /// Runs `command` on every change the request names, reporting each result as it is known.
     ///
+    /// A filter that names no status (nor ids) acts only on the statuses the command reaches by filter
+    /// (``Command/filterStatuses``): retry and resync on pending, failed and parked changes, so
+    /// a skipped, rolled-back, superseded or applied change is reached only by its id or by
+    /// asking for its status. The changes the filter matched and left out are counted, not reported.
+    ///
     /// - Parameters:
     ///   - command: What to do.
     ///   - request: Which changes, who, why, dry run, force, rate.
     ///   - report: Called once per change, in order.
+    /// - Returns: The changes a filter without statuses matched and left out (none for ids).
     /// - Throws: ``ReprocessorError`` for a request that cannot be carried out at all (no reason
     ///   for skip or rollback, nothing chosen, no engine for a command that writes); audit-log errors.
+    @discardableResult
     public func perform(
         _ command: Command, _ request: OperatorRequest, report: @Sendable (OperationResult) async throws -> Void
-    ) async throws {
+    ) async throws -> LeftOutChanges {
         try request.validate(for: command)
         if request.ids.isEmpty && request.filter == nil {
             throw ReprocessorError(.invalidRequest, "name change ids or a filter (for example status parked)")
@@ -159,15 +166,41 @@ public struct OperatorActions: Sendable {
                 }
                 try await run(found, paced: false)
             }
-            return
+            return LeftOutChanges()
         }
-        guard let filter = request.filter else { return }
+        guard var filter = request.filter else { return LeftOutChanges() }
+        var leftOut = LeftOutChanges()
+        // A filter that lists ids names its changes, as request ids do: it reaches any status.
+        if filter.statuses.isEmpty && filter.ids == nil {
+            leftOut = try await countLeftOut(by: command, filter)
+            filter.statuses = command.filterStatuses
+        }
         var cursor: String?
         repeat {
             let page = try await auditLog.listChanges(filter, after: cursor, limit: batchSize)
             cursor = page.next
             try await run(page.rows)
         } while cursor != nil
+        if let summary = leftOut.summary(for: command) {
+            logger.info("\(command.rawValue) by \(request.actor): \(summary)")
+        }
+        return leftOut
+    }
+
+    /// The changes `filter` (which names no status) matches in a status `command` does not
+    /// reach by filter, counted per status.
+    func countLeftOut(by command: Command, _ filter: ChangeFilter) async throws -> LeftOutChanges {
+        var outside = filter
+        outside.statuses = Set(ChangeStatus.allCases).subtracting(command.filterStatuses)
+        guard !outside.statuses.isEmpty else { return LeftOutChanges() }
+        var counts: [ChangeStatus: Int] = [:]
+        var cursor: String?
+        repeat {
+            let page = try await auditLog.listChanges(outside, after: cursor, limit: 1000)
+            cursor = page.next
+            for change in page.rows { counts[change.status, default: 0] += 1 }
+        } while cursor != nil
+        return LeftOutChanges(byStatus: counts)
     }
 
     /// Carries out `command` on `changes`; one result per change.

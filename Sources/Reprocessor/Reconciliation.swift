@@ -408,9 +408,11 @@ public struct Reconciliation: Sendable {
         if let held = step.claims {
             _ = try await auditLog.renewClaims(held, ttl: claimant.ttl, now: Date())
         }
-        let claims = try await auditLog.claimDocuments(batch, holder: claimant.holder, ttl: claimant.ttl, now: Date())
-        step.claims = DocumentClaims(
-            holder: claimant.holder, epochs: (step.claims?.epochs ?? [:]).merging(claims.epochs) { $1 })
+        // The page claims as one task of its own: the rounds, requests and other pages of this
+        // process hold their documents against it, as other workers do.
+        let task = step.claims?.holder ?? claimant.task()
+        let claims = try await auditLog.claimDocuments(batch, holder: task, ttl: claimant.ttl, now: Date())
+        step.claims = DocumentClaims(holder: task, epochs: (step.claims?.epochs ?? [:]).merging(claims.epochs) { $1 })
         let othersHold = batch.filter { !claims.holds($0) }
         step.conflicts += othersHold.count
         for documentID in othersHold {

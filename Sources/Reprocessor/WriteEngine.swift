@@ -137,8 +137,18 @@ public struct WriteEngine: Sendable {
 
     /// Who claims documents, and for how long each claim lasts without being finished.
     struct Claimant: Sendable {
+        /// The worker: this process's holder id.
         var holder: String
         var ttl: Duration
+
+        /// A claimant id of its own for one task of this worker (a replay round, an operator
+        /// request, a recovery, a reconcile page): the worker's holder id and a task number. Two
+        /// tasks of one process never take each other's claims, and each gives back only its own.
+        func task() -> String {
+            "\(holder)#\(Self.tasks.add(1, ordering: .relaxed).newValue)"
+        }
+
+        private static let tasks = Atomic<Int>(0)
     }
 
     /// Creates an engine.
@@ -186,11 +196,14 @@ public struct WriteEngine: Sendable {
 
     /// This engine as one worker of a fleet sharing a PostgreSQL store: before it decides a
     /// round of documents it claims them (``AuditLog/claimDocuments(_:holder:ttl:now:)``), and
-    /// every step it records for them is refused once a claim expired or was taken over. A
-    /// document another worker holds is left to it: replay passes it by (it stays due for
+    /// every step it records for them is refused once a claim expired or was taken over. Each
+    /// round, operator request and recovery claims as a task of its own (`holder#n`), so a
+    /// document one task holds is held against every other task, of this process too. A
+    /// document another claimant holds is left to it: replay passes it by (it stays due for
     /// whoever holds it), an operator action reports it as a conflict to try again. Claims are
-    /// released when the round is recorded; a worker that dies leaves claims that expire after
-    /// `ttl`, and the next worker to claim them finishes (or drops) the writes it left open.
+    /// released (by claimant and epoch) when the round is recorded; a worker that dies leaves
+    /// claims that expire after `ttl`, and the next worker to claim them finishes (or drops)
+    /// the writes it left open.
     /// - Parameters:
     ///   - holder: This process's holder id (unique per process start).
     ///   - ttl: How long a claim lasts; a round must be recorded within it.
@@ -393,7 +406,7 @@ public struct WriteEngine: Sendable {
     func withClaims<T>(_ documentIDs: [String], _ body: (DocumentClaims?) async throws -> T) async throws -> T {
         guard let claimant else { return try await body(nil) }
         let claims = try await auditLog.claimDocuments(
-            documentIDs, holder: claimant.holder, ttl: claimant.ttl, now: Date())
+            documentIDs, holder: claimant.task(), ttl: claimant.ttl, now: Date())
         let result: T
         do {
             result = try await body(claims)
@@ -453,7 +466,9 @@ public struct WriteEngine: Sendable {
                     for change in work.changes {
                         execution.results[change.id] = OperationResult(
                             id: change.id, outcome: .conflict, status: change.status,
-                            message: "another worker is writing document \(work.documentID) now; nothing written, try again")
+                            message:
+                                "another worker is writing document \(work.documentID) now (a replay round or another request); nothing written, try again"
+                        )
                     }
                 }
             }
@@ -590,6 +605,7 @@ public struct WriteEngine: Sendable {
             var again: [DocumentWork] = []
             var refusedForNow: [DocumentWork] = []
             var requestError: OpenSearchError?
+            var rereadError: (any Error)?
             var blocked: String?
             var landed = 0
             var conflicted: [(work: DocumentWork, write: PlannedWrite, decisions: [ChangeDecision], intentID: Int64)] = []
@@ -636,16 +652,26 @@ public struct WriteEngine: Sendable {
             // A 409 is another writer's change, decided again next round, or this write itself,
             // landed by an attempt whose answer was lost and refused when the request was sent
             // again: search shows which (the write's stamp is unique to it).
+            // Search failing to answer that read is an outage like any other: whether those writes
+            // landed stays unknown, their intents stay open for the next pass to resolve, and
+            // nothing is counted against their changes.
             if !conflicted.isEmpty {
-                let live = try await openSearch.multiGet(index: index, ids: conflicted.map(\.work.documentID))
-                for (work, write, decisions, intentID) in conflicted {
-                    let document = live[work.documentID]
-                    guard Self.landed(write, live: document) else {
-                        after.droppedIntents.append(intentID)
-                        again.append(work)
-                        continue
+                do {
+                    let live = try await openSearch.multiGet(index: index, ids: conflicted.map(\.work.documentID))
+                    for (work, write, decisions, intentID) in conflicted {
+                        let document = live[work.documentID]
+                        guard Self.landed(write, live: document) else {
+                            after.droppedIntents.append(intentID)
+                            again.append(work)
+                            continue
+                        }
+                        complete(
+                            intentID, decisions, response: WritePlanner.response(written: write.written, recovered: document))
                     }
-                    complete(intentID, decisions, response: WritePlanner.response(written: write.written, recovered: document))
+                } catch {
+                    rereadError = error
+                    markUnavailable(
+                        conflicted.map(\.work), "reading search after a 409 failed: \(error)", in: &execution)
                 }
             }
             after.settlements = failedDecisions.compactMap { $0.transition.map { Settlement($0) } }
@@ -673,6 +699,11 @@ public struct WriteEngine: Sendable {
             if let requestError {
                 ReprocessorMetrics.recordFailure(requestError)
                 execution.outage = "writing to search failed: \(requestError)"
+                return execution
+            }
+            if let rereadError {
+                ReprocessorMetrics.recordFailure(rereadError)
+                execution.outage = "reading search after a 409 failed: \(rereadError)"
                 return execution
             }
             if let blocked {

@@ -271,12 +271,19 @@ public struct WritePlanner: Sendable {
     /// Rollback of one applied change: restore its old image (delete the document for an insert),
     /// only while search and the log still reflect it; otherwise a conflict naming both sequences,
     /// unless `force`.
+    ///
+    /// A MODIFY or REMOVE that carried no old image (a stream without old images, or a forwarded
+    /// record without one) has nothing to restore: it is refused, and with `force` the table's
+    /// current item is written instead (a resync), never a delete.
     public func rollback(_ change: ChangeRecord, facts: DocumentFacts, force: Bool, context: Context) -> DocumentPlan {
         guard OperatorActions.Command.rollback.applies(to: change.status) else {
             return refused(change, "only applied changes can be rolled back (this one is \(change.status.rawValue))")
         }
         guard let documentID = change.documentID, let eventName = change.eventName else {
             return refused(change, "change has no artist document")
+        }
+        if eventName != .insert && change.oldImage == nil {
+            return rollbackWithoutOldImage(change, documentID: documentID, facts: facts, force: force, context: context)
         }
         var conflict: String?
         if let latest = facts.audit.latestApplied, latest > change.sequenceNumber {
@@ -311,10 +318,9 @@ public struct WritePlanner: Sendable {
                 ])
         }
         let condition = facts.live.map(\.unchangedCondition)
-        let restoresDelete = eventName == .insert || change.oldImage == nil
         var write: PlannedWrite?
         var outcome: String
-        if restoresDelete {
+        if eventName == .insert {
             outcome = "document deleted (the change was an insert)"
             if facts.live != nil {
                 write = PlannedWrite(
@@ -343,6 +349,47 @@ public struct WritePlanner: Sendable {
                     action: .rolledBack, actor: context.actor, reason: context.reason, outcome: outcome,
                     response: write == nil ? Self.response(written: .null) : nil)),
             note: nil, needsWrite: write != nil)
+        return .decided(write: write, decisions: [decision])
+    }
+
+    /// Rollback of a MODIFY or REMOVE that carried no old image: refused, as nothing says what
+    /// the document was before; with `force`, the document is made to match the table's current
+    /// item (as a resync writes it), and refused when the table has no item either.
+    func rollbackWithoutOldImage(
+        _ change: ChangeRecord, documentID: String, facts: DocumentFacts, force: Bool, context: Context
+    ) -> DocumentPlan {
+        let eventName = change.eventName?.rawValue ?? "change"
+        guard force else {
+            return refused(
+                change,
+                "the \(eventName) carried no old image, so there is nothing to restore; rollback --force writes the table's current item instead (a resync)"
+            )
+        }
+        let item: Item
+        switch facts.table {
+        case .unread:
+            return .needsTable
+        case .absent:
+            return refused(
+                change,
+                "the \(eventName) carried no old image and the table has no item either: nothing to restore, nothing written")
+        case .present(let current):
+            item = current
+        }
+        var sequence = change.sequenceNumber
+        for known in [facts.liveSequence, facts.audit.latestApplied].compactMap({ $0 }) where known > sequence {
+            sequence = known
+        }
+        let stamp = SyncStamp(sequenceNumber: sequence, eventName: .modify, approximateCreationTime: nil, appliedAt: context.now)
+        let write = tableCopy(
+            item, documentID: documentID, stamp: stamp, condition: facts.live.map(\.unchangedCondition) ?? .createOnly)
+        let outcome = "the \(eventName) carried no old image: wrote the table's current item instead (forced)"
+        let decision = ChangeDecision(
+            change: change, outcome: .rolledBack, message: outcome,
+            transition: TransitionRequest(
+                change.id, to: .rolledBack, expecting: [.applied],
+                action: ActionEntry(action: .rolledBack, actor: context.actor, reason: context.reason, outcome: outcome)),
+            note: nil, needsWrite: true)
         return .decided(write: write, decisions: [decision])
     }
 

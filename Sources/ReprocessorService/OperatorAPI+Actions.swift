@@ -79,14 +79,18 @@ extension OperatorAPI {
         let first = Mutex(true)
         continuation.yield(ByteBuffer(string: "{\"results\":["))
         do {
-            try await actions.perform(command, request) { result in
+            let leftOut = try await actions.perform(command, request) { result in
                 let separator = first.withLock { isFirst in
                     defer { isFirst = false }
                     return isFirst ? "" : ","
                 }
                 continuation.yield(ByteBuffer(string: separator + AuditJSON.result(result).serialized))
             }
-            continuation.yield(ByteBuffer(string: "]}\n"))
+            // What a filter without statuses matched and left out, as the CLI reports it.
+            let tail = AuditJSON.results([], leftOut: leftOut, command: command)["leftOut"].map {
+                ",\"leftOut\":\($0.serialized)"
+            }
+            continuation.yield(ByteBuffer(string: "]\(tail ?? "")}\n"))
         } catch {
             logger.error("\(command.rawValue) by \(request.actor) stopped part-way: \(error)")
             let message = JSONValue.string(String(describing: error).replacingOccurrences(of: "\n", with: " "))

@@ -40,13 +40,17 @@ func performChangeAction(
         reason: options.reason, dryRun: options.dryRun, force: force, ratePerSecond: options.rate)
     let collector = ResultCollector(printAsTable: !options.json)
     let progress = ProgressLine()
-    try await actions.perform(command, request) { result in
+    let leftOut = try await actions.perform(command, request) { result in
         await collector.add(result)
         progress.show(command.rawValue, done: await collector.count)
     }
     progress.finish()
     let results = await collector.results
-    if options.json { Output.json(AuditJSON.results(results)) }
+    if options.json {
+        Output.json(AuditJSON.results(results, leftOut: leftOut, command: command))
+    } else if let summary = leftOut.summary(for: command) {
+        print(summary)
+    }
     if results.contains(where: \.isFailure) { throw ExitStatus.failure.exitCode }
 }
 

@@ -235,6 +235,46 @@ struct WritePlannerTests {
         #expect(refused.decisions[3]?.outcome == .refused)
     }
 
+    @Test("rollback of a MODIFY or REMOVE without an old image is refused; forced, it writes the table's item, never a delete")
+    func rollbackWithoutOldImage() throws {
+        for event in [EventName.modify, .remove] {
+            let change = Self.change(1, event, sequence: 10, status: .applied)
+            #expect(change.oldImage == nil)
+            let live = Self.live(sequence: 10, event: event == .modify ? "MODIFY" : "REMOVE")
+            let facts = DocumentFacts(
+                live: event == .modify ? live : nil, audit: DocumentAuditFacts(latestApplied: SequenceNumber("10")))
+            let refused = try decided(planner.rollback(change, facts: facts, force: false, context: context))
+            #expect(refused.write == nil, "\(event)")
+            #expect(refused.decisions[1]?.outcome == .refused, "\(event)")
+            #expect(refused.decisions[1]?.transition == nil)
+            #expect(refused.decisions[1]?.message.contains("no old image") == true, "\(refused)")
+
+            #expect(planner.rollback(change, facts: facts, force: true, context: context) == .needsTable, "\(event)")
+            var present = facts
+            present.table = .present(Self.item("table"))
+            let forced = try decided(planner.rollback(change, facts: present, force: true, context: context))
+            let written = try #require(indexed(forced.write), "\(event): a forced rollback writes, never deletes")
+            #expect(written.document["name"]?.stringValue == "table")
+            #expect(written.document["sync"]?["eventName"]?.stringValue == WritePlanner.resyncMark)
+            #expect(SyncTransform.syncedSequenceNumber(in: written.document) == SequenceNumber("10"))
+            #expect(written.condition == (event == .modify ? .ifSeqNo(4, primaryTerm: 1) : .createOnly))
+            #expect(forced.decisions[1]?.transition?.to == .rolledBack)
+            #expect(forced.decisions[1]?.needsWrite == true)
+
+            var absent = facts
+            absent.table = .absent
+            let nothing = try decided(planner.rollback(change, facts: absent, force: true, context: context))
+            #expect(nothing.write == nil, "\(event): no item, no old image: nothing to write, and no delete")
+            #expect(nothing.decisions[1]?.outcome == .refused)
+        }
+        // An INSERT has no old image by nature: its rollback still deletes.
+        let insert = Self.change(2, .insert, sequence: 10, status: .applied)
+        let deleted = try decided(
+            planner.rollback(
+                insert, facts: DocumentFacts(live: Self.live(sequence: 10, event: "INSERT")), force: false, context: context))
+        #expect(deleted.write?.operation == .delete(id: "ARTIST#7", condition: .ifSeqNo(4, primaryTerm: 1)))
+    }
+
     @Test("resync writes the table's item stamped with the newest sequence known, or deletes when the item is gone")
     func resyncs() throws {
         let change = Self.change(1, .modify, sequence: 10, status: .failed)
