@@ -104,7 +104,8 @@ extension OperatorAPI {
         return request
     }
 
-    /// The operator presenting a valid bearer token; the name is recorded as the actor.
+    /// The operator presenting a valid bearer token; the name is recorded as the actor. (``RouteAccess``
+    /// has already checked the token's role for the route.)
     /// - Throws: ``ServiceError``: 403 when no token is configured, 401 when the token is missing or matches none.
     func authenticate(_ request: Request) throws(ServiceError) -> String {
         guard !tokens.isEmpty else {
@@ -115,10 +116,7 @@ extension OperatorAPI {
         guard let header = request.headers[.authorization] else {
             throw ServiceError(.unauthorized, "send Authorization: Bearer <token>")
         }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let name = tokens.operatorName(presenting: parts[1].trimmingCharacters(in: .whitespaces))
-        else {
+        guard let (name, _) = tokens.operatorPresenting(authorization: header) else {
             throw ServiceError(.unauthorized, "the bearer token matches no operator")
         }
         return name
