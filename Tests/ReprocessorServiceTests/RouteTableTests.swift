@@ -84,7 +84,7 @@ struct RouteTableTests {
         #expect(fresh.admit("192.0.2.3", now: later) == nil, "failures leave the window")
     }
 
-    @Test("a console session ends when it expires or is closed")
+    @Test("a console session ends when it expires, is closed, or is the oldest of too many")
     func sessionsExpire() {
         let sessions = ConsoleSessions()
         let now = Date()
@@ -95,5 +95,12 @@ struct RouteTableTests {
         let (other, _) = sessions.open(name: "otto", role: .operate)
         sessions.close(id: other)
         #expect(sessions.session(id: other) == nil)
+
+        let (first, _) = sessions.open(name: "otto", role: .operate, now: now)
+        let later = (1...ConsoleSessions.keptSessions).map {
+            sessions.open(name: "otto", role: .operate, now: now.addingTimeInterval(Double($0))).id
+        }
+        #expect(sessions.session(id: first, now: now) == nil, "beyond the kept number, the first to expire ends")
+        #expect(later.allSatisfy { sessions.session(id: $0, now: now) != nil })
     }
 }
