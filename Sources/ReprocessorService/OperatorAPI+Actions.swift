@@ -89,7 +89,8 @@ extension OperatorAPI {
             continuation.yield(ByteBuffer(string: "]}\n"))
         } catch {
             logger.error("\(command.rawValue) by \(request.actor) stopped part-way: \(error)")
-            let message = JSONValue.string(String(describing: error).replacingOccurrences(of: "\n", with: " "))
+            // What failed is for the log, not the client.
+            let message = JSONValue.string("internal error: stopped part-way; the log says what failed")
             continuation.yield(ByteBuffer(string: "],\"error\":\(message.serialized)}\n"))
         }
         continuation.finish()

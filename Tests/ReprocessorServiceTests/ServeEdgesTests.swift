@@ -15,7 +15,7 @@ extension ServeTests {
         static let operator_ = "edges-operator-token-0123456789"
         static let tokens = ["OPERATOR_TOKENS": "rita:read:\(reader),otto:operate:\(operator_)"]
 
-        @Test("a 500 says internal error with a request id, in /v1 and the console; the log line names the id and the cause")
+        @Test("a 500 says internal error with a request id, in /v1 and the console; the log line names the id and the cause; streamed results and console jobs that fail name no internals either")
         func internalErrorNamesARequestID() async throws {
             let world = try await ReprocessorWorld.start()
             try await world.putArtist("1", name: "One")
@@ -42,6 +42,28 @@ extension ServeTests {
             try await service.eventually("the log line names the request and the cause") {
                 service.process.recentOutput.contains { $0.contains("request \(id) failed") && $0.contains("not JSON") }
             }
+
+            // Failures after the answer began (its results stream) name no internals either.
+            let streamed = try await service.post(
+                "/v1/changes/retry", "{\"ids\": [\(changeID)], \"dryRun\": true}", token: Self.operator_)
+            #expect(streamed.status == 200, "\(streamed)")
+            #expect(streamed.error == "internal error: stopped part-way; the log says what failed", "\(streamed)")
+            #expect(!streamed.body.contains("internal-detail") && !streamed.body.contains("not JSON"))
+            let operate = ConsoleBrowser(baseURL: service.baseURL)
+            _ = try await operate.logIn(Self.operator_)
+            let started = try await operate.post(
+                "/ui/actions/run",
+                [("csrf", try ConsoleBrowser.csrf(in: try await operate.get("/ui").body)), ("command", "retry"),
+                 ("id", String(changeID))])
+            let job = try #require(started.headers.first(name: "Location"), "\(started)")
+            try await service.eventually("the job stops") {
+                try await operate.get(job + "/progress").json?["finished"] == .bool(true)
+            }
+            let jobPage = try await operate.get(job)
+            let jobID = String(job.split(separator: "/").last ?? "")
+            #expect(jobPage.body.contains("internal error (job \(jobID))"), "\(jobPage.body.prefix(3000))")
+            #expect(!jobPage.body.contains("internal-detail") && !jobPage.body.contains("not JSON"))
+            #expect(service.process.recentOutput.contains { $0.contains("console job \(jobID)") && $0.contains("not JSON") })
 
             let browser = ConsoleBrowser(baseURL: service.baseURL)
             _ = try await browser.logIn(Self.reader)
