@@ -90,8 +90,10 @@ extension ServeTests {
             case 4: path.replacingOccurrences(of: "/", with: "%2F")
             case 5: path.uppercased()
             case 6: path.replacingOccurrences(of: "v", with: "%76")
-            default: "/" + (0..<Int.random(in: 1...4, using: &random)).map { _ in percentEncoded(randomText(&random, length: 0...12)) }
-                .joined(separator: "/")
+            default:
+                "/"
+                    + (0..<Int.random(in: 1...4, using: &random)).map { _ in percentEncoded(randomText(&random, length: 0...12)) }
+                    .joined(separator: "/")
             }
         }
 
@@ -140,14 +142,19 @@ extension ServeTests {
                         "csrf=\(Bool.random(using: &random) ? material.csrf : "wrong")",
                         "command=\(commands.randomElement(using: &random)!)",
                     ]
-                    if Bool.random(using: &random) { fields.append("id=\(["\(material.changeID)", "0", "x"].randomElement(using: &random)!)") }
                     if Bool.random(using: &random) {
-                        fields.append("f_\(queryNames.randomElement(using: &random)!)=\(percentEncoded(values.randomElement(using: &random)!))")
+                        fields.append("id=\(["\(material.changeID)", "0", "x"].randomElement(using: &random)!)")
+                    }
+                    if Bool.random(using: &random) {
+                        fields.append(
+                            "f_\(queryNames.randomElement(using: &random)!)=\(percentEncoded(values.randomElement(using: &random)!))"
+                        )
                     }
                     if Bool.random(using: &random) { fields.append("reason=fuzz") }
                     if Bool.random(using: &random) { fields.append("token=\(randomText(&random, length: 0...40))") }
                     body = Array(fields.joined(separator: "&").utf8)
-                case 8: body = (0..<Int.random(in: 0...512, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                case 8:
+                    body = (0..<Int.random(in: 0...512, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
                 default:
                     // Over the 64 KiB limit: 413, and the connection closes.
                     body = Array(repeating: UInt8(ascii: "r"), count: Int.random(in: 65_537...300_000, using: &random))

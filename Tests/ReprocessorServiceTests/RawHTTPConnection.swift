@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One TCP connection to the service with plain blocking sockets, for what an HTTP client
@@ -97,7 +97,8 @@ final class RawHTTPConnection: Sendable {
             }
             let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
             guard count > 0 else {
-                throw Failure(description: "the connection ended before a whole answer: \(String(decoding: received, as: UTF8.self))")
+                throw Failure(
+                    description: "the connection ended before a whole answer: \(String(decoding: received, as: UTF8.self))")
             }
             received += buffer[..<count]
         }

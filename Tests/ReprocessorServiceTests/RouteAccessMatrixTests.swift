@@ -56,7 +56,8 @@ extension ServeTests {
         }
 
         /// Sends one request on its own connection and reads the answer to the end.
-        static func send(_ method: String, _ path: String, headers: [(String, String)], body: String?, port: Int) throws -> Answer {
+        static func send(_ method: String, _ path: String, headers: [(String, String)], body: String?, port: Int) throws -> Answer
+        {
             let connection = try RawHTTPConnection(port: port)
             var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
             for (name, value) in headers { head += "\(name): \(value)\r\n" }
@@ -189,8 +190,10 @@ extension ServeTests {
             _ = try await operate.logIn(Self.operator_)
             let started = try await operate.post(
                 "/ui/actions/run",
-                [("csrf", try ConsoleBrowser.csrf(in: try await operate.get("/ui/changes").body)), ("command", "retry"),
-                 ("id", String(changeID))])
+                [
+                    ("csrf", try ConsoleBrowser.csrf(in: try await operate.get("/ui/changes").body)), ("command", "retry"),
+                    ("id", String(changeID)),
+                ])
             let jobPath = try #require(started.headers.first(name: "Location"), "\(started)")
 
             let fixture = Fixture(
@@ -229,7 +232,9 @@ extension ServeTests {
                         sent += 1
                         let allowed = Self.expected(route, caller)
                         if !allowed.contains(answer.status) {
-                            mismatches.append("\(route) as \(caller.rawValue): \(answer.status), expected \(allowed.sorted()): \(answer.text.prefix(300))")
+                            mismatches.append(
+                                "\(route) as \(caller.rawValue): \(answer.status), expected \(allowed.sorted()): \(answer.text.prefix(300))"
+                            )
                         }
                         if answer.status == 303, route.surface == .console, route.role != .open,
                             caller != .readSession, caller != .operateSession, answer.location != "/ui/login"
@@ -237,20 +242,27 @@ extension ServeTests {
                             mismatches.append("\(route) as \(caller.rawValue): sent to \(answer.location ?? "nowhere")")
                         }
                         for (spelling, status) in Self.spellings(path) {
-                            let other = try Self.send("\(route.method)", spelling + query, headers: headers, body: body, port: port)
+                            let other = try Self.send(
+                                "\(route.method)", spelling + query, headers: headers, body: body, port: port)
                             sent += 1
                             if other.status != status {
-                                mismatches.append("\(route.method) \(spelling) as \(caller.rawValue): \(other.status), expected \(status): \(other.text.prefix(300))")
+                                mismatches.append(
+                                    "\(route.method) \(spelling) as \(caller.rawValue): \(other.status), expected \(status): \(other.text.prefix(300))"
+                                )
                             }
                         }
                         let put = try Self.send("PUT", path + query, headers: headers, body: body, port: port)
                         sent += 1
-                        if put.status != 404 { mismatches.append("PUT \(path) as \(caller.rawValue): \(put.status), expected 404") }
+                        if put.status != 404 {
+                            mismatches.append("PUT \(path) as \(caller.rawValue): \(put.status), expected 404")
+                        }
                     }
                 }
                 return mismatches + (sent > 2_500 ? [] : ["only \(sent) requests were sent"])
             }
-            #expect(mismatches.isEmpty, "\(mismatches.count) answers were not as the route table says:\n\(mismatches.prefix(40).joined(separator: "\n"))")
+            #expect(
+                mismatches.isEmpty,
+                "\(mismatches.count) answers were not as the route table says:\n\(mismatches.prefix(40).joined(separator: "\n"))")
 
             let (_, shown) = try await world.cliJSON("show", String(changeID))
             #expect(shown?["status"]?.stringValue == "applied", "no refused spelling acted on the change")

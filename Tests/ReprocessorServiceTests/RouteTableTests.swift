@@ -13,16 +13,23 @@ struct RouteTableTests {
         let documented = Set(document.operations.map { "\($0.method.uppercased()) \($0.path)" })
         let routes = RouteTable.all.filter { $0.surface != .console }
         let tabled = Set(routes.map { "\($0.method) \($0.path)" })
-        #expect(documented == tabled, "only in openapi.yaml: \(documented.subtracting(tabled).sorted()); only in the table: \(tabled.subtracting(documented).sorted())")
+        #expect(
+            documented == tabled,
+            "only in openapi.yaml: \(documented.subtracting(tabled).sorted()); only in the table: \(tabled.subtracting(documented).sorted())"
+        )
         for operation in document.operations {
-            guard let route = routes.first(where: { "\($0.method) \($0.path)" == "\(operation.method.uppercased()) \(operation.path)" })
+            guard
+                let route = routes.first(where: {
+                    "\($0.method) \($0.path)" == "\(operation.method.uppercased()) \(operation.path)"
+                })
             else { continue }
             #expect(operation.role == route.role.rawValue, "\(route): x-role \(operation.role ?? "missing")")
             #expect(operation.secured == (route.role != .open), "\(route): security is listed exactly when a token is needed")
         }
     }
 
-    @Test("the table lists each method and path once; /v1 reads are read, its actions operate; the console's forms need a session")
+    @Test(
+        "the table lists each method and path once; /v1 reads are read, its actions operate; the console's forms need a session")
     func tableIsConsistent() {
         let keys = RouteTable.all.map { "\($0.method) \($0.endpointPath)" }
         #expect(Set(keys).count == keys.count, "a route listed twice")

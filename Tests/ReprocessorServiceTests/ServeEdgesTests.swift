@@ -15,7 +15,9 @@ extension ServeTests {
         static let operator_ = "edges-operator-token-0123456789"
         static let tokens = ["OPERATOR_TOKENS": "rita:read:\(reader),otto:operate:\(operator_)"]
 
-        @Test("a 500 says internal error with a request id, in /v1 and the console; the log line names the id and the cause; streamed results and console jobs that fail name no internals either")
+        @Test(
+            "a 500 says internal error with a request id, in /v1 and the console; the log line names the id and the cause; streamed results and console jobs that fail name no internals either"
+        )
         func internalErrorNamesARequestID() async throws {
             let world = try await ReprocessorWorld.start()
             try await world.putArtist("1", name: "One")
@@ -53,8 +55,10 @@ extension ServeTests {
             _ = try await operate.logIn(Self.operator_)
             let started = try await operate.post(
                 "/ui/actions/run",
-                [("csrf", try ConsoleBrowser.csrf(in: try await operate.get("/ui").body)), ("command", "retry"),
-                 ("id", String(changeID))])
+                [
+                    ("csrf", try ConsoleBrowser.csrf(in: try await operate.get("/ui").body)), ("command", "retry"),
+                    ("id", String(changeID)),
+                ])
             let job = try #require(started.headers.first(name: "Location"), "\(started)")
             try await service.eventually("the job stops") {
                 try await operate.get(job + "/progress").json?["finished"] == .bool(true)
@@ -74,7 +78,9 @@ extension ServeTests {
             #expect(page.body.contains("internal error, request id \(pageID)"), "\(page.body.prefix(2000))")
             #expect(!page.body.contains("internal-detail") && !page.body.contains("not JSON"))
             try await service.eventually("the console's log line names its request") {
-                service.process.recentOutput.contains { $0.contains("console request \(pageID) failed") && $0.contains("not JSON") }
+                service.process.recentOutput.contains {
+                    $0.contains("console request \(pageID) failed") && $0.contains("not JSON")
+                }
             }
         }
 
@@ -112,7 +118,8 @@ extension ServeTests {
             let errors = lines.filter { $0.contains("cannot listen") }
             #expect(errors.count == 1, "\(second.stderr)")
             #expect(errors.first?.contains("cannot listen on \(address)") == true, "\(second.stderr)")
-            #expect(!second.stderr.contains("ingest failed") && !second.stderr.lowercased().contains("cancel"), "\(second.stderr)")
+            #expect(
+                !second.stderr.contains("ingest failed") && !second.stderr.lowercased().contains("cancel"), "\(second.stderr)")
             #expect(!second.stderr.contains("run lease"), "nothing was started: \(second.stderr)")
             #expect(!second.stdout.contains("serving on"), "\(second)")
         }
@@ -141,7 +148,8 @@ extension ServeTests {
             let (received, closed) = try await RawHTTPConnection.blocking {
                 let connection = try RawHTTPConnection(port: port, timeout: 20)
                 try connection.send(
-                    "POST /v1/changes/retry HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 10000000\r\n\r\n")
+                    "POST /v1/changes/retry HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 10000000\r\n\r\n"
+                )
                 return connection.readUntilClosed()
             }
             #expect(received.hasPrefix("HTTP/1.1 413") && closed, "asked first, refused at once: \(received.prefix(300))")
@@ -167,7 +175,8 @@ extension ServeTests {
             let form = "csrf=\(csrf)&token=not-the-token-0000000000"
             let request = Array(
                 ("POST /ui/login HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: dlq_console_login=\(loginCookie)\r\n"
-                    + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)").utf8)
+                    + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)").utf8
+            )
             // Rounds from different addresses (each has its own count): all but the last byte of every
             // request is sent, then the last bytes together, so the server handles them at once.
             for round in 0..<6 {
@@ -183,7 +192,9 @@ extension ServeTests {
                     counts == [401: LoginThrottle.failuresAllowed, 429: 30 - LoginThrottle.failuresAllowed],
                     "round \(round) from \(source): \(counts)")
             }
-            #expect(try await ConsoleBrowser(baseURL: service.baseURL).logIn(Self.operator_).status == 303, "127.0.0.1 has its own count")
+            #expect(
+                try await ConsoleBrowser(baseURL: service.baseURL).logIn(Self.operator_).status == 303,
+                "127.0.0.1 has its own count")
         }
     }
 }
