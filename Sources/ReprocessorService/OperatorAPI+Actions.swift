@@ -93,7 +93,8 @@ extension OperatorAPI {
             continuation.yield(ByteBuffer(string: "]\(tail ?? "")}\n"))
         } catch {
             logger.error("\(command.rawValue) by \(request.actor) stopped part-way: \(error)")
-            let message = JSONValue.string(String(describing: error).replacingOccurrences(of: "\n", with: " "))
+            // What failed is for the log, not the client.
+            let message = JSONValue.string("internal error: stopped part-way; the log says what failed")
             continuation.yield(ByteBuffer(string: "],\"error\":\(message.serialized)}\n"))
         }
         continuation.finish()
@@ -108,7 +109,8 @@ extension OperatorAPI {
         return request
     }
 
-    /// The operator presenting a valid bearer token; the name is recorded as the actor.
+    /// The operator presenting a valid bearer token; the name is recorded as the actor. (``RouteAccess``
+    /// has already checked the token's role for the route.)
     /// - Throws: ``ServiceError``: 403 when no token is configured, 401 when the token is missing or matches none.
     func authenticate(_ request: Request) throws(ServiceError) -> String {
         guard !tokens.isEmpty else {
@@ -119,10 +121,7 @@ extension OperatorAPI {
         guard let header = request.headers[.authorization] else {
             throw ServiceError(.unauthorized, "send Authorization: Bearer <token>")
         }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let name = tokens.operatorName(presenting: parts[1].trimmingCharacters(in: .whitespaces))
-        else {
+        guard let (name, _) = tokens.operatorPresenting(authorization: header) else {
             throw ServiceError(.unauthorized, "the bearer token matches no operator")
         }
         return name

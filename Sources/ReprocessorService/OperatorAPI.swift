@@ -1,5 +1,6 @@
 import AuditLog
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -22,40 +23,39 @@ struct OperatorAPI: Sendable {
     let console: OperatorConsole?
     let logger: Logger
 
-    /// The router with every route; unknown routes and refused requests answer `{"error": …}`
-    /// (the console's pages answer their own refusals as pages).
-    func makeRouter() -> Router<ServiceRequestContext> {
+    /// The router with every route of ``RouteTable``, each behind ``RouteAccess``; unknown routes and
+    /// refused requests answer `{"error": …}` (the console's pages answer their own refusals as pages).
+    func makeRouter(expensive: ExpensiveRequests) -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
-        console?.register(on: router)
-        router.get("/healthz") { _, _ in JSONResponse.make(.object(["status": .string("ok")])) }
-        router.get("/readyz") { _, _ in
+        router.add(middleware: RouteAccess(tokens: tokens, expensive: expensive, console: console))
+        let routes = RouteRegistrar(router)
+        console?.register(on: routes)
+        routes.add(RouteTable.health) { _, _ in JSONResponse.make(.object(["status": .string("ok")])) }
+        routes.add(RouteTable.readiness) { _, _ in
             let (ready, body) = await readiness.check()
             return JSONResponse.make(body, status: ready ? .ok : .serviceUnavailable)
         }
-        router.get("/metrics") { _, _ in await metrics() }
-        router.get("/v1/stats") { request, _ in
+        routes.add(RouteTable.metrics) { _, _ in await metrics() }
+        routes.add(RouteTable.stats) { request, _ in
             _ = try QueryInput(request, allowed: [])
             return JSONResponse.make(AuditJSON.stats(try await auditLog.stats()))
         }
-        router.get("/v1/changes") { request, _ in try await list(request) }
-        router.get("/v1/changes/:id") { request, context in try await show(request, context) }
-        router.get("/v1/history/:key") { request, context in try await history(request, context) }
-        router.get("/v1/audit") { request, _ in try await audit(request) }
-        router.get("/v1/audit/export") { request, _ in try await exportAudit(request) }
-        router.get("/v1/errors") { request, _ in try await errors(request) }
-        router.get("/v1/quarantined") { request, _ in try await quarantined(request) }
-        router.get("/v1/batches") { request, _ in try await batches(request) }
-        router.get("/v1/reconcile") { request, _ in try await reconcileRuns(request) }
-        router.post("/v1/reconcile") { request, _ in try await startReconcile(request) }
+        routes.add(RouteTable.changes) { request, _ in try await list(request) }
+        routes.add(RouteTable.change) { request, context in try await show(request, context) }
+        routes.add(RouteTable.history) { request, context in try await history(request, context) }
+        routes.add(RouteTable.audit) { request, _ in try await audit(request) }
+        routes.add(RouteTable.auditExport) { request, _ in try await exportAudit(request) }
+        routes.add(RouteTable.errors) { request, _ in try await errors(request) }
+        routes.add(RouteTable.quarantined) { request, _ in try await quarantined(request) }
+        routes.add(RouteTable.batches) { request, _ in try await batches(request) }
+        routes.add(RouteTable.reconcileRuns) { request, _ in try await reconcileRuns(request) }
+        routes.add(RouteTable.startReconcile) { request, _ in try await startReconcile(request) }
         for command in OperatorActions.Command.allCases {
-            router.post(RouterPath("/v1/changes/:id/\(command.rawValue)")) { request, context in
-                try await performOne(command, request, context)
-            }
-            router.post(RouterPath("/v1/changes/\(command.rawValue)")) { request, _ in
-                try await performMany(command, request)
-            }
+            routes.add(RouteTable.actOnOne(command)) { request, context in try await performOne(command, request, context) }
+            routes.add(RouteTable.actOnMany(command)) { request, _ in try await performMany(command, request) }
         }
+        routes.checkComplete(console: console != nil)
         return router
     }
 
@@ -193,7 +193,8 @@ struct OperatorAPI: Sendable {
 }
 
 /// Answers every refused request, unknown route and unexpected failure as `{"error": …}`;
-/// only failures of the service itself (the audit log, say) are 500.
+/// only failures of the service itself are 500, answered as `internal error` with the request's id
+/// (also in `X-Request-Id`), which the log line saying what failed carries too.
 struct JSONErrorMiddleware: RouterMiddleware {
     typealias Context = ServiceRequestContext
     let logger: Logger
@@ -207,7 +208,7 @@ struct JSONErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             let message =
                 error.status == .notFound
-                ? "no such endpoint: \(request.method) \(request.uri.path)" : error.body ?? "\(error.status)"
+                ? "no such endpoint: \(request.method) \(request.uri.path.prefix(200))" : error.body ?? "\(error.status)"
             return JSONResponse.make(.object(["error": .string(message)]), status: error.status)
         } catch let error as ReprocessorError where error.code == .invalidRequest {
             return JSONResponse.error(ServiceError(.badRequest, error.description))
@@ -222,12 +223,21 @@ struct JSONErrorMiddleware: RouterMiddleware {
                 .object(["error": .string("unavailable: the audit database did not answer; try again")]),
                 status: .serviceUnavailable)
         } catch {
-            logger.error("request failed: \(request.method) \(request.uri.path): \(error)")
-            return JSONResponse.make(
+            // What failed is for the log, not the client: the answer names the request, the log line too.
+            logger.error(
+                "request \(context.id) failed: \(request.method) \(request.uri.path): \(error)",
+                metadata: ["requestID": "\(context.id)"])
+            var response = JSONResponse.make(
                 .object([
-                    "error": .string("internal error: \(String(describing: error).replacingOccurrences(of: "\n", with: " "))")
+                    "error": .string("internal error (request id \(context.id)): the log says what failed"),
+                    "requestId": .string(context.id),
                 ]),
                 status: .internalServerError)
+            response.headers[Self.requestIDHeader] = context.id
+            return response
         }
     }
+
+    /// The header a 500 carries its request id in, as its body does.
+    static let requestIDHeader = HTTPField.Name("X-Request-Id")!
 }

@@ -16,6 +16,9 @@ struct Readiness: Sendable {
     let ingestor: DLQIngestor
     let engine: WriteEngine
     let control: LoopControl
+    /// Whether any operator token is configured; without one `/v1` and `/ui` cannot be used,
+    /// which the answer says (`"api"`) without failing readiness: ingest and replay still work.
+    let apiEnabled: Bool
     /// Longest a single check may take before it counts as failed.
     let timeout: Duration = .seconds(5)
     /// How long one round's answer is reused.
@@ -24,8 +27,9 @@ struct Readiness: Sendable {
     let cache = ReadinessCache()
 
     /// The answer of the last round of checks, running a new round when it is older than ``maxAge``.
-    /// - Returns: Whether all passed, and `{"status", "checks": {part: "ok" | error}, "failing": [part…]}`
-    ///   with parts `database`, `dlq`, `opensearch`, `lease` and `streams`.
+    /// - Returns: Whether all passed, and `{"status", "checks": {part: "ok" | error}, "failing": [part…],
+    ///   "api"}` with parts `database`, `dlq`, `opensearch`, `lease` and `streams`; `api` is `enabled`, or
+    ///   `disabled: …` when no operator token is configured.
     func check() async -> (ready: Bool, body: JSONValue) {
         await cache.answer(maxAge: maxAge) { await self.checkNow() }
     }
@@ -50,9 +54,14 @@ struct Readiness: Sendable {
                 "status": .string(failing.isEmpty ? "ready" : "not ready"),
                 "checks": .object(checks),
                 "failing": .array(failing.map(JSONValue.string)),
+                "api": .string(apiEnabled ? "enabled" : Self.apiDisabled),
             ])
         )
     }
+
+    /// What `"api"` says when no operator token is configured.
+    static let apiDisabled =
+        "disabled: no operator token is configured (OPERATOR_TOKENS or --operator-tokens-file); /v1 answers 403 and nobody can log in to /ui"
 
     /// A read of the audit chain's head: the file opens, its lock is free enough to read, no fsync.
     func checkDatabase() async throws {

@@ -60,7 +60,8 @@ public struct ReprocessorServer: Sendable {
         let api = OperatorAPI(
             auditLog: reprocessor.auditLog, actions: actions, reconciliation: reconciliation,
             readiness: Readiness(
-                auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, control: control),
+                auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, control: control,
+                apiEnabled: !options.tokens.isEmpty),
             registry: registry, tokens: options.tokens,
             console: try OperatorConsole(
                 auditLog: reprocessor.auditLog, actions: actions, engine: engine, ingestor: ingestor, tokens: options.tokens,
@@ -70,28 +71,29 @@ public struct ReprocessorServer: Sendable {
             lease: RunLease(auditLog: reprocessor.auditLog, holder: holder, ttl: options.leaseTTL), control: control,
             auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, reconciliation: reconciliation,
             options: options, logger: logger)
-        await loop.takeLeaseAtStart()
         if options.tokens.isEmpty {
-            logger.notice("no operator tokens configured: the /v1 endpoints answer 403")
+            logger.warning(
+                "no operator token is configured (OPERATOR_TOKENS or --operator-tokens-file): /v1 answers 403 and nobody can log in to /ui"
+            )
         } else {
             logger.notice("operators: \(options.tokens.namesWithRoles.joined(separator: ", "))")
         }
-        let host = options.address.host
+        let (listening, serverListens) = AsyncStream<Int>.makeStream()
         let application = Application(
-            responder: AccessControl(inner: api.makeRouter().buildResponder(), tokens: options.tokens, expensive: expensive),
+            responder: RequestGate(inner: api.makeRouter(expensive: expensive).buildResponder()),
             server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
-            configuration: ApplicationConfiguration(address: .hostname(host, port: options.address.port)),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                let shown = host.contains(":") ? "[\(host)]" : host
-                FileHandle.standardOutput.write(Data("dlq-reprocessor serving on http://\(shown):\(port)\n".utf8))
-            },
+            configuration: ApplicationConfiguration(address: .hostname(options.address.host, port: options.address.port)),
+            onServerRunning: { channel in serverListens.yield(channel.localAddress?.port ?? 0) },
             logger: logger)
         // Shut down in reverse order: the loop first (the API keeps answering while it
         // finishes its work), then the HTTP server.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [application, loop], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [
+                    application,
+                    LoopAfterListening(listening: listening, stopWaiting: serverListens, host: options.address.host, loop: loop),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch let error as IOError {
@@ -101,70 +103,39 @@ public struct ReprocessorServer: Sendable {
     }
 }
 
-/// Who may reach what, in front of every route: `/healthz`, `/readyz` and `/metrics` are open;
-/// everything under `/v1` needs `Authorization: Bearer <token>` (401 without a known one, 403
-/// when no token is configured); a `read` token may only GET (403 for anything else). A
-/// request that announces a body larger than ``BodyInput/maxBytes`` is refused with 413
-/// before it is read. The expensive endpoints (every POST, `history`, `errors`) run at most
-/// ``ExpensiveRequests/limit`` at a time (the console's actions count among them); beyond that
-/// they answer 429 with `Retry-After`.
-struct AccessControl<Inner: HTTPResponder>: HTTPResponder where Inner.Context == ServiceRequestContext {
-    let inner: Inner
-    let tokens: OperatorTokens
-    /// Shared with the console, whose previews and background actions hold places too.
-    let expensive: ExpensiveRequests
+/// Runs the reprocessing loop once the HTTP server listens, so a server that cannot listen (its
+/// address in use) starts no work and its error is all `serve` says. Once the server listens it
+/// takes the run lease, then prints `dlq-reprocessor serving on http://HOST:PORT`, so a lone
+/// `serve` holds the lease by the time it says it serves.
+struct LoopAfterListening: Service {
+    /// Yields the port once the server listens.
+    let listening: AsyncStream<Int>
+    /// Ends the wait when the service group stops before the server listens.
+    let stopWaiting: AsyncStream<Int>.Continuation
+    let host: String
+    let loop: ReprocessingLoop
 
-    func respond(to request: Request, context: ServiceRequestContext) async throws -> Response {
-        if let refusal = refusal(request) { return JSONResponse.error(refusal) }
-        guard ExpensiveRequests.isExpensive(request) else { return try await inner.respond(to: request, context: context) }
-        guard let permit = expensive.take() else {
-            return JSONResponse.error(
-                ServiceError(
-                    .tooManyRequests,
-                    "busy: \(ExpensiveRequests.limit) expensive requests are already running; try again after 1 s",
-                    retryAfter: 1))
+    func run() async {
+        var port: Int?
+        await withGracefulShutdownHandler {
+            // Cancelled when the server fails to start: the wait ends with no port.
+            for await listened in listening {
+                port = listened
+                break
+            }
+        } onGracefulShutdown: {
+            stopWaiting.finish()
         }
-        var response = try await inner.respond(to: request, context: context)
-        // The permit is held until the body (which may stream the work's results) has been
-        // written or dropped: the closure owns it, and releasing the closure gives it back.
-        let body = response.body
-        response.body = ResponseBody(contentLength: body.contentLength) { writer in
-            try await body.write(writer)
-            withExtendedLifetime(permit) {}
-        }
-        return response
-    }
-
-    /// Why `request` is refused, or nil when it may go on.
-    func refusal(_ request: Request) -> ServiceError? {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > BodyInput.maxBytes {
-            return ServiceError(.payloadTooLarge, "the request body is larger than \(BodyInput.maxBytes) bytes")
-        }
-        let path = request.uri.path
-        guard path == "/v1" || path.hasPrefix("/v1/") else { return nil }
-        guard !tokens.isEmpty else {
-            return ServiceError(
-                .forbidden, "the /v1 API is off: no operator token is configured (set OPERATOR_TOKENS or --operator-tokens-file)")
-        }
-        guard let header = request.headers[.authorization] else {
-            return ServiceError(.unauthorized, "send Authorization: Bearer <token>")
-        }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let (name, role) = tokens.operatorPresenting(parts[1].trimmingCharacters(in: .whitespaces))
-        else {
-            return ServiceError(.unauthorized, "the bearer token matches no operator")
-        }
-        if role == .read, request.method != .get, request.method != .head {
-            return ServiceError(
-                .forbidden, "\"\(name)\" has a read token; \(request.method) needs a token with the operate role")
-        }
-        return nil
+        guard let port, !Task.isCancelled else { return }
+        await loop.takeLeaseAtStart()
+        let shown = host.contains(":") ? "[\(host)]" : host
+        FileHandle.standardOutput.write(Data("dlq-reprocessor serving on http://\(shown):\(port)\n".utf8))
+        await loop.run()
     }
 }
 
-/// Bounds the expensive work in flight: `/v1`'s expensive requests and the console's previews and
-/// background actions share the same places.
+/// Bounds the expensive work in flight: `/v1`'s expensive routes (``Route/expensive``: every POST,
+/// `history` and `errors`) and the console's previews and background actions share the same places.
 final class ExpensiveRequests: Sendable {
     /// The most expensive requests served at once.
     static let limit = 4
@@ -177,13 +148,6 @@ final class ExpensiveRequests: Sendable {
     }
 
     let inFlight = Mutex(0)
-
-    /// Every POST, and the GETs whose answers are not paged: `history` and `errors`.
-    static func isExpensive(_ request: Request) -> Bool {
-        let path = request.uri.path
-        guard path.hasPrefix("/v1/") else { return false }
-        return request.method == .post || path.hasPrefix("/v1/history/") || path == "/v1/errors"
-    }
 
     /// A permit, or nil when ``limit`` requests already hold one.
     func take() -> Permit? {

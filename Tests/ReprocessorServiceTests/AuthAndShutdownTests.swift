@@ -172,6 +172,10 @@ struct OpenAPIDocument {
         var path: String
         var method: String
         var statuses: Set<Int>
+        /// `x-role`: open, read or operate.
+        var role: String?
+        /// Whether it lists `security:` (a bearer token).
+        var secured = false
     }
     var operations: [Operation] = []
 
@@ -194,10 +198,15 @@ struct OpenAPIDocument {
             if indent == 2, content.hasPrefix("/"), content.hasSuffix(":") {
                 path = String(content.dropLast())
             } else if indent == 4, ["get:", "post:"].contains(content), let path {
-                document.operations.append(Operation(path: path, method: String(content.dropLast()), statuses: []))
+                document.operations.append(Operation(path: path, method: String(content.dropLast()), statuses: [], role: nil))
                 inResponses = false
             } else if indent == 6 {
                 inResponses = content == "responses:"
+                if content.hasPrefix("x-role:") {
+                    document.operations[document.operations.count - 1].role =
+                        content.dropFirst("x-role:".count).trimmingCharacters(in: .whitespaces)
+                }
+                if content == "security:" { document.operations[document.operations.count - 1].secured = true }
             } else if indent == 8, inResponses,
                 let status = Int(content.trimmingCharacters(in: CharacterSet(charactersIn: "'\":")))
             {

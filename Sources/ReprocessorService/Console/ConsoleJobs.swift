@@ -22,7 +22,7 @@ struct ConsoleJob: Sendable {
     var counts: [ChangeOutcome: Int] = [:]
     /// Whether it has finished.
     var finished = false
-    /// Why it stopped part-way, when it did.
+    /// That it stopped part-way, when it did, naming the job as the log line saying why does.
     var failure: String?
 
     /// How many results are known.
@@ -76,10 +76,10 @@ final class ConsoleJobs: Sendable {
                 }
                 self.update(id) { $0.finished = true }
             } catch {
-                logger.error("console \(command.rawValue) by \(request.actor) stopped part-way: \(error)")
+                logger.error("console job \(id): \(command.rawValue) by \(request.actor) stopped part-way: \(error)")
                 self.update(id) { job in
                     job.finished = true
-                    job.failure = String(describing: error)
+                    job.failure = "internal error (job \(id)): the log says what failed"
                 }
             }
             withExtendedLifetime(permit) {}

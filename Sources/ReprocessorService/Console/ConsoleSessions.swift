@@ -25,10 +25,14 @@ final class ConsoleSessions: Sendable {
     static let cookieName = "dlq_console_session"
     /// The cookie that carries the login form's CSRF token before a session exists.
     static let loginCookieName = "dlq_console_login"
+    /// Most live sessions kept; beyond it, opening one ends the one that would expire first, so
+    /// logins repeated without end cannot grow the process.
+    static let keptSessions = 1000
 
     private let sessions = Mutex<[String: ConsoleSession]>([:])
 
-    /// A new session for `name`; expired sessions are dropped on the way.
+    /// A new session for `name`; expired sessions are dropped on the way, and the one that would
+    /// expire first when ``keptSessions`` are live.
     /// - Returns: The session id (the cookie's value) and the session.
     func open(name: String, role: OperatorTokens.Role, now: Date = Date()) -> (id: String, session: ConsoleSession) {
         let id = Self.randomToken()
@@ -36,6 +40,9 @@ final class ConsoleSessions: Sendable {
             name: name, role: role, csrfToken: Self.randomToken(), expiresAt: now.addingTimeInterval(Self.lifetime))
         sessions.withLock { sessions in
             sessions = sessions.filter { $0.value.expiresAt > now }
+            if sessions.count >= Self.keptSessions, let first = sessions.min(by: { $0.value.expiresAt < $1.value.expiresAt }) {
+                sessions[first.key] = nil
+            }
             sessions[id] = session
         }
         return (id, session)

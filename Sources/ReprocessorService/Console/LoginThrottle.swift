@@ -16,24 +16,26 @@ final class LoginThrottle: Sendable {
 
     private let failures = Mutex<[String: [Date]]>([:])
 
-    /// Seconds until `address` may try again, nil when it may try now.
-    func retryAfter(_ address: String, now: Date = Date()) -> Int? {
+    /// Admits a login attempt from `address`, or says when it may try again.
+    ///
+    /// The check and the count are one step: an admitted attempt counts as a failure at once (a
+    /// successful login then forgets it, ``recordSuccess(_:)``), so however many attempts arrive
+    /// together, at most ``failuresAllowed`` within ``window`` get their token looked at.
+    /// - Returns: nil when the attempt may go on; else the seconds until the oldest failure
+    ///   leaves the window.
+    func admit(_ address: String, now: Date = Date()) -> Int? {
         failures.withLock { failures in
             let recent = (failures[address] ?? []).filter { now.timeIntervalSince($0) < Self.window }
-            failures[address] = recent.isEmpty ? nil : recent
-            guard recent.count >= Self.failuresAllowed, let oldest = recent.first else { return nil }
-            return max(1, Int((Self.window - now.timeIntervalSince(oldest)).rounded(.up)))
-        }
-    }
-
-    /// Counts a failed login from `address`.
-    func recordFailure(_ address: String, now: Date = Date()) {
-        failures.withLock { failures in
-            if failures[address] == nil, failures.count >= Self.keptAddresses {
+            if recent.count >= Self.failuresAllowed, let oldest = recent.first {
+                failures[address] = recent
+                return max(1, Int((Self.window - now.timeIntervalSince(oldest)).rounded(.up)))
+            }
+            if recent.isEmpty, failures[address] == nil, failures.count >= Self.keptAddresses {
                 let stalest = failures.min { ($0.value.last ?? .distantPast) < ($1.value.last ?? .distantPast) }
                 if let stalest { failures[stalest.key] = nil }
             }
-            failures[address, default: []].append(now)
+            failures[address] = recent + [now]
+            return nil
         }
     }
 

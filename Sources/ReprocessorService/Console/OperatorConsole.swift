@@ -53,35 +53,34 @@ struct OperatorConsole: Sendable {
     /// The query façade every page reads through.
     var queries: AuditQueries { AuditQueries(auditLog: auditLog) }
 
-    /// Adds the console's routes to `router`.
-    func register(on router: Router<ServiceRequestContext>) {
-        router.get("/ui/static/console.css") { request, _ in
+    /// Adds the console's routes of ``RouteTable`` to `routes`. ``RouteAccess`` has checked the
+    /// session and its role before a handler runs.
+    func register(on routes: RouteRegistrar) {
+        routes.add(RouteTable.consoleStyleSheet) { request, _ in
             finish(Self.asset(ConsoleAssets.styleSheet, type: "text/css; charset=utf-8"), request)
         }
-        router.get("/ui/static/console.js") { request, _ in
+        routes.add(RouteTable.consoleScript) { request, _ in
             finish(Self.asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8"), request)
         }
-        router.get("/ui/login") { request, _ in await guarded(request) { loginPage(request, problem: nil) } }
-        router.post("/ui/login") { request, context in
-            await guarded(request) { try await login(request, from: context.clientAddress) }
+        routes.add(RouteTable.loginPage) { request, context in
+            await guarded(request, context) { loginPage(request, problem: nil) }
         }
-        post(router, "/ui/logout", operating: false) { request, _, _, _ in logout(request) }
-        page(router, "/ui") { request, _, session in try await overview(request, session) }
-        page(router, "/ui/errors") { request, _, session in try await errorGroups(request, session) }
-        page(router, "/ui/changes") { request, _, session in try await changes(request, session) }
-        page(router, "/ui/changes/:id") { request, context, session in try await change(request, context, session) }
-        page(router, "/ui/history") { request, _, session in try await history(request, session) }
-        page(router, "/ui/audit") { request, _, session in try await audit(request, session) }
-        page(router, "/ui/audit/export") { request, _, _ in try await exportAudit(request) }
-        page(router, "/ui/quarantined") { request, _, session in try await quarantined(request, session) }
-        page(router, "/ui/jobs/:id") { request, context, session in try job(request, context, session) }
-        page(router, "/ui/jobs/:id/progress") { request, context, _ in try jobProgress(request, context) }
-        post(router, "/ui/actions/preview", operating: true) { request, _, session, form in
-            try await preview(request, session, form)
+        routes.add(RouteTable.login) { request, context in
+            await guarded(request, context) { try await login(request, from: context.clientAddress) }
         }
-        post(router, "/ui/actions/run", operating: true) { request, _, session, form in
-            try run(request, session, form)
-        }
+        post(routes, RouteTable.logout) { request, _, _, _ in logout(request) }
+        page(routes, RouteTable.overviewPage) { request, _, session in try await overview(request, session) }
+        page(routes, RouteTable.errorsPage) { request, _, session in try await errorGroups(request, session) }
+        page(routes, RouteTable.changesPage) { request, _, session in try await changes(request, session) }
+        page(routes, RouteTable.changePage) { request, context, session in try await change(request, context, session) }
+        page(routes, RouteTable.historyPage) { request, _, session in try await history(request, session) }
+        page(routes, RouteTable.auditPage) { request, _, session in try await audit(request, session) }
+        page(routes, RouteTable.auditExportPage) { request, _, _ in try await exportAudit(request) }
+        page(routes, RouteTable.quarantinedPage) { request, _, session in try await quarantined(request, session) }
+        page(routes, RouteTable.jobPage) { request, context, session in try job(request, context, session) }
+        page(routes, RouteTable.jobProgress) { request, context, _ in try jobProgress(request, context) }
+        post(routes, RouteTable.preview) { request, _, session, form in try await preview(request, session, form) }
+        post(routes, RouteTable.run) { request, _, session, form in try run(request, session, form) }
     }
 
     // MARK: route plumbing
@@ -89,42 +88,45 @@ struct OperatorConsole: Sendable {
     typealias PageHandler = @Sendable (Request, ServiceRequestContext, ConsoleSession) async throws -> Response
     typealias FormHandler = @Sendable (Request, ServiceRequestContext, ConsoleSession, ConsoleForm) async throws -> Response
 
-    /// A GET page for logged-in operators; others are sent to the login page.
-    func page(_ router: Router<ServiceRequestContext>, _ path: RouterPath, _ handler: @escaping PageHandler) {
-        router.get(path) { request, context in
-            await guarded(request) {
-                guard let session = session(of: request) else { return Self.redirect("/ui/login") }
-                return try await handler(request, context, session)
-            }
+    /// A page for logged-in operators, with the session ``RouteAccess`` found.
+    func page(_ routes: RouteRegistrar, _ route: Route, _ handler: @escaping PageHandler) {
+        routes.add(route) { request, context in
+            await guarded(request, context) { try await handler(request, context, try Self.loggedIn(context)) }
         }
     }
 
-    /// A form POST: refused (403) without a live session and its CSRF token, and, when
-    /// `operating`, for a session whose token has the `read` role.
-    func post(
-        _ router: Router<ServiceRequestContext>, _ path: RouterPath, operating: Bool, _ handler: @escaping FormHandler
-    ) {
-        router.post(path) { request, context in
-            await guarded(request) {
-                guard let session = session(of: request) else {
-                    throw ServiceError(.forbidden, "you are not logged in (or your session ended): log in again")
-                }
+    /// A form POST of a logged-in operator: refused (403) unless it carries the session's CSRF token.
+    func post(_ routes: RouteRegistrar, _ route: Route, _ handler: @escaping FormHandler) {
+        routes.add(route) { request, context in
+            await guarded(request, context) {
+                let session = try Self.loggedIn(context)
                 let form = try await ConsoleForm.read(request)
                 guard let sent = form.string("csrf"), ConsoleSessions.tokensMatch(sent, session.csrfToken) else {
                     throw ServiceError(
                         .forbidden, "the form's CSRF token is missing or does not match: reload the page and try again")
-                }
-                if operating, !session.mayOperate {
-                    throw ServiceError(.forbidden, "\(session.name) has a read token: acting on changes needs the operate role")
                 }
                 return try await handler(request, context, session, form)
             }
         }
     }
 
+    /// The session ``RouteAccess`` found for a route that needs one.
+    static func loggedIn(_ context: ServiceRequestContext) throws(ServiceError) -> ConsoleSession {
+        guard let session = context.session else {
+            throw ServiceError(.forbidden, "you are not logged in (or your session ended): log in again")
+        }
+        return session
+    }
+
+    /// A refusal of ``RouteAccess``, as a page.
+    func refuse(_ error: ServiceError, _ request: Request, _ context: ServiceRequestContext) async -> Response {
+        await guarded(request, context) { throw error }
+    }
+
     /// Runs `body`, rendering a refusal or failure as a page with its status, and adds the
-    /// console's security headers to every answer.
-    func guarded(_ request: Request, _ body: () async throws -> Response) async -> Response {
+    /// console's security headers to every answer. A failure of the service itself is a page
+    /// naming the request's id, which the log line saying what failed carries too.
+    func guarded(_ request: Request, _ context: ServiceRequestContext, _ body: () async throws -> Response) async -> Response {
         var response: Response
         do {
             response = try await body()
@@ -138,10 +140,13 @@ struct OperatorConsole: Sendable {
         } catch let error as AuditLogError where error.code == .invalidCursor {
             response = problem("\(error.description): start again from the first page", status: .badRequest, request: request)
         } catch {
-            logger.error("console request failed: \(request.method) \(request.uri.path): \(error)")
+            logger.error(
+                "console request \(context.id) failed: \(request.method) \(request.uri.path): \(error)",
+                metadata: ["requestID": "\(context.id)"])
             response = problem(
-                "the console could not answer: \(String(describing: error).prefix(300))", status: .internalServerError,
-                request: request)
+                "the console could not answer (internal error, request id \(context.id)): the log says what failed",
+                status: .internalServerError, request: request)
+            response.headers[JSONErrorMiddleware.requestIDHeader] = context.id
         }
         return finish(response, request)
     }
@@ -260,7 +265,8 @@ struct OperatorConsole: Sendable {
                 problem: "the console is off: no operator token is configured (OPERATOR_TOKENS or --operator-tokens-file)",
                 status: .forbidden)
         }
-        if let seconds = loginThrottle.retryAfter(address) {
+        // Admitting counts the attempt as failed at once, so concurrent attempts cannot all pass the check.
+        if let seconds = loginThrottle.admit(address) {
             logger.warning("console login refused: too many failed logins from \(address)")
             var page = loginPage(
                 request,
@@ -270,7 +276,6 @@ struct OperatorConsole: Sendable {
             return page
         }
         guard let token = form.string("token"), let (name, role) = tokens.operatorPresenting(token) else {
-            loginThrottle.recordFailure(address)
             return loginPage(request, problem: "that token matches no operator", status: .unauthorized)
         }
         loginThrottle.recordSuccess(address)
