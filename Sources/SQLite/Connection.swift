@@ -167,23 +167,23 @@ public final class Connection {
 
     /// Makes the database and its `-wal` and `-shm` files (those that exist) mode 0600, once the
     /// database is known to be one the caller accepts.
+    ///
+    /// By path, never through a descriptor of its own: the connection is open by now, and closing
+    /// any other descriptor of these files would drop the POSIX locks SQLite holds on them (WAL
+    /// readers and writers would no longer see each other). A symbolic link is not followed.
     private static func makePrivate(_ path: String) throws(SQLiteError) {
         for file in [path, path + "-wal", path + "-shm"] {
-            let descriptor = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-            guard descriptor >= 0 else {
+            var status = stat()
+            guard lstat(file, &status) == 0 else {
                 let number = errno
                 if number == ENOENT && file != path { continue }
                 throw openFailure(file, number)
             }
-            defer { close(descriptor) }
-            var status = stat()
-            guard fstat(descriptor, &status) == 0 else {
-                throw refusal(file, "cannot read the file's mode: \(String(cString: strerror(errno)))")
-            }
+            if status.st_mode & S_IFMT == S_IFLNK { throw openFailure(file, ELOOP) }
             guard status.st_mode & S_IFMT == S_IFREG else { throw refusal(file, "\(file) is not a regular file") }
             let mode = status.st_mode & 0o777
             guard mode != 0o600 else { continue }
-            guard fchmod(descriptor, 0o600) == 0 else {
+            guard fchmodat(AT_FDCWD, file, 0o600, AT_SYMLINK_NOFOLLOW) == 0 else {
                 throw refusal(
                     file,
                     "\(file) has mode \(String(mode, radix: 8)) and cannot be made 0600 (\(String(cString: strerror(errno)))): "

@@ -9,8 +9,8 @@ import Synchronization
 enum CommandContext {
     /// Bootstraps logging and opens the reprocessor.
     ///
-    /// Only the commands that write (`ingest`, `run`, `serve`; `migrate-store` makes its target
-    /// itself) create a store: for every other command a `--db` that names no store is a usage
+    /// Only the commands that write (`ingest`, `run`, `serve`, `reconcile`; `migrate-store` makes
+    /// its target itself) create a store: for every other command a `--db` that names no store is a usage
     /// error (exit 2) naming it, so a mistyped path never leaves a new, empty store behind.
     /// - Parameters:
     ///   - global: Database and logging options.
@@ -32,7 +32,7 @@ enum CommandContext {
                 settings: settings, logger: Logger(label: "dlq-reprocessor"), creatingStore: creatingStore)
         } catch let error as AuditLogError where error.code == .missingStore {
             throw UsageError(
-                message: "\(error) (only ingest, run and serve create a store: check --db / AUDIT_DB)")
+                message: "\(error) (only ingest, run, serve and reconcile create a store: check --db / AUDIT_DB)")
         }
     }
 
