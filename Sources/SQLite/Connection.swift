@@ -40,8 +40,8 @@ public final class Connection {
     /// Opens the database at `path`, creating it when `acceptance` allows.
     ///
     /// Before SQLite opens anything: a symbolic link (the file, its `-wal` or `-shm`) is refused, not
-    /// followed; so is anything but a regular file, and an existing non-empty file that does not start
-    /// with SQLite's header. A missing file is created with mode 0600 only when `acceptance` allows, and
+    /// followed; so is anything but a regular file. A file that is not a database is refused at
+    /// SQLite's first read, which changes nothing in it. A missing file is created with mode 0600 only when `acceptance` allows, and
     /// the modes of existing files are changed only once the file is recognised as one `acceptance`
     /// accepts: then the database and its `-wal` and `-shm` files are set to 0600 (SQLite gives the
     /// `-wal` and `-shm` files it creates the same mode). The connection uses WAL journaling,
@@ -120,30 +120,25 @@ public final class Connection {
 
     /// Checks the files before SQLite opens them, changing no mode: creates `path` (mode 0600) when
     /// it is missing and `create` allows; refuses a symbolic link or anything but a regular file (the
-    /// database, its `-wal`, its `-shm`), and a non-empty database file without SQLite's header.
+    /// database, its `-wal`, its `-shm`). An existing file is only looked at (`lstat`), never opened:
+    /// closing a descriptor of it would drop the POSIX locks another connection of this process holds
+    /// on it. SQLite's first read then refuses a file that is not a database.
     private static func checkFiles(_ path: String, create: Bool) throws(SQLiteError) {
-        var descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        if descriptor < 0 && errno == ENOENT {
+        var status = stat()
+        if lstat(path, &status) != 0 {
+            let number = errno
+            guard number == ENOENT else { throw openFailure(path, number) }
             guard create else {
                 throw SQLiteError(code: .missing, resultCode: nil, message: "\(path) does not exist", path: path)
             }
-            descriptor = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR)
-        }
-        guard descriptor >= 0 else { throw openFailure(path, errno) }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw refusal(path, "cannot read the file's mode: \(String(cString: strerror(errno)))")
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw refusal(path, "\(path) is not a regular file") }
-        if status.st_size > 0 {
-            let header = Array("SQLite format 3\0".utf8)
-            var bytes = [UInt8](repeating: 0, count: header.count)
-            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, header.count) }
-            guard count == header.count, bytes == header else {
-                throw SQLiteError(
-                    code: .database, resultCode: .SQLITE_NOTADB, message: "file is not a database", path: path)
-            }
+            // A new file, so no connection has it open: this descriptor may be closed.
+            let descriptor = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR)
+            guard descriptor >= 0 else { throw openFailure(path, errno) }
+            close(descriptor)
+        } else if status.st_mode & S_IFMT == S_IFLNK {
+            throw openFailure(path, ELOOP)
+        } else if status.st_mode & S_IFMT != S_IFREG {
+            throw refusal(path, "\(path) is not a regular file")
         }
         for suffix in ["-wal", "-shm"] {
             var status = stat()

@@ -78,7 +78,10 @@ struct CompletenessTamperingTests {
         }
     }
 
-    @Test("PostgreSQL: a row of each audit table deleted or edited: verify --expect-head exits 1 naming it", arguments: tampers)
+    /// One case at a time: the test server's connections are shared with every other PostgreSQL test.
+    @Test(
+        "PostgreSQL: a row of each audit table deleted or edited: verify --expect-head exits 1 naming it", .serialized,
+        arguments: tampers)
     func postgres(_ tamper: Tamper) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("complete-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
