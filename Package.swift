@@ -84,9 +84,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The audit log bundles the top-level `migrations/` folder, the schema's
-        // only source, as a resource. SwiftPM wants resources inside the target's
-        // path, so this target is rooted at the package and names its sources.
+        // The audit log builds the top-level `migrations/` folder, the schema's only source, into
+        // the binary (a generated Swift source, see scripts/embed-migrations.sh): no resource bundle.
         .target(
             name: "AuditLog",
             dependencies: [
@@ -95,17 +94,10 @@ let package = Package(
                 "StreamModel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: ".",
-            exclude: [
-                "Package.swift", "README.md", "CHANGELOG.md", "scripts", "Tests",
-                "Sources/CSQLite", "Sources/SQLite", "Sources/StreamModel", "Sources/SyncTransform",
-                "Sources/AWSClients", "Sources/OpenSearchClient", "Sources/Reprocessor", "Sources/dlq-reprocessor",
-                "Sources/ReprocessorService", "docs", "Sources/DLQBench", "Sources/PostgresStore",
-            ],
-            sources: ["Sources/AuditLog"],
-            resources: [.copy("migrations")],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedMigrations"]
         ),
+        .plugin(name: "EmbedMigrations", capability: .buildTool()),
         .target(
             name: "Reprocessor",
             dependencies: [

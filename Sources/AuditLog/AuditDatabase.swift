@@ -221,6 +221,14 @@ final class AuditDatabase {
         isPostgres ? "((\(column)::jsonb) ->> '\(member)')" : "json_extract(\(column), '$.\(member)')"
     }
 
+    /// The condition that `column` (an action's outcome) names a batch, `batch <id> …`, and the
+    /// SQL expression of that id.
+    func batchNamed(in column: String) -> (condition: String, id: String) {
+        isPostgres
+            ? ("\(column) ~ '^batch [0-9]+ '", "CAST(substring(\(column) from '^batch ([0-9]+) ') AS BIGINT)")
+            : ("\(column) GLOB 'batch [0-9]* *'", "CAST(substr(\(column), 7) AS INTEGER)")
+    }
+
     /// `column` matched against a LIKE pattern parameter as SQLite's `LIKE` matches: ASCII
     /// letters case-insensitively and no escape character (PostgreSQL: `ILIKE … ESCAPE ''`).
     func likeWithoutEscapes(_ column: String) -> String {

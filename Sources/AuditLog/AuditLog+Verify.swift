@@ -3,14 +3,35 @@ import SQLite
 import StreamModel
 
 extension AuditLog {
-    /// Checks every message and change against its actions (see ``RowFingerprint``): the
-    /// write-once columns must hash to what the first action recorded, and a change's
-    /// status must be the one its last state-changing action left; a batch's range must be the
-    /// one its message named. Pages through the tables, so memory stays flat.
-    static func verifyRows(in db: AuditDatabase) throws -> (checked: Int, broken: (row: String, reason: String)?) {
+    /// How many offenders each of verify's row checks names at most: the first ones, by id.
+    static let offendersPerCheck = 5
+
+    /// Checks that the tables are complete and agree with the chain, each check streaming (in
+    /// pages, or one anti-join served by an index), so memory stays flat however long the log:
+    /// - every message and change has its ingest action, whose fingerprint (see ``RowFingerprint``)
+    ///   its write-once columns still hash to; a change's status is the one its last
+    ///   state-changing action left;
+    /// - every batch has the actions its message records for it (`batch N <status>`), its status is
+    ///   the one the last of them left, and its range is the one its message named;
+    /// - every action's change, message and batch exists, and so does every row a change, an image
+    ///   or a batch refers to (on SQLite `PRAGMA foreign_key_check` too).
+    /// - Returns: How many messages, changes and batches were checked, and the problems found
+    ///   (at most ``offendersPerCheck`` per check), each naming its row.
+    static func verifyRows(in db: AuditDatabase) throws -> (checked: Int, problems: [VerifyReport.RowProblem]) {
+        var problems: [VerifyReport.RowProblem] = []
+        let messages = try verifyMessages(in: db, into: &problems)
+        let changes = try verifyChanges(in: db, into: &problems)
+        let batches = try verifyBatches(in: db, into: &problems)
+        try verifyReferences(in: db, into: &problems)
+        return (messages + changes + batches, problems)
+    }
+
+    /// Every message against the fingerprint of its first action.
+    private static func verifyMessages(in db: AuditDatabase, into problems: inout [VerifyReport.RowProblem]) throws -> Int {
         var checked = 0
+        var found = 0
         var lastRowID: Int64 = 0
-        while true {
+        pages: while found < offendersPerCheck {
             var page: [(rowid: Int64, id: String)] = []
             try db.forEachRow("SELECT rowid, message_id FROM messages WHERE rowid > ? ORDER BY rowid LIMIT 1000", [lastRowID]) {
                 page.append(($0.column(0), $0.column(1)))
@@ -19,26 +40,37 @@ extension AuditLog {
             lastRowID = last.rowid
             for message in page {
                 checked += 1
+                let row = "message \(message.id)"
                 let response = try db.queryOne(
                     "SELECT response FROM actions INDEXED BY actions_message WHERE message_id = ? ORDER BY id LIMIT 1",
                     [message.id]
                 ) { $0.column(0) as String? }
-                let recorded = RowFingerprint.recorded(RowFingerprint.messageKey, in: response ?? nil)
-                guard let recorded else {
-                    return (checked, ("message \(message.id)", "message \(message.id): no action records it as ingested"))
+                var reason: String?
+                if let recorded = RowFingerprint.recorded(RowFingerprint.messageKey, in: response ?? nil) {
+                    if try RowFingerprint.message(message.id, in: db) != recorded {
+                        reason = "\(row): its body or fields differ from what was ingested"
+                    }
+                } else {
+                    reason = "\(row): no action records it as ingested"
                 }
-                guard try RowFingerprint.message(message.id, in: db) == recorded else {
-                    return (
-                        checked,
-                        ("message \(message.id)", "message \(message.id): its body or fields differ from what was ingested")
-                    )
+                if let reason {
+                    problems.append(VerifyReport.RowProblem(row: row, reason: reason))
+                    found += 1
+                    if found == offendersPerCheck { break pages }
                 }
             }
         }
-        let stateKinds = RowFingerprint.statusAfter.keys.map(\.rawValue).sorted()
-        let kindList = stateKinds.map { "'\($0)'" }.joined(separator: ", ")
+        return checked
+    }
+
+    /// Every change against the fingerprint of its first action, and its status against its last
+    /// state-changing action.
+    private static func verifyChanges(in db: AuditDatabase, into problems: inout [VerifyReport.RowProblem]) throws -> Int {
+        let kindList = RowFingerprint.statusAfter.keys.map(\.rawValue).sorted().map { "'\($0)'" }.joined(separator: ", ")
+        var checked = 0
+        var found = 0
         var lastChangeID: Int64 = 0
-        while true {
+        pages: while found < offendersPerCheck {
             var page: [(id: Int64, status: String)] = []
             try db.forEachRow("SELECT id, status FROM changes WHERE id > ? ORDER BY id LIMIT 1000", [lastChangeID]) {
                 page.append(($0.column(0), $0.column(1)))
@@ -51,73 +83,189 @@ extension AuditLog {
                 let first = try db.queryOne(
                     "SELECT response FROM actions INDEXED BY actions_change WHERE change_id = ? ORDER BY id LIMIT 1", [change.id]
                 ) { $0.column(0) as String? }
-                guard let recorded = RowFingerprint.recorded(RowFingerprint.changeKey, in: first ?? nil) else {
-                    return (checked, (row, "\(row): no action records it as ingested"))
+                var reason: String?
+                if let recorded = RowFingerprint.recorded(RowFingerprint.changeKey, in: first ?? nil) {
+                    if try RowFingerprint.change(change.id, in: db) != recorded {
+                        reason = "\(row): its keys, images or identity differ from what was ingested"
+                    } else {
+                        let lastKind = try db.queryOne(
+                            """
+                            SELECT action FROM actions INDEXED BY actions_change
+                            WHERE change_id = ? AND action IN (\(kindList)) ORDER BY id DESC LIMIT 1
+                            """, [change.id]
+                        ) { $0.column(0) as String }
+                        let expected = lastKind.flatMap(ActionKind.init(rawValue:)).flatMap { RowFingerprint.statusAfter[$0] }
+                        if expected?.rawValue != change.status {
+                            reason =
+                                "\(row): status is \(change.status) but its last action (\(lastKind ?? "none")) leaves it \(expected?.rawValue ?? "unknown")"
+                        }
+                    }
+                } else {
+                    reason = "\(row): no action records it as ingested"
                 }
-                guard try RowFingerprint.change(change.id, in: db) == recorded else {
-                    return (checked, (row, "\(row): its keys, images or identity differ from what was ingested"))
-                }
-                let lastKind = try db.queryOne(
-                    """
-                    SELECT action FROM actions INDEXED BY actions_change
-                    WHERE change_id = ? AND action IN (\(kindList)) ORDER BY id DESC LIMIT 1
-                    """, [change.id]
-                ) { $0.column(0) as String }
-                let expected = lastKind.flatMap(ActionKind.init(rawValue:)).flatMap { RowFingerprint.statusAfter[$0] }
-                guard expected?.rawValue == change.status else {
-                    return (
-                        checked,
-                        (
-                            row,
-                            "\(row): status is \(change.status) but its last action (\(lastKind ?? "none")) leaves it \(expected?.rawValue ?? "unknown")"
-                        )
-                    )
+                if let reason {
+                    problems.append(VerifyReport.RowProblem(row: row, reason: reason))
+                    found += 1
+                    if found == offendersPerCheck { break pages }
                 }
             }
         }
-        return try verifyBatches(in: db, checked: checked)
+        return checked
     }
 
-    /// Checks every batch's identity against the body of the message that named it (the body
-    /// is checked against its fingerprint above): a range edited after ingest is caught.
-    private static func verifyBatches(in db: AuditDatabase, checked: Int) throws
-        -> (checked: Int, broken: (row: String, reason: String)?)
-    {
-        var checked = checked
+    /// Every batch against its message: its identity against the range the message's body named
+    /// (the body is checked against its fingerprint above), and its status against the last of the
+    /// actions its message records for it, whose outcomes start `batch <id> <status>`.
+    private static func verifyBatches(in db: AuditDatabase, into problems: inout [VerifyReport.RowProblem]) throws -> Int {
+        var checked = 0
+        var found = 0
         var lastID: Int64 = 0
-        while true {
-            var page: [(id: Int64, arn: String, shard: String, start: String, end: String, body: String?)] = []
+        pages: while found < offendersPerCheck {
+            var page: [(id: Int64, message: String, status: String, arn: String, shard: String, start: String, end: String)] = []
             try db.forEachRow(
                 """
-                SELECT batches.id, stream_arn, shard_id, start_sequence, end_sequence,
-                       (SELECT body FROM messages WHERE messages.message_id = batches.message_id)
+                SELECT id, message_id, status, stream_arn, shard_id, start_sequence, end_sequence
                 FROM batches WHERE id > ? ORDER BY id LIMIT 1000
                 """, [lastID]
-            ) { page.append(($0.column(0), $0.column(1), $0.column(2), $0.column(3), $0.column(4), $0.column(5))) }
+            ) { page.append(($0.column(0), $0.column(1), $0.column(2), $0.column(3), $0.column(4), $0.column(5), $0.column(6))) }
             guard let last = page.last else { break }
             lastID = last.id
             for batch in page {
                 checked += 1
                 let row = "batch \(batch.id)"
-                guard let body = batch.body, case .failedBatch(let named) = DLQEnvelope(body: body),
-                    named.streamARN == batch.arn, named.shardID == batch.shard,
-                    named.startSequenceNumber.digits == batch.start, named.endSequenceNumber.digits == batch.end
-                else {
-                    return (checked, (row, "\(row): its stream, shard or range differs from what its message named"))
+                let body = try db.queryOne("SELECT body FROM messages WHERE message_id = ?", [batch.message]) {
+                    $0.column(0) as String
+                }
+                let lastOutcome = try db.queryOne(
+                    """
+                    SELECT outcome FROM actions INDEXED BY actions_message
+                    WHERE message_id = ? AND \(db.likeWithoutEscapes("outcome")) ORDER BY id DESC LIMIT 1
+                    """, [batch.message, "\(row) %"]
+                ) { $0.column(0) as String }
+                let recordedStatus = lastOutcome.map { $0.dropFirst(row.count + 1).prefix { $0.isLetter || $0 == "_" } }
+                var reason: String?
+                if let body, case .failedBatch(let named) = DLQEnvelope(body: body), named.streamARN == batch.arn,
+                    named.shardID == batch.shard, named.startSequenceNumber.digits == batch.start,
+                    named.endSequenceNumber.digits == batch.end
+                {
+                    if let recordedStatus {
+                        if recordedStatus != batch.status {
+                            reason = "\(row): status is \(batch.status) but its last action leaves it \(recordedStatus)"
+                        }
+                    } else {
+                        reason = "\(row): no action of its message records it"
+                    }
+                } else {
+                    reason = "\(row): its stream, shard or range differs from what its message named"
+                }
+                if let reason {
+                    problems.append(VerifyReport.RowProblem(row: row, reason: reason))
+                    found += 1
+                    if found == offendersPerCheck { break pages }
                 }
             }
         }
-        return (checked, nil)
+        return checked
+    }
+
+    /// The rows that rows or actions refer to, each check one anti-join in key order served by an
+    /// index, naming its first few offenders: a deleted change, message or batch leaves its actions
+    /// (and its images, changes or batches) pointing at nothing.
+    private static func verifyReferences(in db: AuditDatabase, into problems: inout [VerifyReport.RowProblem]) throws {
+        let limit = offendersPerCheck
+        try db.forEachRow(
+            """
+            SELECT change_id, min(id) FROM actions INDEXED BY actions_change
+            WHERE change_id > ? AND NOT EXISTS (SELECT 1 FROM changes WHERE changes.id = actions.change_id)
+            GROUP BY change_id ORDER BY change_id LIMIT ?
+            """, [Int64(0), limit]
+        ) {
+            let change: Int64 = $0.column(0)
+            let action: Int64 = $0.column(1)
+            problems.append(.init(row: "change \(change)", reason: "change \(change) is missing: action \(action) records it"))
+        }
+        try db.forEachRow(
+            """
+            SELECT message_id, min(id) FROM actions INDEXED BY actions_message
+            WHERE message_id >= ? AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.message_id = actions.message_id)
+            GROUP BY message_id ORDER BY message_id LIMIT ?
+            """, ["", limit]
+        ) {
+            let message: String = $0.column(0)
+            let action: Int64 = $0.column(1)
+            problems.append(
+                .init(row: "message \(message)", reason: "message \(message) is missing: action \(action) records it"))
+        }
+        let batch = db.batchNamed(in: "actions.outcome")
+        try db.forEachRow(
+            """
+            SELECT id, \(batch.id) FROM actions
+            WHERE id > ? AND \(batch.condition)
+              AND NOT EXISTS (SELECT 1 FROM batches WHERE batches.id = \(batch.id) AND batches.message_id = actions.message_id)
+            ORDER BY id LIMIT ?
+            """, [Int64(0), limit]
+        ) {
+            let action: Int64 = $0.column(0)
+            let batch: Int64 = $0.column(1)
+            problems.append(
+                .init(row: "batch \(batch)", reason: "batch \(batch) of its message is missing: action \(action) records it"))
+        }
+        try db.forEachRow(
+            """
+            SELECT change_id FROM change_images
+            WHERE change_id > ? AND NOT EXISTS (SELECT 1 FROM changes WHERE changes.id = change_images.change_id)
+            ORDER BY change_id LIMIT ?
+            """, [Int64(0), limit]
+        ) {
+            let change: Int64 = $0.column(0)
+            problems.append(.init(row: "change \(change)", reason: "change \(change) is missing but its images remain"))
+        }
+        try db.forEachRow(
+            """
+            SELECT id, message_id FROM changes
+            WHERE id > ? AND message_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.message_id = changes.message_id)
+            ORDER BY id LIMIT ?
+            """, [Int64(0), limit]
+        ) {
+            let change: Int64 = $0.column(0)
+            let message: String = $0.column(1)
+            problems.append(.init(row: "change \(change)", reason: "change \(change): its message \(message) is missing"))
+        }
+        try db.forEachRow(
+            """
+            SELECT id, message_id FROM batches
+            WHERE id > ? AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.message_id = batches.message_id)
+            ORDER BY id LIMIT ?
+            """, [Int64(0), limit]
+        ) {
+            let batch: Int64 = $0.column(0)
+            let message: String = $0.column(1)
+            problems.append(.init(row: "batch \(batch)", reason: "batch \(batch): its message \(message) is missing"))
+        }
+        guard !db.isPostgres else { return }
+        // Every other reference the schema declares (PostgreSQL enforces its foreign keys itself).
+        try db.forEachRow(#"SELECT "table", rowid, parent FROM pragma_foreign_key_check LIMIT ?"#, [limit]) {
+            let table: String = $0.column(0)
+            let rowID: Int64? = $0.column(1)
+            let parent: String = $0.column(2)
+            let row = "\(table) \(rowID.map(String.init) ?? "?")"
+            problems.append(.init(row: row, reason: "\(row) refers to a row of \(parent) that is missing (foreign_key_check)"))
+        }
     }
 
     /// Walks the action chain from the first action, recomputing every hash from the stored
     /// columns (see ``ActionChain``) — with this instance's key from the chain's key anchor
-    /// on — and runs `PRAGMA integrity_check`. Reads in pages from one snapshot, so memory
-    /// stays flat.
+    /// on —, checks that the tables are complete and agree with the chain (every message,
+    /// change and batch recorded by its actions, with the status its last action left, and
+    /// every row an action or a row refers to present: see the README's verify section), and runs
+    /// `PRAGMA integrity_check`. Reads in pages (or index-served anti-joins that name only their
+    /// first few offenders) from one snapshot, so memory stays flat.
     /// - Parameter expectedHead: A head recorded earlier (e.g. from `serve`'s log); the report
     ///   is broken unless the chain still holds it: that action, with that hash.
     /// - Returns: How many actions were checked, the first broken link (with the reason, naming
-    ///   the action), the chain's head, where it is keyed, and the integrity check's lines.
+    ///   the action), the rows that do not agree with the chain (a few per check), the chain's head,
+    ///   where it is keyed, and the integrity check's lines.
     /// - Throws: ``AuditLogError``: `.keyRequired` when the chain is keyed and this instance
     ///   holds no key, `.invalidKey` when it holds another, or when the database cannot be read.
     public func verify(expectedHead: ChainHead? = nil) throws(AuditLogError) -> VerifyReport {
@@ -212,8 +360,8 @@ extension AuditLog {
             let integrity = try db.integrityCheck()
             return VerifyReport(
                 actionsChecked: checked, firstBrokenActionID: broken?.0, brokenReason: broken?.1,
-                rowsChecked: rows.checked, firstBrokenRow: rows.broken?.row, brokenRowReason: rows.broken?.reason,
-                integrityCheck: integrity, head: head, keyedFrom: keyedFrom, headReason: headReason)
+                rowsChecked: rows.checked, rowProblems: rows.problems, integrityCheck: integrity, head: head,
+                keyedFrom: keyedFrom, headReason: headReason)
         }
     }
 

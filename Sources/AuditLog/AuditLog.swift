@@ -1,7 +1,7 @@
 // AuditLog: the durable store of the reprocessor — DLQ messages, the changes they carried,
 // and an append-only, hash-chained record of every action taken on them — in one SQLite
-// file (the embedded default) or a shared PostgreSQL database (schema: the bundled
-// migrations/ folder; migrations/postgres/ for PostgreSQL).
+// file (the embedded default) or a shared PostgreSQL database (schema: the package's
+// migrations/ folder, migrations/postgres/ for PostgreSQL, built into the binary).
 //
 // It enforces the change state machine and answers the audit queries with keyset paging,
 // so memory does not grow with the database. It talks to no network service and knows
@@ -37,7 +37,12 @@ public actor AuditLog {
         PostgresURL.isPostgresLocation(location)
     }
 
-    /// Opens or creates the SQLite database (mode 0600) and applies the bundled migrations.
+    /// Opens (or, with `creating`, creates) the SQLite database and applies the migrations built into
+    /// the binary.
+    ///
+    /// The file must be an audit store (a SQLite database with this program's migration history);
+    /// with `creating`, a missing file is created (mode 0600), and an empty file or a database without
+    /// tables is made a store. Modes are changed (to 0600) only once the file is recognised as a store.
     ///
     /// With a key, every action this instance appends is keyed (HMAC-SHA-256, see
     /// ``ActionChain``). A chain that is not keyed yet is re-anchored at open: the actions
@@ -47,64 +52,24 @@ public actor AuditLog {
     ///   - path: The database file, e.g. `./dlq-audit.sqlite3`.
     ///   - chainKey: The audit chain key, or nil for an unkeyed chain (such an instance can
     ///     read a keyed chain but neither append to nor verify it).
-    /// - Throws: ``AuditLogError``: `.corrupt` when the file is not a database, `.migration`
+    ///   - creating: Whether a store may be created here (commands that write); when false a
+    ///     missing file is refused.
+    /// - Throws: ``AuditLogError``: `.missingStore` when the file does not exist and `creating` is
+    ///   false, `.corrupt` when the file is not a database or not an audit store, `.migration`
     ///   when its schema history does not match this program's migrations (edited or missing
     ///   migration, newer schema), `.invalidKey` when the chain is keyed with another key,
     ///   `.storage` when it cannot be opened or stays locked.
-    public init(path: String, chainKey: AuditChainKey? = nil) throws(AuditLogError) {
-        try self.init(path: path, chainKey: chainKey, migrationsFolder: try Self.migrationsFolder())
-    }
-
-    /// Opens the store at `location`: a `postgres://` (or `postgresql://`) URL opens the shared
-    /// PostgreSQL database, anything else is a SQLite file's path (see ``init(path:chainKey:)``).
-    ///
-    /// PostgreSQL's migrations (`migrations/postgres/`) are applied at open, each under an
-    /// advisory lock, so instances starting together apply each once.
-    /// - Parameters:
-    ///   - location: The path or URL (`sslmode` and the password as ``PostgresURL`` reads them).
-    ///   - chainKey: As for ``init(path:chainKey:)``.
-    ///   - environment: Where `PGPASSWORD` is read when the URL has no password.
-    /// - Throws: ``AuditLogError`` as ``init(path:chainKey:)``; for PostgreSQL `.storage` when the
-    ///   URL is invalid or the server cannot be reached or refuses the login.
-    public init(
-        location: String, chainKey: AuditChainKey? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
-    ) async throws(AuditLogError) {
-        guard PostgresURL.isPostgresLocation(location) else {
-            try self.init(path: location, chainKey: chainKey)
-            return
-        }
-        let session: PostgresSession
-        do {
-            let url = try PostgresURL(location, environment: environment)
-            let folder = try Self.migrationsFolder().appendingPathComponent("postgres")
-            session = try await PostgresSession.open(
-                url, migrations: try Migration.load(from: folder), checksum: ActionChain.migrationChecksum)
-        } catch let error as PostgresStoreError {
-            throw AuditLogError(error)
-        } catch let error as SQLiteError {
-            throw AuditLogError(error)
-        } catch let error as AuditLogError {
-            throw error
-        } catch {
-            throw AuditLogError(code: .storage, description: "\(error)")
-        }
-        self.init(path: session.url.description, database: AuditDatabase(.postgres(session)), threadName: "AuditLog PostgreSQL")
-        try anchorChain(chainKey)
-    }
-
-    /// Opens or creates the database and applies the migrations found in `migrationsFolder`.
-    /// - Throws: ``AuditLogError`` as ``init(path:chainKey:)``.
-    init(path: String, chainKey: AuditChainKey? = nil, migrationsFolder: URL) throws(AuditLogError) {
+    public init(path: String, chainKey: AuditChainKey? = nil, creating: Bool = true) throws(AuditLogError) {
         let database: AuditDatabase
         do {
-            let connection = try Connection(path: path)
+            let migrations = try Self.migrations(EmbeddedMigrations.sqlite, from: "migrations")
+            let connection = try Connection(path: path, accepting: .migrated(creating: creating))
             // Statement journals in memory: a write inside a transaction that may fail part-way
             // (a CHECK, UNIQUE or foreign key) journals the pages it changes so that it can be undone
             // alone. On disk that is a temporary file and two write calls per page per statement, most
             // of an ingest's system time; in memory, a few pages per statement. Durability is the
             // same: this journal only ever undoes an unfinished statement.
             try connection.execute("PRAGMA temp_store = MEMORY")
-            let migrations = try Migration.load(from: migrationsFolder)
             try connection.migrate(migrations, checksum: ActionChain.migrationChecksum)
             database = AuditDatabase(.sqlite(connection))
             try Self.anchor(chainKey, in: database)
@@ -118,17 +83,59 @@ public actor AuditLog {
         self.init(path: path, database: database, threadName: "AuditLog \((path as NSString).lastPathComponent)")
     }
 
+    /// Opens the store at `location`: a `postgres://` (or `postgresql://`) URL opens the shared
+    /// PostgreSQL database, anything else is a SQLite file's path (see ``init(path:chainKey:creating:)``).
+    ///
+    /// PostgreSQL's migrations (`migrations/postgres/`) are applied at open, each under an
+    /// advisory lock, so instances starting together apply each once.
+    /// - Parameters:
+    ///   - location: The path or URL (`sslmode` and the password as ``PostgresURL`` reads them).
+    ///   - chainKey: As for ``init(path:chainKey:creating:)``.
+    ///   - creating: Whether a store may be created there; when false a missing file, or a PostgreSQL
+    ///     database without the store's tables, is refused (`.missingStore`).
+    ///   - environment: Where `PGPASSWORD` is read when the URL has no password.
+    /// - Throws: ``AuditLogError`` as ``init(path:chainKey:creating:)``; for PostgreSQL `.storage` when the
+    ///   URL is invalid or the server cannot be reached or refuses the login.
+    public init(
+        location: String, chainKey: AuditChainKey? = nil, creating: Bool = true,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws(AuditLogError) {
+        guard PostgresURL.isPostgresLocation(location) else {
+            try self.init(path: location, chainKey: chainKey, creating: creating)
+            return
+        }
+        let session: PostgresSession
+        do {
+            let url = try PostgresURL(location, environment: environment)
+            session = try await PostgresSession.open(
+                url, migrations: try Self.migrations(EmbeddedMigrations.postgres, from: "migrations/postgres"),
+                checksum: ActionChain.migrationChecksum, creating: creating)
+        } catch let error as PostgresStoreError {
+            throw AuditLogError(error)
+        } catch let error as SQLiteError {
+            throw AuditLogError(error)
+        } catch let error as AuditLogError {
+            throw error
+        } catch {
+            throw AuditLogError(code: .storage, description: "\(error)")
+        }
+        self.init(path: session.url.description, database: AuditDatabase(.postgres(session)), threadName: "AuditLog PostgreSQL")
+        try anchorChain(chainKey)
+    }
+
     private init(path: String, database: AuditDatabase, threadName: String) {
         self.path = path
         self.database = database
         executor = DedicatedThreadExecutor(name: threadName)
     }
 
-    private static func migrationsFolder() throws(AuditLogError) -> URL {
-        guard let folder = Bundle.module.url(forResource: "migrations", withExtension: nil) else {
-            throw AuditLogError(code: .migration, description: "the migrations folder is missing from the AuditLog bundle")
+    /// The migrations built into the binary (``EmbeddedMigrations``), as the runners apply them.
+    static func migrations(_ files: [(fileName: String, sql: String)], from origin: String) throws(AuditLogError) -> [Migration] {
+        do {
+            return try Migration.load(files: files, from: origin)
+        } catch {
+            throw AuditLogError(error)
         }
-        return folder
     }
 
     /// On the actor's thread (PostgreSQL's answers are waited for there): ``anchor(_:in:)``.

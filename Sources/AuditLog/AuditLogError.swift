@@ -16,6 +16,7 @@ public struct AuditLogError: Error, CustomStringConvertible, Sendable {
             case invalidCursor = "invalid cursor"
             case invalidKey = "invalid key"
             case keyRequired = "key required"
+            case missingStore = "missing store"
         }
 
         private let kind: Kind
@@ -44,6 +45,9 @@ public struct AuditLogError: Error, CustomStringConvertible, Sendable {
         public static let invalidKey = Code(.invalidKey)
         /// The chain is keyed and this process holds no key: it may read, but not write or verify.
         public static let keyRequired = Code(.keyRequired)
+        /// There is no store where one was to be opened (no such file, or a PostgreSQL database
+        /// without the store's tables), and the open was not allowed to create one.
+        public static let missingStore = Code(.missingStore)
 
         /// The code's name, e.g. "illegal transition".
         public var description: String {
@@ -66,6 +70,10 @@ public struct AuditLogError: Error, CustomStringConvertible, Sendable {
     init(_ error: SQLiteError) {
         if error.code == .migration {
             self.init(code: .migration, description: error.description)
+        } else if error.code == .missing {
+            self.init(code: .missingStore, description: "no audit store: \(error.description)")
+        } else if error.code == .foreign {
+            self.init(code: .corrupt, description: error.description)
         } else if let resultCode = error.resultCode,
             ResultCode.SQLITE_NOTADB ~= resultCode || ResultCode.SQLITE_CORRUPT ~= resultCode
         {
@@ -77,7 +85,13 @@ public struct AuditLogError: Error, CustomStringConvertible, Sendable {
 
     /// Classifies a PostgreSQL error: migration problems, and the rest (storage).
     init(_ error: PostgresStoreError) {
-        self.init(code: error.code == .migration ? .migration : .storage, description: error.description)
+        let code: Code =
+            switch error.code {
+            case .migration: .migration
+            case .missing: .missingStore
+            default: .storage
+            }
+        self.init(code: code, description: error.description)
     }
 
     static func corruptRow(_ what: String) -> AuditLogError {

@@ -768,12 +768,15 @@ public struct VerifyReport: Sendable, Hashable {
     public var firstBrokenActionID: Int64?
     /// What is wrong with it, naming the action.
     public var brokenReason: String?
-    /// How many messages and changes were checked against what their first action recorded.
+    /// How many messages, changes and batches were checked against what their actions recorded.
     public var rowsChecked: Int
-    /// The first message or change that no longer matches its actions, e.g. `change 12` (nil when all match).
-    public var firstBrokenRow: String?
+    /// The rows that do not agree with the chain: edited, missing, without the actions that record
+    /// them, or with another status than their last action left; the first few of each check, by id.
+    public var rowProblems: [RowProblem]
+    /// The first row that does not agree with the chain, e.g. `change 12` (nil when all do).
+    public var firstBrokenRow: String? { rowProblems.first?.row }
     /// What is wrong with it, naming the row.
-    public var brokenRowReason: String?
+    public var brokenRowReason: String? { rowProblems.first?.reason }
     /// `PRAGMA integrity_check` lines; `["ok"]` when the file is sound.
     public var integrityCheck: [String]
     /// The last action of the unbroken part of the chain, with its hash.
@@ -786,7 +789,7 @@ public struct VerifyReport: Sendable, Hashable {
     /// Makes a report.
     public init(
         actionsChecked: Int, firstBrokenActionID: Int64?, brokenReason: String?, rowsChecked: Int = 0,
-        firstBrokenRow: String? = nil, brokenRowReason: String? = nil, integrityCheck: [String],
+        rowProblems: [RowProblem] = [], integrityCheck: [String],
         head: ChainHead = ChainHead(count: 0, hash: String(repeating: "0", count: 64)), keyedFrom: Int64? = nil,
         headReason: String? = nil
     ) {
@@ -797,15 +800,28 @@ public struct VerifyReport: Sendable, Hashable {
         self.firstBrokenActionID = firstBrokenActionID
         self.brokenReason = brokenReason
         self.rowsChecked = rowsChecked
-        self.firstBrokenRow = firstBrokenRow
-        self.brokenRowReason = brokenRowReason
+        self.rowProblems = rowProblems
         self.integrityCheck = integrityCheck
     }
 
-    /// The chain is unbroken and holds the expected head (if one was given), every message
-    /// and change matches its actions, and the database passed its integrity check.
+    /// A row that does not agree with the chain.
+    public struct RowProblem: Sendable, Hashable {
+        /// The row, e.g. `change 12`, `message m-1`, `batch 3`, `change_images 7`.
+        public var row: String
+        /// What is wrong with it, naming the row.
+        public var reason: String
+
+        /// Makes a problem.
+        public init(row: String, reason: String) {
+            self.row = row
+            self.reason = reason
+        }
+    }
+
+    /// The chain is unbroken and holds the expected head (if one was given), every row agrees with
+    /// it (see ``rowProblems``), and the database passed its integrity check.
     public var isIntact: Bool {
-        firstBrokenActionID == nil && firstBrokenRow == nil && integrityCheck == ["ok"] && headReason == nil
+        firstBrokenActionID == nil && rowProblems.isEmpty && integrityCheck == ["ok"] && headReason == nil
     }
 
     /// Whether part of the chain is keyed (HMAC-SHA-256).

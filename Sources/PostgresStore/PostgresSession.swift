@@ -54,13 +54,17 @@ public final class PostgresSession: @unchecked Sendable {
     ///   - url: The database.
     ///   - migrations: Every migration the program knows (`migrations/postgres/`).
     ///   - checksum: Computes the recorded checksum of a migration's SQL (SHA-256 hex, as SQLite's).
+    ///   - creating: Whether a database without a store (no `schema_migrations` table) is made one;
+    ///     when false it is refused.
     ///   - logger: Where postgres-nio logs.
     /// - Returns: The open session; ``appliedAtOpen`` says what this open migrated.
     /// - Throws: ``PostgresStoreError``: `.connection` when the server cannot be reached or
     ///   refuses the login or TLS (with the server's SQLSTATE when it answered), `.migration`
-    ///   naming the file when the history does not match the migrations or one fails.
+    ///   naming the file when the history does not match the migrations or one fails, `.missing`
+    ///   when the database holds no store and `creating` is false.
     public static func open(
-        _ url: PostgresURL, migrations: [Migration], checksum: (String) -> String, logger: Logger = Logger(label: "PostgresStore")
+        _ url: PostgresURL, migrations: [Migration], checksum: (String) -> String, creating: Bool = true,
+        logger: Logger = Logger(label: "PostgresStore")
     ) async throws(PostgresStoreError) -> PostgresSession {
         let configuration = try connectionConfiguration(url)
         let connection: PostgresConnection
@@ -71,12 +75,27 @@ public final class PostgresSession: @unchecked Sendable {
         }
         let applied: [Migration]
         do {
+            if !creating { try await requireStore(on: connection, url: url, logger: logger) }
             applied = try await migrate(connection, migrations, checksum: checksum, logger: logger)
         } catch {
             _ = try? await connection.close()
             throw error
         }
         return PostgresSession(url: url, configuration: configuration, connection: connection, logger: logger, applied: applied)
+    }
+
+    /// Refuses a database without a store (no migration history), before anything is created in it.
+    private static func requireStore(on connection: PostgresConnection, url: PostgresURL, logger: Logger)
+        async throws(PostgresStoreError)
+    {
+        let applied: [AppliedMigration]
+        do {
+            applied = try await appliedMigrations(on: connection, logger: logger)
+        } catch {
+            throw PostgresStoreError(code: .statement, context: "cannot read the migration history", cause: error)
+        }
+        guard applied.isEmpty else { return }
+        throw PostgresStoreError(code: .missing, message: "the database \(url) holds no audit store (no schema_migrations table)")
     }
 
     /// Runs one statement (`$1`, `$2`… for `bindings`) and waits for all its rows.

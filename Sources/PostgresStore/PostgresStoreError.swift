@@ -13,6 +13,7 @@ public struct PostgresStoreError: Error, CustomStringConvertible, Sendable {
             case connection
             case statement
             case migration
+            case missing
         }
 
         private let kind: Kind
@@ -29,6 +30,8 @@ public struct PostgresStoreError: Error, CustomStringConvertible, Sendable {
         public static let statement = Code(.statement)
         /// The migrations do not match the database's history, or one of them failed.
         public static let migration = Code(.migration)
+        /// The database holds no store (no `schema_migrations` table) and the open may not create one.
+        public static let missing = Code(.missing)
 
         /// A short name without dynamic values, fit for a metric label.
         public var description: String { kind.rawValue }

@@ -4,7 +4,9 @@ import StreamModel
 extension AuditJSON {
     /// `verify --json`: `{"ok", "head": {"count", "hash"}, "keyed", "keyedFrom", "actionsChecked",
     /// "firstBrokenActionId", "brokenReason", "headReason", "rowsChecked", "firstBrokenRow",
-    /// "brokenRowReason", "integrityCheck"}`.
+    /// "brokenRowReason", "rowProblems": [{"row", "reason"}], "integrityCheck"}`: `rowProblems` names
+    /// every row that does not agree with the chain (the first few of each check), the first of them
+    /// again in `firstBrokenRow` and `brokenRowReason`.
     /// - Parameter report: What ``AuditLog/verify(expectedHead:)`` found.
     /// - Returns: The JSON object.
     public static func verifyReport(_ report: VerifyReport) -> JSONValue {
@@ -20,6 +22,8 @@ extension AuditJSON {
             "rowsChecked": .number(String(report.rowsChecked)),
             "firstBrokenRow": optional(report.firstBrokenRow),
             "brokenRowReason": optional(report.brokenRowReason),
+            "rowProblems": .array(
+                report.rowProblems.map { .object(["row": .string($0.row), "reason": .string($0.reason)]) }),
             "integrityCheck": .array(report.integrityCheck.map(JSONValue.string)),
         ])
     }

@@ -64,18 +64,22 @@ public struct Reprocessor: Sendable {
     ///   - settings: Resolved settings.
     ///   - environment: Where AWS settings are read from.
     ///   - logger: The logger.
+    ///   - creatingStore: Whether a missing store is created (commands that write); when false it
+    ///     is refused with `AuditLogError` `.missingStore`.
     /// - Throws: Errors of ``loadAuditKey(settings:environment:logger:)`` and
     ///   ``loadDatabasePassword(settings:environment:logger:)``; `AuditLogError` when the store
-    ///   cannot be opened or migrated, or is keyed with another key.
+    ///   is missing (and may not be created), cannot be opened or migrated, or is keyed with another key.
     public static func open(
-        settings: ReprocessorSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
+        settings: ReprocessorSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger,
+        creatingStore: Bool = true
     ) async throws -> Reprocessor {
         let key = try await loadAuditKey(settings: settings, environment: environment, logger: logger)
         var storeEnvironment = environment
         if let password = try await loadDatabasePassword(settings: settings, environment: environment, logger: logger) {
             storeEnvironment["PGPASSWORD"] = password
         }
-        let auditLog = try await AuditLog(location: settings.auditDatabasePath, chainKey: key, environment: storeEnvironment)
+        let auditLog = try await AuditLog(
+            location: settings.auditDatabasePath, chainKey: key, creating: creatingStore, environment: storeEnvironment)
         return Reprocessor(settings: settings, auditLog: auditLog, environment: environment, logger: logger)
     }
 

@@ -47,7 +47,7 @@ public enum StoreMigration {
         guard FileManager.default.fileExists(atPath: sourcePath) else {
             throw ReprocessorError(.invalidSetting, "--from \(sourcePath): no such file")
         }
-        let source = try AuditLog(path: sourcePath, chainKey: chainKey)
+        let source = try AuditLog(path: sourcePath, chainKey: chainKey, creating: false)
         let before = try await source.verify()
         guard before.isIntact else {
             throw AuditLogError(

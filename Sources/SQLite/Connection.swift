@@ -1,7 +1,7 @@
 internal import CSQLite
 // SQLite: a small Swift wrapper over libsqlite3 for the audit log.
 //
-// It opens database files (WAL, foreign keys on, busy timeout, mode 0600), compiles and
+// It opens database files (WAL, foreign keys on, busy timeout, mode 0600 once recognised), compiles and
 // caches statements, binds and reads typed values, runs transactions and applies
 // migrations. It knows nothing about the audit log's tables, and raw SQLite handles
 // never leave this module.
@@ -20,27 +20,55 @@ public final class Connection {
     private var statementObserver: StatementObserver?
     var attachments: [ObjectIdentifier: Any] = [:]
 
-    /// Opens (or creates) the database at `path`.
+    /// Which files ``init(path:busyTimeout:accepting:)`` opens, and whether it may create one.
+    public enum Acceptance: Sendable, Hashable {
+        /// Any SQLite database; a missing file is created.
+        case anyDatabase
+        /// A database that has a migration history (a `schema_migrations` table, as
+        /// ``Connection/migrate(_:checksum:)`` leaves it). With `creating`, also a new database that
+        /// the caller then migrates: a missing file (created), an empty file, or a database without tables.
+        case migrated(creating: Bool)
+
+        var creates: Bool {
+            switch self {
+            case .anyDatabase: true
+            case .migrated(let creating): creating
+            }
+        }
+    }
+
+    /// Opens the database at `path`, creating it when `acceptance` allows.
     ///
-    /// A new file is created with mode 0600 before SQLite opens it; an existing one (and an
-    /// existing `-wal` or `-shm` file) is set to 0600; SQLite gives the `-wal` and `-shm`
-    /// files it creates the same mode. A symbolic link is refused, not followed. The connection uses WAL journaling, `synchronous = FULL`
-    /// (a commit is durable when it returns), foreign keys, defensive mode (no writes to the
-    /// schema table) and extended result codes.
+    /// Before SQLite opens anything: a symbolic link (the file, its `-wal` or `-shm`) is refused, not
+    /// followed; so is anything but a regular file. A file that is not a database is refused at
+    /// SQLite's first read, which changes nothing in it. A missing file is created with mode 0600 only when `acceptance` allows, and
+    /// the modes of existing files are changed only once the file is recognised as one `acceptance`
+    /// accepts: then the database and its `-wal` and `-shm` files are set to 0600 (SQLite gives the
+    /// `-wal` and `-shm` files it creates the same mode). The connection uses WAL journaling,
+    /// `synchronous = FULL` (a commit is durable when it returns), foreign keys, defensive mode (no
+    /// writes to the schema table) and extended result codes.
     /// - Parameters:
     ///   - path: The database file.
     ///   - busyTimeout: How long to wait for another connection's lock.
-    /// - Throws: ``SQLiteError``: `SQLITE_CANTOPEN` when the file cannot be opened or created,
-    ///   is a symbolic link, is not a regular file, or cannot be made mode 0600,
-    ///   `SQLITE_NOTADB` when it is not a SQLite database, `SQLITE_BUSY` when another connection
-    ///   keeps it locked past the timeout. The description names the file.
-    public init(path: String, busyTimeout: Duration = .seconds(5)) throws(SQLiteError) {
+    ///   - acceptance: Which files are accepted, and whether a missing one is created.
+    /// - Throws: ``SQLiteError``: code ``SQLiteError/Code/missing`` when the file does not exist and may
+    ///   not be created, ``SQLiteError/Code/foreign`` when it is a database (or an empty file) that
+    ///   `acceptance` does not accept; `SQLITE_CANTOPEN` when the file cannot be opened or created, is
+    ///   a symbolic link, is not a regular file, or cannot be made mode 0600, `SQLITE_NOTADB` when it is
+    ///   not a SQLite database, `SQLITE_BUSY` when another connection keeps it locked past the timeout.
+    ///   The description names the file.
+    public init(path: String, busyTimeout: Duration = .seconds(5), accepting acceptance: Acceptance = .anyDatabase)
+        throws(SQLiteError)
+    {
         self.path = path
         self.busyTimeout = busyTimeout
-        try Self.securePrivateFiles(path)
+        let isFile = !path.isEmpty && path != ":memory:" && !path.hasPrefix("file:")
+        if isFile { try Self.checkFiles(path, create: acceptance.creates) }
         var handle: OpaquePointer?
+        // A checked file exists by now: SQLite must not create one (nor another in its place).
         let flags =
-            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW
+            SQLITE_OPEN_READWRITE | (isFile ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+            | SQLITE_OPEN_NOFOLLOW
         let code = sqlite3_open_v2(path, &handle, flags, nil)
         guard code == SQLITE_OK, let handle else {
             let error = SQLiteError(connection: handle, resultCode: code, sql: nil, path: path)
@@ -54,7 +82,22 @@ public final class Connection {
         var enabled: Int32 = 0
         csqlite_db_config_enable_fkey(handle, 1, &enabled)
         csqlite_db_config_defensive(handle, 1, &enabled)
-        // The first statements read the file header: a file that is not a database fails here.
+        // The first statement reads the file header: a file that is not a database fails here.
+        let tables = try firstRow("SELECT count(*) FROM sqlite_schema") { $0.int64(at: 0) } ?? 0
+        if case .migrated(let creating) = acceptance {
+            let hasHistory =
+                try firstRow("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'") { _ in true }
+                ?? false
+            guard hasHistory || (creating && tables == 0) else {
+                throw SQLiteError(
+                    code: .foreign, resultCode: nil,
+                    message: tables == 0
+                        ? "\(path) is empty: not a database this program made"
+                        : "\(path) is a SQLite database this program did not make (it has no schema_migrations table)",
+                    path: path)
+            }
+        }
+        if isFile { try Self.makePrivate(path) }
         let journalMode = try firstRow("PRAGMA journal_mode = WAL") { $0.string(at: 0) }
         guard journalMode?.lowercased() == "wal" else {
             throw SQLiteError(
@@ -64,7 +107,6 @@ public final class Connection {
         }
         try execute("PRAGMA synchronous = FULL")
         try execute("PRAGMA foreign_keys = ON")
-        _ = try firstRow("SELECT count(*) FROM sqlite_schema") { $0.int64(at: 0) }
     }
 
     deinit {
@@ -72,46 +114,76 @@ public final class Connection {
         sqlite3_close_v2(handle)
     }
 
-    /// Makes sure the database and its `-wal` and `-shm` files are private before SQLite
-    /// opens them: creates `path` with mode 0600 if it does not exist, refuses a symbolic
-    /// link or anything but a regular file, and sets mode 0600 on an existing file that has
-    /// another (refusing when that is not allowed, e.g. another user's file).
-    private static func securePrivateFiles(_ path: String) throws(SQLiteError) {
-        guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return }
-        try securePrivateFile(path, create: true)
+    private static func refusal(_ path: String, _ message: String) -> SQLiteError {
+        SQLiteError(code: .database, resultCode: .SQLITE_CANTOPEN, message: message, path: path)
+    }
+
+    /// Checks the files before SQLite opens them, changing no mode: creates `path` (mode 0600) when
+    /// it is missing and `create` allows; refuses a symbolic link or anything but a regular file (the
+    /// database, its `-wal`, its `-shm`). An existing file is only looked at (`lstat`), never opened:
+    /// closing a descriptor of it would drop the POSIX locks another connection of this process holds
+    /// on it. SQLite's first read then refuses a file that is not a database.
+    private static func checkFiles(_ path: String, create: Bool) throws(SQLiteError) {
+        var status = stat()
+        if lstat(path, &status) != 0 {
+            let number = errno
+            guard number == ENOENT else { throw openFailure(path, number) }
+            guard create else {
+                throw SQLiteError(code: .missing, resultCode: nil, message: "\(path) does not exist", path: path)
+            }
+            // A new file, so no connection has it open: this descriptor may be closed.
+            let descriptor = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR)
+            guard descriptor >= 0 else { throw openFailure(path, errno) }
+            close(descriptor)
+        } else if status.st_mode & S_IFMT == S_IFLNK {
+            throw openFailure(path, ELOOP)
+        } else if status.st_mode & S_IFMT != S_IFREG {
+            throw refusal(path, "\(path) is not a regular file")
+        }
         for suffix in ["-wal", "-shm"] {
-            try securePrivateFile(path + suffix, create: false)
+            var status = stat()
+            guard lstat(path + suffix, &status) == 0 else {
+                if errno == ENOENT { continue }
+                throw openFailure(path + suffix, errno)
+            }
+            if status.st_mode & S_IFMT == S_IFLNK { throw openFailure(path + suffix, ELOOP) }
+            guard status.st_mode & S_IFMT == S_IFREG else {
+                throw refusal(path + suffix, "\(path + suffix) is not a regular file")
+            }
         }
     }
 
-    private static func securePrivateFile(_ path: String, create: Bool) throws(SQLiteError) {
-        func refuse(_ message: String) -> SQLiteError {
-            SQLiteError(code: .database, resultCode: .SQLITE_CANTOPEN, message: message, path: path)
+    private static func openFailure(_ path: String, _ number: Int32) -> SQLiteError {
+        if number == ELOOP {
+            return refusal(path, "\(path) is a symbolic link, which is not followed: give the path of the file itself")
         }
-        let flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (create ? O_CREAT : 0)
-        let descriptor = open(path, flags, S_IRUSR | S_IWUSR)
-        guard descriptor >= 0 else {
-            let number = errno
-            if number == ENOENT && !create { return }
-            if number == ELOOP {
-                throw refuse("\(path) is a symbolic link, which is not followed: give the path of the file itself")
+        return refusal(path, "cannot open or create the file: \(String(cString: strerror(number)))")
+    }
+
+    /// Makes the database and its `-wal` and `-shm` files (those that exist) mode 0600, once the
+    /// database is known to be one the caller accepts.
+    ///
+    /// By path, never through a descriptor of its own: the connection is open by now, and closing
+    /// any other descriptor of these files would drop the POSIX locks SQLite holds on them (WAL
+    /// readers and writers would no longer see each other). A symbolic link is not followed.
+    private static func makePrivate(_ path: String) throws(SQLiteError) {
+        for file in [path, path + "-wal", path + "-shm"] {
+            var status = stat()
+            guard lstat(file, &status) == 0 else {
+                let number = errno
+                if number == ENOENT && file != path { continue }
+                throw openFailure(file, number)
             }
-            throw refuse("cannot open or create the file: \(String(cString: strerror(number)))")
-        }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw refuse("cannot read the file's mode: \(String(cString: strerror(errno)))")
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw refuse("\(path) is not a regular file")
-        }
-        let mode = status.st_mode & 0o777
-        guard mode != 0o600 else { return }
-        guard fchmod(descriptor, 0o600) == 0 else {
-            throw refuse(
-                "\(path) has mode \(String(mode, radix: 8)) and cannot be made 0600 (\(String(cString: strerror(errno)))): "
-                    + "the audit log must be readable by its owner only; chmod 600 it as its owner")
+            if status.st_mode & S_IFMT == S_IFLNK { throw openFailure(file, ELOOP) }
+            guard status.st_mode & S_IFMT == S_IFREG else { throw refusal(file, "\(file) is not a regular file") }
+            let mode = status.st_mode & 0o777
+            guard mode != 0o600 else { continue }
+            guard fchmodat(AT_FDCWD, file, 0o600, AT_SYMLINK_NOFOLLOW) == 0 else {
+                throw refusal(
+                    file,
+                    "\(file) has mode \(String(mode, radix: 8)) and cannot be made 0600 (\(String(cString: strerror(errno)))): "
+                        + "the audit log must be readable by its owner only; chmod 600 it as its owner")
+            }
         }
     }
 

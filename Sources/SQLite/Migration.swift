@@ -36,30 +36,43 @@ public struct Migration: Sendable, Hashable {
                 code: .migration, resultCode: nil, message: "cannot read the migrations folder: \(error.localizedDescription)",
                 path: folder.path)
         }
-        var migrations: [Int: Migration] = [:]
+        var files: [(fileName: String, sql: String)] = []
         for fileName in fileNames.sorted() where fileName.hasSuffix(".sql") {
             let fileURL = folder.appendingPathComponent(fileName)
-            guard let (version, name) = parse(fileName: fileName) else {
-                throw SQLiteError(
-                    code: .migration, resultCode: nil,
-                    message:
-                        "migration file \(fileName) is not named NNNN_name.sql (four digits from 0001, then letters, digits or _)",
-                    path: fileURL.path)
-            }
-            let sql: String
             do {
-                sql = try String(contentsOf: fileURL, encoding: .utf8)
+                files.append((fileName, try String(contentsOf: fileURL, encoding: .utf8)))
             } catch {
                 throw SQLiteError(
                     code: .migration, resultCode: nil,
                     message: "cannot read migration \(fileName): \(error.localizedDescription)",
                     path: fileURL.path)
             }
+        }
+        return try load(files: files, from: folder.path)
+    }
+
+    /// Makes the migrations of `files` (file name and text, e.g. built into the binary), ordered by
+    /// version, with the rules of ``load(from:)``: every name `NNNN_name.sql`, no version twice, none 0.
+    /// - Parameters:
+    ///   - files: Each file's name (`0001_audit_log.sql`) and text.
+    ///   - origin: Where the files come from, for error messages.
+    /// - Throws: ``SQLiteError`` with code ``SQLiteError/Code/migration`` naming the file.
+    public static func load(files: [(fileName: String, sql: String)], from origin: String) throws(SQLiteError) -> [Migration] {
+        var migrations: [Int: Migration] = [:]
+        for (fileName, sql) in files {
+            let filePath = (origin as NSString).appendingPathComponent(fileName)
+            guard let (version, name) = parse(fileName: fileName) else {
+                throw SQLiteError(
+                    code: .migration, resultCode: nil,
+                    message:
+                        "migration file \(fileName) is not named NNNN_name.sql (four digits from 0001, then letters, digits or _)",
+                    path: filePath)
+            }
             if let existing = migrations[version] {
                 throw SQLiteError(
                     code: .migration, resultCode: nil,
                     message: "migrations \(existing.fileName) and \(fileName) have the same version \(version)",
-                    path: fileURL.path)
+                    path: filePath)
             }
             migrations[version] = Migration(version: version, name: name, sql: sql)
         }

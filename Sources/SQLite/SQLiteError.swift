@@ -9,6 +9,8 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         private enum Kind: Hashable, Sendable {
             case database
             case migration
+            case missing
+            case foreign
         }
 
         private let kind: Kind
@@ -21,12 +23,19 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
         public static let database = Code(.database)
         /// The migrations folder and the database's migration history disagree, or a migration failed.
         public static let migration = Code(.migration)
+        /// The database file does not exist, and the connection was not allowed to create it.
+        public static let missing = Code(.missing)
+        /// The file is a SQLite database (or empty), but not one this module's migrations keep:
+        /// it has no `schema_migrations` table.
+        public static let foreign = Code(.foreign)
 
-        /// `database` or `migration`.
+        /// `database`, `migration`, `missing` or `foreign`.
         public var description: String {
             switch kind {
             case .database: "database"
             case .migration: "migration"
+            case .missing: "missing"
+            case .foreign: "foreign"
             }
         }
     }
@@ -65,7 +74,9 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// "SQLite error 2067 SQLITE_CONSTRAINT_UNIQUE: UNIQUE constraint failed: t.x - while executing `INSERT …` (database /var/db.sqlite3)".
     public var description: String {
         var line: String
-        if let resultCode {
+        if code == .missing || code == .foreign {
+            return message
+        } else if let resultCode {
             line = "SQLite error \(resultCode): \(message)"
             if let hint = Self.hint(for: resultCode) { line += " (\(hint))" }
         } else {

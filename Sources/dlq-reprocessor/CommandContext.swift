@@ -8,10 +8,17 @@ import Synchronization
 /// Builds what a command needs from its options, once per process.
 enum CommandContext {
     /// Bootstraps logging and opens the reprocessor.
+    ///
+    /// Only the commands that write (`ingest`, `run`, `serve`, `reconcile`; `migrate-store` makes
+    /// its target itself) create a store: for every other command a `--db` that names no store is a usage
+    /// error (exit 2) naming it, so a mistyped path never leaves a new, empty store behind.
     /// - Parameters:
     ///   - global: Database and logging options.
     ///   - connection: Connection options, when the command has them.
-    static func open(_ global: GlobalOptions, _ connection: ConnectionOptions? = nil) async throws -> Reprocessor {
+    ///   - creatingStore: Whether a missing store is created.
+    static func open(_ global: GlobalOptions, _ connection: ConnectionOptions? = nil, creatingStore: Bool = false)
+        async throws -> Reprocessor
+    {
         bootstrapLogging(global)
         let overrides = ReprocessorSettings.Overrides(
             queue: connection?.queueURL, auditDatabasePath: global.db, openSearchEndpoint: connection?.opensearch,
@@ -20,7 +27,13 @@ enum CommandContext {
             visibilityTimeoutSeconds: connection?.visibilityTimeout, auditKeyFile: global.auditKeyFile,
             auditKeySecretARN: global.auditKeySecretArn)
         let settings = try ReprocessorSettings.resolve(overrides)
-        return try await Reprocessor.open(settings: settings, logger: Logger(label: "dlq-reprocessor"))
+        do {
+            return try await Reprocessor.open(
+                settings: settings, logger: Logger(label: "dlq-reprocessor"), creatingStore: creatingStore)
+        } catch let error as AuditLogError where error.code == .missingStore {
+            throw UsageError(
+                message: "\(error) (only ingest, run, serve and reconcile create a store: check --db / AUDIT_DB)")
+        }
     }
 
     /// Sends logs to standard error in `--log-format`, at `--log-level` and above.

@@ -309,9 +309,11 @@ struct StatsCommand: AsyncParsableCommand {
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the audit hash chain and the database's integrity (exit 1 when broken).",
+        abstract: "Check the audit hash chain, that every row agrees with it, none missing, and integrity (exit 1 when broken).",
         discussion: """
-            A keyed chain needs its key (--audit-key-file or --audit-key-secret-arn). --expect-head COUNT:HEX \
+            Every message, change and batch must be recorded by its actions, with the status its last action left; \
+            every row an action names must exist. A keyed chain needs its key (--audit-key-file or \
+            --audit-key-secret-arn). --expect-head COUNT:HEX \
             (a head printed earlier by verify or logged by serve) also fails when that head is no longer in the \
             chain: rows removed from its end, or history rewritten before it.
             """)
@@ -337,7 +339,8 @@ struct VerifyCommand: AsyncParsableCommand {
             if report.isIntact {
                 print(
                     "ok: \(report.actionsChecked) actions, hash chain intact, \(keying); head \(report.head); "
-                        + "\(report.rowsChecked) messages and changes match their actions; integrity_check ok")
+                        + "\(report.rowsChecked) messages, changes and batches match their actions, none missing; "
+                        + "integrity_check ok")
             } else {
                 if let broken = report.firstBrokenActionID {
                     print("BROKEN: action \(broken): \(report.brokenReason ?? "hash mismatch")")
@@ -345,8 +348,8 @@ struct VerifyCommand: AsyncParsableCommand {
                 if let headReason = report.headReason {
                     print("BROKEN: \(headReason)")
                 }
-                if let row = report.firstBrokenRow {
-                    print("BROKEN: \(row): \(report.brokenRowReason ?? "does not match its actions")")
+                for problem in report.rowProblems {
+                    print("BROKEN: \(problem.reason)")
                 }
                 if report.integrityCheck != ["ok"] {
                     print("integrity_check: \(report.integrityCheck.joined(separator: "; "))")

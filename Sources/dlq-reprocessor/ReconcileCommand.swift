@@ -41,7 +41,8 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global, connection)
+        // Reconcile writes (its runs and repairs are recorded): it may start a new store.
+        let reprocessor = try await CommandContext.open(global, connection, creatingStore: true)
         let reconciliation = try await reprocessor.makeReconciliation()
         let request = ReconcileRequest(
             segments: segments ?? OperatorInput.segments.standard, repair: repair && !dryRun, actor: actor ?? loginName(),

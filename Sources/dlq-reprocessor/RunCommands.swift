@@ -62,7 +62,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global, connection)
+        let reprocessor = try await CommandContext.open(global, connection, creatingStore: true)
         let ingestor = try await reprocessor.makeIngestor(options: drain.ingestOptions)
         let progress = ProgressLine()
         var summary = try await ingestor.drain { progress.show("ingest", done: $0.messagesReceived) }
@@ -101,7 +101,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global, connection)
+        let reprocessor = try await CommandContext.open(global, connection, creatingStore: true)
         let progress = ProgressLine()
         let result = try await CronRun(reprocessor: reprocessor).run(
             options: drain.ingestOptions,

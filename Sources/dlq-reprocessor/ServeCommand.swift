@@ -41,7 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global, connection)
+        let reprocessor = try await CommandContext.open(global, connection, creatingStore: true)
         let options: ServeOptions
         do {
             options = ServeOptions(
