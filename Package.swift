@@ -97,7 +97,8 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["EmbedMigrations"]
         ),
-        .plugin(name: "EmbedMigrations", capability: .buildTool()),
+        // Sits under Sources/ (the layout keeps the top level to the package, sources, tests, schema and scripts).
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), path: "Sources/EmbedMigrations"),
         .target(
             name: "Reprocessor",
             dependencies: [

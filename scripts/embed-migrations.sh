@@ -2,7 +2,7 @@
 # Writes the Swift source that builds the schema's migrations into the binary: every
 # NNNN_name.sql file of MIGRATIONS (SQLite's) and of MIGRATIONS/postgres (PostgreSQL's), each
 # as a raw string literal holding the file's exact text. The AuditLog target's build-tool
-# plugin (Plugins/EmbedMigrations) runs it at every build where a migration changed, so
+# plugin (Sources/EmbedMigrations) runs it at every build where a migration changed, so
 # migrations/ stays the schema's only source and the executable needs no resource folder.
 #
 # Usage: scripts/embed-migrations.sh MIGRATIONS OUTPUT.swift
