@@ -46,6 +46,17 @@ public struct AuditQueries: Sendable {
     /// Most bytes of message bodies one page of `quarantined` carries (at least one message, whatever its size).
     public static let quarantinedPageBytes = 4 * 1024 * 1024
 
+    /// Applied changes whose freshness `stats` summarises (the newest).
+    public static let freshnessSample = 1000
+
+    // MARK: stats
+
+    /// `stats`: the counts and states of the store, and the freshness of the last
+    /// ``freshnessSample`` applied changes (sent → applied).
+    public func stats() async throws -> (stats: AuditStats, recentLags: [AppliedLag]) {
+        (try await auditLog.stats(), try await auditLog.recentAppliedLags(limit: Self.freshnessSample))
+    }
+
     // MARK: changes
 
     /// A page of changes matching `filter`: `{"changes": [...], "next": cursor|null}`.

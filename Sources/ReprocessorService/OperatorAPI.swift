@@ -39,7 +39,8 @@ struct OperatorAPI: Sendable {
         routes.add(RouteTable.metrics) { _, _ in await metrics() }
         routes.add(RouteTable.stats) { request, _ in
             _ = try QueryInput(request, allowed: [])
-            return JSONResponse.make(AuditJSON.stats(try await auditLog.stats()))
+            let (stats, recentLags) = try await queries.stats()
+            return JSONResponse.make(AuditJSON.stats(stats, recentLags: recentLags))
         }
         routes.add(RouteTable.changes) { request, _ in try await list(request) }
         routes.add(RouteTable.change) { request, context in try await show(request, context) }

@@ -254,8 +254,7 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let reprocessor = try await CommandContext.open(global)
-        let stats = try await reprocessor.auditLog.stats()
-        let lags = try await reprocessor.auditLog.recentAppliedLags(limit: 1000)
+        let (stats, lags) = try await AuditQueries(auditLog: reprocessor.auditLog).stats()
         if json {
             Output.json(AuditJSON.stats(stats, recentLags: lags))
             return

@@ -61,7 +61,7 @@ public final class PostgresServer: Sendable {
         let pgCtl = [
             binaries.appendingPathComponent("pg_ctl").path, "-D", folder.appendingPathComponent("data").path, "-l",
             folder.appendingPathComponent("log").path, "-w", "-t", "60", "-o",
-            "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50", "start",
+            "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300", "start",
         ]
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -210,7 +210,7 @@ public final class PostgresServer: Sendable {
                 trap "" PIPE
                 folder=$1; pg_ctl=$2; port=$3; shift 3
                 if ! "$@" "$pg_ctl" -D "$folder/data" -l "$folder/log" -w -t 60 \\
-                    -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" \\
+                    -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" \\
                     start > "$folder/pg_ctl.out" 2>&1; then
                     echo failed
                     exit 1
