@@ -18,7 +18,8 @@ extension ServeTests {
                     Array(records[start..<min(start + 2, records.count)]), requestID: "req-\(start)", arrivedAt: Date())
             }
             // Long polls of 20 s, as in production: a drain returns only when a receive comes back empty.
-            let service = try await RunningService.start(world, arguments: ["--wait", "20"])
+            let service = try await RunningService.start(
+                world, arguments: ["--wait", "20"], environment: ConsoleFixture.tokens)
             defer { service.process.stop() }
 
             // A failing Lambda on a busy table: the same batches arrive again and again, a few a second.
@@ -45,6 +46,13 @@ extension ServeTests {
             #expect(
                 try await service.metric("dlq_batch_retention_left_seconds") == 86_400,
                 "no batch pending: a whole retention left")
+            // The console's overview shows the same: no batch waiting, and the freshness of the applies.
+            let browser = ConsoleBrowser(baseURL: service.baseURL)
+            #expect(try await browser.logIn(ConsoleFixture.readerToken).status == 303)
+            let overview = try await browser.get("/ui")
+            #expect(overview.status == 200, "\(overview)")
+            #expect(overview.body.contains("no batch waiting"), "\(overview.body)")
+            #expect(overview.body.contains("(last 6 applied)"), "\(overview.body)")
             let stats = try await service.get("/v1/stats")
             #expect(stats.json?["batches"]?["pending"]?.numberText == "0", "\(stats)")
             #expect(stats.json?["batches"]?["read"]?.numberText == String(bodies.count), "\(stats)")

@@ -90,6 +90,15 @@ enum ConsoleTemplates {
               <dt>Quarantined</dt><dd><a href="/ui/quarantined">{{messagesQuarantined}}</a></dd>
             </dl>
           </section>
+          <section{{#streamsUnavailable}} class="paused"{{/streamsUnavailable}}>
+            <h2>Batches and freshness</h2>
+            {{#streamProblems}}<p class="problem" role="alert"><strong>Stream unavailable</strong> since {{#since}}{{>time}}{{/since}}: <span class="error-text">{{reason}}</span></p>{{/streamProblems}}
+            <dl class="facts">
+              <dt>Batches waiting</dt><dd data-batches-pending>{{batchesPending}}{{#oldestBatch}}, the oldest since {{>time}}{{/oldestBatch}}</dd>
+              <dt>Time left before retention</dt><dd data-retention-left>{{#retentionLeft}}{{.}} for the most urgent batch{{/retentionLeft}}{{^retentionLeft}}no batch waiting{{/retentionLeft}}</dd>
+              <dt>Sent → applied</dt><dd data-lag>{{#lag}}p50 {{p50}} s, p99 {{p99}} s, max {{max}} s (last {{changes}} applied){{/lag}}{{^lag}}nothing applied yet{{/lag}}</dd>
+            </dl>
+          </section>
           <section>
             <h2>Latest reconcile</h2>
             {{#reconcile}}

@@ -14,6 +14,16 @@ enum ConsoleText {
         return (value < 0 ? "-" : "") + grouped
     }
 
+    /// A span of time in its largest units: `23 h 12 min`, `4 min 10 s`, `12 s`; `past` when negative.
+    static func duration(seconds: Double) -> String {
+        guard seconds >= 0 else { return "past (\(duration(seconds: -seconds)) ago)" }
+        let whole = Int(seconds)
+        let (hours, minutes, rest) = (whole / 3600, whole % 3600 / 60, whole % 60)
+        if hours > 0 { return "\(hours) h \(minutes) min" }
+        if minutes > 0 { return "\(minutes) min \(rest) s" }
+        return "\(rest) s"
+    }
+
     /// `1 change`, `1,284 changes`.
     static func changes(_ count: Int) -> String {
         "\(number(count)) \(count == 1 ? "change" : "changes")"

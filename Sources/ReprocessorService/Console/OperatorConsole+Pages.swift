@@ -13,10 +13,12 @@ extension OperatorConsole {
     static let depthTimeout: Duration = .seconds(3)
 
     /// `GET /ui`: counts by status (each a link to the list), the oldest pending change, the DLQ's
-    /// depth, the last run and the lease, whether replay is paused, the latest reconcile.
+    /// depth, the last run and the lease, whether replay is paused, the batches waiting and their
+    /// time left before their stream's retention, freshness (sent → applied), streams that cannot
+    /// be described, the latest reconcile.
     func overview(_ request: Request, _ session: ConsoleSession) async throws -> Response {
         let now = Date()
-        let stats = try await auditLog.stats()
+        let (stats, recentLags) = try await queries.stats()
         let attention: Set<ChangeStatus> = [.failed, .parked, .expired]
         var values: [String: Any] = [
             "counts": ChangeStatus.allCases.map { status -> [String: Any] in
@@ -36,6 +38,21 @@ extension OperatorConsole {
                 "holder": lease.holder, "epoch": String(lease.epoch), "held": lease.isHeld(at: now),
                 "since": ConsoleTime.view(lease.acquiredAt, now: now),
             ]
+        }
+        values["batchesPending"] = ConsoleText.number(stats.batches[.pending] ?? 0)
+        values["oldestBatch"] = stats.oldestWaitingBatchSince.map { ConsoleTime.view($0, now: now) }
+        values["retentionLeft"] = stats.mostUrgentBatchLastRecordAt.map {
+            ConsoleText.duration(seconds: DLQIngestor.retentionLeft(lastRecordAt: $0, now: now))
+        }
+        if case .object(let lag) = AuditJSON.lagSummary(recentLags) {
+            values["lag"] = [
+                "changes": lag["changes"]?.numberText ?? "0", "p50": lag["p50Seconds"]?.numberText ?? "-",
+                "p99": lag["p99Seconds"]?.numberText ?? "-", "max": lag["maxSeconds"]?.numberText ?? "-",
+            ]
+        }
+        values["streamsUnavailable"] = !stats.streamProblems.isEmpty
+        values["streamProblems"] = stats.streamProblems.map { problem -> [String: Any] in
+            ["reason": problem.reason, "since": ConsoleTime.view(problem.since, now: now)]
         }
         values["paused"] = stats.replayPause.map { pause -> [String: Any] in
             ["reason": pause.reason, "since": ConsoleTime.view(pause.since, now: now)]
