@@ -1,6 +1,9 @@
+import AWSClients
+import AuditLog
 import Foundation
 import OpenSearchClient
 import StreamModel
+import Synchronization
 import TestSupport
 import Testing
 
@@ -57,5 +60,56 @@ extension ServeTests {
             #expect(stats.json?["batches"]?["pending"]?.numberText == "0", "\(stats)")
             #expect(stats.json?["batches"]?["read"]?.numberText == String(bodies.count), "\(stats)")
         }
+
+        @Test("SIGTERM while the DLQ keeps filling and batches are read: exit 0, every message stored or still in SQS")
+        func stopDuringInflow() async throws {
+            let world = try await ReprocessorWorld.start(visibilityTimeoutSeconds: 5)
+            for id in 1...6 { try await world.putArtist("\(id)", name: "Artist \(id)") }
+            let records = try await world.streamRecords()
+            let service = try await RunningService.start(world, arguments: ["--wait", "20"])
+            defer { service.process.stop() }
+
+            // Format A and B alternating, each message its own (a new request id, a new correlation id).
+            let sent = Counter()
+            let producer = Task {
+                while !Task.isCancelled {
+                    let number = sent.value
+                    let record = records[number % records.count]
+                    let body =
+                        number % 2 == 0
+                        ? world.failedBatchBody([record], requestID: "stop-\(number)", arrivedAt: Date())
+                        : world.forwardedBody([record.record], correlationID: "stop-\(number)")
+                    try await world.send([body])
+                    sent.add()
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            try await service.eventually("the service has stored some of the inflow", timeout: .seconds(60)) {
+                (try await service.metric("dlq_messages_ingested_total") ?? 0) >= 10
+            }
+            service.process.send(signal: SIGTERM)
+            let exit = await service.process.waitForExit(timeout: .seconds(60))
+            producer.cancel()
+            _ = await producer.result
+            #expect(exit?.status == 0 && exit?.killedBySignal == false, "\(String(describing: exit))")
+
+            // Whatever was received and not committed reappears once its visibility timeout (5 s) passes.
+            let total = sent.value
+            let auditLog = try AuditLog(path: world.auditDatabasePath)
+            try await service.eventually("each message is in the audit log or visible on the queue", timeout: .seconds(60)) {
+                let stored = try await auditLog.stats().messagesTotal
+                let counts = try await world.sqs.approximateMessageCounts(queueURL: world.queueURL)
+                return counts.inFlight == 0 && stored + counts.visible == total
+            }
+            let verify = try await world.cli("verify")
+            #expect(verify.status == 0, "\(verify)")
+        }
     }
+}
+
+/// A count the producer task and the test share.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func add() { count.withLock { $0 += 1 } }
 }
