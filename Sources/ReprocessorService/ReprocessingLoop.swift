@@ -125,8 +125,13 @@ struct ReprocessingLoop: Service {
             }
             do {
                 let stop: @Sendable () -> Bool = { control.isStopping || control.fence != fence }
+                // Each committed group wakes the stage it feeds: batch reads, or replay.
                 let summary = try await ingestor.drain(
-                    fence: fleet ? nil : fence, shouldStop: fleet ? { control.isStopping } : stop)
+                    fence: fleet ? nil : fence,
+                    progress: { progress in
+                        if progress.batchesStored > 0 { control.wake(.batchReads) }
+                        if progress.changesStored > 0 { control.wake(.replay) }
+                    }, shouldStop: fleet ? { control.isStopping } : stop)
                 control.setIngestHealthy(true)
                 if summary.messagesReceived > 0 {
                     logger.info(
@@ -159,12 +164,13 @@ struct ReprocessingLoop: Service {
             do {
                 let summary = try await ingestor.readPendingBatches(
                     fence: fence, shouldStop: { control.isStopping || control.fence != fence })
+                if summary.changesStored > 0 { control.wake(.replay) }
                 if summary.batchesRead + summary.batchesDelayed + summary.expired > 0 {
                     logger.info(
                         "batches: \(summary.batchesRead) read (\(summary.changesStored) new changes), \(summary.batchesDelayed) put off, \(summary.expired) expired"
                     )
                 } else {
-                    await pause(.seconds(1))
+                    await pause(.seconds(1), orWhenWoken: .batchReads)
                 }
             } catch let error as AuditLogError where error.code == .leaseLost {
                 control.setFence(nil, waitingOn: nil)
@@ -221,7 +227,7 @@ struct ReprocessingLoop: Service {
             }
             await observeFreshness()
             await logChainHead()
-            await pause(options.replayInterval)
+            await pause(options.replayInterval, orWhenWoken: .replay)
         }
     }
 
@@ -316,6 +322,15 @@ struct ReprocessingLoop: Service {
         }
     }
 
+    /// Sleeps for `duration`, or until another stage wakes `stage` (new batches stored, new
+    /// changes stored), looking every 50 ms; waking early on graceful shutdown or cancellation.
+    func pause(_ duration: Duration, orWhenWoken stage: LoopControl.Stage) async {
+        let deadline = ContinuousClock.now.advanced(by: duration)
+        while !control.isStopping, !control.takeWakeUp(stage), ContinuousClock.now < deadline {
+            await pause(min(.milliseconds(50), deadline - ContinuousClock.now))
+        }
+    }
+
     /// Sleeps for `duration`, waking early on graceful shutdown or cancellation.
     func pause(_ duration: Duration) async {
         guard !control.isStopping else { return }
@@ -332,6 +347,15 @@ final class LoopControl: Sendable {
         var waitingOn: String?
         var ingestHealthy = false
         var freshnessCursor: Int64?
+        var woken: Set<Stage> = []
+    }
+
+    /// A stage of the pipeline another can wake when it gives it work.
+    enum Stage: Hashable {
+        /// Reading stored batches from their streams.
+        case batchReads
+        /// Replaying due changes.
+        case replay
     }
     private let state = Mutex(State())
 
@@ -352,6 +376,10 @@ final class LoopControl: Sendable {
         }
     }
     func setIngestHealthy(_ value: Bool) { state.withLock { $0.ingestHealthy = value } }
+    /// Tells `stage` it has work (it stops waiting at its next look).
+    func wake(_ stage: Stage) { state.withLock { _ = $0.woken.insert(stage) } }
+    /// Whether `stage` was woken since it last looked; looking clears it.
+    func takeWakeUp(_ stage: Stage) -> Bool { state.withLock { $0.woken.remove(stage) != nil } }
     /// The last `applied` action whose lag was recorded (nil: not observing).
     var freshnessCursor: Int64? { state.withLock(\.freshnessCursor) }
     func setFreshnessCursor(_ cursor: Int64?) { state.withLock { $0.freshnessCursor = cursor } }
