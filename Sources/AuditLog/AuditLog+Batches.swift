@@ -197,29 +197,10 @@ extension AuditLog {
     /// - Throws: ``AuditLogError``: `.notFound`, `.illegalTransition` when it is read or skipped already, `.storage`.
     @discardableResult
     public func skipBatch(_ batchID: Int64, reason: String, actor: String, at: Date) throws(AuditLogError) -> BatchRecord {
-        let now = at.databaseMilliseconds
-        return try write { db in
-            guard let batch = try Self.batch(id: batchID, in: db) else {
-                throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")
-            }
-            guard [.pending, .expired].contains(batch.status) else {
-                throw AuditLogError(
-                    code: .illegalTransition,
-                    description: "batch \(batchID) is \(batch.status.rawValue): only a pending or expired batch can be skipped")
-            }
-            try db.run(
-                "UPDATE batches SET status = 'skipped', next_attempt_at = NULL, updated_at = ? WHERE id = ?", [now, batchID])
-            try Self.appendAction(
-                changeID: nil, messageID: batch.messageID,
-                ActionEntry(
-                    action: .skipped, actor: actor, reason: reason,
-                    outcome: "batch \(batchID) \(BatchStatus.skipped.rawValue) (was \(batch.status.rawValue))"),
-                at: now, in: db)
-            guard let updated = try Self.batch(id: batchID, in: db) else {
-                throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")
-            }
-            return updated
-        }
+        try operatorMovesBatch(
+            batchID, from: [.pending, .expired], to: .skipped, verb: "skipped",
+            set: "status = 'skipped', next_attempt_at = NULL, updated_at = ?1",
+            action: ActionEntry(action: .skipped, actor: actor, reason: reason, outcome: ""), at: at)
     }
 
     /// Reopens an expired batch: an operator found it was expired wrongly (a stream that was
@@ -234,28 +215,34 @@ extension AuditLog {
     /// - Throws: ``AuditLogError``: `.notFound`, `.illegalTransition` when it is not expired, `.storage`.
     @discardableResult
     public func reopenBatch(_ batchID: Int64, reason: String, actor: String, at: Date) throws(AuditLogError) -> BatchRecord {
+        try operatorMovesBatch(
+            batchID, from: [.expired], to: .pending, verb: "reopened",
+            set: "status = 'pending', attempts = 0, next_attempt_at = NULL, waiting_since = ?1, updated_at = ?1",
+            action: ActionEntry(action: .retried, actor: actor, reason: reason, outcome: ""), at: at)
+    }
+
+    /// An operator's move of a batch from one of `allowed` to `target`: the row updated with
+    /// `assignments` (`?1` is now), and `action` appended for its message with the outcome
+    /// `batch ID <target> (was <status>): <verb>` (the form `verify` reads a batch's status from).
+    private func operatorMovesBatch(
+        _ batchID: Int64, from allowed: Set<BatchStatus>, to target: BatchStatus, verb: String, set assignments: String,
+        action: ActionEntry, at: Date
+    ) throws(AuditLogError) -> BatchRecord {
         let now = at.databaseMilliseconds
         return try write { db in
             guard let batch = try Self.batch(id: batchID, in: db) else {
                 throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")
             }
-            guard batch.status == .expired else {
+            guard allowed.contains(batch.status) else {
+                let statuses = allowed.map(\.rawValue).sorted().joined(separator: " or ")
                 throw AuditLogError(
                     code: .illegalTransition,
-                    description: "batch \(batchID) is \(batch.status.rawValue): only an expired batch can be reopened")
+                    description: "batch \(batchID) is \(batch.status.rawValue): only a batch \(statuses) can be \(verb)")
             }
-            try db.run(
-                """
-                UPDATE batches SET status = 'pending', attempts = 0, next_attempt_at = NULL, waiting_since = ?1,
-                    updated_at = ?1
-                WHERE id = ?2
-                """, [now, batchID])
-            try Self.appendAction(
-                changeID: nil, messageID: batch.messageID,
-                ActionEntry(
-                    action: .retried, actor: actor, reason: reason,
-                    outcome: "batch \(batchID) \(BatchStatus.pending.rawValue) (was \(batch.status.rawValue)): reopened"),
-                at: now, in: db)
+            try db.run("UPDATE batches SET \(assignments) WHERE id = ?2", [now, batchID])
+            var entry = action
+            entry.outcome = "batch \(batchID) \(target.rawValue) (was \(batch.status.rawValue)): \(verb)"
+            try Self.appendAction(changeID: nil, messageID: batch.messageID, entry, at: now, in: db)
             guard let updated = try Self.batch(id: batchID, in: db) else {
                 throw AuditLogError(code: .notFound, description: "batch \(batchID) does not exist")
             }

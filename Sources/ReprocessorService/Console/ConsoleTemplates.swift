@@ -96,7 +96,7 @@ enum ConsoleTemplates {
             <dl class="facts">
               <dt>Batches waiting</dt><dd data-batches-pending>{{batchesPending}}{{#oldestBatch}}, the oldest since {{>time}}{{/oldestBatch}}</dd>
               <dt>Time left before retention</dt><dd data-retention-left>{{#retentionLeft}}{{.}} for the most urgent batch{{/retentionLeft}}{{^retentionLeft}}no batch waiting{{/retentionLeft}}</dd>
-              <dt>Sent → applied</dt><dd data-lag>{{#lag}}p50 {{p50}} s, p99 {{p99}} s, max {{max}} s (last {{changes}} applied){{/lag}}{{^lag}}nothing applied yet{{/lag}}</dd>
+              <dt>Sent → applied</dt><dd data-lag>{{#lag}}p50 {{p50}} s · p99 {{p99}} s · max {{max}} s (last {{changes}} applied){{/lag}}{{^lag}}nothing applied yet{{/lag}}</dd>
             </dl>
           </section>
           <section>

@@ -45,9 +45,12 @@ extension OperatorConsole {
             ConsoleText.duration(seconds: DLQIngestor.retentionLeft(lastRecordAt: $0, now: now))
         }
         if case .object(let lag) = AuditJSON.lagSummary(recentLags) {
+            func seconds(_ key: String) -> String {
+                lag[key]?.numberText.flatMap(Double.init).map { String(format: "%.1f", $0) } ?? "-"
+            }
             values["lag"] = [
-                "changes": lag["changes"]?.numberText ?? "0", "p50": lag["p50Seconds"]?.numberText ?? "-",
-                "p99": lag["p99Seconds"]?.numberText ?? "-", "max": lag["maxSeconds"]?.numberText ?? "-",
+                "changes": lag["changes"]?.numberText ?? "0", "p50": seconds("p50Seconds"), "p99": seconds("p99Seconds"),
+                "max": seconds("maxSeconds"),
             ]
         }
         values["streamsUnavailable"] = !stats.streamProblems.isEmpty
