@@ -61,6 +61,39 @@ extension ServeTests {
             #expect(stats.json?["batches"]?["read"]?.numberText == String(bodies.count), "\(stats)")
         }
 
+        @Test("two serves on a shared PostgreSQL store read and apply the batches while the DLQ keeps filling")
+        func fleetKeepsPaceDuringInflow() async throws {
+            let world = try await ReprocessorWorld.start()
+            for id in 1...6 { try await world.putArtist("\(id)", name: "Artist \(id)") }
+            let records = try await world.streamRecords()
+            let bodies = stride(from: 0, to: records.count, by: 2).map { start in
+                world.failedBatchBody(
+                    Array(records[start..<min(start + 2, records.count)]), requestID: "fleet-\(start)", arrivedAt: Date())
+            }
+            let environment = ["AUDIT_DB": try await SharedPostgresServer.newDatabase(), "DLQ_LEASE_TTL": "6"]
+            let first = try await RunningService.start(world, arguments: ["--wait", "20"], environment: environment)
+            defer { first.process.stop() }
+            let second = try await RunningService.start(world, arguments: ["--wait", "20"], environment: environment)
+            defer { second.process.stop() }
+
+            let producer = Task {
+                var sent = 0
+                while !Task.isCancelled {
+                    try await world.send([bodies[sent % bodies.count]])
+                    sent += 1
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            defer { producer.cancel() }
+            try await first.eventually("every artist is applied while the inflow goes on", timeout: .seconds(90)) {
+                for id in 1...6 where try await world.liveDocument("\(id)") == nil { return false }
+                return true
+            }
+            let stats = try await first.get("/v1/stats")
+            #expect(stats.json?["batches"]?["pending"]?.numberText == "0", "\(stats)")
+            #expect(stats.json?["batches"]?["read"]?.numberText == String(bodies.count), "\(stats)")
+        }
+
         @Test("SIGTERM while the DLQ keeps filling and batches are read: exit 0, every message stored or still in SQS")
         func stopDuringInflow() async throws {
             let world = try await ReprocessorWorld.start(visibilityTimeoutSeconds: 5)
