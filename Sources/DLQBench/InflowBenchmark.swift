@@ -6,10 +6,6 @@ import OpenSearchClient
 import SQLite
 import StreamModel
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Step 6: `serve` during a live outage. The real `dlq-reprocessor serve` runs as its own process
 /// (20 s long polls, replay every second) while a producer sends the DLQ a steady inflow at a
 /// fixed rate — format-A records naming ten real stream records each and forwarded records
@@ -71,7 +67,7 @@ struct InflowBenchmark: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(200))
         }
         let settleSeconds = Latencies.seconds(ContinuousClock.now - settleStart)
-        let peakRSS = try Self.peakRSS(pid: process.processIdentifier)
+        let peakRSS = try PeakMemory.residentSetBytes(pid: process.processIdentifier)
         process.terminate()
         process.waitUntilExit()
 
@@ -83,11 +79,11 @@ struct InflowBenchmark: AsyncParsableCommand {
         report.set("settleSeconds", settleSeconds)
         report.set("messagesPerSecond", Double(messages) / (inflowSeconds + settleSeconds))
         report.set("changesApplied", figures.lags.count)
-        report.set("lagP50Seconds", Self.percentile(figures.lags, 0.5))
-        report.set("lagP99Seconds", Self.percentile(figures.lags, 0.99))
+        report.set("lagP50Seconds", Latencies.percentile(0.5, of: figures.lags) ?? 0)
+        report.set("lagP99Seconds", Latencies.percentile(0.99, of: figures.lags) ?? 0)
         report.set("lagMaxSeconds", figures.lags.max() ?? 0)
         report.set("batches", figures.batchWaits.count)
-        report.set("batchWaitP50Seconds", Self.percentile(figures.batchWaits, 0.5))
+        report.set("batchWaitP50Seconds", Latencies.percentile(0.5, of: figures.batchWaits) ?? 0)
         report.set("batchWaitMaxSeconds", figures.batchWaits.max() ?? 0)
         report.set("servePeakRSSBytes", peakRSS)
         try report.print()
@@ -140,22 +136,6 @@ struct InflowBenchmark: AsyncParsableCommand {
             waits.append(Double(row.column(0) as Int64) / 1000)
         }
         return (lags, waits)
-    }
-
-    /// The `p` quantile of `values` (0 when empty), nearest rank.
-    static func percentile(_ values: [Double], _ p: Double) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        return sorted[max(0, min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
-    }
-
-    /// `VmHWM` of a running process, in bytes.
-    static func peakRSS(pid: Int32) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            if let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) { return kilobytes * 1024 }
-        }
-        throw BenchError("no VmHWM line for process \(pid)")
     }
 
     /// The records of the table's stream, in order, with what a body needs.

@@ -55,16 +55,17 @@ struct StepReport {
     }
 }
 
-/// The process's peak resident set size, as the kernel counts it.
+/// A process's peak resident set size, as the kernel counts it.
 enum PeakMemory {
-    /// `VmHWM` of /proc/self/status, in bytes.
-    static func residentSetBytes() throws -> Int {
-        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+    /// `VmHWM` of /proc/<pid>/status (this process's when `pid` is nil), in bytes.
+    static func residentSetBytes(pid: Int32? = nil) throws -> Int {
+        let path = "/proc/\(pid.map(String.init) ?? "self")/status"
+        let status = try String(contentsOfFile: path, encoding: .utf8)
         for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             if fields.count >= 3, let kibibytes = Int(fields[1]), fields[2] == "kB" { return kibibytes * 1024 }
         }
-        throw BenchError("no VmHWM line in /proc/self/status (peak RSS needs Linux)")
+        throw BenchError("no VmHWM line in \(path) (peak RSS needs Linux)")
     }
 }
 
@@ -82,8 +83,13 @@ struct Latencies {
 
     /// The `fraction` percentile (nearest rank), e.g. 0.99.
     func percentile(_ fraction: Double) -> Double {
-        guard !milliseconds.isEmpty else { return .nan }
-        let sorted = milliseconds.sorted()
+        Self.percentile(fraction, of: milliseconds) ?? .nan
+    }
+
+    /// The `fraction` percentile (nearest rank) of `values`; nil when there are none.
+    static func percentile(_ fraction: Double, of values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
         let rank = Int((fraction * Double(sorted.count)).rounded(.up))
         return sorted[min(max(rank, 1), sorted.count) - 1]
     }

@@ -12,11 +12,7 @@ extension ServeTests {
         func fleetOnANewSharedStore() async throws {
             let world = try await ReprocessorWorld.start()
             let database = try await SharedPostgresServer.newDatabase()
-            for id in 1...6 { try await world.putArtist("\(id)", name: "Artist \(id)") }
-            let records = try await world.streamRecords()
-            let bodies = stride(from: 0, to: records.count, by: 2).map { start in
-                world.failedBatchBody(Array(records[start..<min(start + 2, records.count)]), requestID: "req-\(start)")
-            }
+            let bodies = try await world.seedFailedBatches(artists: 6)
             try await world.send(bodies)
 
             let environment = ["AUDIT_DB": database, "DLQ_LEASE_TTL": "6"]

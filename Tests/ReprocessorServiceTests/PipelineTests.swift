@@ -14,12 +14,7 @@ extension ServeTests {
         @Test("batches stored while the DLQ keeps filling are read and applied while the inflow goes on")
         func batchesAreReadDuringInflow() async throws {
             let world = try await ReprocessorWorld.start()
-            for id in 1...6 { try await world.putArtist("\(id)", name: "Artist \(id)") }
-            let records = try await world.streamRecords()
-            let bodies = stride(from: 0, to: records.count, by: 2).map { start in
-                world.failedBatchBody(
-                    Array(records[start..<min(start + 2, records.count)]), requestID: "req-\(start)", arrivedAt: Date())
-            }
+            let bodies = try await world.seedFailedBatches(artists: 6, arrivedAt: Date())
             // Long polls of 20 s, as in production: a drain returns only when a receive comes back empty.
             let service = try await RunningService.start(
                 world, arguments: ["--wait", "20"], environment: ConsoleFixture.tokens)
@@ -64,12 +59,7 @@ extension ServeTests {
         @Test("two serves on a shared PostgreSQL store read and apply the batches while the DLQ keeps filling")
         func fleetKeepsPaceDuringInflow() async throws {
             let world = try await ReprocessorWorld.start()
-            for id in 1...6 { try await world.putArtist("\(id)", name: "Artist \(id)") }
-            let records = try await world.streamRecords()
-            let bodies = stride(from: 0, to: records.count, by: 2).map { start in
-                world.failedBatchBody(
-                    Array(records[start..<min(start + 2, records.count)]), requestID: "fleet-\(start)", arrivedAt: Date())
-            }
+            let bodies = try await world.seedFailedBatches(artists: 6, requestPrefix: "fleet-", arrivedAt: Date())
             let environment = ["AUDIT_DB": try await SharedPostgresServer.newDatabase(), "DLQ_LEASE_TTL": "6"]
             let first = try await RunningService.start(world, arguments: ["--wait", "20"], environment: environment)
             defer { first.process.stop() }

@@ -26,12 +26,7 @@ struct EmptyStoreTests {
     /// Puts six artists in the table and sends their stream records to the DLQ as format-A
     /// batches of two records each; returns how many batches were sent.
     static func seedBatches(_ world: ReprocessorWorld) async throws -> Int {
-        for id in 1...6 { try await world.putArtist("\(id)", name: "Artist \(id)") }
-        let records = try await world.streamRecords()
-        let bodies = stride(from: 0, to: records.count, by: 2).map { start in
-            world.failedBatchBody(
-                Array(records[start..<min(start + 2, records.count)]), requestID: "req-\(start)", arrivedAt: Date())
-        }
+        let bodies = try await world.seedFailedBatches(artists: 6, arrivedAt: Date())
         try await world.send(bodies)
         return bodies.count
     }

@@ -243,6 +243,22 @@ public final class ReprocessorWorld: Sendable {
         ]).serialized
     }
 
+    /// Puts artists 1…`artists` in the table and returns the format-A bodies naming their stream
+    /// records in order, `perBatch` records a body, each body's request id `requestPrefix` and
+    /// the index of its first record.
+    /// - Parameter arrivedAt: When the records reached the stream (see ``failedBatchBody(_:requestID:end:batchSize:arrivedAt:)``).
+    public func seedFailedBatches(
+        artists: Int, perBatch: Int = 2, requestPrefix: String = "req-", arrivedAt: Date? = nil
+    ) async throws -> [String] {
+        for id in 1...artists { try await putArtist("\(id)", name: "Artist \(id)") }
+        let records = try await streamRecords()
+        return stride(from: 0, to: records.count, by: perBatch).map { start in
+            failedBatchBody(
+                Array(records[start..<min(start + perBatch, records.count)]), requestID: "\(requestPrefix)\(start)",
+                arrivedAt: arrivedAt)
+        }
+    }
+
     /// Forwarded records (format B).
     public func forwardedBody(_ records: [StreamRecord], correlationID: String? = nil) -> String {
         var fields: [String: JSONValue] = [
