@@ -26,146 +26,145 @@ extension AuditLog {
         return (messages + changes + batches, problems)
     }
 
-    /// Every message against the fingerprint of its first action.
-    private static func verifyMessages(in db: AuditDatabase, into problems: inout [VerifyReport.RowProblem]) throws -> Int {
+    /// Walks a table in pages of 1,000 rows by an integer key, in key order, asking `problem`
+    /// about each row, and records the problems it finds until ``offendersPerCheck`` of them.
+    /// - Parameters:
+    ///   - page: The rows after a key (0 at first), each with its key.
+    ///   - problem: What is wrong with a row, as its name and the reason, or nil.
+    /// - Returns: How many rows were checked.
+    private static func checkEachRow<Row>(
+        into problems: inout [VerifyReport.RowProblem], page: (_ after: Int64) throws -> [(key: Int64, row: Row)],
+        problem: (Row) throws -> VerifyReport.RowProblem?
+    ) throws -> Int {
         var checked = 0
         var found = 0
-        var lastRowID: Int64 = 0
-        pages: while found < offendersPerCheck {
-            var page: [(rowid: Int64, id: String)] = []
-            try db.forEachRow("SELECT rowid, message_id FROM messages WHERE rowid > ? ORDER BY rowid LIMIT 1000", [lastRowID]) {
-                page.append(($0.column(0), $0.column(1)))
-            }
-            guard let last = page.last else { break }
-            lastRowID = last.rowid
-            for message in page {
+        var after: Int64 = 0
+        while found < offendersPerCheck {
+            let rows = try page(after)
+            guard let last = rows.last else { break }
+            after = last.key
+            for (_, row) in rows {
                 checked += 1
-                let row = "message \(message.id)"
-                let response = try db.queryOne(
-                    "SELECT response FROM actions INDEXED BY actions_message WHERE message_id = ? ORDER BY id LIMIT 1",
-                    [message.id]
-                ) { $0.column(0) as String? }
-                var reason: String?
-                if let recorded = RowFingerprint.recorded(RowFingerprint.messageKey, in: response ?? nil) {
-                    if try RowFingerprint.message(message.id, in: db) != recorded {
-                        reason = "\(row): its body or fields differ from what was ingested"
-                    }
-                } else {
-                    reason = "\(row): no action records it as ingested"
-                }
-                if let reason {
-                    problems.append(VerifyReport.RowProblem(row: row, reason: reason))
-                    found += 1
-                    if found == offendersPerCheck { break pages }
-                }
+                guard let offender = try problem(row) else { continue }
+                problems.append(offender)
+                found += 1
+                if found == offendersPerCheck { break }
             }
         }
         return checked
+    }
+
+    /// Every message against the fingerprint of its first action.
+    private static func verifyMessages(in db: AuditDatabase, into problems: inout [VerifyReport.RowProblem]) throws -> Int {
+        try checkEachRow(into: &problems) { after in
+            var page: [(key: Int64, row: String)] = []
+            try db.forEachRow("SELECT rowid, message_id FROM messages WHERE rowid > ? ORDER BY rowid LIMIT 1000", [after]) {
+                page.append(($0.column(0), $0.column(1)))
+            }
+            return page
+        } problem: { id in
+            let row = "message \(id)"
+            let response = try db.queryOne(
+                "SELECT response FROM actions INDEXED BY actions_message WHERE message_id = ? ORDER BY id LIMIT 1", [id]
+            ) { $0.column(0) as String? }
+            guard let recorded = RowFingerprint.recorded(RowFingerprint.messageKey, in: response ?? nil) else {
+                return VerifyReport.RowProblem(row: row, reason: "\(row): no action records it as ingested")
+            }
+            guard try RowFingerprint.message(id, in: db) == recorded else {
+                return VerifyReport.RowProblem(row: row, reason: "\(row): its body or fields differ from what was ingested")
+            }
+            return nil
+        }
     }
 
     /// Every change against the fingerprint of its first action, and its status against its last
     /// state-changing action.
     private static func verifyChanges(in db: AuditDatabase, into problems: inout [VerifyReport.RowProblem]) throws -> Int {
         let kindList = RowFingerprint.statusAfter.keys.map(\.rawValue).sorted().map { "'\($0)'" }.joined(separator: ", ")
-        var checked = 0
-        var found = 0
-        var lastChangeID: Int64 = 0
-        pages: while found < offendersPerCheck {
-            var page: [(id: Int64, status: String)] = []
-            try db.forEachRow("SELECT id, status FROM changes WHERE id > ? ORDER BY id LIMIT 1000", [lastChangeID]) {
-                page.append(($0.column(0), $0.column(1)))
+        return try checkEachRow(into: &problems) { after in
+            var page: [(key: Int64, row: (id: Int64, status: String))] = []
+            try db.forEachRow("SELECT id, status FROM changes WHERE id > ? ORDER BY id LIMIT 1000", [after]) {
+                let id: Int64 = $0.column(0)
+                page.append((id, (id, $0.column(1))))
             }
-            guard let last = page.last else { break }
-            lastChangeID = last.id
-            for change in page {
-                checked += 1
-                let row = "change \(change.id)"
-                let first = try db.queryOne(
-                    "SELECT response FROM actions INDEXED BY actions_change WHERE change_id = ? ORDER BY id LIMIT 1", [change.id]
-                ) { $0.column(0) as String? }
-                var reason: String?
-                if let recorded = RowFingerprint.recorded(RowFingerprint.changeKey, in: first ?? nil) {
-                    if try RowFingerprint.change(change.id, in: db) != recorded {
-                        reason = "\(row): its keys, images or identity differ from what was ingested"
-                    } else {
-                        let lastKind = try db.queryOne(
-                            """
-                            SELECT action FROM actions INDEXED BY actions_change
-                            WHERE change_id = ? AND action IN (\(kindList)) ORDER BY id DESC LIMIT 1
-                            """, [change.id]
-                        ) { $0.column(0) as String }
-                        let expected = lastKind.flatMap(ActionKind.init(rawValue:)).flatMap { RowFingerprint.statusAfter[$0] }
-                        if expected?.rawValue != change.status {
-                            reason =
-                                "\(row): status is \(change.status) but its last action (\(lastKind ?? "none")) leaves it \(expected?.rawValue ?? "unknown")"
-                        }
-                    }
-                } else {
-                    reason = "\(row): no action records it as ingested"
-                }
-                if let reason {
-                    problems.append(VerifyReport.RowProblem(row: row, reason: reason))
-                    found += 1
-                    if found == offendersPerCheck { break pages }
-                }
+            return page
+        } problem: { change in
+            let row = "change \(change.id)"
+            let first = try db.queryOne(
+                "SELECT response FROM actions INDEXED BY actions_change WHERE change_id = ? ORDER BY id LIMIT 1", [change.id]
+            ) { $0.column(0) as String? }
+            guard let recorded = RowFingerprint.recorded(RowFingerprint.changeKey, in: first ?? nil) else {
+                return VerifyReport.RowProblem(row: row, reason: "\(row): no action records it as ingested")
             }
+            guard try RowFingerprint.change(change.id, in: db) == recorded else {
+                return VerifyReport.RowProblem(
+                    row: row, reason: "\(row): its keys, images or identity differ from what was ingested")
+            }
+            let lastKind = try db.queryOne(
+                """
+                SELECT action FROM actions INDEXED BY actions_change
+                WHERE change_id = ? AND action IN (\(kindList)) ORDER BY id DESC LIMIT 1
+                """, [change.id]
+            ) { $0.column(0) as String }
+            let expected = lastKind.flatMap(ActionKind.init(rawValue:)).flatMap { RowFingerprint.statusAfter[$0] }
+            guard expected?.rawValue == change.status else {
+                return VerifyReport.RowProblem(
+                    row: row,
+                    reason:
+                        "\(row): status is \(change.status) but its last action (\(lastKind ?? "none")) leaves it \(expected?.rawValue ?? "unknown")"
+                )
+            }
+            return nil
         }
-        return checked
     }
 
     /// Every batch against its message: its identity against the range the message's body named
     /// (the body is checked against its fingerprint above), and its status against the last of the
     /// actions its message records for it, whose outcomes start `batch <id> <status>`.
     private static func verifyBatches(in db: AuditDatabase, into problems: inout [VerifyReport.RowProblem]) throws -> Int {
-        var checked = 0
-        var found = 0
-        var lastID: Int64 = 0
-        pages: while found < offendersPerCheck {
-            var page: [(id: Int64, message: String, status: String, arn: String, shard: String, start: String, end: String)] = []
+        typealias Batch = (id: Int64, message: String, status: String, arn: String, shard: String, start: String, end: String)
+        return try checkEachRow(into: &problems) { after in
+            var page: [(key: Int64, row: Batch)] = []
             try db.forEachRow(
                 """
                 SELECT id, message_id, status, stream_arn, shard_id, start_sequence, end_sequence
                 FROM batches WHERE id > ? ORDER BY id LIMIT 1000
-                """, [lastID]
-            ) { page.append(($0.column(0), $0.column(1), $0.column(2), $0.column(3), $0.column(4), $0.column(5), $0.column(6))) }
-            guard let last = page.last else { break }
-            lastID = last.id
-            for batch in page {
-                checked += 1
-                let row = "batch \(batch.id)"
-                let body = try db.queryOne("SELECT body FROM messages WHERE message_id = ?", [batch.message]) {
-                    $0.column(0) as String
-                }
-                let lastOutcome = try db.queryOne(
-                    """
-                    SELECT outcome FROM actions INDEXED BY actions_message
-                    WHERE message_id = ? AND \(db.likeWithoutEscapes("outcome")) ORDER BY id DESC LIMIT 1
-                    """, [batch.message, "\(row) %"]
-                ) { $0.column(0) as String }
-                let recordedStatus = lastOutcome.map { $0.dropFirst(row.count + 1).prefix { $0.isLetter || $0 == "_" } }
-                var reason: String?
-                if let body, case .failedBatch(let named) = DLQEnvelope(body: body), named.streamARN == batch.arn,
-                    named.shardID == batch.shard, named.startSequenceNumber.digits == batch.start,
-                    named.endSequenceNumber.digits == batch.end
-                {
-                    if let recordedStatus {
-                        if recordedStatus != batch.status {
-                            reason = "\(row): status is \(batch.status) but its last action leaves it \(recordedStatus)"
-                        }
-                    } else {
-                        reason = "\(row): no action of its message records it"
-                    }
-                } else {
-                    reason = "\(row): its stream, shard or range differs from what its message named"
-                }
-                if let reason {
-                    problems.append(VerifyReport.RowProblem(row: row, reason: reason))
-                    found += 1
-                    if found == offendersPerCheck { break pages }
-                }
+                """, [after]
+            ) {
+                let batch: Batch = (
+                    $0.column(0), $0.column(1), $0.column(2), $0.column(3), $0.column(4), $0.column(5), $0.column(6)
+                )
+                page.append((batch.id, batch))
             }
+            return page
+        } problem: { batch in
+            let row = "batch \(batch.id)"
+            let body = try db.queryOne("SELECT body FROM messages WHERE message_id = ?", [batch.message]) {
+                $0.column(0) as String
+            }
+            guard let body, case .failedBatch(let named) = DLQEnvelope(body: body), named.streamARN == batch.arn,
+                named.shardID == batch.shard, named.startSequenceNumber.digits == batch.start,
+                named.endSequenceNumber.digits == batch.end
+            else {
+                return VerifyReport.RowProblem(
+                    row: row, reason: "\(row): its stream, shard or range differs from what its message named")
+            }
+            let lastOutcome = try db.queryOne(
+                """
+                SELECT outcome FROM actions INDEXED BY actions_message
+                WHERE message_id = ? AND \(db.likeWithoutEscapes("outcome")) ORDER BY id DESC LIMIT 1
+                """, [batch.message, "\(row) %"]
+            ) { $0.column(0) as String }
+            guard let recordedStatus = lastOutcome.map({ $0.dropFirst(row.count + 1).prefix { $0.isLetter || $0 == "_" } })
+            else {
+                return VerifyReport.RowProblem(row: row, reason: "\(row): no action of its message records it")
+            }
+            guard recordedStatus == batch.status else {
+                return VerifyReport.RowProblem(
+                    row: row, reason: "\(row): status is \(batch.status) but its last action leaves it \(recordedStatus)")
+            }
+            return nil
         }
-        return checked
     }
 
     /// The rows that rows or actions refer to, each check one anti-join in key order served by an
