@@ -8,3 +8,5 @@ if [ "${1:-}" = "--fix" ]; then
 else
     swift format lint --strict --parallel --recursive Package.swift Sources Tests
 fi
+# Every relative link in README.md, docs/ and deploy/ resolves (files and heading anchors).
+python3 scripts/check_links.py

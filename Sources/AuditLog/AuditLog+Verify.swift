@@ -257,7 +257,7 @@ extension AuditLog {
     /// columns (see ``ActionChain``) — with this instance's key from the chain's key anchor
     /// on —, checks that the tables are complete and agree with the chain (every message,
     /// change and batch recorded by its actions, with the status its last action left, and
-    /// every row an action or a row refers to present: see the README's verify section), and runs
+    /// every row an action or a row refers to present: see docs/design.md, "The audit model"), and runs
     /// `PRAGMA integrity_check`. Reads in pages (or index-served anti-joins that name only their
     /// first few offenders) from one snapshot, so memory stays flat.
     /// - Parameter expectedHead: A head recorded earlier (e.g. from `serve`'s log); the report

@@ -1,5 +1,5 @@
 extension ChangeStatus {
-    /// The statuses a change in this status may move to (DESIGN §4):
+    /// The statuses a change in this status may move to (docs/design.md, "The audit model"):
     ///
     /// | from | to |
     /// | --- | --- |

@@ -79,7 +79,7 @@ public struct IngestSummary: Sendable, Hashable, Codable {
 
 /// Drains the DLQ into the audit log, then reads the failed batches' records from their streams.
 ///
-/// Each received group of messages is classified (DESIGN §2), committed to the audit log in
+/// Each received group of messages is classified (docs/design.md, "What arrives on the DLQ"), committed to the audit log in
 /// one transaction, and only then deleted from the queue. A crash at any point leaves every
 /// message either on the queue or in the audit log; a message that comes back is recognised
 /// by its id and not stored twice. A format-A message is stored as a batch; its records are

@@ -3,7 +3,7 @@ import AuditLog
 import Foundation
 
 /// Everything the reprocessor is configured with, resolved from flags first,
-/// then the environment, then defaults (DESIGN §6).
+/// then the environment, then defaults (docs/operations.md, "Configuration").
 public struct ReprocessorSettings: Sendable {
     /// How the reprocessor authenticates to OpenSearch.
     public enum OpenSearchAuthMode: String, Sendable, CaseIterable {

@@ -8,7 +8,7 @@ import Synchronization
     import Darwin
 #endif
 
-/// The run lease: one process at a time ingests and replays (DESIGN §4).
+/// The run lease: one process at a time ingests and replays (docs/design.md, "The run lease").
 ///
 /// Two parts. A kernel lock (`flock`) on `<database>.lease`, which the kernel releases when
 /// its holder dies, so a `kill -9`'d run never blocks the next one. And the `leases` row in

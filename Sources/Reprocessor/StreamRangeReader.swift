@@ -7,7 +7,7 @@ import StreamModel
 ///
 /// A format-A DLQ message names a shard and a sequence-number range; the records
 /// themselves must be fetched before the stream's 24-hour retention trims them
-/// (DESIGN §2). The reader follows `NextShardIterator` through empty pages (the service
+/// (docs/design.md, "What arrives on the DLQ"). The reader follows `NextShardIterator` through empty pages (the service
 /// documents them as normal) until a record at or past the end of the range is read or
 /// the shard ends, and hands each page to its caller as it comes, so memory stays flat
 /// whatever range a message claims. One call reads at most ``pageBudget`` pages and

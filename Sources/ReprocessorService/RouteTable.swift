@@ -66,7 +66,7 @@ struct Route: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Every route `serve` answers, with the role it needs: the one table the router, the access
-/// check, `docs/openapi.yaml` and the README are held to.
+/// check, `docs/openapi.yaml` and docs/operations.md are held to.
 ///
 /// A request the router resolves to no route here is 404 for everyone.
 enum RouteTable {

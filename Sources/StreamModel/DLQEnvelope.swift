@@ -1,4 +1,4 @@
-/// Which of the DLQ body formats a message is (DESIGN §2). Raw values are stored.
+/// Which of the DLQ body formats a message is (docs/design.md, "What arrives on the DLQ"). Raw values are stored.
 public enum EnvelopeFormat: String, Sendable, Hashable, CaseIterable {
     /// A: the Lambda on-failure destination record (batch metadata, not the records).
     case failedBatch = "A"
@@ -155,7 +155,7 @@ public struct ForwardedRecords: Sendable, Hashable {
     }
 }
 
-/// A classified DLQ message body: A, B or C (DESIGN §2).
+/// A classified DLQ message body: A, B or C (docs/design.md, "What arrives on the DLQ").
 public enum DLQEnvelope: Sendable, Hashable {
     /// Format A.
     case failedBatch(FailedBatch)

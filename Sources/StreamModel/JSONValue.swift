@@ -1,6 +1,6 @@
 // StreamModel: the data the reprocessor reads — JSON with exact numbers,
 // DynamoDB JSON (`AttributeValue`), stream records, sequence numbers and the
-// DLQ envelopes A/B/C (DESIGN §2). Pure values and parsing: no I/O, no clocks,
+// DLQ envelopes A/B/C (docs/design.md, "What arrives on the DLQ"). Pure values and parsing: no I/O, no clocks,
 // no dependency but Foundation. Nothing here may crash on hostile input; every
 // failure is a typed error or, for a DLQ body, the `unrecognized` envelope.
 

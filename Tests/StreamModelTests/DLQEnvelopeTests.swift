@@ -5,7 +5,7 @@ import Testing
 
 @Suite("DLQEnvelope classification")
 struct DLQEnvelopeTests {
-    @Test("format A from DESIGN §2 reads every field")
+    @Test("format A as docs/design.md shows it reads every field")
     func failedBatch() throws {
         let envelope = DLQEnvelope(body: Samples.failedBatchBody)
         #expect(envelope.format == .failedBatch)

@@ -1,6 +1,6 @@
 /// DLQ bodies and stream records used across the suites.
 enum Samples {
-    /// Format A exactly as DESIGN §2 shows it.
+    /// Format A exactly as docs/design.md shows it.
     static let failedBatchBody = #"""
         {
           "requestContext": {"requestId": "c9b8f5a2-1111-2222-3333-444455556666", "functionArn": "arn:aws:lambda:eu-west-2:123456789012:function:dynamodb-sync-handler",
