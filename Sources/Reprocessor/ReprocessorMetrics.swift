@@ -48,6 +48,8 @@ public enum ReprocessorMetrics {
         public static let streamsUnavailable = "dlq_streams_unavailable"
         /// Gauge: 1 while this process holds the run lease (ingest and replay run), 0 while it waits.
         public static let runLeaseHeld = "dlq_run_lease_held"
+        /// Gauge: 1 while `serve`'s drain waits for a batch past the priority share of its stream's retention.
+        public static let drainYielding = "dlq_drain_yielding"
         /// Gauge: actions in the audit chain (the head's count), set by `serve` at each interval.
         public static let auditChainActions = "dlq_audit_chain_actions"
         /// Gauge, label `kind`: differences the newest reconcile run found (missing, stale, orphaned, differs).
@@ -62,6 +64,7 @@ public enum ReprocessorMetrics {
             Counter(label: name).increment(by: 0)
         }
         recordReplayPaused(false)
+        recordDrainYielding(false)
         for outcome in [ChangeOutcome.applied, .superseded, .failed, .parked, .conflict, .unavailable] {
             Counter(label: Name.applyOutcomes, dimensions: [("outcome", outcome.rawValue)]).increment(by: 0)
         }
@@ -71,6 +74,11 @@ public enum ReprocessorMetrics {
         for kind in [OpenSearchError.Code.connection, .timeout, .serverError, .rejected, .clientError] {
             Counter(label: Name.openSearchErrors, dimensions: [("kind", kind.description)]).increment(by: 0)
         }
+    }
+
+    /// Sets `dlq_drain_yielding`: whether the drain waits for batch reads.
+    public static func recordDrainYielding(_ yielding: Bool) {
+        Gauge(label: Name.drainYielding).record(yielding ? 1 : 0)
     }
 
     /// Says whether replay is paused because search as a whole is failing.

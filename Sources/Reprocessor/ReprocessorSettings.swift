@@ -49,6 +49,10 @@ public struct ReprocessorSettings: Sendable {
     /// How long a stored batch may wait to be read before a pass calls for an operator
     /// (`run --once` exits 3): its stream keeps its records for 24 hours only.
     public var batchWaitAlert: Duration = .seconds(3600)
+    /// The share of its stream's 24-hour retention past which a due batch takes priority over
+    /// draining in `serve`: the drain stops receiving until no due batch is that old (0: always,
+    /// 1: never, since a batch that old has expired).
+    public var batchPriorityShare: Double = 0.5
     /// A file holding the audit chain key (see ``Reprocessor/loadAuditKey(settings:environment:logger:)``).
     public var auditKeyFile: String?
     /// A Secrets Manager secret whose `SecretString` is the audit chain key.
@@ -87,6 +91,8 @@ public struct ReprocessorSettings: Sendable {
         public static let batchRetry = "DLQ_BATCH_RETRY_SECONDS"
         /// `DLQ_BATCH_WAIT_ALERT` (seconds; no flag).
         public static let batchWaitAlert = "DLQ_BATCH_WAIT_ALERT"
+        /// `DLQ_BATCH_PRIORITY_SHARE` (a share of the stream's retention, 0 to 1; no flag).
+        public static let batchPriorityShare = "DLQ_BATCH_PRIORITY_SHARE"
         /// `--audit-key-file` / `AUDIT_KEY_FILE`.
         public static let auditKeyFile = ("--audit-key-file", "AUDIT_KEY_FILE")
         /// `--audit-key-secret-arn` / `AUDIT_KEY_SECRET_ARN`.
@@ -232,6 +238,16 @@ public struct ReprocessorSettings: Sendable {
         let leaseTTL = try seconds(Source.leaseTTL, default: 60, allowed: 3...3600)
         let batchRetry = try seconds(Source.batchRetry, default: 30, allowed: 0...3600)
         let batchWaitAlert = try seconds(Source.batchWaitAlert, default: 3600, allowed: 1...86_400)
+        var batchPriorityShare = 0.5
+        if let text = value(nil, Source.batchPriorityShare) {
+            guard let share = Double(text), share.isFinite, (0...1).contains(share) else {
+                throw ReprocessorError(
+                    .invalidSetting,
+                    "invalid \(Source.batchPriorityShare) \"\(text)\": give a share of the stream's retention from 0 to 1, such as 0.5"
+                )
+            }
+            batchPriorityShare = share
+        }
         let auditKeyFile = value(overrides.auditKeyFile, Source.auditKeyFile.1)
         let auditKeySecretARN = value(overrides.auditKeySecretARN, Source.auditKeySecret.1)
         if auditKeyFile != nil, auditKeySecretARN != nil {
@@ -261,6 +277,7 @@ public struct ReprocessorSettings: Sendable {
             auditDatabaseSecretARN: value(nil, Source.auditDatabaseSecret)
         )
         settings.batchWaitAlert = .seconds(batchWaitAlert)
+        settings.batchPriorityShare = batchPriorityShare
         return settings
     }
 

@@ -19,6 +19,11 @@ import Synchronization
 /// DLQ and replays the documents it claims, whether or not it holds the lease; the lease only
 /// elects the one that reads batches from their streams and runs the scheduled reconcile.
 ///
+/// Batch reads take priority over draining once the due batch nearest its stream's retention
+/// is older than `batchPriorityShare` of it: the drain stops receiving (what it has received
+/// commits) until no due batch is that old, so a pointer is read before its records are trimmed
+/// while the messages not yet received wait in SQS (`dlq_drain_yielding` is 1 meanwhile).
+///
 /// On graceful shutdown it stops receiving, lets received groups commit and delete (or stay
 /// on the queue), ends the replay pass after the batch in flight, and releases the lease.
 struct ReprocessingLoop: Service {
@@ -29,6 +34,9 @@ struct ReprocessingLoop: Service {
     let engine: WriteEngine
     let reconciliation: Reconciliation
     let options: ServeOptions
+    /// The share of a stream's retention past which a due batch is read before anything more is
+    /// drained (`DLQ_BATCH_PRIORITY_SHARE`).
+    let batchPriorityShare: Double
     let logger: Logger
     /// Whether this process is one of a fleet on a shared store (its engine claims documents).
     var fleet: Bool { auditLog.isShared }
@@ -123,15 +131,26 @@ struct ReprocessingLoop: Service {
                 await pause(.seconds(1))
                 continue
             }
+            guard control.drainYieldsTo == nil else {
+                await pause(.seconds(1), orWhenWoken: .drain)
+                continue
+            }
             do {
-                let stop: @Sendable () -> Bool = { control.isStopping || control.fence != fence }
+                // The batch reader checks before each of its passes; checking here too means a
+                // drain never starts receiving while an urgent batch is already stored.
+                if fence != nil, let urgent = try await ingestor.batchTakingPriority(share: batchPriorityShare) {
+                    await yieldDrain(to: urgent)
+                    continue
+                }
+                let yields: @Sendable () -> Bool = { control.drainYieldsTo != nil }
+                let stop: @Sendable () -> Bool = { control.isStopping || control.fence != fence || yields() }
                 // Each committed group wakes the stage it feeds: batch reads, or replay.
                 let summary = try await ingestor.drain(
                     fence: fleet ? nil : fence,
                     progress: { progress in
                         if progress.batchesStored > 0 { control.wake(.batchReads) }
                         if progress.changesStored > 0 { control.wake(.replay) }
-                    }, shouldStop: fleet ? { control.isStopping } : stop)
+                    }, shouldStop: fleet ? { control.isStopping || yields() } : stop)
                 control.setIngestHealthy(true)
                 if summary.messagesReceived > 0 {
                     logger.info(
@@ -158,10 +177,12 @@ struct ReprocessingLoop: Service {
     func readBatchesContinuously() async {
         while !control.isStopping {
             guard let fence = control.fence else {
+                await yieldDrain(to: nil)
                 await pause(.seconds(1))
                 continue
             }
             do {
+                await yieldDrain(to: try await ingestor.batchTakingPriority(share: batchPriorityShare))
                 let summary = try await ingestor.readPendingBatches(
                     fence: fence, shouldStop: { control.isStopping || control.fence != fence })
                 if summary.changesStored > 0 { control.wake(.replay) }
@@ -173,13 +194,35 @@ struct ReprocessingLoop: Service {
                     await pause(.seconds(1), orWhenWoken: .batchReads)
                 }
             } catch let error as AuditLogError where error.code == .leaseLost {
+                await yieldDrain(to: nil)
                 control.setFence(nil, waitingOn: nil)
                 logger.error("batch reads stopped: \(error); \(pausedWithoutLease) until the lease is taken back")
             } catch {
+                // A failing pass must not hold the drain back: it retries, and so does the drain.
+                await yieldDrain(to: nil)
                 ReprocessorMetrics.recordFailure(error)
                 logger.error("reading batches failed; trying again in \(ingestRetryDelay.components.seconds) s: \(error)")
                 await pause(ingestRetryDelay)
             }
+        }
+    }
+
+    /// Makes the drain stop receiving while `batch` (due, and past the priority share of its
+    /// stream's retention) waits to be read, or lets it go on (nil); says so when that changes.
+    func yieldDrain(to batch: BatchRecord?) async {
+        let previous = control.drainYieldsTo
+        guard previous != batch?.id else { return }
+        control.setDrainYieldsTo(batch?.id)
+        ReprocessorMetrics.recordDrainYielding(batch != nil)
+        if let batch {
+            control.wake(.batchReads)
+            let left = DLQIngestor.retentionLeft(lastRecordAt: batch.lastRecordAt, now: Date())
+            logger.warning(
+                "draining waits: batch \(batch.id) has \(Int(left)) s left of its stream's 24 h retention (past DLQ_BATCH_PRIORITY_SHARE \(batchPriorityShare)); batches are read first, messages not received stay in SQS",
+                metadata: ["batchId": "\(batch.id)"])
+        } else {
+            logger.notice("draining again: no due batch is past DLQ_BATCH_PRIORITY_SHARE of its stream's retention")
+            control.wake(.drain)
         }
     }
 
@@ -348,6 +391,7 @@ final class LoopControl: Sendable {
         var ingestHealthy = false
         var freshnessCursor: Int64?
         var woken: Set<Stage> = []
+        var drainYieldsTo: Int64?
     }
 
     /// A stage of the pipeline another can wake when it gives it work.
@@ -356,6 +400,8 @@ final class LoopControl: Sendable {
         case batchReads
         /// Replaying due changes.
         case replay
+        /// Draining the DLQ (woken when it no longer yields to batch reads).
+        case drain
     }
     private let state = Mutex(State())
 
@@ -383,4 +429,7 @@ final class LoopControl: Sendable {
     /// The last `applied` action whose lag was recorded (nil: not observing).
     var freshnessCursor: Int64? { state.withLock(\.freshnessCursor) }
     func setFreshnessCursor(_ cursor: Int64?) { state.withLock { $0.freshnessCursor = cursor } }
+    /// The due batch the drain waits for (past the priority share of its stream's retention), if any.
+    var drainYieldsTo: Int64? { state.withLock(\.drainYieldsTo) }
+    func setDrainYieldsTo(_ batchID: Int64?) { state.withLock { $0.drainYieldsTo = batchID } }
 }

@@ -70,7 +70,7 @@ public struct ReprocessorServer: Sendable {
         let loop = ReprocessingLoop(
             lease: RunLease(auditLog: reprocessor.auditLog, holder: holder, ttl: options.leaseTTL), control: control,
             auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, reconciliation: reconciliation,
-            options: options, logger: logger)
+            options: options, batchPriorityShare: reprocessor.settings.batchPriorityShare, logger: logger)
         if options.tokens.isEmpty {
             logger.warning(
                 "no operator token is configured (OPERATOR_TOKENS or --operator-tokens-file): /v1 answers 403 and nobody can log in to /ui"

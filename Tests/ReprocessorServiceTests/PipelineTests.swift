@@ -84,6 +84,67 @@ extension ServeTests {
             #expect(stats.json?["batches"]?["read"]?.numberText == String(bodies.count), "\(stats)")
         }
 
+        @Test("a batch past half its stream's retention is read before anything more is drained")
+        func urgentBatchTakesPriorityOverDraining() async throws {
+            let world = try await ReprocessorWorld.start()
+            for id in 1...40 { try await world.putArtist("\(id)", name: "Artist \(id)") }
+            let records = try await world.streamRecords()
+            // A pointer to 30 records that reached the stream 13 hours ago, stored by an earlier
+            // drain and not yet read; batchSize 1 makes reading it 30 GetRecords calls.
+            let now = Date()
+            let lastRecordAt = now.addingTimeInterval(-13 * 3600)
+            let body = world.failedBatchBody(
+                Array(records[0..<30]), requestID: "urgent", batchSize: 1, arrivedAt: lastRecordAt)
+            guard case .failedBatch(let failed) = DLQEnvelope(body: body) else {
+                Issue.record("the urgent body is not format A")
+                return
+            }
+            let auditLog = try AuditLog(path: world.auditDatabasePath)
+            let stored = try await auditLog.ingest(
+                [
+                    NewMessage(
+                        messageID: "urgent-pointer", body: body, format: .failedBatch, receivedAt: now,
+                        disposition: .batch(
+                            NewBatch(
+                                streamARN: failed.streamARN, shardID: failed.shardID,
+                                startSequenceNumber: failed.startSequenceNumber, endSequenceNumber: failed.endSequenceNumber,
+                                batchInfo: failed.batchInfoJSON, lastRecordAt: lastRecordAt)))
+                ], at: now)
+            let batchID = try #require(stored.first?.batchID)
+            // Meanwhile the DLQ holds ten more messages, forwarded records of other artists.
+            try await world.send(
+                records[30..<40].map {
+                    world.forwardedBody([$0.record], correlationID: "later-\($0.record.dynamodb.sequenceNumber.digits)")
+                })
+
+            let service = try await RunningService.start(world, arguments: ["--wait", "1"])
+            defer { service.process.stop() }
+            try await service.eventually("the batch is read and the ten messages are stored", timeout: .seconds(90)) {
+                let stats = try await auditLog.stats()
+                return try await auditLog.batch(id: batchID)?.status == .read && stats.messagesTotal == 11
+            }
+            let readAt = try #require(try await auditLog.batch(id: batchID)?.updatedAt)
+            // Nothing of the ten forwarded records was stored before the batch had been read.
+            let changes = try await auditLog.listChanges(ChangeFilter(), after: nil, limit: 100).rows
+            let forwarded = changes.filter { (31...40).map { "\($0)" }.contains($0.documentID ?? "") }
+            #expect(forwarded.count == 10, "\(forwarded.count) of the ten forwarded changes")
+            for change in forwarded {
+                #expect(
+                    change.createdAt >= readAt,
+                    "change \(change.id) stored at \(change.createdAt), before the urgent batch was read at \(readAt)")
+            }
+            #expect(
+                service.process.recentOutput.contains { $0.contains("draining waits: batch \(batchID)") },
+                "the log says why the drain waited")
+            try await service.eventually("the drain no longer yields") {
+                try await service.metric("dlq_drain_yielding") == 0
+            }
+            try await service.eventually("every artist is applied") {
+                for id in 1...40 where try await world.liveDocument("\(id)") == nil { return false }
+                return true
+            }
+        }
+
         @Test("SIGTERM while the DLQ keeps filling and batches are read: exit 0, every message stored or still in SQS")
         func stopDuringInflow() async throws {
             let world = try await ReprocessorWorld.start(visibilityTimeoutSeconds: 5)
