@@ -276,10 +276,14 @@ public struct DLQIngestor: Sendable {
     /// denied, expired credentials, connection errors) only puts it off, with backoff.
     /// - Parameters:
     ///   - fence: When given, every page is committed only while this fence holds the run lease.
+    ///   - reader: On a shared store, the worker task reading: each batch is claimed first and
+    ///     one another worker holds is left to it (see ``BatchReader``).
     ///   - shouldStop: Consulted before each batch; once it returns true no more batches are started.
     /// - Returns: What was done (`batchesRead`, `batchesDelayed`, `expired`, `changesStored`…).
     /// - Throws: Audit-log errors (`AuditLogError` `.leaseLost` when `fence` lost the lease).
-    public func readPendingBatches(fence: LeaseFence? = nil, shouldStop: (@Sendable () -> Bool)? = nil) async throws
+    public func readPendingBatches(
+        fence: LeaseFence? = nil, reader: BatchReader? = nil, shouldStop: (@Sendable () -> Bool)? = nil
+    ) async throws
         -> IngestSummary
     {
         var summary = IngestSummary()
@@ -295,7 +299,7 @@ public struct DLQIngestor: Sendable {
                     var running = 0
                     while true {
                         while running < options.concurrency, shouldStop?() != true, let batch = waiting.popFirst() {
-                            group.addTask { try await read(batch, fence: fence) }
+                            group.addTask { try await read(batch, fence: fence, claimingAs: reader) }
                             running += 1
                         }
                         guard let done = try await group.next() else { return total }

@@ -16,8 +16,9 @@ import Synchronization
 /// `dlq_run_lease_held` gauge. Ingest's writes carry the lease's fence.
 ///
 /// On a shared PostgreSQL store (`fleet`) many `serve` processes work at once: each drains the
-/// DLQ and replays the documents it claims, whether or not it holds the lease; the lease only
-/// elects the one that reads batches from their streams and runs the scheduled reconcile.
+/// DLQ, reads the batches it claims and replays the documents it claims, whether or not it
+/// holds the lease; the lease only elects the one that runs the scheduled reconcile and
+/// observes freshness.
 ///
 /// Batch reads take priority over draining once the due batch nearest its stream's retention
 /// is older than `batchPriorityShare` of it: the drain stops receiving (what it has received
@@ -43,7 +44,7 @@ struct ReprocessingLoop: Service {
 
     /// What stops while this process does not hold the lease, for its log lines.
     var pausedWithoutLease: String {
-        fleet ? "batches and the scheduled reconcile wait (ingest and replay go on)" : "ingest and replay pause"
+        fleet ? "the scheduled reconcile waits (ingest, batch reads and replay go on)" : "ingest and replay pause"
     }
 
     /// Pause after a failed drain before the next.
@@ -138,7 +139,7 @@ struct ReprocessingLoop: Service {
             do {
                 // The batch reader checks before each of its passes; checking here too means a
                 // drain never starts receiving while an urgent batch is already stored.
-                if fence != nil, let urgent = try await ingestor.batchTakingPriority(share: batchPriorityShare) {
+                if fence != nil || fleet, let urgent = try await ingestor.batchTakingPriority(share: batchPriorityShare) {
                     await yieldDrain(to: urgent)
                     continue
                 }
@@ -172,11 +173,14 @@ struct ReprocessingLoop: Service {
     }
 
     /// Reads the due batches from their streams while this process holds the lease (in a fleet,
-    /// while it leads), beside the drain: a batch stored by a drain that is still receiving is
-    /// read within about a second. Looks again every second when nothing is due.
+    /// always: every worker reads, claiming each batch first), beside the drain: a batch stored
+    /// by a drain that is still receiving is read within about a second. Looks again every
+    /// second when nothing is due.
     func readBatchesContinuously() async {
+        let reader = fleet ? BatchReader(holder: "\(lease.holder)/batches", ttl: options.leaseTTL) : nil
         while !control.isStopping {
-            guard let fence = control.fence else {
+            let fence = control.fence
+            guard fence != nil || fleet else {
                 await yieldDrain(to: nil)
                 await pause(.seconds(1))
                 continue
@@ -184,7 +188,8 @@ struct ReprocessingLoop: Service {
             do {
                 await yieldDrain(to: try await ingestor.batchTakingPriority(share: batchPriorityShare))
                 let summary = try await ingestor.readPendingBatches(
-                    fence: fence, shouldStop: { control.isStopping || control.fence != fence })
+                    fence: fleet ? nil : fence, reader: reader,
+                    shouldStop: { control.isStopping || (!fleet && control.fence != fence) })
                 if summary.changesStored > 0 { control.wake(.replay) }
                 if summary.batchesRead + summary.batchesDelayed + summary.expired > 0 {
                     logger.info(

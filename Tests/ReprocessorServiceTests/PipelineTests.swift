@@ -84,6 +84,33 @@ extension ServeTests {
             #expect(stats.json?["batches"]?["read"]?.numberText == String(bodies.count), "\(stats)")
         }
 
+        @Test("in a fleet a worker that does not lead reads batches too: with the lease held elsewhere, it reads them all")
+        func followerReadsBatches() async throws {
+            let world = try await ReprocessorWorld.start()
+            let bodies = try await world.seedFailedBatches(artists: 8, requestPrefix: "follower-", arrivedAt: Date())
+            let database = try await SharedPostgresServer.newDatabase()
+            // Another worker leads, with a lease that outlives the test: this serve cannot lead meanwhile.
+            let log = try await AuditLog(location: database)
+            let lease = try await log.takeLease(
+                name: "run", holder: "leader-elsewhere", ttl: .seconds(3600), lockHeld: false, now: Date())
+            #expect(lease != nil, "the test's worker leads")
+            let follower = try await RunningService.start(
+                world, arguments: ["--wait", "1"], environment: ["AUDIT_DB": database, "DLQ_LEASE_TTL": "3600"])
+            defer { follower.process.stop() }
+
+            try await world.send(bodies)
+            try await follower.eventually("every batch is read and every artist applied", timeout: .seconds(90)) {
+                let stats = try await follower.get("/v1/stats")
+                guard stats.json?["batches"]?["read"]?.numberText == String(bodies.count) else { return false }
+                for id in 1...8 where try await world.liveDocument("\(id)") == nil { return false }
+                return true
+            }
+            let stats = try await follower.get("/v1/stats")
+            #expect(
+                stats.json?["runLease"]?["holder"]?.stringValue == "leader-elsewhere",
+                "the other worker still leads: \(stats)")
+        }
+
         @Test("a batch past half its stream's retention is read before anything more is drained")
         func urgentBatchTakesPriorityOverDraining() async throws {
             let world = try await ReprocessorWorld.start()

@@ -1,10 +1,12 @@
 import AuditLog
 import Foundation
+import Logging
+import Reprocessor
 import StreamModel
 import TestSupport
 import Testing
 
-@Suite("a fleet's claims: operator actions and reconcile")
+@Suite("a fleet's claims: operator actions, reconcile and batch reads")
 struct FleetClaimTests {
     @Test("on a shared store, retry of a document another worker holds is a conflict; once released it is applied")
     func retryWaitsForTheClaim() async throws {
@@ -69,5 +71,54 @@ struct FleetClaimTests {
         #expect(try await world.liveDocument("2") != nil)
         let verify = try await world.cli("verify", environment: environment)
         #expect(verify.status == 0, "\(verify)")
+    }
+
+    @Test("on a shared store, a batch another worker is reading is left to it; once released it is read, once")
+    func batchReadsAreClaimed() async throws {
+        let world = try await ReprocessorWorld.start()
+        let database = try await SharedPostgresServer.newDatabase()
+        for id in 1...3 { try await world.putArtist("\(id)", name: "Artist \(id)") }
+        let records = try await world.streamRecords()
+        let body = world.failedBatchBody(records, requestID: "claimed", arrivedAt: Date())
+        guard case .failedBatch(let failed) = DLQEnvelope(body: body) else {
+            Issue.record("the body is not format A")
+            return
+        }
+        let log = try await AuditLog(location: database)
+        let now = Date()
+        let stored = try await log.ingest(
+            [
+                NewMessage(
+                    messageID: "pointer", body: body, format: .failedBatch, receivedAt: now,
+                    disposition: .batch(
+                        NewBatch(
+                            streamARN: failed.streamARN, shardID: failed.shardID,
+                            startSequenceNumber: failed.startSequenceNumber, endSequenceNumber: failed.endSequenceNumber,
+                            batchInfo: failed.batchInfoJSON, lastRecordAt: now)))
+            ], at: now)
+        let batchID = try #require(stored.first?.batchID)
+
+        var environment = world.environment()
+        environment["AUDIT_DB"] = database
+        let reprocessor = try await Reprocessor.open(
+            settings: try ReprocessorSettings.resolve(.init(), environment: environment), environment: environment,
+            logger: Logger(label: "fleet", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let ingestor = try await reprocessor.makeIngestor(options: IngestOptions())
+        let reader = BatchReader(holder: "this-worker/batches", ttl: .seconds(300))
+
+        // Another worker is reading the batch: this one leaves it alone.
+        let held = try await log.claimDocuments(
+            ["batch:\(batchID)"], holder: "another-worker/batches", ttl: .seconds(300), now: Date())
+        #expect(held.holds("batch:\(batchID)"))
+        let left = try await ingestor.readPendingBatches(reader: reader)
+        #expect(left.batchesRead == 0 && left.changesStored == 0, "\(left)")
+        #expect(try await log.batch(id: batchID)?.status == .pending)
+
+        // Released: this worker reads it, and gives its claim back.
+        try await log.releaseClaims(held)
+        let read = try await ingestor.readPendingBatches(reader: reader)
+        #expect(read.batchesRead == 1 && read.changesStored == 3, "\(read)")
+        #expect(try await log.batch(id: batchID)?.status == .read)
+        #expect(try await log.claimHolder(of: "batch:\(batchID)", now: Date()) == nil, "the reader released its claim")
     }
 }
