@@ -53,6 +53,16 @@ final class AuditDatabase {
         return false
     }
 
+    /// The time expiries are judged by, in milliseconds since 1970: the database's own clock on
+    /// PostgreSQL (`clock_timestamp()`, so a fleet's claims and leases expire by one clock
+    /// whatever each worker's says), else `local`, the one machine's clock a SQLite store has.
+    func expiryClock(_ local: Date) throws -> Int64 {
+        guard isPostgres else { return local.databaseMilliseconds }
+        return try queryOne("SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)") {
+            $0.column(0) as Int64
+        } ?? local.databaseMilliseconds
+    }
+
     // MARK: Statements
 
     /// Runs one statement with positional `bindings`.

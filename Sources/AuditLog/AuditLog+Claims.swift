@@ -25,7 +25,9 @@ public struct DocumentClaims: Sendable, Hashable {
 
 extension AuditLog {
     /// Claims those of `documentIDs` no other claimant holds (free, released, or expired), for
-    /// `holder` until `now + ttl`, each with a new epoch.
+    /// `holder` until `ttl` from now, each with a new epoch. Expiry is judged and written by the
+    /// database's clock, never `now` (a worker's clock), so a worker whose clock is off takes no
+    /// claim early and keeps none too long.
     ///
     /// One short transaction that waits for no other worker: rows locked by another claim in
     /// progress, or by a record checking its claim, are skipped (`FOR UPDATE SKIP LOCKED`). A
@@ -39,8 +41,8 @@ extension AuditLog {
     {
         guard !documentIDs.isEmpty else { return DocumentClaims(holder: holder, epochs: [:]) }
         let ids = Self.jsonArray(Array(Set(documentIDs)))
-        let nowMilliseconds = now.databaseMilliseconds
         return try claimWrite { db in
+            let nowMilliseconds = try db.expiryClock(now)
             try db.run(
                 "INSERT INTO document_claims (document_id) SELECT value FROM json_each(?) ON CONFLICT DO NOTHING", [ids])
             let free = try db.query(
@@ -62,13 +64,14 @@ extension AuditLog {
         }
     }
 
-    /// Extends `claims` still held (same holder and epoch, unexpired) to `now + ttl`.
+    /// Extends `claims` still held (same holder and epoch, unexpired) to `ttl` from now, by the
+    /// database's clock (`now` only on SQLite).
     /// - Returns: The claims still held.
     /// - Throws: ``AuditLogError`` `.storage`.
     public func renewClaims(_ claims: DocumentClaims, ttl: Duration, now: Date) throws(AuditLogError) -> DocumentClaims {
         guard !claims.epochs.isEmpty else { return claims }
-        let nowMilliseconds = now.databaseMilliseconds
         return try claimWrite { db in
+            let nowMilliseconds = try db.expiryClock(now)
             var renewed: [String: Int64] = [:]
             try db.forEachRow(
                 """
@@ -112,8 +115,8 @@ extension AuditLog {
     }
 
     /// How far the database's clock is ahead of this process's (negative when behind), on a
-    /// shared store: claims and leases expire by the clock of the worker that checks them,
-    /// against expiries other workers wrote. Measured by one query, against the middle of its
+    /// shared store, for the logs: claims and leases expire by the database's clock, so an offset
+    /// changes nothing they decide, but it skews what a worker's logs and reports say. Measured by one query, against the middle of its
     /// round trip. `nil` on SQLite, whose store one machine's clock serves.
     /// - Parameter clock: This process's clock (tests shift it).
     /// - Throws: ``AuditLogError`` `.storage`.
@@ -131,19 +134,19 @@ extension AuditLog {
         }
     }
 
-    /// Who holds `documentID` now (nil when nobody does).
+    /// Who holds `documentID` now, by the database's clock (nil when nobody does).
     /// - Throws: ``AuditLogError``.
     public func claimHolder(of documentID: String, now: Date) throws(AuditLogError) -> String? {
         try read { db in
             try db.queryOne(
                 "SELECT holder FROM document_claims WHERE document_id = ? AND holder IS NOT NULL AND expires_at > ?",
-                [documentID, now.databaseMilliseconds]
+                [documentID, try db.expiryClock(now)]
             ) { $0.column(0) as String }
         }
     }
 
     /// Inside a write: checks that every one of `claims` is still held by its holder with its
-    /// epoch and unexpired at `now`, locking the rows `FOR SHARE` so that no take-over commits
+    /// epoch and unexpired (by the database's clock; `now` only on SQLite), locking the rows `FOR SHARE` so that no take-over commits
     /// before this write does; and that they include each of `documentIDs`, the documents the
     /// write records something for.
     /// - Throws: ``AuditLogError`` `.leaseLost` naming the first document whose claim is gone
@@ -157,6 +160,7 @@ extension AuditLog {
                 code: .leaseLost, description: "\(claims.holder) holds no claim on document \(unclaimed); nothing written")
         }
         guard !claims.epochs.isEmpty else { return }
+        let now = try db.expiryClock(Date(databaseMilliseconds: now))
         var held: [String: Int64] = [:]
         try db.forEachRow(
             """

@@ -26,19 +26,23 @@ extension AuditLog {
     ///   - holder: The new holder's id.
     ///   - ttl: How long the lease counts as held without a renewal.
     ///   - lockHeld: Whether the caller holds the lease's kernel lock.
-    ///   - now: The time of the take-over.
+    ///   - now: The time of the take-over: the worker's clock on SQLite; a shared store judges and
+    ///     writes by its own clock.
     /// - Returns: The new holder's fence, or nil when another holder has the lease.
     /// - Throws: ``AuditLogError`` `.storage`.
     public func takeLease(name: String, holder: String, ttl: Duration, lockHeld: Bool, now: Date) throws(AuditLogError)
         -> LeaseFence?
     {
         let ttlMilliseconds = max(1, ttl.milliseconds)
-        let nowMilliseconds = now.databaseMilliseconds
         return try write { db in
+            // A shared store's leases expire by its own clock, whatever the worker's says.
+            let nowMilliseconds = try db.expiryClock(now)
             let current = try Self.leaseState(name: name, in: db)
             if !lockHeld {
                 if let current {
-                    let free = current.expiresAt <= now || (isShared && current.releasedAt != nil)
+                    let free =
+                        current.expiresAt.databaseMilliseconds <= nowMilliseconds
+                        || (isShared && current.releasedAt != nil)
                     guard free else { return nil }
                 } else if !isShared {
                     return nil
@@ -59,7 +63,8 @@ extension AuditLog {
         }
     }
 
-    /// Extends the lease of `fence`'s holder to `now` + its time to live.
+    /// Extends the lease of `fence`'s holder to its time to live from now (by the database's
+    /// clock on a shared store; `now` on SQLite).
     /// - Returns: The lease as it stands after the call: renewed when `fence` still holds it,
     ///   else as another holder (or a release) left it.
     /// - Throws: ``AuditLogError`` `.storage`; `.notFound` when the lease row does not exist.
@@ -69,7 +74,7 @@ extension AuditLog {
                 """
                 UPDATE leases SET expires_at = ?1 + ttl_ms, renewed_at = ?1
                 WHERE name = ?2 AND holder = ?3 AND epoch = ?4 AND released_at IS NULL
-                """, [now.databaseMilliseconds, fence.name, fence.holder, fence.epoch])
+                """, [try db.expiryClock(now), fence.name, fence.holder, fence.epoch])
             guard let state = try Self.leaseState(name: fence.name, in: db) else {
                 throw AuditLogError(code: .notFound, description: "lease \(fence.name) does not exist")
             }
@@ -87,7 +92,7 @@ extension AuditLog {
                 """
                 UPDATE leases SET released_at = ?1
                 WHERE name = ?2 AND holder = ?3 AND epoch = ?4 AND released_at IS NULL
-                """, [now.databaseMilliseconds, fence.name, fence.holder, fence.epoch])
+                """, [try db.expiryClock(now), fence.name, fence.holder, fence.epoch])
         }
     }
 
