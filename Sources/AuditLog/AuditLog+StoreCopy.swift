@@ -35,7 +35,9 @@ extension AuditLog {
         }
     }
 
-    /// Every table of the store, parents before children (foreign keys hold page by page).
+    /// Every table of the store, parents before children (foreign keys hold page by page), but
+    /// `leases`: the run lease belongs to the store's own writers (the copy itself holds the
+    /// source's while it runs), and a new shared store's lease is free to the first worker.
     static let copiedTables: [CopiedTable] = [
         .init(name: "messages", resume: .messageArrival),
         .init(name: "batches", resume: .integerKey("id")),
@@ -43,7 +45,6 @@ extension AuditLog {
         .init(name: "change_images", resume: .integerKey("change_id")),
         .init(name: "actions", resume: .integerKey("id")),
         .init(name: "chain_anchors", resume: .integerKey("first_action_id")),
-        .init(name: "leases", resume: .fromStart(["name"])),
         .init(name: "runs", resume: .integerKey("id")),
         .init(name: "replay_pause", resume: .integerKey("id")),
         .init(name: "reconcile_runs", resume: .integerKey("id")),

@@ -12,6 +12,7 @@ public struct ReprocessorError: Error, CustomStringConvertible, Sendable {
             case invalidRequest = "invalid request"
             case notFound = "not found"
             case leaseLost = "lease lost"
+            case storeInUse = "store in use"
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
@@ -26,6 +27,8 @@ public struct ReprocessorError: Error, CustomStringConvertible, Sendable {
         public static let notFound = Code(.notFound)
         /// Another process took the run lease over while this one worked; this one stopped.
         public static let leaseLost = Code(.leaseLost)
+        /// A store another process is writing, which the command must not work on meanwhile.
+        public static let storeInUse = Code(.storeInUse)
 
         public var description: String { kind.rawValue }
     }

@@ -28,14 +28,18 @@ public enum StoreMigration {
     ///   - chainKey: The audit chain key, when the chain is keyed.
     ///   - environment: Where `PGPASSWORD` is read when the URL has no password.
     ///   - pageSize: Rows per page.
+    ///   - force: Copy even while another process holds the source's run lease (a `serve` or
+    ///     `run --once` writing it): the copy is then verified against the head the source had
+    ///     when it started, and what the writer adds meanwhile is copied by a later run.
     ///   - progress: Called after each page with the table and the rows copied of it so far.
     /// - Returns: What was copied, and the shared head.
     /// - Throws: ``ReprocessorError`` `.invalidSetting` for a source that is not a SQLite file or a
-    ///   target that is not a PostgreSQL URL; `AuditLogError` `.corrupt` when either chain does
-    ///   not verify or their heads differ, and the errors of either store.
+    ///   target that is not a PostgreSQL URL; `.storeInUse` naming the holder when a writer holds
+    ///   the source's run lease (unless `force`); `AuditLogError` `.corrupt` when either chain
+    ///   does not verify or their heads differ, and the errors of either store.
     public static func run(
         from sourcePath: String, to targetURL: String, chainKey: AuditChainKey?,
-        environment: [String: String] = ProcessInfo.processInfo.environment, pageSize: Int = 1000,
+        environment: [String: String] = ProcessInfo.processInfo.environment, pageSize: Int = 1000, force: Bool = false,
         progress: (@Sendable (String, Int) -> Void)? = nil
     ) async throws -> Report {
         guard !AuditLog.isSharedLocation(sourcePath) else {
@@ -48,6 +52,34 @@ public enum StoreMigration {
             throw ReprocessorError(.invalidSetting, "--from \(sourcePath): no such file")
         }
         let source = try AuditLog(path: sourcePath, chainKey: chainKey, creating: false)
+        // The copy holds the source's run lease, so no `serve` or `run --once` writes it meanwhile
+        // (they stand aside, as for any holder); one that holds it now is named, not raced.
+        let lease = RunLease(auditLog: source, holder: "\(RunLease.makeHolderID())/migrate-store", ttl: .seconds(3600))
+        if !force {
+            guard try await lease.acquire() != nil else {
+                let holder = try await lease.currentHolder() ?? "another process"
+                throw ReprocessorError(
+                    .storeInUse,
+                    "\(sourcePath) is in use: \(holder) holds its run lease (a serve or run --once writing it); stop it first, or give --force to copy it anyway"
+                )
+            }
+        }
+        do {
+            let report = try await copy(
+                source, to: targetURL, chainKey: chainKey, environment: environment, pageSize: pageSize, progress: progress)
+            await lease.release()
+            return report
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    /// Verifies the source, copies it and verifies the copy against the source's head.
+    private static func copy(
+        _ source: AuditLog, to targetURL: String, chainKey: AuditChainKey?, environment: [String: String], pageSize: Int,
+        progress: (@Sendable (String, Int) -> Void)?
+    ) async throws -> Report {
         let before = try await source.verify()
         guard before.isIntact else {
             throw AuditLogError(

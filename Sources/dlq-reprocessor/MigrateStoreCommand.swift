@@ -10,7 +10,8 @@ struct MigrateStoreCommand: AsyncParsableCommand {
         commandName: "migrate-store",
         abstract: "Copy a SQLite audit store into a PostgreSQL store, resumably, verifying the chain on both ends.",
         discussion: """
-            Stop every process using the SQLite store first. The source's chain must verify; every row keeps its \
+            It holds the SQLite store's run lease while it copies, so no serve or run --once writes it meanwhile, \
+            and refuses (exit 1, naming the holder) while one holds it, unless --force. The source's chain must verify; every row keeps its \
             id and every action its hash, so the PostgreSQL store holds the same chain, verified with the same key \
             against the source's head. Run it again after an interruption: it continues where it stopped. The \
             PostgreSQL password comes from the URL, else AUDIT_DB_SECRET_ARN, else PGPASSWORD.
@@ -19,6 +20,10 @@ struct MigrateStoreCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The SQLite store to copy.") var from: String
     @Option(name: .long, help: "The PostgreSQL store: postgres://user@host:port/database?sslmode=…") var to: String
     @Option(name: .long, help: "Rows per page (1-10000, default 1000).") var pageSize = 1000
+    @Flag(
+        name: .long,
+        help: "Copy even while a serve or run --once holds the source's run lease (verified against the head at the start)."
+    ) var force = false
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -37,7 +42,7 @@ struct MigrateStoreCommand: AsyncParsableCommand {
             environment["PGPASSWORD"] = password
         }
         let report = try await StoreMigration.run(
-            from: from, to: to, chainKey: key, environment: environment, pageSize: pageSize
+            from: from, to: to, chainKey: key, environment: environment, pageSize: pageSize, force: force
         ) { table, copied in
             if copied % 10_000 == 0 { FileHandle.standardError.write(Data("\(table): \(copied) rows copied\n".utf8)) }
         }

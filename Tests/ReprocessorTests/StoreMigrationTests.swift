@@ -121,4 +121,38 @@ struct StoreMigrationTests {
         }
         #expect(notAURL?.code == .invalidSetting)
     }
+
+    @Test(
+        "refused while a writer holds the source's run lease, naming it; --force copies anyway; the lease is not copied and comes free"
+    )
+    func refusedWhileAWriterHoldsTheSource() async throws {
+        let path = try Self.sqliteStore()
+        let source = try AuditLog(path: path)
+        try await Self.fill(source, 0..<5)
+        // A serve writing the store: it holds the kernel lock and the row.
+        let writer = RunLease(auditLog: source, holder: "box-1:4242/serve", ttl: .seconds(60))
+        #expect(try await writer.acquire() != nil)
+        let target = try await SharedPostgresServer.newDatabase()
+
+        do {
+            _ = try await StoreMigration.run(from: path, to: target, chainKey: nil)
+            Issue.record("copied a store a writer holds")
+        } catch let error as ReprocessorError {
+            #expect(error.code == .storeInUse)
+            #expect("\(error)".contains("box-1:4242/serve") && "\(error)".contains("--force"), "\(error)")
+        }
+        let forced = try await StoreMigration.run(from: path, to: target, chainKey: nil, force: true)
+        #expect(forced.actions > 0)
+
+        // The writer gone, the copy takes the lease for itself, and leaves it free in both stores.
+        await writer.release()
+        let copied = try await StoreMigration.run(from: path, to: target, chainKey: nil)
+        #expect(copied.head == forced.head)
+        let shared = try await AuditLog(location: target)
+        #expect(
+            try await shared.lease(name: AuditLog.runLeaseName) == nil, "the source's lease is not copied: the fleet's is free")
+        let next = RunLease(auditLog: source, holder: "box-1:4243/run", ttl: .seconds(60))
+        #expect(try await next.acquire() != nil, "the source's lease is free again")
+        await next.release()
+    }
 }
