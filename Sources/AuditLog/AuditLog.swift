@@ -78,7 +78,7 @@ public actor AuditLog {
         } catch let error as SQLiteError {
             throw AuditLogError(error)
         } catch {
-            throw AuditLogError(code: .storage, description: "\(error)")
+            throw AuditLogError(code: .storage, description: "\(error)", cause: error)
         }
         self.init(path: path, database: database, threadName: "AuditLog \((path as NSString).lastPathComponent)")
     }
@@ -117,7 +117,7 @@ public actor AuditLog {
         } catch let error as AuditLogError {
             throw error
         } catch {
-            throw AuditLogError(code: .storage, description: "\(error)")
+            throw AuditLogError(code: .storage, description: "\(error)", cause: error)
         }
         self.init(path: session.url.description, database: AuditDatabase(.postgres(session)), threadName: "AuditLog PostgreSQL")
         try anchorChain(chainKey)
@@ -190,7 +190,7 @@ public actor AuditLog {
         } catch let error as PostgresStoreError {
             throw AuditLogError(error)
         } catch {
-            throw AuditLogError(code: .storage, description: "\(error)")
+            throw AuditLogError(code: .storage, description: "\(error)", cause: error)
         }
     }
 

@@ -1,7 +1,10 @@
 import PostgresStore
 import SQLite
 
-/// The one error type of the AuditLog module.
+/// The one error type of the AuditLog module: a code to branch on, one line for an operator,
+/// and, as swift-nio's `FileSystemError` keeps them, the error it came from (a ``SQLiteError``
+/// with its result code and SQL, a `PostgresStoreError` with its SQLSTATE) and where in this
+/// module it was thrown, for logs and tests.
 public struct AuditLogError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -59,39 +62,69 @@ public struct AuditLogError: Error, CustomStringConvertible, Sendable {
     public var code: Code
     /// One line for an operator: what went wrong and what it concerns.
     public var description: String
+    /// The error this one was made from (a ``SQLiteError``, a `PostgresStoreError`), if any.
+    public var cause: (any Error)?
+    /// Where it was thrown.
+    public var location: SourceLocation
 
-    /// Makes an error.
-    public init(code: Code, description: String) {
-        self.code = code
-        self.description = description
+    /// A place in the source: file and line.
+    public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+        /// `#fileID` of the throwing code.
+        public var file: String
+        /// `#line` of the throwing code.
+        public var line: Int
+        /// `Module/File.swift:line`.
+        public var description: String { "\(file):\(line)" }
     }
 
-    /// Classifies a database error: migration problems, damaged or foreign files, and the rest.
-    init(_ error: SQLiteError) {
+    /// Makes an error.
+    /// - Parameters:
+    ///   - code: What kind of failure.
+    ///   - description: One line for an operator.
+    ///   - cause: The error it came from, if any.
+    ///   - file: Where it is thrown (defaults to the caller's file).
+    ///   - line: Where it is thrown (defaults to the caller's line).
+    public init(
+        code: Code, description: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line
+    ) {
+        self.code = code
+        self.description = description
+        self.cause = cause
+        self.location = SourceLocation(file: file, line: line)
+    }
+
+    /// Classifies a database error: migration problems, damaged or foreign files, and the rest;
+    /// the SQLite error (result code, message, SQL, file) is kept as the cause.
+    init(_ error: SQLiteError, file: String = #fileID, line: Int = #line) {
+        let code: Code
+        var description = error.description
         if error.code == .migration {
-            self.init(code: .migration, description: error.description)
+            code = .migration
         } else if error.code == .missing {
-            self.init(code: .missingStore, description: "no audit store: \(error.description)")
+            code = .missingStore
+            description = "no audit store: \(error.description)"
         } else if error.code == .foreign {
-            self.init(code: .corrupt, description: error.description)
+            code = .corrupt
         } else if let resultCode = error.resultCode,
             ResultCode.SQLITE_NOTADB ~= resultCode || ResultCode.SQLITE_CORRUPT ~= resultCode
         {
-            self.init(code: .corrupt, description: error.description)
+            code = .corrupt
         } else {
-            self.init(code: .storage, description: error.description)
+            code = .storage
         }
+        self.init(code: code, description: description, cause: error, file: file, line: line)
     }
 
-    /// Classifies a PostgreSQL error: migration problems, and the rest (storage).
-    init(_ error: PostgresStoreError) {
+    /// Classifies a PostgreSQL error: migration problems, and the rest (storage); the
+    /// PostgreSQL error (with its SQLSTATE) is kept as the cause.
+    init(_ error: PostgresStoreError, file: String = #fileID, line: Int = #line) {
         let code: Code =
             switch error.code {
             case .migration: .migration
             case .missing: .missingStore
             default: .storage
             }
-        self.init(code: code, description: error.description)
+        self.init(code: code, description: error.description, cause: error, file: file, line: line)
     }
 
     static func corruptRow(_ what: String) -> AuditLogError {
