@@ -93,7 +93,13 @@ struct LeaseCrashTests {
         let stale = try await Self.startPaused(
             world, ["run", "--once", "--wait", "0"], at: "before-commit", for: 4, environment: environment)
         stale.send(signal: SIGSTOP)
-        try await Task.sleep(for: .seconds(6))
+        // Wait on the condition itself: the stopped run's lease row past its expiry, unrenewed.
+        let log = try AuditLog(path: world.auditDatabasePath)
+        let held = try #require(try await log.lease(name: AuditLog.runLeaseName))
+        while try await log.lease(name: AuditLog.runLeaseName)?.isHeld(at: Date()) == true {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try await log.lease(name: AuditLog.runLeaseName)?.epoch == held.epoch, "nobody took it meanwhile")
 
         let takeover = try await world.cli("run", "--once", "--wait", "0", environment: environment)
         #expect(takeover.status == 0, "the lease of a holder that stopped renewing is taken over: \(takeover)")
