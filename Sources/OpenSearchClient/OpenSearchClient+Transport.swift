@@ -111,12 +111,19 @@ extension OpenSearchClient {
             let response = try await httpClient.execute(httpRequest, timeout: timeAmount(requestTimeout))
             let buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
             let status = Int(response.status.code)
-            logger.debug(
-                "OpenSearch request",
-                metadata: [
-                    "method": "\(request.method.rawValue)", "path": "\(pathText(request))", "status": "\(status)",
-                    "elapsed": "\(ContinuousClock.now - start)",
-                ])
+            let elapsed = ContinuousClock.now - start
+            let metadata: Logger.Metadata = [
+                "method": "\(request.method.rawValue)", "path": "\(pathText(request))", "status": "\(status)",
+                "elapsed": "\(elapsed)",
+            ]
+            if elapsed > requestTimeout / 2 {
+                // Slow enough to say so: past half its timeout, the next such request may fail.
+                logger.warning(
+                    "slow OpenSearch request: \(request.method.rawValue) \(pathText(request)) took \(elapsed) of its \(requestTimeout) timeout",
+                    metadata: metadata)
+            } else {
+                logger.debug("OpenSearch request", metadata: metadata)
+            }
             return OpenSearchResponse(status: status, body: Array(buffer.readableBytesView))
         } catch {
             throw transportError(error, request: request)

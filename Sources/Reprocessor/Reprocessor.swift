@@ -164,7 +164,7 @@ public struct Reprocessor: Sendable {
         let openSearch = OpenSearchClient(
             endpoint: endpoint, auth: auth, httpClient: SharedHTTPClient.client,
             retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
-            maxBulkOperations: settings.bulkDocuments, logger: logger)
+            requestTimeout: settings.openSearchTimeout, maxBulkOperations: settings.bulkDocuments, logger: logger)
         let engine = WriteEngine(
             auditLog: auditLog,
             openSearch: openSearch,

@@ -49,6 +49,9 @@ public struct ReprocessorSettings: Sendable {
     /// How long a stored batch may wait to be read before a pass calls for an operator
     /// (`run --once` exits 3): its stream keeps its records for 24 hours only.
     public var batchWaitAlert: Duration = .seconds(3600)
+    /// The limit on each OpenSearch request (one try, its whole answer included); a request that
+    /// takes more than half of it is logged as slow.
+    public var openSearchTimeout: Duration = .seconds(30)
     /// The share of its stream's 24-hour retention past which a due batch takes priority over
     /// draining in `serve`: the drain stops receiving until no due batch is that old (0: always,
     /// 1: never, since a batch that old has expired).
@@ -91,6 +94,8 @@ public struct ReprocessorSettings: Sendable {
         public static let batchRetry = "DLQ_BATCH_RETRY_SECONDS"
         /// `DLQ_BATCH_WAIT_ALERT` (seconds; no flag).
         public static let batchWaitAlert = "DLQ_BATCH_WAIT_ALERT"
+        /// `--opensearch-timeout` / `OPENSEARCH_TIMEOUT` (seconds).
+        public static let openSearchTimeout = ("--opensearch-timeout", "OPENSEARCH_TIMEOUT")
         /// `DLQ_BATCH_PRIORITY_SHARE` (a share of the stream's retention, 0 to 1; no flag).
         public static let batchPriorityShare = "DLQ_BATCH_PRIORITY_SHARE"
         /// `--audit-key-file` / `AUDIT_KEY_FILE`.
@@ -123,6 +128,8 @@ public struct ReprocessorSettings: Sendable {
         public var receiveConcurrency: Int?
         /// `--visibility-timeout`, in seconds.
         public var visibilityTimeoutSeconds: Int?
+        /// `--opensearch-timeout`, in seconds.
+        public var openSearchTimeoutSeconds: Int? = nil
         /// `--audit-key-file`.
         public var auditKeyFile: String?
         /// `--audit-key-secret-arn`.
@@ -238,6 +245,20 @@ public struct ReprocessorSettings: Sendable {
         let leaseTTL = try seconds(Source.leaseTTL, default: 60, allowed: 3...3600)
         let batchRetry = try seconds(Source.batchRetry, default: 30, allowed: 0...3600)
         let batchWaitAlert = try seconds(Source.batchWaitAlert, default: 3600, allowed: 1...86_400)
+        var openSearchTimeout = overrides.openSearchTimeoutSeconds
+        if openSearchTimeout == nil, let text = value(nil, Source.openSearchTimeout.1) {
+            guard let seconds = Int(text) else {
+                throw ReprocessorError(
+                    .invalidSetting, "invalid \(Source.openSearchTimeout.1) \"\(text)\": give whole seconds, 1 to 300")
+            }
+            openSearchTimeout = seconds
+        }
+        if let openSearchTimeout, !(1...300).contains(openSearchTimeout) {
+            throw ReprocessorError(
+                .invalidSetting,
+                "invalid OpenSearch timeout \(openSearchTimeout): must be 1 to 300 seconds (\(Source.openSearchTimeout.0) / \(Source.openSearchTimeout.1))"
+            )
+        }
         var batchPriorityShare = 0.5
         if let text = value(nil, Source.batchPriorityShare) {
             guard let share = Double(text), share.isFinite, (0...1).contains(share) else {
@@ -278,6 +299,7 @@ public struct ReprocessorSettings: Sendable {
         )
         settings.batchWaitAlert = .seconds(batchWaitAlert)
         settings.batchPriorityShare = batchPriorityShare
+        settings.openSearchTimeout = .seconds(openSearchTimeout ?? 30)
         return settings
     }
 

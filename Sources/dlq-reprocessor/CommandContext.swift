@@ -20,12 +20,13 @@ enum CommandContext {
         async throws -> Reprocessor
     {
         bootstrapLogging(global)
-        let overrides = ReprocessorSettings.Overrides(
+        var overrides = ReprocessorSettings.Overrides(
             queue: connection?.queueURL, auditDatabasePath: global.db, openSearchEndpoint: connection?.opensearch,
             openSearchAuth: connection?.opensearchAuth, index: connection?.index, secretsARN: connection?.secretsArn,
             tableName: connection?.table, maxAttempts: connection?.maxAttempts,
             visibilityTimeoutSeconds: connection?.visibilityTimeout, auditKeyFile: global.auditKeyFile,
             auditKeySecretARN: global.auditKeySecretArn)
+        overrides.openSearchTimeoutSeconds = connection?.opensearchTimeout
         let settings = try ReprocessorSettings.resolve(overrides)
         do {
             return try await Reprocessor.open(

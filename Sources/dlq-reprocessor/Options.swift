@@ -36,6 +36,11 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: "OpenSearch auth: none, basic (from the secret) or sigv4 (env OPENSEARCH_AUTH).")
     var opensearchAuth: String?
 
+    @Option(
+        name: .long,
+        help: "Seconds each OpenSearch request may take, its answer included (env OPENSEARCH_TIMEOUT; 1-300, default 30).")
+    var opensearchTimeout: Int?
+
     @Option(name: .long, help: "OpenSearch index (env OPENSEARCH_INDEX; default artists).")
     var index: String?
 
