@@ -55,8 +55,9 @@ public actor AuditLog {
     ///   - creating: Whether a store may be created here (commands that write); when false a
     ///     missing file is refused.
     ///   - readOnly: Opens the file read-only, for commands that only read: nothing is created,
-    ///     migrated or anchored, so they answer on a full disk or from a file they may not write. A
-    ///     store whose migrations are not all applied is refused (`.migration`), and every write fails.
+    ///     migrated or anchored, so they answer on a full disk or from a file they may not write, and
+    ///     every write fails. A store whose migrations are not all applied yet is opened for writing
+    ///     and migrated instead, as by any command (on a full disk that fails with SQLite's reason).
     /// - Throws: ``AuditLogError``: `.missingStore` when the file does not exist and `creating` is
     ///   false (or `readOnly`), `.corrupt` when the file is not a database or not an audit store, `.migration`
     ///   when its schema history does not match this program's migrations (edited or missing
@@ -68,8 +69,14 @@ public actor AuditLog {
         let database: AuditDatabase
         do {
             let migrations = try Self.migrations(EmbeddedMigrations.sqlite, from: "migrations")
-            let connection = try Connection(
+            var connection = try Connection(
                 path: path, accepting: .migrated(creating: creating && !readOnly), readOnly: readOnly)
+            // A store this program has not fully migrated yet is migrated by whichever command opens
+            // it first, as before: a read-only open gives way to a writing one.
+            let opensReadOnly = try readOnly && Self.isMigrated(connection, migrations)
+            if readOnly && !opensReadOnly {
+                connection = try Connection(path: path, accepting: .migrated(creating: false))
+            }
             // Statement journals in memory: a write inside a transaction that may fail part-way
             // (a CHECK, UNIQUE or foreign key) journals the pages it changes so that it can be undone
             // alone. On disk that is a temporary file and two write calls per page per statement, most
@@ -77,13 +84,11 @@ public actor AuditLog {
             // same: this journal only ever undoes an unfinished statement. (A read-only open's sorts
             // stay in memory too: a full disk has no room for their files.)
             try connection.execute("PRAGMA temp_store = MEMORY")
-            if readOnly {
-                try Self.checkMigrated(connection, migrations)
-            } else {
+            if !opensReadOnly {
                 try connection.migrate(migrations, checksum: ActionChain.migrationChecksum)
             }
             database = AuditDatabase(.sqlite(connection))
-            if readOnly {
+            if opensReadOnly {
                 try Self.holdKey(chainKey, in: database)
             } else {
                 try Self.anchor(chainKey, in: database)
@@ -173,9 +178,10 @@ public actor AuditLog {
         database.chainKey = chainKey
     }
 
-    /// A read-only open's check: the file holds exactly this program's migrations (none edited, none
-    /// missing, none newer), since it cannot apply them.
-    private static func checkMigrated(_ connection: Connection, _ migrations: [Migration]) throws {
+    /// A read-only open's check: whether the file holds every one of this program's migrations.
+    /// - Throws: ``AuditLogError`` `.migration` when it holds one this program does not know (a newer
+    ///   schema) or one applied from other text: no open, read-only or not, accepts such a file.
+    private static func isMigrated(_ connection: Connection, _ migrations: [Migration]) throws -> Bool {
         let applied = try connection.appliedMigrations()
         let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
         for migration in applied {
@@ -192,13 +198,7 @@ public actor AuditLog {
                     description: "\(connection.path): migration \(ours.fileName) was applied from different text")
             }
         }
-        guard applied.count == migrations.count else {
-            throw AuditLogError(
-                code: .migration,
-                description: "\(connection.path) has \(applied.count) of this program's \(migrations.count) migrations applied; "
-                    + "a command that only reads cannot apply them: run one that writes (ingest, run --once) once the disk has room"
-            )
-        }
+        return applied.count == migrations.count
     }
 
     /// A read-only open's key: held when it is the chain's key (nothing is anchored).

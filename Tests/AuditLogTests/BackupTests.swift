@@ -204,4 +204,18 @@ struct BackupTests {
         }
         #expect(!FileManager.default.fileExists(atPath: directory.path("missing.sqlite3")))
     }
+
+    @Test("a read-only open of a store not fully migrated yet migrates it, as any open did")
+    func readOnlyOpenMigratesOldStore() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("old.sqlite3")
+        let all = try AuditLog.migrations(EmbeddedMigrations.sqlite, from: "migrations").sorted { $0.version < $1.version }
+        do {
+            let connection = try Connection(path: path)
+            try connection.migrate(Array(all.prefix(3)), checksum: ActionChain.migrationChecksum)
+        }
+        let log = try AuditLog(path: path, creating: false, readOnly: true)
+        #expect(try await log.head().count == 0)
+        #expect(try Connection(path: path).appliedMigrations().count == all.count)
+    }
 }
