@@ -31,9 +31,9 @@ public struct SalvageReport: Sendable, Hashable {
         tables.allSatisfy { $0.unreadable.isEmpty && $0.lost == nil }
     }
 
-    /// `messages 120 (unreadable 40–79), changes 300, …`.
+    /// `messages 120 (unreadable ids 40–79), changes 300, …`: the tables that held rows or lost some.
     public var summary: String {
-        tables.map { table in
+        tables.filter { $0.rows > 0 || !$0.unreadable.isEmpty || $0.lost != nil }.map { table in
             var text = "\(table.name) \(table.rows)"
             if let lost = table.lost { text += " (lost: \(lost))" }
             if !table.unreadable.isEmpty {
