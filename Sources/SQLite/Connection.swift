@@ -117,7 +117,8 @@ public final class Connection {
     }
 
     /// Opens the handle. A read-only open whose first read fails because the shared-memory index
-    /// cannot be made (a full disk: creating and sizing the `-shm` file needs room) falls back, when
+    /// cannot be made (a full disk: creating and sizing the `-shm` file needs room; a folder the
+    /// reader may not write) falls back, when
     /// there is no write-ahead log (so no writer has the file open and the file itself is whole), to
     /// reading the file as immutable: no `-shm`, no locks, nothing written.
     private static func openHandle(_ path: String, flags: Int32, readOnly: Bool) throws(SQLiteError) -> OpaquePointer {
@@ -136,7 +137,7 @@ public final class Connection {
         sqlite3_close_v2(handle)
         var walStatus = stat()
         let noLog = lstat(path + "-wal", &walStatus) != 0 || walStatus.st_size == 0
-        if readOnly, noLog, [SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN].contains(code & 0xFF),
+        if readOnly, noLog, [SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_READONLY].contains(code & 0xFF),
             let encoded = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)
         {
             let (fallback, fallbackCode) = attempt("file:\(encoded)?immutable=1", flags | SQLITE_OPEN_URI)
@@ -194,7 +195,7 @@ public final class Connection {
 
     /// Makes the database and its `-wal` and `-shm` files (those that exist) mode 0600, once the
     /// database is known to be one the caller accepts; `readOnly`, it only takes away what 0600 does
-    /// not allow (a file its owner made 0400 stays 0400).
+    /// not allow (a file its owner made 0400 stays 0400), and leaves a file it does not own as it is.
     ///
     /// By path, never through a descriptor of its own: the connection is open by now, and closing
     /// any other descriptor of these files would drop the POSIX locks SQLite holds on them (WAL
@@ -213,6 +214,8 @@ public final class Connection {
             let wanted = readOnly ? mode & 0o600 : 0o600
             guard mode != wanted else { continue }
             guard fchmodat(AT_FDCWD, file, wanted, AT_SYMLINK_NOFOLLOW) == 0 else {
+                // A reader that does not own the file cannot narrow its mode; reading it changes nothing.
+                if readOnly && errno == EPERM { continue }
                 throw refusal(
                     file,
                     "\(file) has mode \(String(mode, radix: 8)) and cannot be made 0600 (\(String(cString: strerror(errno)))): "

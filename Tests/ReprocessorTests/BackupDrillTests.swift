@@ -136,6 +136,33 @@ struct BackupDrillTests {
         #expect(write.status == 1, "\(write)")
     }
 
+    @Test(
+        "read commands answer from a store the user may only read, in a folder it may not write",
+        .enabled(if: geteuid() == 0, "needs root to run the command as another user (nobody)"))
+    func readCommandsAsAnotherUser() async throws {
+        let world = try await ReprocessorWorld.start()
+        for id in 1...2 { try await world.putArtist("\(id)", name: "Artist \(id)") }
+        try await world.send([world.forwardedBody(try await world.streamRecords().map(\.record))])
+        #expect(try await world.cli("ingest").status == 0)
+        // A folder and a store that user nobody can read and not write (root would bypass the modes).
+        let folder = world.directory.appendingPathComponent("read-only")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let store = folder.appendingPathComponent("audit.sqlite3").path
+        try FileManager.default.copyItem(atPath: world.auditDatabasePath, toPath: store)
+        for (path, mode) in [(world.directory.path, 0o755), (folder.path, 0o755), (store, 0o644)] {
+            #expect(chmod(path, mode_t(mode)) == 0)
+        }
+        var environment = world.environment()
+        environment["AUDIT_DB"] = store
+        for command in [["stats", "--json"], ["list", "--json"], ["verify", "--json"]] {
+            let output = try await CommandRunner.run(
+                "/usr/sbin/runuser", ["-u", "nobody", "--", ReprocessorExecutable.path] + command, environment: environment)
+            #expect(output.status == 0, "\(command): \(output)")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        #expect(left == ["audit.sqlite3"], "nothing created beside the store: \(left)")
+    }
+
     @Test("backup and restore refuse a PostgreSQL store with a pointer to pg_dump")
     func postgresRefused() async throws {
         let world = try await ReprocessorWorld.start()
