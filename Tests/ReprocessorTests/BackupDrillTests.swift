@@ -163,6 +163,49 @@ struct BackupDrillTests {
         #expect(left == ["audit.sqlite3"], "nothing created beside the store: \(left)")
     }
 
+    @Test("salvage of a store with a damaged page: exit 3, the unreadable ids, a salvaged action, and verify names the gap")
+    func salvageCommand() async throws {
+        let world = try await ReprocessorWorld.start()
+        for id in 1...60 { try await world.putArtist("\(id)", name: "Artist \(id) " + String(repeating: "y", count: 300)) }
+        try await world.send(try await world.streamRecords().map { world.forwardedBody([$0.record]) })
+        #expect(try await world.cli("ingest").status == 0)
+        // Random bytes over the middle leaf page of the actions table (found with SQLite's dbstat).
+        let damage = """
+            import os, sqlite3, sys
+            c = sqlite3.connect(sys.argv[1]); size = c.execute("PRAGMA page_size").fetchone()[0]
+            leaves = [r[0] for r in c.execute("SELECT pageno FROM dbstat WHERE name = 'actions' AND pagetype = 'leaf' ORDER BY path")]
+            c.close(); page = leaves[len(leaves) // 2]
+            with open(sys.argv[1], "r+b") as f: f.seek((page - 1) * size); f.write(os.urandom(size))
+            print(len(leaves))
+            """
+        let damaged = try await CommandRunner.run(
+            "/usr/bin/python3", ["-c", damage, world.auditDatabasePath], environment: world.environment())
+        #expect(
+            damaged.status == 0 && (Int(damaged.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 3, "\(damaged)")
+        #expect(try await world.cli("verify").status == 1)
+
+        let salvaged = world.directory.appendingPathComponent("salvaged.sqlite3").path
+        let output = try await world.cli(
+            "salvage", "--from", world.auditDatabasePath, "--to", salvaged, "--reason", "drill", "--json",
+            environment: ["AUDIT_DB": ""])
+        #expect(output.status == 3, "\(output)")
+        let report = try #require(try? JSONValue(parsing: output.stdout))
+        #expect(report["complete"] == .bool(false))
+        let actions = report["tables"]?.arrayValue?.first { $0["table"]?.stringValue == "actions" }
+        let unreadable = actions?["unreadable"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(unreadable.count == 1, "\(output.stdout)")
+
+        let (verify, verifyJSON) = try await world.cliJSON("verify", "--db", salvaged)
+        #expect(verify.status == 1)
+        let gaps = verifyJSON?["missingActions"]?.arrayValue ?? []
+        #expect(gaps.count == 1, "\(verify.stdout)")
+        let gap = gaps.first?.arrayValue?.compactMap(\.intValue) ?? []
+        #expect(unreadable.first == "\(gap.first ?? -1)–\(gap.last ?? -1)")
+        let audit = try await world.cli("audit", "--db", salvaged, "--action", "salvaged", "--format", "json")
+        #expect(audit.stdout.contains("\"actor\":\"test-operator\""), "\(audit.stdout)")
+        #expect(audit.stdout.contains("drill"), "\(audit.stdout)")
+    }
+
     @Test("backup and restore refuse a PostgreSQL store with a pointer to pg_dump")
     func postgresRefused() async throws {
         let world = try await ReprocessorWorld.start()
