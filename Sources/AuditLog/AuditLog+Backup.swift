@@ -76,7 +76,7 @@ public actor StoreBackup {
         do {
             let head = try await snapshotCopy(to: temporary)
             try FileSafety.sync(temporary)
-            try await Self.verifyCopy(temporary, chainKey: chainKey, expecting: head)
+            _ = try await Self.verifyCopy(temporary, chainKey: chainKey, expecting: head)
             try FileSafety.move(temporary, to: target)
             return BackupReport(
                 path: target, bytes: FileSafety.size(of: target), head: head, duration: ContinuousClock.now - started)
