@@ -287,6 +287,9 @@ extension AuditLog {
             var previousHash = ActionChain.genesis
             var headHash = ActionChain.hex(ActionChain.genesis)
             var expectedHeadHash: String?
+            var gaps: [ClosedRange<Int64>] = []
+            // The head before the first gap: the end of the unbroken part.
+            var unbroken: ChainHead?
             pages: while broken == nil {
                 var rows: [(columns: [SQLValue], hash: String)] = []
                 try db.forEachRow(
@@ -299,10 +302,18 @@ extension AuditLog {
                     guard case .integer(let id) = row.columns[0] else { break pages }
                     checked += 1
                     if id != previousID + 1 {
-                        let missing =
-                            previousID + 1 == id - 1 ? "action \(previousID + 1) is" : "actions \(previousID + 1)–\(id - 1) are"
-                        broken = (id, "action \(id): \(missing) missing from the chain")
-                        break pages
+                        // A gap: named, and the walk goes on from the action after it, whose own link
+                        // cannot be checked (the hash it chains to is gone).
+                        if gaps.isEmpty { unbroken = ChainHead(count: previousID, hash: headHash) }
+                        gaps.append((previousID + 1)...(id - 1))
+                        guard let hashBytes = ActionChain.bytes(ofHex: row.hash) else {
+                            broken = (id, "action \(id): its stored hash is not a hash")
+                            break pages
+                        }
+                        previousID = id
+                        previousHash = hashBytes
+                        headHash = row.hash
+                        continue
                     }
                     if let anchor = anchors.first(where: { $0.firstActionID == id }),
                         anchor.previousHash != (id == 1 ? nil : headHash)
@@ -323,7 +334,7 @@ extension AuditLog {
                     previousID = id
                     previousHash = hashBytes
                     headHash = row.hash
-                    if id == expectedHead?.count { expectedHeadHash = row.hash }
+                    if id == expectedHead?.count && gaps.isEmpty { expectedHeadHash = row.hash }
                 }
             }
             if broken == nil {
@@ -342,14 +353,26 @@ extension AuditLog {
                         previousID + 1,
                         "action \(previousID + 1): actions \(previousID + 1)–\(max(highest, anchoredAfter)) were removed from the end of the chain"
                     )
+                    gaps.append((previousID + 1)...max(highest, anchoredAfter))
                 }
             }
-            let head = ChainHead(count: previousID, hash: headHash)
+            if let gap = gaps.first, gap.upperBound < (broken?.0 ?? .max) {
+                // The first gap comes first; the rest, and a break found after them, follow it.
+                func missing(_ gap: ClosedRange<Int64>) -> String {
+                    gap.count == 1 ? "action \(gap.lowerBound) is" : "actions \(gap.lowerBound)–\(gap.upperBound) are"
+                }
+                var reason = "action \(gap.upperBound + 1): \(missing(gap)) missing from the chain"
+                let others = gaps.dropFirst().filter { $0.upperBound < (broken?.0 ?? .max) }
+                for other in others { reason += "; \(missing(other)) missing too" }
+                if let later = broken { reason += "; then \(later.1)" }
+                broken = (gap.upperBound + 1, reason)
+            }
+            let head = unbroken ?? ChainHead(count: previousID, hash: headHash)
             let headReason: String? = expectedHead.flatMap { expected in
                 if expected.count == 0 { return nil }
                 guard let found = expectedHeadHash else {
                     return
-                        "the expected head \(expected) is missing: the chain \(broken == nil ? "ends at" : "is intact only up to") action \(previousID)\(broken == nil ? "; actions were removed from its end" : "")"
+                        "the expected head \(expected) is missing: the chain \(broken == nil ? "ends at" : "is intact only up to") action \(head.count)\(broken == nil ? "; actions were removed from its end" : "")"
                 }
                 return found == expected.hash
                     ? nil
@@ -357,10 +380,12 @@ extension AuditLog {
             }
             let rows = try Self.verifyRows(in: db)
             let integrity = try db.integrityCheck()
-            return VerifyReport(
+            var report = VerifyReport(
                 actionsChecked: checked, firstBrokenActionID: broken?.0, brokenReason: broken?.1,
                 rowsChecked: rows.checked, rowProblems: rows.problems, integrityCheck: integrity, head: head,
                 keyedFrom: keyedFrom, headReason: headReason)
+            report.missingActions = gaps
+            return report
         }
     }
 

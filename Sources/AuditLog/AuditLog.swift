@@ -54,25 +54,45 @@ public actor AuditLog {
     ///     read a keyed chain but neither append to nor verify it).
     ///   - creating: Whether a store may be created here (commands that write); when false a
     ///     missing file is refused.
+    ///   - readOnly: Opens the file read-only, for commands that only read: nothing is created,
+    ///     migrated or anchored, so they answer on a full disk or from a file they may not write, and
+    ///     every write fails. A store whose migrations are not all applied yet is opened for writing
+    ///     and migrated instead, as by any command (on a full disk that fails with SQLite's reason).
     /// - Throws: ``AuditLogError``: `.missingStore` when the file does not exist and `creating` is
-    ///   false, `.corrupt` when the file is not a database or not an audit store, `.migration`
+    ///   false (or `readOnly`), `.corrupt` when the file is not a database or not an audit store, `.migration`
     ///   when its schema history does not match this program's migrations (edited or missing
     ///   migration, newer schema), `.invalidKey` when the chain is keyed with another key,
     ///   `.storage` when it cannot be opened or stays locked.
-    public init(path: String, chainKey: AuditChainKey? = nil, creating: Bool = true) throws(AuditLogError) {
+    public init(path: String, chainKey: AuditChainKey? = nil, creating: Bool = true, readOnly: Bool = false)
+        throws(AuditLogError)
+    {
         let database: AuditDatabase
         do {
             let migrations = try Self.migrations(EmbeddedMigrations.sqlite, from: "migrations")
-            let connection = try Connection(path: path, accepting: .migrated(creating: creating))
+            var connection = try Connection(
+                path: path, accepting: .migrated(creating: creating && !readOnly), readOnly: readOnly)
+            // A store this program has not fully migrated yet is migrated by whichever command opens
+            // it first, as before: a read-only open gives way to a writing one.
+            let opensReadOnly = try readOnly && Self.isMigrated(connection, migrations)
+            if readOnly && !opensReadOnly {
+                connection = try Connection(path: path, accepting: .migrated(creating: false))
+            }
             // Statement journals in memory: a write inside a transaction that may fail part-way
             // (a CHECK, UNIQUE or foreign key) journals the pages it changes so that it can be undone
             // alone. On disk that is a temporary file and two write calls per page per statement, most
             // of an ingest's system time; in memory, a few pages per statement. Durability is the
-            // same: this journal only ever undoes an unfinished statement.
+            // same: this journal only ever undoes an unfinished statement. (A read-only open's sorts
+            // stay in memory too: a full disk has no room for their files.)
             try connection.execute("PRAGMA temp_store = MEMORY")
-            try connection.migrate(migrations, checksum: ActionChain.migrationChecksum)
+            if !opensReadOnly {
+                try connection.migrate(migrations, checksum: ActionChain.migrationChecksum)
+            }
             database = AuditDatabase(.sqlite(connection))
-            try Self.anchor(chainKey, in: database)
+            if opensReadOnly {
+                try Self.holdKey(chainKey, in: database)
+            } else {
+                try Self.anchor(chainKey, in: database)
+            }
         } catch let error as AuditLogError {
             throw error
         } catch let error as SQLiteError {
@@ -94,14 +114,16 @@ public actor AuditLog {
     ///   - creating: Whether a store may be created there; when false a missing file, or a PostgreSQL
     ///     database without the store's tables, is refused (`.missingStore`).
     ///   - environment: Where `PGPASSWORD` is read when the URL has no password.
-    /// - Throws: ``AuditLogError`` as ``init(path:chainKey:creating:)``; for PostgreSQL `.storage` when the
+    ///   - readOnly: For a SQLite file, as ``init(path:chainKey:creating:readOnly:)`` (PostgreSQL answers
+    ///     reads on its own terms: ignored there).
+    /// - Throws: ``AuditLogError`` as ``init(path:chainKey:creating:readOnly:)``; for PostgreSQL `.storage` when the
     ///   URL is invalid or the server cannot be reached or refuses the login.
     public init(
         location: String, chainKey: AuditChainKey? = nil, creating: Bool = true,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, readOnly: Bool = false
     ) async throws(AuditLogError) {
         guard PostgresURL.isPostgresLocation(location) else {
-            try self.init(path: location, chainKey: chainKey, creating: creating)
+            try self.init(path: location, chainKey: chainKey, creating: creating, readOnly: readOnly)
             return
         }
         let session: PostgresSession
@@ -153,6 +175,37 @@ public actor AuditLog {
             let now = Date().databaseMilliseconds
             try database.transaction(.immediate) { try ChainAnchor.anchor(chainKey, at: now, in: database) }
         }
+        database.chainKey = chainKey
+    }
+
+    /// A read-only open's check: whether the file holds every one of this program's migrations.
+    /// - Throws: ``AuditLogError`` `.migration` when it holds one this program does not know (a newer
+    ///   schema) or one applied from other text: no open, read-only or not, accepts such a file.
+    private static func isMigrated(_ connection: Connection, _ migrations: [Migration]) throws -> Bool {
+        let applied = try connection.appliedMigrations()
+        let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+        for migration in applied {
+            guard let ours = known[migration.version] else {
+                throw AuditLogError(
+                    code: .migration,
+                    description:
+                        "\(connection.path) has migration \(migration.version) (\(migration.name)), which this program does not know: use a newer dlq-reprocessor"
+                )
+            }
+            guard ActionChain.migrationChecksum(ours.sql) == migration.checksum else {
+                throw AuditLogError(
+                    code: .migration,
+                    description: "\(connection.path): migration \(ours.fileName) was applied from different text")
+            }
+        }
+        return applied.count == migrations.count
+    }
+
+    /// A read-only open's key: held when it is the chain's key (nothing is anchored).
+    private static func holdKey(_ chainKey: AuditChainKey?, in database: AuditDatabase) throws {
+        guard let chainKey else { return }
+        let latest = try database.transaction(.deferred) { try ChainAnchor.latest(in: database) }
+        if let latest, latest.keyID != chainKey.keyID { throw ChainAnchor.wrongKey(latest, chainKey) }
         database.chainKey = chainKey
     }
 

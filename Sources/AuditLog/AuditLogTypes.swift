@@ -56,6 +56,9 @@ public enum ActionKind: String, Sendable, Hashable, CaseIterable, Codable {
     /// A reconcile run repaired a document that had drifted from the table (no change or message:
     /// the response names the run and the document).
     case reconciled
+    /// A store was rebuilt by salvage from what could still be read of a damaged one (no change or
+    /// message: the response lists per table the rows read and the id ranges that could not be).
+    case salvaged
 }
 
 /// A change to store at ingest: one failed stream record, or a placeholder for an expired batch.
@@ -785,6 +788,10 @@ public struct VerifyReport: Sendable, Hashable {
     public var keyedFrom: Int64?
     /// Why an expected head is not in the chain (nil when it is, or none was given).
     public var headReason: String?
+    /// Every stretch of action ids missing from the chain, in order (a salvaged store's gaps, or
+    /// rows deleted from the middle or the end): the walk goes on after each gap, so every one is
+    /// named; the action right after a gap cannot be checked (its predecessor's hash is gone).
+    public var missingActions: [ClosedRange<Int64>] = []
 
     /// Makes a report.
     public init(

@@ -4,7 +4,8 @@ import StreamModel
 extension AuditJSON {
     /// `verify --json`: `{"ok", "head": {"count", "hash"}, "keyed", "keyedFrom", "actionsChecked",
     /// "firstBrokenActionId", "brokenReason", "headReason", "rowsChecked", "firstBrokenRow",
-    /// "brokenRowReason", "rowProblems": [{"row", "reason"}], "integrityCheck"}`: `rowProblems` names
+    /// "brokenRowReason", "rowProblems": [{"row", "reason"}], "integrityCheck", "missingActions": [[FROM, TO], …]}`:
+    /// `missingActions` lists every stretch of action ids missing from the chain; `rowProblems` names
     /// every row that does not agree with the chain (the first few of each check), the first of them
     /// again in `firstBrokenRow` and `brokenRowReason`.
     /// - Parameter report: What ``AuditLog/verify(expectedHead:)`` found.
@@ -25,6 +26,8 @@ extension AuditJSON {
             "rowProblems": .array(
                 report.rowProblems.map { .object(["row": .string($0.row), "reason": .string($0.reason)]) }),
             "integrityCheck": .array(report.integrityCheck.map(JSONValue.string)),
+            "missingActions": .array(
+                report.missingActions.map { .array([.number(String($0.lowerBound)), .number(String($0.upperBound))]) }),
         ])
     }
 }

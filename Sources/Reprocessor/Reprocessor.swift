@@ -66,12 +66,13 @@ public struct Reprocessor: Sendable {
     ///   - logger: The logger.
     ///   - creatingStore: Whether a missing store is created (commands that write); when false it
     ///     is refused with `AuditLogError` `.missingStore`.
+    ///   - readOnly: Opens a SQLite store read-only (commands that only read; see `AuditLog`).
     /// - Throws: Errors of ``loadAuditKey(settings:environment:logger:)`` and
     ///   ``loadDatabasePassword(settings:environment:logger:)``; `AuditLogError` when the store
     ///   is missing (and may not be created), cannot be opened or migrated, or is keyed with another key.
     public static func open(
         settings: ReprocessorSettings, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger,
-        creatingStore: Bool = true
+        creatingStore: Bool = true, readOnly: Bool = false
     ) async throws -> Reprocessor {
         let key = try await loadAuditKey(settings: settings, environment: environment, logger: logger)
         var storeEnvironment = environment
@@ -79,7 +80,8 @@ public struct Reprocessor: Sendable {
             storeEnvironment["PGPASSWORD"] = password
         }
         let auditLog = try await AuditLog(
-            location: settings.auditDatabasePath, chainKey: key, creating: creatingStore, environment: storeEnvironment)
+            location: settings.auditDatabasePath, chainKey: key, creating: creatingStore, environment: storeEnvironment,
+            readOnly: readOnly)
         return Reprocessor(settings: settings, auditLog: auditLog, environment: environment, logger: logger)
     }
 

@@ -60,6 +60,9 @@ struct ReprocessingLoop: Service {
                 if let interval = options.reconcileInterval {
                     group.addTask { await reconcileOnInterval(interval) }
                 }
+                if let schedule = options.backup {
+                    group.addTask { await backupOnInterval(schedule) }
+                }
             }
             await lease.release()
             ReprocessorMetrics.recordLeaseHeld(false)

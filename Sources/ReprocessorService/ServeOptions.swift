@@ -14,6 +14,8 @@ public struct ServeOptions: Sendable {
     public var tokens: OperatorTokens
     /// Time between scheduled dry-run reconciles (nil: none).
     public var reconcileInterval: Duration?
+    /// Scheduled backups of a SQLite store (nil: none).
+    public var backup: BackupSchedule?
 
     /// Creates options.
     /// - Parameters:
@@ -23,10 +25,12 @@ public struct ServeOptions: Sendable {
     ///   - leaseTTL: Lease lifetime without renewal.
     ///   - tokens: Operator tokens.
     ///   - reconcileInterval: Time between scheduled dry-run reconciles; nil for none.
+    ///   - backup: Scheduled backups; nil for none.
     public init(
         address: HTTPAddress, replayInterval: Duration, ingest: IngestOptions, leaseTTL: Duration = .seconds(60),
-        tokens: OperatorTokens, reconcileInterval: Duration? = nil
+        tokens: OperatorTokens, reconcileInterval: Duration? = nil, backup: BackupSchedule? = nil
     ) {
+        self.backup = backup
         self.address = address
         self.replayInterval = replayInterval
         self.ingest = ingest

@@ -15,7 +15,7 @@ public final class Connection {
     public let path: String
     /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
     public let busyTimeout: Duration
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
     private var statementObserver: StatementObserver?
     var attachments: [ObjectIdentifier: Any] = [:]
@@ -51,30 +51,27 @@ public final class Connection {
     ///   - path: The database file.
     ///   - busyTimeout: How long to wait for another connection's lock.
     ///   - acceptance: Which files are accepted, and whether a missing one is created.
+    ///   - readOnly: Opens the file read-only (`SQLITE_OPEN_READONLY`): nothing is created, the journal
+    ///     mode is left as it is, and a mode is only ever narrowed. Such a connection answers on a full
+    ///     disk or a file it may not write; any write through it fails with `SQLITE_READONLY`.
     /// - Throws: ``SQLiteError``: code ``SQLiteError/Code/missing`` when the file does not exist and may
     ///   not be created, ``SQLiteError/Code/foreign`` when it is a database (or an empty file) that
     ///   `acceptance` does not accept; `SQLITE_CANTOPEN` when the file cannot be opened or created, is
     ///   a symbolic link, is not a regular file, or cannot be made mode 0600, `SQLITE_NOTADB` when it is
     ///   not a SQLite database, `SQLITE_BUSY` when another connection keeps it locked past the timeout.
     ///   The description names the file.
-    public init(path: String, busyTimeout: Duration = .seconds(5), accepting acceptance: Acceptance = .anyDatabase)
-        throws(SQLiteError)
-    {
+    public init(
+        path: String, busyTimeout: Duration = .seconds(5), accepting acceptance: Acceptance = .anyDatabase,
+        readOnly: Bool = false
+    ) throws(SQLiteError) {
         self.path = path
         self.busyTimeout = busyTimeout
         let isFile = !path.isEmpty && path != ":memory:" && !path.hasPrefix("file:")
-        if isFile { try Self.checkFiles(path, create: acceptance.creates) }
-        var handle: OpaquePointer?
+        if isFile { try Self.checkFiles(path, create: acceptance.creates && !readOnly) }
         // A checked file exists by now: SQLite must not create one (nor another in its place).
-        let flags =
-            SQLITE_OPEN_READWRITE | (isFile ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
-            | SQLITE_OPEN_NOFOLLOW
-        let code = sqlite3_open_v2(path, &handle, flags, nil)
-        guard code == SQLITE_OK, let handle else {
-            let error = SQLiteError(connection: handle, resultCode: code, sql: nil, path: path)
-            sqlite3_close_v2(handle)
-            throw error
-        }
+        let access = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (isFile ? 0 : SQLITE_OPEN_CREATE)
+        let flags = access | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW
+        let handle = try Self.openHandle(path, flags: flags, readOnly: readOnly && isFile)
         self.handle = handle
         sqlite3_extended_result_codes(handle, 1)
         let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
@@ -97,7 +94,12 @@ public final class Connection {
                     path: path)
             }
         }
-        if isFile { try Self.makePrivate(path) }
+        if isFile { try Self.makePrivate(path, readOnly: readOnly) }
+        // A read-only connection changes nothing: it reads the file in whatever journal mode it is.
+        guard !readOnly else {
+            try execute("PRAGMA foreign_keys = ON")
+            return
+        }
         let journalMode = try firstRow("PRAGMA journal_mode = WAL") { $0.string(at: 0) }
         guard journalMode?.lowercased() == "wal" else {
             throw SQLiteError(
@@ -112,6 +114,37 @@ public final class Connection {
     deinit {
         statementCache.removeAll()
         sqlite3_close_v2(handle)
+    }
+
+    /// Opens the handle. A read-only open whose first read fails because the shared-memory index
+    /// cannot be made (a full disk: creating and sizing the `-shm` file needs room; a folder the
+    /// reader may not write) falls back, when
+    /// there is no write-ahead log (so no writer has the file open and the file itself is whole), to
+    /// reading the file as immutable: no `-shm`, no locks, nothing written.
+    private static func openHandle(_ path: String, flags: Int32, readOnly: Bool) throws(SQLiteError) -> OpaquePointer {
+        func attempt(_ name: String, _ flags: Int32) -> (OpaquePointer?, Int32) {
+            var handle: OpaquePointer?
+            var code = sqlite3_open_v2(name, &handle, flags, nil)
+            // A read-only open reads at once, so that the fallback below can be chosen here.
+            if code == SQLITE_OK, readOnly, let handle {
+                code = sqlite3_exec(handle, "SELECT count(*) FROM sqlite_schema", nil, nil, nil)
+            }
+            return (handle, code)
+        }
+        let (handle, code) = attempt(path, flags)
+        if code == SQLITE_OK, let handle { return handle }
+        let error = SQLiteError(connection: handle, resultCode: code, sql: nil, path: path)
+        sqlite3_close_v2(handle)
+        var walStatus = stat()
+        let noLog = lstat(path + "-wal", &walStatus) != 0 || walStatus.st_size == 0
+        if readOnly, noLog, [SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_READONLY].contains(code & 0xFF),
+            let encoded = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)
+        {
+            let (fallback, fallbackCode) = attempt("file:\(encoded)?immutable=1", flags | SQLITE_OPEN_URI)
+            if fallbackCode == SQLITE_OK, let fallback { return fallback }
+            sqlite3_close_v2(fallback)
+        }
+        throw error
     }
 
     private static func refusal(_ path: String, _ message: String) -> SQLiteError {
@@ -161,12 +194,13 @@ public final class Connection {
     }
 
     /// Makes the database and its `-wal` and `-shm` files (those that exist) mode 0600, once the
-    /// database is known to be one the caller accepts.
+    /// database is known to be one the caller accepts; `readOnly`, it only takes away what 0600 does
+    /// not allow (a file its owner made 0400 stays 0400), and leaves a file it does not own as it is.
     ///
     /// By path, never through a descriptor of its own: the connection is open by now, and closing
     /// any other descriptor of these files would drop the POSIX locks SQLite holds on them (WAL
     /// readers and writers would no longer see each other). A symbolic link is not followed.
-    private static func makePrivate(_ path: String) throws(SQLiteError) {
+    private static func makePrivate(_ path: String, readOnly: Bool) throws(SQLiteError) {
         for file in [path, path + "-wal", path + "-shm"] {
             var status = stat()
             guard lstat(file, &status) == 0 else {
@@ -177,8 +211,11 @@ public final class Connection {
             if status.st_mode & S_IFMT == S_IFLNK { throw openFailure(file, ELOOP) }
             guard status.st_mode & S_IFMT == S_IFREG else { throw refusal(file, "\(file) is not a regular file") }
             let mode = status.st_mode & 0o777
-            guard mode != 0o600 else { continue }
-            guard fchmodat(AT_FDCWD, file, 0o600, AT_SYMLINK_NOFOLLOW) == 0 else {
+            let wanted = readOnly ? mode & 0o600 : 0o600
+            guard mode != wanted else { continue }
+            guard fchmodat(AT_FDCWD, file, wanted, AT_SYMLINK_NOFOLLOW) == 0 else {
+                // A reader that does not own the file cannot narrow its mode; reading it changes nothing.
+                if readOnly && errno == EPERM { continue }
                 throw refusal(
                     file,
                     "\(file) has mode \(String(mode, radix: 8)) and cannot be made 0600 (\(String(cString: strerror(errno)))): "

@@ -16,9 +16,11 @@ enum CommandContext {
     ///   - global: Database and logging options.
     ///   - connection: Connection options, when the command has them.
     ///   - creatingStore: Whether a missing store is created.
-    static func open(_ global: GlobalOptions, _ connection: ConnectionOptions? = nil, creatingStore: Bool = false)
-        async throws -> Reprocessor
-    {
+    ///   - readOnly: Whether the command only reads: a SQLite store is opened read-only, so it answers
+    ///     on a full disk or from a file it may not write.
+    static func open(
+        _ global: GlobalOptions, _ connection: ConnectionOptions? = nil, creatingStore: Bool = false, readOnly: Bool = false
+    ) async throws -> Reprocessor {
         bootstrapLogging(global)
         var overrides = ReprocessorSettings.Overrides(
             queue: connection?.queueURL, auditDatabasePath: global.db, openSearchEndpoint: connection?.opensearch,
@@ -30,7 +32,7 @@ enum CommandContext {
         let settings = try ReprocessorSettings.resolve(overrides)
         do {
             return try await Reprocessor.open(
-                settings: settings, logger: Logger(label: "dlq-reprocessor"), creatingStore: creatingStore)
+                settings: settings, logger: Logger(label: "dlq-reprocessor"), creatingStore: creatingStore, readOnly: readOnly)
         } catch let error as AuditLogError where error.code == .missingStore {
             throw UsageError(
                 message: "\(error) (only ingest, run, serve and reconcile create a store: check --db / AUDIT_DB)")

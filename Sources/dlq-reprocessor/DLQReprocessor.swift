@@ -24,7 +24,8 @@ struct DLQReprocessor: AsyncParsableCommand {
             SkipBatchCommand.self,
             ReopenBatchCommand.self,
             StatsCommand.self, ReconcileCommand.self, ResolveExpiredCommand.self,
-            VerifyCommand.self, ServeCommand.self, MigrateStoreCommand.self,
+            VerifyCommand.self, ServeCommand.self, MigrateStoreCommand.self, BackupCommand.self, RestoreCommand.self,
+            SalvageCommand.self,
         ]
     )
 

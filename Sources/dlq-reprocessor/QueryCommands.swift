@@ -21,7 +21,7 @@ struct ListCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global, readOnly: true)
         let page = try await AuditQueries(auditLog: reprocessor.auditLog).changes(
             try filter.filter(now: Date()), cursor: cursor, limit: limit)
         if json {
@@ -54,7 +54,7 @@ struct ShowCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global, readOnly: true)
         let (change, actions) = try await AuditQueries(auditLog: reprocessor.auditLog).change(id: id)
         if json {
             Output.json(AuditJSON.show(change, actions: actions))
@@ -95,7 +95,7 @@ struct HistoryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global, readOnly: true)
         let queries = AuditQueries(auditLog: reprocessor.auditLog)
         if let at = try flagTime(at, "--at", now: Date()) {
             let answer = try await queries.document(key: key, at: at)
@@ -151,7 +151,7 @@ struct ErrorsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global, readOnly: true)
         let groups = try await AuditQueries(auditLog: reprocessor.auditLog).errorGroups(statuses: Set(status))
         if json {
             Output.json(AuditQueries.json(errorGroups: groups))
@@ -197,7 +197,7 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global, readOnly: true)
         let filter = try actionFilter(now: Date())
         let queries = AuditQueries(auditLog: reprocessor.auditLog)
         let export: ActionExportFormat? =
@@ -253,7 +253,7 @@ struct StatsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global, readOnly: true)
         let (stats, lags) = try await AuditQueries(auditLog: reprocessor.auditLog).stats()
         if json {
             Output.json(AuditJSON.stats(stats, recentLags: lags))
@@ -329,7 +329,7 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global, readOnly: true)
         let report = try await reprocessor.auditLog.verify(expectedHead: expectHead.flatMap(ChainHead.init(parsing:)))
         if json {
             Output.json(AuditJSON.verifyReport(report))
@@ -376,7 +376,7 @@ struct QuarantinedCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global, readOnly: true)
         let page = try await AuditQueries(auditLog: reprocessor.auditLog).quarantined(cursor: cursor, limit: limit)
         if json {
             Output.json(AuditQueries.json(quarantined: page))
@@ -417,7 +417,7 @@ struct BatchesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reprocessor = try await CommandContext.open(global)
+        let reprocessor = try await CommandContext.open(global, readOnly: true)
         let page = try await reprocessor.auditLog.listBatches(
             statuses: Set(status.compactMap(BatchStatus.init(rawValue:))), limit: limit ?? AuditQueries.batchesPage.standard,
             cursor: cursor)

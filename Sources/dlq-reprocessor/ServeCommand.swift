@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditLog
 import Foundation
 import Reprocessor
 import ReprocessorService
@@ -30,6 +31,12 @@ struct ServeCommand: AsyncParsableCommand {
         help:
             "Seconds between scheduled dry-run reconciles of the table with the index, while holding the lease (off by default).")
     var reconcileInterval: Int?
+    @Option(name: .long, help: "Folder for scheduled, verified backups of a SQLite store (env DLQ_BACKUP_DIR; off by default).")
+    var backupDir: String?
+    @Option(name: .long, help: "Time between scheduled backups: 90s, 30m, 1h, 1d (env DLQ_BACKUP_EVERY; default 1h).")
+    var backupEvery: String?
+    @Option(name: .long, help: "Scheduled backups kept, the newest (env DLQ_BACKUP_KEEP; default 24).")
+    var backupKeep: String?
 
     func validate() throws {
         guard (1...86_400).contains(interval) else { throw ValidationError("--interval must be between 1 and 86400 seconds") }
@@ -41,7 +48,16 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let backup: BackupSchedule?
+        do {
+            backup = try BackupSchedule.resolve(directory: backupDir, every: backupEvery, keep: backupKeep)
+        } catch {
+            throw UsageError(message: "\(error)")
+        }
         let reprocessor = try await CommandContext.open(global, connection, creatingStore: true)
+        if backup != nil, let refusal = StoreBackup.refusal(for: reprocessor.auditLog.path) {
+            throw UsageError(message: "--backup-dir: \(refusal)")
+        }
         let options: ServeOptions
         do {
             options = ServeOptions(
@@ -49,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
                 ingest: IngestOptions(waitTimeSeconds: wait, concurrency: concurrency),
                 leaseTTL: reprocessor.settings.leaseTTL,
                 tokens: try OperatorTokens.load(file: operatorTokensFile, environment: ProcessInfo.processInfo.environment),
-                reconcileInterval: reconcileInterval.map { .seconds($0) })
+                reconcileInterval: reconcileInterval.map { .seconds($0) }, backup: backup)
         } catch {
             throw UsageError(message: "\(error)")
         }
