@@ -260,9 +260,12 @@ extension AuditLog {
     ///   - at: The time of the step.
     ///   - fence: When given, the step is recorded only if this fence still holds its lease.
     ///   - claims: When given (a fleet on a shared store), the step is recorded only if this
-    ///     worker still holds every one of these document claims.
+    ///     worker still holds every one of these document claims, and they cover the document
+    ///     of every new intent and every completed one.
     /// - Throws: ``AuditLogError`` `.storage` when the database fails, `.leaseLost` when `fence`
-    ///   no longer holds its lease or a claim is gone; then nothing is recorded.
+    ///   no longer holds its lease, a claim is gone, or a document of the step is not claimed;
+    ///   then nothing is recorded. `.corrupt` when a completed repair intent names an unknown
+    ///   drift kind.
     public func commit(_ step: EngineCommit, at: Date, fence: LeaseFence? = nil, claims: DocumentClaims? = nil)
         throws(AuditLogError) -> EngineCommitResult
     {
