@@ -92,22 +92,17 @@ extension AuditLog {
         }
     }
 
-    /// Records one page of a run: its counts, samples and position, and an action for every
-    /// repair that landed (completing its write intent; a repair whose intent another process
-    /// already recovered is neither recorded nor counted again), in one transaction — so a
-    /// resumed run neither loses nor repeats a page. When the page's repairs were made under
-    /// document claims (``ReconcileProgress/claims``), nothing is recorded unless this worker
-    /// still holds each one.
+    /// Records one page of a run: its counts, samples and position, in one transaction — so a
+    /// resumed run neither loses nor repeats a page. A repair that landed is not in the page:
+    /// the write engine counted it (found and repaired) when it recorded the repair.
     /// - Returns: The run as it stands after the page.
-    /// - Throws: ``AuditLogError``: `.leaseLost` when a claim is gone; `.notFound`; `.storage`.
+    /// - Throws: ``AuditLogError``: `.notFound`; `.storage`.
     @discardableResult
     public func recordReconcileProgress(runID: Int64, _ progress: ReconcileProgress, at: Date) throws(AuditLogError)
         -> ReconcileRun
     {
         let now = at.databaseMilliseconds
         return try write { db in
-            try Self.check(
-                progress.claims, covering: progress.repairs.map(\.documentID), now: Date().databaseMilliseconds, in: db)
             guard var run = try Self.reconcileRun(id: runID, in: db) else {
                 throw AuditLogError(code: .notFound, description: "reconcile run \(runID) does not exist")
             }
@@ -118,24 +113,10 @@ extension AuditLog {
                 run.walkAfter = progress.walkAfter ?? run.walkAfter
                 run.walkDone = progress.walkDone
             }
-            var recorded = 0
-            var recoveredElsewhere: Set<String> = []
-            for repair in progress.repairs {
-                guard try Self.completeRepairIntent(repair, at: now, in: db) else {
-                    recoveredElsewhere.insert(repair.documentID)
-                    continue
-                }
-                recorded += 1
-            }
             for id in progress.seen {
                 try db.run("INSERT INTO reconcile_seen (run_id, document_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [runID, id])
             }
-            for id in progress.droppedIntents {
-                try db.run("DELETE FROM write_intents WHERE id = ? AND reconcile_run_id IS NOT NULL", [id])
-            }
-            for (kind, found) in progress.found {
-                // A repair recovered by another process was counted by that recovery.
-                let ids = found.filter { !recoveredElsewhere.contains($0) }
+            for (kind, ids) in progress.found {
                 run.found[kind, default: 0] += ids.count
                 var samples = run.samples[kind] ?? []
                 for id in ids where samples.count < Self.reconcileSampleLimit { samples.append(id) }
@@ -144,136 +125,18 @@ extension AuditLog {
             try db.run(
                 """
                 UPDATE reconcile_runs SET positions_json = ?, walk_after = ?, walk_done = ?, scanned = scanned + ?,
-                    indexed = indexed + ?, missing = ?, stale = ?, orphaned = ?, differs = ?, repaired = repaired + ?,
+                    indexed = indexed + ?, missing = ?, stale = ?, orphaned = ?, differs = ?,
                     conflicts = conflicts + ?, failed = failed + ?, samples_json = ?, updated_at = ?
                 WHERE id = ?
                 """,
                 [
                     Self.positionsJSON(run.positions), run.walkAfter, run.walkDone, progress.scanned, progress.indexed,
                     run.found["missing"] ?? 0, run.found["stale"] ?? 0, run.found["orphaned"] ?? 0,
-                    run.found["differs"] ?? 0, recorded, progress.conflicts, progress.failed,
+                    run.found["differs"] ?? 0, progress.conflicts, progress.failed,
                     JSONValue.object(run.samples.mapValues { .array($0.map(JSONValue.string)) }).serialized, now, runID,
                 ])
             return try Self.reconcileRun(id: runID, in: db)!
         }
-    }
-
-    /// Records the intents of repairs about to be sent, in one transaction.
-    /// - Parameters:
-    ///   - intents: The intents.
-    ///   - at: Now.
-    ///   - claims: When given (a fleet on a shared store), the intents are recorded only if this
-    ///     worker still holds the claim of each one's document.
-    /// - Returns: The intents' ids, in order.
-    /// - Throws: ``AuditLogError``: `.leaseLost` when a claim is gone; `.storage`.
-    public func recordRepairIntents(_ intents: [RepairIntent], at: Date, claims: DocumentClaims? = nil)
-        throws(AuditLogError) -> [Int64]
-    {
-        let now = at.databaseMilliseconds
-        return try write { db in
-            try Self.check(claims, covering: intents.map(\.documentID), now: Date().databaseMilliseconds, in: db)
-            return try intents.map { intent in
-                try db.queryOne(
-                    """
-                    INSERT INTO write_intents (document_id, operation, stamp_sequence, stamp_applied_at, settlements_json,
-                        created_at, reconcile_run_id, drift_kind)
-                    VALUES (?, ?, ?, ?, '[]', ?, ?, ?) RETURNING id
-                    """,
-                    [
-                        intent.documentID, intent.operation.rawValue, intent.stampSequence?.digits, intent.stampAppliedAt,
-                        now, intent.runID, intent.kind,
-                    ]
-                ) { $0.column(0) as Int64 } ?? 0
-            }
-        }
-    }
-
-    /// Open repair intents recorded at or before `recordedBefore`, oldest first, with their run's
-    /// actor and reason.
-    /// - Throws: ``AuditLogError``.
-    public func openRepairIntents(recordedBefore: Date, limit: Int) throws(AuditLogError) -> [OpenRepairIntent] {
-        try read { db in
-            try db.query(
-                """
-                SELECT w.id, w.reconcile_run_id, w.document_id, w.drift_kind, w.operation, w.stamp_sequence,
-                    w.stamp_applied_at, w.created_at, r.actor, r.reason
-                FROM write_intents AS w INDEXED BY write_intents_repairs JOIN reconcile_runs AS r ON r.id = w.reconcile_run_id
-                WHERE w.reconcile_run_id IS NOT NULL AND w.created_at <= ? ORDER BY w.created_at, w.id LIMIT ?
-                """, [recordedBefore.databaseMilliseconds, max(1, limit)]
-            ) { row in
-                let id = row.column(0) as Int64
-                guard let operation = WriteIntent.Operation(rawValue: row.column(4) as String) else {
-                    throw AuditLogError.corruptRow("write intent \(id): operation")
-                }
-                return OpenRepairIntent(
-                    id: id,
-                    intent: RepairIntent(
-                        runID: row.column(1), documentID: row.column(2), kind: row.column(3), operation: operation,
-                        stampSequence: (row.column(5) as String?).flatMap { SequenceNumber($0) },
-                        stampAppliedAt: row.column(6)),
-                    actor: row.column(8), reason: row.column(9), createdAt: Date(databaseMilliseconds: row.column(7) as Int64))
-            }
-        }
-    }
-
-    /// Records repairs found in search after their writer stopped before recording them: each
-    /// completes its intent with its action and counts in its run (found and repaired, the run's
-    /// page having never been recorded); `dropping` names intents whose write never landed.
-    /// With `claims` (a fleet on a shared store), nothing is recorded unless this worker still
-    /// holds them all, the documents of `repairs` among them.
-    /// - Returns: How many repairs were recorded here (not already by another process).
-    /// - Throws: ``AuditLogError``: `.leaseLost` when a claim is gone; `.storage`.
-    @discardableResult
-    public func recordRecoveredRepairs(
-        _ repairs: [RepairCompletion], dropping: [Int64], at: Date, claims: DocumentClaims? = nil
-    ) throws(AuditLogError) -> Int {
-        let now = at.databaseMilliseconds
-        return try write { db in
-            try Self.check(claims, covering: repairs.map(\.documentID), now: Date().databaseMilliseconds, in: db)
-            var recorded = 0
-            for repair in repairs {
-                guard let column = DriftColumn(rawValue: repair.kind) else {
-                    throw AuditLogError.corruptRow("write intent \(repair.intentID): drift kind \(repair.kind)")
-                }
-                guard try Self.completeRepairIntent(repair, at: now, in: db) else { continue }
-                recorded += 1
-                guard var run = try Self.reconcileRun(id: repair.runID, in: db) else { continue }
-                if (run.samples[repair.kind]?.count ?? 0) < Self.reconcileSampleLimit {
-                    run.samples[repair.kind, default: []].append(repair.documentID)
-                }
-                try db.run(
-                    """
-                    UPDATE reconcile_runs SET \(column.rawValue) = \(column.rawValue) + 1, repaired = repaired + 1,
-                        samples_json = ?, updated_at = ?
-                    WHERE id = ?
-                    """, [JSONValue.object(run.samples.mapValues { .array($0.map(JSONValue.string)) }).serialized, now, run.id])
-            }
-            for id in dropping {
-                try db.run("DELETE FROM write_intents WHERE id = ? AND reconcile_run_id IS NOT NULL", [id])
-            }
-            return recorded
-        }
-    }
-
-    /// The counters of `reconcile_runs`, one per drift kind (so a kind is never spliced into SQL unchecked).
-    private enum DriftColumn: String {
-        case missing, stale, orphaned, differs
-    }
-
-    /// Completes a repair's intent inside the caller's transaction: deletes it and records its
-    /// action, and drops the document's older repair intents (a repair that landed after them
-    /// was decided on a read that showed their writes had not). `false` when the intent was
-    /// already resolved by another process, which then recorded the repair.
-    private static func completeRepairIntent(_ repair: RepairCompletion, at now: Int64, in db: AuditDatabase) throws -> Bool {
-        guard try db.run("DELETE FROM write_intents WHERE id = ? AND reconcile_run_id IS NOT NULL", [repair.intentID]) == 1
-        else { return false }
-        try db.run(
-            """
-            DELETE FROM write_intents INDEXED BY write_intents_document
-            WHERE document_id = ? AND id < ? AND reconcile_run_id IS NOT NULL
-            """, [repair.documentID, repair.intentID])
-        try appendAction(changeID: nil, messageID: nil, repair.action, at: now, in: db)
-        return true
     }
 
     /// Of `documentIDs`, those the run's scan has not seen (recorded with its pages), in order.

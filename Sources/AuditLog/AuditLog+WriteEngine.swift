@@ -30,17 +30,20 @@ public struct NewWriteIntent: Sendable, Hashable {
     public var stampAppliedAt: String?
     /// How the changes settle once the write is known to have landed.
     public var settlements: [Settlement]
+    /// When the write is a reconcile repair (it settles no change): its run and drift.
+    public var repair: RepairMark?
 
     /// Makes an intent.
     public init(
         documentID: String, operation: WriteIntent.Operation, stampSequence: SequenceNumber?, stampAppliedAt: String?,
-        settlements: [Settlement]
+        settlements: [Settlement], repair: RepairMark? = nil
     ) {
         self.documentID = documentID
         self.operation = operation
         self.stampSequence = stampSequence
         self.stampAppliedAt = stampAppliedAt
         self.settlements = settlements
+        self.repair = repair
     }
 }
 
@@ -68,11 +71,15 @@ public struct IntentCompletion: Sendable, Hashable {
     public var intentID: Int64
     /// The settlements, with the write's response in their actions.
     public var settlements: [Settlement]
+    /// The `reconciled` action of a reconcile repair (its intent's ``RepairMark`` names the run
+    /// that counts it), carrying the write's response; nil for a change's write.
+    public var repairAction: ActionEntry?
 
     /// Makes a completion.
-    public init(intentID: Int64, settlements: [Settlement]) {
+    public init(intentID: Int64, settlements: [Settlement], repairAction: ActionEntry? = nil) {
         self.intentID = intentID
         self.settlements = settlements
+        self.repairAction = repairAction
     }
 }
 
@@ -229,16 +236,19 @@ extension AuditLog {
         }
     }
 
-    /// Open write intents of changes recorded at or before `recordedBefore`, oldest first (a
-    /// reconcile repair's intents: ``openRepairIntents(recordedBefore:limit:)``).
+    /// Open write intents recorded at or before `recordedBefore`, oldest first: changes' writes
+    /// and reconcile repairs alike (a repair's ``NewWriteIntent/repair`` names its run, with the
+    /// run's actor and reason).
     /// - Throws: ``AuditLogError``.
     public func openWriteIntents(recordedBefore: Date, limit: Int) throws(AuditLogError) -> [WriteIntent] {
         try read { db in
             try db.query(
                 """
-                SELECT id, document_id, operation, stamp_sequence, stamp_applied_at, settlements_json, created_at
-                FROM write_intents INDEXED BY write_intents_created
-                WHERE created_at <= ? AND reconcile_run_id IS NULL ORDER BY created_at, id LIMIT ?
+                SELECT w.id, w.document_id, w.operation, w.stamp_sequence, w.stamp_applied_at, w.settlements_json,
+                    w.created_at, w.reconcile_run_id, w.drift_kind, r.actor, r.reason
+                FROM write_intents AS w INDEXED BY write_intents_created
+                    LEFT JOIN reconcile_runs AS r ON r.id = w.reconcile_run_id
+                WHERE w.created_at <= ? ORDER BY w.created_at, w.id LIMIT ?
                 """, [recordedBefore.databaseMilliseconds, max(1, limit)]
             ) { row in try Self.writeIntent(from: row) }
         }
@@ -250,16 +260,19 @@ extension AuditLog {
     ///   - at: The time of the step.
     ///   - fence: When given, the step is recorded only if this fence still holds its lease.
     ///   - claims: When given (a fleet on a shared store), the step is recorded only if this
-    ///     worker still holds every one of these document claims.
+    ///     worker still holds every one of these document claims, and they cover the document
+    ///     of every new intent and every completed one.
     /// - Throws: ``AuditLogError`` `.storage` when the database fails, `.leaseLost` when `fence`
-    ///   no longer holds its lease or a claim is gone; then nothing is recorded.
+    ///   no longer holds its lease, a claim is gone, or a document of the step is not claimed;
+    ///   then nothing is recorded. `.corrupt` when a completed repair intent names an unknown
+    ///   drift kind.
     public func commit(_ step: EngineCommit, at: Date, fence: LeaseFence? = nil, claims: DocumentClaims? = nil)
         throws(AuditLogError) -> EngineCommitResult
     {
         let now = at.databaseMilliseconds
         return try write { db in
             try Self.check(fence, in: db)
-            try Self.check(claims, now: Date().databaseMilliseconds, in: db)
+            try Self.check(claims, covering: step.newIntents.map(\.documentID), now: Date().databaseMilliseconds, in: db)
             // Every action of the step, in order, appended at its end many to a statement.
             var actions: [PendingAction] = []
             let settlements = try step.settlements.map { try Self.settle($0, now: now, in: db, actions: &actions) }
@@ -279,21 +292,32 @@ extension AuditLog {
                 }
                 let intentID = try db.queryOne(
                     """
-                    INSERT INTO write_intents (document_id, operation, stamp_sequence, stamp_applied_at, settlements_json, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?) RETURNING id
+                    INSERT INTO write_intents (document_id, operation, stamp_sequence, stamp_applied_at, settlements_json,
+                        created_at, reconcile_run_id, drift_kind)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
                     """,
                     [
                         intent.documentID, intent.operation.rawValue, intent.stampSequence?.digits, intent.stampAppliedAt,
-                        settlements, now,
+                        settlements, now, intent.repair?.runID, intent.repair?.kind,
                     ]
                 ) { $0.column(0) as Int64 }
                 intentIDs.append(intentID ?? 0)
             }
             var completions: [[Result<ChangeStatus, AuditLogError>]?] = []
             for completion in step.completions {
-                guard try db.run("DELETE FROM write_intents WHERE id = ?", [completion.intentID]) == 1 else {
+                // Gone: another process resolved the intent and recorded the write.
+                guard let open = try Self.takeIntent(completion.intentID, in: db) else {
                     completions.append(nil)
                     continue
+                }
+                if let claims, !claims.holds(open.documentID) {
+                    throw AuditLogError(
+                        code: .leaseLost,
+                        description: "\(claims.holder) holds no claim on document \(open.documentID); nothing written")
+                }
+                if let action = completion.repairAction, let repair = open.repair {
+                    try Self.recordRepair(open.documentID, repair, intentID: completion.intentID, at: now, in: db)
+                    actions.append(PendingAction(changeID: nil, messageID: nil, entry: action))
                 }
                 completions.append(try completion.settlements.map { try Self.settle($0, now: now, in: db, actions: &actions) })
             }
@@ -336,11 +360,17 @@ extension AuditLog {
         }
         let stampText = row.column(3) as String?
         let settlements = try JSONDecoder().decode([Settlement].self, from: Data((row.column(5) as String).utf8))
+        let repair = try (row.column(7) as Int64?).map { runID in
+            guard let kind = row.column(8) as String?, let actor = row.column(9) as String? else {
+                throw AuditLogError.corruptRow("write intent \(id): a repair without its drift kind or run")
+            }
+            return RepairMark(runID: runID, kind: kind, actor: actor, reason: row.column(10))
+        }
         return WriteIntent(
             id: id,
             intent: NewWriteIntent(
                 documentID: row.column(1), operation: operation, stampSequence: stampText.flatMap { SequenceNumber($0) },
-                stampAppliedAt: row.column(4), settlements: settlements),
+                stampAppliedAt: row.column(4), settlements: settlements, repair: repair),
             createdAt: Date(databaseMilliseconds: row.column(6) as Int64))
     }
 }

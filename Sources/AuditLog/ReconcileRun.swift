@@ -74,8 +74,8 @@ public struct ReconcileRun: Sendable, Hashable {
     public var finishedAt: Date?
 }
 
-/// What one page of a reconcile run adds, committed with its repairs' actions (completing their
-/// write intents) in one transaction.
+/// What one page of a reconcile run adds, committed in one transaction. Its repairs are not in
+/// it: each is recorded (and counted in the run) by the write engine as it lands.
 public struct ReconcileProgress: Sendable {
     /// The scan segment the page belongs to (nil for a page of the index walk).
     public var segment: Int?
@@ -91,19 +91,13 @@ public struct ReconcileProgress: Sendable {
     public var seen: [String] = []
     /// Documents walked by this page.
     public var indexed = 0
-    /// Findings by kind, with their document ids.
+    /// Findings by kind, with their document ids, less the repairs that landed (counted when
+    /// they were recorded).
     public var found: [String: [String]] = [:]
-    /// Repairs that landed: their intents are completed with their actions.
-    public var repairs: [RepairCompletion] = []
-    /// Intents of repairs that did not land (refused): dropped without a record.
-    public var droppedIntents: [Int64] = []
     /// Repairs refused with 409, and drifted documents left to the worker that holds them.
     public var conflicts = 0
     /// Repairs that failed.
     public var failed = 0
-    /// The document claims this page's repairs were made under (a fleet on a shared store; nil
-    /// otherwise): the page is recorded only while this worker still holds them all.
-    public var claims: DocumentClaims?
 
     /// Progress of a scan page.
     public init(segment: Int, position: ReconcileRun.SegmentPosition) {

@@ -153,31 +153,16 @@ struct QueryPlanTests {
         _ = try await log.newestKnownSequences(["doc-1", "doc-9"])
         let reconcileRun = try await log.startReconcileRun(
             mode: .repair, actor: "alice", reason: "plan", segments: 2, at: t0)
-        let repairIntents = try await log.recordRepairIntents(
-            ["doc-1", "doc-2", "doc-3"].map {
-                RepairIntent(
-                    runID: reconcileRun.id, documentID: $0, kind: "missing", operation: .index,
-                    stampSequence: Fixture.sequence(1), stampAppliedAt: "2026-11-24T10:00:00.000Z")
-            }, at: t0)
-        let repaired = ActionEntry(action: .reconciled, actor: "alice", outcome: "missing", response: #"{"documentId": "doc-1"}"#)
+        let repairIntents = try await RepairIntentTests.intents(log, run: reconcileRun.id, ["doc-1", "doc-2", "doc-3"])
+        try await RepairIntentTests.complete(
+            log, [RepairIntentTests.completion(repairIntents[0], "doc-1")], dropping: [repairIntents[1]])
         var page = ReconcileProgress(segment: 0, position: .done)
-        page.found = ["missing": ["doc-1"]]
-        page.repairs = [
-            RepairCompletion(
-                intentID: repairIntents[0], runID: reconcileRun.id, documentID: "doc-1", kind: "missing", action: repaired)
-        ]
-        page.droppedIntents = [repairIntents[1]]
         page.seen = ["doc-1", "doc-4"]
         try await log.recordReconcileProgress(runID: reconcileRun.id, page, at: t0)
         #expect(try await log.unseenDocuments(runID: reconcileRun.id, ["doc-1", "doc-5"]) == ["doc-5"])
-        let open = try await log.openRepairIntents(recordedBefore: t0, limit: 10)
+        let open = try await RepairIntentTests.openRepairs(log, before: t0)
         #expect(open.map(\.id) == [repairIntents[2]])
-        try await log.recordRecoveredRepairs(
-            [
-                RepairCompletion(
-                    intentID: repairIntents[2], runID: reconcileRun.id, documentID: "doc-3", kind: "missing", action: repaired)
-            ],
-            dropping: [], at: t0)
+        try await RepairIntentTests.complete(log, [RepairIntentTests.completion(repairIntents[2], "doc-3")])
         _ = try await log.unfinishedReconcileRun(mode: .repair)
         _ = try await log.history(documentID: "doc-1")
         let finished = try await log.endReconcileRun(runID: reconcileRun.id, error: nil, at: t0.addingTimeInterval(1))

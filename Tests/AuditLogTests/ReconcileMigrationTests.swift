@@ -73,18 +73,23 @@ struct ReconcileMigrationTests {
         page.scanned = 30
         page.seen = (1...30).map(String.init)
         page.found = ["missing": (1...25).map(String.init), "differs": ["40"]]
-        let intents = try await log.recordRepairIntents(
-            [
-                RepairIntent(
-                    runID: run.id, documentID: "1", kind: "missing", operation: .index, stampSequence: nil,
-                    stampAppliedAt: "2026-11-24T10:00:00.000Z")
-            ], at: Date())
-        page.repairs = [
-            RepairCompletion(
-                intentID: intents[0], runID: run.id, documentID: "1", kind: "missing",
-                action: ActionEntry(
+        var repair = EngineCommit()
+        repair.newIntents = [
+            NewWriteIntent(
+                documentID: "1", operation: .index, stampSequence: nil, stampAppliedAt: "2026-11-24T10:00:00.000Z",
+                settlements: [], repair: RepairMark(runID: run.id, kind: "missing", actor: "alice", reason: "incident"))
+        ]
+        let intents = try await log.commit(repair, at: Date()).intentIDs
+        // The repair of "1" is recorded (and counted) as it lands, before its page.
+        page.found["missing"]?.removeFirst()
+        var landed = EngineCommit()
+        landed.completions = [
+            IntentCompletion(
+                intentID: intents[0], settlements: [],
+                repairAction: ActionEntry(
                     action: .reconciled, actor: "alice", reason: "incident", outcome: "missing: wrote", response: "{}"))
         ]
+        _ = try await log.commit(landed, at: Date())
         let after = try await log.recordReconcileProgress(runID: run.id, page, at: Date())
         #expect(after.positions == [.start, .after(["PK": .string("ARTIST#9"), "SK": .string("METADATA")])])
         #expect(after.scanned == 30 && after.repaired == 1)

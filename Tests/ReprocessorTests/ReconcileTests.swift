@@ -261,7 +261,7 @@ struct ReconcileTests {
     }
 
     /// Whether search (`live`) shows the write `open` names.
-    static func shows(_ open: OpenRepairIntent, _ live: [String: OpenSearchDocument]) -> Bool {
+    static func shows(_ open: WriteIntent, _ live: [String: OpenSearchDocument]) -> Bool {
         let document = live[open.intent.documentID]
         switch open.intent.operation {
         case .index: return document?.source["sync"]?["appliedAt"]?.stringValue == open.intent.stampAppliedAt
@@ -274,7 +274,7 @@ struct ReconcileTests {
     /// - Returns: The open repair intents after the kill whose writes search shows, and the live
     ///   documents they wrote.
     static func killBetweenRepairWriteAndRecord(_ world: ReprocessorWorld) async throws -> (
-        intents: [OpenRepairIntent], live: [String: OpenSearchDocument]
+        intents: [WriteIntent], live: [String: OpenSearchDocument]
     ) {
         let path = world.auditDatabasePath
         let pid = Mutex<Int32?>(nil)
@@ -287,14 +287,15 @@ struct ReconcileTests {
                 ]),
                 onStart: { started in pid.withLock { $0 = started } })
         }
-        var intents: [OpenRepairIntent] = []
+        var intents: [WriteIntent] = []
         var live: [String: OpenSearchDocument] = [:]
         var written = false
         for _ in 0..<600 where !written {
             try await Task.sleep(for: .milliseconds(100))
             guard FileManager.default.fileExists(atPath: path) else { continue }
-            intents = try await AuditLog(path: path).openRepairIntents(
-                recordedBefore: Date().addingTimeInterval(3600), limit: 100)
+            intents = try await AuditLog(path: path).openWriteIntents(
+                recordedBefore: Date().addingTimeInterval(3600), limit: 100
+            ).filter { $0.intent.repair != nil }
             guard !intents.isEmpty else { continue }
             live = try await world.openSearch.multiGet(index: world.index, ids: intents.map(\.intent.documentID))
             written = intents.allSatisfy { shows($0, live) }
@@ -308,7 +309,8 @@ struct ReconcileTests {
         // their record: the open intents whose writes landed, read now, say so (checked below).
         // Read the open intents again after the kill: the ones whose writes search shows are the
         // repairs the kill left unrecorded.
-        intents = try await AuditLog(path: path).openRepairIntents(recordedBefore: Date().addingTimeInterval(3600), limit: 100)
+        intents = try await AuditLog(path: path).openWriteIntents(recordedBefore: Date().addingTimeInterval(3600), limit: 100)
+            .filter { $0.intent.repair != nil }
         live = try await world.openSearch.multiGet(index: world.index, ids: intents.map(\.intent.documentID))
         let landed = intents.filter { shows($0, live) }
         #expect(!landed.isEmpty, "writes search shows, left unrecorded by the kill")
@@ -349,7 +351,10 @@ struct ReconcileTests {
             "the interrupted repairs, and only they, are recorded as recovered")
         #expect(recovered.allSatisfy { $0["reconcileRun"]?.intValue == Int(run.id) })
         #expect(actions.allSatisfy { $0.actor != "" && $0.reason == "incident 8" })
-        #expect(try await AuditLog(path: world.auditDatabasePath).openRepairIntents(recordedBefore: Date(), limit: 10).isEmpty)
+        #expect(
+            try await AuditLog(path: world.auditDatabasePath).openWriteIntents(recordedBefore: Date(), limit: 10).filter {
+                $0.intent.repair != nil
+            }.isEmpty)
         // Not written twice: each interrupted repair's document is the version the killed run wrote.
         let after = try await world.openSearch.multiGet(index: world.index, ids: interrupted.map(\.intent.documentID))
         for open in interrupted {
@@ -478,7 +483,10 @@ struct ReconcileTests {
         #expect(actions.count == 3, "every write to search has its action")
         let responses = actions.compactMap { $0.response.flatMap { try? JSONValue(parsing: $0) } }
         #expect(responses.allSatisfy { $0["result"]?.stringValue == "landed by an earlier attempt" }, "\(responses)")
-        #expect(try await AuditLog(path: world.auditDatabasePath).openRepairIntents(recordedBefore: Date(), limit: 10).isEmpty)
+        #expect(
+            try await AuditLog(path: world.auditDatabasePath).openWriteIntents(recordedBefore: Date(), limit: 10).filter {
+                $0.intent.repair != nil
+            }.isEmpty)
         for id in ["1", "2", "3"] { #expect(try await world.liveDocument(id) != nil, "artist \(id)") }
         #expect(try await world.cli("verify").status == 0)
     }

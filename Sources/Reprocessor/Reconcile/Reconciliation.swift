@@ -73,10 +73,12 @@ public struct ReconcileReport: Sendable {
 /// items, each page compared with search through one `_mget` (its ids kept in the audit log,
 /// on disk); then a walk of the index in `_id` order to find orphans, the ids of each page the
 /// scan did not see looked up with one consistent `BatchGetItem` per 100.
-/// Memory stays flat: nothing is held beyond a page. A repair reads search, then the table
-/// (consistently), decides again with ``Reconciler`` and writes conditionally; each page's
-/// counts, position and repair actions commit together, so a killed run resumes after its last
-/// committed page and repeats no recorded repair.
+/// Memory stays flat: nothing is held beyond a page. Reconcile only scans, compares and hands
+/// the drifted documents to the write engine as repairs (``WriteEngine/repair(_:for:beforeWriting:)``),
+/// which decides each again with ``Reconciler``, writes it conditionally and records it (its
+/// intent, its `reconciled` action, its count in the run) like any other write; each page's
+/// counts and position commit together after its repairs, so a killed run resumes after its
+/// last committed page and repeats no recorded repair (a repaired document is in step).
 public struct Reconciliation: Sendable {
     let engine: WriteEngine
     let scanner: DynamoDBClient
@@ -145,7 +147,7 @@ public struct Reconciliation: Sendable {
         if request.repair {
             // Repairs an earlier run wrote and did not record (killed) are recorded first, so the
             // scan finds their documents in step and repairs nothing twice.
-            _ = try await engine.recoverInterruptedRepairs(now: Date())
+            _ = try await engine.recoverInterruptedWrites(now: Date())
         }
         let pacer = RatePacer(ratePerSecond: request.ratePerSecond)
         let started = run
@@ -242,7 +244,7 @@ public struct Reconciliation: Sendable {
                 }
             }
             // Recorded whether or not anyone watches (`progress?(…)` would skip its argument when nil).
-            let recorded = try await record(step, run: run)
+            let recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
             progress?(recorded)
             await TestPause.at(.reconcileAfterPage, logger: logger)
         }
@@ -279,193 +281,44 @@ public struct Reconciliation: Sendable {
                 }
             }
             // Recorded whether or not anyone watches (`progress?(…)` would skip its argument when nil).
-            let recorded = try await record(step, run: run)
+            let recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
             progress?(recorded)
             guard let next = page.next else { return }
             after = next
         }
     }
 
-    /// Repairs drifted documents: reads search, then the table (consistently), decides again and
-    /// writes conditionally; the actions of the writes that landed go into `step`.
-    ///
-    /// On a shared store the documents are claimed first, as the write engine claims them
-    /// (``WriteEngine/claiming(as:ttl:)``): a document another worker holds is being replayed
-    /// and is left to it (counted with the conflicts); the claims taken go into `step`, so
-    /// its intents and its page are recorded only while they hold, and are given back once
-    /// the page is recorded (``record(_:run:)``), or here when a repair fails.
+    /// Hands drifted documents to the write engine as repairs (``WriteEngine/repair(_:for:beforeWriting:)``),
+    /// at most `ratePerSecond` of them a second: each is decided again there from search, the
+    /// table and the audit log, written conditionally, and recorded with its run's count. What
+    /// the engine did goes into `step`: conflicts (409s, documents another worker holds) and
+    /// failures are counted, and the repairs that landed leave `step.found` (they were counted
+    /// when recorded, so a page recorded after them, or never, counts each finding once).
+    /// - Throws: What left a repair undone (search or the table unreadable, a write request
+    ///   that failed whole: its intent stays open for the next recovery); audit-log errors.
     func repair(
         _ ids: [String], into step: inout ReconcileProgress, run: ReconcileRun, request: ReconcileRequest,
         pacer: RatePacer
     ) async throws {
-        do {
-            try await repairClaimed(ids, into: &step, run: run, request: request, pacer: pacer)
-        } catch {
-            if let claims = step.claims { try? await auditLog.releaseClaims(claims) }
-            step.claims = nil
-            throw error
-        }
-    }
-
-    private func repairClaimed(
-        _ ids: [String], into step: inout ReconcileProgress, run: ReconcileRun, request: ReconcileRequest,
-        pacer: RatePacer
-    ) async throws {
         let chunk = request.ratePerSecond.map { max(1, Int($0)) } ?? ids.count
+        let order = RepairOrder(runID: run.id, actor: request.actor, reason: request.reason)
+        var recorded: Set<String> = []
+        defer { step.found = step.found.mapValues { $0.filter { !recorded.contains($0) } } }
         for start in stride(from: 0, to: ids.count, by: chunk) {
-            var batch = Array(ids[start..<min(start + chunk, ids.count)])
-            if let claimant = engine.claimant {
-                batch = try await claim(batch, as: claimant, into: &step)
-                guard !batch.isEmpty else { continue }
-            }
-            let live = try await openSearch.multiGet(index: index, ids: batch)
-            let items = try await engine.table.currentItems(keys: batch.map(Self.keys))
-            let known = try await auditLog.newestKnownSequences(batch)
-            var writes: [(documentID: String, kind: DriftKind, write: PlannedWrite)] = []
-            for id in batch {
-                let table: TableState = items[Self.keys(id)].map(TableState.present) ?? .absent
-                let finding = reconciler.compare(
-                    documentID: id, table: table, live: live[id], knownSequence: known[id], now: Date())
-                if let kind = finding.kind, let write = finding.write { writes.append((id, kind, write)) }
-            }
-            guard !writes.isEmpty else { continue }
-            await pacer.wait(for: writes.count)
-            await TestPause.at(.reconcileBeforeWrite, logger: logger)
-            // The intents first: a write whose record is lost (a kill) is found by the next recovery.
-            let intentIDs = try await auditLog.recordRepairIntents(
-                writes.map { documentID, kind, write in
-                    RepairIntent(
-                        runID: run.id, documentID: documentID, kind: kind.rawValue,
-                        operation: write.intentOperation, stampSequence: write.stampSequence,
-                        stampAppliedAt: write.stampAppliedAt)
-                }, at: Date(), claims: step.claims)
-            let outcomes = try await openSearch.bulkSettled(index: index, operations: writes.map(\.write.operation))
-            await TestPause.at(.reconcileAfterWriteBeforeRecord, logger: logger)
-            let completion = {
-                (
-                    documentID: String, kind: DriftKind, write: PlannedWrite, intentID: Int64, seqNo: Int64?,
-                    extra: [String: JSONValue]
-                ) in
-                let response = Self.repairResponse(
-                    runID: run.id, documentID: documentID, kind: kind.rawValue, written: write.written, seqNo: seqNo,
-                    extra: extra)
-                return RepairCompletion(
-                    intentID: intentID, runID: run.id, documentID: documentID, kind: kind.rawValue,
-                    action: Self.repairAction(
-                        kind: kind.rawValue, deleted: write.written == .null, actor: request.actor, reason: request.reason,
-                        response: response))
-            }
-            var conflicted: [(documentID: String, kind: DriftKind, write: PlannedWrite, intentID: Int64)] = []
-            for ((documentID, kind, write), (intentID, outcome)) in zip(writes, zip(intentIDs, outcomes)) {
-                // A request error leaves whether it landed unknown: its intent stays open for recovery.
-                let item = try outcome.get()
-                if item.isSuccess {
-                    step.repairs.append(
-                        completion(
-                            documentID, kind, write, intentID, item.seqNo,
-                            ["status": .number(String(item.status)), "result": item.result.map(JSONValue.string) ?? .null]))
-                    continue
+            let batch = Array(ids[start..<min(start + chunk, ids.count)])
+            let execution = try await engine.repair(batch, for: order) { await pacer.wait(for: $0) }
+            for (documentID, result) in execution.repairs {
+                switch result {
+                case .repaired, .repairedElsewhere: recorded.insert(documentID)
+                case .conflict: step.conflicts += 1
+                case .failed: step.failed += 1
+                case .inStep, .unavailable: break
                 }
-                if item.status == 409 {
-                    conflicted.append((documentID, kind, write, intentID))
-                    continue
-                }
-                step.droppedIntents.append(intentID)
-                step.failed += 1
-                logger.warning(
-                    "reconcile: repair refused: OpenSearch \(item.status) \(item.errorType ?? "error"): \(item.errorReason ?? "")",
-                    metadata: ["documentId": "\(documentID)"])
             }
-            guard !conflicted.isEmpty else { continue }
-            // A 409 is either another writer's change or this repair itself, landed by an attempt
-            // whose answer was lost and refused when the request was sent again: search shows which
-            // (the write's stamp is unique to it), as it does to the recovery of a killed run.
-            let liveNow = try await openSearch.multiGet(index: index, ids: conflicted.map(\.documentID))
-            for (documentID, kind, write, intentID) in conflicted {
-                let document = liveNow[documentID]
-                if WriteEngine.landed(write, live: document) {
-                    step.repairs.append(
-                        completion(
-                            documentID, kind, write, intentID, document?.seqNo,
-                            ["status": .number("409"), "result": .string("landed by an earlier attempt")]))
-                    continue
-                }
-                step.droppedIntents.append(intentID)
-                step.conflicts += 1
-                logger.info(
-                    "reconcile: search changed under the document; not repaired", metadata: ["documentId": "\(documentID)"])
-            }
+            if let failure = execution.failure { throw failure }
         }
-    }
-
-    /// Claims `batch` for this worker, adding the claims to `step` (whose earlier claims are
-    /// renewed first: a paced page may outlast one claim's time); the documents another worker
-    /// holds are counted with the conflicts and logged.
-    /// - Returns: The documents claimed.
-    private func claim(_ batch: [String], as claimant: WriteEngine.Claimant, into step: inout ReconcileProgress)
-        async throws -> [String]
-    {
-        if let held = step.claims {
-            _ = try await auditLog.renewClaims(held, ttl: claimant.ttl, now: Date())
-        }
-        // The page claims as one task of its own: the rounds, requests and other pages of this
-        // process hold their documents against it, as other workers do.
-        let task = step.claims?.holder ?? claimant.task()
-        let claims = try await auditLog.claimDocuments(batch, holder: task, ttl: claimant.ttl, now: Date())
-        step.claims = DocumentClaims(holder: task, epochs: (step.claims?.epochs ?? [:]).merging(claims.epochs) { $1 })
-        let othersHold = batch.filter { !claims.holds($0) }
-        step.conflicts += othersHold.count
-        for documentID in othersHold {
-            logger.info("reconcile: another worker holds the document; left to it", metadata: ["documentId": "\(documentID)"])
-        }
-        return batch.filter(claims.holds)
-    }
-
-    /// Records a page, then gives back the document claims its repairs were made under, whether
-    /// or not it was recorded.
-    private func record(_ step: ReconcileProgress, run: ReconcileRun) async throws -> ReconcileRun {
-        let recorded: ReconcileRun
-        do {
-            recorded = try await auditLog.recordReconcileProgress(runID: run.id, step, at: Date())
-        } catch {
-            if let claims = step.claims { try? await auditLog.releaseClaims(claims) }
-            throw error
-        }
-        if let claims = step.claims { try await auditLog.releaseClaims(claims) }
-        return recorded
-    }
-
-    /// The `reconciled` action of a repair that landed.
-    /// - Parameters:
-    ///   - kind: The drift repaired.
-    ///   - deleted: Whether the repair deleted an orphan (else it wrote the table's item).
-    ///   - actor: The run's actor.
-    ///   - reason: The run's reason.
-    ///   - response: ``repairResponse(runID:documentID:kind:written:seqNo:extra:)``.
-    static func repairAction(kind: String, deleted: Bool, actor: String, reason: String?, response: String) -> ActionEntry {
-        ActionEntry(
-            action: .reconciled, actor: actor, reason: reason,
-            outcome: deleted
-                ? "\(kind): deleted the document, the table has no item"
-                : "\(kind): wrote the table's current item (table copy)",
-            response: response)
-    }
-
-    /// A repair's response as its action keeps it: the run, the document (which `history` finds it
-    /// by), the kind, what was written (null for a delete) and search's answer (`extra`).
-    static func repairResponse(
-        runID: Int64, documentID: String, kind: String, written: JSONValue, seqNo: Int64?, extra: [String: JSONValue]
-    ) -> String {
-        var members: [String: JSONValue] = [
-            "reconcileRun": .number(String(runID)), "documentId": .string(documentID), "kind": .string(kind),
-            "written": written, "seqNo": seqNo.map { .number(String($0)) } ?? .null,
-        ]
-        members.merge(extra) { _, new in new }
-        return JSONValue.object(members).serialized
     }
 
     /// The table key of an artist document.
-    static func keys(_ documentID: String) -> Item {
-        ["PK": .string("ARTIST#\(documentID)"), "SK": .string("METADATA")]
-    }
+    static func keys(_ documentID: String) -> Item { DocumentWork.artistKeys(documentID) }
 }

@@ -7,8 +7,8 @@ extension OperatorActions.Command {
         switch self {
         case .retry: [.pending, .failed, .parked, .rolledBack, .skipped, .superseded]
         case .skip: [.pending, .failed, .parked, .expired]
-        case .rollback: [.applied]
-        case .resync: [.pending, .failed, .parked, .applied, .rolledBack]
+        case .rollback: WritePlanner.rollbackStatuses
+        case .resync: WritePlanner.resyncStatuses
         }
     }
 
