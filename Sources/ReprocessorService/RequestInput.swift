@@ -268,6 +268,11 @@ enum FilterInput {
         switch object["status"] {
         case .string(let text)?: statuses = [text]
         case .array(let elements)?:
+            guard !elements.isEmpty else {
+                throw ServiceError(
+                    .invalidInput, "\"filter.status\" is empty: give at least one status or leave it out",
+                    field: "filter.status")
+            }
             for element in elements {
                 guard let text = element.stringValue else {
                     throw ServiceError(

@@ -28,7 +28,7 @@ struct PostgresMigrationTests {
     func sameVersionsAsSQLite() throws {
         let postgres = try Migration.load(from: Self.folder).map(\.fileName)
         let sqlite = try Migration.load(from: Self.folder.deletingLastPathComponent()).map(\.fileName)
-        #expect(sqlite.count == 12)
+        #expect(sqlite.count == 13)
         #expect(postgres.filter { $0 != "0010_document_claims.sql" } == sqlite)
         #expect(postgres.contains("0010_document_claims.sql"))
         #expect(!sqlite.contains { $0.hasPrefix("0010_") })
@@ -38,10 +38,11 @@ struct PostgresMigrationTests {
     func appliesOnceThenNothing() async throws {
         let server = try await PostgresServer.start()
         defer { server.stop() }
+        let versions = try Migration.load(from: Self.folder).map(\.version)
         let first = try await Self.open(server)
-        #expect(first.appliedAtOpen.map(\.version) == Array(1...13))
+        #expect(first.appliedAtOpen.map(\.version) == versions)
         let history = try first.appliedMigrations()
-        #expect(history.map(\.version) == Array(1...13))
+        #expect(history.map(\.version) == versions)
         #expect(history.allSatisfy { $0.checksum.count == 64 && $0.appliedAt.hasSuffix("Z") })
         first.close()
 
@@ -95,7 +96,7 @@ struct PostgresMigrationTests {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("pg-migrations-\(UUID().uuidString)")
         try FileManager.default.copyItem(at: Self.folder, to: copy)
         defer { try? FileManager.default.removeItem(at: copy) }
-        let known = try Migration.load(from: Self.folder).count
+        let known = try #require(try Migration.load(from: Self.folder).map(\.version).max())
         let broken = Migration(version: known + 1, name: "broken", sql: "").fileName
         try "CREATE TABLE half_done (id BIGINT);\nSELECT no_such_function();\n".write(
             to: copy.appendingPathComponent(broken), atomically: true, encoding: .utf8)
@@ -121,8 +122,9 @@ struct PostgresMigrationTests {
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        let known = try Migration.load(from: Self.folder).count
-        #expect(applied.flatMap { $0 }.sorted() == Array(1...known))
+        let versions = try Migration.load(from: Self.folder).map(\.version)
+        let known = versions.count
+        #expect(applied.flatMap { $0 }.sorted() == versions)
         #expect(try await server.psql("SELECT count(*), count(DISTINCT version) FROM schema_migrations") == "\(known)|\(known)")
     }
 
