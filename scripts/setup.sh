@@ -6,6 +6,9 @@ set -euo pipefail
 MOTO_VERSION="5.2.1"
 OSMEM_VERSION="0.1.6"
 SELENIUM_VERSION="4.51.0"
+OPENAPI_SPEC_VALIDATOR_VERSION="0.9.0"
+SCHEMATHESIS_VERSION="4.32.5"
+OPENAPI_PYTHON_CLIENT_VERSION="0.29.1"
 
 say() { printf 'setup: %s\n' "$*"; }
 
@@ -68,6 +71,17 @@ if [ "$(installed_version selenium)" != "$SELENIUM_VERSION" ]; then
 else
     say "selenium $SELENIUM_VERSION present"
 fi
+# The API's contract checks (scripts/api-conformance.sh): the OpenAPI validator, the
+# Schemathesis fuzzer and a client generator.
+for pinned in "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" "schemathesis==$SCHEMATHESIS_VERSION" \
+    "openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION"; do
+    if [ "$(installed_version "${pinned%%==*}")" != "${pinned##*==}" ]; then
+        say "installing $pinned"
+        "$PYTHON" -m pip install -q "$pinned"
+    else
+        say "${pinned%%==*} ${pinned##*==} present"
+    fi
+done
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 
 say "osmem-server binary: $("$PYTHON" -c 'import osmem_server; print(osmem_server.resolve_binary())')"

@@ -51,6 +51,7 @@ extension AuditLog {
         .init(name: "write_intents", resume: .integerKey("id")),
         .init(name: "reconcile_seen", resume: .fromStart(["run_id", "document_id"])),
         .init(name: "stream_problems", resume: .fromStart(["stream_arn"])),
+        .init(name: "idempotency_keys", resume: .fromStart(["actor", "idempotency_key"])),
     ]
 
     /// Copies this SQLite store into `target`, an empty (or partly copied) PostgreSQL store,

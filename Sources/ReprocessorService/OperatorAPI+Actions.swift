@@ -38,15 +38,18 @@ extension OperatorAPI {
         let filter = try input.object("filter").map { (object) throws(ServiceError) in try FilterInput.filter(object) }
         switch (ids, filter) {
         case (let ids?, nil):
-            guard !ids.isEmpty else { throw ServiceError(.badRequest, "\"ids\" is empty: name at least one change") }
+            guard !ids.isEmpty else {
+                throw ServiceError(.invalidInput, "\"ids\" is empty: name at least one change", field: "ids")
+            }
             operatorRequest.ids = ids
         case (nil, let filter?):
             operatorRequest.filter = filter
         case (nil, nil):
             throw ServiceError(
-                .badRequest, "name changes with \"ids\": [...] or choose them with \"filter\": {\"status\": \"parked\"}")
+                .invalidInput, "name changes with \"ids\": [...] or choose them with \"filter\": {\"status\": \"parked\"}",
+                field: "ids")
         case (.some, .some):
-            throw ServiceError(.badRequest, "give \"ids\" or \"filter\", not both")
+            throw ServiceError(.invalidInput, "give \"ids\" or \"filter\", not both", field: "filter")
         }
         let logger = logger
         let body = ResponseBody { [actions, operatorRequest] writer in

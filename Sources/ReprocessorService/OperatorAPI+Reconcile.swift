@@ -11,7 +11,7 @@ extension OperatorAPI {
     /// `GET /v1/reconcile?limit=`: the newest reconcile runs, newest first, as `{"runs": [run…]}`
     /// (each run as `reconcile --json` prints it).
     func reconcileRuns(_ request: Request) async throws -> Response {
-        let query = try QueryInput(request, allowed: ["limit"])
+        let query = try QueryInput(request, route: RouteTable.reconcileRuns)
         let limit = try query.count("limit", AuditQueries.reconcileRunsPage)
         let runs = try await auditLog.reconcileRuns(limit: limit)
         return JSONResponse.make(.object(["runs": .array(runs.map(AuditJSON.reconcileRun))]))
@@ -26,7 +26,7 @@ extension OperatorAPI {
         let dryRun = try body.bool("dryRun") ?? false
         let reason = try body.string("reason")
         if !dryRun, (reason ?? "").allSatisfy(\.isWhitespace) {
-            throw ServiceError(.badRequest, "a repair needs a reason: send {\"reason\": \"why\"}")
+            throw ServiceError(.invalidInput, "a repair needs a reason: send {\"reason\": \"why\"}", field: "reason")
         }
         let segments = try body.count("segments", OperatorInput.segments)
         guard let reconciliation else {

@@ -24,7 +24,8 @@ struct OperatorAPI: Sendable {
     let logger: Logger
 
     /// The router with every route of ``RouteTable``, each behind ``RouteAccess``; unknown routes and
-    /// refused requests answer `{"error": …}` (the console's pages answer their own refusals as pages).
+    /// refused requests answer problem details (``ProblemDetails``; the console's pages answer their
+    /// own refusals as pages). Every POST action runs through ``idempotent(_:_:_:_:)``.
     func makeRouter(expensive: ExpensiveRequests) -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
@@ -34,11 +35,14 @@ struct OperatorAPI: Sendable {
         routes.add(RouteTable.health) { _, _ in JSONResponse.make(.object(["status": .string("ok")])) }
         routes.add(RouteTable.readiness) { _, _ in
             let (ready, body) = await readiness.check()
-            return JSONResponse.make(body, status: ready ? .ok : .serviceUnavailable)
+            var response = JSONResponse.make(body, status: ready ? .ok : .serviceUnavailable)
+            // Readiness is checked again once a second.
+            if !ready { response.headers[.retryAfter] = "1" }
+            return response
         }
         routes.add(RouteTable.metrics) { _, _ in await metrics() }
         routes.add(RouteTable.stats) { request, _ in
-            _ = try QueryInput(request, allowed: [])
+            _ = try QueryInput(request, route: RouteTable.stats)
             let (stats, recentLags) = try await queries.stats()
             return JSONResponse.make(AuditJSON.stats(stats, recentLags: recentLags))
         }
@@ -51,10 +55,20 @@ struct OperatorAPI: Sendable {
         routes.add(RouteTable.quarantined) { request, _ in try await quarantined(request) }
         routes.add(RouteTable.batches) { request, _ in try await batches(request) }
         routes.add(RouteTable.reconcileRuns) { request, _ in try await reconcileRuns(request) }
-        routes.add(RouteTable.startReconcile) { request, _ in try await startReconcile(request) }
+        routes.add(RouteTable.startReconcile) { request, context in
+            try await idempotent(RouteTable.startReconcile, request, context) { request in try await startReconcile(request) }
+        }
         for command in OperatorActions.Command.allCases {
-            routes.add(RouteTable.actOnOne(command)) { request, context in try await performOne(command, request, context) }
-            routes.add(RouteTable.actOnMany(command)) { request, _ in try await performMany(command, request) }
+            routes.add(RouteTable.actOnOne(command)) { request, context in
+                try await idempotent(RouteTable.actOnOne(command), request, context) { request in
+                    try await performOne(command, request, context)
+                }
+            }
+            routes.add(RouteTable.actOnMany(command)) { request, context in
+                try await idempotent(RouteTable.actOnMany(command), request, context) { request in
+                    try await performMany(command, request)
+                }
+            }
         }
         routes.checkComplete(console: console != nil)
         return router
@@ -78,7 +92,7 @@ struct OperatorAPI: Sendable {
 
     /// `GET /v1/changes`: the `list` filters, `limit` (1–1000, default 50) and `cursor`.
     func list(_ request: Request) async throws -> Response {
-        let query = try QueryInput(request, allowed: FilterInput.names.union(["limit", "cursor"]))
+        let query = try QueryInput(request, route: RouteTable.changes)
         let filter = try FilterInput.filter(query)
         let limit = try query.count("limit", AuditQueries.changesPage)
         let page = try await queries.changes(filter, cursor: query.string("cursor"), limit: limit)
@@ -87,16 +101,16 @@ struct OperatorAPI: Sendable {
 
     /// `GET /v1/changes/{id}`: one change with its field diff and actions.
     func show(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
-        _ = try QueryInput(request, allowed: [])
+        _ = try QueryInput(request, route: RouteTable.change)
         let (change, actions) = try await queries.change(id: try changeID(context))
         return JSONResponse.make(AuditJSON.show(change, actions: actions))
     }
 
     /// `GET /v1/history/{key}`: every change and action of one artist; `at` gives the document then.
     func history(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
-        let query = try QueryInput(request, allowed: ["at"])
+        let query = try QueryInput(request, route: RouteTable.history)
         let key = context.parameters.get("key").flatMap { $0.removingPercentEncoding } ?? ""
-        guard !key.isEmpty else { throw ServiceError(.badRequest, "name an artist: /v1/history/42 or /v1/history/ARTIST%2342") }
+        _ = try FilterInput.artistKey(key, "key")
         guard let at = try query.time("at", now: Date()) else {
             return JSONResponse.make(try await queries.history(key: key).json)
         }
@@ -106,7 +120,7 @@ struct OperatorAPI: Sendable {
     /// `GET /v1/audit`: actions by `actor`, `action`, `since`, `until`, a page at a time
     /// (`limit` 1–1000, default 500, and `cursor`).
     func audit(_ request: Request) async throws -> Response {
-        let query = try QueryInput(request, allowed: FilterInput.actionNames.union(["limit", "cursor"]))
+        let query = try QueryInput(request, route: RouteTable.audit)
         let filter = try FilterInput.actionFilter(query)
         let limit = try query.count("limit", AuditQueries.actionsPage)
         let page = try await queries.actions(filter, cursor: query.string("cursor"), limit: limit)
@@ -116,7 +130,7 @@ struct OperatorAPI: Sendable {
     /// `GET /v1/audit/export?format=csv|ndjson`: every action matching `actor`, `action`, `since`,
     /// `until`, streamed a page at a time (as `audit --format csv|ndjson` prints them).
     func exportAudit(_ request: Request) async throws -> Response {
-        let query = try QueryInput(request, allowed: FilterInput.actionNames.union(["format"]))
+        let query = try QueryInput(request, route: RouteTable.auditExport)
         let format = try FilterInput.exportFormat(query)
         return Self.export(try FilterInput.actionFilter(query), format: format, queries: queries, logger: logger)
     }
@@ -143,7 +157,7 @@ struct OperatorAPI: Sendable {
 
     /// `GET /v1/errors`: failures grouped by error text (`status`, default failed, parked, expired).
     func errors(_ request: Request) async throws -> Response {
-        let query = try QueryInput(request, allowed: ["status"])
+        let query = try QueryInput(request, route: RouteTable.errors)
         let filter = try FilterInput.filter(
             statuses: query.list("status"), key: nil, event: nil, since: nil, until: nil, error: nil)
         return JSONResponse.make(AuditQueries.json(errorGroups: try await queries.errorGroups(statuses: filter.statuses)))
@@ -152,7 +166,7 @@ struct OperatorAPI: Sendable {
     /// `GET /v1/quarantined`: quarantined messages with their reason and raw body, a page at a time
     /// (`limit` 1–1000, default 50, and `cursor`).
     func quarantined(_ request: Request) async throws -> Response {
-        let query = try QueryInput(request, allowed: ["limit", "cursor"])
+        let query = try QueryInput(request, route: RouteTable.quarantined)
         let limit = try query.count("limit", AuditQueries.quarantinedPage)
         let page = try await queries.quarantined(cursor: query.string("cursor"), limit: limit)
         return JSONResponse.make(AuditQueries.json(quarantined: page))
@@ -161,12 +175,13 @@ struct OperatorAPI: Sendable {
     /// `GET /v1/batches`: failed batches by `status` (repeated or comma-separated: pending, read,
     /// expired, skipped), a page at a time (`limit` 1–1000, default 50, and `cursor`), as `batches --json`.
     func batches(_ request: Request) async throws -> Response {
-        let query = try QueryInput(request, allowed: ["status", "limit", "cursor"])
+        let query = try QueryInput(request, route: RouteTable.batches)
         var statuses = Set<BatchStatus>()
         for text in query.list("status") {
             guard let status = BatchStatus(rawValue: text) else {
                 throw ServiceError(
-                    .badRequest, "unknown batch status \"\(text.prefix(40))\": use pending, read, expired or skipped")
+                    .invalidInput, "unknown batch status \"\(text.prefix(40))\": use pending, read, expired or skipped",
+                    field: "status")
             }
             statuses.insert(status)
         }
@@ -193,52 +208,51 @@ struct OperatorAPI: Sendable {
     }
 }
 
-/// Answers every refused request, unknown route and unexpected failure as `{"error": …}`;
-/// only failures of the service itself are 500, answered as `internal error` with the request's id
-/// (also in `X-Request-Id`), which the log line saying what failed carries too.
+/// Answers every refused request, unknown route and unexpected failure as problem details
+/// (``ProblemDetails``); only failures of the service itself are 500, answered as `internal error`
+/// with the request's id (in the body and in `X-Request-Id`, as every problem has it), which the log
+/// line saying what failed carries too: a 500 never shows internals.
 struct JSONErrorMiddleware: RouterMiddleware {
     typealias Context = ServiceRequestContext
     let logger: Logger
+
+    /// The header a problem carries its request id in, as its body does.
+    static let requestIDHeader = ProblemDetails.requestIDHeader
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
     {
         do {
             return try await next(request, context)
-        } catch let error as ServiceError {
-            return JSONResponse.error(error)
-        } catch let error as HTTPError {
-            let message =
-                error.status == .notFound
-                ? "no such endpoint: \(request.method) \(request.uri.path.prefix(200))" : error.body ?? "\(error.status)"
-            return JSONResponse.make(.object(["error": .string(message)]), status: error.status)
-        } catch let error as ReprocessorError where error.code == .invalidRequest {
-            return JSONResponse.error(ServiceError(.badRequest, error.description))
-        } catch let error as ReprocessorError where error.code == .notFound {
-            return JSONResponse.error(ServiceError(.notFound, error.description))
-        } catch let error as AuditLogError where error.code == .invalidCursor {
-            return JSONResponse.error(ServiceError(.badRequest, error.description))
-        } catch let error as AuditLogError where [.storage, .leaseHeld].contains(error.code) {
+        } catch {
+            return ProblemDetails.response(serviceError(error, request, context), requestID: context.id)
+        }
+    }
+
+    /// What a failure is answered as.
+    func serviceError(_ error: any Error, _ request: Request, _ context: Context) -> ServiceError {
+        switch error {
+        case let error as ServiceError:
+            return error
+        case let error as HTTPError where error.status == .notFound:
+            return ServiceError(.notFound, "no such endpoint: \(request.method) \(request.uri.path.prefix(200))")
+        case let error as HTTPError where (400..<500).contains(error.status.code):
+            return ServiceError(.badRequest, error.body ?? "\(error.status)")
+        case let error as ReprocessorError where error.code == .invalidRequest:
+            return ServiceError(.invalidInput, error.description)
+        case let error as ReprocessorError where error.code == .notFound:
+            return ServiceError(.notFound, error.description)
+        case let error as AuditLogError where error.code == .invalidCursor:
+            return ServiceError(.invalidInput, error.description, field: "cursor")
+        case let error as AuditLogError where [.storage, .leaseHeld].contains(error.code):
             // The database is busy or failing: the client may try again; not the request's fault.
             logger.warning("request could not be served: \(request.method) \(request.uri.path): \(error)")
-            return JSONResponse.make(
-                .object(["error": .string("unavailable: the audit database did not answer; try again")]),
-                status: .serviceUnavailable)
-        } catch {
+            return ServiceError(.unavailable, "unavailable: the audit database did not answer; try again", retryAfter: 1)
+        default:
             // What failed is for the log, not the client: the answer names the request, the log line too.
             logger.error(
                 "request \(context.id) failed: \(request.method) \(request.uri.path): \(error)",
                 metadata: ["requestID": "\(context.id)"])
-            var response = JSONResponse.make(
-                .object([
-                    "error": .string("internal error (request id \(context.id)): the log says what failed"),
-                    "requestId": .string(context.id),
-                ]),
-                status: .internalServerError)
-            response.headers[Self.requestIDHeader] = context.id
-            return response
+            return ServiceError(.internalError, "internal error (request id \(context.id)): the log says what failed")
         }
     }
-
-    /// The header a 500 carries its request id in, as its body does.
-    static let requestIDHeader = HTTPField.Name("X-Request-Id")!
 }

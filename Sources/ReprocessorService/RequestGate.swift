@@ -13,7 +13,7 @@ struct RequestGate<Inner: HTTPResponder>: HTTPResponder where Inner.Context == S
 
     func respond(to request: Request, context: ServiceRequestContext) async throws -> Response {
         if let problem = RequestPath.problem(request.uri.path) {
-            return JSONResponse.error(ServiceError(.badRequest, problem))
+            return ProblemDetails.response(ServiceError(.badRequest, problem), requestID: context.id)
         }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > BodyInput.maxBytes {
             return await refuseOversized(request, context: context)
@@ -40,8 +40,8 @@ struct RequestGate<Inner: HTTPResponder>: HTTPResponder where Inner.Context == S
             }
         }
         context.closeAfterResponse()
-        var response = JSONResponse.error(
-            ServiceError(.payloadTooLarge, "the request body is larger than \(BodyInput.maxBytes) bytes"))
+        var response = ProblemDetails.response(
+            ServiceError(.payloadTooLarge, "the request body is larger than \(BodyInput.maxBytes) bytes"), requestID: context.id)
         response.headers[.connection] = "close"
         return response
     }

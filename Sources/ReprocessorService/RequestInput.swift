@@ -9,13 +9,26 @@ import StreamModel
 struct QueryInput {
     private let parameters: [(name: String, value: String)]
 
-    /// - Throws: ``ServiceError`` (400) for a parameter not in `allowed`, or a `cursor` that is not
-    ///   a `next` of the listing the path names.
-    init(_ request: Request, allowed: Set<String>) throws(ServiceError) {
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - allowed: The parameters the endpoint takes.
+    ///   - refusingEmpty: Whether a parameter given with no value (`limit=`) is refused, as `/v1`
+    ///     does (its document gives every parameter a value); the console's forms send empty
+    ///     fields for "any", which are then taken as absent.
+    /// - Throws: ``ServiceError`` (400) for a parameter not in `allowed`, an empty one when
+    ///   `refusingEmpty`, or a `cursor` that is not a `next` of the listing the path names.
+    init(_ request: Request, allowed: Set<String>, refusingEmpty: Bool = false) throws(ServiceError) {
         parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
-        for (name, _) in parameters where !allowed.contains(name) {
-            let known = allowed.isEmpty ? "no parameters" : allowed.sorted().joined(separator: ", ")
-            throw ServiceError(.badRequest, "unknown query parameter \"\(name.prefix(40))\"; this endpoint takes \(known)")
+        for (name, value) in parameters {
+            guard allowed.contains(name) else {
+                let known = allowed.isEmpty ? "no parameters" : allowed.sorted().joined(separator: ", ")
+                throw ServiceError(
+                    .badRequest, "unknown query parameter \"\(name.prefix(40))\"; this endpoint takes \(known)",
+                    field: String(name.prefix(40)))
+            }
+            if refusingEmpty, value.isEmpty {
+                throw ServiceError(.invalidInput, "\(name) is empty: give it a value or leave it out", field: name)
+            }
         }
         if let cursor = string("cursor") {
             let listing: AuditLog.PagedListing? =
@@ -31,9 +44,17 @@ struct QueryInput {
             } catch let error as InputError {
                 throw ServiceError(error)
             } catch {
-                throw ServiceError(.badRequest, "cursor: \(error); pass the \"next\" of the previous page")
+                throw ServiceError(
+                    .invalidInput, "cursor: \(error); pass the \"next\" of the previous page", field: "cursor")
             }
         }
+    }
+
+    /// The query of a request to the `/v1` route `route`: the parameters the route table lists
+    /// for it, each with a value.
+    /// - Throws: ``ServiceError`` (400), as ``init(_:allowed:refusingEmpty:)``.
+    init(_ request: Request, route: Route) throws(ServiceError) {
+        try self.init(request, allowed: route.query, refusingEmpty: true)
     }
 
     /// The last value of `name`, `nil` when absent or empty.
@@ -64,7 +85,7 @@ struct QueryInput {
 extension ServiceError {
     /// A request refused for its input: 400, naming the field and what it accepts.
     init(_ input: InputError) {
-        self.init(.badRequest, input.description)
+        self.init(.invalidInput, input.description, field: input.requestField)
     }
 }
 
@@ -78,12 +99,7 @@ struct BodyInput {
     /// Reads and parses the body; an empty body is an empty object.
     /// - Throws: ``ServiceError``: 413 when too large, 400 for bad JSON, a non-object, or a field not in `allowed`.
     static func read(_ request: Request, allowed: Set<String>) async throws -> BodyInput {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBytes)
-        } catch is NIOTooManyBytesError {
-            throw ServiceError(.payloadTooLarge, "the request body is larger than \(maxBytes) bytes")
-        }
+        let buffer = try await collect(request)
         guard buffer.readableBytes > 0 else { return BodyInput(fields: [:]) }
         let value: JSONValue
         do {
@@ -100,31 +116,46 @@ struct BodyInput {
 
     private init(fields: [String: JSONValue]) { self.fields = fields }
 
+    /// The whole body, at most ``maxBytes``.
+    /// - Throws: ``ServiceError`` 413 when it is larger.
+    static func collect(_ request: Request) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: maxBytes)
+        } catch is NIOTooManyBytesError {
+            throw ServiceError(.payloadTooLarge, "the request body is larger than \(maxBytes) bytes")
+        }
+    }
+
     static func refuseUnknown(_ fields: [String: JSONValue], allowed: Set<String>, in place: String) throws(ServiceError) {
         for name in fields.keys.sorted() where !allowed.contains(name) {
             throw ServiceError(
-                .badRequest, "unknown field \"\(name)\" in \(place); expected \(allowed.sorted().joined(separator: ", "))")
+                .badRequest, "unknown field \"\(name)\" in \(place); expected \(allowed.sorted().joined(separator: ", "))",
+                field: name)
         }
     }
 
     private static func wrongType(_ name: String, _ expected: String, _ value: JSONValue) -> ServiceError {
-        ServiceError(.badRequest, "\"\(name)\" must be \(expected), not \(value.serialized.prefix(40))")
+        ServiceError(.invalidInput, "\"\(name)\" must be \(expected), not \(value.serialized.prefix(40))", field: name)
     }
 
-    /// The value of `name`, `nil` when absent or null.
-    func value(_ name: String) -> JSONValue? {
-        guard let value = fields[name], value != .null else { return nil }
+    /// The value of `name`, `nil` when absent. A `null` is refused: leave the field out instead
+    /// (the document gives each field a type, and null is none of them).
+    func value(_ name: String) throws(ServiceError) -> JSONValue? {
+        guard let value = fields[name] else { return nil }
+        guard value != .null else {
+            throw ServiceError(.invalidInput, "\"\(name)\" is null: leave it out instead", field: name)
+        }
         return value
     }
 
     func string(_ name: String) throws(ServiceError) -> String? {
-        guard let value = value(name) else { return nil }
+        guard let value = try value(name) else { return nil }
         guard let text = value.stringValue else { throw Self.wrongType(name, "a string", value) }
         return text
     }
 
     func bool(_ name: String) throws(ServiceError) -> Bool? {
-        guard let value = value(name) else { return nil }
+        guard let value = try value(name) else { return nil }
         guard let flag = value.boolValue else { throw Self.wrongType(name, "true or false", value) }
         return flag
     }
@@ -132,7 +163,7 @@ struct BodyInput {
     /// A rate: a number within ``OperatorInput/rateRange``, checked by the same rule as the
     /// command line's `--rate`.
     func rate(_ name: String) throws(ServiceError) -> Double? {
-        guard let value = value(name) else { return nil }
+        guard let value = try value(name) else { return nil }
         guard let text = value.numberText else { throw Self.wrongType(name, "a number from 0.01 to 10000", value) }
         do {
             return try OperatorInput.rate(text, field: "\"\(name)\"")
@@ -143,7 +174,7 @@ struct BodyInput {
 
     /// A count within `bounds` (a JSON integer: `4`, `4.0`, `4e0`), or its standard value when absent.
     func count(_ name: String, _ bounds: OperatorInput.Count) throws(ServiceError) -> Int {
-        guard let value = value(name) else { return bounds.standard }
+        guard let value = try value(name) else { return bounds.standard }
         guard value.numberText != nil else { throw Self.wrongType(name, bounds.accepted, value) }
         guard let number = value.intValue else {
             throw ServiceError(
@@ -158,7 +189,7 @@ struct BodyInput {
 
     /// Change ids: an array of integers within ``OperatorInput/idRange``.
     func ids(_ name: String) throws(ServiceError) -> [Int64]? {
-        guard let value = value(name) else { return nil }
+        guard let value = try value(name) else { return nil }
         guard let elements = value.arrayValue else { throw Self.wrongType(name, "an array of change ids", value) }
         var ids: [Int64] = []
         for element in elements {
@@ -173,7 +204,7 @@ struct BodyInput {
     }
 
     func object(_ name: String) throws(ServiceError) -> [String: JSONValue]? {
-        guard let value = value(name) else { return nil }
+        guard let value = try value(name) else { return nil }
         guard let members = value.objectValue else { throw Self.wrongType(name, "an object", value) }
         return members
     }
@@ -194,20 +225,23 @@ enum FilterInput {
         for text in statuses {
             guard let status = ChangeStatus(rawValue: text) else {
                 throw ServiceError(
-                    .badRequest,
-                    "unknown status \"\(text)\"; use \(ChangeStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                    .invalidInput,
+                    "unknown status \"\(text.prefix(40))\"; use \(ChangeStatus.allCases.map(\.rawValue).joined(separator: ", "))",
+                    field: "status")
             }
             parsedStatuses.insert(status)
         }
         var eventName: EventName?
         if let event {
             guard let parsed = EventName(rawValue: event.uppercased()) else {
-                throw ServiceError(.badRequest, "unknown event \"\(event)\"; use INSERT, MODIFY or REMOVE")
+                throw ServiceError(
+                    .invalidInput, "unknown event \"\(event.prefix(40))\"; use INSERT, MODIFY or REMOVE", field: "event")
             }
             eventName = parsed
         }
         return ChangeFilter(
-            statuses: parsedStatuses, documentID: key.map(OperatorInput.documentID(forKey:)), eventName: eventName,
+            statuses: parsedStatuses, documentID: try key.map { (key) throws(ServiceError) in try artistKey(key, "key") },
+            eventName: eventName,
             since: try time(since, "since", now: now), until: try time(until, "until", now: now), errorPattern: error,
             errorEquals: errorEquals)
     }
@@ -224,9 +258,9 @@ enum FilterInput {
     static func filter(_ object: [String: JSONValue]) throws(ServiceError) -> ChangeFilter {
         try BodyInput.refuseUnknown(object, allowed: names, in: "\"filter\"")
         func string(_ name: String) throws(ServiceError) -> String? {
-            guard let value = object[name], value != .null else { return nil }
+            guard let value = object[name] else { return nil }
             guard let text = value.stringValue else {
-                throw ServiceError(.badRequest, "\"filter.\(name)\" must be a string")
+                throw ServiceError(.invalidInput, "\"filter.\(name)\" must be a string", field: "filter.\(name)")
             }
             return text
         }
@@ -234,22 +268,30 @@ enum FilterInput {
         switch object["status"] {
         case .string(let text)?: statuses = [text]
         case .array(let elements)?:
+            guard !elements.isEmpty else {
+                throw ServiceError(
+                    .invalidInput, "\"filter.status\" is empty: give at least one status or leave it out",
+                    field: "filter.status")
+            }
             for element in elements {
                 guard let text = element.stringValue else {
-                    throw ServiceError(.badRequest, "\"filter.status\" must be a status or an array of statuses")
+                    throw ServiceError(
+                        .invalidInput, "\"filter.status\" must be a status or an array of statuses", field: "filter.status")
                 }
                 statuses.append(text)
             }
-        case nil, .null?: break
+        case nil: break
         case .some:
-            throw ServiceError(.badRequest, "\"filter.status\" must be a status or an array of statuses")
+            throw ServiceError(
+                .invalidInput, "\"filter.status\" must be a status or an array of statuses", field: "filter.status")
         }
         let filter = try filter(
             statuses: statuses, key: try string("key"), event: try string("event"), since: try string("since"),
             until: try string("until"), error: try string("error"), errorEquals: try string("errorEquals"))
         guard filter != ChangeFilter() else {
             throw ServiceError(
-                .badRequest, "\"filter\" chooses nothing: give at least one of \(names.sorted().joined(separator: ", "))")
+                .invalidInput, "\"filter\" chooses nothing: give at least one of \(names.sorted().joined(separator: ", "))",
+                field: "filter")
         }
         return filter
     }
@@ -263,7 +305,9 @@ enum FilterInput {
         for text in query.list("action") {
             guard let kind = ActionKind(rawValue: text) else {
                 throw ServiceError(
-                    .badRequest, "unknown action \"\(text)\"; use \(ActionKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    .invalidInput,
+                    "unknown action \"\(text.prefix(40))\"; use \(ActionKind.allCases.map(\.rawValue).joined(separator: ", "))",
+                    field: "action")
             }
             kinds.insert(kind)
         }
@@ -277,11 +321,32 @@ enum FilterInput {
         let text = query.string("format") ?? ""
         guard let format = ActionExportFormat(rawValue: text) else {
             throw ServiceError(
-                .badRequest,
-                "format \"\(text.prefix(40))\" is not one of \(ActionExportFormat.allCases.map(\.rawValue).joined(separator: ", "))"
-            )
+                .invalidInput,
+                "format \"\(text.prefix(40))\" is not one of \(ActionExportFormat.allCases.map(\.rawValue).joined(separator: ", "))",
+                field: "format")
         }
         return format
+    }
+
+    /// The longest artist id the API takes.
+    static let longestArtistID = 128
+
+    /// The document id of an artist key as the API takes it: `ARTIST#42` or `42`, the id of
+    /// letters, digits, `_`, `-` and `.` (not starting with `.`), at most ``longestArtistID``
+    /// characters, as `docs/openapi.yaml`'s `ArtistKey` pattern says.
+    /// - Throws: ``ServiceError`` (400) naming `field`.
+    static func artistKey(_ text: String, _ field: String) throws(ServiceError) -> String {
+        let id = OperatorInput.documentID(forKey: text)
+        let allowed = { (byte: UInt8) in byte != UInt8(ascii: "~") && RequestPath.isUnreserved(byte) }
+        guard !id.isEmpty, id.utf8.count <= longestArtistID, id.utf8.first != UInt8(ascii: "."), id.utf8.allSatisfy(allowed)
+        else {
+            throw ServiceError(
+                .invalidInput,
+                "\(field) \(JSONValue.string(String(text.prefix(40))).serialized) is not an artist key: give ARTIST#42 or 42 "
+                    + "(letters, digits, _ - ., at most \(longestArtistID))",
+                field: field)
+        }
+        return id
     }
 
     /// An operator time (ISO-8601, a date, or an age such as `2h`) within ``OperatorInput/timeRange``.
@@ -302,13 +367,5 @@ enum JSONResponse {
         Response(
             status: status, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: value.serialized + "\n")))
-    }
-
-    /// `{"error": message}` with `error.code`'s status.
-    static func error(_ error: ServiceError) -> Response {
-        var response = make(.object(["error": .string(error.description)]), status: error.code.status)
-        if error.code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
-        if let seconds = error.retryAfter { response.headers[.retryAfter] = String(seconds) }
-        return response
     }
 }

@@ -10,7 +10,8 @@ import Hummingbird
 ///   of ``ExpensiveRequests``' places (429 with `Retry-After: 1` when none is free).
 /// - `/ui` routes that are not open need a live console session: without one a page is sent to the
 ///   login page (303) and a form is refused (403); a `read` session is refused an `operate` route (403).
-/// - A route the table does not know is 404, for everyone.
+/// - A path the table knows with another method is 405 with `Allow`, for everyone; a route the
+///   table does not know is 404, for everyone.
 struct RouteAccess: RouterMiddleware {
     typealias Context = ServiceRequestContext
     let tokens: OperatorTokens
@@ -22,14 +23,20 @@ struct RouteAccess: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
     {
         guard let route = RouteTable.route(request.method, endpoint: context.endpointPath) else {
-            throw HTTPError(.notFound)
+            let methods = RouteTable.methods(path: request.uri.path, console: console != nil)
+            guard !methods.isEmpty else { throw HTTPError(.notFound) }
+            var refusal = ServiceError(
+                .methodNotAllowed,
+                "\(request.method) is not an operation of this path; it takes \(methods.joined(separator: ", "))")
+            refusal.allow = methods
+            throw refusal
         }
         switch route.surface {
         case .service:
             return try await next(request, context)
         case .api:
             if let refusal = refusal(route, authorization: request.headers[.authorization]) {
-                return JSONResponse.error(refusal)
+                return try refusal.response(from: request, context: context)
             }
             return try await holdingPlace(route, request, context, next)
         case .console:
@@ -75,11 +82,10 @@ struct RouteAccess: RouterMiddleware {
     ) async throws -> Response {
         guard route.expensive else { return try await next(request, context) }
         guard let permit = expensive.take() else {
-            return JSONResponse.error(
-                ServiceError(
-                    .tooManyRequests,
-                    "busy: \(ExpensiveRequests.limit) expensive requests are already running; try again after 1 s",
-                    retryAfter: 1))
+            throw ServiceError(
+                .tooManyRequests,
+                "busy: \(ExpensiveRequests.limit) expensive requests are already running; try again after 1 s",
+                retryAfter: 1)
         }
         var response = try await next(request, context)
         // The permit is held until the body (which may stream the work's results) has been

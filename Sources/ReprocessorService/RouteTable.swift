@@ -42,12 +42,16 @@ struct Route: Hashable, Sendable, CustomStringConvertible {
     /// Whether the route holds one of ``ExpensiveRequests``' places while it runs (`/v1` only; the
     /// console's pages take theirs inside, where the work is).
     let expensive: Bool
+    /// The query parameters a `/v1` route takes (any other is refused), as `docs/openapi.yaml`
+    /// lists them.
+    let query: Set<String>
 
-    init(_ method: HTTPRequest.Method, _ path: String, _ role: Role, expensive: Bool = false) {
+    init(_ method: HTTPRequest.Method, _ path: String, _ role: Role, expensive: Bool = false, query: Set<String> = []) {
         self.method = method
         self.path = path
         self.role = role
         self.expensive = expensive
+        self.query = query
     }
 
     var surface: Surface {
@@ -79,15 +83,15 @@ enum RouteTable {
     // MARK: /v1
 
     static let stats = Route(.get, "/v1/stats", .read)
-    static let changes = Route(.get, "/v1/changes", .read)
+    static let changes = Route(.get, "/v1/changes", .read, query: FilterInput.names.union(["limit", "cursor"]))
     static let change = Route(.get, "/v1/changes/{id}", .read)
-    static let history = Route(.get, "/v1/history/{key}", .read, expensive: true)
-    static let audit = Route(.get, "/v1/audit", .read)
-    static let auditExport = Route(.get, "/v1/audit/export", .read)
-    static let errors = Route(.get, "/v1/errors", .read, expensive: true)
-    static let quarantined = Route(.get, "/v1/quarantined", .read)
-    static let batches = Route(.get, "/v1/batches", .read)
-    static let reconcileRuns = Route(.get, "/v1/reconcile", .read)
+    static let history = Route(.get, "/v1/history/{key}", .read, expensive: true, query: ["at"])
+    static let audit = Route(.get, "/v1/audit", .read, query: FilterInput.actionNames.union(["limit", "cursor"]))
+    static let auditExport = Route(.get, "/v1/audit/export", .read, query: FilterInput.actionNames.union(["format"]))
+    static let errors = Route(.get, "/v1/errors", .read, expensive: true, query: ["status"])
+    static let quarantined = Route(.get, "/v1/quarantined", .read, query: ["limit", "cursor"])
+    static let batches = Route(.get, "/v1/batches", .read, query: ["status", "limit", "cursor"])
+    static let reconcileRuns = Route(.get, "/v1/reconcile", .read, query: ["limit"])
     static let startReconcile = Route(.post, "/v1/reconcile", .operate, expensive: true)
 
     /// `POST /v1/changes/{id}/COMMAND`: one change.
@@ -132,6 +136,42 @@ enum RouteTable {
 
     private static let byEndpoint: [String: Route] = Dictionary(
         uniqueKeysWithValues: all.map { ("\($0.method) \($0.endpointPath)", $0) })
+
+    /// The methods the table lists for the path pattern `path` resolves to, sorted (empty when no
+    /// pattern matches): where patterns overlap, a constant segment wins over a `{name}` one, as in
+    /// Hummingbird's router. Console paths count only when the console is on.
+    ///
+    /// A request whose method is not among them is answered 405 with these as `Allow`.
+    static func methods(path: String, console: Bool) -> [String] {
+        let segments = Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
+        var best: (rank: [Bool], pattern: String)?
+        for route in all where console || route.surface != .console {
+            let parts = Array(route.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
+            guard parts.count == segments.count else { continue }
+            var rank: [Bool] = []
+            for (part, segment) in zip(parts, segments) {
+                if part.hasPrefix("{") {
+                    rank.append(false)
+                } else if part == segment {
+                    rank.append(true)
+                } else {
+                    break
+                }
+            }
+            guard rank.count == parts.count else { continue }
+            if let current = best, !Self.outranks(rank, current.rank) { continue }
+            best = (rank, route.path)
+        }
+        guard let pattern = best?.pattern else { return [] }
+        return all.filter { $0.path == pattern }.map { "\($0.method)" }.sorted()
+    }
+
+    /// Whether a match of constant (`true`) and `{name}` (`false`) segments is preferred to
+    /// another: the first segment where they differ is constant.
+    private static func outranks(_ rank: [Bool], _ other: [Bool]) -> Bool {
+        for (mine, theirs) in zip(rank, other) where mine != theirs { return mine }
+        return false
+    }
 
     /// The route the router resolved: `method` and the pattern Hummingbird reports as the
     /// request's endpoint path; nil for a route that is not in the table.

@@ -57,7 +57,7 @@ struct PostgresMigrationTests {
             "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
         #expect(
             tables
-                == "actions,batches,chain_anchors,chain_head,change_images,changes,document_claims,leases,messages,reconcile_runs,reconcile_seen,replay_pause,runs,schema_migrations,stream_problems,write_intents"
+                == "actions,batches,chain_anchors,chain_head,change_images,changes,document_claims,idempotency_keys,leases,messages,reconcile_runs,reconcile_seen,replay_pause,runs,schema_migrations,stream_problems,write_intents"
         )
         try await server.psql(
             """

@@ -245,11 +245,11 @@ extension ServeTests {
                 ("unknown action", try await service.get("/v1/audit?action=bogus"), 400),
                 ("bad history time", try await service.get("/v1/history/7?at=soon"), 400),
                 ("unknown route", try await service.get("/v1/nothing-here"), 404),
-                ("wrong method", try await service.request(.DELETE, "/v1/changes/\(id)", token: Self.alice), 404),
+                ("wrong method", try await service.request(.DELETE, "/v1/changes/\(id)", token: Self.alice), 405),
             ]
             for (name, answer, expected) in cases {
                 #expect(answer.status == expected, "\(name): \(answer)")
-                #expect(answer.contentType == "application/json", "\(name): \(answer)")
+                #expect(answer.contentType == "application/problem+json", "\(name): \(answer)")
                 #expect(!(answer.error ?? "").isEmpty, "\(name) says why: \(answer)")
             }
             let unchanged = try await service.get("/v1/changes/\(id)")

@@ -253,8 +253,10 @@ extension ServeTests {
                         }
                         let put = try Self.send("PUT", path + query, headers: headers, body: body, port: port)
                         sent += 1
-                        if put.status != 404 {
-                            mismatches.append("PUT \(path) as \(caller.rawValue): \(put.status), expected 404")
+                        if put.status != 405 {
+                            mismatches.append(
+                                "PUT \(path) as \(caller.rawValue): \(put.status), expected 405 (a method the path does not take)"
+                            )
                         }
                     }
                 }

@@ -1,6 +1,9 @@
+import AuditLog
 import Foundation
+import StreamModel
 import Testing
 
+@testable import Reprocessor
 @testable import ReprocessorService
 
 /// The route table against the OpenAPI document, the one spelling of a path, and the pieces of
@@ -26,6 +29,122 @@ struct RouteTableTests {
             #expect(operation.role == route.role.rawValue, "\(route): x-role \(operation.role ?? "missing")")
             #expect(operation.secured == (route.role != .open), "\(route): security is listed exactly when a token is needed")
         }
+    }
+
+    @Test(
+        "each /v1 operation's parameters, bounds, enums, bodies and statuses in docs/openapi.yaml match the route table and the bounded inputs"
+    )
+    func documentMatchesInputs() throws {
+        let document = try OpenAPIDocument.load()
+        #expect(document.root["openapi"]?.stringValue?.hasPrefix("3.1") == true)
+        func number(_ value: JSONValue?) -> Double? { value?.numberText.flatMap(Double.init) }
+        func strings(_ value: JSONValue?) -> Set<String> { Set((value?.arrayValue ?? []).compactMap(\.stringValue)) }
+        let pages: [String: AuditQueries.PageSize] = [
+            "/v1/changes": AuditQueries.changesPage, "/v1/audit": AuditQueries.actionsPage,
+            "/v1/quarantined": AuditQueries.quarantinedPage, "/v1/batches": AuditQueries.batchesPage,
+            "/v1/reconcile": AuditQueries.reconcileRunsPage,
+        ]
+        var checked = 0
+        for route in RouteTable.all where route.surface == .api {
+            guard
+                let operation = document.operations.first(where: {
+                    $0.path == route.path && $0.method.uppercased() == "\(route.method)"
+                })
+            else {
+                Issue.record("\(route) is not in the document")
+                continue
+            }
+            let parameters = document.parameters(operation)
+            let query = Set(parameters.filter { $0["in"]?.stringValue == "query" }.compactMap { $0["name"]?.stringValue })
+            #expect(query == route.query, "\(route): documented query \(query.sorted()), taken \(route.query.sorted())")
+            let captures = Set(
+                route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) })
+            let inPath = Set(parameters.filter { $0["in"]?.stringValue == "path" }.compactMap { $0["name"]?.stringValue })
+            #expect(inPath == captures, "\(route): path parameters")
+            var needed: Set<Int> = [200, 400, 401, 403]
+            if route.expensive { needed.insert(429) }
+            if "\(route.method)" == "POST" {
+                needed.formUnion([409, 413, 422])
+                let key = try #require(document.parameter(operation, "Idempotency-Key", in: "header"), "\(route)")
+                #expect(key.schema["maxLength"]?.intValue == OperatorAPI.longestIdempotencyKey, "\(route)")
+            }
+            #expect(
+                needed.isSubset(of: operation.statuses), "\(route) answers \(needed.subtracting(operation.statuses).sorted()) too"
+            )
+            if route.path.contains("{id}") {
+                let id = try #require(document.parameter(operation, "id", in: "path")?.schema)
+                #expect(number(id["minimum"]) == Double(OperatorInput.idRange.lowerBound), "\(route)")
+                #expect(id["maximum"]?.numberText == String(OperatorInput.idRange.upperBound), "\(route)")
+            }
+            if let limit = document.parameter(operation, "limit")?.schema {
+                let page = try #require(pages[route.path], "\(route) has a page size")
+                #expect(limit["minimum"]?.intValue == page.allowed.lowerBound, "\(route)")
+                #expect(limit["maximum"]?.intValue == page.allowed.upperBound, "\(route)")
+                #expect(limit["default"]?.intValue == page.standard, "\(route)")
+            }
+            if let cursor = document.parameter(operation, "cursor")?.schema {
+                #expect(cursor["maxLength"]?.intValue == OperatorInput.longestCursor, "\(route)")
+            }
+            checked += 1
+        }
+        #expect(checked == RouteTable.all.filter { $0.surface == .api }.count)
+
+        let schemas = document.root["components"]?["schemas"]
+        #expect(strings(schemas?["ChangeStatus"]?["enum"]) == Set(ChangeStatus.allCases.map(\.rawValue)))
+        #expect(strings(schemas?["ActionKind"]?["enum"]) == Set(ActionKind.allCases.map(\.rawValue)))
+        #expect(strings(schemas?["Batch"]?["properties"]?["status"]?["enum"]) == Set(BatchStatus.allCases.map(\.rawValue)))
+        #expect(strings(schemas?["Result"]?["properties"]?["outcome"]?["enum"]) == Set(ChangeOutcome.allCases.map(\.rawValue)))
+        #expect(schemas?["Time"]?["maxLength"]?.intValue == OperatorInput.longestTime)
+        #expect(
+            schemas?["ArtistKey"]?["pattern"]?.stringValue?.contains("{0,\(FilterInput.longestArtistID - 1)}") == true,
+            "the artist key's length")
+        #expect(number(schemas?["Rate"]?["minimum"]) == OperatorInput.rateRange.lowerBound)
+        #expect(number(schemas?["Rate"]?["maximum"]) == OperatorInput.rateRange.upperBound)
+        let segments = schemas?["ReconcileRequest"]?["properties"]?["segments"]
+        #expect(segments?["minimum"]?.intValue == OperatorInput.segments.allowed.lowerBound)
+        #expect(segments?["maximum"]?.intValue == OperatorInput.segments.allowed.upperBound)
+        #expect(segments?["default"]?.intValue == OperatorInput.segments.standard)
+        #expect(schemas?["Ids"]?["items"]?["maximum"]?.numberText == String(OperatorInput.idRange.upperBound))
+        #expect(Set((schemas?["Filter"]?["properties"]?.objectValue ?? [:]).keys) == FilterInput.names)
+        let answered: [ServiceError.Code] = [
+            .badRequest, .invalidInput, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .idempotencyKeyInUse,
+            .payloadTooLarge, .idempotencyKeyReused, .tooManyRequests, .unavailable, .internalError,
+        ]
+        #expect(strings(schemas?["Problem"]?["properties"]?["code"]?["enum"]) == Set(answered.map(\.identifier)))
+
+        for command in OperatorActions.Command.allCases {
+            for (route, fields) in [
+                (RouteTable.actOnOne(command), OperatorAPI.actionFields),
+                (RouteTable.actOnMany(command), OperatorAPI.actionFields.union(["ids", "filter"])),
+            ] {
+                let operation = try #require(document.operations.first { $0.path == route.path })
+                let body = try #require(document.requestSchema(operation), "\(route) has a body")
+                #expect(Set((body["properties"]?.objectValue ?? [:]).keys) == fields, "\(route): body fields")
+                #expect(body["additionalProperties"]?.boolValue == false, "\(route): unknown fields are refused")
+                #expect(strings(body["required"]).contains("reason") == command.requiresReason, "\(route): reason")
+                let force = document.resolve(body["properties"]?["force"] ?? .null)
+                #expect((force["enum"] == .array([.bool(false)])) == (command != .rollback), "\(route): force is rollback's")
+                if route == RouteTable.actOnMany(command) {
+                    #expect(body["oneOf"]?.arrayValue?.count == 2, "\(route): ids or filter")
+                }
+            }
+        }
+        let reconcile = try #require(document.operations.first { $0.path == "/v1/reconcile" && $0.method == "post" })
+        let reconcileBody = try #require(document.requestSchema(reconcile))
+        #expect(Set((reconcileBody["properties"]?.objectValue ?? [:]).keys) == OperatorAPI.reconcileFields)
+    }
+
+    @Test("the path a request names resolves to the methods of its pattern, a constant segment before a capture")
+    func methodsOfAPath() {
+        #expect(RouteTable.methods(path: "/v1/changes/12", console: true) == ["GET"])
+        #expect(RouteTable.methods(path: "/v1/changes/retry", console: true) == ["POST"])
+        #expect(RouteTable.methods(path: "/v1/changes/12/retry", console: true) == ["POST"])
+        #expect(RouteTable.methods(path: "/v1/reconcile", console: true) == ["GET", "POST"])
+        #expect(RouteTable.methods(path: "/ui/login", console: true) == ["GET", "POST"])
+        #expect(RouteTable.methods(path: "/ui/login", console: false).isEmpty, "console paths only with the console")
+        #expect(RouteTable.methods(path: "/v1/nothing", console: true).isEmpty)
+        #expect(RouteTable.methods(path: "/V1/STATS", console: true).isEmpty)
+        #expect(RouteTable.methods(path: "/", console: true).isEmpty)
     }
 
     @Test(
