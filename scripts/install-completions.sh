@@ -58,8 +58,8 @@ esac
 install_generated fish "$FISH_DIR/dlq-reprocessor.fish"
 
 if [ "$MAN" = 1 ]; then
-    # The plugin builds the product and writes the page into its own work folder.
-    swift package plugin generate-manual --product dlq-reprocessor >/dev/null
+    # The plugin builds every product (release) and writes a page for each executable into its work folder.
+    swift package plugin generate-manual >/dev/null 2>&1
     page=$(find .build/plugins -name dlq-reprocessor.1 | head -n 1)
     [ -n "$page" ] || { echo "install-completions: generate-manual wrote no dlq-reprocessor.1" >&2; exit 1; }
     mkdir -p "$PREFIX/share/man/man1"
