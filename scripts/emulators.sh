@@ -4,6 +4,9 @@
 # start_emulators exports AWS_ENDPOINT_URL and OPENSEARCH_ENDPOINT.
 #
 #   source scripts/emulators.sh && start_emulators && ... && stop_emulators
+#
+# osmem-server exits with the shell that started it, unless EMULATOR_DETACHED is set (the
+# kept demo, scripts/demo.sh --keep, which stops both servers by their pids later).
 
 EMULATOR_DIR="${EMULATOR_DIR:-$(mktemp -d -t dlq-emulators.XXXXXX)}"
 MOTO_PID=""
@@ -26,7 +29,9 @@ start_emulators() {
     MOTO_PID=$!
     local osmem_bin
     osmem_bin="${OSMEM_SERVER_BIN:-$(python3 -c 'import osmem_server; print(osmem_server.resolve_binary())')}"
-    "$osmem_bin" --addr 127.0.0.1:0 --no-ja --no-stdin-watch --parent-pid $$ >"$EMULATOR_DIR/osmem.log" 2>&1 &
+    local parent_watch=(--parent-pid $$)
+    if [ -n "${EMULATOR_DETACHED:-}" ]; then parent_watch=(); fi
+    "$osmem_bin" --addr 127.0.0.1:0 --no-ja --no-stdin-watch "${parent_watch[@]}" >"$EMULATOR_DIR/osmem.log" 2>&1 &
     OSMEM_PID=$!
 
     local moto_line osmem_line

@@ -46,6 +46,17 @@ else
     say "postgresql present ($(ls -d /usr/lib/postgresql/*/bin/initdb | head -n 1))"
 fi
 
+# promtool (Debian's prometheus package), for the alert rules' checks and unit tests in scripts/test.sh.
+if ! command -v promtool >/dev/null 2>&1; then
+    say "installing prometheus (for promtool)"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus
+else
+    say "promtool present ($(promtool --version 2>&1 | head -n 1))"
+fi
+
 PYTHON="${PYTHON:-python3}"
 installed_version() { "$PYTHON" -m pip show "$1" 2>/dev/null | sed -n 's/^Version: //p'; }
 
