@@ -11,7 +11,7 @@
 #                            `serve` with trouble in the data (a mapping conflict over many
 #                            documents, a parked group, a quarantined message, an expired
 #                            batch, drift for reconcile); prints the console's URL, a read and
-#                            an operate token and the commands to try (docs/walkthrough.md)
+#                            an operate token and the commands to try (the README walks through them)
 #   scripts/demo.sh --stop   stops what --keep left running and removes its folder
 #
 # DLQ_REPROCESSOR_BIN=PATH uses that binary instead of building one; DLQ_DEMO_DIR is where
@@ -201,7 +201,7 @@ The demo is running, with trouble in its data:
   operate token:  $OPERATE_TOKEN   (demo-operator)
   serve's log:    $DEMO_DIR/serve.log
 
-Try (docs/walkthrough.md walks through them):
+Try (the README walks through them):
   source $DEMO_DIR/env
   dlq-reprocessor stats
   dlq-reprocessor errors

@@ -120,7 +120,10 @@ extension ServeTests {
             // Real work: a format-A batch read from the stream and applied, a quarantined body,
             // and a dry-run reconcile (the drift gauges exist only once a run has been made).
             let world = try await ReprocessorWorld.start()
-            let service = try await RunningService.start(world, environment: OperatorAPITests.tokens)
+            // Scheduled backups too, so their gauge exists once one has been made.
+            let backups = world.directory.appendingPathComponent("backups").path
+            let service = try await RunningService.start(
+                world, arguments: ["--backup-dir", backups, "--backup-every", "1s"], environment: OperatorAPITests.tokens)
             defer { service.process.stop() }
             try await world.putArtist("1", name: "One")
             try await world.putArtist("2", name: "Two")
@@ -133,6 +136,9 @@ extension ServeTests {
             #expect(reconcile.status == 200, "\(reconcile)")
             try await service.eventually("the reconcile run in the metrics") {
                 try await service.metric("dlq_reconcile_last_run_timestamp_seconds") != nil
+            }
+            try await service.eventually("a scheduled backup in the metrics") {
+                try await service.metric("dlq_backup_last_success_timestamp_seconds") != nil
             }
 
             let exposition = try await service.get("/metrics").body
