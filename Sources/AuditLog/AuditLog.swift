@@ -73,6 +73,7 @@ public actor AuditLog {
             try connection.migrate(migrations, checksum: ActionChain.migrationChecksum)
             database = AuditDatabase(.sqlite(connection))
             try Self.anchor(chainKey, in: database)
+            try Self.fillErrorGroups(in: database)
         } catch let error as AuditLogError {
             throw error
         } catch let error as SQLiteError {
@@ -121,6 +122,7 @@ public actor AuditLog {
         }
         self.init(path: session.url.description, database: AuditDatabase(.postgres(session)), threadName: "AuditLog PostgreSQL")
         try anchorChain(chainKey)
+        try fillErrorGroups()
     }
 
     private init(path: String, database: AuditDatabase, threadName: String) {
@@ -180,7 +182,7 @@ public actor AuditLog {
         try mappingErrors { try database.transaction(.deferred) { try body(database) } }
     }
 
-    private func mappingErrors<T>(_ body: () throws -> T) throws(AuditLogError) -> T {
+    func mappingErrors<T>(_ body: () throws -> T) throws(AuditLogError) -> T {
         do {
             return try body()
         } catch let error as AuditLogError {

@@ -28,7 +28,7 @@ struct PostgresMigrationTests {
     func sameVersionsAsSQLite() throws {
         let postgres = try Migration.load(from: Self.folder).map(\.fileName)
         let sqlite = try Migration.load(from: Self.folder.deletingLastPathComponent()).map(\.fileName)
-        #expect(sqlite.count == 12)
+        #expect(sqlite.count == 13)
         #expect(postgres.filter { $0 != "0010_document_claims.sql" } == sqlite)
         #expect(postgres.contains("0010_document_claims.sql"))
         #expect(!sqlite.contains { $0.hasPrefix("0010_") })
@@ -39,9 +39,9 @@ struct PostgresMigrationTests {
         let server = try await PostgresServer.start()
         defer { server.stop() }
         let first = try await Self.open(server)
-        #expect(first.appliedAtOpen.map(\.version) == Array(1...13))
+        #expect(first.appliedAtOpen.map(\.version) == Array(1...14))
         let history = try first.appliedMigrations()
-        #expect(history.map(\.version) == Array(1...13))
+        #expect(history.map(\.version) == Array(1...14))
         #expect(history.allSatisfy { $0.checksum.count == 64 && $0.appliedAt.hasSuffix("Z") })
         first.close()
 
