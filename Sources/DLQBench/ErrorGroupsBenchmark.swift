@@ -45,7 +45,7 @@ struct ErrorGroupsBenchmark: AsyncParsableCommand {
                     let ordinal = inserted + index * 10 + position
                     guard ordinal % 100 < failedPercent, let document = batch[position].documentID else { continue }
                     batch[position].status = .expired
-                    batch[position].reason = Self.reason(field: ordinal % groups, document: document, ordinal: ordinal)
+                    batch[position].reason = Self.reason(field: (ordinal / 100) % groups, document: document, ordinal: ordinal)
                     failed += 1
                 }
                 messages[index].disposition = .changes(batch)
