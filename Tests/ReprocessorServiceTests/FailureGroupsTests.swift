@@ -22,6 +22,8 @@ extension ServeTests {
             try await world.send([world.failedBatchBody(records, requestID: "mapping-mistake")])
             let run = try await world.cli("run", "--once", "--max-attempts", "1")
             #expect(run.status == 3, "fourteen changes parked: \(run)")
+            #expect(run.stdout.contains("\nreplay: 14 changes, "), "the replay said in words: \(run.stdout)")
+            #expect(run.stdout.contains(": 14 parked for an operator\n"), "\(run.stdout)")
             return world
         }
 
