@@ -116,6 +116,12 @@ for run in $(seq 1 "$RUNS"); do
     rm -f "$WORK"/audit.sqlite3*
 done
 
+# 1b. Failure groups at the same size: `errors` and one group's `list --group` page (p99).
+for run in $(seq 1 "$RUNS"); do
+    say "errors run $run/$RUNS: $AUDIT_CHANGES changes"
+    measure "$run" errors --db "$WORK/errors.sqlite3" --changes "$AUDIT_CHANGES"
+done
+
 # 2. Ingest: one stream with enough records for 4N messages. Per run: at N, two queues with the
 # same bodies, one drained by the product and one by the raw loop (in alternating order, for the
 # ratio); in the first MEMORY_RUNS runs, 4N drained by the product alone (for its peak RSS).

@@ -87,6 +87,14 @@ def main():
         "databaseBytes": med("audit", "databaseBytes"),
         "peakRSSBytes": med("audit", "peakRSSBytes"),
     }
+    errors = {
+        "changes": args.audit_changes,
+        "failedChanges": med("errors", "failedChanges"),
+        "groups": med("errors", "groups"),
+        "errorsP50Ms": med("errors", "errorsP50Ms"),
+        "errorsP99Ms": med("errors", "errorsP99Ms"),
+        "listGroupPageP99Ms": med("errors", "listGroupPageP99Ms"),
+    }
     ingest = {}
     for size in (n, 4 * n):
         ingest[str(size)] = {
@@ -211,6 +219,7 @@ def main():
         "parameters": {"N": n, "M": m, "D": d, "R": r, "runs": args.runs, "memoryRuns": args.memory_runs, "auditChanges": args.audit_changes,
                        "concurrency": args.concurrency, "wallSeconds": args.seconds},
         "audit": audit,
+        "errors": errors,
         "ingest": ingest,
         "replayRealistic": realistic,
         "replay": replay,
@@ -242,6 +251,10 @@ def main():
                  TARGETS["historyP99Ms"], verdict("historyP99Ms")))
     rows.append(("audit: list --status filtered, one page", f"p99 {audit['listPageP99Ms']:.3f} ms", "-", ""))
     rows.append(("audit: database on disk", f"{audit['databaseBytes'] / MIB:,.0f} MiB", "-", ""))
+    rows.append(("errors: %s groups of %s failures in %s changes" % (
+                     f"{errors['groups']:,.0f}", f"{errors['failedChanges']:,.0f}", f"{args.audit_changes:,}"),
+                 f"p50 {errors['errorsP50Ms']:.1f} ms, p99 {errors['errorsP99Ms']:.1f} ms", "-", ""))
+    rows.append(("errors: list --group, one page", f"p99 {errors['listGroupPageP99Ms']:.3f} ms", "-", ""))
     figures = ingest[str(n)]
     rows.append((f"ingest N={n} ({n * 10} records): product",
                  f"{figures['messagesPerSecond']:,.1f} msg/s, {figures['recordsPerSecond']:,.0f} records/s", "", ""))

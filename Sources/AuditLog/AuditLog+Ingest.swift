@@ -230,6 +230,7 @@ extension AuditLog {
         written.reserveCapacity(changes.count)
         var values: [SQLValue] = []
         values.reserveCapacity(changes.count * changeInsertColumns.count)
+        var fingerprints: [String: (fingerprint: SQLValue, group: SQLValue)] = [:]
         for (change, messageID) in changes {
             let columns: [SQLValue] = [
                 .text(messageID), change.streamARN.sqlValue, change.shardID.sqlValue,
@@ -243,7 +244,18 @@ extension AuditLog {
             // changeInsertColumns' order: the images go to change_images.
             values.append(contentsOf: columns[0..<9])
             values.append(contentsOf: columns[11..<13])
-            values.append(contentsOf: [.text(change.status.rawValue), change.reason.sqlValue, .integer(now), .integer(now)])
+            // A call's changes often share a reason (a filtered batch): each text is fingerprinted once.
+            let group: (fingerprint: SQLValue, group: SQLValue)
+            if let reason = change.reason, let known = fingerprints[reason] {
+                group = known
+            } else {
+                group = errorGroupColumns(change.reason)
+                if let reason = change.reason { fingerprints[reason] = group }
+            }
+            values.append(contentsOf: [
+                .text(change.status.rawValue), change.reason.sqlValue, group.fingerprint, group.group, .integer(now),
+                .integer(now),
+            ])
         }
         var stored: [InsertedChange: Int64] = [:]
         for (id, identity) in try db.insertRows(
@@ -275,7 +287,8 @@ extension AuditLog {
     /// The columns of `changes` an ingest writes (the others keep their defaults).
     private static let changeInsertColumns = [
         "message_id", "stream_arn", "shard_id", "sequence_key", "sequence_number", "event_id", "event_name", "keys_json",
-        "document_id", "approximate_creation_at", "batch_info_json", "status", "last_error", "created_at", "updated_at",
+        "document_id", "approximate_creation_at", "batch_info_json", "status", "last_error", "error_fingerprint", "error_group",
+        "created_at", "updated_at",
     ]
 
     /// The stored change a duplicate collided with.

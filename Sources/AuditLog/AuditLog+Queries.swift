@@ -103,6 +103,10 @@ extension AuditLog {
                 conditions.append("last_error IS NOT NULL AND last_error = ?")
                 bindings.append(text)
             }
+            if let group = filter.errorGroup {
+                conditions.append("error_group IS NOT NULL AND error_group = ?")
+                bindings.append(group)
+            }
             if let ids = filter.ids {
                 conditions.append("id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))")
                 bindings.append("[" + ids.map(String.init).joined(separator: ",") + "]")
@@ -113,6 +117,9 @@ extension AuditLog {
                 source = "changes NOT INDEXED"
             } else if filter.documentID != nil {
                 source = "changes INDEXED BY changes_document"
+            } else if filter.errorGroup != nil {
+                // One failure group: its changes by id, whatever their statuses (checked below).
+                source = "changes INDEXED BY changes_error_group_ids"
             } else if filter.errorEquals != nil {
                 // One failure group: its changes by id, whatever their statuses (checked below).
                 source = "changes INDEXED BY changes_error_text"
@@ -251,43 +258,6 @@ extension AuditLog {
         }
         guard let rows else { return Page(rows: [], next: nil) }
         return Self.page(rows, limit: limit) { last in range.cursor(after: last.id, listing: "actions") }
-    }
-
-    /// Changes with an error, grouped by error text: count, first and last seen (creation
-    /// times) and statuses; largest groups first, then by error text.
-    /// - Parameter statuses: Only changes in these statuses (empty: all).
-    /// - Throws: ``AuditLogError``.
-    public func errorGroups(statuses: Set<ChangeStatus>) throws(AuditLogError) -> [ErrorGroup] {
-        let statusList = statuses.count == ChangeStatus.allCases.count ? [] : statuses.map(\.rawValue).sorted()
-        let statusCondition = statusList.isEmpty ? "" : "AND status IN (SELECT value FROM json_each(?))"
-        let groups: [ErrorGroup] = try read { db in
-            var groups: [ErrorGroup] = []
-            try db.forEachRow(
-                """
-                SELECT last_error, status, count(*), min(created_at), max(created_at) FROM changes INDEXED BY changes_errors
-                WHERE last_error IS NOT NULL \(statusCondition) GROUP BY last_error, status ORDER BY last_error, status
-                """, statusList.isEmpty ? [] : [Self.jsonArray(statusList)]
-            ) { row in
-                let error: String = row.column(0)
-                guard let status = ChangeStatus(rawValue: row.column(1)) else {
-                    throw AuditLogError.corruptRow("unknown status in error groups")
-                }
-                let count: Int = row.column(2)
-                let first = Date(databaseMilliseconds: row.column(3))
-                let last = Date(databaseMilliseconds: row.column(4))
-                if groups.last?.error == error {
-                    groups[groups.count - 1].count += count
-                    groups[groups.count - 1].firstSeen = min(groups[groups.count - 1].firstSeen, first)
-                    groups[groups.count - 1].lastSeen = max(groups[groups.count - 1].lastSeen, last)
-                    groups[groups.count - 1].statuses[status] = count
-                } else {
-                    groups.append(
-                        ErrorGroup(error: error, count: count, firstSeen: first, lastSeen: last, statuses: [status: count]))
-                }
-            }
-            return groups
-        }
-        return groups.sorted { $0.count != $1.count ? $0.count > $1.count : $0.error < $1.error }
     }
 
     /// Counts by status (every status, zeros included), messages, the oldest open change, the

@@ -126,9 +126,22 @@ extension AuditLog {
         let attempts = update.attempts ?? current.attempts
         let nextAttemptAt = update.nextAttemptAt ?? current.nextAttemptAt
         let lastError = update.lastError ?? current.lastError
-        try db.run(
-            "UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
-            [request.to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, lastError, now, id])
+        if update.lastError == nil {
+            try db.run(
+                "UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                [request.to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, now, id])
+        } else {
+            let group = errorGroupColumns(lastError)
+            try db.run(
+                """
+                UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, error_fingerprint = ?,
+                  error_group = ?, updated_at = ? WHERE id = ?
+                """,
+                [
+                    request.to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, lastError, group.fingerprint, group.group,
+                    now, id,
+                ])
+        }
         actions.append(PendingAction(changeID: id, messageID: current.messageID, entry: request.action))
         return request.to
     }

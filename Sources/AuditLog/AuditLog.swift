@@ -92,6 +92,7 @@ public actor AuditLog {
                 try Self.holdKey(chainKey, in: database)
             } else {
                 try Self.anchor(chainKey, in: database)
+                try Self.fillErrorGroups(in: database)
             }
         } catch let error as AuditLogError {
             throw error
@@ -143,6 +144,7 @@ public actor AuditLog {
         }
         self.init(path: session.url.description, database: AuditDatabase(.postgres(session)), threadName: "AuditLog PostgreSQL")
         try anchorChain(chainKey)
+        try fillErrorGroups()
     }
 
     private init(path: String, database: AuditDatabase, threadName: String) {
@@ -233,7 +235,7 @@ public actor AuditLog {
         try mappingErrors { try database.transaction(.deferred) { try body(database) } }
     }
 
-    private func mappingErrors<T>(_ body: () throws -> T) throws(AuditLogError) -> T {
+    func mappingErrors<T>(_ body: () throws -> T) throws(AuditLogError) -> T {
         do {
             return try body()
         } catch let error as AuditLogError {

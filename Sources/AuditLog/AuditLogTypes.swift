@@ -614,16 +614,18 @@ public struct ChangeFilter: Sendable, Hashable {
     /// A SQL LIKE pattern (`%` any text, `_` one character) that must occur somewhere in
     /// `lastError`; ASCII letters match case-insensitively. Changes without an error never match.
     public var errorPattern: String?
-    /// Exactly this `lastError`, byte for byte: one failure group (``ErrorGroup/error``), never a
-    /// group whose text merely contains it.
+    /// Exactly this `lastError`, byte for byte, never a text that merely contains it.
     public var errorEquals: String?
+    /// Exactly this failure group (``ErrorGroup/id``): every change whose error has its fingerprint.
+    public var errorGroup: String?
     /// Only these ids.
     public var ids: [Int64]?
 
     /// Makes a filter.
     public init(
         statuses: Set<ChangeStatus> = [], documentID: String? = nil, eventName: EventName? = nil, since: Date? = nil,
-        until: Date? = nil, errorPattern: String? = nil, errorEquals: String? = nil, ids: [Int64]? = nil
+        until: Date? = nil, errorPattern: String? = nil, errorEquals: String? = nil, errorGroup: String? = nil,
+        ids: [Int64]? = nil
     ) {
         self.statuses = statuses
         self.documentID = documentID
@@ -632,6 +634,7 @@ public struct ChangeFilter: Sendable, Hashable {
         self.until = until
         self.errorPattern = errorPattern
         self.errorEquals = errorEquals
+        self.errorGroup = errorGroup
         self.ids = ids
     }
 }
@@ -670,29 +673,6 @@ public struct ActionFilter: Sendable, Hashable {
         self.actions = actions
         self.since = since
         self.until = until
-    }
-}
-
-/// Changes that share one error text.
-public struct ErrorGroup: Sendable, Hashable {
-    /// The error text.
-    public var error: String
-    /// How many changes have it.
-    public var count: Int
-    /// The oldest such change's creation time.
-    public var firstSeen: Date
-    /// The newest such change's creation time.
-    public var lastSeen: Date
-    /// How many are in each status (only statuses that occur).
-    public var statuses: [ChangeStatus: Int]
-
-    /// Makes a group.
-    public init(error: String, count: Int, firstSeen: Date, lastSeen: Date, statuses: [ChangeStatus: Int]) {
-        self.error = error
-        self.count = count
-        self.firstSeen = firstSeen
-        self.lastSeen = lastSeen
-        self.statuses = statuses
     }
 }
 

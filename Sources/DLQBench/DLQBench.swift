@@ -28,6 +28,7 @@ struct DLQBench: AsyncParsableCommand {
             SeedReplay.self, SeedRealisticTable.self, SeedRealisticReplay.self, ReplayBenchmark.self,
             RawBulkBenchmark.self, SequentialPutBenchmark.self, RawTableReadBenchmark.self, SeedReconcile.self,
             ReconcileBenchmark.self, RawReconcileBenchmark.self, PostgresAuditBenchmark.self, InflowBenchmark.self,
+            ErrorGroupsBenchmark.self,
         ]
     )
 }

@@ -211,15 +211,15 @@ struct BodyInput {
 }
 
 /// The change filter the command line's `list` takes (status, key, event, since, until, error,
-/// errorEquals), read from query parameters or a JSON object.
+/// errorEquals, group), read from query parameters or a JSON object.
 enum FilterInput {
     /// The filter's field names.
-    static let names: Set<String> = ["status", "key", "event", "since", "until", "error", "errorEquals"]
+    static let names: Set<String> = ["status", "key", "event", "since", "until", "error", "errorEquals", "group"]
 
     /// Builds the audit log's filter, refusing unknown statuses, events and times.
     static func filter(
         statuses: [String], key: String?, event: String?, since: String?, until: String?, error: String?,
-        errorEquals: String? = nil, now: Date = Date()
+        errorEquals: String? = nil, group: String? = nil, now: Date = Date()
     ) throws(ServiceError) -> ChangeFilter {
         var parsedStatuses = Set<ChangeStatus>()
         for text in statuses {
@@ -243,7 +243,16 @@ enum FilterInput {
             statuses: parsedStatuses, documentID: try key.map { (key) throws(ServiceError) in try artistKey(key, "key") },
             eventName: eventName,
             since: try time(since, "since", now: now), until: try time(until, "until", now: now), errorPattern: error,
-            errorEquals: errorEquals)
+            errorEquals: errorEquals, errorGroup: try group.map { (text) throws(ServiceError) in try groupID(text) })
+    }
+
+    /// A failure group id through the input layer (``OperatorInput/group(_:field:)``).
+    static func groupID(_ text: String) throws(ServiceError) -> String {
+        do {
+            return try OperatorInput.group(text, field: "group")
+        } catch {
+            throw ServiceError(error)
+        }
     }
 
     /// The filter from query parameters.
@@ -251,7 +260,7 @@ enum FilterInput {
         try filter(
             statuses: query.list("status"), key: query.string("key"), event: query.string("event"),
             since: query.string("since"), until: query.string("until"), error: query.string("error"),
-            errorEquals: query.string("errorEquals"))
+            errorEquals: query.string("errorEquals"), group: query.string("group"))
     }
 
     /// The filter from a JSON object (`status` a string or an array of strings).
@@ -287,7 +296,8 @@ enum FilterInput {
         }
         let filter = try filter(
             statuses: statuses, key: try string("key"), event: try string("event"), since: try string("since"),
-            until: try string("until"), error: try string("error"), errorEquals: try string("errorEquals"))
+            until: try string("until"), error: try string("error"), errorEquals: try string("errorEquals"),
+            group: try string("group"))
         guard filter != ChangeFilter() else {
             throw ServiceError(
                 .invalidInput, "\"filter\" chooses nothing: give at least one of \(names.sorted().joined(separator: ", "))",

@@ -9,14 +9,14 @@ struct ChangeActionOptions: ParsableArguments {
     @Argument(help: "Change ids (or choose by filter).") var ids: [Int64] = []
     @OptionGroup var filter: ChangeFilterOptions
     @Option(name: .long, help: "Why (recorded; required for skip and rollback).") var reason: String?
-    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Option(name: .long, help: "Who (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor: String?
     @Flag(name: .long, help: "Report what would happen; change nothing.") var dryRun = false
     @Option(name: .long, help: "At most N changes per second (0.01-10000).") var rate: Double?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func validate() throws {
         if ids.isEmpty && filter.isEmpty {
-            throw ValidationError("name change ids or a filter such as --status parked or --error PATTERN")
+            throw ValidationError("name change ids or a filter such as --status parked or --group ID (see `errors`)")
         }
         if !ids.isEmpty && !filter.isEmpty {
             throw ValidationError("give change ids or a filter, not both")
@@ -31,14 +31,15 @@ func performChangeAction(
     _ command: OperatorActions.Command, options: ChangeActionOptions, global: GlobalOptions, connection: ConnectionOptions,
     force: Bool = false
 ) async throws {
+    let actor = try operatorActor(options.actor)
     let reprocessor = try await CommandContext.open(global, connection)
     let engine = command.writesToSearch ? try await reprocessor.makeWriteEngine() : nil
     let actions = OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: reprocessor.logger)
     let request = OperatorRequest(
         ids: options.ids, filter: options.ids.isEmpty ? try options.filter.filter(now: Date()) : nil,
-        actor: options.actor ?? loginName(),
+        actor: actor,
         reason: options.reason, dryRun: options.dryRun, force: force, ratePerSecond: options.rate)
-    let collector = ResultCollector(printAsTable: !options.json)
+    let collector = ResultCollector()
     let progress = ProgressLine()
     let leftOut = try await actions.perform(command, request) { result in
         await collector.add(result)
@@ -48,25 +49,46 @@ func performChangeAction(
     let results = await collector.results
     if options.json {
         Output.json(AuditJSON.results(results, leftOut: leftOut, command: command))
-    } else if let summary = leftOut.summary(for: command) {
-        print(summary)
+    } else {
+        printResults(results, command: command, dryRun: options.dryRun)
+        if let summary = leftOut.summary(for: command) { print(summary) }
     }
     if results.contains(where: \.isFailure) { throw ExitStatus.failure.exitCode }
 }
 
-/// Gathers results (and prints each row as it comes, for tables).
+/// Prints a command's results as an aligned table and a line counting them by outcome, or one
+/// line saying that nothing matched.
+func printResults(_ results: [OperationResult], command: OperatorActions.Command, dryRun: Bool) {
+    let done: String =
+        switch command {
+        case .retry: "retried"
+        case .skip: "skipped"
+        case .rollback: "rolled back"
+        case .resync: "resynced"
+        }
+    guard !results.isEmpty else {
+        print(dryRun ? "dry run: no change matches; nothing would be \(done)" : "no change matches; nothing \(done)")
+        return
+    }
+    Output.table(
+        ["ID", "OUTCOME", "STATUS", "MESSAGE"],
+        results.map { [String($0.id), $0.outcome.rawValue, $0.status?.rawValue ?? "-", $0.message] })
+    var counts: [ChangeOutcome: Int] = [:]
+    for result in results { counts[result.outcome, default: 0] += 1 }
+    let outcomes = ChangeOutcome.allCases.compactMap { outcome in counts[outcome].map { "\($0) \(outcome.rawValue)" } }
+    let total = "\(results.count) \(results.count == 1 ? "change" : "changes")"
+    print(
+        dryRun
+            ? "dry run: \(total) (\(outcomes.joined(separator: ", "))); nothing changed"
+            : "\(total): \(outcomes.joined(separator: ", "))")
+}
+
+/// Gathers results as they come.
 actor ResultCollector {
-    let printAsTable: Bool
     private(set) var results: [OperationResult] = []
     var count: Int { results.count }
 
-    init(printAsTable: Bool) { self.printAsTable = printAsTable }
-
     func add(_ result: OperationResult) {
-        if printAsTable {
-            if results.isEmpty { print("ID\tOUTCOME\tSTATUS\tMESSAGE") }
-            print("\(result.id)\t\(result.outcome.rawValue)\t\(result.status?.rawValue ?? "-")\t\(result.message)")
-        }
         results.append(result)
     }
 }
@@ -142,7 +164,7 @@ struct SkipBatchCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Batch ids (see `batches`).") var ids: [Int64]
     @Option(name: .long, help: "Why (recorded; required).") var reason: String
-    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Option(name: .long, help: "Who (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func validate() throws {
@@ -152,10 +174,11 @@ struct SkipBatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let actorName = try operatorActor(actor)
         let reprocessor = try await CommandContext.open(global)
         var skipped: [JSONValue] = []
         for id in ids {
-            let batch = try await reprocessor.auditLog.skipBatch(id, reason: reason, actor: actor ?? loginName(), at: Date())
+            let batch = try await reprocessor.auditLog.skipBatch(id, reason: reason, actor: actorName, at: Date())
             skipped.append(AuditJSON.batch(batch))
             if !json { print("batch \(id): skipped") }
         }
@@ -176,7 +199,7 @@ struct ReopenBatchCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Batch ids (see `batches --status expired`).") var ids: [Int64]
     @Option(name: .long, help: "Why (recorded; required).") var reason: String
-    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Option(name: .long, help: "Who (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func validate() throws {
@@ -185,10 +208,11 @@ struct ReopenBatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let actorName = try operatorActor(actor)
         let reprocessor = try await CommandContext.open(global)
         var reopened: [JSONValue] = []
         for id in ids {
-            let batch = try await reprocessor.auditLog.reopenBatch(id, reason: reason, actor: actor ?? loginName(), at: Date())
+            let batch = try await reprocessor.auditLog.reopenBatch(id, reason: reason, actor: actorName, at: Date())
             reopened.append(AuditJSON.batch(batch))
             if !json { print("batch \(id): reopened (pending; read by the next pass)") }
         }

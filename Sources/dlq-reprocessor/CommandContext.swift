@@ -91,6 +91,11 @@ enum Output {
 
     /// Prints an aligned table with a header row.
     static func table(_ headers: [String], _ rows: [[String]]) {
+        for line in tableLines(headers, rows) { print(line) }
+    }
+
+    /// The lines of an aligned table: the header row, then one line per row.
+    static func tableLines(_ headers: [String], _ rows: [[String]]) -> [String] {
         var widths = headers.map(\.count)
         for row in rows {
             for (column, cell) in row.enumerated() where column < widths.count {
@@ -102,8 +107,49 @@ enum Output {
                 column == cells.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
             }.joined(separator: "  ")
         }
-        print(line(headers))
-        for row in rows { print(line(row)) }
+        return [line(headers)] + rows.map(line)
+    }
+
+    /// The width text is wrapped to: `COLUMNS` when set, else the terminal's width when standard
+    /// output is one; nil (no wrapping) otherwise.
+    static func terminalWidth() -> Int? {
+        if let columns = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), columns > 0 {
+            return columns
+        }
+        guard isatty(STDOUT_FILENO) == 1 else { return nil }
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
+    /// `text` on lines of at most `width` characters (a line break in the text starts a new
+    /// line), each starting with `indent`; broken between words where it can be, never losing a
+    /// character; one line per line of the text when `width` is nil.
+    static func wrapped(_ text: String, width: Int?, indent: String) -> [String] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let width else { return lines.map { indent + $0 } }
+        let room = max(20, width - indent.count)
+        var wrapped: [String] = []
+        for line in lines {
+            var current: String?
+            for part in line.split(separator: " ", omittingEmptySubsequences: false) {
+                var word = Substring(part)
+                if let text = current {
+                    if text.count + 1 + word.count <= room {
+                        current = text + " " + word
+                        continue
+                    }
+                    wrapped.append(text)
+                }
+                while word.count > room {
+                    wrapped.append(String(word.prefix(room)))
+                    word = word.dropFirst(room)
+                }
+                current = String(word)
+            }
+            wrapped.append(current ?? "")
+        }
+        return wrapped.map { indent + $0 }
     }
 
     /// A time for tables: `2026-11-24 10:00:05`.

@@ -81,12 +81,16 @@ struct ChangeFilterOptions: ParsableArguments {
     @Option(name: .long, help: "Last error contains PATTERN (case-insensitive).")
     var error: String?
 
-    @Option(name: .long, help: "Last error is exactly TEXT: one group of `errors`.")
+    @Option(name: .long, help: "Last error is exactly TEXT, byte for byte.")
     var errorEquals: String?
+
+    @Option(name: .long, help: "One failure group of `errors`: its group id (GROUP column).")
+    var group: String?
 
     /// Whether any filter was given.
     var isEmpty: Bool {
         status.isEmpty && key == nil && event == nil && since == nil && until == nil && error == nil && errorEquals == nil
+            && group == nil
     }
 
     func validate() throws {
@@ -99,7 +103,8 @@ struct ChangeFilterOptions: ParsableArguments {
         ChangeFilter(
             statuses: Set(status), documentID: key.map(OperatorInput.documentID(forKey:)), eventName: event,
             since: try flagTime(since, "--since", now: now), until: try flagTime(until, "--until", now: now), errorPattern: error,
-            errorEquals: errorEquals)
+            errorEquals: errorEquals,
+            errorGroup: try group.map { (text) throws(InputError) in try OperatorInput.group(text, field: "--group") })
     }
 }
 
@@ -150,10 +155,23 @@ func checkIDs(_ ids: [Int64], _ name: String) throws(ValidationError) {
     _ = try usage { () throws(InputError) in try ids.map { (id) throws(InputError) in try OperatorInput.id(id, field: name) } }
 }
 
-/// The login name, for `--actor`'s default.
-func loginName() -> String {
-    let environment = ProcessInfo.processInfo.environment
-    if let user = environment["USER"] ?? environment["LOGNAME"], !user.isEmpty { return user }
-    if let name = getlogin() { return String(cString: name) }
-    return "operator"
+/// The actor a command records: `--actor`, else `DLQ_ACTOR`, else the login name of the user id
+/// (`getpwuid(getuid())`, not `USER`, which cron and containers often leave unset or wrong).
+/// - Throws: `ValidationError` (exit 2) when there is none, or the one given is not a name.
+func operatorActor(_ flag: String?) throws(ValidationError) -> String {
+    let actor = try usage { () throws(InputError) in
+        try OperatorInput.actor(
+            given: flag, field: "--actor", environment: ProcessInfo.processInfo.environment, accountName: accountName())
+    }
+    guard let actor else {
+        throw ValidationError(
+            "no actor to record: user id \(getuid()) has no login name; pass --actor NAME or set \(OperatorInput.actorVariable)")
+    }
+    return actor
+}
+
+/// The login name of the process's user id, from the password database.
+private func accountName() -> String? {
+    guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return nil }
+    return String(cString: name)
 }

@@ -117,7 +117,13 @@ struct HistoryCommand: AsyncParsableCommand {
             Output.json(history.json)
             return
         }
-        print("ARTIST#\(history.documentID): \(history.changes.count) changes, \(history.actions.count) actions")
+        guard !history.changes.isEmpty || !history.actions.isEmpty else {
+            print("ARTIST#\(history.documentID): no changes recorded for this artist")
+            return
+        }
+        print(
+            "ARTIST#\(history.documentID): \(history.changes.count) change\(history.changes.count == 1 ? "" : "s"), "
+                + "\(history.actions.count) action\(history.actions.count == 1 ? "" : "s")")
         Output.table(
             ["CHANGE", "SEQUENCE", "EVENT", "STATUS", "CREATED", "CHANGED FIELDS"],
             history.changes.map {
@@ -139,15 +145,21 @@ struct HistoryCommand: AsyncParsableCommand {
     }
 }
 
-/// `errors`: failures grouped by error text.
+/// `errors`: failures grouped by fingerprint.
 struct ErrorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "errors",
-        abstract: "Failures grouped by error text; act on a group with retry/skip --error PATTERN.")
+        abstract: "Failures grouped by fingerprint; act on a group with retry/skip/list --group ID.",
+        discussion:
+            "A group is every change whose error is the same once document ids, quoted values, numbers, UUIDs and "
+            + "sequence numbers are masked. Each group shows its id, how many changes and documents, when first and "
+            + "last seen, statuses, and one full example error (wrapped to the terminal; --wide keeps it on the row).")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, parsing: .upToNextOption, help: "Statuses to group (default failed, parked, expired).")
     var status: [ChangeStatus] = []
+    @Flag(name: .long, help: "Print each example error in full at the end of its row instead of wrapped below it.")
+    var wide = false
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
     func run() async throws {
@@ -157,16 +169,34 @@ struct ErrorsCommand: AsyncParsableCommand {
             Output.json(AuditQueries.json(errorGroups: groups))
             return
         }
-        Output.table(
-            ["COUNT", "FIRST SEEN", "LAST SEEN", "STATUSES", "ERROR"],
-            groups.map { group in
-                [
-                    String(group.count), Output.shortTime(group.firstSeen), Output.shortTime(group.lastSeen),
-                    group.statuses.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
-                        .joined(separator: ","),
-                    Output.clip(group.error, 100),
-                ]
-            })
+        guard !groups.isEmpty else {
+            let statuses = (status.isEmpty ? AuditQueries.defaultErrorStatuses : Set(status)).map(\.rawValue).sorted()
+            print("no failures in status \(statuses.joined(separator: ", "))")
+            return
+        }
+        var headers = ["GROUP", "COUNT", "DOCUMENTS", "FIRST SEEN", "LAST SEEN", "STATUSES"]
+        var rows = groups.map { group in
+            [
+                group.id, String(group.count), String(group.documents), Output.shortTime(group.firstSeen),
+                Output.shortTime(group.lastSeen),
+                group.statuses.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
+                    .joined(separator: ","),
+            ]
+        }
+        if wide {
+            headers.append("EXAMPLE ERROR")
+            for index in rows.indices { rows[index].append(groups[index].error.replacingOccurrences(of: "\n", with: " ")) }
+            Output.table(headers, rows)
+        } else {
+            let lines = Output.tableLines(headers, rows)
+            print(lines[0])
+            let width = Output.terminalWidth()
+            for (line, group) in zip(lines.dropFirst(), groups) {
+                print(line)
+                for exampleLine in Output.wrapped(group.error, width: width, indent: "    ") { print(exampleLine) }
+            }
+        }
+        print("act on a group: retry --group GROUP, skip --group GROUP --reason R, list --group GROUP")
     }
 }
 

@@ -26,7 +26,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     var dryRun = false
     @Flag(name: .long, help: "Repair what is found (needs --reason unless --dry-run).") var repair = false
     @Option(name: .long, help: "Why (recorded on the run and every repair).") var reason: String?
-    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Option(name: .long, help: "Who (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor: String?
     @Option(name: .long, help: "At most N repairs per second (0.01-10000).") var rate: Double?
     @Flag(name: .long, help: "Continue the last unfinished run of the same mode.") var resume = false
     @Flag(name: .long, help: "Print one JSON document.") var json = false
@@ -41,11 +41,12 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let actorName = try operatorActor(actor)
         // Reconcile writes (its runs and repairs are recorded): it may start a new store.
         let reprocessor = try await CommandContext.open(global, connection, creatingStore: true)
         let reconciliation = try await reprocessor.makeReconciliation()
         let request = ReconcileRequest(
-            segments: segments ?? OperatorInput.segments.standard, repair: repair && !dryRun, actor: actor ?? loginName(),
+            segments: segments ?? OperatorInput.segments.standard, repair: repair && !dryRun, actor: actorName,
             reason: reason,
             ratePerSecond: rate, resume: resume)
         let line = ProgressLine()
@@ -114,7 +115,7 @@ struct ResolveExpiredCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @Option(name: .long, help: "Parallel Scan segments (1-1000, default 4).") var segments: Int?
     @Option(name: .long, help: "Why (recorded on the run, every repair and every batch).") var reason: String
-    @Option(name: .long, help: "Who (recorded; default: the login name).") var actor: String?
+    @Option(name: .long, help: "Who (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor: String?
     @Option(name: .long, help: "At most N repairs per second (0.01-10000).") var rate: Double?
     @Flag(name: .long, help: "Continue the last unfinished repairing run.") var resume = false
     @Flag(name: .long, help: "Print one JSON document.") var json = false
@@ -126,10 +127,11 @@ struct ResolveExpiredCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let actorName = try operatorActor(actor)
         let reprocessor = try await CommandContext.open(global, connection)
         let reconciliation = try await reprocessor.makeReconciliation()
         let request = ReconcileRequest(
-            segments: segments ?? OperatorInput.segments.standard, repair: true, actor: actor ?? loginName(), reason: reason,
+            segments: segments ?? OperatorInput.segments.standard, repair: true, actor: actorName, reason: reason,
             ratePerSecond: rate,
             resume: resume)
         let (report, resolved) = try await reconciliation.resolveExpired(request)

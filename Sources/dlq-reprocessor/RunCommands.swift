@@ -126,10 +126,7 @@ struct RunCommand: AsyncParsableCommand {
                 print(
                     "ingest: \(ingest.messagesReceived) messages, \(ingest.changesStored) new changes, "
                         + "\(ingest.quarantined) quarantined; \(batchLine(ingest))")
-                print(
-                    "replay: \(replay.writes) writes; \(replay.applied) applied, \(replay.superseded) superseded, "
-                        + "\(replay.failed) failed, \(replay.parked) parked, \(replay.deferred) deferred, "
-                        + "\(replay.conflict) conflict, \(replay.recovered) interrupted writes recorded")
+                print("replay: \(replay.sentence)")
             }
             if let reason = replay.pausedReason {
                 Output.error("replay paused: \(reason); the changes not reached stay due, no attempt counted")

@@ -111,6 +111,7 @@ struct QueryPlanTests {
             ChangeFilter(statuses: [.failed], since: t0, until: t0.addingTimeInterval(1)), ChangeFilter(errorPattern: "time"),
             ChangeFilter(ids: ids), ChangeFilter(eventName: .insert, errorPattern: "x"),
             ChangeFilter(errorEquals: "timeout"), ChangeFilter(statuses: [.failed, .parked], errorEquals: "timeout"),
+            ChangeFilter(errorGroup: "0123456789"), ChangeFilter(statuses: [.failed, .parked], errorGroup: "0123456789"),
         ]
         for filter in filters {
             let page = try await log.listChanges(filter, after: nil, limit: 1)
@@ -127,6 +128,7 @@ struct QueryPlanTests {
         }
         _ = try await log.errorGroups(statuses: [])
         _ = try await log.errorGroups(statuses: [.failed, .parked])
+        _ = try await log.fillErrorGroups()
         _ = try await log.stats()
         _ = try await log.verify()
         let fence = try #require(

@@ -1,6 +1,8 @@
 import AuditLog
 import Foundation
+import SQLite
 import StreamModel
+import TestSupport
 import Testing
 
 @Suite("Queries")
@@ -243,27 +245,71 @@ struct QueryTests {
                 id, to: .failed, update: ChangeUpdate(lastError: .some(error)),
                 action: ActionEntry(action: .failed, outcome: "failed"), at: Fixture.t0)
         }
-        try await fail(ids[0], "timeout")
-        try await fail(ids[1], "timeout")
-        try await fail(ids[2], "timeout")
-        try await fail(ids[3], "mapper_parsing_exception")
+        // OpenSearch names the document and its value: three documents, one mapping mistake, one group.
+        func refused(_ document: Int) -> String {
+            "OpenSearch 400 mapper_parsing_exception: failed to parse field [name] of type [integer] in document with id "
+                + "'\(document)'. Preview of field's value: 'Artist \(document)'"
+        }
+        try await fail(ids[0], refused(1))
+        try await fail(ids[1], refused(2))
+        try await fail(ids[2], refused(3))
+        try await fail(ids[3], "timeout")
         try await test.log.transition(
             ids[2], to: .parked, action: ActionEntry(action: .parked, outcome: "parked"), at: Fixture.t0)
 
         let groups = try await test.log.errorGroups(statuses: [])
-        #expect(groups.map(\.error) == ["timeout", "mapper_parsing_exception"])
+        let mapping = FailureFingerprint(error: refused(1))
+        #expect(groups.map(\.id) == [mapping.groupID, FailureFingerprint(error: "timeout").groupID])
+        #expect(groups[0].fingerprint == mapping.text)
+        #expect(groups[0].error == refused(3), "the newest change's full text is the example")
         #expect(groups[0].count == 3)
         #expect(groups[0].statuses == [.failed: 2, .parked: 1])
         #expect(groups[0].firstSeen == Fixture.t0.addingTimeInterval(1))
         #expect(groups[0].lastSeen == Fixture.t0.addingTimeInterval(3))
-        #expect(groups[1].count == 1)
+        #expect(groups[1].count == 1 && groups[1].error == "timeout")
+        #expect(try await test.log.errorGroups(statuses: [], limit: 1).map(\.id) == [mapping.groupID], "the largest first")
         let parkedOnly = try await test.log.errorGroups(statuses: [.parked])
         #expect(
             parkedOnly == [
                 ErrorGroup(
-                    error: "timeout", count: 1, firstSeen: Fixture.t0.addingTimeInterval(3),
-                    lastSeen: Fixture.t0.addingTimeInterval(3), statuses: [.parked: 1])
+                    id: mapping.groupID, fingerprint: mapping.text, error: refused(3), count: 1, documents: 1,
+                    firstSeen: Fixture.t0.addingTimeInterval(3), lastSeen: Fixture.t0.addingTimeInterval(3),
+                    statuses: [.parked: 1])
             ])
+        let listed = try await test.log.listChanges(ChangeFilter(errorGroup: mapping.groupID), after: nil, limit: 10)
+        #expect(listed.rows.map(\.id) == Array(ids[0...2]))
+        // Applied again: the error and its group are cleared with it.
+        try await test.log.transition(
+            ids[0], to: .applied, update: ChangeUpdate(lastError: .some(nil)),
+            action: ActionEntry(action: .applied, outcome: "ok"), at: Fixture.t0)
+        #expect(try await test.log.errorGroups(statuses: []).first?.count == 2)
+    }
+
+    @Test("changes stored before fingerprints get theirs at the next open", arguments: StoreBackend.allCases)
+    func fingerprintsFilledAtOpen(_ backend: StoreBackend) async throws {
+        let test = try await TestLog(backend)
+        var ids: [Int64] = []
+        for n in 1...3 {
+            let id = try await Fixture.ingestOne(test.log, n, at: Fixture.t0)
+            try await test.log.transition(
+                id, to: .failed, update: ChangeUpdate(lastError: .some("[\(n)]: version conflict, required seqNo [\(n)]")),
+                action: ActionEntry(action: .failed, outcome: "failed"), at: Fixture.t0)
+            ids.append(id)
+        }
+        // As a store migrated from before 0014 holds them: an error without a fingerprint.
+        let clear = "UPDATE changes SET error_fingerprint = NULL, error_group = NULL"
+        switch backend {
+        case .sqlite: try Connection(path: test.path).execute(clear)
+        case .postgres:
+            let database = try #require(URL(string: test.location)).lastPathComponent
+            _ = try await SharedPostgresServer.shared().psql(clear, database: database)
+        }
+        #expect(try await test.log.errorGroups(statuses: []).isEmpty)
+        let reopened = try await test.reopen()
+        let groups = try await reopened.errorGroups(statuses: [])
+        #expect(groups.count == 1 && groups.first?.count == 3, "\(groups)")
+        #expect(groups.first?.fingerprint == "[<id>]: version conflict, required seqNo [<value>]")
+        #expect(try await reopened.fillErrorGroups() == 0, "nothing left to fill")
     }
 
     @Test(

@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// A failure group's filter chooses exactly the group's changes: never those of a group whose
-/// error text merely contains (or, ignoring case, equals) this one's.
+/// error text merely contains (or, ignoring case, equals) this one's fingerprint.
 @Suite("failure group filter")
 struct ErrorGroupFilterTests {
     @Test("a group whose text is inside another group's text: list, preview and skip touch only its own changes")
@@ -40,7 +40,7 @@ struct ErrorGroupFilterTests {
         let group = try #require(groups.first { $0.error == "timeout" }, "\(groups)")
         #expect(group.count == 2)
         let filter = AuditQueries.filter(for: group)
-        #expect(filter.errorEquals == "timeout" && filter.statuses == [.failed, .parked])
+        #expect(filter.errorGroup == group.id && filter.statuses == [.failed, .parked])
 
         let listed = try await queries.changes(filter, cursor: nil, limit: 1000).rows.map(\.id)
         #expect(listed == [ids[0], ids[1]], "the group's own changes, and no others")

@@ -1,3 +1,4 @@
+import AuditLog
 import Foundation
 
 /// What operators type, read the same way by the command line, the HTTP API and the console:
@@ -195,6 +196,67 @@ public enum OperatorInput {
             throw InputError(field: field, value: text, problem: numeric ? .outOfRange : .malformed, accepted: idAccepted)
         }
         return try id(value, field: field)
+    }
+
+    // MARK: failure groups
+
+    /// What a failure group field accepts, in words.
+    static let groupAccepted = "a group id from `errors`: \(FailureFingerprint.groupIDLength) hexadecimal digits"
+
+    /// Reads a failure group id (``ErrorGroup/id``): ``FailureFingerprint/groupIDLength``
+    /// hexadecimal digits, upper case read as lower.
+    /// - Throws: ``InputError`` naming `field`.
+    public static func group(_ text: String, field: String) throws(InputError) -> String {
+        let lowered = text.lowercased()
+        guard FailureFingerprint.isGroupID(lowered) else {
+            throw InputError(field: field, value: text, problem: .malformed, accepted: groupAccepted)
+        }
+        return lowered
+    }
+
+    // MARK: actors
+
+    /// The environment variable naming the actor when no actor is given.
+    public static let actorVariable = "DLQ_ACTOR"
+
+    /// Longest actor name accepted.
+    public static let longestActor = 200
+
+    /// Who an operator's command records as its actor: `given`, else ``actorVariable`` in
+    /// `environment`, else `accountName` (the login name of the process's user id); blank ones
+    /// count as absent, except a blank `given`, which is refused.
+    /// - Parameters:
+    ///   - given: The actor the operator named, if any.
+    ///   - field: The name of that field as the front end shows it.
+    ///   - environment: Where ``actorVariable`` is read.
+    ///   - accountName: The login name of the user id, if it has one.
+    /// - Returns: The actor, or nil when there is none to record.
+    /// - Throws: ``InputError`` for a given actor that is blank, longer than ``longestActor``
+    ///   characters or holds a control character.
+    public static func actor(given: String?, field: String, environment: [String: String], accountName: String?)
+        throws(InputError) -> String?
+    {
+        let accepted = "a name of 1 to \(longestActor) characters without control characters"
+        func valid(_ text: String) -> Bool {
+            text.count <= longestActor && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        }
+        if let given {
+            let trimmed = given.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, valid(trimmed) else {
+                throw InputError(field: field, value: given, problem: .malformed, accepted: accepted)
+            }
+            return trimmed
+        }
+        if let variable = environment[actorVariable]?.trimmingCharacters(in: .whitespaces), !variable.isEmpty {
+            guard valid(variable) else {
+                throw InputError(field: actorVariable, value: variable, problem: .malformed, accepted: accepted)
+            }
+            return variable
+        }
+        guard let accountName = accountName?.trimmingCharacters(in: .whitespaces), !accountName.isEmpty,
+            valid(accountName)
+        else { return nil }
+        return accountName
     }
 
     // MARK: cursors

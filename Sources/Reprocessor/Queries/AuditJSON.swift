@@ -304,13 +304,17 @@ public enum AuditJSON {
         ])
     }
 
-    /// One error group: `{"error", "count", "firstSeen", "lastSeen", "statuses"}`.
+    /// One error group: `{"group", "fingerprint", "error", "count", "documents", "firstSeen", "lastSeen",
+    /// "statuses"}` (`error` is one full example text of the group).
     public static func errorGroup(_ group: ErrorGroup) -> JSONValue {
         var statuses: [String: JSONValue] = [:]
         for (status, count) in group.statuses { statuses[status.rawValue] = .number(String(count)) }
         return .object([
+            "group": .string(group.id),
+            "fingerprint": .string(group.fingerprint),
             "error": .string(group.error),
             "count": .number(String(group.count)),
+            "documents": .number(String(group.documents)),
             "firstSeen": .string(time(group.firstSeen)),
             "lastSeen": .string(time(group.lastSeen)),
             "statuses": .object(statuses),

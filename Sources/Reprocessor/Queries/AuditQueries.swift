@@ -135,21 +135,21 @@ public struct AuditQueries: Sendable {
 
     // MARK: errors, actions, quarantined
 
-    /// Failures grouped by error text, over `statuses` (``defaultErrorStatuses`` when empty).
+    /// Failures grouped by fingerprint, over `statuses` (``defaultErrorStatuses`` when empty):
+    /// the largest ``errorGroupRows`` groups.
     public func errorGroups(statuses: Set<ChangeStatus>) async throws -> [ErrorGroup] {
-        let groups = try await auditLog.errorGroups(statuses: statuses.isEmpty ? Self.defaultErrorStatuses : statuses)
-        return Array(groups.prefix(Self.errorGroupRows))
+        try await auditLog.errorGroups(
+            statuses: statuses.isEmpty ? Self.defaultErrorStatuses : statuses, limit: Self.errorGroupRows)
     }
 
-    /// The changes of exactly one failure group: its error text, exactly (not a pattern, which
-    /// would also catch a group whose text contains this one), in the statuses it was counted in.
+    /// The changes of exactly one failure group: its group id, in the statuses it was counted in.
     /// Listing, previewing or acting on this filter covers the group's ``ErrorGroup/count`` changes
     /// (as they stood when the groups were read).
     public static func filter(for group: ErrorGroup) -> ChangeFilter {
-        ChangeFilter(statuses: Set(group.statuses.keys), errorEquals: group.error)
+        ChangeFilter(statuses: Set(group.statuses.keys), errorGroup: group.id)
     }
 
-    /// `{"errors": [{"error", "count", "firstSeen", "lastSeen", "statuses"}]}`.
+    /// `{"errors": [{"group", "fingerprint", "error", "count", "documents", "firstSeen", "lastSeen", "statuses"}]}`.
     public static func json(errorGroups: [ErrorGroup]) -> JSONValue {
         .object(["errors": .array(errorGroups.map(AuditJSON.errorGroup))])
     }

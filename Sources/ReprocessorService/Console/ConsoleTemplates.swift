@@ -118,13 +118,15 @@ enum ConsoleTemplates {
 
     static let errors = #"""
         {{<layout}}{{$main}}
-        <p>Failed, parked and expired changes grouped by their error text, largest groups first.</p>
+        <p>Failed, parked and expired changes grouped by their error with ids, values and numbers masked, largest groups first.</p>
         {{^groups}}<p class="notice">No failures. Nothing waits for an operator.</p>{{/groups}}
         {{#groups}}
         <section class="group" aria-labelledby="group-{{index}}">
           <h2 id="group-{{index}}"><span class="count">{{countText}}</span> with this error</h2>
           <p class="error-text">{{error}}</p>
           <dl class="facts">
+            <dt>Group</dt><dd><code>{{groupID}}</code>: {{documentsText}}</dd>
+            <dt>Fingerprint</dt><dd class="error-text">{{fingerprint}}</dd>
             <dt>First seen</dt><dd>{{#firstSeen}}{{>time}}{{/firstSeen}}</dd>
             <dt>Last seen</dt><dd>{{#lastSeen}}{{>time}}{{/lastSeen}}</dd>
             <dt>Statuses</dt><dd>{{#statuses}}<span class="badge {{status}}">{{status}} {{count}}</span> {{/statuses}}</dd>
@@ -133,7 +135,7 @@ enum ConsoleTemplates {
           {{#mayOperate}}
           <form method="post" action="/ui/actions/preview" class="actions">
             <input type="hidden" name="csrf" value="{{csrf}}">
-            <input type="hidden" name="f_errorEquals" value="{{error}}">
+            <input type="hidden" name="f_group" value="{{groupID}}">
             {{#statusNames}}<input type="hidden" name="f_status" value="{{.}}">{{/statusNames}}
             <label for="reason-{{index}}">Reason (needed to skip)
               <input id="reason-{{index}}" name="reason" type="text" size="30">
@@ -168,6 +170,8 @@ enum ConsoleTemplates {
             <label for="f-error">Error text <input id="f-error" name="error" value="{{filter.error}}" size="18"></label>
             {{#errorEquals}}<p class="exact">Only the failure group whose error is exactly <span class="error-text">{{.}}</span>
               <input type="hidden" name="errorEquals" value="{{.}}"></p>{{/errorEquals}}
+            {{#group}}<p class="exact">Only failure group <code>{{.}}</code>
+              <input type="hidden" name="group" value="{{.}}"></p>{{/group}}
             <button type="submit">Show changes</button>
             <a href="/ui/changes">Clear filters</a>
           </form>

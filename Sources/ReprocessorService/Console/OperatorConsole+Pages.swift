@@ -108,7 +108,7 @@ extension OperatorConsole {
 
     // MARK: failures grouped by error
 
-    /// `GET /ui/errors`: failures grouped by error text, each with a preview of retrying or skipping the group.
+    /// `GET /ui/errors`: failures grouped by fingerprint, each with a preview of retrying or skipping the group by its id.
     func errorGroups(_ request: Request, _ session: ConsoleSession) async throws -> Response {
         _ = try QueryInput(request, allowed: [])
         // Not paged, as /v1/errors: it holds a place among the expensive work while it reads.
@@ -119,9 +119,11 @@ extension OperatorConsole {
         let rows = groups.enumerated().map { index, group -> [String: Any] in
             let filter = AuditQueries.filter(for: group)
             let statuses = filter.statuses.map(\.rawValue).sorted()
-            let listQuery = [("errorEquals", filter.errorEquals ?? group.error)] + statuses.map { ("status", $0) }
+            let listQuery = [("group", group.id)] + statuses.map { ("status", $0) }
             return [
-                "index": index + 1, "error": group.error, "countText": ConsoleText.changes(group.count),
+                "index": index + 1, "error": group.error, "countText": ConsoleText.changes(group.count), "groupID": group.id,
+                "fingerprint": group.fingerprint,
+                "documentsText": "\(ConsoleText.number(group.documents)) document\(group.documents == 1 ? "" : "s")",
                 "firstSeen": ConsoleTime.view(group.firstSeen, now: now), "lastSeen": ConsoleTime.view(group.lastSeen, now: now),
                 "statuses": group.statuses.sorted { $0.key.rawValue < $1.key.rawValue }.map {
                     ["status": $0.key.rawValue, "count": ConsoleText.number($0.value)]
@@ -164,7 +166,7 @@ extension OperatorConsole {
             ],
             "statusOptions": ChangeStatus.allCases.map { ["value": $0.rawValue, "selected": statuses.contains($0.rawValue)] },
             "eventOptions": EventName.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == event] },
-            "errorEquals": query.string("errorEquals") as Any,
+            "errorEquals": query.string("errorEquals") as Any, "group": filter.errorGroup as Any,
             "filterFields": filterFields, "hasFilterFields": !filterFields.isEmpty,
             "commands": OperatorActions.Command.allCases.map { ["command": $0.rawValue, "verb": ConsoleText.verb($0)] },
         ]
