@@ -114,7 +114,8 @@ struct SalvageCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "The damaged store.") var from: String
     @Option(name: .long, help: "The new store (a new file).") var to: String
-    @Option(name: .long, help: "Who salvages (default: the login name).") var actor: String?
+    @Option(name: .long, help: "Who salvages (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor:
+        String?
     @Option(name: .long, help: "Why (recorded on the salvaged action).") var reason: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
@@ -123,11 +124,12 @@ struct SalvageCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let actor = try operatorActor(actor)
         var options = global
         options.db = from
         let store = try await storeAndKey(options)
         let report = try await StoreBackup.salvage(
-            from: store.path, to: to, chainKey: store.key, actor: actor ?? loginName(), reason: reason)
+            from: store.path, to: to, chainKey: store.key, actor: actor, reason: reason)
         if json {
             Output.json(
                 .object([

@@ -36,11 +36,12 @@ struct OpenSearchTimeoutTests {
         #expect(try await world.cli("ingest", "--wait", "0").status == 0)
         let proxy = try await FaultProxy.start(upstream: world.openSearchServer.url)
         defer { proxy.stop() }
-        proxy.delayNext(1, by: .milliseconds(2500))
+        // Past half of a 30 s timeout, with room to spare under it on a loaded machine.
+        proxy.delayNext(1, by: .seconds(16))
 
         let run = try await world.cli(
             "run", "--once", "--wait", "0",
-            environment: ["OPENSEARCH_ENDPOINT": proxy.url.absoluteString, "OPENSEARCH_TIMEOUT": "4"])
+            environment: ["OPENSEARCH_ENDPOINT": proxy.url.absoluteString, "OPENSEARCH_TIMEOUT": "30"])
         #expect(run.status == 0, "\(run)")
         #expect(run.stderr.contains("slow OpenSearch request"), "\(run)")
         #expect(try await world.liveDocument("2") != nil)

@@ -186,7 +186,8 @@ struct BackupDrillTests {
 
         let salvaged = world.directory.appendingPathComponent("salvaged.sqlite3").path
         let output = try await world.cli(
-            "salvage", "--from", world.auditDatabasePath, "--to", salvaged, "--reason", "drill", "--json",
+            "salvage", "--from", world.auditDatabasePath, "--to", salvaged, "--reason", "drill", "--actor", "test-operator",
+            "--json",
             environment: ["AUDIT_DB": ""])
         #expect(output.status == 3, "\(output)")
         let report = try #require(try? JSONValue(parsing: output.stdout))
