@@ -1,4 +1,5 @@
 import Foundation
+import StreamModel
 
 /// Changes whose errors share one fingerprint (``FailureFingerprint``): one failure group.
 public struct ErrorGroup: Sendable, Hashable {
