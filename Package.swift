@@ -153,7 +153,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "AWSClients", "OpenSearchClient", "StreamModel", "SyncTransform",
+                "AWSClients", "AuditLog", "OpenSearchClient", "StreamModel", "SyncTransform",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

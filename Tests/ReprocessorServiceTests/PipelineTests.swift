@@ -118,26 +118,12 @@ extension ServeTests {
             let records = try await world.streamRecords()
             // A pointer to 30 records that reached the stream 13 hours ago, stored by an earlier
             // drain and not yet read; batchSize 1 makes reading it 30 GetRecords calls.
-            let now = Date()
-            let lastRecordAt = now.addingTimeInterval(-13 * 3600)
+            let lastRecordAt = Date().addingTimeInterval(-13 * 3600)
             let body = world.failedBatchBody(
                 Array(records[0..<30]), requestID: "urgent", batchSize: 1, arrivedAt: lastRecordAt)
-            guard case .failedBatch(let failed) = DLQEnvelope(body: body) else {
-                Issue.record("the urgent body is not format A")
-                return
-            }
             let auditLog = try AuditLog(path: world.auditDatabasePath)
-            let stored = try await auditLog.ingest(
-                [
-                    NewMessage(
-                        messageID: "urgent-pointer", body: body, format: .failedBatch, receivedAt: now,
-                        disposition: .batch(
-                            NewBatch(
-                                streamARN: failed.streamARN, shardID: failed.shardID,
-                                startSequenceNumber: failed.startSequenceNumber, endSequenceNumber: failed.endSequenceNumber,
-                                batchInfo: failed.batchInfoJSON, lastRecordAt: lastRecordAt)))
-                ], at: now)
-            let batchID = try #require(stored.first?.batchID)
+            let batchID = try await world.storeUnreadBatch(
+                body, messageID: "urgent-pointer", lastRecordAt: lastRecordAt, in: auditLog)
             // Meanwhile the DLQ holds ten more messages, forwarded records of other artists.
             try await world.send(
                 records[30..<40].map {

@@ -82,23 +82,8 @@ struct FleetClaimTests {
         for id in 1...3 { try await world.putArtist("\(id)", name: "Artist \(id)") }
         let records = try await world.streamRecords()
         let body = world.failedBatchBody(records, requestID: "claimed", arrivedAt: Date())
-        guard case .failedBatch(let failed) = DLQEnvelope(body: body) else {
-            Issue.record("the body is not format A")
-            return
-        }
         let log = try await AuditLog(location: database)
-        let now = Date()
-        let stored = try await log.ingest(
-            [
-                NewMessage(
-                    messageID: "pointer", body: body, format: .failedBatch, receivedAt: now,
-                    disposition: .batch(
-                        NewBatch(
-                            streamARN: failed.streamARN, shardID: failed.shardID,
-                            startSequenceNumber: failed.startSequenceNumber, endSequenceNumber: failed.endSequenceNumber,
-                            batchInfo: failed.batchInfoJSON, lastRecordAt: now)))
-            ], at: now)
-        let batchID = try #require(stored.first?.batchID)
+        let batchID = try await world.storeUnreadBatch(body, messageID: "pointer", lastRecordAt: Date(), in: log)
 
         var environment = world.environment()
         environment["AUDIT_DB"] = database
