@@ -21,14 +21,7 @@ extension ServeTests {
             defer { service.process.stop() }
 
             // A failing Lambda on a busy table: the same batches arrive again and again, a few a second.
-            let producer = Task {
-                var sent = 0
-                while !Task.isCancelled {
-                    try await world.send([bodies[sent % bodies.count]])
-                    sent += 1
-                    try await Task.sleep(for: .milliseconds(250))
-                }
-            }
+            let producer = Self.keepSending(bodies, to: world)
             defer { producer.cancel() }
 
             try await service.eventually("every artist is applied while the inflow goes on", timeout: .seconds(90)) {
@@ -66,14 +59,7 @@ extension ServeTests {
             let second = try await RunningService.start(world, arguments: ["--wait", "20"], environment: environment)
             defer { second.process.stop() }
 
-            let producer = Task {
-                var sent = 0
-                while !Task.isCancelled {
-                    try await world.send([bodies[sent % bodies.count]])
-                    sent += 1
-                    try await Task.sleep(for: .milliseconds(250))
-                }
-            }
+            let producer = Self.keepSending(bodies, to: world)
             defer { producer.cancel() }
             try await first.eventually("every artist is applied while the inflow goes on", timeout: .seconds(90)) {
                 for id in 1...6 where try await world.liveDocument("\(id)") == nil { return false }
@@ -200,6 +186,21 @@ extension ServeTests {
             }
             let verify = try await world.cli("verify")
             #expect(verify.status == 0, "\(verify)")
+        }
+    }
+}
+
+extension ServeTests.PipelineTests {
+    /// A failing Lambda on a busy table: `bodies` sent to the DLQ again and again, in turn, four a
+    /// second, until the task is cancelled.
+    static func keepSending(_ bodies: [String], to world: ReprocessorWorld) -> Task<Void, any Error> {
+        Task {
+            var sent = 0
+            while !Task.isCancelled {
+                try await world.send([bodies[sent % bodies.count]])
+                sent += 1
+                try await Task.sleep(for: .milliseconds(250))
+            }
         }
     }
 }
