@@ -58,9 +58,12 @@ final class AuditDatabase {
     /// whatever each worker's says), else `local`, the one machine's clock a SQLite store has.
     func expiryClock(_ local: Date) throws -> Int64 {
         guard isPostgres else { return local.databaseMilliseconds }
-        return try queryOne("SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)") {
-            $0.column(0) as Int64
-        } ?? local.databaseMilliseconds
+        return try postgresNowMilliseconds() ?? local.databaseMilliseconds
+    }
+
+    /// The PostgreSQL server's clock now (`clock_timestamp()`), in milliseconds since 1970.
+    func postgresNowMilliseconds() throws -> Int64? {
+        try queryOne("SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)") { $0.column(0) as Int64 }
     }
 
     // MARK: Statements

@@ -124,10 +124,7 @@ extension AuditLog {
         guard isShared else { return nil }
         return try read { db in
             let sent = clock()
-            guard
-                let databaseMilliseconds = try db.queryOne(
-                    "SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)", [], row: { $0.column(0) as Int64 })
-            else { return nil }
+            guard let databaseMilliseconds = try db.postgresNowMilliseconds() else { return nil }
             let received = clock()
             let middle = sent.addingTimeInterval(received.timeIntervalSince(sent) / 2)
             return .milliseconds(databaseMilliseconds - middle.databaseMilliseconds)
