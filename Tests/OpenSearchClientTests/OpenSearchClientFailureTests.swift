@@ -70,11 +70,12 @@ struct OpenSearchClientFailureTests {
     @Test("a stopped server is a retryable connection error once tries run out")
     func serverStopped() async throws {
         let environment = try await OpenSearchTestEnvironment.start(dedicatedServer: true)
-        // AsyncHTTPClient keeps retrying a refused connection until the request's
-        // deadline, so a short timeout keeps this test short.
+        // AsyncHTTPClient keeps retrying a refused connection until the request's deadline and
+        // then fails with the last connect error; a deadline reached before any connect failed
+        // is a timeout instead. 3 s leaves a loaded machine time for that first refusal.
         let client = environment.client(
             retryPolicy: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2)),
-            requestTimeout: .seconds(1))
+            requestTimeout: .seconds(3))
         try await client.ping()
         environment.server.stop()
 

@@ -125,7 +125,7 @@ public final class PostgresServer: Sendable {
                 ], step: "initdb")
             var lastFailure = ""
             for _ in 0..<3 {
-                let port = try freePort()
+                let port = try LoopbackPort.unused()
                 let (watcher, input, started) = try await startWatcher(
                     folder: folder, binaries: binaries, port: port, runAs: runAs)
                 if started {
@@ -133,7 +133,7 @@ public final class PostgresServer: Sendable {
                         port: port, password: password, folder: folder, binaries: binaries, runAs: runAs, watcher: watcher,
                         watcherInput: input)
                 }
-                // Another process may have taken the port between freePort() and the bind: try another.
+                // Another process may have taken the port between LoopbackPort.unused() and the bind: try another.
                 watcher.waitUntilExit()
                 lastFailure = (try? String(contentsOf: folder.appendingPathComponent("pg_ctl.out"), encoding: .utf8)) ?? ""
             }
@@ -253,25 +253,6 @@ public final class PostgresServer: Sendable {
                     "\(step) failed (exit \(output.status)): \((output.stderr + output.stdout).trimmingCharacters(in: .whitespacesAndNewlines))"
             )
         }
-    }
-
-    /// A loopback TCP port nobody listens on right now.
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Failure(description: "socket() failed: errno \(errno)") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw Failure(description: "cannot bind a loopback port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
