@@ -106,6 +106,17 @@ public struct ReprocessorSettings: Sendable {
         public static let auditDatabaseSecret = "AUDIT_DB_SECRET_ARN"
     }
 
+    /// The defaults and bounds of the settings with numbers, which help texts quote.
+    public enum Bounds {
+        /// Failed applies before a change is parked, when `--max-attempts` is not given.
+        public static let maxAttempts = 5
+        /// Seconds a received message stays hidden (SQS allows 0 to 43,200; 0 would let another
+        /// receiver take a message while it is worked on).
+        public static let visibilityTimeout = OperatorInput.Count(allowed: 1...43_200, standard: 120)
+        /// Seconds each OpenSearch request may take.
+        public static let openSearchTimeout = OperatorInput.Count(allowed: 1...300, standard: 30)
+    }
+
     /// Values given on the command line (or by an HTTP request); `nil` means "not given".
     public struct Overrides: Sendable {
         /// `--queue-url`.
@@ -202,15 +213,17 @@ public struct ReprocessorSettings: Sendable {
             throw ReprocessorError(
                 .invalidSetting, "invalid index name \"\(index)\": lowercase, no '/'; set --index or OPENSEARCH_INDEX")
         }
-        let maxAttempts = overrides.maxAttempts ?? 5
+        let maxAttempts = overrides.maxAttempts ?? Bounds.maxAttempts
         guard maxAttempts >= 1 else {
             throw ReprocessorError(.invalidSetting, "invalid --max-attempts \(maxAttempts): must be at least 1")
         }
-        let concurrency = overrides.receiveConcurrency ?? 4
-        guard (1...64).contains(concurrency) else {
-            throw ReprocessorError(.invalidSetting, "invalid --concurrency \(concurrency): must be between 1 and 64")
+        let concurrency: Int
+        do {
+            concurrency = try OperatorInput.receiveConcurrency.resolve(overrides.receiveConcurrency, field: "--concurrency")
+        } catch {
+            throw ReprocessorError(.invalidSetting, "invalid \(error)")
         }
-        var visibilityTimeout = overrides.visibilityTimeoutSeconds ?? 120
+        var visibilityTimeout = overrides.visibilityTimeoutSeconds ?? Bounds.visibilityTimeout.standard
         if overrides.visibilityTimeoutSeconds == nil, let text = value(nil, Source.visibilityTimeout.1) {
             guard let seconds = Int(text) else {
                 throw ReprocessorError(
@@ -218,11 +231,10 @@ public struct ReprocessorSettings: Sendable {
             }
             visibilityTimeout = seconds
         }
-        // SQS allows 0 to 43,200 s; 0 would let another receiver take a message while it is worked on.
-        guard (1...43_200).contains(visibilityTimeout) else {
+        guard Bounds.visibilityTimeout.allowed.contains(visibilityTimeout) else {
             throw ReprocessorError(
                 .invalidSetting,
-                "invalid visibility timeout \(visibilityTimeout): must be 1 to 43200 seconds "
+                "invalid visibility timeout \(visibilityTimeout): must be \(Bounds.visibilityTimeout.allowed.lowerBound) to \(Bounds.visibilityTimeout.allowed.upperBound) seconds "
                     + "(--visibility-timeout or DLQ_VISIBILITY_TIMEOUT)")
         }
         var batchDocuments = 500
@@ -249,14 +261,16 @@ public struct ReprocessorSettings: Sendable {
         if openSearchTimeout == nil, let text = value(nil, Source.openSearchTimeout.1) {
             guard let seconds = Int(text) else {
                 throw ReprocessorError(
-                    .invalidSetting, "invalid \(Source.openSearchTimeout.1) \"\(text)\": give whole seconds, 1 to 300")
+                    .invalidSetting,
+                    "invalid \(Source.openSearchTimeout.1) \"\(text)\": give whole seconds, \(Bounds.openSearchTimeout.allowed.lowerBound) to \(Bounds.openSearchTimeout.allowed.upperBound)"
+                )
             }
             openSearchTimeout = seconds
         }
-        if let openSearchTimeout, !(1...300).contains(openSearchTimeout) {
+        if let openSearchTimeout, !Bounds.openSearchTimeout.allowed.contains(openSearchTimeout) {
             throw ReprocessorError(
                 .invalidSetting,
-                "invalid OpenSearch timeout \(openSearchTimeout): must be 1 to 300 seconds (\(Source.openSearchTimeout.0) / \(Source.openSearchTimeout.1))"
+                "invalid OpenSearch timeout \(openSearchTimeout): must be \(Bounds.openSearchTimeout.allowed.lowerBound) to \(Bounds.openSearchTimeout.allowed.upperBound) seconds (\(Source.openSearchTimeout.0) / \(Source.openSearchTimeout.1))"
             )
         }
         var batchPriorityShare = 0.5
@@ -299,7 +313,7 @@ public struct ReprocessorSettings: Sendable {
         )
         settings.batchWaitAlert = .seconds(batchWaitAlert)
         settings.batchPriorityShare = batchPriorityShare
-        settings.openSearchTimeout = .seconds(openSearchTimeout ?? 30)
+        settings.openSearchTimeout = .seconds(openSearchTimeout ?? Bounds.openSearchTimeout.standard)
         return settings
     }
 

@@ -8,7 +8,8 @@ import Logging
 /// `DLQ_TEST_RESUME_FILE` set too, it also creates that path + `.paused` when it stops and goes
 /// on as soon as the path itself exists, so a test can act while the process is known to be held
 /// and then release it, whatever the machine's load. Unset (always, outside tests), a point
-/// costs one environment lookup.
+/// costs one environment lookup; a release build compiles the points out (`#if DEBUG`), so the
+/// variables do nothing in what operators run.
 enum TestPause: String {
     /// A group of messages is received and classified; nothing is committed yet.
     case beforeCommit = "before-commit"
@@ -29,19 +30,28 @@ enum TestPause: String {
 
     /// Holds the process here when the test asked for this point.
     static func at(_ point: TestPause, logger: Logger) async {
-        let environment = ProcessInfo.processInfo.environment
-        guard environment["DLQ_TEST_PAUSE_AT"] == point.rawValue else { return }
-        let seconds = environment["DLQ_TEST_PAUSE_SECONDS"].flatMap(Int.init) ?? 3600
-        FileHandle.standardError.write(Data("DLQ_TEST_PAUSED \(point.rawValue)\n".utf8))
-        logger.notice("paused for a test at \(point.rawValue) for \(seconds) s")
-        guard let resumeFile = environment["DLQ_TEST_RESUME_FILE"] else {
-            try? await Task.sleep(for: .seconds(seconds))
-            return
-        }
-        _ = FileManager.default.createFile(atPath: resumeFile + ".paused", contents: nil)
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while !FileManager.default.fileExists(atPath: resumeFile), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
+        #if DEBUG
+            await hold(at: point, logger: logger)
+        #endif
     }
+
+    #if DEBUG
+        /// Holds the process at `point` when the test asked for it.
+        private static func hold(at point: TestPause, logger: Logger) async {
+            let environment = ProcessInfo.processInfo.environment
+            guard environment["DLQ_TEST_PAUSE_AT"] == point.rawValue else { return }
+            let seconds = environment["DLQ_TEST_PAUSE_SECONDS"].flatMap(Int.init) ?? 3600
+            FileHandle.standardError.write(Data("DLQ_TEST_PAUSED \(point.rawValue)\n".utf8))
+            logger.notice("paused for a test at \(point.rawValue) for \(seconds) s")
+            guard let resumeFile = environment["DLQ_TEST_RESUME_FILE"] else {
+                try? await Task.sleep(for: .seconds(seconds))
+                return
+            }
+            _ = FileManager.default.createFile(atPath: resumeFile + ".paused", contents: nil)
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            while !FileManager.default.fileExists(atPath: resumeFile), ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    #endif
 }

@@ -20,9 +20,10 @@ extension OperatorAPI {
         let body = try await BodyInput.read(request, allowed: Self.actionFields)
         var operatorRequest = try Self.request(command, body, actor: actor)
         operatorRequest.ids = [id]
+        try operatorRequest.validate(for: command)
         guard try await auditLog.change(id: id) != nil else { throw Self.unknownChange(id) }
         let results = Mutex<[OperationResult]>([])
-        try await actions.perform(command, operatorRequest) { result in results.withLock { $0.append(result) } }
+        try await operations.perform(command, operatorRequest) { result in results.withLock { $0.append(result) } }
         return JSONResponse.make(AuditJSON.results(results.withLock { $0 }))
     }
 
@@ -34,32 +35,21 @@ extension OperatorAPI {
         let actor = try authenticate(request)
         let input = try await BodyInput.read(request, allowed: Self.actionFields.union(["ids", "filter"]))
         var operatorRequest = try Self.request(command, input, actor: actor)
-        let ids = try input.ids("ids")
-        let filter = try input.object("filter").map { (object) throws(ServiceError) in try FilterInput.filter(object) }
-        switch (ids, filter) {
-        case (let ids?, nil):
-            guard !ids.isEmpty else {
-                throw ServiceError(.invalidInput, "\"ids\" is empty: name at least one change", field: "ids")
-            }
-            operatorRequest.ids = ids
-        case (nil, let filter?):
-            operatorRequest.filter = filter
-        case (nil, nil):
-            throw ServiceError(
-                .invalidInput, "name changes with \"ids\": [...] or choose them with \"filter\": {\"status\": \"parked\"}",
-                field: "ids")
-        case (.some, .some):
-            throw ServiceError(.invalidInput, "give \"ids\" or \"filter\", not both", field: "filter")
+        operatorRequest.ids = try input.ids("ids") ?? []
+        operatorRequest.filter = try input.object("filter").map { (object) throws(ServiceError) in
+            try FilterInput.filter(object)
         }
+        // Refused before the answer starts, so a refusal is a 400, not a stream that stops.
+        try operatorRequest.validate(for: command)
         let logger = logger
-        let body = ResponseBody { [actions, operatorRequest] writer in
+        let body = ResponseBody { [operations, operatorRequest] writer in
             // Results are small and the work is slower than the socket, so the buffer stays short;
             // a client that goes away does not stop the work it asked for: the rest is drained unsent.
             let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
             var writable = true
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    await Self.stream(command, operatorRequest, actions: actions, logger: logger, into: continuation)
+                    await Self.stream(command, operatorRequest, operations: operations, logger: logger, into: continuation)
                 }
                 for await buffer in stream where writable {
                     do {
@@ -76,13 +66,13 @@ extension OperatorAPI {
 
     /// Performs `command`, yielding `{"results": [` … `]}` piece by piece, one result at a time.
     static func stream(
-        _ command: OperatorActions.Command, _ request: OperatorRequest, actions: OperatorActions, logger: Logger,
+        _ command: OperatorActions.Command, _ request: OperatorRequest, operations: Operations, logger: Logger,
         into continuation: AsyncStream<ByteBuffer>.Continuation
     ) async {
         let first = Mutex(true)
         continuation.yield(ByteBuffer(string: "{\"results\":["))
         do {
-            let leftOut = try await actions.perform(command, request) { result in
+            let leftOut = try await operations.perform(command, request) { result in
                 let separator = first.withLock { isFirst in
                     defer { isFirst = false }
                     return isFirst ? "" : ","
@@ -103,13 +93,12 @@ extension OperatorAPI {
         continuation.finish()
     }
 
-    /// The parts of an operator request every endpoint shares.
+    /// The parts of an operator request every endpoint shares (the caller adds the changes, then
+    /// the operations' own rules check the whole request).
     static func request(_ command: OperatorActions.Command, _ body: BodyInput, actor: String) throws -> OperatorRequest {
-        let request = OperatorRequest(
+        OperatorRequest(
             actor: actor, reason: try body.string("reason"), dryRun: try body.bool("dryRun") ?? false,
             force: try body.bool("force") ?? false, ratePerSecond: try body.rate("rate"))
-        try request.validate(for: command)
-        return request
     }
 
     /// The operator presenting a valid bearer token; the name is recorded as the actor. (``RouteAccess``

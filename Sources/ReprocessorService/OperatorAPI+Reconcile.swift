@@ -23,19 +23,11 @@ extension OperatorAPI {
     func startReconcile(_ request: Request) async throws -> Response {
         let actor = try authenticate(request)
         let body = try await BodyInput.read(request, allowed: Self.reconcileFields)
-        let dryRun = try body.bool("dryRun") ?? false
-        let reason = try body.string("reason")
-        if !dryRun, (reason ?? "").allSatisfy(\.isWhitespace) {
-            throw ServiceError(.invalidInput, "a repair needs a reason: send {\"reason\": \"why\"}", field: "reason")
-        }
-        let segments = try body.count("segments", OperatorInput.segments)
-        guard let reconciliation else {
-            throw ServiceError(.notFound, "reconcile is not available in this process")
-        }
-        let report = try await reconciliation.run(
-            ReconcileRequest(
-                segments: segments, repair: !dryRun, actor: actor, reason: reason,
-                ratePerSecond: try body.rate("rate")))
+        let reconcile = ReconcileRequest(
+            segments: try body.integer("segments"), repair: !(try body.bool("dryRun") ?? false), actor: actor,
+            reason: try body.string("reason"), ratePerSecond: try body.rate("rate"))
+        try reconcile.validate()
+        let report = try await operations.reconcile(reconcile)
         ReprocessorMetrics.record(reconcile: report.run)
         return JSONResponse.make(report.json)
     }

@@ -13,9 +13,8 @@ import StreamModel
 /// console's pages under `/ui`.
 struct OperatorAPI: Sendable {
     let auditLog: AuditLog
-    let actions: OperatorActions
-    /// Reconcile runs started through `POST /v1/reconcile`.
-    let reconciliation: Reconciliation?
+    /// What every operator endpoint calls.
+    let operations: Operations
     let readiness: Readiness
     let registry: PrometheusCollectorRegistry
     let tokens: OperatorTokens
@@ -237,6 +236,8 @@ struct JSONErrorMiddleware: RouterMiddleware {
             return ServiceError(.notFound, "no such endpoint: \(request.method) \(request.uri.path.prefix(200))")
         case let error as HTTPError where (400..<500).contains(error.status.code):
             return ServiceError(.badRequest, error.body ?? "\(error.status)")
+        case let error as RequestError:
+            return ServiceError(.invalidInput, error.description, field: error.field.rawValue)
         case let error as ReprocessorError where error.code == .invalidRequest:
             return ServiceError(.invalidInput, error.description)
         case let error as ReprocessorError where error.code == .notFound:

@@ -33,7 +33,8 @@ struct ReprocessingLoop: Service {
     let auditLog: AuditLog
     let ingestor: DLQIngestor
     let engine: WriteEngine
-    let reconciliation: Reconciliation
+    /// The operations the scheduled reconcile runs through.
+    let operations: Operations
     let options: ServeOptions
     /// The share of a stream's retention past which a due batch is read before anything more is
     /// drained (`DLQ_BATCH_PRIORITY_SHARE`).
@@ -289,7 +290,7 @@ struct ReprocessingLoop: Service {
             if let fence = control.fence {
                 do {
                     let report = try await cancelWhenGracefulShutdown {
-                        try await reconciliation.run(ReconcileRequest(actor: "system"))
+                        try await operations.reconcile(ReconcileRequest(actor: "system"))
                     }
                     ReprocessorMetrics.record(reconcile: report.run)
                     try await auditLog.checkFence(fence)

@@ -54,22 +54,23 @@ public struct ReprocessorServer: Sendable {
         // In a fleet (a shared PostgreSQL store) every write is fenced by the claims of its documents.
         let engine = try await reprocessor.makeWriteEngine()
         let control = LoopControl()
-        let reconciliation = Reconciliation(engine: engine, pageSize: reprocessor.settings.bulkDocuments, logger: logger)
-        let actions = OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: logger)
+        let operations = Operations(
+            auditLog: reprocessor.auditLog, engine: engine, reconcilePageSize: reprocessor.settings.bulkDocuments,
+            logger: logger)
         let expensive = ExpensiveRequests()
         let api = OperatorAPI(
-            auditLog: reprocessor.auditLog, actions: actions, reconciliation: reconciliation,
+            auditLog: reprocessor.auditLog, operations: operations,
             readiness: Readiness(
                 auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, control: control,
                 apiEnabled: !options.tokens.isEmpty),
             registry: registry, tokens: options.tokens,
             console: try OperatorConsole(
-                auditLog: reprocessor.auditLog, actions: actions, engine: engine, ingestor: ingestor, tokens: options.tokens,
+                auditLog: reprocessor.auditLog, operations: operations, ingestor: ingestor, tokens: options.tokens,
                 expensive: expensive, logger: logger),
             logger: logger)
         let loop = ReprocessingLoop(
             lease: RunLease(auditLog: reprocessor.auditLog, holder: holder, ttl: options.leaseTTL), control: control,
-            auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, reconciliation: reconciliation,
+            auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, operations: operations,
             options: options, batchPriorityShare: reprocessor.settings.batchPriorityShare, logger: logger)
         if options.tokens.isEmpty {
             logger.warning(

@@ -172,19 +172,15 @@ struct BodyInput {
         }
     }
 
-    /// A count within `bounds` (a JSON integer: `4`, `4.0`, `4e0`), or its standard value when absent.
-    func count(_ name: String, _ bounds: OperatorInput.Count) throws(ServiceError) -> Int {
-        guard let value = try value(name) else { return bounds.standard }
-        guard value.numberText != nil else { throw Self.wrongType(name, bounds.accepted, value) }
+    /// An integer (`4`, `4.0`, `4e0`), nil when absent; its bounds are the operations' to check.
+    func integer(_ name: String) throws(ServiceError) -> Int? {
+        guard let value = try value(name) else { return nil }
+        guard value.numberText != nil else { throw Self.wrongType(name, "an integer", value) }
         guard let number = value.intValue else {
             throw ServiceError(
-                InputError(field: "\"\(name)\"", value: value.serialized, problem: .malformed, accepted: bounds.accepted))
+                InputError(field: "\"\(name)\"", value: value.serialized, problem: .malformed, accepted: "an integer"))
         }
-        do {
-            return try bounds.check(number, field: "\"\(name)\"")
-        } catch {
-            throw ServiceError(error)
-        }
+        return number
     }
 
     /// Change ids: an array of integers within ``OperatorInput/idRange``.

@@ -11,18 +11,14 @@ struct ChangeActionOptions: ParsableArguments {
     @Option(name: .long, help: "Why (recorded; required for skip and rollback).") var reason: String?
     @Option(name: .long, help: "Who (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor: String?
     @Flag(name: .long, help: "Report what would happen; change nothing.") var dryRun = false
-    @Option(name: .long, help: "At most N changes per second (0.01-10000).") var rate: Double?
+    @Option(name: .long, help: "At most N changes per second (\(OperatorInput.rateHelp)).") var rate: Double?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
-    func validate() throws {
-        if ids.isEmpty && filter.isEmpty {
-            throw ValidationError("name change ids or a filter such as --status parked or --group ID (see `errors`)")
-        }
-        if !ids.isEmpty && !filter.isEmpty {
-            throw ValidationError("give change ids or a filter, not both")
-        }
-        try checkRate(rate)
-        try checkIDs(ids, "change id")
+    /// The request these options describe (the actor is resolved in `run`).
+    func request(actor: String, force: Bool) throws -> OperatorRequest {
+        OperatorRequest(
+            ids: ids, filter: filter.isEmpty ? nil : try filter.filter(now: Date()), actor: actor, reason: reason,
+            dryRun: dryRun, force: force, ratePerSecond: rate)
     }
 }
 
@@ -32,16 +28,13 @@ func performChangeAction(
     force: Bool = false
 ) async throws {
     let actor = try operatorActor(options.actor)
+    let request = try options.request(actor: actor, force: force)
+    try checkRequest { () throws(RequestError) in try request.validate(for: command) }
     let reprocessor = try await CommandContext.open(global, connection)
-    let engine = command.writesToSearch ? try await reprocessor.makeWriteEngine() : nil
-    let actions = OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: reprocessor.logger)
-    let request = OperatorRequest(
-        ids: options.ids, filter: options.ids.isEmpty ? try options.filter.filter(now: Date()) : nil,
-        actor: actor,
-        reason: options.reason, dryRun: options.dryRun, force: force, ratePerSecond: options.rate)
+    let operations = try await Operations.open(reprocessor, writingToSearch: command.writesToSearch)
     let collector = ResultCollector()
     let progress = ProgressLine()
-    let leftOut = try await actions.perform(command, request) { result in
+    let leftOut = try await operations.perform(command, request) { result in
         await collector.add(result)
         progress.show(command.rawValue, done: await collector.count)
     }
@@ -114,10 +107,6 @@ struct SkipCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var options: ChangeActionOptions
 
-    func validate() throws {
-        if (options.reason ?? "").isEmpty { throw ValidationError("skip needs --reason \"why\"") }
-    }
-
     func run() async throws {
         try await performChangeAction(.skip, options: options, global: global, connection: connection)
     }
@@ -132,10 +121,6 @@ struct RollbackCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var options: ChangeActionOptions
     @Flag(name: .long, help: "Roll back even when the live document no longer reflects the change.") var force = false
-
-    func validate() throws {
-        if (options.reason ?? "").isEmpty { throw ValidationError("rollback needs --reason \"why\"") }
-    }
 
     func run() async throws {
         try await performChangeAction(.rollback, options: options, global: global, connection: connection, force: force)
@@ -167,20 +152,14 @@ struct SkipBatchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Who (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
-    func validate() throws {
-        if ids.isEmpty { throw ValidationError("name batch ids (see `batches --status expired`)") }
-        try checkIDs(ids, "batch id")
-        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
-    }
-
     func run() async throws {
-        let actorName = try operatorActor(actor)
-        let reprocessor = try await CommandContext.open(global)
+        let request = BatchRequest(ids: ids, actor: try operatorActor(actor), reason: reason)
+        try checkRequest { () throws(RequestError) in try request.validate() }
+        let operations = try await Operations.open(try await CommandContext.open(global), writingToSearch: false)
         var skipped: [JSONValue] = []
-        for id in ids {
-            let batch = try await reprocessor.auditLog.skipBatch(id, reason: reason, actor: actorName, at: Date())
+        try await operations.skipBatches(request) { batch in
             skipped.append(AuditJSON.batch(batch))
-            if !json { print("batch \(id): skipped") }
+            if !json { print("batch \(batch.id): skipped") }
         }
         if json { Output.json(.object(["batches": .array(skipped)])) }
     }
@@ -202,19 +181,14 @@ struct ReopenBatchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Who (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
-    func validate() throws {
-        if ids.isEmpty { throw ValidationError("name batch ids (see `batches --status expired`)") }
-        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
-    }
-
     func run() async throws {
-        let actorName = try operatorActor(actor)
-        let reprocessor = try await CommandContext.open(global)
+        let request = BatchRequest(ids: ids, actor: try operatorActor(actor), reason: reason)
+        try checkRequest { () throws(RequestError) in try request.validate() }
+        let operations = try await Operations.open(try await CommandContext.open(global), writingToSearch: false)
         var reopened: [JSONValue] = []
-        for id in ids {
-            let batch = try await reprocessor.auditLog.reopenBatch(id, reason: reason, actor: actorName, at: Date())
+        try await operations.reopenBatches(request) { batch in
             reopened.append(AuditJSON.batch(batch))
-            if !json { print("batch \(id): reopened (pending; read by the next pass)") }
+            if !json { print("batch \(batch.id): reopened (pending; read by the next pass)") }
         }
         if json { Output.json(.object(["batches": .array(reopened)])) }
     }

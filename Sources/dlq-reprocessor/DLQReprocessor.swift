@@ -59,6 +59,10 @@ struct DLQReprocessor: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(line)\n".utf8))
             Foundation.exit(ExitStatus.usage.rawValue)
         }
+        if let refused = error as? RequestError {
+            FileHandle.standardError.write(Data("error: \(refused.message(naming: flagName))\n".utf8))
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
         if let input = error as? InputError {
             FileHandle.standardError.write(Data("error: \(input)\n".utf8))
             Foundation.exit(ExitStatus.usage.rawValue)

@@ -19,7 +19,7 @@ struct MigrateStoreCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "The SQLite store to copy.") var from: String
     @Option(name: .long, help: "The PostgreSQL store: postgres://user@host:port/database?sslmode=…") var to: String
-    @Option(name: .long, help: "Rows per page (1-10000, default 1000).") var pageSize = 1000
+    @Option(name: .long, help: "Rows per page (\(OperatorInput.migrationPage.help)).") var pageSize: Int?
     @Flag(
         name: .long,
         help: "Copy even while a serve or run --once holds the source's run lease (verified against the head at the start)."
@@ -27,7 +27,7 @@ struct MigrateStoreCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        guard (1...10_000).contains(pageSize) else { throw ValidationError("--page-size must be 1 to 10000") }
+        _ = try usage { () throws(InputError) in try OperatorInput.migrationPage.resolve(pageSize, field: "--page-size") }
         guard global.db == nil else { throw ValidationError("migrate-store copies --from into --to; --db does not apply") }
     }
 
@@ -42,7 +42,8 @@ struct MigrateStoreCommand: AsyncParsableCommand {
             environment["PGPASSWORD"] = password
         }
         let report = try await StoreMigration.run(
-            from: from, to: to, chainKey: key, environment: environment, pageSize: pageSize, force: force
+            from: from, to: to, chainKey: key, environment: environment,
+            pageSize: try OperatorInput.migrationPage.resolve(pageSize, field: "--page-size"), force: force
         ) { table, copied in
             if copied % 10_000 == 0 { FileHandle.standardError.write(Data("\(table): \(copied) rows copied\n".utf8)) }
         }

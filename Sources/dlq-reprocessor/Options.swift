@@ -38,7 +38,9 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "Seconds each OpenSearch request may take, its answer included (env OPENSEARCH_TIMEOUT; 1-300, default 30).")
+        help:
+            "Seconds each OpenSearch request may take, its answer included (env OPENSEARCH_TIMEOUT; \(ReprocessorSettings.Bounds.openSearchTimeout.help))."
+    )
     var opensearchTimeout: Int?
 
     @Option(name: .long, help: "OpenSearch index (env OPENSEARCH_INDEX; default artists).")
@@ -50,12 +52,14 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: "Secrets Manager secret with the OpenSearch username and password (env APP_SECRETS_ARN).")
     var secretsArn: String?
 
-    @Option(name: .long, help: "Failed applies before a change is parked (default 5).")
+    @Option(name: .long, help: "Failed applies before a change is parked (default \(ReprocessorSettings.Bounds.maxAttempts)).")
     var maxAttempts: Int?
 
     @Option(
         name: .long,
-        help: "Seconds a received message stays hidden while it is worked on (env DLQ_VISIBILITY_TIMEOUT; default 120).")
+        help:
+            "Seconds a received message stays hidden while it is worked on (env DLQ_VISIBILITY_TIMEOUT; \(ReprocessorSettings.Bounds.visibilityTimeout.help))."
+    )
     var visibilityTimeout: Int?
 }
 
@@ -132,10 +136,26 @@ func usage<Value>(_ check: () throws(InputError) -> Value) throws(ValidationErro
     }
 }
 
-/// An optional `--rate` checked by the input layer.
-func checkRate(_ rate: Double?) throws(ValidationError) {
-    _ = try usage { () throws(InputError) in
-        try rate.map { (rate) throws(InputError) in try OperatorInput.rate(rate, field: "--rate") }
+/// How the command line names a request's fields when the operations refuse one.
+func flagName(_ field: RequestError.Field) -> String {
+    switch field {
+    case .ids: "<ids>"
+    case .filter: "a filter"
+    case .reason: "--reason"
+    case .force: "--force"
+    case .rate: "--rate"
+    case .segments: "--segments"
+    case .dryRun: "--dry-run"
+    }
+}
+
+/// Runs one of the operations' request checks (their rules, defaults and bounds), before the
+/// store is opened: a refusal is a usage error naming the flag (exit 2).
+func checkRequest(_ check: () throws(RequestError) -> Void) throws(ValidationError) {
+    do {
+        try check()
+    } catch {
+        throw ValidationError(error.message(naming: flagName))
     }
 }
 

@@ -11,7 +11,7 @@ struct ListCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var filter: ChangeFilterOptions
-    @Option(name: .long, help: "Rows per page (1-1000, default 50).") var limit: Int?
+    @Option(name: .long, help: "Rows per page (\(AuditQueries.changesPage.help)).") var limit: Int?
     @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
@@ -396,7 +396,7 @@ struct QuarantinedCommand: AsyncParsableCommand {
         commandName: "quarantined", abstract: "Quarantined messages: reason and raw body as received.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(name: .long, help: "Rows per page (1-1000, default 50).") var limit: Int?
+    @Option(name: .long, help: "Rows per page (\(AuditQueries.quarantinedPage.help)).") var limit: Int?
     @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
     @Flag(name: .long, help: "Print one JSON document (bodies in full).") var json = false
 
@@ -432,7 +432,7 @@ struct BatchesCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Only batches in these statuses (pending, read, expired, skipped).") var status: [String] = []
-    @Option(name: .long, help: "Rows per page (1-1000, default 50).") var limit: Int?
+    @Option(name: .long, help: "Rows per page (\(AuditQueries.batchesPage.help)).") var limit: Int?
     @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
@@ -449,7 +449,8 @@ struct BatchesCommand: AsyncParsableCommand {
     func run() async throws {
         let reprocessor = try await CommandContext.open(global, readOnly: true)
         let page = try await reprocessor.auditLog.listBatches(
-            statuses: Set(status.compactMap(BatchStatus.init(rawValue:))), limit: limit ?? AuditQueries.batchesPage.standard,
+            statuses: Set(status.compactMap(BatchStatus.init(rawValue:))),
+            limit: try AuditQueries.batchesPage.resolve(limit, field: "--limit"),
             cursor: cursor)
         if json {
             Output.json(AuditJSON.batches(page))

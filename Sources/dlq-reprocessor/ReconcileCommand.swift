@@ -21,37 +21,34 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var connection: ConnectionOptions
-    @Option(name: .long, help: "Parallel Scan segments (1-1000, default 4).") var segments: Int?
+    @Option(name: .long, help: "Parallel Scan segments (\(OperatorInput.segments.help)).") var segments: Int?
     @Flag(name: .long, help: "Report only; write nothing (the default). With --repair: list each repair it would make.")
     var dryRun = false
     @Flag(name: .long, help: "Repair what is found (needs --reason unless --dry-run).") var repair = false
     @Option(name: .long, help: "Why (recorded on the run and every repair).") var reason: String?
     @Option(name: .long, help: "Who (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor: String?
-    @Option(name: .long, help: "At most N repairs per second (0.01-10000).") var rate: Double?
+    @Option(name: .long, help: "At most N repairs per second (\(OperatorInput.rateHelp)).") var rate: Double?
     @Flag(name: .long, help: "Continue the last unfinished run of the same mode.") var resume = false
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
+    /// The request these options describe.
+    func request(actor: String) -> ReconcileRequest {
+        ReconcileRequest(
+            segments: segments, repair: repair && !dryRun, actor: actor, reason: reason, ratePerSecond: rate, resume: resume)
+    }
+
     func validate() throws {
-        _ = try usage { () throws(InputError) in try OperatorInput.segments.resolve(segments, field: "--segments") }
-        try checkRate(rate)
-        if repair && !dryRun && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
-            throw ValidationError("--repair needs --reason R")
-        }
-        if rate != nil && (!repair || dryRun) { throw ValidationError("--rate applies to --repair without --dry-run only") }
+        try checkRequest { () throws(RequestError) in try request(actor: "").validate() }
     }
 
     func run() async throws {
-        let actorName = try operatorActor(actor)
+        let request = request(actor: try operatorActor(actor))
         // Reconcile writes (its runs and repairs are recorded): it may start a new store.
         let reprocessor = try await CommandContext.open(global, connection, creatingStore: true)
-        let reconciliation = try await reprocessor.makeReconciliation()
-        let request = ReconcileRequest(
-            segments: segments ?? OperatorInput.segments.standard, repair: repair && !dryRun, actor: actorName,
-            reason: reason,
-            ratePerSecond: rate, resume: resume)
+        let operations = try await Operations.open(reprocessor, writingToSearch: true)
         let line = ProgressLine()
-        let estimate = await reconciliation.estimate()
-        let report = try await reconciliation.run(
+        let estimate = await operations.reconcileEstimate()
+        let report = try await operations.reconcile(
             request,
             progress: { run in
                 let drift = run.found.values.reduce(0, +)
@@ -113,28 +110,27 @@ struct ResolveExpiredCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var connection: ConnectionOptions
-    @Option(name: .long, help: "Parallel Scan segments (1-1000, default 4).") var segments: Int?
+    @Option(name: .long, help: "Parallel Scan segments (\(OperatorInput.segments.help)).") var segments: Int?
     @Option(name: .long, help: "Why (recorded on the run, every repair and every batch).") var reason: String
     @Option(name: .long, help: "Who (recorded; default: $DLQ_ACTOR, else the login name of the user id).") var actor: String?
-    @Option(name: .long, help: "At most N repairs per second (0.01-10000).") var rate: Double?
+    @Option(name: .long, help: "At most N repairs per second (\(OperatorInput.rateHelp)).") var rate: Double?
     @Flag(name: .long, help: "Continue the last unfinished repairing run.") var resume = false
     @Flag(name: .long, help: "Print one JSON document.") var json = false
 
+    /// The request these options describe.
+    func request(actor: String) -> ReconcileRequest {
+        ReconcileRequest(segments: segments, repair: true, actor: actor, reason: reason, ratePerSecond: rate, resume: resume)
+    }
+
     func validate() throws {
-        _ = try usage { () throws(InputError) in try OperatorInput.segments.resolve(segments, field: "--segments") }
-        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must not be empty") }
-        try checkRate(rate)
+        try checkRequest { () throws(RequestError) in try request(actor: "").validate() }
     }
 
     func run() async throws {
-        let actorName = try operatorActor(actor)
+        let request = request(actor: try operatorActor(actor))
         let reprocessor = try await CommandContext.open(global, connection)
-        let reconciliation = try await reprocessor.makeReconciliation()
-        let request = ReconcileRequest(
-            segments: segments ?? OperatorInput.segments.standard, repair: true, actor: actorName, reason: reason,
-            ratePerSecond: rate,
-            resume: resume)
-        let (report, resolved) = try await reconciliation.resolveExpired(request)
+        let operations = try await Operations.open(reprocessor, writingToSearch: true)
+        let (report, resolved) = try await operations.resolveExpired(request)
         if json {
             Output.json(AuditJSON.resolveExpired(report, resolvedBatches: resolved))
         } else {

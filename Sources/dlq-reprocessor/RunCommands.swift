@@ -9,20 +9,26 @@ struct DrainOptions: ParsableArguments {
     @Option(name: .long, help: "Stop after this many messages (default: until the queue is empty).")
     var maxMessages: Int?
 
-    @Option(name: .long, help: "Long-poll wait of each receive, 0-20 seconds.")
-    var wait: Int = 2
+    @Option(name: .long, help: "Long-poll wait of each receive, seconds (\(OperatorInput.drainWait.help)).")
+    var wait: Int?
 
-    @Option(name: .long, help: "Receives in flight at once.")
-    var concurrency: Int = 4
+    @Option(name: .long, help: "Receives in flight at once (\(OperatorInput.receiveConcurrency.help)).")
+    var concurrency: Int?
 
     func validate() throws {
         if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
-        guard (0...20).contains(wait) else { throw ValidationError("--wait must be between 0 and 20 seconds") }
-        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
+        _ = try ingestOptions
     }
 
+    /// The drain these options ask for, each bound and default the input layer's.
     var ingestOptions: IngestOptions {
-        IngestOptions(maxMessages: maxMessages, waitTimeSeconds: wait, concurrency: concurrency)
+        get throws {
+            try usage { () throws(InputError) in
+                IngestOptions(
+                    maxMessages: maxMessages, waitTimeSeconds: try OperatorInput.drainWait.resolve(wait, field: "--wait"),
+                    concurrency: try OperatorInput.receiveConcurrency.resolve(concurrency, field: "--concurrency"))
+            }
+        }
     }
 }
 
@@ -63,7 +69,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let reprocessor = try await CommandContext.open(global, connection, creatingStore: true)
-        let ingestor = try await reprocessor.makeIngestor(options: drain.ingestOptions)
+        let ingestor = try await reprocessor.makeIngestor(options: try drain.ingestOptions)
         let progress = ProgressLine()
         var summary = try await ingestor.drain { progress.show("ingest", done: $0.messagesReceived) }
         summary.add(try await ingestor.readPendingBatches())
@@ -104,7 +110,7 @@ struct RunCommand: AsyncParsableCommand {
         let reprocessor = try await CommandContext.open(global, connection, creatingStore: true)
         let progress = ProgressLine()
         let result = try await CronRun(reprocessor: reprocessor).run(
-            options: drain.ingestOptions,
+            options: try drain.ingestOptions,
             ingestProgress: { progress.show("ingest", done: $0.messagesReceived) },
             replayProgress: { progress.show("replay", done: $0.applied + $0.superseded + $0.failed + $0.parked + $0.conflict) })
         progress.finish()

@@ -20,10 +20,14 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var connection: ConnectionOptions
     @Option(name: .long, help: "HTTP address, HOST:PORT (port 0 picks a free one).") var http = "127.0.0.1:8080"
-    @Option(name: .long, help: "Seconds between replay passes.") var interval = 30
-    @Option(name: .long, help: "Long-poll wait of each receive, 1-20 seconds (also the longest a stop waits for a receive).")
-    var wait = 20
-    @Option(name: .long, help: "Receives in flight at once.") var concurrency = 4
+    @Option(name: .long, help: "Seconds between replay passes (\(OperatorInput.replayInterval.help)).") var interval: Int?
+    @Option(
+        name: .long,
+        help:
+            "Long-poll wait of each receive, seconds (\(OperatorInput.serveWait.help); also the longest a stop waits for a receive)."
+    )
+    var wait: Int?
+    @Option(name: .long, help: "Receives in flight at once (\(OperatorInput.receiveConcurrency.help)).") var concurrency: Int?
     @Option(name: .long, help: "File of name:role:token lines (env OPERATOR_TOKENS_FILE; else OPERATOR_TOKENS).")
     var operatorTokensFile: String?
     @Option(
@@ -33,17 +37,32 @@ struct ServeCommand: AsyncParsableCommand {
     var reconcileInterval: Int?
     @Option(name: .long, help: "Folder for scheduled, verified backups of a SQLite store (env DLQ_BACKUP_DIR; off by default).")
     var backupDir: String?
-    @Option(name: .long, help: "Time between scheduled backups: 90s, 30m, 1h, 1d (env DLQ_BACKUP_EVERY; default 1h).")
+    @Option(
+        name: .long,
+        help:
+            "Time between scheduled backups: 90s, 30m, 1h, 1d (env DLQ_BACKUP_EVERY; default \(BackupSchedule.defaultInterval.components.seconds / 3600)h)."
+    )
     var backupEvery: String?
-    @Option(name: .long, help: "Scheduled backups kept, the newest (env DLQ_BACKUP_KEEP; default 24).")
+    @Option(name: .long, help: "Scheduled backups kept, the newest (env DLQ_BACKUP_KEEP; default \(BackupSchedule.defaultKeep)).")
     var backupKeep: String?
 
     func validate() throws {
-        guard (1...86_400).contains(interval) else { throw ValidationError("--interval must be between 1 and 86400 seconds") }
-        guard (1...20).contains(wait) else { throw ValidationError("--wait must be between 1 and 20 seconds") }
-        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
-        if let reconcileInterval, !(1...604_800).contains(reconcileInterval) {
-            throw ValidationError("--reconcile-interval must be between 1 and 604800 seconds")
+        _ = try resolved
+    }
+
+    /// The interval, wait, concurrency and reconcile interval asked for, each bound and default the input layer's.
+    var resolved: (interval: Int, wait: Int, concurrency: Int, reconcileInterval: Int?) {
+        get throws {
+            try usage { () throws(InputError) in
+                (
+                    try OperatorInput.replayInterval.resolve(interval, field: "--interval"),
+                    try OperatorInput.serveWait.resolve(wait, field: "--wait"),
+                    try OperatorInput.receiveConcurrency.resolve(concurrency, field: "--concurrency"),
+                    try reconcileInterval.map { (seconds) throws(InputError) in
+                        try OperatorInput.reconcileInterval(seconds, field: "--reconcile-interval")
+                    }
+                )
+            }
         }
     }
 
@@ -58,14 +77,15 @@ struct ServeCommand: AsyncParsableCommand {
         if backup != nil, let refusal = StoreBackup.refusal(for: reprocessor.auditLog.path) {
             throw UsageError(message: "--backup-dir: \(refusal)")
         }
+        let asked = try resolved
         let options: ServeOptions
         do {
             options = ServeOptions(
-                address: try HTTPAddress(parsing: http), replayInterval: .seconds(interval),
-                ingest: IngestOptions(waitTimeSeconds: wait, concurrency: concurrency),
+                address: try HTTPAddress(parsing: http), replayInterval: .seconds(asked.interval),
+                ingest: IngestOptions(waitTimeSeconds: asked.wait, concurrency: asked.concurrency),
                 leaseTTL: reprocessor.settings.leaseTTL,
                 tokens: try OperatorTokens.load(file: operatorTokensFile, environment: ProcessInfo.processInfo.environment),
-                reconcileInterval: reconcileInterval.map { .seconds($0) }, backup: backup)
+                reconcileInterval: asked.reconcileInterval.map { .seconds($0) }, backup: backup)
         } catch {
             throw UsageError(message: "\(error)")
         }

@@ -161,7 +161,7 @@ extension ServeTests {
             let skipKey = [("Authorization", "Bearer \(Self.alice)"), ("Idempotency-Key", "skip-\(UUID().uuidString)")]
             Self.expectProblem(
                 try await Self.send(service, .POST, "/v1/changes/\(id)/skip", body: "{}", headers: skipKey), 400,
-                "invalid_input", "a skip without a reason")
+                "invalid_input", field: "reason", "a skip without a reason names the field")
             let skip = try await Self.send(
                 service, .POST, "/v1/changes/\(id)/skip", body: #"{"reason": "contract", "dryRun": true}"#, headers: skipKey)
             #expect(skip.status == 200 && skip.json?["results"]?[0]?["id"]?.intValue == id, "\(skip)")

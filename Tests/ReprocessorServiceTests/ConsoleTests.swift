@@ -107,7 +107,7 @@ extension ServeTests {
             let noReason = try await alice.post(
                 "/ui/actions/run", [("csrf", csrf), ("command", "rollback"), ("id", String(applied))])
             #expect(noReason.status == 400)
-            #expect(noReason.body.contains("needs a reason"))
+            #expect(noReason.body.contains("The reason is required for rollback"), "\(noReason.body.prefix(3000))")
 
             let started = try await alice.post(
                 "/ui/actions/run", [("csrf", csrf), ("command", "skip"), ("id", String(parked)), ("reason", "bad <b>import</b>")])

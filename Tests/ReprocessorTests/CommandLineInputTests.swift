@@ -31,9 +31,9 @@ struct CommandLineInputTests {
             (["audit", "--limit", "0"], "--limit"), (["show", "0"], "change id"),
             (["show", "99999999999999999999"], "<id>"), (["quarantined", "--limit", "0"], "--limit"),
             (["quarantined", "--cursor", "q:1:x"], "--cursor"), (["batches", "--limit", "1001"], "--limit"),
-            (["batches", "--cursor", "garbage"], "--cursor"), (["retry", "0"], "change id"),
+            (["batches", "--cursor", "garbage"], "--cursor"), (["retry", "0"], "<ids>"),
             (["retry", "1", "--rate", "inf"], "--rate"), (["retry", "--since", "1e300d"], "--since"),
-            (["skip", "1", "--reason", "r", "--rate", "1e-12"], "--rate"), (["skip-batch", "0", "--reason", "r"], "batch id"),
+            (["skip", "1", "--reason", "r", "--rate", "1e-12"], "--rate"), (["skip-batch", "0", "--reason", "r"], "<ids>"),
         ]
         for (arguments, flag) in cases {
             let output = try await run(arguments)

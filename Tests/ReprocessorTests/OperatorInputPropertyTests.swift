@@ -139,10 +139,10 @@ struct OperatorInputPropertyTests {
             try OperatorRequest(ids: [1], actor: "t", ratePerSecond: value).validate(for: .retry)
         }
         await propertyCheck(count: 2000, input: Self.anyDouble.filter { !OperatorInput.rateRange.contains($0) }) { value in
-            #expect(throws: ReprocessorError.self) {
+            #expect(throws: RequestError.self) {
                 try ReconcileRequest(repair: true, actor: "t", reason: "r", ratePerSecond: value).validate()
             }
-            #expect(throws: ReprocessorError.self) {
+            #expect(throws: RequestError.self) {
                 try OperatorRequest(ids: [1], actor: "t", ratePerSecond: value).validate(for: .retry)
             }
         }

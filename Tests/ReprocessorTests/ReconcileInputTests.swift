@@ -48,14 +48,14 @@ struct ReconcileInputTests {
         #expect(try await Self.runRows(world).first?.repaired == 2)
     }
 
-    @Test("Reconciliation.run with a rate of 1e-12, inf or nan, or 0 segments: invalid request, no run row")
+    @Test("Operations.reconcile with a rate of 1e-12, inf or nan, or 0 segments: refused naming the field, no run row")
     func libraryRefusesBadRequests() async throws {
         let world = try await Self.driftedWorld()
         let settings = try ReprocessorSettings.resolve(.init(), environment: world.environment())
         let reprocessor = try Reprocessor(
             settings: settings, environment: world.environment(),
             logger: Logger(label: "bounds", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let reconciliation = try await reprocessor.makeReconciliation()
+        let operations = try await Operations.open(reprocessor, writingToSearch: true)
         let requests =
             [1e-12, .infinity, -.infinity, .nan, 0, -1, 10_001].map {
                 ReconcileRequest(repair: true, actor: "t", reason: "bounds", ratePerSecond: $0)
@@ -63,15 +63,15 @@ struct ReconcileInputTests {
             + [0, -1, 1001, Int.max, Int.min].map { ReconcileRequest(segments: $0, repair: true, actor: "t", reason: "bounds") }
         for request in requests {
             do {
-                _ = try await reconciliation.run(request)
+                _ = try await operations.reconcile(request)
                 Issue.record("\(request) was carried out")
-            } catch let error as ReprocessorError {
-                #expect(error.code == .invalidRequest, "\(request): \(error)")
-                #expect(error.description.hasPrefix("rate ") || error.description.hasPrefix("segments "), "\(error)")
+            } catch let error as RequestError {
+                #expect([.rate, .segments].contains(error.field), "\(request): \(error)")
+                #expect(error.description.hasPrefix("\"rate\" ") || error.description.hasPrefix("\"segments\" "), "\(error)")
             }
         }
         #expect(try await Self.runRows(world).isEmpty, "no run was recorded")
-        let report = try await reconciliation.run(
+        let report = try await operations.reconcile(
             ReconcileRequest(repair: true, actor: "t", reason: "bounds", ratePerSecond: 10_000))
         #expect(report.run.repaired == 2, "the same reconciliation repairs with a rate in range")
     }

@@ -38,22 +38,34 @@ public struct OperatorRequest: Sendable {
 }
 
 extension OperatorRequest {
-    /// Checks what every front end asks of a request, dry run or not: a reason for the commands
-    /// that ``OperatorActions/Command/requiresReason``, `force` for rollback only, a rate within
+    /// Checks every rule of a request, dry run or not, for every front end: the changes named by
+    /// ids or chosen by a filter (one of the two), a reason for the commands that
+    /// ``OperatorActions/Command/requiresReason``, `force` for rollback only, a rate within
     /// ``OperatorInput/rateRange`` and ids within ``OperatorInput/idRange``.
-    /// - Throws: ``ReprocessorError`` `.invalidRequest` naming the field.
-    public func validate(for command: OperatorActions.Command) throws(ReprocessorError) {
+    /// - Throws: ``RequestError`` naming the field.
+    public func validate(for command: OperatorActions.Command) throws(RequestError) {
+        if ids.isEmpty && filter == nil {
+            throw RequestError(
+                .ids, "are required, or a filter: name changes by id, or choose them with a filter (for example status parked)")
+        }
+        if !ids.isEmpty && filter != nil {
+            throw RequestError(.filter, "cannot go with change ids: give one or the other")
+        }
         if command.requiresReason, (reason ?? "").allSatisfy(\.isWhitespace) {
-            throw ReprocessorError(.invalidRequest, "\(command.rawValue) needs a reason (field \"reason\")")
+            throw RequestError(.reason, "is required for \(command.rawValue): it is recorded with every change")
         }
         if force && command != .rollback {
-            throw ReprocessorError(.invalidRequest, "\"force\" applies to rollback only")
+            throw RequestError(.force, "applies to rollback only")
         }
         do {
             _ = try ratePerSecond.map { (rate) throws(InputError) in try OperatorInput.rate(rate, field: "rate") }
-            for id in ids { _ = try OperatorInput.id(id, field: "id") }
         } catch {
-            throw ReprocessorError(error)
+            throw RequestError(.rate, error)
+        }
+        do {
+            for id in ids { _ = try OperatorInput.id(id, field: "ids") }
+        } catch {
+            throw RequestError(.ids, error)
         }
     }
 }
@@ -112,16 +124,13 @@ public struct OperatorActions: Sendable {
     ///   - request: Which changes, who, why, dry run, force, rate.
     ///   - report: Called once per change, in order.
     /// - Returns: The changes a filter without statuses matched and left out (none for ids).
-    /// - Throws: ``ReprocessorError`` for a request that cannot be carried out at all (no reason
-    ///   for skip or rollback, nothing chosen, no engine for a command that writes); audit-log errors.
+    /// - Throws: ``RequestError`` for a request its rules refuse (``OperatorRequest/validate(for:)``);
+    ///   ``ReprocessorError`` `.invalidRequest` when a command that writes has no engine; audit-log errors.
     @discardableResult
     public func perform(
         _ command: Command, _ request: OperatorRequest, report: @Sendable (OperationResult) async throws -> Void
     ) async throws -> LeftOutChanges {
         try request.validate(for: command)
-        if request.ids.isEmpty && request.filter == nil {
-            throw ReprocessorError(.invalidRequest, "name change ids or a filter (for example status parked)")
-        }
         if command.writesToSearch && engine == nil {
             throw ReprocessorError(.invalidRequest, "\(command.rawValue) needs the OpenSearch and table settings")
         }

@@ -80,6 +80,9 @@ public enum OperatorInput {
     /// What a rate field accepts, in words.
     static let rateAccepted = "a number of changes per second from 0.01 to 10000"
 
+    /// The rates as help texts show them: `0.01-10000`.
+    public static var rateHelp: String { "\(shown(rateRange.lowerBound))-\(Int(rateRange.upperBound))" }
+
     /// Checks a rate: a finite number within ``rateRange``.
     /// - Parameters:
     ///   - value: What the operator gave.
@@ -136,6 +139,9 @@ public enum OperatorInput {
         /// What the field accepts, in words.
         public var accepted: String { "an integer from \(allowed.lowerBound) to \(allowed.upperBound)" }
 
+        /// The range and the value when none is given, as help texts show them: `1-1000, default 50`.
+        public var help: String { "\(allowed.lowerBound)-\(allowed.upperBound), default \(standard)" }
+
         /// Checks a given value.
         /// - Throws: ``InputError`` naming `field` and ``allowed``.
         public func check(_ value: Int, field: String) throws(InputError) -> Int {
@@ -165,6 +171,30 @@ public enum OperatorInput {
 
     /// Parallel `Scan` segments of a reconcile.
     public static let segments = Count(allowed: 1...1000, standard: 4)
+    /// Seconds each receive of a drain long-polls (`run`, `ingest`): short, so a drain ends soon
+    /// after the queue is empty.
+    public static let drainWait = Count(allowed: 0...20, standard: 2)
+    /// Seconds each receive of `serve` long-polls; also the longest a stop waits for a receive.
+    public static let serveWait = Count(allowed: 1...20, standard: 20)
+    /// Receives in flight at once (and batches read at once).
+    public static let receiveConcurrency = Count(allowed: 1...64, standard: 4)
+    /// Seconds between `serve`'s replay passes.
+    public static let replayInterval = Count(allowed: 1...86_400, standard: 30)
+    /// Seconds between `serve`'s scheduled dry-run reconciles, when asked for (a week at most).
+    public static let reconcileIntervalRange: ClosedRange<Int> = 1...604_800
+
+    /// Checks the seconds between scheduled reconciles: within ``reconcileIntervalRange``.
+    /// - Throws: ``InputError`` naming `field`.
+    public static func reconcileInterval(_ seconds: Int, field: String) throws(InputError) -> Int {
+        guard reconcileIntervalRange.contains(seconds) else {
+            throw InputError(
+                field: field, value: String(seconds), problem: .outOfRange,
+                accepted: "seconds from \(reconcileIntervalRange.lowerBound) to \(reconcileIntervalRange.upperBound)")
+        }
+        return seconds
+    }
+    /// Rows a `migrate-store` copies per page.
+    public static let migrationPage = Count(allowed: 1...10_000, standard: 1000)
     /// Most actions `audit` prints or exports (default: all of them).
     public static let actionsLimit = Count(allowed: 1...Int.max, standard: Int.max)
     /// How many changes a dry run counted, carried to the action it previews (the console's

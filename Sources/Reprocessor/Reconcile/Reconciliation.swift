@@ -22,11 +22,18 @@ public struct ReconcileRequest: Sendable, Hashable {
     public var resume: Bool
 
     /// Makes a request.
+    /// - Parameters:
+    ///   - segments: Parallel `Scan` segments (``OperatorInput/segments``' standard when not given).
+    ///   - repair: Repair what is found (otherwise a dry run).
+    ///   - actor: Who asks.
+    ///   - reason: Why (required to repair).
+    ///   - ratePerSecond: At most this many repairs per second (a repair only).
+    ///   - resume: Continue the last unfinished run of the same mode.
     public init(
-        segments: Int = 4, repair: Bool = false, actor: String, reason: String? = nil, ratePerSecond: Double? = nil,
+        segments: Int? = nil, repair: Bool = false, actor: String, reason: String? = nil, ratePerSecond: Double? = nil,
         resume: Bool = false
     ) {
-        self.segments = segments
+        self.segments = segments ?? OperatorInput.segments.standard
         self.repair = repair
         self.actor = actor
         self.reason = reason
@@ -34,16 +41,25 @@ public struct ReconcileRequest: Sendable, Hashable {
         self.resume = resume
     }
 
-    /// Checks the request's numbers against the input layer's bounds (``OperatorInput/segments``,
-    /// ``OperatorInput/rateRange``), so that a request built by any front end is refused before a
-    /// run is recorded.
-    /// - Throws: ``ReprocessorError`` `.invalidRequest` naming the field.
-    public func validate() throws(ReprocessorError) {
+    /// Checks every rule of a request for every front end, before a run is recorded: segments
+    /// within ``OperatorInput/segments``, a reason to repair, and a rate (within
+    /// ``OperatorInput/rateRange``) only for a repair, since a dry run writes nothing to pace.
+    /// - Throws: ``RequestError`` naming the field.
+    public func validate() throws(RequestError) {
         do {
             _ = try OperatorInput.segments.check(segments, field: "segments")
-            _ = try ratePerSecond.map { (rate) throws(InputError) in try OperatorInput.rate(rate, field: "rate") }
         } catch {
-            throw ReprocessorError(error)
+            throw RequestError(.segments, error)
+        }
+        if repair, (reason ?? "").allSatisfy(\.isWhitespace) {
+            throw RequestError(.reason, "is required to repair: it is recorded on the run and every repair")
+        }
+        guard let ratePerSecond else { return }
+        guard repair else { throw RequestError(.rate, "applies to a repair only: a dry run writes nothing to pace") }
+        do {
+            _ = try OperatorInput.rate(ratePerSecond, field: "rate")
+        } catch {
+            throw RequestError(.rate, error)
         }
     }
 }
@@ -123,18 +139,15 @@ public struct Reconciliation: Sendable {
     ///     recorded: nothing is kept, so a front end streams them. Scan segments run in parallel:
     ///     calls come from several tasks at once. Unused when repairing.
     /// - Returns: The report.
-    /// - Throws: ``ReprocessorError`` `.invalidRequest` for a repair without a reason or a request
-    ///   out of bounds (``ReconcileRequest/validate()``, before a run is recorded); AWS, search
-    ///   and audit-log errors (the run is then kept as failed, for `--resume`).
+    /// - Throws: ``RequestError`` for a request its rules refuse (``ReconcileRequest/validate()``,
+    ///   before a run is recorded); AWS, search and audit-log errors (the run is then kept as
+    ///   failed, for `--resume`).
     public func run(
         _ request: ReconcileRequest, progress: (@Sendable (ReconcileRun) -> Void)? = nil,
         planned: (@Sendable (ReconcileFinding) -> Void)? = nil
     ) async throws -> ReconcileReport {
         let planned = request.repair ? nil : planned
         try request.validate()
-        if request.repair, (request.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
-            throw ReprocessorError(.invalidRequest, "a repairing reconcile needs a reason")
-        }
         let mode: ReconcileRun.Mode = request.repair ? .repair : .dryRun
         var run: ReconcileRun
         if request.resume, let unfinished = try await auditLog.unfinishedReconcileRun(mode: mode) {

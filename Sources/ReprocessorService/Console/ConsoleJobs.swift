@@ -38,12 +38,12 @@ final class ConsoleJobs: Sendable {
     static let keptJobs = 50
 
     private let jobs = Mutex<[String: ConsoleJob]>([:])
-    private let actions: OperatorActions
+    private let operations: Operations
     private let expensive: ExpensiveRequests
     private let logger: Logger
 
-    init(actions: OperatorActions, expensive: ExpensiveRequests, logger: Logger) {
-        self.actions = actions
+    init(operations: Operations, expensive: ExpensiveRequests, logger: Logger) {
+        self.operations = operations
         self.expensive = expensive
         self.logger = logger
     }
@@ -66,9 +66,9 @@ final class ConsoleJobs: Sendable {
             }
             jobs[id] = job
         }
-        Task { [actions, logger] in
+        Task { [operations, logger] in
             do {
-                try await actions.perform(command, request) { result in
+                try await operations.perform(command, request) { result in
                     self.update(id) { job in
                         job.counts[result.outcome, default: 0] += 1
                         if job.results.count < Self.keptResults { job.results.append(result) }

@@ -29,6 +29,19 @@ enum ConsoleText {
         "\(number(count)) \(count == 1 ? "change" : "changes")"
     }
 
+    /// How a form names a request's field in a refusal: `The reason is required for skip: …`.
+    static func fieldLabel(_ field: RequestError.Field) -> String {
+        switch field {
+        case .ids: "Change ids"
+        case .filter: "The filter"
+        case .reason: "The reason"
+        case .force: "Force"
+        case .rate: "The rate"
+        case .segments: "The number of segments"
+        case .dryRun: "Dry run"
+        }
+    }
+
     /// What a button says the command does: `retry`, `skip`, `roll back`, `resync`.
     static func verb(_ command: OperatorActions.Command) -> String {
         switch command {

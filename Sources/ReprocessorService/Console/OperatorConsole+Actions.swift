@@ -42,10 +42,8 @@ extension OperatorConsole {
                 guard !values.isEmpty else { continue }
                 object[name] = name == "status" ? .array(values.map(JSONValue.string)) : .string(values[values.count - 1])
             }
-            guard !object.isEmpty else {
-                throw ServiceError(.badRequest, "no change is selected: tick the changes to act on, or filter the list first")
-            }
-            request.filter = try FilterInput.filter(object)
+            // Nothing ticked and no filter: the operations' rule refuses the request, naming the selection.
+            request.filter = object.isEmpty ? nil : try FilterInput.filter(object)
         }
         return (command, request)
     }
@@ -65,7 +63,7 @@ extension OperatorConsole {
         defer { withExtendedLifetime(permit) {} }
         let reason = operatorRequest.reason
         let collected = Mutex<(shown: [OperationResult], counts: [ChangeOutcome: Int])>(([], [:]))
-        try await actions.perform(command, operatorRequest) { result in
+        try await operations.perform(command, operatorRequest) { result in
             collected.withLock { collected in
                 collected.counts[result.outcome, default: 0] += 1
                 if collected.shown.count < Self.previewResults { collected.shown.append(result) }

@@ -194,14 +194,10 @@ extension OperatorConsole {
         var live: [String: JSONValue] = [:]
         var liveProblem: String?
         if let documentID = change.documentID {
-            if let engine {
-                do {
-                    live = try await engine.liveDocument(documentID)?.objectValue ?? [:]
-                } catch {
-                    liveProblem = String(describing: error)
-                }
-            } else {
-                liveProblem = "this process has no search settings"
+            do {
+                live = try await operations.liveDocument(documentID)?.objectValue ?? [:]
+            } catch {
+                liveProblem = String(describing: error)
             }
         }
         let changed = Set(SyncTransform.changedFields(old: change.oldImage, new: change.newImage))

@@ -16,9 +16,8 @@ import StreamModel
 /// session's CSRF token; a `read` session sees no action and its POSTs are refused.
 struct OperatorConsole: Sendable {
     let auditLog: AuditLog
-    let actions: OperatorActions
-    /// Reads the live document of a change; nil when the process has no search settings.
-    let engine: WriteEngine?
+    /// What every action, and the live document of a change, goes through.
+    let operations: Operations
     /// Reports the DLQ's depth; nil when the process has no queue.
     let ingestor: DLQIngestor?
     let tokens: OperatorTokens
@@ -34,17 +33,16 @@ struct OperatorConsole: Sendable {
     /// Compiles the templates.
     /// - Throws: A template error: a programming error caught by every test that renders a page.
     init(
-        auditLog: AuditLog, actions: OperatorActions, engine: WriteEngine?, ingestor: DLQIngestor?, tokens: OperatorTokens,
+        auditLog: AuditLog, operations: Operations, ingestor: DLQIngestor?, tokens: OperatorTokens,
         expensive: ExpensiveRequests, logger: Logger
     ) throws {
         self.auditLog = auditLog
-        self.actions = actions
-        self.engine = engine
+        self.operations = operations
         self.ingestor = ingestor
         self.tokens = tokens
         self.logger = logger
         self.expensive = expensive
-        jobs = ConsoleJobs(actions: actions, expensive: expensive, logger: logger)
+        jobs = ConsoleJobs(operations: operations, expensive: expensive, logger: logger)
         var library = MustacheLibrary()
         for (name, source) in ConsoleTemplates.all { try library.register(source, named: name) }
         self.library = library
@@ -133,6 +131,8 @@ struct OperatorConsole: Sendable {
         } catch let error as ServiceError {
             response = problem(error.description, status: error.code.status, request: request)
             if let seconds = error.retryAfter { response.headers[.retryAfter] = String(seconds) }
+        } catch let error as RequestError {
+            response = problem(error.message(naming: ConsoleText.fieldLabel), status: .badRequest, request: request)
         } catch let error as ReprocessorError where error.code == .invalidRequest {
             response = problem(error.description, status: .badRequest, request: request)
         } catch let error as ReprocessorError where error.code == .notFound {
