@@ -25,12 +25,16 @@ struct InflowBenchmark: AsyncParsableCommand {
     @Option(help: "The audit database serve creates (removed first if it exists).") var db: String
     @Option(help: "Messages sent per second.") var rate: Double
     @Option(help: "Seconds the inflow lasts.") var seconds: Double
+    @Option(help: "The ingest capacity measured in the same run (messages/s), reported beside the rate.")
+    var capacity: Double
     @Option(help: "Longest wait, after the inflow, for everything to settle (seconds).") var settle: Double = 300
 
     static let recordsPerMessage = 10
 
     func run() async throws {
-        guard rate > 0, seconds > 0 else { throw BenchError("--rate and --seconds must be positive") }
+        guard rate > 0, seconds > 0, capacity > 0 else {
+            throw BenchError("--rate, --seconds and --capacity must be positive")
+        }
         for suffix in ["", "-wal", "-shm", ".lease"] { try? FileManager.default.removeItem(atPath: db + suffix) }
         let aws = try Peers.aws()
         let sqs = SQSClient(configuration: aws, httpClient: Peers.httpClient, logger: Peers.logger)
@@ -44,15 +48,37 @@ struct InflowBenchmark: AsyncParsableCommand {
         let process = try startServe(queueURL: queueURL)
         defer { if process.isRunning { process.terminate() } }
 
-        // The inflow: message i is due at start + i / rate; a late send goes at once.
+        // The inflow: message i is due at start + i / rate. Messages go ten to a SendMessageBatch
+        // call, a call as soon as its first message is due, up to four calls in flight, so the
+        // producer keeps its schedule well above the service's capacity (one SendMessage at a
+        // time reached about 22 messages/s beside serve's receives).
         let start = ContinuousClock.now
-        for number in 0..<messages {
-            let due = start.advanced(by: .seconds(Double(number) / rate))
-            if due > ContinuousClock.now { try await Task.sleep(until: due) }
-            let body = records.body(number, recordsPerMessage: Self.recordsPerMessage)
-            let result = try await sqs.sendMessageBatch(
-                queueURL: queueURL, entries: [(id: "m", body: body, attributes: [String: String]())])
-            guard result.failed.isEmpty else { throw BenchError("SendMessage refused message \(number)") }
+        let perCall = 10
+        let callsInFlight = 4
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            for first in stride(from: 0, to: messages, by: perCall) {
+                let due = start.advanced(by: .seconds(Double(first) / rate))
+                if due > ContinuousClock.now { try await Task.sleep(until: due) }
+                if running == callsInFlight {
+                    try await group.next()
+                    running -= 1
+                }
+                let entries = (first..<min(first + perCall, messages)).map { number in
+                    (
+                        id: "m\(number)", body: records.body(number, recordsPerMessage: Self.recordsPerMessage),
+                        attributes: [String: String]()
+                    )
+                }
+                group.addTask {
+                    let result = try await sqs.sendMessageBatch(queueURL: queueURL, entries: entries)
+                    guard result.failed.isEmpty else {
+                        throw BenchError("SendMessageBatch refused \(result.failed.count) of messages \(first)…")
+                    }
+                }
+                running += 1
+            }
+            try await group.waitForAll()
         }
         let inflowSeconds = Latencies.seconds(ContinuousClock.now - start)
 
@@ -75,6 +101,8 @@ struct InflowBenchmark: AsyncParsableCommand {
         var report = StepReport(step: "inflow")
         report.set("messages", messages)
         report.set("inflowRate", rate)
+        report.set("capacity", capacity)
+        report.set("load", rate / capacity)
         report.set("inflowSeconds", inflowSeconds)
         report.set("settleSeconds", settleSeconds)
         report.set("messagesPerSecond", Double(messages) / (inflowSeconds + settleSeconds))
@@ -85,6 +113,8 @@ struct InflowBenchmark: AsyncParsableCommand {
         report.set("batches", figures.batchWaits.count)
         report.set("batchWaitP50Seconds", Latencies.percentile(0.5, of: figures.batchWaits) ?? 0)
         report.set("batchWaitMaxSeconds", figures.batchWaits.max() ?? 0)
+        report.set("lagGrowth", figures.lagGrowth)
+        report.set("batchOvertakeMax", figures.batchOvertakeMax)
         report.set("servePeakRSSBytes", peakRSS)
         try report.print()
     }
@@ -121,21 +151,68 @@ struct InflowBenchmark: AsyncParsableCommand {
         return stored >= messages && waiting == 0 && due == 0
     }
 
-    /// Sent → applied lag of every applied change, and stored → read wait of every read batch, in seconds.
-    static func figures(db: String) throws -> (lags: [Double], batchWaits: [Double]) {
+    /// What the audit store says of freshness after a run.
+    struct Figures {
+        /// Sent → applied lag of every applied change, in seconds.
+        var lags: [Double]
+        /// Stored → read wait of every read batch, in seconds.
+        var batchWaits: [Double]
+        /// How fast the lag grew over the inflow: the least-squares slope of each applied change's
+        /// lag against when its message was sent (seconds of lag per second of inflow). Steady
+        /// service keeps it near 0; above capacity C, an inflow R served oldest first grows it
+        /// by (R − C) / C.
+        var lagGrowth: Double
+        /// The most batches read ahead of an older one: for each read batch, how many batches
+        /// stored after it, whose ranges reached the stream later, finished reading before it.
+        /// Reads run a few at once, so up to that many may finish first; more means newer work
+        /// overtook the batch nearest its retention.
+        var batchOvertakeMax: Int
+    }
+
+    static func figures(db: String) throws -> Figures {
         let connection = try Connection(path: db)
         var lags: [Double] = []
+        var sent: [Double] = []
         try connection.forEachRow(
             """
-            SELECT a.at - m.sent_at FROM actions a JOIN changes c ON c.id = a.change_id
+            SELECT a.at - m.sent_at, m.sent_at FROM actions a JOIN changes c ON c.id = a.change_id
             JOIN messages m ON m.message_id = c.message_id WHERE a.action = 'applied' AND m.sent_at IS NOT NULL
             """
-        ) { row in lags.append(Double(row.column(0) as Int64) / 1000) }
+        ) { row in
+            lags.append(Double(row.column(0) as Int64) / 1000)
+            sent.append(Double(row.column(1) as Int64) / 1000)
+        }
         var waits: [Double] = []
         try connection.forEachRow("SELECT updated_at - created_at FROM batches WHERE status = 'read'") { row in
             waits.append(Double(row.column(0) as Int64) / 1000)
         }
-        return (lags, waits)
+        let overtakes: Int =
+            try connection.queryOne(
+                """
+                SELECT ifnull(max(overtaken), 0) FROM (
+                    SELECT (SELECT count(*) FROM batches newer WHERE newer.status = 'read'
+                            AND newer.last_record_at > older.last_record_at
+                            AND newer.updated_at < older.updated_at
+                            AND older.created_at <= newer.created_at) AS overtaken
+                    FROM batches older WHERE older.status = 'read')
+                """
+            ) { $0.column(0) } ?? 0
+        return Figures(lags: lags, batchWaits: waits, lagGrowth: slope(of: lags, against: sent), batchOvertakeMax: overtakes)
+    }
+
+    /// The least-squares slope of `values` against `times` (0 for fewer than two distinct times).
+    static func slope(of values: [Double], against times: [Double]) -> Double {
+        guard values.count == times.count, values.count > 1 else { return 0 }
+        let count = Double(values.count)
+        let meanTime = times.reduce(0, +) / count
+        let meanValue = values.reduce(0, +) / count
+        var covariance = 0.0
+        var variance = 0.0
+        for (time, value) in zip(times, values) {
+            covariance += (time - meanTime) * (value - meanValue)
+            variance += (time - meanTime) * (time - meanTime)
+        }
+        return variance > 0 ? covariance / variance : 0
     }
 
     /// The records of the table's stream, in order, with what a body needs.
