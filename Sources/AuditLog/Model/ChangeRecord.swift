@@ -1,32 +1,16 @@
 import Foundation
 import StreamModel
 
-/// A row of the changes table.
+/// A row of the changes table: what ingest stored (``ChangeContent``, whose fields read and
+/// write as the record's own: `record.documentID`) and where the change stands now.
+@dynamicMemberLookup
 public struct ChangeRecord: Sendable, Hashable {
     /// The change's id.
     public var id: Int64
     /// The message it came in.
     public var messageID: String?
-    /// The stream's ARN.
-    public var streamARN: String?
-    /// The shard.
-    public var shardID: String?
-    /// The record's sequence number.
-    public var sequenceNumber: SequenceNumber
-    /// The record's event ID.
-    public var eventID: String?
-    /// INSERT, MODIFY or REMOVE (nil for an expired batch placeholder).
-    public var eventName: EventName?
-    /// The item's key attributes.
-    public var keys: Item?
-    /// The search document it targets.
-    public var documentID: String?
-    /// The item before.
-    public var oldImage: Item?
-    /// The item after.
-    public var newImage: Item?
-    /// When DynamoDB recorded the change.
-    public var approximateCreationTime: Date?
+    /// The stream record's identity, key, document and images, as stored at ingest.
+    public var content: ChangeContent
     /// Where it stands.
     public var status: ChangeStatus
     /// Apply attempts so far.
@@ -35,8 +19,6 @@ public struct ChangeRecord: Sendable, Hashable {
     public var nextAttemptAt: Date?
     /// The last error (or the filter / expiry reason).
     public var lastError: String?
-    /// For an expired batch: the DDBStreamBatchInfo.
-    public var batchInfo: JSONValue?
     /// The correlation ID of its message.
     public var correlationID: String?
     /// When it was stored.
@@ -53,23 +35,22 @@ public struct ChangeRecord: Sendable, Hashable {
     ) {
         self.id = id
         self.messageID = messageID
-        self.streamARN = streamARN
-        self.shardID = shardID
-        self.sequenceNumber = sequenceNumber
-        self.eventID = eventID
-        self.eventName = eventName
-        self.keys = keys
-        self.documentID = documentID
-        self.oldImage = oldImage
-        self.newImage = newImage
-        self.approximateCreationTime = approximateCreationTime
+        self.content = ChangeContent(
+            streamARN: streamARN, shardID: shardID, sequenceNumber: sequenceNumber, eventID: eventID, eventName: eventName,
+            keys: keys, documentID: documentID, oldImage: oldImage, newImage: newImage,
+            approximateCreationTime: approximateCreationTime, batchInfo: batchInfo)
         self.status = status
         self.attempts = attempts
         self.nextAttemptAt = nextAttemptAt
         self.lastError = lastError
-        self.batchInfo = batchInfo
         self.correlationID = correlationID
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+    }
+
+    /// A field of the change's ``content``.
+    public subscript<Value>(dynamicMember field: WritableKeyPath<ChangeContent, Value>) -> Value {
+        get { content[keyPath: field] }
+        set { content[keyPath: field] = newValue }
     }
 }

@@ -2,33 +2,15 @@ import Foundation
 import StreamModel
 
 /// A change to store at ingest: one failed stream record, or a placeholder for an expired batch.
+/// Its record's fields (``ChangeContent``) read and write as its own: `change.documentID`.
+@dynamicMemberLookup
 public struct NewChange: Sendable, Hashable {
-    /// The stream's ARN (part of the change's identity).
-    public var streamARN: String?
-    /// The shard the record came from.
-    public var shardID: String?
-    /// The record's sequence number (part of the change's identity).
-    public var sequenceNumber: SequenceNumber
-    /// The record's event ID (an identity of its own when present).
-    public var eventID: String?
-    /// INSERT, MODIFY or REMOVE; nil only for an expired batch placeholder.
-    public var eventName: EventName?
-    /// The item's key attributes.
-    public var keys: Item?
-    /// The search document the change targets (nil when it is not an artist record).
-    public var documentID: String?
-    /// The item before the change.
-    public var oldImage: Item?
-    /// The item after the change.
-    public var newImage: Item?
-    /// When DynamoDB recorded the change.
-    public var approximateCreationTime: Date?
+    /// The stream record's identity, key, document and images.
+    public var content: ChangeContent
     /// `.pending`, `.filtered` or `.expired`: ingest refuses any other status.
     public var status: ChangeStatus
     /// Why it is filtered or expired; stored as the ingest action's reason and as `lastError`.
     public var reason: String?
-    /// For an expired batch: the DDBStreamBatchInfo object as received.
-    public var batchInfo: JSONValue?
 
     /// Makes a change to ingest.
     public init(
@@ -37,18 +19,17 @@ public struct NewChange: Sendable, Hashable {
         newImage: Item? = nil, approximateCreationTime: Date? = nil, status: ChangeStatus = .pending,
         reason: String? = nil, batchInfo: JSONValue? = nil
     ) {
-        self.streamARN = streamARN
-        self.shardID = shardID
-        self.sequenceNumber = sequenceNumber
-        self.eventID = eventID
-        self.eventName = eventName
-        self.keys = keys
-        self.documentID = documentID
-        self.oldImage = oldImage
-        self.newImage = newImage
-        self.approximateCreationTime = approximateCreationTime
+        self.content = ChangeContent(
+            streamARN: streamARN, shardID: shardID, sequenceNumber: sequenceNumber, eventID: eventID, eventName: eventName,
+            keys: keys, documentID: documentID, oldImage: oldImage, newImage: newImage,
+            approximateCreationTime: approximateCreationTime, batchInfo: batchInfo)
         self.status = status
         self.reason = reason
-        self.batchInfo = batchInfo
+    }
+
+    /// A field of the change's ``content``.
+    public subscript<Value>(dynamicMember field: WritableKeyPath<ChangeContent, Value>) -> Value {
+        get { content[keyPath: field] }
+        set { content[keyPath: field] = newValue }
     }
 }
