@@ -202,6 +202,9 @@ let package = Package(
             dependencies: [
                 "ReprocessorService", "Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -49,6 +49,56 @@ public struct ReprocessorServer: Sendable {
         ReprocessorMetrics.registerAll()
 
         let logger = reprocessor.logger
+        let wiring = try await wire(registry: registry)
+        let loop = wiring.loop
+        if options.tokens.isEmpty {
+            logger.warning(
+                "no operator token is configured (OPERATOR_TOKENS or --operator-tokens-file): /v1 answers 403 and nobody can log in to /ui"
+            )
+        } else {
+            logger.notice("operators: \(options.tokens.namesWithRoles.joined(separator: ", "))")
+        }
+        let (listening, serverListens) = AsyncStream<Int>.makeStream()
+        let application = Application(
+            responder: wiring.responder,
+            server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
+            configuration: ApplicationConfiguration(address: .hostname(options.address.host, port: options.address.port)),
+            onServerRunning: { channel in serverListens.yield(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        // Shut down in reverse order: the loop first (the API keeps answering while it
+        // finishes its work), then the HTTP server.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    application,
+                    LoopAfterListening(listening: listening, stopWaiting: serverListens, host: options.address.host, loop: loop),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let error as IOError {
+            // Only binding the listening socket does I/O outside the clients, which report their own errors.
+            throw ServiceError(.cannotListen, "cannot listen on \(options.address): \(error)")
+        }
+    }
+}
+
+extension ReprocessorServer {
+    /// What `serve` is made of: the HTTP responder (every route behind ``RequestGate``) and the
+    /// reprocessing loop, over one ``Operations``.
+    struct Wiring {
+        /// Answers every request: the gate, then the router of ``RouteTable``.
+        let responder: RequestGate<RouterResponder<ServiceRequestContext>>
+        /// The loop that drains, reads batches and replays.
+        let loop: ReprocessingLoop
+    }
+
+    /// Builds the parts of `serve` without starting anything, so tests can answer requests in
+    /// process (HummingbirdTesting's `.router`) with the same responder the server listens with.
+    /// - Parameter registry: Where `/metrics` reads from.
+    /// - Throws: Settings errors (queue, OpenSearch, table); a template error.
+    func wire(registry: PrometheusCollectorRegistry) async throws -> Wiring {
+        let logger = reprocessor.logger
         let ingestor = try await reprocessor.makeIngestor(options: options.ingest)
         let holder = reprocessor.holder
         // In a fleet (a shared PostgreSQL store) every write is fenced by the claims of its documents.
@@ -72,35 +122,7 @@ public struct ReprocessorServer: Sendable {
             lease: RunLease(auditLog: reprocessor.auditLog, holder: holder, ttl: options.leaseTTL), control: control,
             auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, operations: operations,
             options: options, batchPriorityShare: reprocessor.settings.batchPriorityShare, logger: logger)
-        if options.tokens.isEmpty {
-            logger.warning(
-                "no operator token is configured (OPERATOR_TOKENS or --operator-tokens-file): /v1 answers 403 and nobody can log in to /ui"
-            )
-        } else {
-            logger.notice("operators: \(options.tokens.namesWithRoles.joined(separator: ", "))")
-        }
-        let (listening, serverListens) = AsyncStream<Int>.makeStream()
-        let application = Application(
-            responder: RequestGate(inner: api.makeRouter(expensive: expensive).buildResponder()),
-            server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
-            configuration: ApplicationConfiguration(address: .hostname(options.address.host, port: options.address.port)),
-            onServerRunning: { channel in serverListens.yield(channel.localAddress?.port ?? 0) },
-            logger: logger)
-        // Shut down in reverse order: the loop first (the API keeps answering while it
-        // finishes its work), then the HTTP server.
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [
-                    application,
-                    LoopAfterListening(listening: listening, stopWaiting: serverListens, host: options.address.host, loop: loop),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch let error as IOError {
-            // Only binding the listening socket does I/O outside the clients, which report their own errors.
-            throw ServiceError(.cannotListen, "cannot listen on \(options.address): \(error)")
-        }
+        return Wiring(responder: RequestGate(inner: api.makeRouter(expensive: expensive).buildResponder()), loop: loop)
     }
 }
 
