@@ -132,7 +132,8 @@ struct ReprocessingLoop: Service {
     func drainContinuously() async {
         while !control.isStopping {
             let fence = control.fence
-            guard fence != nil || fleet else {
+            let plan = PassPlan(fleet: fleet, fence: fence)
+            guard plan.works else {
                 await pause(.seconds(1))
                 continue
             }
@@ -143,7 +144,7 @@ struct ReprocessingLoop: Service {
             do {
                 // The batch reader checks before each of its passes; checking here too means a
                 // drain never starts receiving while an urgent batch is already stored.
-                if fence != nil || fleet, let urgent = try await ingestor.batchTakingPriority(share: batchPriorityShare) {
+                if let urgent = try await ingestor.batchTakingPriority(share: batchPriorityShare) {
                     await yieldDrain(to: urgent)
                     continue
                 }
@@ -151,7 +152,7 @@ struct ReprocessingLoop: Service {
                 let stop: @Sendable () -> Bool = { control.isStopping || control.fence != fence || yields() }
                 // Each committed group wakes the stage it feeds: batch reads, or replay.
                 let summary = try await ingestor.drain(
-                    fence: fleet ? nil : fence,
+                    fence: plan.ingestFence,
                     progress: { progress in
                         if progress.batchesStored > 0 { control.wake(.batchReads) }
                         if progress.changesStored > 0 { control.wake(.replay) }
@@ -181,10 +182,11 @@ struct ReprocessingLoop: Service {
     /// by a drain that is still receiving is read within about a second. Looks again every
     /// second when nothing is due.
     func readBatchesContinuously() async {
-        let reader = fleet ? BatchReader(holder: "\(lease.holder)/batches", ttl: options.leaseTTL) : nil
+        let reader = PassPlan(fleet: fleet, fence: nil).batchReader(holder: lease.holder, ttl: options.leaseTTL)
         while !control.isStopping {
             let fence = control.fence
-            guard fence != nil || fleet else {
+            let plan = PassPlan(fleet: fleet, fence: fence)
+            guard plan.works else {
                 await yieldDrain(to: nil)
                 await pause(.seconds(1))
                 continue
@@ -192,7 +194,7 @@ struct ReprocessingLoop: Service {
             do {
                 await yieldDrain(to: try await ingestor.batchTakingPriority(share: batchPriorityShare))
                 let summary = try await ingestor.readPendingBatches(
-                    fence: fleet ? nil : fence, reader: reader,
+                    fence: plan.ingestFence, reader: reader,
                     shouldStop: { control.isStopping || (!fleet && control.fence != fence) })
                 if summary.changesStored > 0 { control.wake(.replay) }
                 if summary.batchesRead + summary.batchesDelayed + summary.expired > 0 {
@@ -241,18 +243,14 @@ struct ReprocessingLoop: Service {
         while !control.isStopping {
             await prepareFreshness()
             let fence = control.fence
-            if fleet || fence != nil {
+            let plan = PassPlan(fleet: fleet, fence: fence)
+            if let passEngine = plan.replayEngine(engine) {
                 do {
-                    let summary: ReplaySummary
-                    if let fence, !fleet {
-                        summary = try await engine.fenced(by: fence).replayDue(shouldStop: {
-                            control.isStopping || control.fence != fence
-                        })
-                        try await auditLog.checkFence(fence)
-                    } else {
-                        // A fleet's engine claims each document; the lease does not fence replay.
-                        summary = try await engine.replayDue(shouldStop: { control.isStopping })
-                    }
+                    // Alone, the pass ends once the lease moved; a fleet's engine claims each document.
+                    let summary = try await passEngine.replayDue(shouldStop: {
+                        control.isStopping || (plan.ingestFence != nil && control.fence != fence)
+                    })
+                    if let fence = plan.ingestFence { try await auditLog.checkFence(fence) }
                     if let reason = summary.pausedReason {
                         // Search as a whole is failing: no attempts were counted; probe before the next pass.
                         logger.warning("replay paused: \(reason); probing search before resuming")

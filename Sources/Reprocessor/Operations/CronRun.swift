@@ -82,13 +82,14 @@ public struct CronRun: Sendable {
         let fleet = reprocessor.isFleet
         let lease = RunLease(auditLog: auditLog, holder: holder, ttl: leaseTTL)
         let fence = try await lease.acquire()
+        let plan = PassPlan(fleet: fleet, fence: fence)
         if let fence {
             reprocessor.logger.info("holding the run lease as \(fence)")
-        } else if !fleet {
+        } else if !plan.works {
             let holder = try await lease.currentHolder() ?? "another process"
             return .leaseHeld(by: holder, stats: try await auditLog.stats())
         } else {
-            reprocessor.logger.info("working as one of a fleet, as \(holder); another process reads the batches")
+            reprocessor.logger.info("working as one of a fleet, as \(holder); batches are claimed one by one")
         }
         do {
             let result = try await withThrowingTaskGroup(of: Result?.self) { group in
@@ -97,17 +98,18 @@ public struct CronRun: Sendable {
                     // Cancelled when the lease is lost: each step stops at its next boundary.
                     let cancelled: @Sendable () -> Bool = { Task.isCancelled }
                     let ingestor = try await reprocessor.makeIngestor(options: options)
-                    let base = try await reprocessor.makeWriteEngine()
-                    // In a fleet, replay is fenced by each document's claim (the engine claims); alone, by the lease.
-                    let engine = fleet ? base : base.fenced(by: fence!)
-                    var ingest = try await ingestor.drain(
-                        fence: fleet ? nil : fence, progress: ingestProgress, shouldStop: cancelled)
-                    if let fence {
-                        ingest.add(try await ingestor.readPendingBatches(fence: fence, shouldStop: cancelled))
-                        try await auditLog.checkFence(fence)
+                    guard let engine = plan.replayEngine(try await reprocessor.makeWriteEngine()) else {
+                        preconditionFailure("a plan that works has an engine to replay with")
                     }
+                    var ingest = try await ingestor.drain(
+                        fence: plan.ingestFence, progress: ingestProgress, shouldStop: cancelled)
+                    ingest.add(
+                        try await ingestor.readPendingBatches(
+                            fence: plan.ingestFence, reader: plan.batchReader(holder: holder, ttl: leaseTTL),
+                            shouldStop: cancelled))
+                    if let fence = plan.ingestFence { try await auditLog.checkFence(fence) }
                     let replay = try await engine.replayDue(progress: replayProgress, shouldStop: cancelled)
-                    if let fence, !fleet { try await auditLog.checkFence(fence) }
+                    if let fence = plan.ingestFence { try await auditLog.checkFence(fence) }
                     try await auditLog.recordRun(finishedAt: Date())
                     return .ran(ingest: ingest, replay: replay, stats: try await auditLog.stats())
                 }
