@@ -35,6 +35,10 @@ extension OperatorAPI {
         let actor = try authenticate(request)
         let input = try await BodyInput.read(request, allowed: Self.actionFields.union(["ids", "filter"]))
         var operatorRequest = try Self.request(command, input, actor: actor)
+        // The document's `minItems: 1`: an empty array is malformed, not "no ids".
+        if let ids = try input.ids("ids"), ids.isEmpty {
+            throw ServiceError(.invalidInput, "\"ids\" is empty: name at least one change, or leave it out", field: "ids")
+        }
         operatorRequest.ids = try input.ids("ids") ?? []
         operatorRequest.filter = try input.object("filter").map { (object) throws(ServiceError) in
             try FilterInput.filter(object)

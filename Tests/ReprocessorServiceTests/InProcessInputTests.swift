@@ -97,6 +97,7 @@ struct InProcessInputTests {
                 (#"{"ids": [1], "rate": 1e-12}"#, "\"rate\""), (#"{"ids": [1], "rate": 1e999}"#, "\"rate\""),
                 (#"{"filter": {"since": "1e300d"}}"#, "since"), (#"{"filter": {"until": "99999999999999d"}}"#, "until"),
                 (#"{}"#, "\"ids\""), (#"{"ids": [], "reason": "r"}"#, "\"ids\""),
+                (#"{"ids": [], "filter": {"status": ["parked"]}}"#, "\"ids\""),
                 (#"{"ids": [1], "filter": {"status": ["parked"]}}"#, "\"filter\""),
                 (#"{"ids": [1], "force": true}"#, "\"force\""),
             ] {
