@@ -14,6 +14,8 @@ import StreamModel
 struct OperatorAPI: Sendable {
     let auditLog: AuditLog
     let actions: OperatorActions
+    /// Deleting and re-ingesting quarantined messages.
+    let quarantine: QuarantineActions
     /// Reconcile runs started through `POST /v1/reconcile`.
     let reconciliation: Reconciliation?
     let readiness: Readiness
@@ -70,6 +72,7 @@ struct OperatorAPI: Sendable {
                 }
             }
         }
+        registerQuarantineActions(on: routes)
         routes.checkComplete(console: console != nil)
         return router
     }

@@ -57,15 +57,16 @@ public struct ReprocessorServer: Sendable {
         let reconciliation = Reconciliation(engine: engine, pageSize: reprocessor.settings.bulkDocuments, logger: logger)
         let actions = OperatorActions(auditLog: reprocessor.auditLog, engine: engine, logger: logger)
         let expensive = ExpensiveRequests()
+        let quarantine = QuarantineActions(auditLog: reprocessor.auditLog, transform: reprocessor.transform)
         let api = OperatorAPI(
-            auditLog: reprocessor.auditLog, actions: actions, reconciliation: reconciliation,
+            auditLog: reprocessor.auditLog, actions: actions, quarantine: quarantine, reconciliation: reconciliation,
             readiness: Readiness(
                 auditLog: reprocessor.auditLog, ingestor: ingestor, engine: engine, control: control,
                 apiEnabled: !options.tokens.isEmpty),
             registry: registry, tokens: options.tokens,
             console: try OperatorConsole(
-                auditLog: reprocessor.auditLog, actions: actions, engine: engine, ingestor: ingestor, tokens: options.tokens,
-                expensive: expensive, logger: logger),
+                auditLog: reprocessor.auditLog, actions: actions, quarantine: quarantine, engine: engine, ingestor: ingestor,
+                tokens: options.tokens, expensive: expensive, logger: logger),
             logger: logger)
         let loop = ReprocessingLoop(
             lease: RunLease(auditLog: reprocessor.auditLog, holder: holder, ttl: options.leaseTTL), control: control,

@@ -17,6 +17,8 @@ import StreamModel
 struct OperatorConsole: Sendable {
     let auditLog: AuditLog
     let actions: OperatorActions
+    /// Deleting and re-ingesting quarantined messages.
+    let quarantine: QuarantineActions
     /// Reads the live document of a change; nil when the process has no search settings.
     let engine: WriteEngine?
     /// Reports the DLQ's depth; nil when the process has no queue.
@@ -29,16 +31,19 @@ struct OperatorConsole: Sendable {
     /// background action until it finishes.
     let expensive: ExpensiveRequests
     let jobs: ConsoleJobs
+    /// The queue depths the overview read, for its chart (in memory only).
+    let depthHistory = QueueDepthHistory()
     let library: MustacheLibrary
 
     /// Compiles the templates.
     /// - Throws: A template error: a programming error caught by every test that renders a page.
     init(
-        auditLog: AuditLog, actions: OperatorActions, engine: WriteEngine?, ingestor: DLQIngestor?, tokens: OperatorTokens,
-        expensive: ExpensiveRequests, logger: Logger
+        auditLog: AuditLog, actions: OperatorActions, quarantine: QuarantineActions, engine: WriteEngine?,
+        ingestor: DLQIngestor?, tokens: OperatorTokens, expensive: ExpensiveRequests, logger: Logger
     ) throws {
         self.auditLog = auditLog
         self.actions = actions
+        self.quarantine = quarantine
         self.engine = engine
         self.ingestor = ingestor
         self.tokens = tokens
@@ -77,10 +82,13 @@ struct OperatorConsole: Sendable {
         page(routes, RouteTable.auditPage) { request, _, session in try await audit(request, session) }
         page(routes, RouteTable.auditExportPage) { request, _, _ in try await exportAudit(request) }
         page(routes, RouteTable.quarantinedPage) { request, _, session in try await quarantined(request, session) }
+        page(routes, RouteTable.searchPage) { request, _, session in try await search(request, session) }
         page(routes, RouteTable.jobPage) { request, context, session in try job(request, context, session) }
         page(routes, RouteTable.jobProgress) { request, context, _ in try jobProgress(request, context) }
         post(routes, RouteTable.preview) { request, _, session, form in try await preview(request, session, form) }
         post(routes, RouteTable.run) { request, _, session, form in try run(request, session, form) }
+        post(routes, RouteTable.quarantinePreview) { _, _, session, form in try await previewQuarantined(session, form) }
+        post(routes, RouteTable.quarantineRun) { _, _, session, form in try await runQuarantined(session, form) }
     }
 
     // MARK: route plumbing
