@@ -29,7 +29,7 @@ enum ConsoleAssets {
         section > h2:first-child { margin-top: 0; }
         section, .card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px;
           margin-bottom: 14px; }
-        .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 14px; }
+        .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 14px; }
         .grid > section { margin: 0; }
         .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(130px, 1fr)); gap: 8px;
           list-style: none; padding: 0; margin: 0; }
@@ -114,6 +114,7 @@ enum ConsoleAssets {
         details summary { cursor: pointer; color: var(--accent); }
         dl.facts { display: grid; grid-template-columns: minmax(5em, max-content) minmax(0, 1fr); gap: 4px 14px; margin: 0; }
         .grid dl.facts { grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); }
+        dl.facts dd time { white-space: normal; }
         dl.facts dt { color: var(--muted); }
         dl.facts dd { margin: 0; word-break: break-word; }
         .login { max-width: 420px; margin: 60px auto; }
