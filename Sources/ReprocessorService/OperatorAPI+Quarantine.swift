@@ -35,8 +35,9 @@ extension OperatorAPI {
 
     /// The `{messageId}` of a quarantined message's route.
     static func messageID(_ context: ServiceRequestContext) throws(ServiceError) -> String {
-        guard let id = context.parameters.get("messageId"), !id.isEmpty, id.utf8.count <= 200 else {
-            throw ServiceError(.invalidInput, "the message id is empty or longer than 200 bytes", field: "messageId")
+        guard let id = context.parameters.get("messageId"), QuarantineActions.isMessageID(id) else {
+            throw ServiceError(
+                .invalidInput, "a message id is 1 to 200 letters, digits, -, _ and . (not first)", field: "messageId")
         }
         return id
     }

@@ -175,6 +175,17 @@ public struct QuarantineActions: Sendable {
         return DLQIngestor.prepare(message, receivedAt: Date(), transform: transform)
     }
 
+    /// Whether `text` has the form of a message id the front ends take: 1 to 200 letters, digits,
+    /// `-`, `_` and `.` (not first), as SQS message ids are (`docs/openapi.yaml`'s `MessageID`).
+    public static func isMessageID(_ text: String) -> Bool {
+        let allowed = { (byte: UInt8) in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+        }
+        return (1...200).contains(text.utf8.count) && text.utf8.first != UInt8(ascii: ".") && text.utf8.allSatisfy(allowed)
+    }
+
     static func counted(_ count: Int, _ noun: String) -> String {
         "\(count) \(noun)\(count == 1 ? "" : "s")"
     }

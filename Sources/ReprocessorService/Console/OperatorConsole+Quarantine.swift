@@ -66,8 +66,8 @@ extension OperatorConsole {
         guard let command = form.string("command").flatMap(QuarantineActions.Command.init(rawValue:)) else {
             throw ServiceError(.badRequest, "choose what to do: delete or reingest")
         }
-        guard let messageID = form.string("message"), messageID.utf8.count <= 200 else {
-            throw ServiceError(.badRequest, "no message is chosen (or its id is longer than 200 bytes)")
+        guard let messageID = form.string("message"), QuarantineActions.isMessageID(messageID) else {
+            throw ServiceError(.badRequest, "no message is chosen, or its id is not one (1 to 200 letters, digits, -, _ and .)")
         }
         return (command, messageID)
     }
