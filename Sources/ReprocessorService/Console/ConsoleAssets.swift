@@ -138,6 +138,8 @@ enum ConsoleAssets {
           table.stack tr.changed { border-color: #e6c65c; }
           table.stack td:empty { display: none; }
           table.diff tr[class*="indent-"]:not(.indent-0) { margin-left: 14px; width: calc(100% - 14px); }
+          svg .tick { font-size: 22px; }
+          figure.chart svg { max-height: none; }
           table.stack.changes tr, table.stack.audit tr { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
           table.stack.changes td, table.stack.audit td { grid-column: span 1; }
           table.stack.changes td[data-label] , table.stack.audit td[data-label] { grid-template-columns: 5.2em minmax(0, 1fr); }

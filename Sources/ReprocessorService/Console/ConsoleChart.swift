@@ -108,7 +108,9 @@ enum ConsoleChart {
             let label =
                 hour == hours
                 ? "now" : String(ConsoleTime.utc(start.addingTimeInterval(Double(hour) * 3600)).dropFirst(11).prefix(5))
-            return ["x": format(x), "label": label]
+            // The ends are anchored inwards, so a large label at a narrow width stays inside the drawing.
+            let anchor = hour == 0 ? "start" : hour == hours ? "end" : "middle"
+            return ["x": format(x), "label": label, "anchor": anchor]
         }
     }
 

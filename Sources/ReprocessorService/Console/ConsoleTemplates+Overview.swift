@@ -71,7 +71,7 @@ extension ConsoleTemplates {
                 </pattern>
               </defs>
               {{#yTicks}}<line x1="{{left}}" x2="{{right}}" y1="{{y}}" y2="{{y}}" stroke="#d5dbe3"/><text x="{{left}}" y="{{labelY}}" dx="-6" text-anchor="end" class="tick">{{label}}</text>{{/yTicks}}
-              {{#xTicks}}<text x="{{x}}" y="{{bottom}}" dy="18" text-anchor="middle" class="tick">{{label}}</text>{{/xTicks}}
+              {{#xTicks}}<text x="{{x}}" y="{{bottom}}" dy="22" text-anchor="{{anchor}}" class="tick">{{label}}</text>{{/xTicks}}
               {{#bars}}<rect x="{{x}}" y="{{y}}" width="{{w}}" height="{{h}}" class="bar {{kind}}" data-kind="{{kind}}"><title>{{title}}</title></rect>{{/bars}}
               <line x1="{{left}}" x2="{{right}}" y1="{{bottom}}" y2="{{bottom}}" stroke="#1d232b"/>
             </svg>
@@ -87,7 +87,7 @@ extension ConsoleTemplates {
           <figure class="chart">
             <svg viewBox="0 0 {{width}} {{height}}" role="img" aria-labelledby="depth-caption" data-chart="depth">
               {{#yTicks}}<line x1="{{left}}" x2="{{right}}" y1="{{y}}" y2="{{y}}" stroke="#d5dbe3"/><text x="{{left}}" y="{{labelY}}" dx="-6" text-anchor="end" class="tick">{{label}}</text>{{/yTicks}}
-              {{#xTicks}}<text x="{{x}}" y="{{bottom}}" dy="18" text-anchor="middle" class="tick">{{label}}</text>{{/xTicks}}
+              {{#xTicks}}<text x="{{x}}" y="{{bottom}}" dy="22" text-anchor="{{anchor}}" class="tick">{{label}}</text>{{/xTicks}}
               <polyline points="{{line}}" fill="none" stroke="#0b5cad" stroke-width="2" stroke-dasharray="6 3"/>
               {{#markers}}<circle cx="{{x}}" cy="{{y}}" r="3.5" fill="#fff" stroke="#0b5cad" stroke-width="2" data-depth><title>{{title}}</title></circle>{{/markers}}
               <line x1="{{left}}" x2="{{right}}" y1="{{bottom}}" y2="{{bottom}}" stroke="#1d232b"/>
