@@ -43,9 +43,10 @@ enum ConsoleText {
         return words.prefix(1).uppercased() + words.dropFirst()
     }
 
+    /// Labels that are not the name in words.
     static let specialLabels = [
-        "unavailable": "Search unavailable", "reingested": "Re-ingested", "quarantine_deleted": "Deleted from quarantine",
-        "would_reingest": "Would re-ingest", "would_delete": "Would delete",
+        "unavailable": "Search unavailable", "reingested": "Re-ingested",
+        "would_reingest": "Would re-ingest",
     ]
 
     /// A per-change result's message without what its outcome's badge already says:
