@@ -1,9 +1,9 @@
 extension AuditLog {
     /// The keyset-paged listings whose `next` cursors front ends pass back.
     public enum PagedListing: String, Sendable, CaseIterable {
-        /// ``listChanges(_:after:limit:)``.
+        /// ``listChanges(_:after:limit:newestFirst:)``, in either order.
         case changes
-        /// ``listActions(_:after:limit:)``.
+        /// ``listActions(_:after:limit:newestFirst:)``, in either order.
         case actions
         /// ``quarantinedMessages(after:limit:)``.
         case quarantinedMessages = "quarantined messages"
@@ -21,10 +21,13 @@ extension AuditLog {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)
             if parts.count == 3, parts[0] == "q", Int64(parts[1]) != nil, Int64(parts[2]) != nil { return }
         case .changes, .actions:
-            if let cursor = try? PageCursor(decoding: text, listing: listing.rawValue, fieldCount: 2),
-                Int64(cursor.fields[0]) != nil, cursor.fields[1].isEmpty || Int64(cursor.fields[1]) != nil
-            {
-                return
+            for newestFirst in [false, true] {
+                if let cursor = try? PageCursor(
+                    decoding: text, listing: IDRange.listing(listing.rawValue, newestFirst: newestFirst), fieldCount: 2),
+                    Int64(cursor.fields[0]) != nil, cursor.fields[1].isEmpty || Int64(cursor.fields[1]) != nil
+                {
+                    return
+                }
             }
         }
         throw AuditLogError(

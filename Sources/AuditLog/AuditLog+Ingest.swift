@@ -121,7 +121,7 @@ extension AuditLog {
         """
 
     /// Stores the batch a new message names (or notes that another message named it).
-    private static func store(
+    static func store(
         _ batch: NewBatch, messageID: String, messageFingerprint: String, now: Int64, into rows: inout IngestRows,
         in db: AuditDatabase
     ) throws -> MessageIngestOutcome {

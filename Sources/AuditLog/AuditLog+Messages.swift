@@ -2,7 +2,8 @@ import Foundation
 import SQLite
 
 extension AuditLog {
-    /// Quarantined messages (bodies nobody could read, kept as received), oldest first, keyset-paged.
+    /// Quarantined messages still waiting (bodies nobody could read, kept as received, that no
+    /// operator deleted or re-ingested), oldest first, keyset-paged.
     /// - Parameters:
     ///   - after: The previous page's `next`, or `nil` for the first page.
     ///   - limit: Rows per page.
@@ -23,7 +24,7 @@ extension AuditLog {
             try db.query(
                 """
                 SELECT \(Rows.messageColumns), received_at, rowid FROM messages INDEXED BY messages_quarantined
-                WHERE quarantine_reason IS NOT NULL AND (received_at, rowid) > (?, ?)
+                WHERE \(Self.waitingInQuarantine) AND (received_at, rowid) > (?, ?)
                 ORDER BY received_at, rowid LIMIT ?
                 """, [start.receivedAt, start.rowid, limit + 1]
             ) { row in

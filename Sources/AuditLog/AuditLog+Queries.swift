@@ -60,57 +60,28 @@ extension AuditLog {
         return sequenceNumber
     }
 
-    /// Changes matching `filter`, by id ascending; keyset-paged, stable under concurrent inserts
-    /// (every row that existed when the first page was read appears exactly once).
+    /// Changes matching `filter`, by id (ascending, or descending with `newestFirst`); keyset-paged,
+    /// stable under concurrent inserts (every row that existed when the first page was read appears
+    /// exactly once).
     /// - Parameters:
     ///   - filter: The constraints (combined with AND).
     ///   - after: The previous page's ``Page/next`` (nil for the first page).
     ///   - limit: At most this many rows (at least 1).
+    ///   - newestFirst: Highest id first; its cursors belong to this order only.
     /// - Throws: ``AuditLogError``: `.invalidCursor`, `.storage`.
-    public func listChanges(_ filter: ChangeFilter, after: String?, limit: Int) throws(AuditLogError) -> Page<ChangeRecord> {
+    public func listChanges(_ filter: ChangeFilter, after: String?, limit: Int, newestFirst: Bool = false)
+        throws(AuditLogError) -> Page<ChangeRecord>
+    {
         let limit = max(1, limit)
-        var range = try IDRange(cursor: after, listing: "changes")
-        let statuses = filter.statuses.count == ChangeStatus.allCases.count ? [] : filter.statuses.map(\.rawValue).sorted()
+        let listing = IDRange.listing("changes", newestFirst: newestFirst)
+        var range = try IDRange(cursor: after, listing: listing, descending: newestFirst)
+        let statuses = Self.statusValues(filter)
         let rows: [ChangeRecord]? = try read { db in
             guard
                 try range.narrow(
                     to: filter.since, filter.until, table: "changes", timeColumn: "created_at", index: "changes_created", in: db)
             else { return nil }
-            var conditions: [String] = []
-            var bindings: [any SQLBindable] = []
-            if let documentID = filter.documentID {
-                conditions.append("document_id = ?")
-                bindings.append(documentID)
-            }
-            if let eventName = filter.eventName {
-                // A literal, not a parameter: only a query that names REMOVE itself can use the
-                // partial index changes_removed (the names are the enum's three words).
-                conditions.append("event_name = '\(eventName.rawValue)'")
-            }
-            if let since = filter.since {
-                conditions.append("created_at >= ?")
-                bindings.append(since.databaseMilliseconds)
-            }
-            if let until = filter.until {
-                conditions.append("created_at < ?")
-                bindings.append(until.databaseMilliseconds)
-            }
-            if let pattern = filter.errorPattern {
-                conditions.append("last_error IS NOT NULL AND \(db.likeWithoutEscapes("last_error"))")
-                bindings.append("%" + pattern + "%")
-            }
-            if let text = filter.errorEquals {
-                conditions.append("last_error IS NOT NULL AND last_error = ?")
-                bindings.append(text)
-            }
-            if let group = filter.errorGroup {
-                conditions.append("error_group IS NOT NULL AND error_group = ?")
-                bindings.append(group)
-            }
-            if let ids = filter.ids {
-                conditions.append("id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))")
-                bindings.append("[" + ids.map(String.init).joined(separator: ",") + "]")
-            }
+            var (conditions, bindings) = Self.conditions(of: filter, in: db)
             // The driving index: the most selective constraint, always ordered by id.
             let source: String
             if filter.ids != nil {
@@ -141,7 +112,7 @@ extension AuditLog {
             return try Self.changes(from: source, conditions: conditions, bindings: bindings, range: range, limit: limit, in: db)
         }
         guard let rows else { return Page(rows: [], next: nil) }
-        return Self.page(rows, limit: limit) { last in range.cursor(after: last.id, listing: "changes") }
+        return Self.page(rows, limit: limit) { last in range.cursor(after: last.id, listing: listing) }
     }
 
     /// One ordered stream per status (index `changes_status`), merged by id.
@@ -154,7 +125,7 @@ extension AuditLog {
                 from: "changes INDEXED BY changes_status", conditions: ["status = ?"] + conditions,
                 bindings: [status] + bindings, range: range, limit: limit, in: db)
         }
-        return Array(merged.sorted { $0.id < $1.id }.prefix(limit + 1))
+        return Array(merged.sorted { range.descending ? $0.id > $1.id : $0.id < $1.id }.prefix(limit + 1))
     }
 
     private static func changes(
@@ -163,7 +134,7 @@ extension AuditLog {
         let (rangeConditions, rangeBindings) = range.conditions
         let allConditions = conditions + rangeConditions
         return try db.query(
-            "SELECT \(Rows.changeColumns) FROM \(Rows.changesWithImages(source)) WHERE \(allConditions.joined(separator: " AND ")) ORDER BY id LIMIT ?",
+            "SELECT \(Rows.changeColumns) FROM \(Rows.changesWithImages(source)) WHERE \(allConditions.joined(separator: " AND ")) ORDER BY \(range.order) LIMIT ?",
             bindings + rangeBindings + [limit + 1]
         ) { row in try Rows.change(from: row) }
     }
@@ -210,37 +181,28 @@ extension AuditLog {
         }
     }
 
-    /// Actions matching `filter`, by id ascending; keyset-paged like ``listChanges(_:after:limit:)``.
+    /// Actions matching `filter`, by id (ascending, or descending with `newestFirst`); keyset-paged
+    /// like ``listChanges(_:after:limit:newestFirst:)``.
     /// - Throws: ``AuditLogError``: `.invalidCursor`, `.storage`.
-    public func listActions(_ filter: ActionFilter, after: String?, limit: Int) throws(AuditLogError) -> Page<ActionRecord> {
+    public func listActions(_ filter: ActionFilter, after: String?, limit: Int, newestFirst: Bool = false)
+        throws(AuditLogError) -> Page<ActionRecord>
+    {
         let limit = max(1, limit)
-        var range = try IDRange(cursor: after, listing: "actions")
-        let kinds = filter.actions.count == ActionKind.allCases.count ? [] : filter.actions.map(\.rawValue).sorted()
+        let listing = IDRange.listing("actions", newestFirst: newestFirst)
+        var range = try IDRange(cursor: after, listing: listing, descending: newestFirst)
+        let kinds = Self.kindValues(filter)
         let rows: [ActionRecord]? = try read { db in
             guard
                 try range.narrow(to: filter.since, filter.until, table: "actions", timeColumn: "at", index: "actions_at", in: db)
             else { return nil }
-            var conditions: [String] = []
-            var bindings: [any SQLBindable] = []
-            if let actor = filter.actor {
-                conditions.append("actor = ?")
-                bindings.append(actor)
-            }
-            if let since = filter.since {
-                conditions.append("at >= ?")
-                bindings.append(since.databaseMilliseconds)
-            }
-            if let until = filter.until {
-                conditions.append("at < ?")
-                bindings.append(until.databaseMilliseconds)
-            }
+            let (conditions, bindings) = Self.conditions(of: filter)
             let (rangeConditions, rangeBindings) = range.conditions
             func select(_ source: String, _ extraConditions: [String], _ extraBindings: [any SQLBindable]) throws
                 -> [ActionRecord]
             {
                 let all = extraConditions + conditions + rangeConditions
                 return try db.query(
-                    "SELECT \(Rows.actionColumns) FROM \(source) WHERE \(all.joined(separator: " AND ")) ORDER BY id LIMIT ?",
+                    "SELECT \(Rows.actionColumns) FROM \(source) WHERE \(all.joined(separator: " AND ")) ORDER BY \(range.order) LIMIT ?",
                     extraBindings + bindings + rangeBindings + [limit + 1]
                 ) { row in try Rows.action(from: row) }
             }
@@ -254,10 +216,10 @@ extension AuditLog {
             for kind in kinds {
                 merged += try select("actions INDEXED BY actions_kind", ["action = ?"], [kind])
             }
-            return Array(merged.sorted { $0.id < $1.id }.prefix(limit + 1))
+            return Array(merged.sorted { range.descending ? $0.id > $1.id : $0.id < $1.id }.prefix(limit + 1))
         }
         guard let rows else { return Page(rows: [], next: nil) }
-        return Self.page(rows, limit: limit) { last in range.cursor(after: last.id, listing: "actions") }
+        return Self.page(rows, limit: limit) { last in range.cursor(after: last.id, listing: listing) }
     }
 
     /// Counts by status (every status, zeros included), messages, the oldest open change, the
@@ -275,7 +237,7 @@ extension AuditLog {
             let total = try db.queryOne("SELECT count(*) FROM messages") { $0.column(0) as Int } ?? 0
             let quarantined =
                 try db.queryOne(
-                    "SELECT count(*) FROM messages INDEXED BY messages_quarantined WHERE quarantine_reason IS NOT NULL"
+                    "SELECT count(*) FROM messages INDEXED BY messages_quarantined WHERE \(Self.waitingInQuarantine)"
                 ) { $0.column(0) as Int } ?? 0
             let oldest =
                 try db.queryOne(
@@ -341,13 +303,22 @@ extension AuditLog {
     }
 }
 
-/// The id window of a keyset listing: ids after the cursor, and (for a time filter) within the
-/// ids of rows in the time range, computed once on the first page and carried in the cursor.
+/// The id window of a keyset listing: ids in (`after`, `upperBound`], and (for a time filter)
+/// within the ids of rows in the time range, computed once on the first page and carried in the
+/// cursor. Ascending pages move `after` up; descending ones move `upperBound` down.
 struct IDRange {
     var after: Int64 = 0
     var upperBound: Int64?
+    /// Highest id first.
+    let descending: Bool
 
-    init(cursor: String?, listing: String) throws(AuditLogError) {
+    /// The cursor listing name of `base` in one order: a cursor of one order is refused by the other.
+    static func listing(_ base: String, newestFirst: Bool) -> String {
+        newestFirst ? base + " newest first" : base
+    }
+
+    init(cursor: String?, listing: String, descending: Bool) throws(AuditLogError) {
+        self.descending = descending
         guard let cursor else { return }
         let decoded = try PageCursor(decoding: cursor, listing: listing, fieldCount: 2)
         guard let after = Int64(decoded.fields[0]) else {
@@ -356,6 +327,9 @@ struct IDRange {
         self.after = after
         upperBound = decoded.fields[1].isEmpty ? nil : Int64(decoded.fields[1])
     }
+
+    /// `id` or `id DESC`.
+    var order: String { descending ? "id DESC" : "id" }
 
     /// On the first page, narrows the window to the ids of rows stored in [since, until).
     /// Times usually grow with ids, so the window is then exactly the rows wanted; when they
@@ -389,7 +363,9 @@ struct IDRange {
         return (["id > ?", "id <= ?"], [after, upperBound])
     }
 
+    /// The cursor of the page after the one whose last row is `id`.
     func cursor(after id: Int64, listing: String) -> String {
-        PageCursor(listing: listing, fields: [String(id), upperBound.map(String.init) ?? ""]).encoded
+        if descending { return PageCursor(listing: listing, fields: [String(after), String(id - 1)]).encoded }
+        return PageCursor(listing: listing, fields: [String(id), upperBound.map(String.init) ?? ""]).encoded
     }
 }

@@ -69,6 +69,7 @@ struct OperatorAPI: Sendable {
                 }
             }
         }
+        registerQuarantineActions(on: routes)
         routes.checkComplete(console: console != nil)
         return router
     }

@@ -105,8 +105,8 @@ extension ReprocessorServer {
         let engine = try await reprocessor.makeWriteEngine()
         let control = LoopControl()
         let operations = Operations(
-            auditLog: reprocessor.auditLog, engine: engine, reconcilePageSize: reprocessor.settings.bulkDocuments,
-            logger: logger)
+            auditLog: reprocessor.auditLog, engine: engine, transform: reprocessor.transform,
+            reconcilePageSize: reprocessor.settings.bulkDocuments, logger: logger)
         let expensive = ExpensiveRequests()
         let api = OperatorAPI(
             auditLog: reprocessor.auditLog, operations: operations,

@@ -104,6 +104,11 @@ enum RouteTable {
         Route(.post, "/v1/changes/\(command.rawValue)", .operate, expensive: true)
     }
 
+    /// `POST /v1/quarantined/{messageId}/COMMAND`: delete or re-ingest one quarantined message.
+    static func actOnQuarantined(_ command: QuarantineActions.Command) -> Route {
+        Route(.post, "/v1/quarantined/{messageId}/\(command.rawValue)", .operate)
+    }
+
     // MARK: /ui
 
     static let consoleStyleSheet = Route(.get, "/ui/static/console.css", .open)
@@ -119,6 +124,9 @@ enum RouteTable {
     static let auditPage = Route(.get, "/ui/audit", .read)
     static let auditExportPage = Route(.get, "/ui/audit/export", .read)
     static let quarantinedPage = Route(.get, "/ui/quarantined", .read)
+    static let searchPage = Route(.get, "/ui/search", .read)
+    static let quarantinePreview = Route(.post, "/ui/quarantined/preview", .operate)
+    static let quarantineRun = Route(.post, "/ui/quarantined/run", .operate)
     static let jobPage = Route(.get, "/ui/jobs/{id}", .read)
     static let jobProgress = Route(.get, "/ui/jobs/{id}/progress", .read)
     static let preview = Route(.post, "/ui/actions/preview", .operate)
@@ -129,9 +137,12 @@ enum RouteTable {
         [health, readiness, metrics]
         + [stats, changes, change, history, audit, auditExport, errors, quarantined, batches, reconcileRuns, startReconcile]
         + OperatorActions.Command.allCases.flatMap { [actOnOne($0), actOnMany($0)] }
+        + QuarantineActions.Command.allCases.map(actOnQuarantined)
         + [
             consoleStyleSheet, consoleScript, loginPage, login, logout, overviewPage, errorsPage, changesPage, changePage,
-            historyPage, auditPage, auditExportPage, quarantinedPage, jobPage, jobProgress, preview, run,
+            historyPage, auditPage, auditExportPage, quarantinedPage, searchPage, quarantinePreview, quarantineRun, jobPage,
+            jobProgress,
+            preview, run,
         ]
 
     private static let byEndpoint: [String: Route] = Dictionary(

@@ -390,40 +390,6 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 }
 
-/// `quarantined`: messages nobody could read, with their reasons and raw bodies.
-struct QuarantinedCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quarantined", abstract: "Quarantined messages: reason and raw body as received.")
-
-    @OptionGroup var global: GlobalOptions
-    @Option(name: .long, help: "Rows per page (\(AuditQueries.quarantinedPage.help)).") var limit: Int?
-    @Option(name: .long, help: "Continue after this cursor (from the previous page's \"next\").") var cursor: String?
-    @Flag(name: .long, help: "Print one JSON document (bodies in full).") var json = false
-
-    func validate() throws {
-        _ = try usage { () throws(InputError) in try AuditQueries.quarantinedPage.resolve(limit, field: "--limit") }
-        try checkCursor(cursor, for: .quarantinedMessages)
-    }
-
-    func run() async throws {
-        let reprocessor = try await CommandContext.open(global, readOnly: true)
-        let page = try await AuditQueries(auditLog: reprocessor.auditLog).quarantined(cursor: cursor, limit: limit)
-        if json {
-            Output.json(AuditQueries.json(quarantined: page))
-            return
-        }
-        Output.table(
-            ["MESSAGE", "RECEIVED", "TRIES", "REASON", "BODY"],
-            page.rows.map {
-                [
-                    $0.messageID, Output.shortTime($0.receivedAt), String($0.receiveCount), Output.clip($0.quarantineReason, 70),
-                    Output.clip($0.body, 40),
-                ]
-            })
-        if let next = page.next { print("more: --cursor \(next)") }
-    }
-}
-
 /// `batches`: failed batches (format-A messages) and how far their records are read.
 struct BatchesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -79,6 +79,7 @@ extension ServeTests {
             let keys = ["ARTIST%231", "1", "%00", "ARTIST%23", "%E2%82%AC", String(repeating: "k", count: 2_000)]
             return route.path.replacingOccurrences(of: "{id}", with: ids.randomElement(using: &random)!)
                 .replacingOccurrences(of: "{key}", with: keys.randomElement(using: &random)!)
+                .replacingOccurrences(of: "{messageId}", with: keys.randomElement(using: &random)!)
         }
 
         /// `path` spelt otherwise: doubled slashes, dot segments, encoded dots and slashes, case.

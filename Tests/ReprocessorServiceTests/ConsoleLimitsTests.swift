@@ -42,7 +42,7 @@ extension ServeTests {
             #expect(badGroup.status == 400 && badGroup.body.contains("group"), "\(badGroup.status) \(badGroup.body.prefix(2000))")
 
             let listed = try await alice.get("/ui/changes?group=\(id)")
-            #expect(listed.body.contains("2 changes on this page"), "\(listed.body.prefix(3000))")
+            #expect(listed.body.contains("1–2 of 2 changes"), "\(listed.body.prefix(3000))")
             #expect(
                 listed.body.contains(#"<input type="hidden" name="group" value="\#(id)">"#), "the filter form keeps the group")
             let v1 = try await fixture.service.get("/v1/changes?group=\(id)", token: ConsoleFixture.readerToken)

@@ -119,7 +119,7 @@ extension ServeTests {
             }
             let job = try await alice.get(jobPath)
             #expect(job.body.contains("data-job-finished"))
-            #expect(job.body.contains(">skipped<"), "\(job.body.prefix(3000))")
+            #expect(job.body.contains(">Skipped<"), "\(job.body.prefix(3000))")
 
             let audit = try await world.cli("audit", "--actor", "alice", "--format", "json")
             let action = try #require(try JSONValue(parsing: audit.stdout)["actions"]?[0], "\(audit)")

@@ -38,6 +38,8 @@ extension ServeTests {
         struct Fixture {
             var port: Int
             var changeID: Int
+            /// The message of that change (not quarantined: a quarantine action answers it a conflict, 200).
+            var messageID: String
             var jobPath: String
             var cookies: [Caller: String]
             var csrf: [Caller: String]
@@ -79,6 +81,7 @@ extension ServeTests {
             default:
                 return route.path.replacingOccurrences(of: "{id}", with: String(fixture.changeID))
                     .replacingOccurrences(of: "{key}", with: "ARTIST%231")
+                    .replacingOccurrences(of: "{messageId}", with: fixture.messageID)
             }
         }
 
@@ -93,7 +96,8 @@ extension ServeTests {
             switch route.surface {
             case .api:
                 if route == RouteTable.startReconcile { return #"{"dryRun": true}"# }
-                let ids = route.path.contains("{id}") ? "" : "\"ids\": [\(fixture.changeID)], "
+                let ids =
+                    route.path.contains("{id}") || route.path.contains("{messageId}") ? "" : "\"ids\": [\(fixture.changeID)], "
                 return "{\(ids)\"reason\": \"matrix\", \"dryRun\": true}"
             case .console, .service:
                 // Any caller's form carries the operate session's CSRF token: a token alone opens nothing.
@@ -111,6 +115,8 @@ extension ServeTests {
             case RouteTable.login: [403]  // the sample carries no login form token
             case RouteTable.logout: [303]
             case RouteTable.run: [400]  // "explode" is no command: refused by the handler, after the access check
+            // "retry" is no quarantine command: refused by the handler, after the access check.
+            case RouteTable.quarantinePreview, RouteTable.quarantineRun: [400]
             default: [200]
             }
         }
@@ -166,8 +172,9 @@ extension ServeTests {
             try await service.eventually("the change applied") {
                 try await service.get("/v1/stats", token: Self.reader).json?["changes"]?["applied"]?.intValue == 1
             }
-            let changeID = try #require(
-                try await service.get("/v1/changes", token: Self.reader).json?["changes"]?[0]?["id"]?.intValue)
+            let firstChange = try await service.get("/v1/changes", token: Self.reader).json?["changes"]?[0]
+            let changeID = try #require(firstChange?["id"]?.intValue)
+            let messageID = try #require(firstChange?["messageId"]?.stringValue)
             let port = try #require(Int(service.baseURL.split(separator: ":").last ?? ""))
 
             var cookies: [Caller: String] = [:]
@@ -197,7 +204,8 @@ extension ServeTests {
             let jobPath = try #require(started.headers.first(name: "Location"), "\(started)")
 
             let fixture = Fixture(
-                port: port, changeID: changeID, jobPath: jobPath, cookies: cookies, csrf: csrf, service: service)
+                port: port, changeID: changeID, messageID: messageID, jobPath: jobPath, cookies: cookies, csrf: csrf,
+                service: service)
             // A logout ends its session: each one gets a session of its own, logged in just before.
             var logoutSessions: [Caller: [String]] = [:]
             for (caller, token) in [(Caller.readSession, Self.reader), (.operateSession, Self.operator_)] {

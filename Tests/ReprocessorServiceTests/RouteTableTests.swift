@@ -129,6 +129,17 @@ struct RouteTableTests {
                 }
             }
         }
+        for command in QuarantineActions.Command.allCases {
+            let route = RouteTable.actOnQuarantined(command)
+            let operation = try #require(document.operations.first { $0.path == route.path })
+            let body = try #require(document.requestSchema(operation), "\(route) has a body")
+            #expect(Set((body["properties"]?.objectValue ?? [:]).keys) == OperatorAPI.quarantineActionFields, "\(route)")
+            #expect(body["additionalProperties"]?.boolValue == false, "\(route): unknown fields are refused")
+            #expect(strings(body["required"]).contains("reason") == command.requiresReason, "\(route): reason")
+            let outcomes = document.resolve(
+                document.root["components"]?["schemas"]?["QuarantineResult"]?["properties"]?["outcome"] ?? .null)
+            #expect(strings(outcomes["enum"]) == Set(QuarantineActions.Outcome.allCases.map(\.rawValue)), "\(route)")
+        }
         let reconcile = try #require(document.operations.first { $0.path == "/v1/reconcile" && $0.method == "post" })
         let reconcileBody = try #require(document.requestSchema(reconcile))
         #expect(Set((reconcileBody["properties"]?.objectValue ?? [:]).keys) == OperatorAPI.reconcileFields)

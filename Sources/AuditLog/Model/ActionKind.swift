@@ -37,4 +37,9 @@ public enum ActionKind: String, Sendable, Hashable, CaseIterable, Codable {
     /// A store was rebuilt by salvage from what could still be read of a damaged one (no change or
     /// message: the response lists per table the rows read and the id ranges that could not be).
     case salvaged
+    /// An operator deleted a quarantined message from the quarantine (the message is kept in the
+    /// audit log; it no longer waits).
+    case deleted
+    /// An operator had a quarantined message's kept body parsed again and stored what it carries.
+    case reingested
 }

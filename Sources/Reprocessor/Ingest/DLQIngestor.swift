@@ -151,6 +151,13 @@ public struct DLQIngestor: Sendable {
 
     /// Turns one SQS message into what the audit log stores.
     func prepare(_ message: SQSMessage, receivedAt: Date) -> NewMessage {
+        Self.prepare(message, receivedAt: receivedAt, transform: transform)
+    }
+
+    /// Turns one SQS message into what the audit log stores, with `transform` deciding which
+    /// records are artists: the one reading of a body, for a message as it arrives and for a
+    /// quarantined one read again (``QuarantineActions``).
+    public static func prepare(_ message: SQSMessage, receivedAt: Date, transform: SyncTransform) -> NewMessage {
         let attributeCorrelation = message.messageAttributes["correlationId"]
         var correlationID = attributeCorrelation
         var errorText: String?
@@ -164,7 +171,9 @@ public struct DLQIngestor: Sendable {
             let parts = [forwarded.errorType, forwarded.errorMessage].compactMap { $0 }
             errorText = parts.isEmpty ? nil : parts.joined(separator: ": ")
             disposition = .changes(
-                forwarded.records.map { change(from: $0, streamARN: $0.eventSourceARN, shardID: nil, at: receivedAt) })
+                forwarded.records.map {
+                    change(from: $0, streamARN: $0.eventSourceARN, shardID: nil, at: receivedAt, transform: transform)
+                })
         case .failedBatch(let batch):
             correlationID = attributeCorrelation ?? batch.requestID
             errorText = Self.describeFailure(of: batch)
@@ -347,6 +356,13 @@ public struct DLQIngestor: Sendable {
 
     /// One stream record as a change row: pending when it is an artist record, filtered otherwise.
     func change(from record: StreamRecord, streamARN: String?, shardID: String?, at date: Date) -> NewChange {
+        Self.change(from: record, streamARN: streamARN, shardID: shardID, at: date, transform: transform)
+    }
+
+    /// One stream record as a change row, with `transform` deciding whether it is an artist record.
+    static func change(
+        from record: StreamRecord, streamARN: String?, shardID: String?, at date: Date, transform: SyncTransform
+    ) -> NewChange {
         let documentID = SyncTransform.documentID(forKeys: record.dynamodb.keys)
         var status = ChangeStatus.pending
         var reason: String?

@@ -2,6 +2,7 @@ import AuditLog
 import Foundation
 import Logging
 import StreamModel
+import SyncTransform
 
 /// The operations every front end calls: the command line, `/v1` and the console only parse
 /// what the operator sent into a request type, call one of these, and render the answer.
@@ -16,15 +17,20 @@ public struct Operations: Sendable {
     let engine: WriteEngine?
     let actions: OperatorActions
     let reconciliation: Reconciliation?
+    let quarantine: QuarantineActions
 
     /// Creates the operations over an audit log and, for those that write to search, an engine.
     /// - Parameters:
     ///   - auditLog: The audit log.
     ///   - engine: The write engine; without one, only what writes nothing to search works (skip).
+    ///   - transform: Decides which records a re-ingested quarantined body carries are artists.
     ///   - reconcilePageSize: Items a reconcile compares at a time.
     ///   - logger: The logger.
-    public init(auditLog: AuditLog, engine: WriteEngine?, reconcilePageSize: Int = 500, logger: Logger) {
+    public init(
+        auditLog: AuditLog, engine: WriteEngine?, transform: SyncTransform, reconcilePageSize: Int = 500, logger: Logger
+    ) {
         self.auditLog = auditLog
+        self.quarantine = QuarantineActions(auditLog: auditLog, transform: transform)
         self.engine = engine
         self.actions = OperatorActions(auditLog: auditLog, engine: engine, logger: logger)
         self.reconciliation = engine.map { Reconciliation(engine: $0, pageSize: reconcilePageSize, logger: logger) }
@@ -39,7 +45,7 @@ public struct Operations: Sendable {
     public static func open(_ reprocessor: Reprocessor, writingToSearch: Bool) async throws -> Operations {
         Operations(
             auditLog: reprocessor.auditLog, engine: writingToSearch ? try await reprocessor.makeWriteEngine() : nil,
-            reconcilePageSize: reprocessor.settings.bulkDocuments, logger: reprocessor.logger)
+            transform: reprocessor.transform, reconcilePageSize: reprocessor.settings.bulkDocuments, logger: reprocessor.logger)
     }
 
     /// Retry, skip, rollback or resync (``OperatorActions/perform(_:_:report:)``).
@@ -106,6 +112,17 @@ public struct Operations: Sendable {
         for id in request.ids {
             try await report(try await auditLog.reopenBatch(id, reason: request.reason, actor: request.actor, at: Date()))
         }
+    }
+
+    /// Deletes a quarantined message (with a reason) or re-ingests its kept body
+    /// (``QuarantineActions/perform(_:messageID:actor:reason:dryRun:)``).
+    /// - Returns: What became (or would become) of it; a refusal or a conflict is a result.
+    /// - Throws: ``RequestError`` for a delete without a reason; ``ReprocessorError`` `.notFound`
+    ///   for an unknown message; audit-log errors.
+    public func quarantined(
+        _ command: QuarantineActions.Command, messageID: String, actor: String, reason: String?, dryRun: Bool
+    ) async throws -> QuarantineActions.Result {
+        try await quarantine.perform(command, messageID: messageID, actor: actor, reason: reason, dryRun: dryRun)
     }
 
     /// About how many items a reconcile will compare (the table's estimate), or nil.

@@ -193,6 +193,8 @@ public enum OperatorInput {
         }
         return seconds
     }
+    /// Seconds between the console overview's refreshes (`?refresh=`).
+    public static let overviewRefresh = Count(allowed: 2...3600, standard: 30)
     /// Rows a `migrate-store` copies per page.
     public static let migrationPage = Count(allowed: 1...10_000, standard: 1000)
     /// Most actions `audit` prints or exports (default: all of them).

@@ -31,6 +31,8 @@ public struct AuditQueries: Sendable {
     public static let changesPage = PageSize(allowed: 1...1000, standard: 50)
     /// `audit`: pages of actions.
     public static let actionsPage = PageSize(allowed: 1...1000, standard: 500)
+    /// Actions on one screen of the console's audit log.
+    public static let actionsScreenPage = PageSize(allowed: 1...1000, standard: 50)
     /// `quarantined`: pages of messages (their bodies may be large).
     public static let quarantinedPage = PageSize(allowed: 1...1000, standard: 50)
     /// `batches`: pages of failed batches.
@@ -60,8 +62,17 @@ public struct AuditQueries: Sendable {
     // MARK: changes
 
     /// A page of changes matching `filter`: `{"changes": [...], "next": cursor|null}`.
-    public func changes(_ filter: ChangeFilter, cursor: String?, limit: Int?) async throws -> Page<ChangeRecord> {
-        try await auditLog.listChanges(filter, after: cursor, limit: try Self.pageSize(Self.changesPage, limit))
+    /// `newestFirst` lists the highest id first (the console's default).
+    public func changes(_ filter: ChangeFilter, cursor: String?, limit: Int?, newestFirst: Bool = false) async throws
+        -> Page<ChangeRecord>
+    {
+        try await auditLog.listChanges(
+            filter, after: cursor, limit: try Self.pageSize(Self.changesPage, limit), newestFirst: newestFirst)
+    }
+
+    /// How many changes match `filter`.
+    public func changeCount(_ filter: ChangeFilter) async throws -> Int {
+        try await auditLog.countChanges(filter)
     }
 
     /// One change with its actions.
@@ -155,8 +166,17 @@ public struct AuditQueries: Sendable {
     }
 
     /// A page of actions matching `filter`.
-    public func actions(_ filter: ActionFilter, cursor: String?, limit: Int?) async throws -> Page<ActionRecord> {
-        try await auditLog.listActions(filter, after: cursor, limit: try Self.pageSize(Self.actionsPage, limit))
+    /// `newestFirst` lists the highest id first (the console's default).
+    public func actions(_ filter: ActionFilter, cursor: String?, limit: Int?, newestFirst: Bool = false) async throws
+        -> Page<ActionRecord>
+    {
+        try await auditLog.listActions(
+            filter, after: cursor, limit: try Self.pageSize(Self.actionsPage, limit), newestFirst: newestFirst)
+    }
+
+    /// How many actions match `filter`.
+    public func actionCount(_ filter: ActionFilter) async throws -> Int {
+        try await auditLog.countActions(filter)
     }
 
     /// `{"actions": [...], "next": cursor|null}`.

@@ -12,6 +12,8 @@ enum ConsoleAssets {
         a { color: var(--accent); }
         a:focus, button:focus, input:focus, select:focus, summary:focus { outline: 3px solid #f0a500; outline-offset: 1px; }
         .skip { position: absolute; left: -999px; }
+        .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+        .matches { padding-left: 18px; } .matches li { margin: 6px 0; }
         .skip:focus { left: 8px; top: 8px; background: #fff; padding: 4px 8px; z-index: 2; }
         header { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 8px;
           background: #17212e; color: #fff; padding: 8px 16px; }
@@ -27,7 +29,7 @@ enum ConsoleAssets {
         section > h2:first-child { margin-top: 0; }
         section, .card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px;
           margin-bottom: 14px; }
-        .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 14px; }
+        .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 14px; }
         .grid > section { margin: 0; }
         .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(130px, 1fr)); gap: 8px;
           list-style: none; padding: 0; margin: 0; }
@@ -42,8 +44,41 @@ enum ConsoleAssets {
         th { background: #eef2f6; font-weight: 600; }
         td.num, th.num { text-align: right; }
         td.value { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; white-space: pre-wrap;
-          word-break: break-word; max-width: 360px; }
-        tr.changed td { background: var(--mark); }
+          overflow-wrap: break-word; word-break: normal; max-width: 360px; }
+        time, .age { white-space: nowrap; }
+        td.when { white-space: nowrap; }
+        td.sequence { font-size: 12px; overflow-wrap: anywhere; max-width: 12em; }
+        table.diff th[scope="row"] { white-space: nowrap; font-weight: 600; }
+        tr.changed td, tr.changed th { background: var(--mark); }
+        tr.added td, tr.added th { background: #e5f4ea; }
+        tr.removed td, tr.removed th { background: #fde8e6; }
+        tr.removed td[data-label="Old image"] { text-decoration: line-through; }
+        tr.nested td.value { color: var(--muted); font-style: italic; font-family: inherit; }
+        .mark { display: inline-block; font-size: 12px; font-weight: 600; padding: 0 5px; border: 1px solid var(--ink);
+          border-radius: 3px; background: #fff; }
+        .mark.removed { border-style: dashed; }
+        .mark.changed { border-style: double; border-width: 3px; }
+        tr.indent-1 th[scope="row"] { padding-left: 26px; } tr.indent-2 th[scope="row"] { padding-left: 44px; }
+        tr.indent-3 th[scope="row"] { padding-left: 62px; } tr.indent-4 th[scope="row"] { padding-left: 80px; }
+        tr.indent-5 th[scope="row"] { padding-left: 98px; } tr.indent-6 th[scope="row"] { padding-left: 116px; }
+        tr[class*="indent-"]:not(.indent-0) th[scope="row"] .field::before { content: "└ "; color: var(--muted); }
+        figure.chart { margin: 6px 0 14px; }
+        figure.chart svg { width: 100%; height: auto; max-height: 260px; display: block; }
+        figure.chart figcaption { font-size: 13px; color: var(--muted); }
+        svg .tick { font: 11px system-ui, sans-serif; fill: var(--muted); }
+        svg .bar.failures { fill: url(#hatch); stroke: var(--bad); stroke-width: 1; }
+        svg .bar.applies { fill: var(--good); }
+        .key { display: inline-block; width: 14px; height: 10px; vertical-align: middle; border: 1px solid var(--ink); }
+        .key.failures { background: repeating-linear-gradient(45deg, var(--bad) 0 2px, #fff 2px 5px); }
+        .key.applies { background: var(--good); }
+        .key.depth { height: 0; border: 0; border-top: 2px dashed var(--accent); }
+        .refreshed { margin: 0 0 8px; font-size: 13px; }
+        .refreshed .stale { color: var(--bad); font-weight: 600; }
+        form.search { display: flex; gap: 6px; margin: 0; flex: 1 1 260px; max-width: 420px; }
+        form.search input { flex: 1; min-width: 0; }
+        .badge.deleted, .badge.reingested { background: #e5f4ea; border-color: #a9d8b8; color: var(--good); }
+        .listing { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 6px 16px; margin: 4px 0 8px; }
+        .order a, .order strong { margin-left: 10px; }
         .badge { display: inline-block; font-size: 12px; padding: 1px 6px; border-radius: 10px; border: 1px solid var(--line);
           background: #eef2f6; white-space: nowrap; }
         .badge.parked, .badge.failed, .badge.expired, .badge.conflict, .badge.refused, .badge.not_found,
@@ -62,6 +97,7 @@ enum ConsoleAssets {
         input, select { font: inherit; padding: 5px 7px; border: 1px solid #aab4c0; border-radius: 4px; background: #fff;
           color: var(--ink); min-height: 34px; }
         select[multiple] { min-height: 80px; }
+        input[type="checkbox"] { min-height: 0; width: 18px; height: 18px; padding: 0; margin: 2px 0; }
         button { font: inherit; padding: 6px 12px; border-radius: 4px; border: 1px solid var(--accent);
           background: var(--accent); color: #fff; cursor: pointer; min-height: 34px; }
         button.secondary { background: #fff; color: var(--accent); }
@@ -76,7 +112,9 @@ enum ConsoleAssets {
         .timeline li.change { border-left-color: var(--accent); }
         .side-by-side { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 10px; }
         details summary { cursor: pointer; color: var(--accent); }
-        dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0; }
+        dl.facts { display: grid; grid-template-columns: minmax(5em, max-content) minmax(0, 1fr); gap: 4px 14px; margin: 0; }
+        .grid dl.facts { grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); }
+        dl.facts dd time { white-space: normal; }
         dl.facts dt { color: var(--muted); }
         dl.facts dd { margin: 0; word-break: break-word; }
         .login { max-width: 420px; margin: 60px auto; }
@@ -85,25 +123,63 @@ enum ConsoleAssets {
         @media (max-width: 700px) {
           main { padding: 10px; }
           .side-by-side { grid-template-columns: 1fr; }
-          td.value { max-width: none; }
+          .table-wrap { overflow-x: visible; }
+          td.value, td.sequence { max-width: none; }
+          td.when { white-space: normal; }
           header { padding: 8px 10px; }
           dl.facts dd { overflow-wrap: anywhere; }
           table.stack thead { position: absolute; left: -9999px; }
           table.stack, table.stack tbody, table.stack tr, table.stack td, table.stack tbody th { display: block; width: 100%; }
           table.stack tr { border: 1px solid var(--line); border-radius: 6px; margin-bottom: 8px; padding: 4px 0; }
-          table.stack td, table.stack tbody th { border: 0; padding: 3px 10px; text-align: left; overflow-wrap: anywhere; }
-          table.stack td[data-label]::before { content: attr(data-label); display: block; font: 12px/1.4 system-ui, sans-serif;
+          table.stack td, table.stack tbody th { border: 0; padding: 2px 10px; text-align: left; overflow-wrap: anywhere; }
+          table.stack td[data-label] { display: grid; grid-template-columns: 6.5em minmax(0, 1fr); gap: 8px; }
+          table.stack td[data-label]::before { content: attr(data-label); font: 12px/1.9 system-ui, sans-serif;
             color: var(--muted); white-space: normal; }
           table.stack tr.changed { border-color: #e6c65c; }
           table.stack td:empty { display: none; }
+          table.diff tr[class*="indent-"]:not(.indent-0) { margin-left: 14px; width: calc(100% - 14px); }
+          svg .tick { font-size: 22px; }
+          figure.chart svg { max-height: none; }
+          table.stack.changes tr, table.stack.audit tr { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+          table.stack.changes td, table.stack.audit td { grid-column: span 1; }
+          table.stack.changes td[data-label] , table.stack.audit td[data-label] { grid-template-columns: 5.2em minmax(0, 1fr); }
+          table.stack.changes td.error-text, table.stack.changes td.when, table.stack.changes td.sequence,
+          table.stack.changes td[data-label="Status"],
+          table.stack.audit td.when, table.stack.audit td.error-text, table.stack.audit td[data-label="Reason"],
+          table.stack.audit td[data-label="Change or message"] { grid-column: 1 / -1; }
+          table.diff th[scope="row"] { white-space: normal; padding-left: 10px !important; }
         }
         """#
 
-    /// `/ui/static/console.js`: progress polling on a running job's page, "select all" and
-    /// button labels that count the selected changes. The console works without it.
+    /// `/ui/static/console.js`: the overview refreshing itself, progress polling on a running
+    /// job's page, "select all" and button labels that count the selected changes. The console
+    /// works without it.
     static let script = #"""
         "use strict";
         document.addEventListener("DOMContentLoaded", function () {
+          var live = document.querySelector("[data-refresh]");
+          if (live) {
+            var seconds = Math.max(2, parseInt(live.getAttribute("data-refresh"), 10) || 30);
+            var refresh = function () {
+              if (document.hidden) { window.setTimeout(refresh, seconds * 1000); return; }
+              fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+                .then(function (response) {
+                  if (!response.ok || response.redirected) { throw new Error("status " + response.status); }
+                  return response.text();
+                })
+                .then(function (html) {
+                  var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-refresh]");
+                  var current = document.querySelector("[data-refresh]");
+                  if (fresh && current) { current.replaceWith(document.importNode(fresh, true)); }
+                })
+                .catch(function () {
+                  var state = document.querySelector("[data-refresh-state]");
+                  if (state) { state.textContent = " · could not refresh: the figures may be stale"; state.className = "stale"; }
+                })
+                .then(function () { window.setTimeout(refresh, seconds * 1000); });
+            };
+            window.setTimeout(refresh, seconds * 1000);
+          }
           var progress = document.querySelector("[data-progress-url]");
           if (progress) {
             var url = progress.getAttribute("data-progress-url");
@@ -113,7 +189,7 @@ enum ConsoleAssets {
                 .then(function (state) {
                   var text = document.querySelector("[data-progress-text]");
                   var bar = document.querySelector("progress");
-                  if (text) { text.textContent = state.done + " of " + state.expected + " changes done"; }
+                  if (text) { text.textContent = state.done + " of " + state.expected + (state.expected === 1 ? " change" : " changes") + " done"; }
                   if (bar) { bar.value = state.done; }
                   if (state.finished) { window.location.reload(); } else { window.setTimeout(poll, 1000); }
                 })

@@ -5,7 +5,8 @@ enum ConsoleTemplates {
     static let all: [String: String] = [
         "layout": layout, "time": time, "login": login, "overview": overview, "errors": errors, "changes": changes,
         "change": change, "history": history, "audit": audit, "quarantined": quarantined, "preview": preview, "job": job,
-        "problem": problem, "reason": reason,
+        "problem": problem, "reason": reason, "listing": listing, "pager": pager, "resultRow": resultRow,
+        "quarantineAction": quarantineAction, "charts": charts, "search": search,
     ]
 
     static let layout = #"""
@@ -26,6 +27,11 @@ enum ConsoleTemplates {
             <span class="brand">DLQ console</span>
             {{#nav}}<a href="{{path}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a>{{/nav}}
           </nav>
+          <form method="get" action="/ui/search" class="search" role="search">
+            <label class="visually-hidden" for="search-q">Search</label>
+            <input id="search-q" name="q" type="search" placeholder="Artist, change or message id" value="{{searchText}}">
+            <button type="submit" class="secondary">Search</button>
+          </form>
           <form method="post" action="/ui/logout">
             <input type="hidden" name="csrf" value="{{csrf}}">
             <span class="who">{{name}} ({{role}})</span>
@@ -40,6 +46,52 @@ enum ConsoleTemplates {
         </main>
         </body>
         </html>
+        """#
+
+    /// A listing's position and its order toggle, above its rows.
+    static let listing = #"""
+        <p class="listing"><span class="muted" data-position>{{position}}</span>
+          <span class="order" aria-label="Order">{{#orders}}{{#current}}<strong aria-current="true">{{label}}</strong>{{/current}}{{^current}}<a href="{{link}}">{{label}}</a>{{/current}} {{/orders}}</span></p>
+        """#
+
+    /// A listing's page links, below its rows.
+    static let pager = #"""
+        <nav class="pager" aria-label="Pages">
+          {{#firstLink}}<a href="{{firstLink}}">First page</a>{{/firstLink}}
+          {{#nextLink}}<a href="{{nextLink}}" rel="next">Next page</a>{{/nextLink}}
+        </nav>
+        """#
+
+    /// One change's result in a preview or a finished action.
+    static let resultRow = #"""
+        <tr><td class="num" data-label="Change"><a href="/ui/changes/{{id}}">{{id}}</a></td>
+          <td data-label="Outcome"><span class="badge {{outcome}}">{{outcomeLabel}}</span></td>
+          <td data-label="Status now">{{statusLabel}}</td><td data-label="Why">{{message}}</td></tr>
+        """#
+
+    /// `/ui/search`: what the search box found.
+    static let search = #"""
+        {{<layout}}{{$main}}
+        <section>
+          <form method="get" action="/ui/search" class="filters" role="search">
+            <label for="s-q">Artist id or key, change id, message id or correlation id
+              <input id="s-q" name="q" value="{{q}}" size="40" required></label>
+            <button type="submit">Search</button>
+          </form>
+        </section>
+        {{#searched}}
+        {{^hasMatches}}<p class="notice" data-matches="0">Nothing matches “{{q}}”: no artist, change, message or correlation id is that.</p>{{/hasMatches}}
+        {{#hasMatches}}
+        <section>
+          <h2 data-matches>{{countText}} for “{{q}}”</h2>
+          <ul class="matches">
+            {{#matches}}<li><span class="badge">{{kind}}</span> {{#link}}<a href="{{link}}">{{text}}</a>{{/link}}{{^link}}{{text}}{{/link}}
+              {{#more}} · <a href="{{link}}">{{text}}</a>{{/more}}</li>{{/matches}}
+          </ul>
+        </section>
+        {{/hasMatches}}
+        {{/searched}}
+        {{/main}}{{/layout}}
         """#
 
     static let time = #"""
@@ -62,60 +114,6 @@ enum ConsoleTemplates {
         {{/main}}{{/layout}}
         """#
 
-    static let overview = #"""
-        {{<layout}}{{$main}}
-        <section aria-labelledby="counts-title">
-          <h2 id="counts-title">Changes by status</h2>
-          <ul class="counts">
-            {{#counts}}<li><a href="{{link}}" data-status="{{status}}"{{#attention}} class="attention"{{/attention}}><span class="n">{{count}}</span><span class="s">{{status}}</span></a></li>{{/counts}}
-          </ul>
-        </section>
-        <div class="grid">
-          <section{{#paused}} class="paused"{{/paused}}>
-            <h2>Replay</h2>
-            {{#paused}}<p class="problem" role="alert"><strong>Replay is paused</strong> since {{#since}}{{>time}}{{/since}}: <span class="error-text">{{reason}}</span></p>{{/paused}}
-            {{^paused}}<p>Replay is running (not paused).</p>{{/paused}}
-            <dl class="facts">
-              <dt>Oldest pending</dt><dd>{{#oldestPending}}{{>time}}{{/oldestPending}}{{^oldestPending}}nothing pending{{/oldestPending}}</dd>
-              <dt>Last run</dt><dd>{{#lastRun}}{{>time}}{{/lastRun}}{{^lastRun}}never{{/lastRun}}</dd>
-              <dt>Lease holder</dt><dd>{{#lease}}{{holder}} (epoch {{epoch}}, {{#held}}held{{/held}}{{^held}}not held{{/held}}, since {{#since}}{{>time}}{{/since}}){{/lease}}{{^lease}}nobody has taken it{{/lease}}</dd>
-            </dl>
-          </section>
-          <section>
-            <h2>Dead-letter queue</h2>
-            <dl class="facts">
-              {{#depth}}<dt>Waiting (approximate)</dt><dd data-dlq-visible>{{visible}}</dd><dt>Being read</dt><dd>{{inFlight}}</dd>{{/depth}}
-              {{#depthProblem}}<dt>Depth</dt><dd class="error-text">unknown: {{depthProblem}}</dd>{{/depthProblem}}
-              <dt>Messages stored</dt><dd>{{messagesTotal}}</dd>
-              <dt>Quarantined</dt><dd><a href="/ui/quarantined">{{messagesQuarantined}}</a></dd>
-            </dl>
-          </section>
-          <section{{#streamsUnavailable}} class="paused"{{/streamsUnavailable}}>
-            <h2>Batches and freshness</h2>
-            {{#streamProblems}}<p class="problem" role="alert"><strong>Stream unavailable</strong> since {{#since}}{{>time}}{{/since}}: <span class="error-text">{{reason}}</span></p>{{/streamProblems}}
-            <dl class="facts">
-              <dt>Batches waiting</dt><dd data-batches-pending>{{batchesPending}}{{#oldestBatch}}, the oldest since {{>time}}{{/oldestBatch}}</dd>
-              <dt>Time left before retention</dt><dd data-retention-left>{{#retentionLeft}}{{.}} for the most urgent batch{{/retentionLeft}}{{^retentionLeft}}no batch waiting{{/retentionLeft}}</dd>
-              <dt>Sent → applied</dt><dd data-lag>{{#lag}}p50 {{p50}} s · p99 {{p99}} s · max {{max}} s (last {{changes}} applied){{/lag}}{{^lag}}nothing applied yet{{/lag}}</dd>
-            </dl>
-          </section>
-          <section>
-            <h2>Latest reconcile</h2>
-            {{#reconcile}}
-            <dl class="facts">
-              <dt>Run</dt><dd>{{run}} ({{mode}}, {{status}}) by {{actor}}</dd>
-              <dt>Started</dt><dd>{{#startedAt}}{{>time}}{{/startedAt}}</dd>
-              <dt>Scanned</dt><dd>{{scanned}} items, {{indexed}} documents</dd>
-              <dt>Findings</dt><dd>{{missing}} missing, {{stale}} stale, {{orphaned}} orphaned, {{differs}} differ</dd>
-              <dt>Repaired</dt><dd>{{repaired}}</dd>
-            </dl>
-            {{/reconcile}}
-            {{^reconcile}}<p class="muted">No reconcile has run.</p>{{/reconcile}}
-          </section>
-        </div>
-        {{/main}}{{/layout}}
-        """#
-
     static let errors = #"""
         {{<layout}}{{$main}}
         <p>Failed, parked and expired changes grouped by their error with ids, values and numbers masked, largest groups first.</p>
@@ -129,7 +127,7 @@ enum ConsoleTemplates {
             <dt>Fingerprint</dt><dd class="error-text">{{fingerprint}}</dd>
             <dt>First seen</dt><dd>{{#firstSeen}}{{>time}}{{/firstSeen}}</dd>
             <dt>Last seen</dt><dd>{{#lastSeen}}{{>time}}{{/lastSeen}}</dd>
-            <dt>Statuses</dt><dd>{{#statuses}}<span class="badge {{status}}">{{status}} {{count}}</span> {{/statuses}}</dd>
+            <dt>Statuses</dt><dd>{{#statuses}}<span class="badge {{status}}">{{label}} {{count}}</span> {{/statuses}}</dd>
           </dl>
           <p><a href="{{listLink}}">Show the {{countText}}</a></p>
           {{#mayOperate}}
@@ -155,7 +153,7 @@ enum ConsoleTemplates {
           <form method="get" action="/ui/changes" class="filters" aria-label="Filter changes">
             <label for="f-status">Status
               <select id="f-status" name="status" multiple size="4">
-                {{#statusOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/statusOptions}}
+                {{#statusOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statusOptions}}
               </select>
             </label>
             <label for="f-key">Artist key <input id="f-key" name="key" value="{{filter.key}}" placeholder="42 or ARTIST#42" size="14"></label>
@@ -172,6 +170,7 @@ enum ConsoleTemplates {
               <input type="hidden" name="errorEquals" value="{{.}}"></p>{{/errorEquals}}
             {{#group}}<p class="exact">Only failure group <code>{{.}}</code>
               <input type="hidden" name="group" value="{{.}}"></p>{{/group}}
+            <input type="hidden" name="order" value="{{order}}">
             <button type="submit">Show changes</button>
             <a href="/ui/changes">Clear filters</a>
           </form>
@@ -180,9 +179,9 @@ enum ConsoleTemplates {
         {{#hasRows}}
         {{#mayOperate}}<form method="post" action="/ui/actions/preview" data-selection>
           <input type="hidden" name="csrf" value="{{csrf}}">{{/mayOperate}}
-          <p class="muted">{{pageText}}</p>
+          {{>listing}}
           <div class="table-wrap">
-          <table class="stack">
+          <table class="stack changes">
             <thead><tr>
               {{#mayOperate}}<th><label class="inline" for="select-all"><input id="select-all" type="checkbox" data-select-all> <span>All</span></label></th>{{/mayOperate}}
               <th class="num">Id</th><th>Status</th><th>Event</th><th>Artist</th><th>Sequence</th><th>Attempts</th><th>Last error</th><th>Stored</th>
@@ -192,13 +191,13 @@ enum ConsoleTemplates {
             <tr>
               {{#mayOperate}}<td data-label="Select"><input type="checkbox" name="id" value="{{id}}" id="select-{{id}}" aria-label="Select change {{id}}"></td>{{/mayOperate}}
               <td class="num" data-label="Id"><a href="/ui/changes/{{id}}">{{id}}</a></td>
-              <td data-label="Status"><span class="badge {{status}}">{{status}}</span></td>
+              <td data-label="Status"><span class="badge {{status}}">{{statusLabel}}</span></td>
               <td data-label="Event">{{event}}</td>
               <td data-label="Artist">{{#documentId}}<a href="/ui/history?key={{documentId}}">{{documentId}}</a>{{/documentId}}</td>
               <td class="muted sequence" data-label="Sequence">{{sequence}}</td>
               <td class="num" data-label="Attempts">{{attempts}}</td>
               <td class="error-text" data-label="Last error">{{lastError}}</td>
-              <td data-label="Stored">{{#createdAt}}{{>time}}{{/createdAt}}</td>
+              <td class="when" data-label="Stored">{{#createdAt}}{{>time}}{{/createdAt}}</td>
             </tr>
             {{/rows}}
             </tbody>
@@ -214,10 +213,7 @@ enum ConsoleTemplates {
           {{/mayOperate}}
         {{#mayOperate}}</form>{{/mayOperate}}
         {{/hasRows}}
-        <nav class="pager" aria-label="Pages">
-          {{#firstLink}}<a href="{{firstLink}}">First page</a>{{/firstLink}}
-          {{#nextLink}}<a href="{{nextLink}}" rel="next">Next page</a>{{/nextLink}}
-        </nav>
+        {{>pager}}
         {{#mayOperate}}{{#hasFilterFields}}
         <section>
           <h2>Every change matching these filters</h2>
@@ -238,13 +234,13 @@ enum ConsoleTemplates {
         {{<layout}}{{$main}}
         <section>
           <dl class="facts">
-            <dt>Status</dt><dd><span class="badge {{status}}">{{status}}</span> after {{attempts}} attempts</dd>
+            <dt>Status</dt><dd><span class="badge {{status}}">{{statusLabel}}</span> after {{attemptsText}}</dd>
             <dt>Event</dt><dd>{{event}} · sequence {{sequence}}</dd>
             <dt>Artist</dt><dd>{{#documentId}}<a href="/ui/history?key={{documentId}}">{{documentId}}</a>{{/documentId}}</dd>
             {{#lastError}}<dt>Last error</dt><dd class="error-text">{{lastError}}</dd>{{/lastError}}
             <dt>Stored</dt><dd>{{#createdAt}}{{>time}}{{/createdAt}}</dd>
             <dt>Updated</dt><dd>{{#updatedAt}}{{>time}}{{/updatedAt}}</dd>
-            {{#messageId}}<dt>Message</dt><dd>{{messageId}}</dd>{{/messageId}}
+            {{#messageId}}<dt>Message</dt><dd><a href="{{messageLink}}">{{messageId}}</a></dd>{{/messageId}}
           </dl>
         </section>
         {{#mayOperate}}{{#hasCommands}}
@@ -263,14 +259,16 @@ enum ConsoleTemplates {
         <section>
           <h2>Old image, new image and live document</h2>
           {{#liveProblem}}<p class="problem">The live document could not be read: <span class="error-text">{{liveProblem}}</span></p>{{/liveProblem}}
-          <p class="muted">Rows marked <strong>changed</strong> differ between the old and the new image.</p>
+          <p class="muted">Between the old and the new image, fields marked <strong>+ added</strong> are new,
+            <strong>− removed</strong> are gone and <strong>~ changed</strong> have another value; nested fields
+            are indented under their field.</p>
           <div class="table-wrap">
           <table class="diff stack">
             <thead><tr><th>Field</th><th>Old image</th><th>New image</th><th>Live document</th></tr></thead>
             <tbody>
             {{#diff}}
-            <tr{{#changed}} class="changed"{{/changed}}>
-              <th scope="row">{{field}}{{#changed}} <span class="badge">changed</span>{{/changed}}</th>
+            <tr class="indent-{{indent}}{{#mark}} {{.}}{{/mark}}{{#nested}} nested{{/nested}}"{{#mark}} data-mark="{{.}}"{{/mark}} data-path="{{path}}">
+              <th scope="row"><span class="field" title="{{path}}">{{field}}</span>{{#mark}} <span class="mark {{.}}"><span aria-hidden="true">{{markSymbol}}</span> {{.}}</span>{{/mark}}</th>
               <td class="value" data-label="Old image">{{old}}</td><td class="value" data-label="New image">{{new}}</td>
               <td class="value" data-label="Live document">{{live}}</td>
             </tr>
@@ -286,8 +284,8 @@ enum ConsoleTemplates {
             <thead><tr><th>At</th><th>Action</th><th>Actor</th><th>Reason</th><th>Outcome</th><th>Response</th></tr></thead>
             <tbody>
             {{#actions}}
-            <tr><td data-label="At">{{#at}}{{>time}}{{/at}}</td><td data-label="Action"><span class="badge {{action}}">{{action}}</span></td>
-              <td data-label="Actor">{{actor}}</td><td data-label="Reason">{{reason}}</td><td data-label="Outcome">{{outcome}}</td>
+            <tr><td class="when" data-label="At">{{#at}}{{>time}}{{/at}}</td><td data-label="Action"><span class="badge {{action}}">{{actionLabel}}</span></td>
+              <td data-label="Actor">{{actor}}</td><td data-label="Reason">{{reason}}</td><td class="error-text" data-label="Outcome">{{outcome}}</td>
               <td data-label="Response">{{#response}}<details><summary>Response</summary><pre>{{response}}</pre></details>{{/response}}</td></tr>
             {{/actions}}
             </tbody>
@@ -321,8 +319,8 @@ enum ConsoleTemplates {
           <ol class="timeline">
             {{#timeline}}
             <li class="{{kind}}">{{#at}}{{>time}}{{/at}} —
-              {{#isChange}}<a href="/ui/changes/{{changeId}}">change {{changeId}}</a> {{event}} sequence {{sequence}} <span class="badge {{status}}">{{status}}</span>{{/isChange}}
-              {{^isChange}}<span class="badge {{action}}">{{action}}</span> of <a href="/ui/changes/{{changeId}}">change {{changeId}}</a> by {{actor}}{{#reason}} — reason: {{reason}}{{/reason}} — {{outcome}}{{/isChange}}
+              {{#isChange}}<a href="/ui/changes/{{changeId}}">change {{changeId}}</a> {{event}} sequence {{sequence}} <span class="badge {{status}}">{{statusLabel}}</span>{{/isChange}}
+              {{^isChange}}<span class="badge {{action}}">{{actionLabel}}</span> of <a href="/ui/changes/{{changeId}}">change {{changeId}}</a> by {{actor}}{{#reason}} — reason: {{reason}}{{/reason}} — {{outcome}}{{/isChange}}
             </li>
             {{/timeline}}
           </ol>
@@ -340,58 +338,34 @@ enum ConsoleTemplates {
             <label for="a-action">Kind
               <select id="a-action" name="action">
                 <option value="">any</option>
-                {{#kindOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/kindOptions}}
+                {{#kindOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kindOptions}}
               </select>
             </label>
             <label for="a-since">Since <input id="a-since" name="since" value="{{filter.since}}" placeholder="24h, 2026-11-24" size="14"></label>
             <label for="a-until">Until <input id="a-until" name="until" value="{{filter.until}}" size="14"></label>
+            <input type="hidden" name="order" value="{{order}}">
             <button type="submit">Show actions</button>
           </form>
           <p class="actions"><a href="{{csvLink}}" download>Export CSV</a> <a href="{{ndjsonLink}}" download>Export NDJSON</a></p>
         </section>
         {{^rows}}<p class="notice">No actions match.</p>{{/rows}}
         {{#hasRows}}
+        {{>listing}}
         <div class="table-wrap">
-        <table>
-          <thead><tr><th class="num">Id</th><th>At</th><th>Change</th><th>Kind</th><th>Actor</th><th>Reason</th><th>Outcome</th></tr></thead>
+        <table class="stack audit">
+          <thead><tr><th class="num">Id</th><th>At</th><th>Change or message</th><th>Kind</th><th>Actor</th><th>Reason</th><th>Outcome</th></tr></thead>
           <tbody>
           {{#rows}}
-          <tr><td class="num">{{id}}</td><td>{{#at}}{{>time}}{{/at}}</td>
-            <td>{{#changeId}}<a href="/ui/changes/{{changeId}}">{{changeId}}</a>{{/changeId}}{{^changeId}}{{messageId}}{{/changeId}}</td>
-            <td><span class="badge {{action}}">{{action}}</span></td><td class="actor">{{actor}}</td><td>{{reason}}</td><td>{{outcome}}</td></tr>
+          <tr><td class="num" data-label="Id">{{id}}</td><td class="when" data-label="At">{{#at}}{{>time}}{{/at}}</td>
+            <td data-label="Change or message">{{#changeId}}<a href="/ui/changes/{{changeId}}">change {{changeId}}</a>{{/changeId}}{{^changeId}}<a class="error-text" href="{{messageLink}}">{{messageId}}</a>{{/changeId}}</td>
+            <td data-label="Kind"><span class="badge {{action}}">{{actionLabel}}</span></td><td class="actor" data-label="Actor">{{actor}}</td>
+            <td data-label="Reason">{{reason}}</td><td class="error-text" data-label="Outcome">{{outcome}}</td></tr>
           {{/rows}}
           </tbody>
         </table>
         </div>
         {{/hasRows}}
-        <nav class="pager" aria-label="Pages">
-          {{#firstLink}}<a href="{{firstLink}}">First page</a>{{/firstLink}}
-          {{#nextLink}}<a href="{{nextLink}}" rel="next">Next page</a>{{/nextLink}}
-        </nav>
-        {{/main}}{{/layout}}
-        """#
-
-    static let quarantined = #"""
-        {{<layout}}{{$main}}
-        <p>Messages nobody could read, stored raw. Bodies are shown as text; long ones are folded.</p>
-        {{^rows}}<p class="notice">No quarantined messages.</p>{{/rows}}
-        {{#rows}}
-        <section class="message">
-          <h2>Message {{messageId}}</h2>
-          <dl class="facts">
-            <dt>Reason</dt><dd class="error-text">{{reason}}</dd>
-            <dt>Received</dt><dd>{{#receivedAt}}{{>time}}{{/receivedAt}}, {{receiveCount}} times</dd>
-            {{#correlationId}}<dt>Correlation id</dt><dd>{{correlationId}}</dd>{{/correlationId}}
-          </dl>
-          {{^folded}}<pre class="body">{{body}}</pre>{{/folded}}
-          {{#folded}}<pre class="body">{{head}}…</pre>
-          <details><summary>Show the whole body ({{length}} characters)</summary><pre class="body">{{body}}</pre></details>{{/folded}}
-        </section>
-        {{/rows}}
-        <nav class="pager" aria-label="Pages">
-          {{#firstLink}}<a href="{{firstLink}}">First page</a>{{/firstLink}}
-          {{#nextLink}}<a href="{{nextLink}}" rel="next">Next page</a>{{/nextLink}}
-        </nav>
+        {{>pager}}
         {{/main}}{{/layout}}
         """#
 
@@ -399,7 +373,7 @@ enum ConsoleTemplates {
         {{<layout}}{{$main}}
         <section>
           <p class="lead" data-preview-count="{{willAct}}"><strong>This will {{verb}} {{willActText}}.</strong> Nothing has been changed yet.</p>
-          {{#hasOtherOutcomes}}<p>Of the {{totalText}} chosen: {{#otherOutcomes}}<span class="badge {{outcome}}">{{outcome}} {{count}}</span> {{/otherOutcomes}}</p>{{/hasOtherOutcomes}}
+          {{#hasOtherOutcomes}}<p>Of the {{totalText}} chosen: {{#otherOutcomes}}<span class="badge {{outcome}}">{{label}} {{count}}</span> {{/otherOutcomes}}</p>{{/hasOtherOutcomes}}
           {{#hasConflicts}}
           <div class="problem" role="alert">
             <p><strong>{{conflictsText}} would conflict:</strong> search no longer shows what the change wrote.</p>
@@ -423,9 +397,9 @@ enum ConsoleTemplates {
         <section>
           <h2>What each change would do</h2>
           <div class="table-wrap">
-          <table>
+          <table class="stack results">
             <thead><tr><th class="num">Change</th><th>Would be</th><th>Status now</th><th>Why</th></tr></thead>
-            <tbody>{{#results}}<tr><td class="num"><a href="/ui/changes/{{id}}">{{id}}</a></td><td><span class="badge {{outcome}}">{{outcome}}</span></td><td>{{status}}</td><td>{{message}}</td></tr>{{/results}}</tbody>
+            <tbody>{{#results}}{{>resultRow}}{{/results}}</tbody>
           </table>
           </div>
           {{#moreResults}}<p class="muted">The first {{shown}} results are listed.</p>{{/moreResults}}
@@ -458,21 +432,21 @@ enum ConsoleTemplates {
           <p>{{verbTitle}} started by <strong>{{actor}}</strong> at {{#startedAt}}{{>time}}{{/startedAt}}.</p>
           {{^finished}}
           <div data-progress-url="/ui/jobs/{{id}}/progress" role="status" aria-live="polite">
-            <p data-progress-text>{{done}} of {{expected}} changes done</p>
+            <p data-progress-text>{{done}} of {{expectedText}} done</p>
             <progress max="{{expected}}" value="{{done}}">{{done}} of {{expected}}</progress>
             <p class="muted">This page refreshes until the work is done; <a href="/ui/jobs/{{id}}">reload</a> by hand without JavaScript.</p>
           </div>
           {{/finished}}
-          {{#finished}}<p class="notice" role="status" data-job-finished>Done: {{done}} changes. {{#counts}}<span class="badge {{outcome}}">{{outcome}} {{count}}</span> {{/counts}}</p>{{/finished}}
+          {{#finished}}<p class="notice" role="status" data-job-finished>Done: {{doneText}}. {{#counts}}<span class="badge {{outcome}}">{{label}} {{count}}</span> {{/counts}}</p>{{/finished}}
           {{#failure}}<p class="problem" role="alert">Stopped part-way: <span class="error-text">{{failure}}</span></p>{{/failure}}
         </section>
         {{#hasResults}}
         <section>
           <h2>Results</h2>
           <div class="table-wrap">
-          <table>
+          <table class="stack results">
             <thead><tr><th class="num">Change</th><th>Outcome</th><th>Status now</th><th>Message</th></tr></thead>
-            <tbody>{{#results}}<tr><td class="num"><a href="/ui/changes/{{id}}">{{id}}</a></td><td><span class="badge {{outcome}}">{{outcome}}</span></td><td>{{status}}</td><td>{{message}}</td></tr>{{/results}}</tbody>
+            <tbody>{{#results}}{{>resultRow}}{{/results}}</tbody>
           </table>
           </div>
         </section>

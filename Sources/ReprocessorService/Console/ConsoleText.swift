@@ -1,3 +1,4 @@
+import Foundation
 import Reprocessor
 import StreamModel
 
@@ -40,6 +41,35 @@ enum ConsoleText {
         case .segments: "The number of segments"
         case .dryRun: "Dry run"
         }
+    }
+
+    /// `1 message`, `1,284 actions`: `count` and `noun`, plural with an `s` unless it is one.
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(number(count)) \(noun)\(count == 1 ? "" : "s")"
+    }
+
+    /// A status, outcome or action kind as people say it: `would_retry` → `Would retry`,
+    /// `rolled_back` → `Rolled back`.
+    static func label(_ name: String) -> String {
+        if let special = specialLabels[name] { return special }
+        let words = name.replacingOccurrences(of: "_", with: " ")
+        return words.prefix(1).uppercased() + words.dropFirst()
+    }
+
+    /// Labels that are not the name in words.
+    static let specialLabels = [
+        "unavailable": "Search unavailable", "reingested": "Re-ingested",
+        "would_reingest": "Would re-ingest",
+    ]
+
+    /// A per-change result's message without what its outcome's badge already says:
+    /// `would be conflict: conflict: search shows …` → `search shows …`.
+    static func resultMessage(_ message: String, outcome: String) -> String {
+        var text = Substring(message)
+        for prefix in ["would be \(outcome): ", "\(outcome): "] where text.hasPrefix(prefix) {
+            text = text.dropFirst(prefix.count)
+        }
+        return String(text)
     }
 
     /// What a button says the command does: `retry`, `skip`, `roll back`, `resync`.

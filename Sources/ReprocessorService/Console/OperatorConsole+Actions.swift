@@ -82,10 +82,15 @@ extension OperatorConsole {
             "willActText": ConsoleText.changes(willAct),
             "totalText": ConsoleText.changes(total),
             "otherOutcomes": counts.filter { !acting.contains($0.key) }.sorted { $0.key.rawValue < $1.key.rawValue }.map {
-                ["outcome": $0.key.rawValue, "count": ConsoleText.number($0.value)]
+                [
+                    "outcome": $0.key.rawValue, "label": ConsoleText.label($0.key.rawValue),
+                    "count": ConsoleText.number($0.value),
+                ]
             },
             "hasOtherOutcomes": counts.contains { !acting.contains($0.key) },
-            "conflicts": conflicts.map { ["id": String($0.id), "message": $0.message] },
+            "conflicts": conflicts.map {
+                ["id": String($0.id), "message": ConsoleText.resultMessage($0.message, outcome: $0.outcome.rawValue)]
+            },
             "hasConflicts": !conflicts.isEmpty, "conflictsText": ConsoleText.changes(conflictCount),
             "offerForce": command == .rollback && conflictCount > 0,
             "forceLabel": "Roll back \(ConsoleText.changes(willAct + conflictCount)) anyway (force)",
@@ -134,8 +139,9 @@ extension OperatorConsole {
             "id": job.id, "verbTitle": verbTitle, "actor": job.actor,
             "startedAt": ConsoleTime.view(job.startedAt, now: Date()), "finished": job.finished,
             "done": job.done, "expected": max(job.expected, job.done), "failure": job.failure as Any,
+            "doneText": ConsoleText.changes(job.done), "expectedText": ConsoleText.changes(max(job.expected, job.done)),
             "counts": job.counts.sorted { $0.key.rawValue < $1.key.rawValue }.map {
-                ["outcome": $0.key.rawValue, "count": ConsoleText.number($0.value)]
+                ["outcome": $0.key.rawValue, "label": ConsoleText.label($0.key.rawValue), "count": ConsoleText.number($0.value)]
             },
             "results": job.results.map(Self.resultRow), "hasResults": !job.results.isEmpty,
         ]
@@ -162,8 +168,10 @@ extension OperatorConsole {
 
     static func resultRow(_ result: OperationResult) -> [String: Any] {
         [
-            "id": String(result.id), "outcome": result.outcome.rawValue, "status": result.status?.rawValue ?? "",
-            "message": result.message,
+            "id": String(result.id), "outcome": result.outcome.rawValue,
+            "outcomeLabel": ConsoleText.label(result.outcome.rawValue),
+            "status": result.status?.rawValue ?? "", "statusLabel": result.status.map { ConsoleText.label($0.rawValue) } ?? "",
+            "message": ConsoleText.resultMessage(result.message, outcome: result.outcome.rawValue),
         ]
     }
 }

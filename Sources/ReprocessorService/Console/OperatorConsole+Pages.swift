@@ -17,6 +17,13 @@ extension OperatorConsole {
     /// time left before their stream's retention, freshness (sent → applied), streams that cannot
     /// be described, the latest reconcile.
     func overview(_ request: Request, _ session: ConsoleSession) async throws -> Response {
+        let query = try QueryInput(request, allowed: ["refresh"])
+        let refresh: Int
+        do {
+            refresh = try OperatorInput.overviewRefresh.parse(query.string("refresh"), field: "refresh")
+        } catch {
+            throw ServiceError(error)
+        }
         let now = Date()
         let (stats, recentLags) = try await queries.stats()
         let attention: Set<ChangeStatus> = [.failed, .parked, .expired]
@@ -24,7 +31,7 @@ extension OperatorConsole {
             "counts": ChangeStatus.allCases.map { status -> [String: Any] in
                 let count = stats.changes[status] ?? 0
                 return [
-                    "status": status.rawValue, "count": ConsoleText.number(count),
+                    "status": status.rawValue, "label": ConsoleText.label(status.rawValue), "count": ConsoleText.number(count),
                     "link": "/ui/changes?status=\(status.rawValue)", "attention": count > 0 && attention.contains(status),
                 ]
             },
@@ -68,9 +75,19 @@ extension OperatorConsole {
         switch await queueDepth() {
         case .success(let depth):
             values["depth"] = ["visible": ConsoleText.number(depth.visible), "inFlight": ConsoleText.number(depth.inFlight)]
+            depthHistory.record(depth.visible, at: now)
         case .failure(let problem):
             values["depthProblem"] = problem.description
         }
+        let hourly = try await auditLog.hourlyActionCounts(
+            [.applied, .failed, .parked], hours: ConsoleChart.hours, end: now)
+        let zero = Array(repeating: 0, count: ConsoleChart.hours)
+        let failures = zip(hourly[.failed] ?? zero, hourly[.parked] ?? zero).map { $0 + $1 }
+        values["activity"] = ConsoleChart.activity(failures: failures, applies: hourly[.applied] ?? zero, end: now)
+        values["depthChart"] = ConsoleChart.depth(depthHistory.all, end: now)
+        values["refreshSeconds"] = String(refresh)
+        values["generatedMillis"] = String(Int64(now.timeIntervalSince1970 * 1000))
+        values["generatedAt"] = ConsoleTime.utc(now)
         return render("overview", values, title: "Overview", session: session, section: "/ui")
     }
 
@@ -126,7 +143,10 @@ extension OperatorConsole {
                 "documentsText": "\(ConsoleText.number(group.documents)) document\(group.documents == 1 ? "" : "s")",
                 "firstSeen": ConsoleTime.view(group.firstSeen, now: now), "lastSeen": ConsoleTime.view(group.lastSeen, now: now),
                 "statuses": group.statuses.sorted { $0.key.rawValue < $1.key.rawValue }.map {
-                    ["status": $0.key.rawValue, "count": ConsoleText.number($0.value)]
+                    [
+                        "status": $0.key.rawValue, "label": ConsoleText.label($0.key.rawValue),
+                        "count": ConsoleText.number($0.value),
+                    ]
                 },
                 "statusNames": statuses, "listLink": "/ui/changes?" + ConsoleText.query(listQuery),
             ]
@@ -139,41 +159,45 @@ extension OperatorConsole {
     /// `GET /ui/changes`: the `list` filters in the URL, a page at a time, with the selected
     /// changes (or every matching one) offered to the actions.
     func changes(_ request: Request, _ session: ConsoleSession) async throws -> Response {
-        let query = try QueryInput(request, allowed: FilterInput.names.union(["cursor"]))
+        let query = try QueryInput(request, allowed: FilterInput.names.union(ConsolePaging.names))
         let filter = try FilterInput.filter(query)
+        let paging = try ConsolePaging(query, pageSize: AuditQueries.changesPage)
         let now = Date()
-        let page = try await queries.changes(filter, cursor: query.string("cursor"), limit: nil)
+        let page = try await queries.changes(
+            filter, cursor: paging.cursor, limit: paging.limit, newestFirst: paging.newestFirst)
+        let total = try await queries.changeCount(filter)
         let rows = page.rows.map { change -> [String: Any] in
             [
-                "id": String(change.id), "status": change.status.rawValue, "event": change.eventName?.rawValue ?? "",
-                "documentId": change.documentID as Any, "sequence": change.sequenceNumber.digits,
-                "attempts": String(change.attempts), "lastError": ConsoleText.clip(change.lastError, 160),
-                "createdAt": ConsoleTime.view(change.createdAt, now: now),
+                "id": String(change.id), "status": change.status.rawValue,
+                "statusLabel": ConsoleText.label(change.status.rawValue),
+                "event": change.eventName?.rawValue ?? "", "documentId": change.documentID as Any,
+                "sequence": change.sequenceNumber.digits, "attempts": String(change.attempts),
+                "lastError": ConsoleText.clip(change.lastError, 160), "createdAt": ConsoleTime.view(change.createdAt, now: now),
             ]
         }
-        let parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }.filter {
-            $0.0 != "cursor" && !$0.1.isEmpty
-        }
-        let filterFields = parameters.map { ["name": "f_" + $0.0, "value": $0.1] }
+        let filters = ConsolePaging.filters(of: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+        let filterFields = filters.map { ["name": "f_" + $0.0, "value": $0.1] }
         let statuses = Set(query.list("status"))
         let event = query.string("event")?.uppercased()
         var values: [String: Any] = [
             "rows": rows, "hasRows": !rows.isEmpty,
-            "pageText": "\(ConsoleText.changes(rows.count)) on this page" + (page.next == nil ? "" : "; more on the next"),
             "filter": [
                 "key": query.string("key") ?? "", "since": query.string("since") ?? "", "until": query.string("until") ?? "",
                 "error": query.string("error") ?? "",
             ],
-            "statusOptions": ChangeStatus.allCases.map { ["value": $0.rawValue, "selected": statuses.contains($0.rawValue)] },
+            "statusOptions": ChangeStatus.allCases.map {
+                ["value": $0.rawValue, "label": ConsoleText.label($0.rawValue), "selected": statuses.contains($0.rawValue)]
+            },
             "eventOptions": EventName.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == event] },
             "errorEquals": query.string("errorEquals") as Any, "group": filter.errorGroup as Any,
             "filterFields": filterFields, "hasFilterFields": !filterFields.isEmpty,
             "commands": OperatorActions.Command.allCases.map { ["command": $0.rawValue, "verb": ConsoleText.verb($0)] },
+            "order": paging.newestFirst ? "newest" : "oldest",
         ]
-        if let next = page.next {
-            values["nextLink"] = "/ui/changes?" + ConsoleText.query(parameters + [("cursor", next)])
-        }
-        if query.string("cursor") != nil { values["firstLink"] = "/ui/changes?" + ConsoleText.query(parameters) }
+        values.merge(
+            paging.values(
+                path: "/ui/changes", filters: filters, rows: rows.count, total: total, next: page.next, noun: ConsoleText.changes)
+        ) { _, new in new }
         return render("changes", values, title: "Changes", session: session, section: "/ui/changes")
     }
 
@@ -200,25 +224,21 @@ extension OperatorConsole {
                 liveProblem = String(describing: error)
             }
         }
-        let changed = Set(SyncTransform.changedFields(old: change.oldImage, new: change.newImage))
-        let fields = Set(old.keys).union(new.keys).union(live.keys).sorted()
-        let diff = fields.map { field -> [String: Any] in
-            [
-                "field": field, "changed": changed.contains(field), "old": ConsoleText.value(old[field]),
-                "new": ConsoleText.value(new[field]), "live": ConsoleText.value(live[field]),
-            ]
-        }
+        let diff = ConsoleDiff.rows(old: old, new: new, live: live)
         let commands = OperatorActions.Command.allCases.filter { $0.applies(to: change.status) }
         let values: [String: Any] = [
-            "id": String(change.id), "status": change.status.rawValue, "attempts": String(change.attempts),
+            "id": String(change.id), "status": change.status.rawValue, "statusLabel": ConsoleText.label(change.status.rawValue),
+            "attemptsText": ConsoleText.counted(change.attempts, "attempt"),
             "event": change.eventName?.rawValue ?? "no event", "sequence": change.sequenceNumber.digits,
             "documentId": change.documentID as Any, "lastError": change.lastError as Any,
             "messageId": change.messageID as Any,
+            "messageLink": "/ui/search?" + ConsoleText.query([("q", change.messageID ?? "")]),
             "createdAt": ConsoleTime.view(change.createdAt, now: now), "updatedAt": ConsoleTime.view(change.updatedAt, now: now),
             "diff": diff, "liveProblem": liveProblem as Any,
             "actions": actions.map { action -> [String: Any] in
                 [
-                    "at": ConsoleTime.view(action.at, now: now), "action": action.action.rawValue, "actor": action.actor,
+                    "at": ConsoleTime.view(action.at, now: now), "action": action.action.rawValue,
+                    "actionLabel": ConsoleText.label(action.action.rawValue), "actor": action.actor,
                     "reason": action.reason ?? "", "outcome": action.outcome, "response": action.response as Any,
                 ]
             },
@@ -251,6 +271,7 @@ extension OperatorConsole {
                         "kind": "change", "isChange": true, "at": ConsoleTime.view(change.createdAt, now: now),
                         "changeId": String(change.id), "event": change.eventName?.rawValue ?? "",
                         "sequence": change.sequenceNumber.digits, "status": change.status.rawValue,
+                        "statusLabel": ConsoleText.label(change.status.rawValue),
                     ]
                 )
             }
@@ -260,6 +281,7 @@ extension OperatorConsole {
                     [
                         "kind": "action", "isChange": false, "at": ConsoleTime.view(action.at, now: now),
                         "changeId": action.changeID.map(String.init) ?? "", "action": action.action.rawValue,
+                        "actionLabel": ConsoleText.label(action.action.rawValue),
                         "actor": action.actor, "reason": action.reason as Any, "outcome": action.outcome,
                     ]
                 )
@@ -292,33 +314,41 @@ extension OperatorConsole {
 
     /// `GET /ui/audit`: actions by actor, kind and time, a page at a time, with export links.
     func audit(_ request: Request, _ session: ConsoleSession) async throws -> Response {
-        let query = try QueryInput(request, allowed: FilterInput.actionNames.union(["cursor"]))
+        let query = try QueryInput(request, allowed: FilterInput.actionNames.union(ConsolePaging.names))
         let filter = try FilterInput.actionFilter(query)
+        let paging = try ConsolePaging(query, pageSize: AuditQueries.actionsScreenPage)
         let now = Date()
-        let page = try await queries.actions(filter, cursor: query.string("cursor"), limit: 50)
-        let parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }.filter {
-            $0.0 != "cursor" && !$0.1.isEmpty
-        }
+        let page = try await queries.actions(
+            filter, cursor: paging.cursor, limit: paging.limit, newestFirst: paging.newestFirst)
+        let total = try await queries.actionCount(filter)
+        let filters = ConsolePaging.filters(of: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
         let kind = query.string("action")
         var values: [String: Any] = [
             "rows": page.rows.map { action -> [String: Any] in
                 [
                     "id": String(action.id), "at": ConsoleTime.view(action.at, now: now),
                     "changeId": action.changeID.map(String.init) as Any, "messageId": action.messageID ?? "",
-                    "action": action.action.rawValue, "actor": action.actor, "reason": action.reason ?? "",
-                    "outcome": action.outcome,
+                    "messageLink": "/ui/search?" + ConsoleText.query([("q", action.messageID ?? "")]),
+                    "action": action.action.rawValue, "actionLabel": ConsoleText.label(action.action.rawValue),
+                    "actor": action.actor, "reason": action.reason ?? "", "outcome": action.outcome,
                 ]
             },
             "hasRows": !page.rows.isEmpty,
             "filter": [
                 "actor": query.string("actor") ?? "", "since": query.string("since") ?? "", "until": query.string("until") ?? "",
             ],
-            "kindOptions": ActionKind.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == kind] },
-            "csvLink": "/ui/audit/export?" + ConsoleText.query(parameters + [("format", "csv")]),
-            "ndjsonLink": "/ui/audit/export?" + ConsoleText.query(parameters + [("format", "ndjson")]),
+            "kindOptions": ActionKind.allCases.map {
+                ["value": $0.rawValue, "label": ConsoleText.label($0.rawValue), "selected": $0.rawValue == kind]
+            },
+            "csvLink": "/ui/audit/export?" + ConsoleText.query(filters + [("format", "csv")]),
+            "ndjsonLink": "/ui/audit/export?" + ConsoleText.query(filters + [("format", "ndjson")]),
+            "order": paging.newestFirst ? "newest" : "oldest",
         ]
-        if let next = page.next { values["nextLink"] = "/ui/audit?" + ConsoleText.query(parameters + [("cursor", next)]) }
-        if query.string("cursor") != nil { values["firstLink"] = "/ui/audit?" + ConsoleText.query(parameters) }
+        values.merge(
+            paging.values(
+                path: "/ui/audit", filters: filters, rows: page.rows.count, total: total, next: page.next,
+                noun: { ConsoleText.counted($0, "action") })
+        ) { _, new in new }
         return render("audit", values, title: "Audit log", session: session, section: "/ui/audit")
     }
 
@@ -327,32 +357,5 @@ extension OperatorConsole {
         let query = try QueryInput(request, allowed: FilterInput.actionNames.union(["format"]))
         let format = try FilterInput.exportFormat(query)
         return OperatorAPI.export(try FilterInput.actionFilter(query), format: format, queries: queries, logger: logger)
-    }
-
-    // MARK: quarantined
-
-    /// Characters of a body shown before the rest is folded away.
-    static let foldedBodyCharacters = 600
-
-    /// `GET /ui/quarantined`: quarantined messages with their reasons; bodies as text, long ones folded.
-    func quarantined(_ request: Request, _ session: ConsoleSession) async throws -> Response {
-        let query = try QueryInput(request, allowed: ["cursor"])
-        let now = Date()
-        let page = try await queries.quarantined(cursor: query.string("cursor"), limit: 20)
-        var values: [String: Any] = [
-            "rows": page.rows.map { message -> [String: Any] in
-                let folded = message.body.count > Self.foldedBodyCharacters
-                return [
-                    "messageId": message.messageID, "reason": message.quarantineReason ?? "not readable",
-                    "receivedAt": ConsoleTime.view(message.receivedAt, now: now),
-                    "receiveCount": String(message.receiveCount), "correlationId": message.correlationID as Any,
-                    "body": message.body, "folded": folded, "head": String(message.body.prefix(Self.foldedBodyCharacters)),
-                    "length": ConsoleText.number(message.body.count),
-                ]
-            }
-        ]
-        if let next = page.next { values["nextLink"] = "/ui/quarantined?" + ConsoleText.query([("cursor", next)]) }
-        if query.string("cursor") != nil { values["firstLink"] = "/ui/quarantined" }
-        return render("quarantined", values, title: "Quarantined messages", session: session, section: "/ui/quarantined")
     }
 }

@@ -28,6 +28,8 @@ struct OperatorConsole: Sendable {
     /// background action until it finishes.
     let expensive: ExpensiveRequests
     let jobs: ConsoleJobs
+    /// The queue depths the overview read, for its chart (in memory only).
+    let depthHistory = QueueDepthHistory()
     let library: MustacheLibrary
 
     /// Compiles the templates.
@@ -75,10 +77,13 @@ struct OperatorConsole: Sendable {
         page(routes, RouteTable.auditPage) { request, _, session in try await audit(request, session) }
         page(routes, RouteTable.auditExportPage) { request, _, _ in try await exportAudit(request) }
         page(routes, RouteTable.quarantinedPage) { request, _, session in try await quarantined(request, session) }
+        page(routes, RouteTable.searchPage) { request, _, session in try await search(request, session) }
         page(routes, RouteTable.jobPage) { request, context, session in try job(request, context, session) }
         page(routes, RouteTable.jobProgress) { request, context, _ in try jobProgress(request, context) }
         post(routes, RouteTable.preview) { request, _, session, form in try await preview(request, session, form) }
         post(routes, RouteTable.run) { request, _, session, form in try run(request, session, form) }
+        post(routes, RouteTable.quarantinePreview) { _, _, session, form in try await previewQuarantined(session, form) }
+        post(routes, RouteTable.quarantineRun) { _, _, session, form in try await runQuarantined(session, form) }
     }
 
     // MARK: route plumbing
