@@ -99,7 +99,7 @@ struct InProcessInputTests {
                 (#"{}"#, "\"ids\""), (#"{"ids": [], "reason": "r"}"#, "\"ids\""),
                 (#"{"ids": [], "filter": {"status": ["parked"]}}"#, "\"ids\""),
                 (#"{"ids": [1], "filter": {"status": ["parked"]}}"#, "\"filter\""),
-                (#"{"ids": [1], "force": true}"#, "\"force\""),
+                (#"{"ids": [1], "force": true}"#, "\"force\""), (#"{"ids": [1], "reason": " "}"#, "\"reason\""),
             ] {
                 let answer = try await Self.send(client, .post, "/v1/changes/retry", token: Self.operator_, body: body)
                 #expect(answer.status == 400, "\(body): \(answer)")

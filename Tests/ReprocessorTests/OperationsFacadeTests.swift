@@ -34,7 +34,9 @@ struct OperationsFacadeTests {
             #expect(Self.refused(OperatorRequest(ids: [1], actor: "a", reason: reason, ratePerSecond: 0), command) == .rate)
             #expect(Self.refused(OperatorRequest(ids: [1], actor: "a", reason: reason, ratePerSecond: 10_000), command) == nil)
             let blank = Self.refused(OperatorRequest(ids: [1], actor: "a", reason: " \t"), command)
-            #expect(blank == (command.requiresReason ? .reason : nil), "\(command): a blank reason")
+            #expect(blank == .reason, "\(command): a blank reason is refused, needed or not")
+            let none = Self.refused(OperatorRequest(ids: [1], actor: "a"), command)
+            #expect(none == (command.requiresReason ? .reason : nil), "\(command): no reason")
             let forced = Self.refused(OperatorRequest(ids: [1], actor: "a", reason: reason, force: true), command)
             #expect(forced == (command == .rollback ? nil : .force), "\(command): force")
         }
@@ -52,6 +54,7 @@ struct OperationsFacadeTests {
             }
         }
         #expect(field(ReconcileRequest(actor: "a")) == nil, "a dry run needs nothing")
+        #expect(field(ReconcileRequest(actor: "a", reason: "")) == .reason, "but a reason given says something")
         #expect(field(ReconcileRequest(repair: true, actor: "a")) == .reason)
         #expect(field(ReconcileRequest(repair: true, actor: "a", reason: "  ")) == .reason)
         #expect(field(ReconcileRequest(repair: true, actor: "a", reason: "why", ratePerSecond: 5)) == nil)

@@ -24,6 +24,6 @@ public struct BatchRequest: Sendable, Hashable {
         } catch {
             throw RequestError(.ids, error)
         }
-        if reason.allSatisfy(\.isWhitespace) { throw RequestError(.reason, "is required: it is recorded with every batch") }
+        try RequestError.checkReason(reason, required: "to skip or reopen a batch: it is recorded with every batch")
     }
 }

@@ -51,9 +51,8 @@ extension OperatorRequest {
         if !ids.isEmpty && filter != nil {
             throw RequestError(.filter, "cannot go with change ids: give one or the other")
         }
-        if command.requiresReason, (reason ?? "").allSatisfy(\.isWhitespace) {
-            throw RequestError(.reason, "is required for \(command.rawValue): it is recorded with every change")
-        }
+        try RequestError.checkReason(
+            reason, required: command.requiresReason ? "for \(command.rawValue): it is recorded with every change" : nil)
         if force && command != .rollback {
             throw RequestError(.force, "applies to rollback only")
         }

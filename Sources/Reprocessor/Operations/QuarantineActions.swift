@@ -27,9 +27,8 @@ public struct QuarantineActions: Sendable {
     /// Checks the rule of a request for every front end: a delete needs a reason, dry run or not.
     /// - Throws: ``RequestError`` naming the field.
     public static func validate(_ command: Command, reason: String?) throws(RequestError) {
-        if command.requiresReason, (reason ?? "").allSatisfy(\.isWhitespace) {
-            throw RequestError(.reason, "is required to \(command.rawValue): it is recorded with the action")
-        }
+        try RequestError.checkReason(
+            reason, required: command.requiresReason ? "to \(command.rawValue): it is recorded with the action" : nil)
     }
 
     /// The two commands.

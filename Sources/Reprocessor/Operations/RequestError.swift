@@ -53,4 +53,16 @@ public struct RequestError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The one line with the field's `/v1` name in quotes: `"reason" is required for skip and rollback`.
     public var description: String { message(naming: { "\"\($0.rawValue)\"" }) }
+
+    /// The rule every request's reason follows: present and not blank where it is required,
+    /// and never blank when given (a reason is recorded; an empty one says nothing).
+    /// - Parameters:
+    ///   - reason: The reason given, if any.
+    ///   - required: What follows "is required" when the request needs one (`for skip: …`), else nil.
+    /// - Throws: ``RequestError`` naming `reason`.
+    static func checkReason(_ reason: String?, required: String?) throws(RequestError) {
+        let blank = reason.map { $0.allSatisfy(\.isWhitespace) }
+        if let required, blank ?? true { throw RequestError(.reason, "is required \(required)") }
+        if blank == true { throw RequestError(.reason, "is blank: say why, or leave it out") }
+    }
 }

@@ -51,9 +51,8 @@ public struct ReconcileRequest: Sendable, Hashable {
         } catch {
             throw RequestError(.segments, error)
         }
-        if repair, (reason ?? "").allSatisfy(\.isWhitespace) {
-            throw RequestError(.reason, "is required to repair: it is recorded on the run and every repair")
-        }
+        try RequestError.checkReason(
+            reason, required: repair ? "to repair: it is recorded on the run and every repair" : nil)
         guard let ratePerSecond else { return }
         guard repair else { throw RequestError(.rate, "applies to a repair only: a dry run writes nothing to pace") }
         do {
