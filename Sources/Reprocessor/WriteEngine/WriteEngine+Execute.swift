@@ -134,12 +134,38 @@ extension WriteEngine {
                 }
                 break
             }
-            if number > 1 { try? await Task.sleep(for: .milliseconds(100 << number)) }
+            if number > 1 {
+                await sleep(.milliseconds(100 << number))
+                pending = try await unmoved(pending, into: &execution)
+            }
             pending = try await round(
                 pending, number: number, context: context, dryRun: dryRun, readsFinished: readsFinished, claims: claims,
                 beforeWriting: beforeWriting, into: &execution)
         }
         return execution
+    }
+
+    /// The works of `pending` none of whose changes another process moved since they were read;
+    /// a moved change is a `conflict` (its work is not decided again on stale facts: found by the
+    /// simulation, seed 174, where a retry's second round wrote a change an operator had just
+    /// rolled back). The unmoved changes of a dropped work stay as they are, for the next pass.
+    private func unmoved(_ pending: [DocumentWork], into execution: inout Execution) async throws -> [DocumentWork] {
+        var kept: [DocumentWork] = []
+        for work in pending {
+            var moved = false
+            for change in work.changes {
+                let current = try await auditLog.change(id: change.id)
+                guard current?.status != change.status else { continue }
+                moved = true
+                execution.results[change.id] = OperationResult(
+                    id: change.id, outcome: current == nil ? .notFound : .conflict, status: current?.status,
+                    message:
+                        "another process moved the change first (now \(current?.status.rawValue ?? "gone")); nothing written for it here"
+                )
+            }
+            if !moved { kept.append(work) }
+        }
+        return kept
     }
 
     /// Where a round's time went, logged at debug level: each phase in milliseconds.

@@ -1,0 +1,124 @@
+import AuditLog
+import Foundation
+import StreamModel
+import Synchronization
+
+/// The invariants checked at quiescence (DESIGN §5). "Search never goes back in time" is checked
+/// as each write lands (``SimWorld/checkForward(_:_:)``), and "a filter never reopens a closed
+/// decision" as each filtered operator command reports.
+extension Simulation {
+    func checkAtQuiescence() async throws {
+        var changes: [ChangeRecord] = []
+        var after: String?
+        repeat {
+            let page = try await auditLog.listChanges(ChangeFilter(), after: after, limit: 1000)
+            changes += page.rows
+            after = page.next
+        } while after != nil
+        var actions: [ActionRecord] = []
+        after = nil
+        repeat {
+            let page = try await auditLog.listActions(ActionFilter(), after: after, limit: 1000)
+            actions += page.rows
+            after = page.next
+        } while after != nil
+        let byID = Dictionary(uniqueKeysWithValues: changes.map { ($0.id, $0) })
+        let landed = world.state.withLock { $0.landed }
+        let (index, records) = (world.state.withLock { $0.index }, stream.withLock { $0.records })
+
+        // Nothing lost: every stream record stored and settled; a superseded change has a newer one.
+        let stored = Set(changes.map(\.sequenceNumber))
+        for record in records where !stored.contains(record.sequenceNumber) {
+            world.violate("stream record \(record.sequenceNumber.digits) was never stored")
+        }
+        for change in changes {
+            if [.pending, .failed, .parked].contains(change.status) {
+                world.violate("change \(change.id) (sequence \(change.sequenceNumber.digits)) is still \(change.status.rawValue)")
+            }
+            if change.status == .superseded,
+                !changes.contains(where: { $0.documentID == change.documentID && $0.sequenceNumber > change.sequenceNumber })
+            {
+                world.violate("change \(change.id) is superseded, but nothing newer of its document exists")
+            }
+        }
+
+        // After a clean pass every touched document equals the table's item (unless an operator
+        // skipped or rolled back one of its changes).
+        let documents = Set(changes.compactMap(\.documentID))
+        for id in documents.sorted() {
+            let own = changes.filter { $0.documentID == id }
+            if own.contains(where: { [.skipped, .rolledBack].contains($0.status) }) { continue }
+            let expected = world.item(id).map { SimWorld.content(world.document(for: $0)) }
+            let actual = index[id].map { SimWorld.content($0.source) }
+            if expected != actual {
+                world.violate(
+                    "document \(id) after a clean pass: search has \(actual?.serialized ?? "nothing"), the table \(expected?.serialized ?? "nothing")"
+                )
+            }
+        }
+
+        // Every write to search has exactly one recorded action carrying search's answer.
+        var recorded: [String: [Int64?]] = [:]
+        var described: [String: [String]] = [:]
+        for action in actions {
+            guard let changeID = action.changeID, let response = action.response,
+                let json = try? JSONValue(parsing: response), json["written"] != nil,
+                // search's answer, or the document found by a re-read or a recovery: a write was made
+                json["status"] != nil || json["recovered"] != nil,
+                let documentID = byID[changeID]?.documentID
+            else { continue }
+            let seqNo = json["seqNo"]?.numberText.flatMap { Int64($0) }
+            recorded[documentID, default: []].append(seqNo)
+            described[documentID, default: []].append(
+                "\(action.action.rawValue) of change \(changeID) by \(action.actor) at \(seqNo.map { String($0) } ?? "?")")
+        }
+        for id in Set(landed.map(\.documentID)).union(recorded.keys).sorted() {
+            let writes = landed.filter { $0.documentID == id }
+            let answers = recorded[id] ?? []
+            let named = answers.compactMap { $0 }
+            // A delete found absent (after a 409, or by a recovery) names no `_seq_no`: it stands
+            // for a landed delete no action names. Search's absence cannot tell whose delete it
+            // was, so one more such action than unnamed deletes is the known limit of
+            // docs/simulation.md, not counted here; a write with no action at all is.
+            let unnamedActions = answers.count - named.count
+            let unnamedWrites = writes.filter { !named.contains($0.seqNo) }
+            if Set(named).count != named.count || !Set(named).isSubset(of: Set(writes.map(\.seqNo)))
+                || unnamedWrites.count > unnamedActions || unnamedWrites.contains(where: { $0.source != nil })
+                || (unnamedActions > unnamedWrites.count && !writes.contains(where: { $0.source == nil }))
+            {
+                world.violate(
+                    "document \(id): writes landed at _seq_no \(writes.map(\.seqNo)), actions record \(described[id] ?? [])"
+                )
+            }
+        }
+
+        // No change applied twice: between rollbacks, one landed write per stamped change.
+        for id in Set(landed.map(\.documentID)).sorted() {
+            var seen: Set<String> = []
+            for write in landed where write.documentID == id {
+                // A rollback writes the old image (ROLLBACK) or deletes an insert: a retry may then
+                // write the change again. (Any other delete followed by an older change's write
+                // is caught as going back in time.)
+                guard write.source != nil else {
+                    seen = []
+                    continue
+                }
+                guard let sync = write.source?["sync"], let event = sync["eventName"]?.stringValue,
+                    let sequence = sync["sequenceNumber"]?.stringValue
+                else { continue }
+                if event == "ROLLBACK" {
+                    seen = []
+                } else if ["INSERT", "MODIFY", "REMOVE"].contains(event), !seen.insert(sequence).inserted {
+                    world.violate("document \(id): change at sequence \(sequence) written to search twice")
+                }
+            }
+        }
+
+        // The keyed chain verifies.
+        let report = try await auditLog.verify()
+        if !report.isIntact {
+            world.violate(
+                "the audit chain does not verify: \(report.brokenReason ?? report.brokenRowReason ?? "integrity check")")
+        }
+    }
+}

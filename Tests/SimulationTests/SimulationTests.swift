@@ -1,0 +1,107 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Reprocessor
+
+/// The deterministic simulation of the write engine (docs/simulation.md): seeds, replay of one
+/// seed, shrinking, and proof that each invariant bites.
+///
+/// Environment (`scripts/simulate.sh` sets it): `SIMULATION_SEEDS` (how many, default 300),
+/// `SIMULATION_FROM` (first seed, default 1), `SIMULATION_SEED` with `SIMULATION_STEPS` (one seed,
+/// optionally only the listed step indexes) and `SIMULATION_TRACE=1` (print every step).
+@Suite("Deterministic simulation of the write engine", .serialized)
+struct SimulationTests {
+    static let environment = ProcessInfo.processInfo.environment
+
+    /// The violations of one seed (with the steps kept, nil: all).
+    static func violations(seed: UInt64, keep: Set<Int>? = nil, echo: Bool = false) async throws -> [String] {
+        try await Simulation(seed: seed, keep: keep, echo: echo).run()
+    }
+
+    /// The smallest set of steps of `seed` that still fails, found by dropping steps one at a
+    /// time (and keeping each drop after which it still fails).
+    static func shrink(seed: UInt64) async throws -> [Int] {
+        var kept = Array(Step.schedule(seed: seed).indices)
+        var position = kept.count - 1
+        while position >= 0 {
+            var trial = kept
+            trial.remove(at: position)
+            if try await !violations(seed: seed, keep: Set(trial)).isEmpty { kept = trial }
+            position -= 1
+        }
+        return kept
+    }
+
+    /// Runs `count` seeds from `first`; on the first failure reports the seed, its violations and
+    /// its shortest failing schedule.
+    /// - Returns: The failing seed, if any.
+    static func sweep(first: UInt64, count: Int, report: Bool) async throws -> UInt64? {
+        let started = ContinuousClock.now
+        for seed in first..<(first + UInt64(count)) {
+            let found = try await violations(seed: seed)
+            guard found.isEmpty else {
+                guard report else { return seed }
+                let kept = try await shrink(seed: seed)
+                let schedule = Step.schedule(seed: seed)
+                let steps = kept.map { "  [\($0)] \(schedule[$0])" }.joined(separator: "\n")
+                let line =
+                    "simulation seed \(seed) fails:\n  \(found.joined(separator: "\n  "))\n"
+                    + "shortest failing schedule (\(kept.count) of \(schedule.count) steps):\n\(steps)\n"
+                    + "replay: scripts/simulate.sh --seed \(seed) --steps \(kept.map(String.init).joined(separator: ",")) --trace"
+                print(line)
+                Issue.record(Comment(rawValue: line))
+                return seed
+            }
+        }
+        let seconds = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
+        if report {
+            print(
+                "simulation: \(count) seeds (\(first)…\(first + UInt64(count) - 1)) in "
+                    + String(format: "%.1f s, %.0f seeds/s", seconds, Double(count) / max(seconds, 0.001)))
+        }
+        return nil
+    }
+
+    @Test("every invariant holds for every seed")
+    func seeds() async throws {
+        if let seed = Self.environment["SIMULATION_SEED"].flatMap(UInt64.init) {
+            let keep = Self.environment["SIMULATION_STEPS"].map { Set($0.split(separator: ",").compactMap { Int($0) }) }
+            let found = try await Self.violations(
+                seed: seed, keep: keep, echo: Self.environment["SIMULATION_TRACE"] == "1")
+            print(found.isEmpty ? "simulation seed \(seed): every invariant holds" : found.joined(separator: "\n"))
+            #expect(found.isEmpty, "seed \(seed)")
+            return
+        }
+        let first = Self.environment["SIMULATION_FROM"].flatMap(UInt64.init) ?? 1
+        let count = Self.environment["SIMULATION_SEEDS"].flatMap(Int.init) ?? 300
+        _ = try await Self.sweep(first: first, count: count, report: true)
+    }
+
+    @Test("a seed replays exactly: the same trace step for step")
+    func replaysExactly() async throws {
+        for seed: UInt64 in [7, 42] {
+            let first = try Simulation(seed: seed, tracing: true)
+            _ = try await first.run()
+            let second = try Simulation(seed: seed, tracing: true)
+            _ = try await second.run()
+            let traces = (first.world.state.withLock { $0.trace }, second.world.state.withLock { $0.trace })
+            #expect(traces.0.count > 20)
+            #expect(traces.0 == traces.1)
+        }
+    }
+
+    #if DEBUG
+        /// How many seeds a mutation gets to be caught in.
+        static let mutationBound = 400
+
+        @Test("each mutation of the engine is caught within a bounded number of seeds", arguments: EngineMutation.allCases)
+        func mutationIsCaught(_ mutation: EngineMutation) async throws {
+            let caught = try await EngineMutation.$current.withValue(mutation) {
+                try await Self.sweep(first: 1, count: Self.mutationBound, report: false)
+            }
+            print("simulation: mutation \(mutation.rawValue) caught by seed \(caught.map(String.init) ?? "none")")
+            #expect(caught != nil, "mutation \(mutation.rawValue) not caught within \(Self.mutationBound) seeds")
+        }
+    #endif
+}
