@@ -18,6 +18,9 @@
         /// With two or more due changes, the newest is superseded too, by nothing (breaks
         /// "nothing lost").
         case supersedeNewest = "supersede-newest"
+        /// A filter without statuses reaches changes an operator closed (skipped, rolled back) or
+        /// the engine settled (breaks "a closed decision is never reopened by a filter").
+        case filterReachesClosed = "filter-reaches-closed"
         /// Past defect: a re-read of search after a 409 that fails is taken as a conflict and
         /// decided again, instead of an outage leaving the intent open.
         case rereadFailureAsConflict = "reread-failure-as-conflict"

@@ -115,11 +115,29 @@ final class SimWorld: Sendable {
         if echo { print(line) }
     }
 
-    func violate(_ line: String) {
+    /// The invariants (DESIGN §5), each the tag of its violations.
+    enum Invariant: String, Sendable, CaseIterable {
+        /// Per document, search never shows an older state than it showed (but by a rollback).
+        case forward = "never back in time"
+        /// After a clean pass every touched document equals the table's item.
+        case clean = "clean pass equals the table"
+        /// Every write to search has exactly one recorded action.
+        case oneAction = "one action per write"
+        /// No change applied twice.
+        case twice = "no change applied twice"
+        /// Every stream record ends stored and settled.
+        case lost = "nothing lost"
+        /// A closed decision is never reopened by a filter.
+        case filter = "filters leave closed decisions"
+        /// The keyed chain verifies.
+        case chain = "the chain verifies"
+    }
+
+    func violate(_ invariant: Invariant, _ line: String) {
         state.withLock { state in
-            state.violations.append("step \(state.step): \(line)")
+            state.violations.append("step \(state.step): [\(invariant.rawValue)] \(line)")
         }
-        log("VIOLATION \(line)")
+        log("VIOLATION [\(invariant.rawValue)] \(line)")
     }
 
     // MARK: Operations, crashes and interleaving
@@ -286,14 +304,14 @@ final class SimWorld: Sendable {
     func checkForward(_ id: String, _ document: JSONValue) {
         guard let version = version(of: document, documentID: id) else {
             if document["sync"]?["eventName"]?.stringValue != "ROLLBACK" {
-                violate("document \(id) was written with content no table version ever had")
+                violate(.forward, "document \(id) was written with content no table version ever had")
             }
             return
         }
         let rollback = document["sync"]?["eventName"]?.stringValue == "ROLLBACK"
         let shown = state.withLock { $0.shown[id] }
         if let shown, version < shown, !rollback {
-            violate("document \(id) went back in time: showed table version \(shown), now \(version)")
+            violate(.forward, "document \(id) went back in time: showed table version \(shown), now \(version)")
         }
         state.withLock { $0.shown[id] = rollback ? version : max(version, shown ?? version) }
     }

@@ -29,16 +29,17 @@ extension Simulation {
         // Nothing lost: every stream record stored and settled; a superseded change has a newer one.
         let stored = Set(changes.map(\.sequenceNumber))
         for record in records where !stored.contains(record.sequenceNumber) {
-            world.violate("stream record \(record.sequenceNumber.digits) was never stored")
+            world.violate(.lost, "stream record \(record.sequenceNumber.digits) was never stored")
         }
         for change in changes {
             if [.pending, .failed, .parked].contains(change.status) {
-                world.violate("change \(change.id) (sequence \(change.sequenceNumber.digits)) is still \(change.status.rawValue)")
+                world.violate(
+                    .lost, "change \(change.id) (sequence \(change.sequenceNumber.digits)) is still \(change.status.rawValue)")
             }
             if change.status == .superseded,
                 !changes.contains(where: { $0.documentID == change.documentID && $0.sequenceNumber > change.sequenceNumber })
             {
-                world.violate("change \(change.id) is superseded, but nothing newer of its document exists")
+                world.violate(.lost, "change \(change.id) is superseded, but nothing newer of its document exists")
             }
         }
 
@@ -52,6 +53,7 @@ extension Simulation {
             let actual = index[id].map { SimWorld.content($0.source) }
             if expected != actual {
                 world.violate(
+                    .clean,
                     "document \(id) after a clean pass: search has \(actual?.serialized ?? "nothing"), the table \(expected?.serialized ?? "nothing")"
                 )
             }
@@ -87,6 +89,7 @@ extension Simulation {
                 || (unnamedActions > unnamedWrites.count && !writes.contains(where: { $0.source == nil }))
             {
                 world.violate(
+                    .oneAction,
                     "document \(id): writes landed at _seq_no \(writes.map(\.seqNo)), actions record \(described[id] ?? [])"
                 )
             }
@@ -109,7 +112,7 @@ extension Simulation {
                 if event == "ROLLBACK" {
                     seen = []
                 } else if ["INSERT", "MODIFY", "REMOVE"].contains(event), !seen.insert(sequence).inserted {
-                    world.violate("document \(id): change at sequence \(sequence) written to search twice")
+                    world.violate(.twice, "document \(id): change at sequence \(sequence) written to search twice")
                 }
             }
         }
@@ -118,7 +121,7 @@ extension Simulation {
         let report = try await auditLog.verify()
         if !report.isIntact {
             world.violate(
-                "the audit chain does not verify: \(report.brokenReason ?? report.brokenRowReason ?? "integrity check")")
+                .chain, "the audit chain does not verify: \(report.brokenReason ?? report.brokenRowReason ?? "integrity check")")
         }
     }
 }

@@ -328,6 +328,7 @@ final class Simulation: Sendable {
                 for result in reports.list.withLock({ $0 }) {
                     if alone, let status = before[result.id], closed.contains(status) {
                         world.violate(
+                            .filter,
                             "a filter reached change \(result.id), closed as \(status.rawValue): \(result.outcome.rawValue)")
                     }
                 }

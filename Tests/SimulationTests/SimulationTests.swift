@@ -95,13 +95,46 @@ struct SimulationTests {
         /// How many seeds a mutation gets to be caught in.
         static let mutationBound = 400
 
-        @Test("each mutation of the engine is caught within a bounded number of seeds", arguments: EngineMutation.allCases)
-        func mutationIsCaught(_ mutation: EngineMutation) async throws {
-            let caught = try await EngineMutation.$current.withValue(mutation) {
-                try await Self.sweep(first: 1, count: Self.mutationBound, report: false)
+        /// The invariant each mutation breaks.
+        static func invariant(brokenBy mutation: EngineMutation) -> SimWorld.Invariant {
+            switch mutation {
+            case .ignoreFloors: .forward
+            case .coalesceOldest: .clean
+            case .skipLandedCheck, .rereadFailureAsConflict: .oneAction
+            case .ignoreIdempotence: .twice
+            case .supersedeNewest: .lost
+            case .filterReachesClosed: .filter
             }
-            print("simulation: mutation \(mutation.rawValue) caught by seed \(caught.map(String.init) ?? "none")")
+        }
+
+        @Test(
+            "each mutation of the engine is caught, as the invariant it breaks, within a bounded number of seeds",
+            arguments: EngineMutation.allCases)
+        func mutationIsCaught(_ mutation: EngineMutation) async throws {
+            let expected = Self.invariant(brokenBy: mutation)
+            let caught = try await EngineMutation.$current.withValue(mutation) { () async throws -> UInt64? in
+                for seed in 1...UInt64(Self.mutationBound)
+                where try await Self.violations(seed: seed).contains(where: { $0.contains("[\(expected.rawValue)]") }) {
+                    return seed
+                }
+                return nil
+            }
+            print(
+                "simulation: mutation \(mutation.rawValue) caught as [\(expected.rawValue)] by seed \(caught.map(String.init) ?? "none")"
+            )
             #expect(caught != nil, "mutation \(mutation.rawValue) not caught within \(Self.mutationBound) seeds")
+        }
+
+        @Test("the seeds that found defects hold (regressions)", arguments: [56, 107, 174] as [UInt64])
+        func regression(_ seed: UInt64) async throws {
+            #expect(try await Self.violations(seed: seed).isEmpty)
+        }
+
+        @Test("the simulation runs every invariant it claims (each mutation's tag is a known invariant)")
+        func everyInvariantHasItsMutation() {
+            let covered = Set(EngineMutation.allCases.map { Self.invariant(brokenBy: $0) })
+            // The chain is the store's (AuditLog), which no engine mutation can break.
+            #expect(covered == Set(SimWorld.Invariant.allCases).subtracting([.chain]))
         }
     #endif
 }
