@@ -7,6 +7,8 @@
 #   scripts/simulate.sh --seed S [--steps I,J,…] [--trace]
 #                                                   replay one seed (only the listed steps), every step
 #                                                   printed with --trace
+#   --mutation NAME                                 with one of EngineMutation's deliberate defects
+#                                                   (debug builds), e.g. ignore-floors
 #   --no-build                                      use the test binary as built
 #
 # A soak: scripts/simulate.sh --seeds 100000
@@ -14,9 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=1
-unset SIMULATION_SEED SIMULATION_STEPS SIMULATION_TRACE
+unset SIMULATION_SEED SIMULATION_STEPS SIMULATION_TRACE SIMULATION_MUTATION
 export SIMULATION_SEEDS=300 SIMULATION_FROM=1
-usage() { sed -n '2,12p' "$0" >&2; exit 2; }
+usage() { sed -n '2,14p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --seeds) [ $# -ge 2 ] || usage; SIMULATION_SEEDS="$2"; shift 2 ;;
@@ -24,6 +26,7 @@ while [ $# -gt 0 ]; do
         --seed) [ $# -ge 2 ] || usage; export SIMULATION_SEED="$2"; shift 2 ;;
         --steps) [ $# -ge 2 ] || usage; export SIMULATION_STEPS="$2"; shift 2 ;;
         --trace) export SIMULATION_TRACE=1; shift ;;
+        --mutation) [ $# -ge 2 ] || usage; export SIMULATION_MUTATION="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
         *) usage ;;
     esac

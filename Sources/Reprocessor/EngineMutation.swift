@@ -21,6 +21,12 @@
         /// A filter without statuses reaches changes an operator closed (skipped, rolled back) or
         /// the engine settled (breaks "a closed decision is never reopened by a filter").
         case filterReachesClosed = "filter-reaches-closed"
+        /// Defect the simulation found (seeds 56, 107): a round does not record the open intents
+        /// whose writes search shows before it overwrites them.
+        case skipShownWrites = "skip-shown-writes"
+        /// Defect the simulation found (seed 174): rounds 2 and 3 decide on the changes as first
+        /// read, even when another process moved them since.
+        case decideOnStaleChanges = "decide-on-stale-changes"
         /// Past defect: a re-read of search after a 409 that fails is taken as a conflict and
         /// decided again, instead of an outage leaving the intent open.
         case rereadFailureAsConflict = "reread-failure-as-conflict"

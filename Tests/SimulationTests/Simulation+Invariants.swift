@@ -43,18 +43,26 @@ extension Simulation {
             }
         }
 
-        // After a clean pass every touched document equals the table's item (unless an operator
-        // skipped or rolled back one of its changes).
+        // After a clean pass every touched document equals the table's item, or its rolled-back
+        // state when its newest change is rolled back (not checked when an operator skipped a
+        // change, or rolled back an older one).
         let documents = Set(changes.compactMap(\.documentID))
         for id in documents.sorted() {
             let own = changes.filter { $0.documentID == id }
-            if own.contains(where: { [.skipped, .rolledBack].contains($0.status) }) { continue }
-            let expected = world.item(id).map { SimWorld.content(world.document(for: $0)) }
+            let newest = own.max { $0.sequenceNumber < $1.sequenceNumber }
+            let expected: JSONValue?
+            if newest?.status == .rolledBack {
+                expected = newest?.oldImage.map { SimWorld.content(world.document(for: $0)) }
+            } else if own.contains(where: { [.skipped, .rolledBack].contains($0.status) }) {
+                continue
+            } else {
+                expected = world.item(id).map { SimWorld.content(world.document(for: $0)) }
+            }
             let actual = index[id].map { SimWorld.content($0.source) }
             if expected != actual {
                 world.violate(
                     .clean,
-                    "document \(id) after a clean pass: search has \(actual?.serialized ?? "nothing"), the table \(expected?.serialized ?? "nothing")"
+                    "document \(id) after a clean pass: search has \(actual?.serialized ?? "nothing"), expected \(expected?.serialized ?? "nothing")"
                 )
             }
         }
@@ -95,25 +103,32 @@ extension Simulation {
             }
         }
 
-        // No change applied twice: between rollbacks, one landed write per stamped change.
-        for id in Set(landed.map(\.documentID)).sorted() {
-            var seen: Set<String> = []
-            for write in landed where write.documentID == id {
-                // A rollback writes the old image (ROLLBACK) or deletes an insert: a retry may then
-                // write the change again. (Any other delete followed by an older change's write
-                // is caught as going back in time.)
-                guard write.source != nil else {
-                    seen = []
-                    continue
-                }
-                guard let sync = write.source?["sync"], let event = sync["eventName"]?.stringValue,
-                    let sequence = sync["sequenceNumber"]?.stringValue
-                else { continue }
-                if event == "ROLLBACK" {
-                    seen = []
-                } else if ["INSERT", "MODIFY", "REMOVE"].contains(event), !seen.insert(sequence).inserted {
-                    world.violate(.twice, "document \(id): change at sequence \(sequence) written to search twice")
-                }
+        // No change applied twice: one landed write stamped with a change's sequence, and one more
+        // per time an operator retried it after rolling it back.
+        var retries: [String: Int] = [:]
+        var rolledBack: Set<Int64> = []
+        for action in actions.sorted(by: { $0.id < $1.id }) {
+            guard let changeID = action.changeID, let change = byID[changeID], let documentID = change.documentID else {
+                continue
+            }
+            if action.action == .rolledBack {
+                rolledBack.insert(changeID)
+            } else if action.action == .retried, rolledBack.remove(changeID) != nil {
+                retries["\(documentID)@\(change.sequenceNumber.digits)", default: 0] += 1
+            }
+        }
+        var writes: [String: Int] = [:]
+        for write in landed {
+            guard let sync = write.source?["sync"], let event = sync["eventName"]?.stringValue,
+                ["INSERT", "MODIFY", "REMOVE"].contains(event), let sequence = sync["sequenceNumber"]?.stringValue
+            else { continue }
+            let key = "\(write.documentID)@\(sequence)"
+            writes[key, default: 0] += 1
+            if writes[key]! == 2 + (retries[key] ?? 0) {
+                world.violate(
+                    .twice,
+                    "document \(write.documentID): change at sequence \(sequence) written to search \(writes[key]!) times, retried \(retries[key] ?? 0)"
+                )
             }
         }
 

@@ -65,6 +65,18 @@ struct SimulationTests {
 
     @Test("every invariant holds for every seed")
     func seeds() async throws {
+        #if DEBUG
+            if let name = Self.environment["SIMULATION_MUTATION"] {
+                let mutation = try #require(EngineMutation(rawValue: name), "no mutation \(name)")
+                try await EngineMutation.$current.withValue(mutation) { try await sweepOrReplay() }
+                return
+            }
+        #endif
+        try await sweepOrReplay()
+    }
+
+    /// One seed (`SIMULATION_SEED`) or a sweep.
+    func sweepOrReplay() async throws {
         if let seed = Self.environment["SIMULATION_SEED"].flatMap(UInt64.init) {
             let keep = Self.environment["SIMULATION_STEPS"].map { Set($0.split(separator: ",").compactMap { Int($0) }) }
             let found = try await Self.violations(
@@ -100,7 +112,8 @@ struct SimulationTests {
             switch mutation {
             case .ignoreFloors: .forward
             case .coalesceOldest: .clean
-            case .skipLandedCheck, .rereadFailureAsConflict: .oneAction
+            case .skipLandedCheck, .rereadFailureAsConflict, .skipShownWrites: .oneAction
+            case .decideOnStaleChanges: .twice
             case .ignoreIdempotence: .twice
             case .supersedeNewest: .lost
             case .filterReachesClosed: .filter
@@ -125,9 +138,18 @@ struct SimulationTests {
             #expect(caught != nil, "mutation \(mutation.rawValue) not caught within \(Self.mutationBound) seeds")
         }
 
-        @Test("the seeds that found defects hold (regressions)", arguments: [56, 107, 174] as [UInt64])
-        func regression(_ seed: UInt64) async throws {
+        /// The seeds that found defects, each with the mutation that brings its defect back.
+        static let regressions: [(seed: UInt64, defect: EngineMutation)] = [
+            (56, .skipShownWrites), (107, .skipShownWrites), (174, .decideOnStaleChanges),
+        ]
+
+        @Test("the seeds that found defects hold, and fail again with their defect brought back", arguments: [0, 1, 2])
+        func regression(_ index: Int) async throws {
+            let (seed, defect) = Self.regressions[index]
             #expect(try await Self.violations(seed: seed).isEmpty)
+            let expected = Self.invariant(brokenBy: defect)
+            let again = try await EngineMutation.$current.withValue(defect) { try await Self.violations(seed: seed) }
+            #expect(again.contains { $0.contains("[\(expected.rawValue)]") }, "seed \(seed) with \(defect.rawValue): \(again)")
         }
 
         @Test("the simulation runs every invariant it claims (each mutation's tag is a known invariant)")

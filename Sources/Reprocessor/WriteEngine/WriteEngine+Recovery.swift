@@ -40,6 +40,9 @@ extension WriteEngine {
     func recordShownWrites(_ documentIDs: [String], live: [String: OpenSearchDocument], claims: DocumentClaims?)
         async throws
     {
+        #if DEBUG
+            if EngineMutation.on(.skipShownWrites) { return }
+        #endif
         let now = clock()
         let documents = Set(documentIDs)
         // Whenever recorded, by whichever clock: a write search shows has landed.
