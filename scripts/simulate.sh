@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 build=1
 unset SIMULATION_SEED SIMULATION_STEPS SIMULATION_TRACE SIMULATION_MUTATION
-export SIMULATION_SEEDS=300 SIMULATION_FROM=1
+export SIMULATION_SEEDS=1000 SIMULATION_FROM=1
 usage() { sed -n '2,14p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in

@@ -22,6 +22,7 @@ extension Simulation {
             actions += page.rows
             after = page.next
         } while after != nil
+        actions.sort { $0.id < $1.id }
         let byID = Dictionary(uniqueKeysWithValues: changes.map { ($0.id, $0) })
         let landed = world.state.withLock { $0.landed }
         let (index, records) = (world.state.withLock { $0.index }, stream.withLock { $0.records })
@@ -43,17 +44,26 @@ extension Simulation {
             }
         }
 
-        // After a clean pass every touched document equals the table's item, or its rolled-back
-        // state when its newest change is rolled back (not checked when an operator skipped a
-        // change, or rolled back an older one).
+        // After a clean pass every touched document equals the table's item (an operator's resync
+        // included), or its rolled-back state when the last thing done to it was rolling back its
+        // newest change (not checked when an operator skipped a change, or rolled back another).
         let documents = Set(changes.compactMap(\.documentID))
         for id in documents.sorted() {
             let own = changes.filter { $0.documentID == id }
             let newest = own.max { $0.sequenceNumber < $1.sequenceNumber }
+            let ownIDs = Set(own.map(\.id))
+            // The last action that set the document: a rollback, a resync or an apply.
+            let lastWrite = actions.last {
+                $0.changeID.map(ownIDs.contains) == true && [.rolledBack, .resynced, .applied].contains($0.action)
+            }
             let expected: JSONValue?
-            if newest?.status == .rolledBack {
-                expected = newest?.oldImage.map { SimWorld.content(world.document(for: $0)) }
-            } else if own.contains(where: { [.skipped, .rolledBack].contains($0.status) }) {
+            if own.contains(where: { $0.status == .skipped }) {
+                continue
+            } else if let newest, newest.status == .rolledBack, lastWrite?.action == .rolledBack,
+                lastWrite?.changeID == newest.id
+            {
+                expected = newest.oldImage.map { SimWorld.content(world.document(for: $0)) }
+            } else if own.contains(where: { $0.status == .rolledBack }), lastWrite?.action != .resynced {
                 continue
             } else {
                 expected = world.item(id).map { SimWorld.content(world.document(for: $0)) }
@@ -107,7 +117,7 @@ extension Simulation {
         // per time an operator retried it after rolling it back.
         var retries: [String: Int] = [:]
         var rolledBack: Set<Int64> = []
-        for action in actions.sorted(by: { $0.id < $1.id }) {
+        for action in actions {
             guard let changeID = action.changeID, let change = byID[changeID], let documentID = change.documentID else {
                 continue
             }

@@ -7,7 +7,7 @@ import Testing
 /// The deterministic simulation of the write engine (docs/simulation.md): seeds, replay of one
 /// seed, shrinking, and proof that each invariant bites.
 ///
-/// Environment (`scripts/simulate.sh` sets it): `SIMULATION_SEEDS` (how many, default 300),
+/// Environment (`scripts/simulate.sh` sets it): `SIMULATION_SEEDS` (how many, default 1000),
 /// `SIMULATION_FROM` (first seed, default 1), `SIMULATION_SEED` with `SIMULATION_STEPS` (one seed,
 /// optionally only the listed step indexes) and `SIMULATION_TRACE=1` (print every step).
 @Suite("Deterministic simulation of the write engine", .serialized)
@@ -86,7 +86,7 @@ struct SimulationTests {
             return
         }
         let first = Self.environment["SIMULATION_FROM"].flatMap(UInt64.init) ?? 1
-        let count = Self.environment["SIMULATION_SEEDS"].flatMap(Int.init) ?? 300
+        let count = Self.environment["SIMULATION_SEEDS"].flatMap(Int.init) ?? 1000
         _ = try await Self.sweep(first: first, count: count, report: true)
     }
 
