@@ -6,13 +6,9 @@ import SyncTransform
 import Synchronization
 import TestSupport
 
-/// The crash of a simulated process: raised where a worker's I/O reaches the world, it ends that
-/// worker there (nothing after it runs; see ``SimWorld/run(_:depth:_:)``).
-struct SimulatedCrash: Error {}
-
 /// The simulated world the engine runs in: an in-memory search index and table, a clock, the
 /// faults, and the scheduler that interleaves operations inside each other's I/O. One seeded
-/// generator decides everything (``Schedule``'s steps come from another, so that a schedule
+/// generator decides everything (the steps of `Step.schedule(seed:)` come from another, so that a schedule
 /// with steps dropped replays the same faults in the same order of I/O calls).
 ///
 /// Single-threaded by construction: at any time exactly one simulated operation runs; the
@@ -31,7 +27,6 @@ final class SimWorld: Sendable {
         var seqNo: Int64
         /// The written document (nil for a delete).
         var source: JSONValue?
-        var step: Int
     }
 
     /// One version of a table item: the stream sequence that made it, and the item (nil: removed).
@@ -278,7 +273,7 @@ final class SimWorld: Sendable {
                 guard matches(condition, current) else { return conflict(id) }
                 state.nextSeqNo += 1
                 state.index[id] = Stored(seqNo: state.nextSeqNo, source: document)
-                state.landed.append(Landed(documentID: id, seqNo: state.nextSeqNo, source: document, step: state.step))
+                state.landed.append(Landed(documentID: id, seqNo: state.nextSeqNo, source: document))
                 return BulkItemResult(
                     id: id, status: current == nil ? 201 : 200, result: current == nil ? "created" : "updated",
                     seqNo: state.nextSeqNo, primaryTerm: 1)
@@ -288,7 +283,7 @@ final class SimWorld: Sendable {
                 guard matches(condition, current) else { return conflict(id) }
                 state.nextSeqNo += 1
                 state.index[id] = nil
-                state.landed.append(Landed(documentID: id, seqNo: state.nextSeqNo, source: nil, step: state.step))
+                state.landed.append(Landed(documentID: id, seqNo: state.nextSeqNo, source: nil))
                 return BulkItemResult(
                     id: id, status: current == nil ? 404 : 200, result: current == nil ? "not_found" : "deleted",
                     seqNo: state.nextSeqNo, primaryTerm: 1)

@@ -71,7 +71,8 @@ extension WriteEngine {
             let facts = try await gather(
                 pending, context: context, dryRun: dryRun, claims: claims, timings: &timings, into: &execution)
         else { return [] }
-        let planned = await plan(pending, facts: facts, context: context, timings: &timings, into: &execution)
+        let current = try await unmoved(pending, into: &execution)
+        let planned = await plan(current, facts: facts, context: context, timings: &timings, into: &execution)
         readsFinished?()
         if dryRun {
             for document in planned {
