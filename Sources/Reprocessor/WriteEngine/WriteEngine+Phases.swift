@@ -71,7 +71,8 @@ extension WriteEngine {
             let facts = try await gather(
                 pending, context: context, dryRun: dryRun, claims: claims, timings: &timings, into: &execution)
         else { return [] }
-        let current = try await unmoved(pending, into: &execution)
+        // A dry run writes nothing, and carries changes as the command would have moved them.
+        let current = dryRun ? pending : try await unmoved(pending, into: &execution)
         let planned = await plan(current, facts: facts, context: context, timings: &timings, into: &execution)
         readsFinished?()
         if dryRun {
