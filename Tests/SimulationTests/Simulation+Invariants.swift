@@ -63,7 +63,10 @@ extension Simulation {
                 lastWrite?.changeID == newest.id
             {
                 expected = newest.oldImage.map { SimWorld.content(world.document(for: $0)) }
-            } else if own.contains(where: { $0.status == .rolledBack }), lastWrite?.action != .resynced {
+            } else if lastWrite?.action == .rolledBack
+                || (own.contains(where: { $0.status == .rolledBack }) && lastWrite?.action != .resynced)
+            {
+                // The rolled-back state of an older change (a forced rollback, say): the operator's call.
                 continue
             } else {
                 expected = world.item(id).map { SimWorld.content(world.document(for: $0)) }
