@@ -156,6 +156,8 @@ final class Simulation: Sendable {
 
     /// Runs the schedule, then quiescence, and returns the invariants' violations (none: passed).
     func run() async throws -> [String] {
+        // Here, not only in deinit: a crashed operation's parked task keeps this simulation alive.
+        defer { try? FileManager.default.removeItem(at: directory) }
         world.state.withLock { state in
             state.interleave = { [self] depth in await runNext(depth: depth) }
         }
