@@ -212,6 +212,15 @@ let package = Package(
             exclude: ["Browser"],
             swiftSettings: swiftSettings
         ),
+        // The deterministic simulation of the write engine (docs/simulation.md, scripts/simulate.sh).
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: [
+                "Reprocessor", "AuditLog", "AWSClients", "OpenSearchClient", "StreamModel", "SyncTransform", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ReliabilityTests",
             dependencies: [

@@ -25,9 +25,12 @@ extension OperatorActions.Command {
     /// rolled back) and what replay settled (applied, superseded) are reached only by naming the
     /// change's id or asking for its status explicitly, so a broad filter never undoes them.
     public var filterStatuses: Set<ChangeStatus> {
+        #if DEBUG
+            if EngineMutation.on(.filterReachesClosed) { return eligibleStatuses.union([.skipped, .rolledBack, .applied]) }
+        #endif
         switch self {
-        case .retry, .resync: [.pending, .failed, .parked]
-        case .skip, .rollback: eligibleStatuses
+        case .retry, .resync: return [.pending, .failed, .parked]
+        case .skip, .rollback: return eligibleStatuses
         }
     }
 }

@@ -243,7 +243,12 @@ public struct OperatorActions: Sendable {
     }
 
     func context(_ request: OperatorRequest) -> WritePlanner.Context {
-        WritePlanner.Context(actor: request.actor, reason: request.reason, now: Date())
+        WritePlanner.Context(actor: request.actor, reason: request.reason, now: now())
+    }
+
+    /// The time of a decision or a record: the engine's clock (the system clock in production).
+    func now() -> Date {
+        engine?.clock() ?? Date()
     }
 
     func refusal(_ change: ChangeRecord, _ message: String) -> OperationResult {
@@ -300,7 +305,7 @@ public struct OperatorActions: Sendable {
                     action: ActionEntry(
                         action: .retried, actor: request.actor, reason: request.reason, outcome: "queued for replay"))
             }
-            let moved = try await auditLog.transitions(requests, at: Date())
+            let moved = try await auditLog.transitions(requests, at: now())
             var refused: [Int64: ChangeRecord?] = [:]
             for (request, outcome) in zip(requests, moved) {
                 if case .failure = outcome { refused[request.id] = try await auditLog.change(id: request.id) }
@@ -317,7 +322,7 @@ public struct OperatorActions: Sendable {
         }
         guard !queued.isEmpty else { return results }
         // The documents' other due changes are decided with them: one write, the newest state.
-        let due = try await auditLog.dueChanges(documentIDs: queued.compactMap(\.documentID), now: Date())
+        let due = try await auditLog.dueChanges(documentIDs: queued.compactMap(\.documentID), now: now())
         let works = DocumentWork.replays(of: due + (request.dryRun ? queued : []))
         let decided = Set(works.flatMap(\.changes).map(\.id))
         for change in queued where !decided.contains(change.id) {
@@ -373,7 +378,7 @@ public struct OperatorActions: Sendable {
                 change.id, to: .skipped, expecting: [change.status],
                 action: ActionEntry(action: .skipped, actor: request.actor, reason: request.reason, outcome: "skipped"))
         }
-        let moved = try await auditLog.transitions(requests, at: Date())
+        let moved = try await auditLog.transitions(requests, at: now())
         for (change, outcome) in zip(chosen, moved) {
             switch outcome {
             case .success(let updated):

@@ -134,12 +134,43 @@ extension WriteEngine {
                 }
                 break
             }
-            if number > 1 { try? await Task.sleep(for: .milliseconds(100 << number)) }
+            if number > 1 { await sleep(.milliseconds(100 << number)) }
             pending = try await round(
                 pending, number: number, context: context, dryRun: dryRun, readsFinished: readsFinished, claims: claims,
                 beforeWriting: beforeWriting, into: &execution)
         }
         return execution
+    }
+
+    /// The works of `pending` none of whose changes another process moved since they were read
+    /// (one query); a moved change is a `conflict`, its work not decided on stale facts. Read
+    /// after search, so that a move made before the search read is seen: found by the simulation
+    /// (seed 174: a retry's second round wrote a change an operator had just rolled back; seed
+    /// 5210: a resync wrote over a rollback made while it read search). The unmoved changes of a
+    /// dropped work stay as they are, for the next pass.
+    func unmoved(_ pending: [DocumentWork], into execution: inout Execution) async throws -> [DocumentWork] {
+        #if DEBUG
+            if EngineMutation.on(.decideOnStaleChanges) { return pending }
+        #endif
+        let ids = pending.flatMap { $0.changes.map(\.id) }
+        guard !ids.isEmpty else { return pending }
+        let rows = try await auditLog.listChanges(ChangeFilter(ids: ids), after: nil, limit: ids.count).rows
+        let current = Dictionary(uniqueKeysWithValues: rows.map { ($0.id, $0) })
+        var kept: [DocumentWork] = []
+        for work in pending {
+            var moved = false
+            for change in work.changes where current[change.id]?.status != change.status {
+                moved = true
+                let now = current[change.id]
+                execution.results[change.id] = OperationResult(
+                    id: change.id, outcome: now == nil ? .notFound : .conflict, status: now?.status,
+                    message:
+                        "another process moved the change first (now \(now?.status.rawValue ?? "gone")); nothing written for it here"
+                )
+            }
+            if !moved { kept.append(work) }
+        }
+        return kept
     }
 
     /// Where a round's time went, logged at debug level: each phase in milliseconds.

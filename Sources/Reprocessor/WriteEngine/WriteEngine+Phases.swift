@@ -67,8 +67,13 @@ extension WriteEngine {
         claims: DocumentClaims?, beforeWriting: (@Sendable (Int) async -> Void)?, into execution: inout Execution
     ) async throws -> [DocumentWork] {
         var timings = RoundTimings()
-        guard let facts = try await gather(pending, context: context, timings: &timings, into: &execution) else { return [] }
-        let planned = await plan(pending, facts: facts, context: context, timings: &timings, into: &execution)
+        guard
+            let facts = try await gather(
+                pending, context: context, dryRun: dryRun, claims: claims, timings: &timings, into: &execution)
+        else { return [] }
+        // A dry run writes nothing, and carries changes as the command would have moved them.
+        let current = dryRun ? pending : try await unmoved(pending, into: &execution)
+        let planned = await plan(current, facts: facts, context: context, timings: &timings, into: &execution)
         readsFinished?()
         if dryRun {
             for document in planned {
@@ -85,7 +90,7 @@ extension WriteEngine {
         let outgoing = try await recordIntents(planned, claims: claims, timings: &timings, into: &execution)
         guard !outgoing.isEmpty else { return [] }
         if !repairing { await TestPause.at(.beforeWrite, logger: logger) }
-        let answers = try await openSearch.bulkSettled(index: index, operations: outgoing.map(\.write.operation))
+        let answers = try await search.bulkSettled(index: index, operations: outgoing.map(\.write.operation), refresh: .none)
         timings.lap(\.write)
         await TestPause.at(repairing ? .reconcileAfterWriteBeforeRecord : .afterWriteBeforeRecord, logger: logger)
         let resolutions = await classify(outgoing, answers)
@@ -100,14 +105,16 @@ extension WriteEngine {
     // MARK: Gather
 
     /// Reads search (one `_mget`) and the audit log for `works`; nil when search cannot be read
-    /// (the works are then marked unavailable and the execution stopped).
+    /// (the works are then marked unavailable and the execution stopped). Unless a dry run, first
+    /// records the open intents whose writes search shows (``recordShownWrites(_:live:claims:)``).
     func gather(
-        _ works: [DocumentWork], context: WritePlanner.Context, timings: inout RoundTimings, into execution: inout Execution
+        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, claims: DocumentClaims?,
+        timings: inout RoundTimings, into execution: inout Execution
     ) async throws -> RoundFacts? {
         let ids = works.map(\.documentID)
         let live: [String: OpenSearchDocument]
         do {
-            live = try await openSearch.multiGet(index: index, ids: ids)
+            live = try await search.multiGet(index: index, ids: ids)
         } catch {
             ReprocessorMetrics.recordFailure(error)
             let outage = "reading search failed: \(error)"
@@ -116,6 +123,7 @@ extension WriteEngine {
             return nil
         }
         timings.lap(\.searchRead)
+        if !dryRun { try await recordShownWrites(ids, live: live, claims: claims) }
         let repaired = works.filter { $0.repairOrder != nil }.map(\.documentID)
         let audit = try await auditLog.documentFacts(
             works.filter { $0.repairOrder == nil }.map(\.documentID), now: context.now)
@@ -142,7 +150,7 @@ extension WriteEngine {
         guard !needingTable.isEmpty else { return plans.compactMap { $0.plan } }
         defer { timings.lap(\.tableRead) }
         do {
-            let items = try await table.currentItems(keys: needingTable.compactMap { plans[$0].work.keys })
+            let items = try await items.currentItems(keys: needingTable.compactMap { plans[$0].work.keys })
             for index in needingTable {
                 let work = plans[index].work
                 facts.facts[work.documentID]?.table = work.keys.flatMap { items[$0] }.map(TableState.present) ?? .absent
@@ -222,7 +230,7 @@ extension WriteEngine {
             outgoing.append(Outgoing(work: document.work, write: write, decisions: decisions, drift: document.drift))
         }
         timings.lap(\.planning)
-        let recorded = try await auditLog.commit(before, at: Date(), fence: fence, claims: claims)
+        let recorded = try await auditLog.commit(before, at: clock(), fence: fence, claims: claims)
         timings.lap(\.recordIntents)
         for (decision, result) in zip(settled, recorded.settlements) {
             execution.results[decision.change.id] = try await self.result(decision, result)
@@ -250,8 +258,11 @@ extension WriteEngine {
         }
         let conflicted = resolutions.indices.filter { if case .conflict = resolutions[$0] { true } else { false } }
         guard !conflicted.isEmpty else { return resolutions }
+        #if DEBUG
+            if EngineMutation.on(.skipLandedCheck) { return resolutions }
+        #endif
         do {
-            let live = try await openSearch.multiGet(index: index, ids: conflicted.map { outgoing[$0].work.documentID })
+            let live = try await search.multiGet(index: index, ids: conflicted.map { outgoing[$0].work.documentID })
             for index in conflicted {
                 let document = live[outgoing[index].work.documentID]
                 if Self.landed(outgoing[index].write, live: document) {
@@ -259,6 +270,9 @@ extension WriteEngine {
                 }
             }
         } catch {
+            #if DEBUG
+                if EngineMutation.on(.rereadFailureAsConflict) { return resolutions }
+            #endif
             for index in conflicted { resolutions[index] = .unread(error) }
         }
         return resolutions

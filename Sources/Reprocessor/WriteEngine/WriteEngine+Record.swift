@@ -37,7 +37,7 @@ extension WriteEngine {
     ) async throws -> [DocumentWork] {
         var outcomes = tally(outgoing, resolutions, context: context, into: &execution)
         outcomes.commit.settlements = outcomes.failedDecisions.compactMap { $0.transition.map { Settlement($0) } }
-        let done = try await auditLog.commit(outcomes.commit, at: Date(), fence: fence, claims: claims)
+        let done = try await auditLog.commit(outcomes.commit, at: clock(), fence: fence, claims: claims)
         execution.writes += outcomes.completed.count
         for (decision, result) in zip(outcomes.failedDecisions, done.settlements) {
             execution.results[decision.change.id] = try await self.result(decision, result)
@@ -157,7 +157,7 @@ extension WriteEngine {
         switch landing {
         case .answered(let item): response = WritePlanner.response(written: write.write.written, item: item)
         case .foundAfterConflict(let document):
-            response = WritePlanner.response(written: write.write.written, recovered: document)
+            response = WritePlanner.response(written: write.write.written, recovered: true, document: document)
         }
         let settlements = Self.carryingResponse(write.decisions.compactMap { $0.transition.map { Settlement($0) } }, response)
         return IntentCompletion(intentID: write.intentID, settlements: settlements)

@@ -27,7 +27,38 @@ extension WriteEngine {
     /// ``recoverInterruptedWrites(now:)`` for `intents`, whose documents this worker holds.
     private func recover(_ intents: [WriteIntent], now: Date, claims: DocumentClaims?) async throws -> Int {
         guard !intents.isEmpty else { return 0 }
-        let live = try await openSearch.multiGet(index: index, ids: Array(Set(intents.map(\.intent.documentID))))
+        let live = try await search.multiGet(index: index, ids: Array(Set(intents.map(\.intent.documentID))))
+        return try await record(intents, live: live, now: now, dropping: true, claims: claims)
+    }
+
+    /// Records the open intents of `live`'s documents whose writes search shows, before a round
+    /// decides those documents again: a write whose answer was lost (its writer left its intent
+    /// open) is recorded now, while search still shows it, instead of being overwritten by this
+    /// round and dropped by a later recovery as never landed. Found by the simulation (seeds 56
+    /// and 107): an operator's resync timed out after landing, a replay round overwrote it, and
+    /// the resync's write was left with no action.
+    func recordShownWrites(_ documentIDs: [String], live: [String: OpenSearchDocument], claims: DocumentClaims?)
+        async throws
+    {
+        #if DEBUG
+            if EngineMutation.on(.skipShownWrites) { return }
+        #endif
+        let now = clock()
+        let documents = Set(documentIDs)
+        // Whenever recorded, by whichever clock: a write search shows has landed.
+        let intents = try await auditLog.openWriteIntents(recordedBefore: .distantFuture, limit: 1000).filter {
+            documents.contains($0.intent.documentID) && claims?.holds($0.intent.documentID) != false
+        }
+        guard !intents.isEmpty else { return }
+        _ = try await record(intents, live: live, now: now, dropping: false, claims: claims)
+    }
+
+    /// Records the writes of `intents` that `live` shows; with `dropping`, drops those it does not
+    /// show once they are older than the grace period.
+    /// - Returns: How many were recorded here.
+    private func record(
+        _ intents: [WriteIntent], live: [String: OpenSearchDocument], now: Date, dropping: Bool, claims: DocumentClaims?
+    ) async throws -> Int {
         var commit = EngineCommit()
         for open in intents {
             let intent = open.intent
@@ -37,7 +68,7 @@ extension WriteEngine {
                     intent.operation, stampSequence: intent.stampSequence, stampAppliedAt: intent.stampAppliedAt,
                     live: document)
             else {
-                if open.createdAt.addingTimeInterval(intentGrace) < now { commit.droppedIntents.append(open.id) }
+                if dropping, open.createdAt.addingTimeInterval(intentGrace) < now { commit.droppedIntents.append(open.id) }
                 continue
             }
             var metadata: Logger.Metadata = ["documentId": "\(intent.documentID)", "intentId": "\(open.id)"]
@@ -60,7 +91,7 @@ extension WriteEngine {
                 metadata: metadata)
         }
         guard !commit.isEmpty else { return 0 }
-        let committed = try await auditLog.commit(commit, at: Date(), fence: fence, claims: claims)
+        let committed = try await auditLog.commit(commit, at: clock(), fence: fence, claims: claims)
         return committed.completions.filter { $0 != nil }.count
     }
 
@@ -101,7 +132,7 @@ extension WriteEngine {
     ) async throws -> Execution {
         try await execute(
             documentIDs.map { .repair(documentID: $0, order) },
-            context: WritePlanner.Context(actor: order.actor, reason: order.reason, now: Date()), dryRun: false,
+            context: WritePlanner.Context(actor: order.actor, reason: order.reason, now: clock()), dryRun: false,
             beforeWriting: beforeWriting)
     }
 }

@@ -18,7 +18,7 @@ extension WriteEngine {
     ) async throws -> ReplaySummary {
         let summary = try await replayPass(progress: progress, shouldStop: shouldStop)
         // stats says whether replay is paused, and why, until a pass gets through.
-        try await auditLog.recordReplayPause(summary.pausedReason, at: Date())
+        try await auditLog.recordReplayPause(summary.pausedReason, at: clock())
         return summary
     }
 
@@ -28,7 +28,7 @@ extension WriteEngine {
     ) async throws -> ReplaySummary {
         var summary = ReplaySummary()
         do {
-            summary.recovered = try await recoverInterruptedWrites(now: Date())
+            summary.recovered = try await recoverInterruptedWrites(now: clock())
         } catch let error as OpenSearchError {
             ReprocessorMetrics.recordFailure(error)
             summary.pausedReason = "search is unavailable: \(error)"
@@ -60,7 +60,7 @@ extension WriteEngine {
             }
             pages: repeat {
                 if shouldStop?() == true { break }
-                let page = try await auditLog.dueChanges(now: Date(), after: cursor, limit: pageSize)
+                let page = try await auditLog.dueChanges(now: clock(), after: cursor, limit: pageSize)
                 cursor = page.next
                 var rows = carried + page.rows
                 carried = []
@@ -93,7 +93,7 @@ extension WriteEngine {
                         defer { readsFinished() }
                         let started = ContinuousClock.now
                         let execution = try await execute(
-                            batch, context: .init(actor: "system", now: Date()), dryRun: false, readsFinished: readsFinished,
+                            batch, context: .init(actor: "system", now: clock()), dryRun: false, readsFinished: readsFinished,
                             passingHeld: true)
                         ReprocessorMetrics.record(Array(execution.results.values), duration: ContinuousClock.now - started)
                         return execution
@@ -109,11 +109,11 @@ extension WriteEngine {
 
     /// Records, as failed tries, changes that cannot be written at all.
     func failWithoutWriting(_ changes: [ChangeRecord], _ message: String) async throws -> [OperationResult] {
-        let context = WritePlanner.Context(actor: "system", now: Date())
+        let context = WritePlanner.Context(actor: "system", now: clock())
         let decisions = changes.map { planner.failure($0, message, context) }
         var commit = EngineCommit()
         commit.settlements = decisions.compactMap { $0.transition.map { Settlement($0) } }
-        let committed = try await auditLog.commit(commit, at: Date(), fence: fence)
+        let committed = try await auditLog.commit(commit, at: clock(), fence: fence)
         var results: [OperationResult] = []
         for (decision, result) in zip(decisions, committed.settlements) {
             results.append(try await self.result(decision, result))

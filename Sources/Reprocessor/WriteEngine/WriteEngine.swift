@@ -19,8 +19,18 @@ import Synchronization
 /// send, classify, record.
 public struct WriteEngine: Sendable {
     let auditLog: AuditLog
+    /// The search client reconcile walks the index with (the engine's own reads and writes go through ``search``).
     let openSearch: OpenSearchClient
+    /// The table reader reconcile scans with (the engine's own reads go through ``items``).
     let table: TableReader
+    /// Search as the engine reads and writes it: ``openSearch`` in production.
+    let search: any EngineSearch
+    /// The table as the engine reads it: ``table`` in production.
+    let items: any EngineTable
+    /// The time of every decision and record: the system clock in production.
+    let clock: @Sendable () -> Date
+    /// Waits between rounds of re-deciding: `Task.sleep` in production, the simulated clock in the simulation.
+    let sleep: @Sendable (Duration) async -> Void
     /// The planners.
     public let planner: WritePlanner
     let logger: Logger
@@ -31,8 +41,9 @@ public struct WriteEngine: Sendable {
     /// Due changes read from the audit log at a time.
     let pageSize = 1000
     /// Rounds of a pass under way at once (each on its own documents): one reads search, the
-    /// audit log and the table while the others record and write.
-    let roundsInFlight = 2
+    /// audit log and the table while the others record and write. 2 in production; the
+    /// simulation runs 1, so that the order of its I/O is the seed's, not the thread scheduler's.
+    let roundsInFlight: Int
     /// How long a write intent may stay open before the next pass decides its write never landed.
     let intentGrace: TimeInterval
     /// The run lease this engine works under: every step it records, and every write it is about
@@ -70,12 +81,31 @@ public struct WriteEngine: Sendable {
         auditLog: AuditLog, openSearch: OpenSearchClient, table: TableReader, planner: WritePlanner,
         batchDocuments: Int = 500, intentGrace: TimeInterval = 600, logger: Logger
     ) {
+        self.init(
+            auditLog: auditLog, openSearch: openSearch, table: table, search: openSearch, items: table, planner: planner,
+            batchDocuments: batchDocuments, intentGrace: intentGrace, clock: { Date() },
+            sleep: { try? await Task.sleep(for: $0) }, roundsInFlight: 2, logger: logger)
+    }
+
+    /// Creates an engine whose search, table and clock are given apart from the clients reconcile
+    /// scans with: the deterministic simulation's world (`Tests/SimulationTests`).
+    init(
+        auditLog: AuditLog, openSearch: OpenSearchClient, table: TableReader, search: any EngineSearch,
+        items: any EngineTable, planner: WritePlanner, batchDocuments: Int, intentGrace: TimeInterval,
+        clock: @escaping @Sendable () -> Date, sleep: @escaping @Sendable (Duration) async -> Void, roundsInFlight: Int,
+        logger: Logger
+    ) {
         self.auditLog = auditLog
         self.openSearch = openSearch
         self.table = table
+        self.search = search
+        self.items = items
+        self.clock = clock
+        self.sleep = sleep
         self.planner = planner
         self.batchDocuments = max(1, batchDocuments)
         self.intentGrace = intentGrace
+        self.roundsInFlight = max(1, roundsInFlight)
         self.logger = logger
         self.fence = nil
         self.claimant = nil
@@ -85,6 +115,11 @@ public struct WriteEngine: Sendable {
         auditLog = engine.auditLog
         openSearch = engine.openSearch
         table = engine.table
+        search = engine.search
+        items = engine.items
+        clock = engine.clock
+        sleep = engine.sleep
+        roundsInFlight = engine.roundsInFlight
         planner = engine.planner
         batchDocuments = engine.batchDocuments
         intentGrace = engine.intentGrace
@@ -122,7 +157,7 @@ public struct WriteEngine: Sendable {
     /// Checks that OpenSearch answers (`GET /`), for readiness and before resuming after an outage.
     /// - Throws: `OpenSearchError` when it cannot be reached or refuses.
     public func checkSearch() async throws {
-        try await openSearch.ping()
+        try await search.ping()
     }
 
     /// The document search holds now for `documentID` (its `_source`), as an operator compares it
@@ -131,7 +166,7 @@ public struct WriteEngine: Sendable {
     /// - Returns: The document's source, or nil when search has none.
     /// - Throws: `OpenSearchError` when search cannot be reached or refuses.
     public func liveDocument(_ documentID: String) async throws -> JSONValue? {
-        try await openSearch.get(index: index, id: documentID)?.source
+        try await search.get(index: index, id: documentID)?.source
     }
 
     /// Runs `body` with those of `documentIDs` this worker could claim when it is a fleet worker
@@ -140,7 +175,7 @@ public struct WriteEngine: Sendable {
     func withClaims<T>(_ documentIDs: [String], _ body: (DocumentClaims?) async throws -> T) async throws -> T {
         guard let claimant else { return try await body(nil) }
         let claims = try await auditLog.claimDocuments(
-            documentIDs, holder: claimant.task(), ttl: claimant.ttl, now: Date())
+            documentIDs, holder: claimant.task(), ttl: claimant.ttl, now: clock())
         let result: T
         do {
             result = try await body(claims)

@@ -76,8 +76,11 @@ public struct WritePlanner: Sendable {
         }
         var decisions: [ChangeDecision] = []
         // Never go back in time: anything older than what the log applied or search shows is superseded.
-        let appliedFloor = facts.audit.latestApplied
-        let liveFloor = facts.liveSequence
+        var appliedFloor = facts.audit.latestApplied
+        var liveFloor = facts.liveSequence
+        #if DEBUG
+            if EngineMutation.on(.ignoreFloors) { (appliedFloor, liveFloor) = (nil, nil) }
+        #endif
         var open: [ChangeRecord] = []
         for change in changes {
             if let appliedFloor, change.sequenceNumber < appliedFloor {
@@ -91,6 +94,13 @@ public struct WritePlanner: Sendable {
                 open.append(change)
             }
         }
+        #if DEBUG
+            if EngineMutation.on(.coalesceOldest), open.count > 1 { open.reverse() }
+            if EngineMutation.on(.supersedeNewest), open.count > 1 {
+                decisions += open.map { settle($0, .superseded, "superseded by nothing (mutation)", context) }
+                open = []
+            }
+        #endif
         guard let newest = open.last, let eventName = newest.eventName, let documentID = newest.documentID else {
             return .decided(write: nil, decisions: decisions)
         }
@@ -107,7 +117,11 @@ public struct WritePlanner: Sendable {
             return .decided(write: write, decisions: decisions)
         }
         // Idempotent: search already reflects the newest change (or a table copy stamped with it).
-        if facts.liveSequence == newest.sequenceNumber,
+        var idempotent = true
+        #if DEBUG
+            idempotent = !EngineMutation.on(.ignoreIdempotence)
+        #endif
+        if idempotent, facts.liveSequence == newest.sequenceNumber,
             facts.liveEventName == eventName.rawValue || facts.liveIsTableCopy
         {
             return finish(write: nil, settle(newest, .applied, "already in search; nothing written", context))
@@ -358,7 +372,10 @@ public struct WritePlanner: Sendable {
                 : PlannedWrite(
                     operation: .delete(id: documentID, condition: condition), written: .null, stampSequence: nil,
                     stampAppliedAt: nil)
-            outcome = "item gone from the table; document deleted"
+            outcome =
+                facts.live == nil
+                ? "item gone from the table and search has no document; nothing written"
+                : "item gone from the table; document deleted"
         }
         let decision = ChangeDecision(
             change: change, outcome: .resynced, message: outcome,
@@ -436,16 +453,22 @@ public struct WritePlanner: Sendable {
     }
 
     /// The response recorded with a write's action: what was written and what search answered.
-    static func response(written: JSONValue, item: BulkItemResult? = nil, recovered: OpenSearchDocument? = nil) -> String {
+    /// - Parameters:
+    ///   - recovered: Whether the write was found in search (after a 409) rather than answered:
+    ///     the response then says `"recovered": true`, with `document`'s `_seq_no` (none for a
+    ///     delete, whose document is gone).
+    static func response(
+        written: JSONValue, item: BulkItemResult? = nil, recovered: Bool = false, document: OpenSearchDocument? = nil
+    ) -> String {
         var members: [String: JSONValue] = ["written": written]
         if let item {
             members["status"] = .number(String(item.status))
             members["result"] = item.result.map(JSONValue.string) ?? .null
             members["seqNo"] = item.seqNo.map { .number(String($0)) } ?? .null
         }
-        if let recovered {
+        if recovered {
             members["recovered"] = .bool(true)
-            members["seqNo"] = .number(String(recovered.seqNo))
+            members["seqNo"] = document.map { .number(String($0.seqNo)) } ?? .null
         }
         return JSONValue.object(members).serialized
     }
