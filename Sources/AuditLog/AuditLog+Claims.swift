@@ -46,8 +46,11 @@ extension AuditLog {
         // passing over any another claimant is locking, and claims them.
         return try statement { db in
             let clock = db.expiryClockSQL(now)
+            // In one order for every claimant: two inserting the same new rows in different orders
+            // would each wait for a row the other inserted (a deadlock).
             try db.run(
-                "INSERT INTO document_claims (document_id) SELECT value FROM json_each(?) ON CONFLICT DO NOTHING", [ids])
+                "INSERT INTO document_claims (document_id) SELECT value FROM json_each(?) ORDER BY value ON CONFLICT DO NOTHING",
+                [ids])
             var epochs: [String: Int64] = [:]
             try db.forEachRow(
                 """
