@@ -12,11 +12,13 @@
 # osmem-server on free loopback ports, stops them, leaves nothing running. Targets are
 # printed, not asserted: the exit status says only whether every step ran.
 #
-#   scripts/bench.sh [--json] [--n N] [--m M] [--d D] [--r R] [--runs R] [--memory-runs R] [--audit-changes C] [--concurrency K]
+#   scripts/bench.sh [--json] [--only postgres] [--scratch-path P] [--n N] [--m M] [--d D] [--r R] [--runs R] [--memory-runs R] [--audit-changes C] [--concurrency K]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 JSON=0
+ONLY=all
+BUILD=(swift build -c release)
 N=500              # format-A messages per ingest run (10 records each); memory is also measured at 4N
 M=20000            # pending changes per best-case replay run; memory is also measured at 4M
 D=4000             # documents per realistic replay run (about 3.1 changes each); memory is also measured at 4D
@@ -33,6 +35,8 @@ usage() {
     cat <<'EOF'
 
   --json             print one JSON document instead of the table
+  --only postgres    run only the shared-store step (PostgreSQL beside SQLite, same run) and report it
+  --scratch-path P   build the release binaries in P (swift build --scratch-path) instead of .build
   --n N              messages per ingest run (default 500; moto's SQS slows as a queue deepens)
   --m M              pending changes per best-case replay run (default 20000)
   --d D              documents per realistic replay run (default 4000; the sequential PUT client makes ~3.1 D requests)
@@ -51,6 +55,12 @@ positive() {
 while [ $# -gt 0 ]; do
     case "$1" in
         --json) JSON=1; shift ;;
+        --only)
+            [ $# -ge 2 ] && [ "$2" = postgres ] || { echo "bench: --only takes postgres" >&2; exit 2; }
+            ONLY=$2; shift 2 ;;
+        --scratch-path)
+            [ $# -ge 2 ] || { echo "bench: $1 needs a value" >&2; exit 2; }
+            BUILD+=(--scratch-path "$2"); shift 2 ;;
         --n|--m|--d|--r|--runs|--memory-runs|--audit-changes|--concurrency)
             [ $# -ge 2 ] || { echo "bench: $1 needs a value" >&2; exit 2; }
             positive "$1" "$2"
@@ -76,8 +86,8 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 
 scripts/setup.sh >&2
 say "building dlq-bench (release)"
-swift build -c release --product dlq-bench 2>&1 | tail -1 >&2
-BIN="$(swift build -c release --show-bin-path)/dlq-bench"
+"${BUILD[@]}" --product dlq-bench 2>&1 | tail -1 >&2
+BIN="$("${BUILD[@]}" --show-bin-path)/dlq-bench"
 
 WORK=$(mktemp -d -t dlq-bench.XXXXXX)
 export EMULATOR_DIR="$WORK"
@@ -109,6 +119,7 @@ seed() {
     "$BIN" "$@" >>"$WORK/seed.log" || { say "seeding failed: dlq-bench $*"; exit 1; }
 }
 
+if [ "$ONLY" = all ]; then
 # 1. The audit store.
 for run in $(seq 1 "$RUNS"); do
     say "audit run $run/$RUNS: $AUDIT_CHANGES changes"
@@ -153,8 +164,8 @@ done
 # MEMORY_RUNS runs (its peak RSS; the stream's records are reused past its end, as known changes),
 # and at 1.5x the capacity (how fast the lag grows, and whether newer batches overtake older ones).
 say "building dlq-reprocessor (release), for the inflow step"
-swift build -c release --product dlq-reprocessor 2>&1 | tail -1 >&2
-SERVE="$(swift build -c release --show-bin-path)/dlq-reprocessor"
+"${BUILD[@]}" --product dlq-reprocessor 2>&1 | tail -1 >&2
+SERVE="$("${BUILD[@]}" --show-bin-path)/dlq-reprocessor"
 CAPACITY=$(python3 -c '
 import json, statistics, sys
 rates = [r["messagesPerSecond"] for r in map(json.loads, open(sys.argv[1]))
@@ -163,7 +174,7 @@ print(f"{statistics.median(rates):.1f}")' "$RESULTS" "$N")
 INFLOW_RATE=$(python3 -c 'import sys; print(f"{float(sys.argv[1]) / 2:.1f}")' "$CAPACITY")
 OVER_RATE=$(python3 -c 'import sys; print(f"{float(sys.argv[1]) * 1.5:.1f}")' "$CAPACITY")
 inflow() { # run, rate, seconds
-    measure "$1" inflow --serve "$SERVE" --table "$TABLE" --queue "inflow-$1-$2-$3" --index "inflow-$1-$2-$3" \
+    measure "$1" inflow --serve "$SERVE" --table "$TABLE" --queue "inflow-$1-${2//./-}-$3" --index "inflow-$1-${2//./-}-$3" \
         --db "$WORK/inflow.sqlite3" --rate "$2" --seconds "$3" --capacity "$CAPACITY"
     rm -f "$WORK"/inflow.sqlite3*
 }
@@ -259,16 +270,45 @@ for run in $(seq 1 "$RUNS"); do
     rm -f "$WORK"/reconcile.sqlite3*
 done
 
-# 6. The shared PostgreSQL store (a throwaway local cluster, default durability): audit inserts
-# (AUDIT_CHANGES / 10 changes) and the realistic replay at D, each by one worker and by three at
-# once (each its own connection; replay workers claim their documents), a new database each time.
+fi
+
+# 6. The shared PostgreSQL store (a throwaway local cluster, default durability), each figure beside
+# its baseline in the same run: audit inserts (AUDIT_CHANGES / 10 changes) by one worker and by three
+# at once, and a raw insert of the same rows into bare tables; the realistic replay at D by 1, 2 and
+# 3 workers (each its own connection; replay workers claim their documents) beside the SQLite
+# product's replay of the same backlog (step "replay-sqlite"), the order rotating from run to run;
+# a new database each time.
+REALISTIC_TABLE=tattoo-directory-realistic
+if [ "$ONLY" = postgres ]; then
+    say "seeding the realistic table: $D documents"
+    seed seed-realistic-table --table "$REALISTIC_TABLE" --documents "$D"
+fi
 say "starting PostgreSQL"
 start_postgres
 for run in $(seq 1 "$RUNS"); do
+    audit=()
     for workers in 1 3; do
-        say "PostgreSQL audit run $run/$RUNS: $((AUDIT_CHANGES / 10)) changes, $workers workers"
-        url=$(new_postgres_database "audit_${run}_$workers")
-        measure "$run" audit-postgres --url "$url" --changes $((AUDIT_CHANGES / 10)) --workers "$workers"
+        audit+=("audit-postgres --changes $((AUDIT_CHANGES / 10)) --workers $workers")
+    done
+    audit+=("audit-postgres-raw --changes $((AUDIT_CHANGES / 10))")
+    for index in 0 1 2; do
+        step=${audit[$(((index + run) % 3))]}
+        say "PostgreSQL run $run/$RUNS: $step"
+        url=$(new_postgres_database "audit_${run}_$index")
+        # shellcheck disable=SC2086 # the step's words
+        measure "$run" $step --url "$url"
+    done
+    replays=(sqlite 1 2 3)
+    for index in 0 1 2 3; do
+        workers=${replays[$(((index + run) % 4))]}
+        if [ "$workers" = sqlite ]; then
+            say "realistic replay run $run/$RUNS on SQLite: $D documents"
+            seed seed-replay-realistic --db "$WORK/replay-sqlite.sqlite3" --documents "$D" --index "realistic-sqlite-$run-$D"
+            measure "$run" replay --workload realistic --db "$WORK/replay-sqlite.sqlite3" --documents "$D" \
+                --index "realistic-sqlite-$run-$D" --table "$REALISTIC_TABLE" --report-as replay-sqlite
+            rm -f "$WORK"/replay-sqlite.sqlite3*
+            continue
+        fi
         say "PostgreSQL realistic replay run $run/$RUNS: $D documents, $workers workers"
         url=$(new_postgres_database "replay_${run}_$workers")
         seed seed-replay-realistic --db "$url" --documents "$D" --index "realistic-postgres-$run-$workers-$D"
@@ -278,5 +318,5 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 say "done in $(($(date +%s) - STARTED)) s; stopping the peers"
-python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --inflow-seconds "$INFLOW_SECONDS" --n "$N" --m "$M" --d "$D" --r "$R" --runs "$RUNS" \
+python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --only "$ONLY" --inflow-seconds "$INFLOW_SECONDS" --n "$N" --m "$M" --d "$D" --r "$R" --runs "$RUNS" \
     --memory-runs "$MEMORY_RUNS" --audit-changes "$AUDIT_CHANGES" --concurrency "$CONCURRENCY" --seconds $(($(date +%s) - STARTED))

@@ -25,6 +25,106 @@ TARGETS = {
     "inflowOverCapacityLag": "lag grows <= (R - C) / C s per s at 1.5x capacity",
     "inflowOverCapacityOrder": "no batch overtaken by more than the 4 reads serve runs at once",
 }
+POSTGRES_TARGETS = {
+    "postgresReplayToSQLite": ">= 90% of SQLite's replay, one worker, same run",
+    "postgresThreeWorkersToOne": ">= 1x one worker's replay",
+    "postgresInsertRatio": ">= 50% of a raw insert of the same rows",
+}
+
+
+def postgres_figures(of, med, d, audit_changes):
+    """The shared-store step: its figures (medians over runs; ratios of pairs measured in the
+    same run), the rows of its table, and which of its targets are met."""
+
+    def same_run_ratio(product, baseline, field="documentsPerSecond"):
+        ratios = []
+        for report in product:
+            pair = [b for b in baseline if b["run"] == report["run"]]
+            if pair:
+                ratios.append(report[field] / pair[0][field])
+        return median(ratios)
+
+    replays = {w: of("replay-postgres", workers=w, documents=d) for w in (1, 2, 3)}
+    sqlite = of("replay-sqlite", documents=d)
+    figures = {
+        "replaySQLiteDocumentsPerSecond": med("replay-sqlite", "documentsPerSecond", documents=d),
+        "auditInsertRawChangesPerSecond": med("audit-postgres-raw", "insertChangesPerSecond"),
+        "auditInsertRatio": same_run_ratio(of("audit-postgres", workers=1), of("audit-postgres-raw"),
+                                           "insertChangesPerSecond"),
+        "replayToSQLite": same_run_ratio(replays[1], sqlite),
+        "threeWorkersToOne": same_run_ratio(replays[3], replays[1]),
+    }
+    for workers in (1, 2, 3):
+        runs = replays[workers]
+        worker_figures = {
+            "replayDocumentsPerSecond": med("replay-postgres", "documentsPerSecond", workers=workers, documents=d),
+            "replayChangesPerSecond": med("replay-postgres", "changesPerSecond", workers=workers, documents=d),
+            "replayToSQLite": same_run_ratio(runs, sqlite),
+            "replayPeakRSSBytes": med("replay-postgres", "peakRSSBytes", workers=workers, documents=d),
+            "perWorker": [
+                {field: median([r[f"worker{k}{field[0].upper()}{field[1:]}"] for r in runs
+                                if f"worker{k}Rounds" in r])
+                 for field in ("applied", "rounds", "roundTrips", "roundTripsPerRound", "lockSeconds")}
+                for k in range(workers)
+            ],
+        }
+        if workers != 2:
+            worker_figures["auditInsertChangesPerSecond"] = med("audit-postgres", "insertChangesPerSecond", workers=workers)
+            worker_figures["auditPeakRSSBytes"] = med("audit-postgres", "peakRSSBytes", workers=workers)
+        figures[str(workers)] = worker_figures
+    met = {
+        "postgresReplayToSQLite": figures["replayToSQLite"] is not None and figures["replayToSQLite"] >= 0.9,
+        "postgresThreeWorkersToOne": figures["threeWorkersToOne"] is not None and figures["threeWorkersToOne"] >= 1,
+        "postgresInsertRatio": figures["auditInsertRatio"] is not None and figures["auditInsertRatio"] >= 0.5,
+    }
+
+    def verdict(name):
+        return "ok" if met[name] else "MISSED"
+
+    def rates(documents, changes):
+        return f"{documents:,.0f} documents/s, {changes:,.0f} changes/s"
+
+    rows = []
+    for workers in ("1", "3"):
+        rows.append((f"PostgreSQL, {workers} worker(s): audit insert {audit_changes // 10:,} changes",
+                     f"{figures[workers]['auditInsertChangesPerSecond']:,.0f} changes/s", "-", ""))
+    rows.append((f"PostgreSQL: raw insert of the same rows (bare tables)",
+                 f"{figures['auditInsertRawChangesPerSecond']:,.0f} changes/s", "", ""))
+    rows.append(("PostgreSQL, 1 worker: insert ratio to raw", f"{figures['auditInsertRatio']:.0%}",
+                 POSTGRES_TARGETS["postgresInsertRatio"], verdict("postgresInsertRatio")))
+    rows.append((f"SQLite: replay, realistic D={d} (same run)",
+                 f"{figures['replaySQLiteDocumentsPerSecond']:,.0f} documents/s", "", ""))
+    for workers in ("1", "2", "3"):
+        worker_figures = figures[workers]
+        rows.append((f"PostgreSQL, {workers} worker(s): replay, realistic D={d}",
+                     rates(worker_figures["replayDocumentsPerSecond"], worker_figures["replayChangesPerSecond"]), "", ""))
+        for k, worker in enumerate(worker_figures["perWorker"]):
+            if worker["rounds"] is None:
+                continue
+            rows.append((f"  worker {k + 1} of {workers}",
+                         f"{worker['applied']:,.0f} applied in {worker['rounds']:,.0f} rounds, "
+                         f"{worker['roundTripsPerRound']:,.1f} round trips a round, "
+                         f"{worker['lockSeconds']:.2f} s taking the write lock", "", ""))
+    rows.append(("PostgreSQL, 1 worker: replay ratio to SQLite (same run)", f"{figures['replayToSQLite']:.0%}",
+                 POSTGRES_TARGETS["postgresReplayToSQLite"], verdict("postgresReplayToSQLite")))
+    rows.append(("PostgreSQL, 3 workers: replay ratio to 1 worker (same run)", f"{figures['threeWorkersToOne']:.2f}x",
+                 POSTGRES_TARGETS["postgresThreeWorkersToOne"], verdict("postgresThreeWorkersToOne")))
+    rows.append(("peak RSS: PostgreSQL audit / replay, 3 workers",
+                 f"{figures['3']['auditPeakRSSBytes'] / MIB:.1f} / {figures['3']['replayPeakRSSBytes'] / MIB:.1f} MiB",
+                 "< 64 MiB", ""))
+    return figures, rows, met
+
+
+def print_table(title, document, rows):
+    print(title)
+    print(f"machine: {document['machine']}")
+    print()
+    rows = [("step", "figure (median of runs)", "target", "")] + rows
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
 
 
 def machine():
@@ -59,6 +159,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("results")
     parser.add_argument("--json", type=int, default=0)
+    parser.add_argument("--only", default="all", choices=("all", "postgres"))
     for name in ("n", "m", "d", "r", "runs", "memory-runs", "audit-changes", "concurrency", "seconds", "inflow-seconds"):
         parser.add_argument(f"--{name}", type=int, required=True)
     args = parser.parse_args()
@@ -81,6 +182,22 @@ def main():
         return median(ratios)
 
     n, m, d, r = args.n, args.m, args.d, args.r
+    postgres, postgres_rows, postgres_met = postgres_figures(of, med, d, args.audit_changes)
+    if args.only == "postgres":
+        document = {
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "machine": machine(),
+            "parameters": {"D": d, "runs": args.runs, "auditChanges": args.audit_changes, "wallSeconds": args.seconds},
+            "postgres": postgres,
+            "targets": {name: {"target": POSTGRES_TARGETS[name], "met": postgres_met[name]} for name in POSTGRES_TARGETS},
+        }
+        if args.json:
+            json.dump(document, sys.stdout, indent=2)
+            print()
+        else:
+            print_table(f"dlq-reprocessor benchmark, shared store only, {document['date']}; D = {d}, {args.runs} runs, "
+                        f"{args.seconds} s in all", document, postgres_rows)
+        return
     audit = {
         "changes": args.audit_changes,
         "insertChangesPerSecond": med("audit", "insertChangesPerSecond"),
@@ -213,19 +330,6 @@ def main():
         over["batchOvertakeMax"] <= SERVE_BATCH_READS
     met["inflowLagP99"] = inflow_base["lagP99Seconds"] is not None and inflow_base["lagP99Seconds"] <= 5
     met["inflowBatchWait"] = inflow_base["batchWaitMaxSeconds"] is not None and inflow_base["batchWaitMaxSeconds"] <= 2
-    # The shared PostgreSQL store: one worker and three at once; replay beside the SQLite product's rate.
-    postgres = {}
-    for workers in (1, 3):
-        postgres[str(workers)] = {
-            "auditInsertChangesPerSecond": med("audit-postgres", "insertChangesPerSecond", workers=workers),
-            "auditPeakRSSBytes": med("audit-postgres", "peakRSSBytes", workers=workers),
-            "replayDocumentsPerSecond": med("replay-postgres", "documentsPerSecond", workers=workers, documents=d),
-            "replayChangesPerSecond": med("replay-postgres", "changesPerSecond", workers=workers, documents=d),
-            "replayToSQLite": ratio("replay-postgres", "replay", {"workload": "realistic", "documents": d, "workers": 1},
-                                    "documentsPerSecond") if workers == 1 else None,
-            "replayPeakRSSBytes": med("replay-postgres", "peakRSSBytes", workers=workers, documents=d),
-        }
-
     document = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
@@ -242,7 +346,8 @@ def main():
         "memory": {"ingestGrowth": growth(ingest_sizes), "replayRealisticGrowth": growth(realistic_sizes),
                    "replayGrowth": growth(replay_sizes), "reconcileGrowth": growth(reconcile_sizes),
                    "largestPeakRSSBytes": rss_peak},
-        "targets": {name: {"target": TARGETS[name], "met": met[name]} for name in TARGETS},
+        "targets": {**{name: {"target": TARGETS[name], "met": met[name]} for name in TARGETS},
+                    **{name: {"target": POSTGRES_TARGETS[name], "met": postgres_met[name]} for name in POSTGRES_TARGETS}},
     }
     if args.json:
         json.dump(document, sys.stdout, indent=2)
@@ -334,14 +439,7 @@ def main():
     rows.append((f"reconcile, R={r}: ratio", f"{figures['ratio']:.0%}", TARGETS["reconcileRatio"], verdict("reconcileRatio")))
     rows.append((f"reconcile --repair, 4R={4 * r}: product",
                  f"{reconcile[str(4 * r)]['itemsPerSecond']:,.0f} items/s", "", ""))
-    for workers in ("1", "3"):
-        figures = postgres[workers]
-        rows.append((f"PostgreSQL, {workers} worker(s): audit insert {args.audit_changes // 10:,} changes",
-                     f"{figures['auditInsertChangesPerSecond']:,.0f} changes/s", "-", ""))
-        rows.append((f"PostgreSQL, {workers} worker(s): replay, realistic D={d}",
-                     rates(figures["replayDocumentsPerSecond"], figures["replayChangesPerSecond"]), "-", ""))
-    rows.append((f"PostgreSQL, 1 worker: replay ratio to the SQLite product (same run)",
-                 f"{postgres['1']['replayToSQLite']:.0%}", "-", ""))
+    rows += postgres_rows
     rows.append(("peak RSS: audit", f"{audit['peakRSSBytes'] / MIB:.1f} MiB", "< 64 MiB", ""))
     rows.append((f"peak RSS: ingest N / 4N",
                  f"{ingest_sizes[0]['peakRSSBytes'] / MIB:.1f} / {ingest_sizes[1]['peakRSSBytes'] / MIB:.1f} MiB "
@@ -355,9 +453,6 @@ def main():
     rows.append((f"peak RSS: reconcile R / 4R",
                  f"{reconcile_sizes[0]['peakRSSBytes'] / MIB:.1f} / {reconcile_sizes[1]['peakRSSBytes'] / MIB:.1f} MiB "
                  f"({growth(reconcile_sizes):+.1%})", "< 64 MiB, within 10%", verdict("peakRSS")))
-    rows.append(("peak RSS: PostgreSQL audit / replay, 3 workers",
-                 f"{postgres['3']['auditPeakRSSBytes'] / MIB:.1f} / {postgres['3']['replayPeakRSSBytes'] / MIB:.1f} MiB",
-                 "< 64 MiB", ""))
     print(f"dlq-reprocessor benchmark, {document['date']}")
     print(f"machine: {document['machine']}")
     print(f"N = {n} messages, D = {d} documents, M = {m} changes, R = {r} artists, {args.audit_changes:,} audit changes, "

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresStore
 import SQLite
+import StreamModel
 
 /// The database behind an audit log: a SQLite file (the embedded default) or a shared
 /// PostgreSQL server. The audit log's code is one body of SQL for both; this class runs it on
@@ -35,6 +36,14 @@ final class AuditDatabase {
     /// The chain's end after the last append of the open write transaction (nil before its first
     /// append, and outside transactions: every transaction starts and ends without one).
     var chainTail: ChainTail?
+    /// On PostgreSQL, inside a writer's transaction: the chain's end (the newest action's id and
+    /// hash, nil when the lock's snapshot did not see that action) as the `chain_head` lock read
+    /// it at the transaction's start. Nothing in a writer moves the chain's end but its appends
+    /// (which carry ``chainTail`` from then on) and the store copy (which appends nothing after),
+    /// so the first append needs no read of its own.
+    var lockedChainEnd: (lastID: Int64, hash: String?)?
+    /// What this database has done since it opened, for the benchmark's breakdown.
+    var counters = StoreCounters()
     /// On PostgreSQL, called with the text of every statement the audit log's SQL becomes, as it
     /// is sent (never the bound values), for tests that check query plans. SQLite's connection
     /// traces its own statements (``Connection/traceStatements(_:)``).
@@ -59,6 +68,14 @@ final class AuditDatabase {
     func expiryClock(_ local: Date) throws -> Int64 {
         guard isPostgres else { return local.databaseMilliseconds }
         return try postgresNowMilliseconds() ?? local.databaseMilliseconds
+    }
+
+    /// ``expiryClock(_:)`` as SQL, with its bindings: on PostgreSQL an expression of the
+    /// database's clock (no round trip of its own), else `?` bound to `local`.
+    func expiryClockSQL(_ local: Date) -> (sql: String, bindings: [any SQLBindable]) {
+        isPostgres
+            ? ("CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)", [])
+            : ("?", [local.databaseMilliseconds])
     }
 
     /// The PostgreSQL server's clock now (`clock_timestamp()`), in milliseconds since 1970.
@@ -119,13 +136,23 @@ final class AuditDatabase {
 
     /// Inserts rows into `table`, many to a statement, each statement ending with `suffix`
     /// (e.g. `ON CONFLICT DO NOTHING RETURNING …`), and maps the rows the statements return
-    /// with `row`.
+    /// with `row`. On PostgreSQL all the rows go in one statement of one parameter, whatever
+    /// their number: a JSON array of records read with `json_populate_recordset`, so a round
+    /// of the write engine costs one round trip per table.
     func insertRows<Row>(
         into table: String, columns: [String], values: [SQLValue], suffix: String, row: (any SQLRow) throws -> Row
     ) throws -> [Row] {
         precondition(!columns.isEmpty && values.count % columns.count == 0, "a row has one value per column")
+        if case .postgres(let session) = backend {
+            guard !values.isEmpty else { return [] }
+            let names = columns.joined(separator: ", ")
+            let sql =
+                "INSERT INTO \(table) (\(names)) SELECT \(names) FROM json_populate_recordset(NULL::\(table), CAST(? AS json))"
+                + (suffix.isEmpty ? "" : " " + suffix)
+            return try run(sql, [Self.jsonRecords(columns: columns, values: values)], on: session).rows.map(row)
+        }
         let rowCount = values.count / columns.count
-        // At most 999 parameters a statement (SQLite's oldest limit, far below PostgreSQL's).
+        // At most 999 parameters a statement (SQLite's oldest limit).
         let rowsPerStatement = max(1, min(64, 999 / columns.count))
         var returned: [Row] = []
         var first = 0
@@ -133,17 +160,35 @@ final class AuditDatabase {
             let count = min(rowsPerStatement, rowCount - first)
             let sql = insertStatement(table, columns, rows: count, suffix: suffix)
             let rowValues = values[(first * columns.count)..<((first + count) * columns.count)]
-            switch backend {
-            case .sqlite(let connection):
+            if case .sqlite(let connection) = backend {
                 try connection.forEachRow(sql, values: rowValues) { returned.append(try row($0)) }
-            case .postgres(let session):
-                for returnedRow in try run(sql, Array(rowValues), on: session).rows {
-                    returned.append(try row(returnedRow))
-                }
             }
             first += count
         }
         return returned
+    }
+
+    /// `values`, `columns.count` to a row, as a JSON array of objects keyed by column name, as
+    /// PostgreSQL's `json_populate_recordset` and `json_to_recordset` read them: integers and
+    /// reals as numbers, text as strings, blobs as `bytea`'s hex text (`\x…`), NULL as null.
+    static func jsonRecords(columns: [String], values: [SQLValue]) -> String {
+        let keys = columns.map { JSONValue.string($0).serialized + ":" }
+        var json = "["
+        json.reserveCapacity(values.count * 16)
+        for (index, value) in values.enumerated() {
+            let column = index % columns.count
+            json += column == 0 ? (index == 0 ? "{" : ",{") : ","
+            json += keys[column]
+            switch value {
+            case .null: json += "null"
+            case .integer(let integer): json += String(integer)
+            case .real(let real): json += real.isFinite ? "\(real)" : "null"
+            case .text(let text): json += JSONValue.string(text).serialized
+            case .blob(let bytes): json += JSONValue.string("\\x" + ActionChain.hex(bytes)).serialized
+            }
+            if column == columns.count - 1 { json += "}" }
+        }
+        return json + "]"
     }
 
     /// `INSERT INTO table (columns) VALUES (?, …), … suffix` for `rows` rows (cached).
@@ -170,12 +215,14 @@ final class AuditDatabase {
     ///
     /// ``TransactionKind/immediate`` takes the write lock first (see the type's note);
     /// ``TransactionKind/deferred`` reads one snapshot.
-    ///
-    /// `lockingWriters: false` (PostgreSQL's document claims) writes without the write lock:
-    /// such a transaction appends nothing to the chain and must lock the rows it changes itself.
-    func transaction<T>(_ kind: TransactionKind, lockingWriters: Bool = true, _ body: () throws -> T) throws -> T {
+    func transaction<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
         chainTail = nil
-        defer { chainTail = nil }
+        lockedChainEnd = nil
+        counters.transactions += 1
+        defer {
+            chainTail = nil
+            lockedChainEnd = nil
+        }
         switch backend {
         case .sqlite(let connection):
             return try connection.transaction(kind, body)
@@ -184,8 +231,22 @@ final class AuditDatabase {
             postgresTransactionOpen = true
             defer { postgresTransactionOpen = false }
             do {
-                if kind == .immediate && lockingWriters {
-                    _ = try session.run("SELECT last_action_id FROM chain_head WHERE id = 1 FOR UPDATE", inTransaction: true)
+                if kind == .immediate {
+                    // The lock reads the chain's end with it, for the transaction's first append.
+                    let started = ContinuousClock.now
+                    let head = try session.run(
+                        """
+                        SELECT h.last_action_id, a.id, a.hash FROM chain_head AS h
+                            LEFT JOIN actions AS a ON a.id = h.last_action_id
+                        WHERE h.id = 1 FOR UPDATE OF h
+                        """, inTransaction: true
+                    ).rows.first
+                    counters.chainLockWaiting += ContinuousClock.now - started
+                    // The hash counts only when it is the hash of that very action (see lockedChainEnd).
+                    lockedChainEnd = head.map { row in
+                        let lastID = row.column(0) as Int64
+                        return (lastID: lastID, hash: row.column(1) as Int64? == lastID ? row.column(2) as String? : nil)
+                    }
                 }
                 let result = try body()
                 // The chain's end moved in this transaction: `chain_head` follows, once, at commit.

@@ -29,8 +29,8 @@ extension AuditLog {
     /// database's clock, never `now` (a worker's clock), so a worker whose clock is off takes no
     /// claim early and keeps none too long.
     ///
-    /// One short transaction that waits for no other worker: rows locked by another claim in
-    /// progress, or by a record checking its claim, are skipped (`FOR UPDATE SKIP LOCKED`). A
+    /// Two statements that wait for no other worker: rows locked by another claim in progress,
+    /// or by a record checking its claim, are skipped (`FOR UPDATE SKIP LOCKED`). A
     /// document this claimant already holds is claimed again with a new epoch; one another live
     /// claimant holds is not free, even when that claimant is a task of the same process. Shared
     /// (PostgreSQL) stores only: on SQLite the run lease makes one process the only replayer.
@@ -41,49 +41,49 @@ extension AuditLog {
     {
         guard !documentIDs.isEmpty else { return DocumentClaims(holder: holder, epochs: [:]) }
         let ids = Self.jsonArray(Array(Set(documentIDs)))
-        return try claimWrite { db in
-            let nowMilliseconds = try db.expiryClock(now)
+        // Two statements, each atomic by itself, in no transaction: two round trips. The rows
+        // exist once the first is done (whoever made them); the second locks those free now,
+        // passing over any another claimant is locking, and claims them.
+        return try statement { db in
+            let clock = db.expiryClockSQL(now)
+            // In one order for every claimant: two inserting the same new rows in different orders
+            // would each wait for a row the other inserted (a deadlock).
             try db.run(
-                "INSERT INTO document_claims (document_id) SELECT value FROM json_each(?) ON CONFLICT DO NOTHING", [ids])
-            let free = try db.query(
-                """
-                SELECT document_id FROM document_claims
-                WHERE document_id IN (SELECT value FROM json_each(?)) AND (holder IS NULL OR holder = ? OR expires_at <= ?)
-                ORDER BY document_id FOR UPDATE SKIP LOCKED
-                """, [ids, holder, nowMilliseconds]
-            ) { $0.column(0) as String }
-            guard !free.isEmpty else { return DocumentClaims(holder: holder, epochs: [:]) }
+                "INSERT INTO document_claims (document_id) SELECT value FROM json_each(?) ORDER BY value ON CONFLICT DO NOTHING",
+                [ids])
             var epochs: [String: Int64] = [:]
             try db.forEachRow(
                 """
-                UPDATE document_claims SET holder = ?, epoch = epoch + 1, expires_at = ?
-                WHERE document_id IN (SELECT value FROM json_each(?)) RETURNING document_id, epoch
-                """, [holder, nowMilliseconds + max(1, ttl.milliseconds), Self.jsonArray(free)]
+                UPDATE document_claims SET holder = ?, epoch = epoch + 1, expires_at = \(clock.sql) + ?
+                WHERE document_id IN (
+                    SELECT document_id FROM document_claims
+                    WHERE document_id IN (SELECT value FROM json_each(?)) AND (holder IS NULL OR holder = ? OR expires_at <= \(clock.sql))
+                    ORDER BY document_id FOR UPDATE SKIP LOCKED)
+                RETURNING document_id, epoch
+                """, [holder] + clock.bindings + [max(1, ttl.milliseconds), ids, holder] + clock.bindings
             ) { row in epochs[row.column(0)] = row.column(1) }
             return DocumentClaims(holder: holder, epochs: epochs)
         }
     }
 
     /// Extends `claims` still held (same holder and epoch, unexpired) to `ttl` from now, by the
-    /// database's clock (`now` only on SQLite).
+    /// database's clock (`now` only on SQLite), in one statement.
     /// - Returns: The claims still held.
     /// - Throws: ``AuditLogError`` `.storage`.
     public func renewClaims(_ claims: DocumentClaims, ttl: Duration, now: Date) throws(AuditLogError) -> DocumentClaims {
         guard !claims.epochs.isEmpty else { return claims }
-        return try claimWrite { db in
-            let nowMilliseconds = try db.expiryClock(now)
+        return try statement { db in
+            let clock = db.expiryClockSQL(now)
             var renewed: [String: Int64] = [:]
             try db.forEachRow(
                 """
-                UPDATE document_claims SET expires_at = ?
-                WHERE holder = ? AND expires_at > ? AND document_id IN (SELECT value FROM json_each(?))
+                UPDATE document_claims SET expires_at = \(clock.sql) + ?
+                WHERE holder = ? AND expires_at > \(clock.sql) AND document_id IN (SELECT value FROM json_each(?))
                 AND document_id || ':' || epoch IN (SELECT value FROM json_each(?))
                 RETURNING document_id, epoch
                 """,
-                [
-                    nowMilliseconds + max(1, ttl.milliseconds), claims.holder, nowMilliseconds,
-                    Self.jsonArray(Array(claims.epochs.keys)), Self.claimKeys(claims),
-                ]
+                clock.bindings + [max(1, ttl.milliseconds), claims.holder] + clock.bindings
+                    + [Self.jsonArray(Array(claims.epochs.keys)), Self.claimKeys(claims)]
             ) { row in
                 let id: String = row.column(0)
                 if claims.epochs[id] == row.column(1) { renewed[id] = claims.epochs[id] }
@@ -98,7 +98,7 @@ extension AuditLog {
     /// - Throws: ``AuditLogError`` `.storage`.
     public func releaseClaims(_ claims: DocumentClaims) throws(AuditLogError) {
         guard !claims.epochs.isEmpty else { return }
-        try claimWrite { db in
+        try statement { db in
             try db.run(
                 """
                 UPDATE document_claims SET holder = NULL, expires_at = 0
@@ -157,13 +157,13 @@ extension AuditLog {
                 code: .leaseLost, description: "\(claims.holder) holds no claim on document \(unclaimed); nothing written")
         }
         guard !claims.epochs.isEmpty else { return }
-        let now = try db.expiryClock(Date(databaseMilliseconds: now))
+        let clock = db.expiryClockSQL(Date(databaseMilliseconds: now))
         var held: [String: Int64] = [:]
         try db.forEachRow(
             """
             SELECT document_id, epoch FROM document_claims
-            WHERE holder = ? AND expires_at > ? AND document_id IN (SELECT value FROM json_each(?)) FOR SHARE
-            """, [claims.holder, now, jsonArray(Array(claims.epochs.keys))]
+            WHERE holder = ? AND expires_at > \(clock.sql) AND document_id IN (SELECT value FROM json_each(?)) FOR SHARE
+            """, [claims.holder] + clock.bindings + [jsonArray(Array(claims.epochs.keys))]
         ) { row in held[row.column(0)] = row.column(1) }
         for (document, epoch) in claims.epochs.sorted(by: { $0.key < $1.key }) where held[document] != epoch {
             throw AuditLogError(

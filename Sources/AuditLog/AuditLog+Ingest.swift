@@ -61,10 +61,24 @@ extension AuditLog {
                 .integer(Int64(message.receiveCount)), (message.sentAt?.databaseMilliseconds).sqlValue, quarantineReason.sqlValue,
             ]
         }
-        // One row a statement: a statement that may write several rows (a multi-row or RETURNING
-        // insert) makes SQLite look for child rows of each new message in `changes`, by a column
-        // no index serves (see migration 0009), to settle deferred foreign keys.
-        let isNew = try columns.map { columns in try db.run(insertMessage, columns) == 1 }
+        let isNew: [Bool]
+        if db.isPostgres {
+            // One statement for them all (a round trip each would be most of an ingest's time); a
+            // message ID twice in one call is new the first time only, as one row a statement has it.
+            let inserted = Set(
+                try db.insertRows(
+                    into: "messages",
+                    columns: RowFingerprint.messageColumns.split(separator: ", ").map(String.init),
+                    values: columns.flatMap { $0 }, suffix: "ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+                ) { $0.column(0) as String })
+            var seen: Set<String> = []
+            isNew = messages.map { inserted.contains($0.messageID) && seen.insert($0.messageID).inserted }
+        } else {
+            // One row a statement: a statement that may write several rows (a multi-row or RETURNING
+            // insert) makes SQLite look for child rows of each new message in `changes`, by a column
+            // no index serves (see migration 0009), to settle deferred foreign keys.
+            isNew = try columns.map { columns in try db.run(insertMessage, columns) == 1 }
+        }
 
         var changes: [(change: NewChange, messageID: String)] = []
         for (message, isNew) in zip(messages, isNew) where isNew {

@@ -72,78 +72,15 @@ extension AuditLog {
     /// One move, inside the caller's write transaction. Every check comes before the first
     /// write, so a refused move leaves the transaction as it found it.
     static func move(_ request: TransitionRequest, now: Int64, in db: AuditDatabase) throws -> ChangeRecord {
+        var moves = try ChangeMoves.read([request.id], in: db)
         var actions: [PendingAction] = []
-        try moveStatus(request, now: now, in: db, actions: &actions)
+        try moves.move(request, actions: &actions)
+        try moves.write(at: now, in: db)
         try appendActions(actions, at: now, in: db)
         guard let updated = try change(id: request.id, in: db) else {
             throw AuditLogError(code: .notFound, description: "change \(request.id) does not exist")
         }
         return updated
-    }
-
-    /// ``move(_:now:in:)`` reading and writing only the state columns, not the images: what the
-    /// write engine records a batch of outcomes with. The move's action goes to `actions`, which
-    /// the caller appends to the chain (``appendActions(_:at:in:)``) before its transaction ends,
-    /// many to a statement.
-    /// - Returns: The change's new status.
-    @discardableResult
-    static func moveStatus(_ request: TransitionRequest, now: Int64, in db: AuditDatabase, actions: inout [PendingAction])
-        throws -> ChangeStatus
-    {
-        let id = request.id
-        let state = try db.queryOne(
-            "SELECT status, attempts, next_attempt_at, last_error, message_id FROM changes WHERE id = ?", [id]
-        ) { row in
-            (
-                status: row.column(0) as String, attempts: row.column(1) as Int, nextAttemptAt: row.column(2) as Int64?,
-                lastError: row.column(3) as String?, messageID: row.column(4) as String?
-            )
-        }
-        guard let state else {
-            throw AuditLogError(code: .notFound, description: "change \(id) does not exist")
-        }
-        guard let status = ChangeStatus(rawValue: state.status) else {
-            throw AuditLogError.corruptRow("change \(id): unknown status \(state.status)")
-        }
-        let current = (
-            status: status, attempts: state.attempts,
-            nextAttemptAt: state.nextAttemptAt.map(Date.init(databaseMilliseconds:)), lastError: state.lastError,
-            messageID: state.messageID
-        )
-        if let expecting = request.expecting, !expecting.contains(current.status) {
-            let expected = expecting.map(\.rawValue).sorted().joined(separator: ", ")
-            throw AuditLogError(
-                code: .illegalTransition,
-                description:
-                    "change \(id) is \(current.status.rawValue), expected \(expected): another process moved it; nothing changed")
-        }
-        guard current.status.canTransition(to: request.to) else {
-            throw AuditLogError(
-                code: .illegalTransition,
-                description: "change \(id) cannot go from \(current.status.rawValue) to \(request.to.rawValue); nothing changed")
-        }
-        let update = request.update
-        let attempts = update.attempts ?? current.attempts
-        let nextAttemptAt = update.nextAttemptAt ?? current.nextAttemptAt
-        let lastError = update.lastError ?? current.lastError
-        if update.lastError == nil {
-            try db.run(
-                "UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
-                [request.to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, now, id])
-        } else {
-            let group = errorGroupColumns(lastError)
-            try db.run(
-                """
-                UPDATE changes SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, error_fingerprint = ?,
-                  error_group = ?, updated_at = ? WHERE id = ?
-                """,
-                [
-                    request.to.rawValue, attempts, nextAttemptAt?.databaseMilliseconds, lastError, group.fingerprint, group.group,
-                    now, id,
-                ])
-        }
-        actions.append(PendingAction(changeID: id, messageID: current.messageID, entry: request.action))
-        return request.to
     }
 
     /// Appends an action without changing any state (e.g. a refused rollback: `.conflict`).

@@ -116,6 +116,14 @@ public struct EngineCommitResult: Sendable {
     public var completions: [[Result<ChangeStatus, AuditLogError>]?]
 }
 
+/// A write intent a commit took (deleted) to complete it.
+private struct TakenIntent {
+    /// Its document.
+    var documentID: String
+    /// For a reconcile repair: its run and drift kind.
+    var repair: (runID: Int64, kind: String)?
+}
+
 /// What the audit log knows about one document, for the write engine's planners.
 public struct DocumentAuditFacts: Sendable, Hashable {
     /// The highest sequence number among the document's applied changes.
@@ -161,32 +169,30 @@ extension AuditLog {
         guard !documentIDs.isEmpty else { return facts }
         let ids = Array(Set(documentIDs))
         let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-        try read { db in
+        // One statement (one snapshot, one round trip): the newest applied change of each
+        // document (kind 0), then its blockers (kind 1).
+        try statement { db in
             try db.forEachRow(
                 """
-                SELECT document_id, max(sequence_key) FROM changes INDEXED BY changes_applied
+                SELECT 0, NULL, document_id, max(sequence_key), NULL FROM changes INDEXED BY changes_applied
                 WHERE status = 'applied' AND document_id IN (\(marks)) GROUP BY document_id
-                """, ids
-            ) { row in
-                let documentID = row.column(0) as String
-                let key = row.column(1) as String
-                guard let sequence = SequenceNumber(sortKey: key) else {
-                    throw AuditLogError.corruptRow("document \(documentID): stored sequence key \(key) is not a sequence")
-                }
-                facts[documentID, default: DocumentAuditFacts()].latestApplied = sequence
-            }
-            try db.forEachRow(
-                """
-                SELECT id, document_id, sequence_key, status FROM changes INDEXED BY changes_document
+                UNION ALL
+                SELECT 1, id, document_id, sequence_key, status FROM changes INDEXED BY changes_document
                 WHERE document_id IN (\(marks))
                   AND (status = 'parked' OR (status = 'failed' AND ifnull(next_attempt_at, 0) > ?))
-                ORDER BY document_id, id
-                """, ids + [now.databaseMilliseconds]
+                """, ids + ids + [now.databaseMilliseconds]
             ) { row in
-                let id = row.column(0) as Int64
-                let documentID = row.column(1) as String
-                guard let sequence = SequenceNumber(sortKey: row.column(2) as String),
-                    let status = ChangeStatus(rawValue: row.column(3) as String)
+                let documentID = row.column(2) as String
+                let key = row.column(3) as String
+                guard row.column(0) as Int64 == 1 else {
+                    guard let sequence = SequenceNumber(sortKey: key) else {
+                        throw AuditLogError.corruptRow("document \(documentID): stored sequence key \(key) is not a sequence")
+                    }
+                    facts[documentID, default: DocumentAuditFacts()].latestApplied = sequence
+                    return
+                }
+                let id = row.column(1) as Int64
+                guard let sequence = SequenceNumber(sortKey: key), let status = ChangeStatus(rawValue: row.column(4) as String)
                 else { throw AuditLogError.corruptRow("change \(id): sequence or status") }
                 facts[documentID, default: DocumentAuditFacts()].blockers.append(
                     .init(id: id, sequenceNumber: sequence, status: status))
@@ -206,7 +212,7 @@ extension AuditLog {
         let ids = Array(Set(documentIDs))
         guard !ids.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-        return try read { db in
+        return try statement { db in
             try db.query(
                 """
                 SELECT \(Rows.changeColumns) FROM \(Rows.changesWithImages("changes INDEXED BY changes_due"))
@@ -273,40 +279,30 @@ extension AuditLog {
         return try write { db in
             try Self.check(fence, in: db)
             try Self.check(claims, covering: step.newIntents.map(\.documentID), now: Date().databaseMilliseconds, in: db)
+            // Set-wise, whatever the step's size: the intents it completes taken in one statement,
+            // the state of every change it may move read in one, its new intents inserted many to a
+            // statement, the moved rows written back and its actions appended at its end.
+            let taken = try Self.takeIntents(step.completions.map(\.intentID), in: db)
+            let changeIDs =
+                step.settlements.map(\.request.id) + step.notes.map(\.changeID)
+                + step.completions.flatMap { $0.settlements.map(\.request.id) }
+            var moves = try ChangeMoves.read(changeIDs, in: db)
             // Every action of the step, in order, appended at its end many to a statement.
             var actions: [PendingAction] = []
-            let settlements = try step.settlements.map { try Self.settle($0, now: now, in: db, actions: &actions) }
+            let settlements = try step.settlements.map { try Self.settle($0, with: &moves, actions: &actions) }
             for note in step.notes {
-                guard let messageID = try Self.messageID(ofChange: note.changeID, in: db) else {
+                guard let messageID = moves.messageID(ofChange: note.changeID) else {
                     throw AuditLogError(code: .notFound, description: "change \(note.changeID) does not exist")
                 }
                 actions.append(PendingAction(changeID: note.changeID, messageID: messageID, entry: note.entry))
             }
-            var intentIDs: [Int64] = []
-            for intent in step.newIntents {
-                let settlements: String
-                do {
-                    settlements = String(decoding: try JSONEncoder().encode(intent.settlements), as: UTF8.self)
-                } catch {
-                    throw AuditLogError(code: .storage, description: "cannot encode a write intent: \(error)")
-                }
-                let intentID = try db.queryOne(
-                    """
-                    INSERT INTO write_intents (document_id, operation, stamp_sequence, stamp_applied_at, settlements_json,
-                        created_at, reconcile_run_id, drift_kind)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
-                    """,
-                    [
-                        intent.documentID, intent.operation.rawValue, intent.stampSequence?.digits, intent.stampAppliedAt,
-                        settlements, now, intent.repair?.runID, intent.repair?.kind,
-                    ]
-                ) { $0.column(0) as Int64 }
-                intentIDs.append(intentID ?? 0)
-            }
+            let intentIDs = try Self.insertIntents(step.newIntents, at: now, in: db)
             var completions: [[Result<ChangeStatus, AuditLogError>]?] = []
+            // Intents a completion of this step already took, or whose repair a landed later one dropped.
+            var gone: Set<Int64> = []
             for completion in step.completions {
                 // Gone: another process resolved the intent and recorded the write.
-                guard let open = try Self.takeIntent(completion.intentID, in: db) else {
+                guard let open = taken[completion.intentID], gone.insert(completion.intentID).inserted else {
                     completions.append(nil)
                     continue
                 }
@@ -317,40 +313,98 @@ extension AuditLog {
                 }
                 if let action = completion.repairAction, let repair = open.repair {
                     try Self.recordRepair(open.documentID, repair, intentID: completion.intentID, at: now, in: db)
+                    // The older repair intents of the document it dropped, should this step complete them too.
+                    for (id, other) in taken
+                    where id < completion.intentID && other.documentID == open.documentID && other.repair != nil {
+                        gone.insert(id)
+                    }
                     actions.append(PendingAction(changeID: nil, messageID: nil, entry: action))
                 }
-                completions.append(try completion.settlements.map { try Self.settle($0, now: now, in: db, actions: &actions) })
+                completions.append(try completion.settlements.map { try Self.settle($0, with: &moves, actions: &actions) })
             }
-            for id in step.droppedIntents {
-                try db.run("DELETE FROM write_intents WHERE id = ?", [id])
+            if !step.droppedIntents.isEmpty {
+                try db.run(
+                    "DELETE FROM write_intents WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
+                    [Self.jsonArray(step.droppedIntents.map(String.init))])
             }
+            try moves.write(at: now, in: db)
             try Self.appendActions(actions, at: now, in: db)
             return EngineCommitResult(settlements: settlements, intentIDs: intentIDs, completions: completions)
         }
     }
 
-    /// One settlement inside the caller's transaction: the move, or its note when the move is
-    /// refused; the action either records goes to `actions`.
-    private static func settle(_ settlement: Settlement, now: Int64, in db: AuditDatabase, actions: inout [PendingAction])
+    /// One settlement inside the caller's transaction, against `moves`: the move, or its note
+    /// when the move is refused; the action either records goes to `actions`.
+    private static func settle(_ settlement: Settlement, with moves: inout ChangeMoves, actions: inout [PendingAction])
         throws -> Result<ChangeStatus, AuditLogError>
     {
         do {
-            return .success(try moveStatus(settlement.request, now: now, in: db, actions: &actions))
+            return .success(try moves.move(settlement.request, actions: &actions))
         } catch {
             guard let refusal = error as? AuditLogError, [.notFound, .illegalTransition].contains(refusal.code) else {
                 throw error
             }
             if refusal.code == .illegalTransition, let note = settlement.noteIfRefused {
-                let messageID = try Self.messageID(ofChange: settlement.request.id, in: db)
+                let messageID = moves.messageID(ofChange: settlement.request.id)
                 actions.append(PendingAction(changeID: settlement.request.id, messageID: messageID ?? nil, entry: note))
             }
             return .failure(refusal)
         }
     }
 
-    /// The message a change came in: `nil` when there is no such change, `.some(nil)` when it has none.
-    private static func messageID(ofChange id: Int64, in db: AuditDatabase) throws -> String?? {
-        try db.queryOne("SELECT message_id FROM changes WHERE id = ?", [id]) { $0.column(0) as String? }
+    /// Inserts `intents`, many to a statement, inside the caller's transaction.
+    /// - Returns: Their ids, in order.
+    private static func insertIntents(_ intents: [NewWriteIntent], at now: Int64, in db: AuditDatabase) throws -> [Int64] {
+        guard !intents.isEmpty else { return [] }
+        var values: [SQLValue] = []
+        values.reserveCapacity(intents.count * 8)
+        for intent in intents {
+            let settlements: String
+            do {
+                settlements = String(decoding: try JSONEncoder().encode(intent.settlements), as: UTF8.self)
+            } catch {
+                throw AuditLogError(code: .storage, description: "cannot encode a write intent: \(error)")
+            }
+            values += [
+                .text(intent.documentID), .text(intent.operation.rawValue), intent.stampSequence?.digits.sqlValue ?? .null,
+                intent.stampAppliedAt.sqlValue, .text(settlements), .integer(now), intent.repair?.runID.sqlValue ?? .null,
+                intent.repair?.kind.sqlValue ?? .null,
+            ]
+        }
+        // One statement's rows take ascending ids in the order of its VALUES (the store's id
+        // sequence on PostgreSQL, the next rowid on SQLite), and its statements run in order.
+        let ids = try db.insertRows(
+            into: "write_intents",
+            columns: [
+                "document_id", "operation", "stamp_sequence", "stamp_applied_at", "settlements_json", "created_at",
+                "reconcile_run_id", "drift_kind",
+            ],
+            values: values, suffix: "RETURNING id"
+        ) { $0.column(0) as Int64 }
+        guard ids.count == intents.count else {
+            throw AuditLogError(code: .storage, description: "inserted \(ids.count) write intents of \(intents.count)")
+        }
+        return ids.sorted()
+    }
+
+    /// Takes (deletes) the open intents among `ids`, inside the caller's transaction, in one statement.
+    /// - Returns: Each one taken: its document and, for a reconcile repair, its run and drift kind;
+    ///   the others were resolved already.
+    private static func takeIntents(_ ids: [Int64], in db: AuditDatabase) throws -> [Int64: TakenIntent] {
+        guard !ids.isEmpty else { return [:] }
+        var taken: [Int64: TakenIntent] = [:]
+        try db.forEachRow(
+            """
+            DELETE FROM write_intents WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))
+            RETURNING id, document_id, reconcile_run_id, drift_kind
+            """, [jsonArray(Array(Set(ids)).map(String.init))]
+        ) { row in
+            let runID = row.column(2) as Int64?
+            let kind = row.column(3) as String?
+            taken[row.column(0)] = TakenIntent(
+                documentID: row.column(1), repair: runID.flatMap { run in kind.map { (runID: run, kind: $0) } })
+        }
+        return taken
     }
 
     private static func writeIntent(from row: any SQLRow) throws -> WriteIntent {

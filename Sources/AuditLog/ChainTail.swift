@@ -17,6 +17,11 @@ struct ChainTail {
     /// Reads the tail from the store, inside the caller's transaction.
     static func read(in db: AuditDatabase) throws -> ChainTail {
         let anchor = try ChainAnchor.latest(in: db)
+        // A lock that waited for another writer's commit sees that writer's new `chain_head`
+        // but not, in its statement's snapshot, the action it points at: then the hash is read anew.
+        if let end = db.lockedChainEnd, end.lastID == 0 || end.hash != nil {
+            return ChainTail(anchor: anchor, lastID: end.lastID, lastHash: end.hash.flatMap(ActionChain.bytes(ofHex:)))
+        }
         let lastID = try db.highestActionID()
         let lastHash =
             lastID == 0 ? nil : try db.queryOne("SELECT hash FROM actions WHERE id = ?", [lastID]) { $0.column(0) as String }

@@ -30,20 +30,6 @@ extension AuditLog {
         case missing, stale, orphaned, differs
     }
 
-    /// An open intent deleted inside the caller's transaction, as completing it does: its
-    /// document and, for a repair, its run and kind; nil when another process resolved it first.
-    static func takeIntent(_ id: Int64, in db: AuditDatabase) throws -> (
-        documentID: String, repair: (runID: Int64, kind: String)?
-    )? {
-        try db.queryOne(
-            "DELETE FROM write_intents WHERE id = ? RETURNING document_id, reconcile_run_id, drift_kind", [id]
-        ) { row in
-            let runID = row.column(1) as Int64?
-            let kind = row.column(2) as String?
-            return (row.column(0) as String, runID.flatMap { run in kind.map { (runID: run, kind: $0) } })
-        }
-    }
-
     /// Records a landed repair inside the caller's transaction (its intent already taken; the
     /// caller appends its `reconciled` action): its count in its run (found and repaired, with a
     /// sample), and the drop of the document's older repair intents (a repair that landed after them was decided

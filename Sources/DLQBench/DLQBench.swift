@@ -27,7 +27,8 @@ struct DLQBench: AsyncParsableCommand {
             SeedStream.self, SeedQueues.self, IngestBenchmark.self, RawIngestBenchmark.self,
             SeedReplay.self, SeedRealisticTable.self, SeedRealisticReplay.self, ReplayBenchmark.self,
             RawBulkBenchmark.self, SequentialPutBenchmark.self, RawTableReadBenchmark.self, SeedReconcile.self,
-            ReconcileBenchmark.self, RawReconcileBenchmark.self, PostgresAuditBenchmark.self, InflowBenchmark.self,
+            ReconcileBenchmark.self, RawReconcileBenchmark.self, PostgresAuditBenchmark.self, RawPostgresAuditBenchmark.self,
+            InflowBenchmark.self,
             ErrorGroupsBenchmark.self,
         ]
     )

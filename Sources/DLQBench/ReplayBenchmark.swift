@@ -6,6 +6,7 @@ import OpenSearchClient
 import Reprocessor
 import StreamModel
 import SyncTransform
+import Synchronization
 
 /// The shape of backlog a replay step runs on.
 enum ReplayShape: String, ExpressibleByArgument, CaseIterable {
@@ -128,6 +129,8 @@ struct ReplayBenchmark: AsyncParsableCommand {
     @Option(help: "The table name the replayer is configured with (read only for documents missing from search).")
     var table = "tattoo-directory-bench"
     @Option(help: "Workers replaying at once, each claiming its documents (a postgres:// store only).") var workers = 1
+    @Option(help: "The step name to report (default: replay, or replay-postgres on a postgres:// store).")
+    var reportAs: String?
 
     func validate() throws {
         guard (1...32).contains(workers) else { throw ValidationError("--workers must be 1 to 32") }
@@ -142,18 +145,30 @@ struct ReplayBenchmark: AsyncParsableCommand {
                 auditDatabasePath: db, openSearchEndpoint: try Peers.openSearchEndpoint().absoluteString, index: index,
                 tableName: table))
         // On PostgreSQL each worker is a fleet member: its own connection, claiming documents as its own holder.
-        var engines: [WriteEngine] = []
+        var engines: [(engine: WriteEngine, log: AuditLog)] = []
         for _ in 0..<workers {
-            engines.append(try await Reprocessor.open(settings: settings, logger: Peers.logger).makeWriteEngine())
+            let reprocessor = try await Reprocessor.open(settings: settings, logger: Peers.logger)
+            engines.append((try await reprocessor.makeWriteEngine(), reprocessor.auditLog))
         }
+        var before: [StoreCounters] = []
+        for (_, log) in engines { before.append(await log.storeCounters()) }
         let start = ContinuousClock.now
-        let summary = try await withThrowingTaskGroup(of: ReplaySummary.self) { group in
-            for engine in engines { group.addTask { try await engine.replayDue() } }
-            var total = ReplaySummary()
-            for try await part in group { total.add(part) }
-            return total
+        // Per worker: what it replayed, and its rounds (the engine reports progress once a round).
+        let parts = try await withThrowingTaskGroup(of: (Int, ReplaySummary, Int).self) { group in
+            for (worker, (engine, _)) in engines.enumerated() {
+                group.addTask {
+                    let rounds = RoundCounter()
+                    let summary = try await engine.replayDue(progress: { _ in rounds.count.withLock { $0 += 1 } })
+                    return (worker, summary, rounds.count.withLock { $0 })
+                }
+            }
+            var parts: [(Int, ReplaySummary, Int)] = []
+            for try await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }
         }
         let seconds = Latencies.seconds(ContinuousClock.now - start)
+        var summary = ReplaySummary()
+        for (_, part, _) in parts { summary.add(part) }
         // Each document's newest change is applied (written, or already true); the rest are coalesced into it.
         let changes = workload.changes(documents: documents)
         guard summary.applied == documents, summary.superseded == changes - documents, summary.failed == 0,
@@ -165,12 +180,30 @@ struct ReplayBenchmark: AsyncParsableCommand {
                     + "\(summary.superseded) superseded, \(summary.failed) failed, \(summary.deferred) deferred, "
                     + "\(summary.conflict) conflict, \(summary.unavailable) unavailable\(paused)")
         }
-        var report = StepReport(step: AuditLog.isSharedLocation(db) ? "replay-postgres" : "replay")
+        var report = StepReport(step: reportAs ?? (AuditLog.isSharedLocation(db) ? "replay-postgres" : "replay"))
         report.setReplayRates(workload: workload, documents: documents, changes: changes, seconds: seconds)
         report.set("writes", summary.writes)
         report.set("workers", workers)
+        // Where each worker's time went on the store: round trips (each one network wait on
+        // PostgreSQL) per round, and time in the statement that takes the write lock.
+        for (worker, part, rounds) in parts {
+            let counters = await engines[worker].log.storeCounters()
+            let roundTrips = counters.roundTrips - before[worker].roundTrips
+            report.set("worker\(worker)Applied", part.applied)
+            report.set("worker\(worker)Rounds", rounds)
+            report.set("worker\(worker)RoundTrips", roundTrips)
+            report.set("worker\(worker)RoundTripsPerRound", rounds == 0 ? 0 : Double(roundTrips) / Double(rounds))
+            report.set(
+                "worker\(worker)LockSeconds", Latencies.seconds(counters.chainLockWaiting - before[worker].chainLockWaiting))
+            report.set("worker\(worker)Transactions", counters.transactions - before[worker].transactions)
+        }
         try report.print()
     }
+}
+
+/// The rounds one worker has finished (its engine reports progress once a round).
+private final class RoundCounter: Sendable {
+    let count = Mutex(0)
 }
 
 /// Step 3, the first baseline: the documents' final state written with plain `_bulk` requests of

@@ -27,6 +27,9 @@ public final class PostgresSession: @unchecked Sendable {
     public let url: PostgresURL
     /// The migrations the open applied, in order (empty when the schema was up to date).
     public let appliedAtOpen: [Migration]
+    /// Statements sent through ``run(_:_:inTransaction:)`` since the session opened: each one
+    /// round trip to the server (what the benchmark counts per replay round).
+    public private(set) var roundTrips = 0
     private var connection: PostgresConnection?
     private let configuration: PostgresConnection.Configuration
     private let logger: Logger
@@ -107,6 +110,7 @@ public final class PostgresSession: @unchecked Sendable {
         rows: [SQLValueRow], affected: Int
     ) {
         let connection = try liveConnection(inTransaction: inTransaction)
+        roundTrips += 1
         var binds = PostgresBindings(capacity: bindings.count)
         for value in bindings {
             switch value {

@@ -54,10 +54,12 @@ struct SignedMotoTests {
 
     @Test("a refused connection is a connection error after the retries")
     func connectionRefused() async throws {
-        // A port nobody listens on: every connect is refused at once. (A just-stopped moto
-        // was used before; under load its first connect had not failed within the 1 s
-        // deadline, and AsyncHTTPClient then reports a timeout, which is not what is tested.)
-        let endpoint = try #require(URL(string: "http://127.0.0.1:\(try LoopbackPort.unused())"))
+        // A port held by a socket that never listens: every connect is refused at once, and no
+        // other test can take the port meanwhile. (A just-stopped moto was used before; under
+        // load its first connect had not failed within a 1 s deadline, and AsyncHTTPClient
+        // then reports a timeout, which is not what is tested.)
+        let refusing = try LoopbackPort.Refusing()
+        let endpoint = try #require(URL(string: "http://127.0.0.1:\(refusing.port)"))
         // AsyncHTTPClient keeps retrying a refused connect until the request deadline and then
         // fails with the last connect error: the deadline only bounds how long that takes.
         let sqs = SQSClient(
@@ -70,11 +72,14 @@ struct SignedMotoTests {
         #expect(error?.code == .connection, "\(String(describing: error))")
         #expect(error?.isRetryable == true)
         #expect(error?.message.hasPrefix("cannot reach \(endpoint.absoluteString)") == true)
+        withExtendedLifetime(refusing) {}
     }
 
     @Test("retries are logged, and no log line or error carries the secret or the session token")
     func logsRedacted() async throws {
-        let endpoint = try #require(URL(string: "http://127.0.0.1:\(try LoopbackPort.unused())"))
+        let refusing = try LoopbackPort.Refusing()
+        defer { withExtendedLifetime(refusing) {} }
+        let endpoint = try #require(URL(string: "http://127.0.0.1:\(refusing.port)"))
         let secret = "SECRET-\(UUID().uuidString)"
         let token = "TOKEN-\(UUID().uuidString)"
         let configuration = AWSFixtures.configuration(

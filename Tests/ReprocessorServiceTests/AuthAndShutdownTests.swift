@@ -103,8 +103,8 @@ extension ServeTests {
         func openAPIRoutesAnswer() async throws {
             let document = try OpenAPIDocument.load()
             #expect(
-                document.operations.count == 22,
-                "health, readiness, metrics, nine queries, eight actions, reconcile runs and start")
+                document.operations.count == 24,
+                "health, readiness, metrics, nine queries, eight actions, two quarantine actions, reconcile runs and start")
             let world = try await ReprocessorWorld.start()
             try await world.putArtist("5", name: "Five")
             let token = "openapi-token-0123456789"
@@ -114,14 +114,17 @@ extension ServeTests {
             try await service.eventually("the change applied") {
                 try await service.get("/v1/stats").json?["changes"]?["applied"]?.intValue == 1
             }
-            let id = try #require(try await service.get("/v1/changes").json?["changes"]?[0]?["id"]?.intValue)
+            let first = try #require(try await service.get("/v1/changes").json?["changes"]?[0])
+            let id = try #require(first["id"]?.intValue)
+            let messageID = try #require(first["messageId"]?.stringValue)
             for operation in document.operations {
                 let path = operation.path.replacingOccurrences(of: "{id}", with: String(id))
                     .replacingOccurrences(of: "{key}", with: "ARTIST%235")
+                    .replacingOccurrences(of: "{messageId}", with: messageID)
                 let answer: HTTPAnswer
                 if operation.method == "post" {
                     let body =
-                        operation.path.contains("{id}")
+                        operation.path.contains("{id}") || operation.path.contains("{messageId}")
                         ? #"{"reason": "openapi check", "dryRun": true}"#
                         : "{\"ids\": [\(id)], \"reason\": \"openapi check\", \"dryRun\": true}"
                     answer = try await service.post(path, body, token: token)
