@@ -27,7 +27,7 @@ enum ConsoleText {
 
     /// `1 change`, `1,284 changes`.
     static func changes(_ count: Int) -> String {
-        "\(number(count)) \(count == 1 ? "change" : "changes")"
+        counted(count, "change")
     }
 
     /// How a form names a request's field in a refusal: `The reason is required for skip: …`.
