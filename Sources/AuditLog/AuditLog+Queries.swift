@@ -60,6 +60,26 @@ extension AuditLog {
         return sequenceNumber
     }
 
+    /// The status of each change of `ids` that exists, in one query that reads no images: what
+    /// the write engine checks to see whether another process moved a change since it read it.
+    /// - Throws: ``AuditLogError``.
+    public func changeStatuses(_ ids: [Int64]) throws(AuditLogError) -> [Int64: ChangeStatus] {
+        guard !ids.isEmpty else { return [:] }
+        return try read { db in
+            var statuses: [Int64: ChangeStatus] = [:]
+            try db.forEachRow(
+                "SELECT id, status FROM changes WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
+                [Self.jsonArray(ids.map(String.init))]
+            ) { row in
+                guard let status = ChangeStatus(rawValue: row.column(1)) else {
+                    throw AuditLogError.corruptRow("unknown status of change \(row.column(0) as Int64)")
+                }
+                statuses[row.column(0)] = status
+            }
+            return statuses
+        }
+    }
+
     /// Changes matching `filter`, by id (ascending, or descending with `newestFirst`); keyset-paged,
     /// stable under concurrent inserts (every row that existed when the first page was read appears
     /// exactly once).

@@ -5,7 +5,7 @@ import OpenSearchClient
 import StreamModel
 
 extension WriteEngine {
-    /// What ``execute(_:context:dryRun:readsFinished:passingHeld:beforeWriting:)`` did.
+    /// What ``execute(_:context:dryRun:handoff:passingHeld:beforeWriting:)`` did.
     struct Execution {
         /// Per change looked at.
         var results: [Int64: OperationResult] = [:]
@@ -44,20 +44,20 @@ extension WriteEngine {
     }
 
     /// Decides and carries out `works` (at most one per document), in rounds.
-    /// - Parameter readsFinished: Called once the first round's reads (search, the audit log, the
-    ///   table) are done and its writes are about to be recorded and sent.
+    /// - Parameter handoff: How the first round hands over to the next round of a replay pass
+    ///   (once it has read search and the audit log; its table read after the previous round's).
     /// - Parameter passingHeld: When this engine claims documents (a fleet), whether a document
     ///   another worker holds is passed by without a result, as a replay pass does (it stays due
     ///   for its holder); otherwise its changes get a `conflict` result, for the operator to try again.
     /// - Parameter beforeWriting: Awaited with the number of writes a round is about to make,
     ///   before their intents are recorded (reconcile paces its repairs with it).
     func execute(
-        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, readsFinished: Once? = nil,
+        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, handoff: RoundHandoff? = nil,
         passingHeld: Bool = false, beforeWriting: (@Sendable (Int) async -> Void)? = nil
     ) async throws -> Execution {
         guard !dryRun, claimant != nil else {
             return try await runRounds(
-                works, context: context, dryRun: dryRun, readsFinished: readsFinished, claims: nil,
+                works, context: context, dryRun: dryRun, handoff: handoff, claims: nil,
                 beforeWriting: beforeWriting)
         }
         return try await withClaims(works.map(\.documentID)) { claims in
@@ -82,7 +82,7 @@ extension WriteEngine {
                 mine = mine.filter { if case .replay = $0 { false } else { true } } + DocumentWork.replays(of: due)
             }
             let done = try await runRounds(
-                mine, context: context, dryRun: false, readsFinished: readsFinished, claims: claims,
+                mine, context: context, dryRun: false, handoff: handoff, claims: claims,
                 beforeWriting: beforeWriting)
             execution.results.merge(done.results) { _, new in new }
             execution.repairs.merge(done.repairs) { _, new in new }
@@ -109,12 +109,12 @@ extension WriteEngine {
         }
     }
 
-    /// ``execute(_:context:dryRun:readsFinished:passingHeld:beforeWriting:)`` on documents this
+    /// ``execute(_:context:dryRun:handoff:passingHeld:beforeWriting:)`` on documents this
     /// worker holds (`claims`, nil when it works alone under the run lease): rounds of
-    /// ``round(_:number:context:dryRun:readsFinished:claims:beforeWriting:into:)`` until every
+    /// ``round(_:number:context:dryRun:handoff:claims:beforeWriting:into:)`` until every
     /// document is settled, search fails, or the rounds are spent.
     private func runRounds(
-        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, readsFinished: Once?, claims: DocumentClaims?,
+        _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, handoff: RoundHandoff?, claims: DocumentClaims?,
         beforeWriting: (@Sendable (Int) async -> Void)?
     ) async throws -> Execution {
         var execution = Execution()
@@ -136,7 +136,7 @@ extension WriteEngine {
             }
             if number > 1 { await sleep(.milliseconds(100 << number)) }
             pending = try await round(
-                pending, number: number, context: context, dryRun: dryRun, readsFinished: readsFinished, claims: claims,
+                pending, number: number, context: context, dryRun: dryRun, handoff: handoff, claims: claims,
                 beforeWriting: beforeWriting, into: &execution)
         }
         return execution
@@ -154,18 +154,17 @@ extension WriteEngine {
         #endif
         let ids = pending.flatMap { $0.changes.map(\.id) }
         guard !ids.isEmpty else { return pending }
-        let rows = try await auditLog.listChanges(ChangeFilter(ids: ids), after: nil, limit: ids.count).rows
-        let current = Dictionary(uniqueKeysWithValues: rows.map { ($0.id, $0) })
+        let current = try await auditLog.changeStatuses(ids)
         var kept: [DocumentWork] = []
         for work in pending {
             var moved = false
-            for change in work.changes where current[change.id]?.status != change.status {
+            for change in work.changes where current[change.id] != change.status {
                 moved = true
                 let now = current[change.id]
                 execution.results[change.id] = OperationResult(
-                    id: change.id, outcome: now == nil ? .notFound : .conflict, status: now?.status,
+                    id: change.id, outcome: now == nil ? .notFound : .conflict, status: now,
                     message:
-                        "another process moved the change first (now \(now?.status.rawValue ?? "gone")); nothing written for it here"
+                        "another process moved the change first (now \(now?.rawValue ?? "gone")); nothing written for it here"
                 )
             }
             if !moved { kept.append(work) }
@@ -178,6 +177,8 @@ extension WriteEngine {
         var searchRead = Duration.zero
         var auditRead = Duration.zero
         var tableRead = Duration.zero
+        /// Waiting for the rounds before to finish reading the table.
+        var tableTurn = Duration.zero
         var planning = Duration.zero
         var recordIntents = Duration.zero
         var write = Duration.zero
@@ -193,7 +194,9 @@ extension WriteEngine {
 
         var description: String {
             let phases: [(String, Duration)] = [
-                ("search read", searchRead), ("audit read", auditRead), ("table read", tableRead), ("planning", planning),
+                ("search read", searchRead), ("audit read", auditRead), ("waiting for the table", tableTurn),
+                ("table read", tableRead),
+                ("planning", planning),
                 ("recording intents", recordIntents), ("write", write), ("recording outcomes", recordOutcomes),
             ]
             return phases.map { name, duration in "\(name) \(Int((duration / .milliseconds(1)).rounded())) ms" }

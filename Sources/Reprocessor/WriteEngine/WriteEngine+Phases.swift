@@ -63,7 +63,7 @@ extension WriteEngine {
     /// One round over `pending`: the phases in order.
     /// - Returns: The documents to decide again next round (409 from another writer, refused for now).
     func round(
-        _ pending: [DocumentWork], number: Int, context: WritePlanner.Context, dryRun: Bool, readsFinished: Once?,
+        _ pending: [DocumentWork], number: Int, context: WritePlanner.Context, dryRun: Bool, handoff: RoundHandoff?,
         claims: DocumentClaims?, beforeWriting: (@Sendable (Int) async -> Void)?, into execution: inout Execution
     ) async throws -> [DocumentWork] {
         var timings = RoundTimings()
@@ -73,8 +73,9 @@ extension WriteEngine {
         else { return [] }
         // A dry run writes nothing, and carries changes as the command would have moved them.
         let current = dryRun ? pending : try await unmoved(pending, into: &execution)
-        let planned = await plan(current, facts: facts, context: context, timings: &timings, into: &execution)
-        readsFinished?()
+        let planned = await plan(
+            current, facts: facts, context: context, handoff: handoff, timings: &timings, into: &execution)
+        handoff?.finish()
         if dryRun {
             for document in planned {
                 for decision in document.decisions {
@@ -139,16 +140,24 @@ extension WriteEngine {
 
     /// Decides every work; reads the table (one consistent `BatchGetItem` per 100 keys) for the
     /// documents whose planner needs it, and decides those again. A work whose table read
-    /// failed is marked unavailable and left out.
+    /// failed is marked unavailable and left out. With a `handoff`, the next round may start
+    /// once this one is ready to read the table, which it reads after the previous round has.
     func plan(
-        _ works: [DocumentWork], facts: RoundFacts, context: WritePlanner.Context, timings: inout RoundTimings,
-        into execution: inout Execution
+        _ works: [DocumentWork], facts: RoundFacts, context: WritePlanner.Context, handoff: RoundHandoff?,
+        timings: inout RoundTimings, into execution: inout Execution
     ) async -> [PlannedDocument] {
         var facts = facts
         var plans = works.map { (work: $0, plan: decide($0, facts: facts, context: context)) }
         let needingTable = plans.indices.filter { plans[$0].plan == nil }
         guard !needingTable.isEmpty else { return plans.compactMap { $0.plan } }
-        defer { timings.lap(\.tableRead) }
+        handoff?.gathered()
+        timings.lap(\.planning)
+        await handoff?.awaitTableTurn()
+        timings.lap(\.tableTurn)
+        defer {
+            handoff?.finishTableTurn()
+            timings.lap(\.tableRead)
+        }
         do {
             let items = try await items.currentItems(keys: needingTable.compactMap { plans[$0].work.keys })
             for index in needingTable {

@@ -38,10 +38,14 @@ extension WriteEngine {
         var carried: [ChangeRecord] = []
         // Documents waiting for a round: rounds are filled across pages of due changes.
         var waiting: [DocumentWork] = []
-        // Each round says when its reads are done; the next round starts reading only then, so the
-        // slowest peer (the table) is read back to back while earlier rounds write and record.
-        let (readsDone, readsSignal) = AsyncStream<Void>.makeStream()
-        var roundsReading = readsDone.makeAsyncIterator()
+        // Each round says when it has read search and the audit log; the next round starts reading
+        // only then, and reads the table after it, so the slowest peer (the table) is read back to
+        // back while earlier rounds write and record.
+        let (gathered, gatheredSignal) = AsyncStream<Void>.makeStream()
+        var roundsGathered = gathered.makeAsyncIterator()
+        var previous: RoundHandoff?
+        let sizing = RoundSizing(full: batchDocuments)
+        var started = 0
         return try await withThrowingTaskGroup(of: Execution.self) { running in
             var inFlight = 0
             var reading = false
@@ -77,27 +81,29 @@ extension WriteEngine {
                 }
                 waiting += DocumentWork.replays(of: rows)
                 let lastPage = cursor == nil && carried.isEmpty
-                while waiting.count >= batchDocuments || (lastPage && !waiting.isEmpty) {
+                while let size = sizing.next(started: started, waiting: waiting.count, lastPage: lastPage) {
                     if shouldStop?() == true { break pages }
                     // Rounds overlap: while one writes to search, the next reads the table and the
                     // audit log. Their documents are distinct, so their order does not matter.
                     if reading {
-                        _ = await roundsReading.next()
+                        _ = await roundsGathered.next()
                         reading = false
                     }
                     if inFlight == roundsInFlight, try await !finishRound() { break pages }
-                    let batch = Array(waiting.prefix(batchDocuments))
+                    let batch = Array(waiting.prefix(size))
                     waiting.removeFirst(batch.count)
+                    let handoff = RoundHandoff(after: previous) { gatheredSignal.yield() }
+                    previous = handoff
                     running.addTask {
-                        let readsFinished = Once { readsSignal.yield() }
-                        defer { readsFinished() }
+                        defer { handoff.finish() }
                         let started = ContinuousClock.now
                         let execution = try await execute(
-                            batch, context: .init(actor: "system", now: clock()), dryRun: false, readsFinished: readsFinished,
+                            batch, context: .init(actor: "system", now: clock()), dryRun: false, handoff: handoff,
                             passingHeld: true)
                         ReprocessorMetrics.record(Array(execution.results.values), duration: ContinuousClock.now - started)
                         return execution
                     }
+                    started += 1
                     inFlight += 1
                     reading = true
                 }

@@ -40,9 +40,10 @@ public struct WriteEngine: Sendable {
     let rounds = 3
     /// Due changes read from the audit log at a time.
     let pageSize = 1000
-    /// Rounds of a pass under way at once (each on its own documents): one reads search, the
-    /// audit log and the table while the others record and write. 2 in production; the
-    /// simulation runs 1, so that the order of its I/O is the seed's, not the thread scheduler's.
+    /// Rounds of a pass under way at once (each on its own documents): one reads search and the
+    /// audit log, one reads the table, and one records and writes (a slow write then does
+    /// not stall the table reads). 3 in production; the simulation runs 1, so that the order of
+    /// its I/O is the seed's, not the thread scheduler's.
     let roundsInFlight: Int
     /// How long a write intent may stay open before the next pass decides its write never landed.
     let intentGrace: TimeInterval
@@ -84,7 +85,7 @@ public struct WriteEngine: Sendable {
         self.init(
             auditLog: auditLog, openSearch: openSearch, table: table, search: openSearch, items: table, planner: planner,
             batchDocuments: batchDocuments, intentGrace: intentGrace, clock: { Date() },
-            sleep: { try? await Task.sleep(for: $0) }, roundsInFlight: 2, logger: logger)
+            sleep: { try? await Task.sleep(for: $0) }, roundsInFlight: 3, logger: logger)
     }
 
     /// Creates an engine whose search, table and clock are given apart from the clients reconcile
