@@ -22,6 +22,7 @@ BUILD=(swift build -c release)
 N=500              # format-A messages per ingest run (10 records each); memory is also measured at 4N
 M=20000            # pending changes per best-case replay run; memory is also measured at 4M
 D=4000             # documents per realistic replay run (about 3.1 changes each); memory is also measured at 4D
+SMALL=1000         # documents of the small realistic backlog (a few rounds), measured against its own floor
 R=10000            # artists per reconcile run (1% drift); memory is also measured at 4R
 SEGMENTS=4         # reconcile's parallel Scan segments (its default), for the product and its baseline
 RUNS=3             # runs per step; figures are medians
@@ -212,11 +213,25 @@ for run in $(seq 1 "$RUNS"); do
     esac
     measure "$run" table-reads-raw --documents "$D" --table "$REALISTIC_TABLE"
     rm -f "$WORK"/replay.sqlite3*
+    # A small backlog (SMALL documents, a few rounds): the pipeline must fill as fast as on a large one.
+    if [ "$SMALL" -lt "$D" ]; then
+        say "realistic replay run $run/$RUNS: $SMALL documents (a small backlog)"
+        seed seed-replay-realistic --db "$WORK/replay.sqlite3" --documents "$SMALL" --index "realistic-small-$run-$SMALL"
+        small=(replay --workload realistic --db "$WORK/replay.sqlite3" --documents "$SMALL" \
+            --index "realistic-small-$run-$SMALL" --table "$REALISTIC_TABLE")
+        if [ $((run % 2)) -eq 1 ]; then
+            measure "$run" "${small[@]}"; measure "$run" table-reads-raw --documents "$SMALL" --table "$REALISTIC_TABLE"
+        else
+            measure "$run" table-reads-raw --documents "$SMALL" --table "$REALISTIC_TABLE"; measure "$run" "${small[@]}"
+        fi
+        rm -f "$WORK"/replay.sqlite3*
+    fi
     [ "$run" -le "$MEMORY_RUNS" ] || continue
     say "realistic replay run $run/$RUNS: $((4 * D)) documents"
     seed seed-replay-realistic --db "$WORK/replay.sqlite3" --documents $((4 * D)) --index "realistic-product-$run-$((4 * D))"
     measure "$run" replay --workload realistic --db "$WORK/replay.sqlite3" --documents $((4 * D)) \
         --index "realistic-product-$run-$((4 * D))" --table "$REALISTIC_TABLE"
+    measure "$run" table-reads-raw --documents $((4 * D)) --table "$REALISTIC_TABLE"
     rm -f "$WORK"/replay.sqlite3*
 done
 
@@ -318,5 +333,5 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 say "done in $(($(date +%s) - STARTED)) s; stopping the peers"
-python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --only "$ONLY" --inflow-seconds "$INFLOW_SECONDS" --n "$N" --m "$M" --d "$D" --r "$R" --runs "$RUNS" \
+python3 scripts/bench_report.py "$RESULTS" --json "$JSON" --only "$ONLY" --small "$SMALL" --inflow-seconds "$INFLOW_SECONDS" --n "$N" --m "$M" --d "$D" --r "$R" --runs "$RUNS" \
     --memory-runs "$MEMORY_RUNS" --audit-changes "$AUDIT_CHANGES" --concurrency "$CONCURRENCY" --seconds $(($(date +%s) - STARTED))
