@@ -8,7 +8,8 @@ import StreamModel
 extension AuditLog {
     /// Due work: changes pending, or failed with `nextAttemptAt` at or before `now` (or unset),
     /// ordered by (document ID, sequence number, id); keyset-paged. The records come without
-    /// their old images, which replay never reads.
+    /// their old images, which replay never reads, and only each document's newest due change
+    /// comes with its new image (the one a replay writes; the others are superseded by it).
     /// - Parameters:
     ///   - now: The time to compare `nextAttemptAt` with.
     ///   - after: The previous page's ``Page/next`` (nil for the first page).
@@ -28,7 +29,7 @@ extension AuditLog {
         let rows = try read { db in
             try db.query(
                 """
-                SELECT \(Rows.changeColumnsWithoutOldImage) FROM \(Rows.changesWithImages("changes INDEXED BY changes_due"))
+                SELECT \(Rows.dueChangeColumns) FROM \(Rows.changesWithImages("changes INDEXED BY changes_due"))
                 WHERE status IN ('pending', 'failed') AND (status = 'pending' OR ifnull(next_attempt_at, 0) <= ?1)
                   AND ifnull(document_id, '') >= ?2
                   AND (ifnull(document_id, ''), length(sequence_number), sequence_number, id) > (?2, ?3, ?4, ?5)

@@ -8,9 +8,6 @@ enum Rows {
     /// ``changesWithImages(_:)`` (the message's correlation ID by primary key).
     static let changeColumns = changeColumns(oldImage: "change_images.old_image_json")
 
-    /// ``changeColumns`` without the old image (NULL in its place), for readers that never use it.
-    static let changeColumnsWithoutOldImage = changeColumns(oldImage: "NULL")
-
     /// `changes` (the table, with its index hint: `changes INDEXED BY changes_due`) joined with
     /// each change's images, which ``changeColumns`` read. A change without images has no
     /// `change_images` row: its images read NULL.
@@ -18,10 +15,26 @@ enum Rows {
         "\(changes) LEFT JOIN change_images ON change_images.change_id = changes.id"
     }
 
-    private static func changeColumns(oldImage: String) -> String {
+    /// ``changeColumns`` for the due changes in `changes_due`'s order: no old image, and the new
+    /// image only of each document's newest due change (the only one a replay writes; `?1` is the
+    /// time a failed change must be due by), so a page of due changes does not read and decode
+    /// images it would drop.
+    static let dueChangeColumns = changeColumns(
+        oldImage: "NULL",
+        newImage: """
+            CASE WHEN changes.document_id IS NOT NULL AND EXISTS (
+                SELECT 1 FROM changes AS later INDEXED BY changes_due
+                WHERE ifnull(later.document_id, '') = changes.document_id
+                  AND later.status IN ('pending', 'failed') AND (later.status = 'pending' OR ifnull(later.next_attempt_at, 0) <= ?1)
+                  AND (length(later.sequence_number), later.sequence_number, later.id)
+                    > (length(changes.sequence_number), changes.sequence_number, changes.id)
+            ) THEN NULL ELSE change_images.new_image_json END
+            """)
+
+    private static func changeColumns(oldImage: String, newImage: String = "change_images.new_image_json") -> String {
         """
         changes.id, changes.message_id, changes.stream_arn, changes.shard_id, changes.sequence_number, changes.event_id, \
-        changes.event_name, changes.keys_json, changes.document_id, \(oldImage), change_images.new_image_json, \
+        changes.event_name, changes.keys_json, changes.document_id, \(oldImage), \(newImage), \
         changes.approximate_creation_at, changes.status, changes.attempts, changes.next_attempt_at, changes.last_error, \
         changes.batch_info_json, \
         (SELECT messages.correlation_id FROM messages WHERE messages.message_id = changes.message_id), \

@@ -183,8 +183,13 @@ struct QueryTests {
         let now = Fixture.t0.addingTimeInterval(10)
         let due = try await QueryTests.allPages(limit: 2) { try await test.log.dueChanges(now: now, after: $0, limit: 2) }
         #expect(due.map(\.id) == [a1, a2, b1, b2])
+        // Only each document's newest due change comes with its new image (the one a replay
+        // writes); no change comes with its old image.
+        #expect(due.map { $0.newImage != nil } == [false, true, false, true])
+        #expect(due.allSatisfy { $0.oldImage == nil })
         let earlier = try await test.log.dueChanges(now: Fixture.t0, after: nil, limit: 10)
         #expect(earlier.rows.map(\.id) == [a1, b1, b2])
+        #expect(earlier.rows.map { $0.newImage != nil } == [true, false, true])
         #expect(earlier.next == nil)
     }
 
