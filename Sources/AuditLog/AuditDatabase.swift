@@ -44,6 +44,14 @@ final class AuditDatabase {
     var lockedChainEnd: (lastID: Int64, hash: String?)?
     /// What this database has done since it opened, for the benchmark's breakdown.
     var counters = StoreCounters()
+    /// Whether an audit log method is being timed (``timingCall(_:_:)``).
+    var inCall = false
+    /// On SQLite, the running totals of time inside SQLite's calls.
+    var sqliteTotals = StatementTotals()
+    /// On SQLite, the running total of time spent in the caller's code inside statements.
+    private var sqliteExcluded = Duration.zero
+    /// On PostgreSQL, the running total of time building JSON parameters (``jsonRecords(columns:values:)``).
+    var postgresEncoding = Duration.zero
     /// On PostgreSQL, called with the text of every statement the audit log's SQL becomes, as it
     /// is sent (never the bound values), for tests that check query plans. SQLite's connection
     /// traces its own statements (``Connection/traceStatements(_:)``).
@@ -91,7 +99,7 @@ final class AuditDatabase {
     func run(_ sql: String, _ bindings: [any SQLBindable] = []) throws -> Int {
         switch backend {
         case .sqlite(let connection):
-            return try connection.run(sql, bindings)
+            return try timingSQLite { try connection.run(sql, bindings) }
         case .postgres(let session):
             return try run(sql, bindings, on: session).affected
         }
@@ -102,7 +110,7 @@ final class AuditDatabase {
     func forEachRow(_ sql: String, _ bindings: [any SQLBindable] = [], _ body: (any SQLRow) throws -> Void) throws {
         switch backend {
         case .sqlite(let connection):
-            try connection.forEachRow(sql, bindings) { try body($0) }
+            try timingSQLite { try connection.forEachRow(sql, bindings) { row in try outsideSQLite { try body(row) } } }
         case .postgres(let session):
             for row in try run(sql, bindings, on: session).rows {
                 try body(row)
@@ -121,7 +129,11 @@ final class AuditDatabase {
     func queryOne<Row>(_ sql: String, _ bindings: [any SQLBindable] = [], row: (any SQLRow) throws -> Row) throws -> Row? {
         switch backend {
         case .sqlite(let connection):
-            return try connection.queryOne(sql, bindings) { try row($0) }
+            var first: Row?
+            try timingSQLite {
+                _ = try connection.queryOne(sql, bindings) { cells in try outsideSQLite { first = try row(cells) } }
+            }
+            return first
         case .postgres(let session):
             let rows = try run(sql, bindings, on: session).rows
             return try rows.first.map(row)
@@ -149,7 +161,7 @@ final class AuditDatabase {
             let sql =
                 "INSERT INTO \(table) (\(names)) SELECT \(names) FROM json_populate_recordset(NULL::\(table), CAST(? AS json))"
                 + (suffix.isEmpty ? "" : " " + suffix)
-            return try run(sql, [Self.jsonRecords(columns: columns, values: values)], on: session).rows.map(row)
+            return try run(sql, [timedJSONRecords(columns: columns, values: values)], on: session).rows.map(row)
         }
         let rowCount = values.count / columns.count
         // At most 999 parameters a statement (SQLite's oldest limit).
@@ -161,11 +173,22 @@ final class AuditDatabase {
             let sql = insertStatement(table, columns, rows: count, suffix: suffix)
             let rowValues = values[(first * columns.count)..<((first + count) * columns.count)]
             if case .sqlite(let connection) = backend {
-                try connection.forEachRow(sql, values: rowValues) { returned.append(try row($0)) }
+                try timingSQLite {
+                    try connection.forEachRow(sql, values: rowValues) { cells in
+                        try outsideSQLite { returned.append(try row(cells)) }
+                    }
+                }
             }
             first += count
         }
         return returned
+    }
+
+    /// ``jsonRecords(columns:values:)``, its time counted as encoding (``StoreCounters``).
+    func timedJSONRecords(columns: [String], values: [SQLValue]) -> String {
+        let started = ContinuousClock.now
+        defer { postgresEncoding += ContinuousClock.now - started }
+        return Self.jsonRecords(columns: columns, values: values)
     }
 
     /// `values`, `columns.count` to a row, as a JSON array of objects keyed by column name, as
@@ -189,6 +212,28 @@ final class AuditDatabase {
             if column == columns.count - 1 { json += "}" }
         }
         return json + "]"
+    }
+
+    /// Runs `body`, one SQLite statement, counting its time in ``sqliteTotals`` but for the time
+    /// its rows spend in the caller's code (``outsideSQLite(_:)``).
+    private func timingSQLite<T>(_ body: () throws -> T) rethrows -> T {
+        let started = ContinuousClock.now
+        let excludedBefore = sqliteExcluded
+        defer {
+            sqliteTotals.statements += ContinuousClock.now - started - (sqliteExcluded - excludedBefore)
+            sqliteTotals.count += 1
+        }
+        return try body()
+    }
+
+    /// Runs `work`, the caller's code called from inside a SQLite statement (a row's, a
+    /// transaction's body), so that its time is not the statement's (statements inside it count
+    /// their own).
+    private func outsideSQLite<T>(_ work: () throws -> T) rethrows -> T {
+        let started = ContinuousClock.now
+        let excludedBefore = sqliteExcluded
+        defer { sqliteExcluded = excludedBefore + (ContinuousClock.now - started) }
+        return try work()
     }
 
     /// `INSERT INTO table (columns) VALUES (?, …), … suffix` for `rows` rows (cached).
@@ -225,7 +270,11 @@ final class AuditDatabase {
         }
         switch backend {
         case .sqlite(let connection):
-            return try connection.transaction(kind, body)
+            // BEGIN and COMMIT (its sync to disk) are SQLite's time; the body counts its own.
+            var result: T?
+            try timingSQLite { try connection.transaction(kind) { try outsideSQLite { result = try body() } } }
+            guard let result else { preconditionFailure("a transaction that returned ran its body") }
+            return result
         case .postgres(let session):
             _ = try session.run(kind == .immediate ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ", inTransaction: false)
             postgresTransactionOpen = true

@@ -206,7 +206,9 @@ extension AuditLog {
     }
 
     /// The due changes (pending, or failed and past their backoff) of some documents, in
-    /// (document, sequence number, id) order.
+    /// (document, sequence number, id) order, as replay decides them: without their old images,
+    /// and with its new image only for each document's newest change (replay writes the newest
+    /// state; the others' images are never read, so they are neither sent nor parsed).
     /// - Throws: ``AuditLogError``.
     public func dueChanges(documentIDs: [String], now: Date) throws(AuditLogError) -> [ChangeRecord] {
         let ids = Array(Set(documentIDs))
@@ -215,7 +217,7 @@ extension AuditLog {
         return try statement { db in
             try db.query(
                 """
-                SELECT \(Rows.changeColumns) FROM \(Rows.changesWithImages("changes INDEXED BY changes_due"))
+                SELECT \(Self.dueColumns) FROM \(Rows.changesWithImages("changes INDEXED BY changes_due"))
                 WHERE status IN ('pending', 'failed') AND (status = 'pending' OR ifnull(next_attempt_at, 0) <= ?)
                   AND ifnull(document_id, '') IN (\(marks))
                 ORDER BY ifnull(document_id, ''), length(sequence_number), sequence_number, id
@@ -223,6 +225,16 @@ extension AuditLog {
             ) { row in try Rows.change(from: row) }
         }
     }
+
+    /// ``Rows/changeColumnsWithoutOldImage`` with the new image only where no later due change
+    /// of the same document follows (in the order `changes_due` gives and the query sorts by).
+    private static let dueColumns = Rows.changeColumnsWithoutOldImage.replacingOccurrences(
+        of: "change_images.new_image_json",
+        with: """
+            CASE WHEN lead(changes.id) OVER (PARTITION BY ifnull(changes.document_id, '')
+                ORDER BY length(changes.sequence_number), changes.sequence_number, changes.id) IS NULL
+            THEN change_images.new_image_json END
+            """)
 
     /// Records that replay is paused for `reason` (keeping the time it was first seen), or with
     /// `nil` that it got through.

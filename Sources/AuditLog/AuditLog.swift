@@ -217,27 +217,29 @@ public actor AuditLog {
 
     // MARK: Transactions
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, mapping database errors.
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, mapping database errors; its time is
+    /// counted for `call`, the calling method (``StoreCounters/calls``), as for ``statement(_:_:)``,
+    /// ``read(_:_:)`` and ``mappingErrors(_:_:)``.
     @discardableResult
-    func write<T>(_ body: (AuditDatabase) throws -> T) throws(AuditLogError) -> T {
-        try mappingErrors { try database.transaction(.immediate) { try body(database) } }
+    func write<T>(_ call: String = #function, _ body: (AuditDatabase) throws -> T) throws(AuditLogError) -> T {
+        try mappingErrors(call) { try database.transaction(.immediate) { try body(database) } }
     }
 
     /// Runs `body`, one statement, in no transaction of its own: the statement is atomic and
     /// sees one snapshot by itself, and on PostgreSQL it then costs one round trip, not three
     /// (no `BEGIN` and `COMMIT`).
-    func statement<T>(_ body: (AuditDatabase) throws -> T) throws(AuditLogError) -> T {
-        try mappingErrors { try body(database) }
+    func statement<T>(_ call: String = #function, _ body: (AuditDatabase) throws -> T) throws(AuditLogError) -> T {
+        try mappingErrors(call) { try body(database) }
     }
 
     /// Runs `body` in one read transaction: all its queries see one snapshot.
-    func read<T>(_ body: (AuditDatabase) throws -> T) throws(AuditLogError) -> T {
-        try mappingErrors { try database.transaction(.deferred) { try body(database) } }
+    func read<T>(_ call: String = #function, _ body: (AuditDatabase) throws -> T) throws(AuditLogError) -> T {
+        try mappingErrors(call) { try database.transaction(.deferred) { try body(database) } }
     }
 
-    func mappingErrors<T>(_ body: () throws -> T) throws(AuditLogError) -> T {
+    func mappingErrors<T>(_ call: String = #function, _ body: () throws -> T) throws(AuditLogError) -> T {
         do {
-            return try body()
+            return try database.timingCall(call, body)
         } catch let error as AuditLogError {
             throw error
         } catch let error as SQLiteError {

@@ -120,7 +120,7 @@ struct ChangeMoves {
                 FROM json_to_recordset(CAST(? AS json)) AS v(id BIGINT, status TEXT, attempts BIGINT,
                     next_attempt_at BIGINT, sets_error BIGINT, last_error TEXT, error_fingerprint TEXT, error_group TEXT)
                 WHERE changes.id = v.id
-                """, [now, AuditDatabase.jsonRecords(columns: Self.columns, values: values)])
+                """, [now, db.timedJSONRecords(columns: Self.columns, values: values)])
             return
         }
         let rowsPerStatement = 999 / Self.columns.count

@@ -1,3 +1,4 @@
+import AuditLog
 import Foundation
 import StreamModel
 
@@ -32,6 +33,28 @@ struct StepReport {
     /// Adds a text.
     mutating func set(_ name: String, _ value: String) {
         fields[name] = .string(value)
+    }
+
+    /// Adds where an audit log's time went (``StoreCounters``, the difference over the step): in
+    /// all (`<prefix>StoreSeconds`, `…StatementSeconds`, `…EncodingSeconds`, `…DecodingSeconds`,
+    /// `…Statements`), and by method (`<prefix>Calls`: an object of `count`, `seconds`,
+    /// `statementSeconds`, `encodingSeconds`, `decodingSeconds`, `statements` per method name).
+    mutating func setStoreTimes(_ prefix: String, _ counters: StoreCounters) {
+        let all = counters.allCalls
+        set("\(prefix)StoreSeconds", Latencies.seconds(all.total))
+        set("\(prefix)StatementSeconds", Latencies.seconds(all.statements))
+        set("\(prefix)EncodingSeconds", Latencies.seconds(all.encoding))
+        set("\(prefix)DecodingSeconds", Latencies.seconds(all.decoding))
+        set("\(prefix)Statements", all.statementCount)
+        let number = { (duration: Duration) in JSONValue.number(String(format: "%.4f", Latencies.seconds(duration))) }
+        fields["\(prefix)Calls"] = .object(
+            counters.calls.mapValues { call in
+                .object([
+                    "count": .number(String(call.count)), "seconds": number(call.total),
+                    "statementSeconds": number(call.statements), "encodingSeconds": number(call.encoding),
+                    "decodingSeconds": number(call.decoding), "statements": .number(String(call.statementCount)),
+                ])
+            })
     }
 
     /// Adds what a replay step (or one of its baselines) did in `seconds`: the workload, its

@@ -196,6 +196,7 @@ struct ReplayBenchmark: AsyncParsableCommand {
             report.set(
                 "worker\(worker)LockSeconds", Latencies.seconds(counters.chainLockWaiting - before[worker].chainLockWaiting))
             report.set("worker\(worker)Transactions", counters.transactions - before[worker].transactions)
+            report.setStoreTimes("worker\(worker)", counters.since(before[worker]))
         }
         try report.print()
     }

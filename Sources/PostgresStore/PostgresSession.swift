@@ -30,6 +30,8 @@ public final class PostgresSession: @unchecked Sendable {
     /// Statements sent through ``run(_:_:inTransaction:)`` since the session opened: each one
     /// round trip to the server (what the benchmark counts per replay round).
     public private(set) var roundTrips = 0
+    /// Where the statements' time went since the session opened (see ``StatementTimes``).
+    public private(set) var times = StatementTimes()
     private var connection: PostgresConnection?
     private let configuration: PostgresConnection.Configuration
     private let logger: Logger
@@ -111,6 +113,7 @@ public final class PostgresSession: @unchecked Sendable {
     ) {
         let connection = try liveConnection(inTransaction: inTransaction)
         roundTrips += 1
+        let bindingStarted = ContinuousClock.now
         var binds = PostgresBindings(capacity: bindings.count)
         for value in bindings {
             switch value {
@@ -124,10 +127,17 @@ public final class PostgresSession: @unchecked Sendable {
         // Each row is converted as it arrives, so a page is held once (as values), not twice.
         let rows = RowCollector()
         let metadata: PostgresQueryMetadata
+        let started = ContinuousClock.now
+        times.binding += started - bindingStarted
+        defer {
+            times.statements += ContinuousClock.now - started
+            times.decoding += rows.decoding
+        }
         do {
             metadata = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { row in
+                let converting = ContinuousClock.now
                 let values = SQLValueRow(row.map(Self.value))
-                rows.append(values)
+                rows.append(values, decoding: ContinuousClock.now - converting)
             }.wait()
         } catch {
             if connection.isClosed { self.connection = nil }
@@ -237,17 +247,37 @@ public final class PostgresSession: @unchecked Sendable {
     }
 }
 
+/// Where a session's statements spent their time, since it opened.
+public struct StatementTimes: Sendable, Hashable {
+    /// From sending each statement to receiving its last row: the server's work, the network,
+    /// and ``decoding``.
+    public var statements = Duration.zero
+    /// Converting result cells to values, as the rows arrive (on the connection's event loop).
+    public var decoding = Duration.zero
+    /// Building the statements' bindings.
+    public var binding = Duration.zero
+}
+
 /// The rows of one statement as they arrive on the event loop, read once the statement is done.
 ///
 /// `@unchecked Sendable`: `rows` is only touched with `lock` held.
 private final class RowCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var rows: [SQLValueRow] = []
+    private var decodingTime = Duration.zero
 
-    func append(_ row: SQLValueRow) {
+    func append(_ row: SQLValueRow, decoding: Duration) {
         lock.lock()
         rows.append(row)
+        decodingTime += decoding
         lock.unlock()
+    }
+
+    /// The time spent converting the rows.
+    var decoding: Duration {
+        lock.lock()
+        defer { lock.unlock() }
+        return decodingTime
     }
 
     var collected: [SQLValueRow] {
