@@ -31,7 +31,9 @@ enum Rows {
             ) THEN NULL ELSE change_images.new_image_json END
             """)
 
-    private static func changeColumns(oldImage: String, newImage: String = "change_images.new_image_json") -> String {
+    /// The columns of a ``ChangeRecord``, in ``change(from:)``'s order, with the images read by
+    /// the given expressions.
+    static func changeColumns(oldImage: String, newImage: String = "change_images.new_image_json") -> String {
         """
         changes.id, changes.message_id, changes.stream_arn, changes.shard_id, changes.sequence_number, changes.event_id, \
         changes.event_name, changes.keys_json, changes.document_id, \(oldImage), \(newImage), \

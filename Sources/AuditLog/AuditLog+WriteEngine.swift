@@ -226,11 +226,12 @@ extension AuditLog {
         }
     }
 
-    /// ``Rows/changeColumnsWithoutOldImage`` with the new image only where no later due change
-    /// of the same document follows (in the order `changes_due` gives and the query sorts by).
-    private static let dueColumns = Rows.changeColumnsWithoutOldImage.replacingOccurrences(
-        of: "change_images.new_image_json",
-        with: """
+    /// A change's columns without its old image, and with its new image only where no later due
+    /// change of the same document follows (in the order `changes_due` gives and the query sorts
+    /// by): every due change of the documents is in the result, so a window sees them all.
+    private static let dueColumns = Rows.changeColumns(
+        oldImage: "NULL",
+        newImage: """
             CASE WHEN lead(changes.id) OVER (PARTITION BY ifnull(changes.document_id, '')
                 ORDER BY length(changes.sequence_number), changes.sequence_number, changes.id) IS NULL
             THEN change_images.new_image_json END
