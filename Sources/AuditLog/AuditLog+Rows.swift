@@ -24,7 +24,7 @@ enum Rows {
         newImage: """
             CASE WHEN changes.document_id IS NOT NULL AND EXISTS (
                 SELECT 1 FROM changes AS later INDEXED BY changes_due
-                WHERE ifnull(later.document_id, '') = changes.document_id
+                WHERE ifnull(later.document_id, '') = ifnull(changes.document_id, '')
                   AND later.status IN ('pending', 'failed') AND (later.status = 'pending' OR ifnull(later.next_attempt_at, 0) <= ?1)
                   AND (length(later.sequence_number), later.sequence_number, later.id)
                     > (length(changes.sequence_number), changes.sequence_number, changes.id)

@@ -37,12 +37,17 @@ struct QueryPlanTests {
             while try statement.step() {
                 plan.append(statement.column(3))
             }
-            for line in plan {
+            for (index, line) in plan.enumerated() {
                 let fullScan = ["changes", "change_images", "actions", "batches"].contains { table in
                     line == "SCAN \(table)" || (line.hasPrefix("SCAN \(table) ") && !line.contains("USING"))
                 }
                 #expect(!fullScan, "full table scan: \(line)\n\(sql)")
                 #expect(!line.contains("TEMP B-TREE"), "temporary sort: \(line)\n\(sql)")
+                // A subquery run once a row must search its index, never walk it (a walk an outer
+                // row is a scan of the table per row, even "USING INDEX").
+                if line.contains("CORRELATED"), index + 1 < plan.count {
+                    #expect(!plan[index + 1].hasPrefix("SCAN "), "a scan for every row: \(plan[index + 1])\n\(sql)")
+                }
             }
         }
     }
