@@ -36,6 +36,8 @@ extension AuditLog {
     /// claimant holds is not free, even when that claimant is a task of the same process. Both
     /// stores: on SQLite the run lease makes one process the only replayer, but operator commands
     /// write beside it, and claims keep each document to one task at a time (migration 0019).
+    /// On SQLite a claim whose holder's process died is free at once too
+    /// (``holdClaimantLock(for:)``).
     /// - Returns: The documents claimed, with their epochs; the others are another worker's now.
     /// - Throws: ``AuditLogError`` `.storage`.
     public func claimDocuments(_ documentIDs: [String], holder: String, ttl: Duration, now: Date) throws(AuditLogError)
@@ -53,6 +55,19 @@ extension AuditLog {
             try db.run(
                 "INSERT INTO document_claims (document_id) SELECT value FROM json_each(?) ORDER BY value ON CONFLICT DO NOTHING",
                 [ids])
+            // On SQLite, the claims of a process that died (its kernel lock free) are free at once.
+            if !db.isPostgres {
+                var holders: Set<String> = []
+                try db.forEachRow(
+                    """
+                    SELECT DISTINCT holder FROM document_claims WHERE document_id IN (SELECT value FROM json_each(?))
+                    AND holder IS NOT NULL AND holder <> ? AND expires_at > ?
+                    """, [ids, holder] + clock.bindings
+                ) { row in holders.insert(row.column(0)) }
+                for process in Set(deadClaimants(holders).map(Self.process(of:))) {
+                    try Self.releaseTaskClaims(of: process, in: db)
+                }
+            }
             var epochs: [String: Int64] = [:]
             try db.forEachRow(
                 """

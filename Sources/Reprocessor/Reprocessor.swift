@@ -178,6 +178,8 @@ public struct Reprocessor: Sendable {
             logger: logger
         )
         if isFleet { await warnIfClockSkewed() }
+        // On SQLite the kernel frees this process's claims the moment it dies.
+        try await auditLog.holdClaimantLock(for: holder)
         return engine.claiming(as: holder, ttl: settings.leaseTTL)
     }
 

@@ -6,6 +6,10 @@ import StreamModel
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Document claims on a SQLite store (migration 0019): the one replayer and the operator commands
 /// beside it claim the documents they decide, as a fleet does on PostgreSQL. Found by the
 /// simulation (seed 6270): an operator's retry and rollback landed between a replay round's
@@ -73,6 +77,38 @@ struct SQLiteClaimTests {
         _ = try #require(
             try await log.takeLease(name: AuditLog.runLeaseName, holder: "run-c", ttl: .seconds(60), lockHeld: true, now: now))
         #expect(try await log.claimHolder(of: "4", now: now) == "run-b#1")
+    }
+
+    @Test(
+        "the claims of a process that died (its lock file beside the store unlocked) are free at once; a live one's or an unknown one's are not"
+    )
+    func deadProcessesClaimsAreFree() async throws {
+        let (log, directory) = try Self.freshLog()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let folder = log.path + ".claimants"
+        let now = Date()
+        // This process holds its own lock: its claims stay its own.
+        try await log.holdClaimantLock(for: "me")
+        let lockFile = { (process: String) in folder + "/" + process.utf8.map { String(format: "%02x", $0) }.joined() }
+        #expect(FileManager.default.fileExists(atPath: lockFile("me")))
+        // "dead" left its lock file and nobody holds its lock; "alive" is held by a descriptor
+        // here (as its process would hold it); "unknown" has no file at all.
+        #expect(FileManager.default.createFile(atPath: lockFile("dead"), contents: nil))
+        let alive = open(lockFile("alive"), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        #expect(alive >= 0 && flock(alive, LOCK_EX | LOCK_NB) == 0)
+        defer { close(alive) }
+        _ = try await log.claimDocuments(["1", "2"], holder: "dead#3", ttl: .seconds(60), now: now)
+        _ = try await log.claimDocuments(["3"], holder: "alive#1", ttl: .seconds(60), now: now)
+        _ = try await log.claimDocuments(["4"], holder: "unknown#1", ttl: .seconds(60), now: now)
+        _ = try await log.claimDocuments(["5"], holder: "me#1", ttl: .seconds(60), now: now)
+
+        let taken = try await log.claimDocuments(["1", "3", "4", "5"], holder: "me#2", ttl: .seconds(60), now: now)
+        #expect(taken.epochs.keys.sorted() == ["1"], "only the dead process's claim is free")
+        #expect(try await log.claimHolder(of: "2", now: now) == nil, "all of the dead process's claims are freed")
+        #expect(!FileManager.default.fileExists(atPath: lockFile("dead")), "its file is cleared")
+        #expect(try await log.claimHolder(of: "3", now: now) == "alive#1")
+        #expect(try await log.claimHolder(of: "4", now: now) == "unknown#1")
+        #expect(try await log.claimHolder(of: "5", now: now) == "me#1")
     }
 
     @Test(
