@@ -10,10 +10,12 @@
 -- as a conflict to try again (an operator), and every record of a task re-checks its claims in
 -- its own write transaction (SQLite's one write lock stands for PostgreSQL's FOR SHARE).
 --
--- Expiry is judged by the one machine's clock a SQLite store has. A replayer that died holding
--- claims leaves them to the next replayer: taking the run lease over with its kernel lock held
--- (whose holder is gone) releases the claims of the tasks of the lease's previous holder.
--- Released rows stay (holder NULL) so epochs only grow.
+-- Expiry is judged by the one machine's clock a SQLite store has. A process that dies holding
+-- claims does not keep them: each claiming process holds a kernel lock on a file of its own
+-- beside the store (<store>.claimants/), and a claim whose holder's lock is free is free at once;
+-- taking the run lease over with its kernel lock held (whose holder is gone) also releases the
+-- claims of the tasks of the lease's previous holder. Released rows stay (holder NULL) so
+-- epochs only grow.
 CREATE TABLE document_claims (
     document_id TEXT PRIMARY KEY,
     holder TEXT,
