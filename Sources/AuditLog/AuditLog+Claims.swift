@@ -29,11 +29,15 @@ extension AuditLog {
     /// database's clock, never `now` (a worker's clock), so a worker whose clock is off takes no
     /// claim early and keeps none too long.
     ///
-    /// Two statements that wait for no other worker: rows locked by another claim in progress,
-    /// or by a record checking its claim, are skipped (`FOR UPDATE SKIP LOCKED`). A
+    /// Two statements that wait for no other worker: on PostgreSQL rows locked by another claim
+    /// in progress, or by a record checking its claim, are skipped (`FOR UPDATE SKIP LOCKED`); on
+    /// SQLite each statement holds the store's one write lock, so none is ever seen half done. A
     /// document this claimant already holds is claimed again with a new epoch; one another live
-    /// claimant holds is not free, even when that claimant is a task of the same process. Shared
-    /// (PostgreSQL) stores only: on SQLite the run lease makes one process the only replayer.
+    /// claimant holds is not free, even when that claimant is a task of the same process. Both
+    /// stores: on SQLite the run lease makes one process the only replayer, but operator commands
+    /// write beside it, and claims keep each document to one task at a time (migration 0019).
+    /// On SQLite a claim whose holder's process died is free at once too
+    /// (``holdClaimantLock(for:)``).
     /// - Returns: The documents claimed, with their epochs; the others are another worker's now.
     /// - Throws: ``AuditLogError`` `.storage`.
     public func claimDocuments(_ documentIDs: [String], holder: String, ttl: Duration, now: Date) throws(AuditLogError)
@@ -51,6 +55,19 @@ extension AuditLog {
             try db.run(
                 "INSERT INTO document_claims (document_id) SELECT value FROM json_each(?) ORDER BY value ON CONFLICT DO NOTHING",
                 [ids])
+            // On SQLite, the claims of a process that died (its kernel lock free) are free at once.
+            if !db.isPostgres {
+                var holders: Set<String> = []
+                try db.forEachRow(
+                    """
+                    SELECT DISTINCT holder FROM document_claims WHERE document_id IN (SELECT value FROM json_each(?))
+                    AND holder IS NOT NULL AND holder <> ? AND expires_at > ?
+                    """, [ids, holder] + clock.bindings
+                ) { row in holders.insert(row.column(0)) }
+                for process in Set(deadClaimants(holders).map(Self.process(of:))) {
+                    try Self.releaseTaskClaims(of: process, in: db)
+                }
+            }
             var epochs: [String: Int64] = [:]
             try db.forEachRow(
                 """
@@ -58,7 +75,7 @@ extension AuditLog {
                 WHERE document_id IN (
                     SELECT document_id FROM document_claims
                     WHERE document_id IN (SELECT value FROM json_each(?)) AND (holder IS NULL OR holder = ? OR expires_at <= \(clock.sql))
-                    ORDER BY document_id FOR UPDATE SKIP LOCKED)
+                    ORDER BY document_id\(db.isPostgres ? " FOR UPDATE SKIP LOCKED" : ""))
                 RETURNING document_id, epoch
                 """, [holder] + clock.bindings + [max(1, ttl.milliseconds), ids, holder] + clock.bindings
             ) { row in epochs[row.column(0)] = row.column(1) }
@@ -108,6 +125,17 @@ extension AuditLog {
         }
     }
 
+    /// On SQLite, inside the write that takes the run lease over with its kernel lock held: the
+    /// lease's previous holder is gone, so the claims its tasks (`holder#n`) still hold are
+    /// released, for the new replayer to finish (or drop) the writes they left open at once
+    /// instead of after their time to live. Epochs stay, so a late record of theirs is refused.
+    static func releaseTaskClaims(of holder: String, in db: AuditDatabase) throws {
+        let prefix = holder + "#"
+        try db.run(
+            "UPDATE document_claims SET holder = NULL, expires_at = 0 WHERE holder IS NOT NULL AND substr(holder, 1, ?) = ?",
+            [Int64(prefix.unicodeScalars.count), prefix])
+    }
+
     /// `claims` as a JSON array of `document:epoch` strings (the epoch, after the last colon, is
     /// a number, so each pair reads back one way), matched against `document_id || ':' || epoch`.
     static func claimKeys(_ claims: DocumentClaims) -> String {
@@ -144,8 +172,9 @@ extension AuditLog {
 
     /// Inside a write: checks that every one of `claims` is still held by its holder with its
     /// epoch and unexpired (by the database's clock; `now` only on SQLite), locking the rows `FOR SHARE` so that no take-over commits
-    /// before this write does; and that they include each of `documentIDs`, the documents the
-    /// write records something for.
+    /// before this write does (on SQLite the write transaction's lock keeps every claim out until
+    /// it ends); and that they include each of `documentIDs`, the documents the write records
+    /// something for.
     /// - Throws: ``AuditLogError`` `.leaseLost` naming the first document whose claim is gone
     ///   or was never taken.
     static func check(_ claims: DocumentClaims?, covering documentIDs: [String] = [], now: Int64, in db: AuditDatabase)
@@ -162,7 +191,7 @@ extension AuditLog {
         try db.forEachRow(
             """
             SELECT document_id, epoch FROM document_claims
-            WHERE holder = ? AND expires_at > \(clock.sql) AND document_id IN (SELECT value FROM json_each(?)) FOR SHARE
+            WHERE holder = ? AND expires_at > \(clock.sql) AND document_id IN (SELECT value FROM json_each(?))\(db.isPostgres ? " FOR SHARE" : "")
             """, [claims.holder] + clock.bindings + [jsonArray(Array(claims.epochs.keys))]
         ) { row in held[row.column(0)] = row.column(1) }
         for (document, epoch) in claims.epochs.sorted(by: { $0.key < $1.key }) where held[document] != epoch {

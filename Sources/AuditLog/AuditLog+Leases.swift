@@ -59,7 +59,14 @@ extension AuditLog {
                     renewed_at = NULL, released_at = NULL
                 WHERE leases.epoch = ?6
                 """, [name, holder, nowMilliseconds, ttlMilliseconds, epoch, readEpoch])
-            return taken == 1 ? LeaseFence(name: name, holder: holder, epoch: epoch) : nil
+            guard taken == 1 else { return nil }
+            // The kernel lock is ours and the row was never released: its holder died, and so did
+            // its tasks' document claims (one that released the lease may live on, e.g. `serve`
+            // answering requests while it stops, and its tasks give their claims back themselves).
+            if lockHeld, !isShared, let current, current.holder != holder, current.releasedAt == nil {
+                try Self.releaseTaskClaims(of: current.holder, in: db)
+            }
+            return LeaseFence(name: name, holder: holder, epoch: epoch)
         }
     }
 

@@ -291,7 +291,7 @@ extension AuditLog {
         let now = at.databaseMilliseconds
         return try write { db in
             try Self.check(fence, in: db)
-            try Self.check(claims, covering: step.newIntents.map(\.documentID), now: Date().databaseMilliseconds, in: db)
+            try Self.check(claims, covering: step.newIntents.map(\.documentID), now: now, in: db)
             // Set-wise, whatever the step's size: the intents it completes taken in one statement,
             // the state of every change it may move read in one, its new intents inserted many to a
             // statement, the moved rows written back and its actions appended at its end.

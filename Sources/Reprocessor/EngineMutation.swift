@@ -30,15 +30,22 @@
         /// Past defect: a re-read of search after a 409 that fails is taken as a conflict and
         /// decided again, instead of an outage leaving the intent open.
         case rereadFailureAsConflict = "reread-failure-as-conflict"
+        /// Past defect: every task of a process (a replay round, an operator request) claims
+        /// documents as the process itself, so one task takes over the claims another holds.
+        case stealOwnClaims = "steal-own-claims"
+        /// The engine before migration 0019: on a SQLite store no task claims documents, so an
+        /// operator's command can land between a replay round's decision and its write (seed 6270).
+        case unclaimedOnSQLite = "unclaimed-on-sqlite"
 
-        /// The mutation in effect for the current task and the tasks it starts (nil: the engine
+        /// The mutations in effect for the current task and the tasks it starts (none: the engine
         /// as written). Task-local, so that a simulation test's mutation never reaches another
-        /// test running in the same process.
-        @TaskLocal public static var current: EngineMutation?
+        /// test running in the same process. Several at once bring back a defect found before a
+        /// later fix hid it (seed 174's needs claims undone too).
+        @TaskLocal public static var current: Set<EngineMutation> = []
 
         /// Whether `mutation` is in effect.
         static func on(_ mutation: EngineMutation) -> Bool {
-            current == mutation
+            current.contains(mutation)
         }
     }
 #endif

@@ -154,9 +154,9 @@ public struct Reprocessor: Sendable {
     }
 
     /// The write engine, writing to the configured OpenSearch index and checking the configured
-    /// table; on a shared store it claims the documents it decides as ``holder``
-    /// (``WriteEngine/claiming(as:ttl:)``, for `DLQ_LEASE_TTL`), whoever uses it: replay,
-    /// operator actions, reconcile repairs.
+    /// table; it claims the documents it decides as ``holder`` (``WriteEngine/claiming(as:ttl:)``,
+    /// for `DLQ_LEASE_TTL`), whoever uses it: replay, operator actions, reconcile repairs. On
+    /// every store: on SQLite too, where operator commands write beside the one replayer.
     /// - Throws: Missing settings (endpoint, table), AWS configuration errors, or an unreadable secret.
     public func makeWriteEngine() async throws -> WriteEngine {
         let endpoint = try settings.requireOpenSearchEndpoint()
@@ -177,8 +177,9 @@ public struct Reprocessor: Sendable {
             batchDocuments: settings.bulkDocuments,
             logger: logger
         )
-        guard isFleet else { return engine }
-        await warnIfClockSkewed()
+        if isFleet { await warnIfClockSkewed() }
+        // On SQLite the kernel frees this process's claims the moment it dies.
+        try await auditLog.holdClaimantLock(for: holder)
         return engine.claiming(as: holder, ttl: settings.leaseTTL)
     }
 

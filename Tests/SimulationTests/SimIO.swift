@@ -22,6 +22,7 @@ struct SimSearch: EngineSearch {
             world.log("      search _mget: connection refused")
             throw Self.outage("connection refused")
         }
+        world.noteRead(operation, ids)
         return world.snapshot(ids)
     }
 
@@ -39,6 +40,7 @@ struct SimSearch: EngineSearch {
         await world.reach(operation, "_bulk")
         await world.crashPoint(operation, "_bulk (before it lands)")
         world.log("      \(operation.name): _bulk of \(operations.count)")
+        world.checkExclusive(operation, operations.map(\.id))
         if world.chance(world.faultRate) {
             world.log("      search _bulk: connection refused")
             return operations.map { _ in .failure(Self.outage("connection refused")) }
@@ -63,7 +65,7 @@ struct SimSearch: EngineSearch {
                     .success(BulkItemResult(id: operation.id, status: status, errorType: type, errorReason: "simulated")))
                 continue
             }
-            results.append(.success(world.apply(operation)))
+            results.append(.success(world.apply(operation, by: self.operation)))
         }
         await world.crashPoint(self.operation, "_bulk (landed, before its answer is read)")
         if world.chance(world.faultRate) {
@@ -74,7 +76,7 @@ struct SimSearch: EngineSearch {
                 return operations.map { _ in .failure(Self.outage("answer lost", .timeout)) }
             }
             world.log("      search _bulk: answer lost, sent again")
-            return operations.map { .success(world.apply($0)) }
+            return operations.map { .success(world.apply($0, by: operation)) }
         }
         return results
     }

@@ -52,8 +52,14 @@ final class SimWorld: Sendable {
         var step = 0
         /// Continuations of crashed operations, kept so that they are never resumed nor freed.
         var frozen: [UnsafeContinuation<Void, Never>] = []
-        /// Operations started (for telling whether a filter operation ran alone).
+        /// Operations started (for telling whether a filter operation ran alone, and each one's id).
         var operationsStarted = 0
+        /// Per running operation (by id), the documents it read from search, each with the time
+        /// of its first read: it holds their claims from then on (a task reads only what it claimed).
+        var reads: [Int: [String: Int64]] = [:]
+        /// Per running operation, the documents another operation wrote since it read them, each
+        /// with the time of the first such write.
+        var intrusions: [Int: [String: Int64]] = [:]
         /// Runs the next step of the schedule inside another operation's I/O (at the given depth);
         /// false when none is left.
         var interleave: (@Sendable (Int) async -> Bool)?
@@ -124,6 +130,8 @@ final class SimWorld: Sendable {
         case lost = "nothing lost"
         /// A closed decision is never reopened by a filter.
         case filter = "filters leave closed decisions"
+        /// While a task's claim on a document lives, no other task writes the document.
+        case exclusive = "claims keep a document to one task"
         /// The keyed chain verifies.
         case chain = "the chain verifies"
     }
@@ -142,12 +150,15 @@ final class SimWorld: Sendable {
 
     /// A running operation: its depth of nesting and how to signal its end.
     final class Operation: Sendable {
+        /// Its number among the operations of the run.
+        let id: Int
         let name: String
         let depth: Int
         let mayCrash: Bool
         let ended: Mutex<UnsafeContinuation<Ending, Never>?> = Mutex(nil)
 
-        init(name: String, depth: Int, mayCrash: Bool) {
+        init(id: Int, name: String, depth: Int, mayCrash: Bool) {
+            self.id = id
             self.name = name
             self.depth = depth
             self.mayCrash = mayCrash
@@ -164,8 +175,11 @@ final class SimWorld: Sendable {
     func run(
         _ name: String, depth: Int, mayCrash: Bool = true, _ body: @escaping @Sendable (Operation) async throws -> Void
     ) async -> Ending {
-        let operation = Operation(name: name, depth: depth, mayCrash: mayCrash)
-        state.withLock { $0.operationsStarted += 1 }
+        let id = state.withLock { state in
+            state.operationsStarted += 1
+            return state.operationsStarted
+        }
+        let operation = Operation(id: id, name: name, depth: depth, mayCrash: mayCrash)
         log("\(String(repeating: "  ", count: depth))> \(name)")
         let ending = await withUnsafeContinuation { (continuation: UnsafeContinuation<Ending, Never>) in
             operation.ended.withLock { $0 = continuation }
@@ -179,6 +193,12 @@ final class SimWorld: Sendable {
             }
         }
         log("\(String(repeating: "  ", count: depth))< \(name) \(ending)")
+        if ending == .finished {
+            state.withLock { state in
+                state.reads[id] = nil
+                state.intrusions[id] = nil
+            }
+        }
         return ending
     }
 
@@ -253,8 +273,51 @@ final class SimWorld: Sendable {
         }
     }
 
+    // MARK: Claims
+
+    /// How long a task's claims last (`DLQ_LEASE_TTL`'s default).
+    static let claimTTL: Duration = .seconds(60)
+
+    /// Notes that `operation` read `ids` from search: a write another operation makes after this
+    /// read and before `operation` sends its own counts against its claim. The first read of each
+    /// is kept: an operation's claims are no older than it (a later read may be a later round of
+    /// the same claims, or another task's of the same operation).
+    func noteRead(_ operation: Operation, _ ids: [String]) {
+        state.withLock { state in
+            for id in ids {
+                if state.reads[operation.id]?[id] == nil { state.reads[operation.id, default: [:]][id] = state.now }
+                state.intrusions[operation.id]?[id] = nil
+            }
+        }
+    }
+
+    /// Invariant, as `operation` sends writes of `ids`: no other operation wrote one of them since
+    /// `operation` last read it, while its claim lived: within ``claimTTL`` of its first read
+    /// (a conservative bound: its claims were taken no earlier), less 5 s for the workers' skew
+    /// (on SQLite each judges expiry by its own clock). Without claims, or with a task taking
+    /// another's, this is what breaks first.
+    func checkExclusive(_ operation: Operation, _ ids: [String]) {
+        let broken: [(String, Int64)] = state.withLock { state in
+            var broken: [(String, Int64)] = []
+            for id in ids {
+                guard let read = state.reads[operation.id]?[id], let written = state.intrusions[operation.id]?[id] else {
+                    continue
+                }
+                state.intrusions[operation.id]?[id] = nil
+                if written - read < Self.claimTTL.simMilliseconds - 5000 { broken.append((id, written - read)) }
+            }
+            return broken
+        }
+        for (id, after) in broken {
+            violate(
+                .exclusive,
+                "\(operation.name) wrote document \(id), which another task wrote \(after) ms after \(operation.name) read it under its claim"
+            )
+        }
+    }
+
     /// Applies one operation as OpenSearch would, checking "never back in time" as it lands.
-    func apply(_ operation: BulkOperation) -> BulkItemResult {
+    func apply(_ operation: BulkOperation, by writer: Operation) -> BulkItemResult {
         let conflict = { (id: String) in
             BulkItemResult(
                 id: id, status: 409, errorType: "version_conflict_engine_exception", errorReason: "[\(id)]: version conflict")
@@ -287,6 +350,15 @@ final class SimWorld: Sendable {
                 return BulkItemResult(
                     id: id, status: current == nil ? 404 : 200, result: current == nil ? "not_found" : "deleted",
                     seqNo: state.nextSeqNo, primaryTerm: 1)
+            }
+        }
+        if result.isSuccess {
+            state.withLock { state in
+                for (reader, documents) in state.reads where reader != writer.id && documents[operation.id] != nil {
+                    if state.intrusions[reader]?[operation.id] == nil {
+                        state.intrusions[reader, default: [:]][operation.id] = state.now
+                    }
+                }
             }
         }
         if result.isSuccess, case .index(let id, let document, _) = operation { checkForward(id, document) }

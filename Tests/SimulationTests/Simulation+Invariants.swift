@@ -7,6 +7,12 @@ import Synchronization
 /// as each write lands (``SimWorld/checkForward(_:_:)``), and "a filter never reopens a closed
 /// decision" as each filtered operator command reports.
 extension Simulation {
+    /// The document a reconcile repair's action wrote (its response names it), nil for any other action.
+    static func repairedDocument(_ action: ActionRecord) -> String? {
+        guard action.action == .reconciled, let response = action.response else { return nil }
+        return (try? JSONValue(parsing: response))?["documentId"]?.stringValue
+    }
+
     func checkAtQuiescence() async throws {
         var changes: [ChangeRecord] = []
         var after: String?
@@ -52,9 +58,11 @@ extension Simulation {
             let own = changes.filter { $0.documentID == id }
             let newest = own.max { $0.sequenceNumber < $1.sequenceNumber }
             let ownIDs = Set(own.map(\.id))
-            // The last action that set the document: a rollback, a resync or an apply.
+            // The last action that set the document: a rollback, a resync, an apply or a reconcile
+            // repair (whose rule is the table's current item, a rolled-back state included).
             let lastWrite = actions.last {
-                $0.changeID.map(ownIDs.contains) == true && [.rolledBack, .resynced, .applied].contains($0.action)
+                ($0.changeID.map(ownIDs.contains) == true && [.rolledBack, .resynced, .applied].contains($0.action))
+                    || Self.repairedDocument($0) == id
             }
             let expected: JSONValue?
             if own.contains(where: { $0.status == .skipped }) {
@@ -64,7 +72,8 @@ extension Simulation {
             {
                 expected = newest.oldImage.map { SimWorld.content(world.document(for: $0)) }
             } else if lastWrite?.action == .rolledBack
-                || (own.contains(where: { $0.status == .rolledBack }) && lastWrite?.action != .resynced)
+                || (own.contains(where: { $0.status == .rolledBack })
+                    && ![.resynced, .reconciled].contains(lastWrite?.action))
             {
                 // The rolled-back state of an older change (a forced rollback, say): the operator's call.
                 continue
@@ -84,16 +93,17 @@ extension Simulation {
         var recorded: [String: [Int64?]] = [:]
         var described: [String: [String]] = [:]
         for action in actions {
-            guard let changeID = action.changeID, let response = action.response,
-                let json = try? JSONValue(parsing: response), json["written"] != nil,
+            guard let response = action.response, let json = try? JSONValue(parsing: response), json["written"] != nil,
                 // search's answer, or the document found by a re-read or a recovery: a write was made
                 json["status"] != nil || json["recovered"] != nil,
-                let documentID = byID[changeID]?.documentID
+                // a change's document, or a reconcile repair's
+                let documentID = action.changeID.flatMap({ byID[$0]?.documentID }) ?? Self.repairedDocument(action)
             else { continue }
             let seqNo = json["seqNo"]?.numberText.flatMap { Int64($0) }
             recorded[documentID, default: []].append(seqNo)
+            let subject = action.changeID.map { "change \($0)" } ?? "reconcile run \(json["reconcileRun"]?.numberText ?? "?")"
             described[documentID, default: []].append(
-                "\(action.action.rawValue) of change \(changeID) by \(action.actor) at \(seqNo.map { String($0) } ?? "?")")
+                "\(action.action.rawValue) of \(subject) by \(action.actor) at \(seqNo.map { String($0) } ?? "?")")
         }
         for id in Set(landed.map(\.documentID)).union(recorded.keys).sorted() {
             let writes = landed.filter { $0.documentID == id }

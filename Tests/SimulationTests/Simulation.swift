@@ -29,6 +29,8 @@ enum Step: Sendable, Hashable, CustomStringConvertible {
     case resync(pick: Int, byFilter: Bool)
     /// Time passes.
     case clock(seconds: Int)
+    /// An operator's `reconcile --repair`: every document compared with the table, drift repaired.
+    case reconcile
 
     var description: String {
         switch self {
@@ -41,15 +43,20 @@ enum Step: Sendable, Hashable, CustomStringConvertible {
         case .rollback(let pick, let force): "rollback #\(pick)\(force ? " --force" : "")"
         case .resync(let pick, let byFilter): "resync \(byFilter ? "by filter" : "by id") #\(pick)"
         case .clock(let seconds): "clock +\(seconds) s"
+        case .reconcile: "reconcile --repair"
         }
     }
+
+    /// The seeds that found defects before reconcile repairs were simulated: their schedules stay
+    /// as found (no repair is drawn into them), so that each still replays its defect.
+    static let foundBeforeReconcile: Set<UInt64> = [56, 107, 174, 5210, 6270]
 
     /// The schedule of `seed`: 12 to 40 steps over 2 to 4 artists.
     static func schedule(seed: UInt64) -> [Step] {
         var generator = SeededGenerator(seed: seed)
         let artists = Int.random(in: 2...4, using: &generator)
         let count = Int.random(in: 12...40, using: &generator)
-        return (0..<count).map { _ in
+        var steps: [Step] = (0..<count).map { _ in
             let roll = Int.random(in: 0..<100, using: &generator)
             let pick = Int.random(in: 0..<1000, using: &generator)
             switch roll {
@@ -64,6 +71,13 @@ enum Step: Sendable, Hashable, CustomStringConvertible {
             default: return .clock(seconds: [1, 30, 700][pick % 3])
             }
         }
+        // Reconcile repairs at seeded moments, from a generator of their own so that the steps
+        // above stay what they were: one seed in four gets one.
+        var repairs = SeededGenerator(seed: seed ^ 0x4EC0_C11E)
+        if repairs.next() % 4 == 0, !foundBeforeReconcile.contains(seed) {
+            steps.insert(.reconcile, at: Int(repairs.next() % UInt64(steps.count + 1)))
+        }
+        return steps
     }
 }
 
@@ -79,7 +93,11 @@ final class Simulation: Sendable {
         var revisions: [Int: Int] = [:]
         /// The worker holding the run lease's kernel lock (the lock a process's death releases).
         var lockHolder: Int?
+        /// The holder id of the replayer holding the lock (its process's tasks claim as `id#n`).
+        var replayer: String?
         var holders = 0
+        /// Operator command-line processes started.
+        var operators = 0
     }
 
     let seed: UInt64
@@ -183,9 +201,10 @@ final class Simulation: Sendable {
 
     // MARK: Engines
 
-    /// A fresh engine for one operation, as a new process would build it: the world's search and
-    /// table reached through `operation`, the clock of `worker`.
-    func engine(_ operation: SimWorld.Operation, worker: Int) -> WriteEngine {
+    /// A fresh engine for one operation, as a process would build it: the world's search and
+    /// table reached through `operation`, the clock of `worker`, its documents claimed as tasks of
+    /// `holder` (the process), as `Reprocessor.makeWriteEngine` does on every store.
+    func engine(_ operation: SimWorld.Operation, worker: Int, holder: String) -> WriteEngine {
         let world = world
         let skew = Self.skews[worker]
         let unused = URL(string: "http://127.0.0.1:9")!
@@ -200,7 +219,8 @@ final class Simulation: Sendable {
                 tableName: "unused"),
             search: SimSearch(world: world, operation: operation), items: SimTable(world: world, operation: operation),
             planner: planner, batchDocuments: batchDocuments, intentGrace: 600, clock: { world.now(skew: skew) },
-            sleep: { world.advance($0) }, roundsInFlight: 1, logger: logger)
+            sleep: { world.advance($0) }, roundsInFlight: 1, logger: logger
+        ).claiming(as: holder, ttl: SimWorld.claimTTL)
     }
 
     // MARK: Steps
@@ -218,6 +238,38 @@ final class Simulation: Sendable {
         case .rollback(let pick, let force): await operate(.rollback, pick: pick, force: force, depth: depth)
         case .resync(let pick, let byFilter): await operate(.resync, pick: pick, byFilter: byFilter, depth: depth)
         case .clock(let seconds): world.advance(.seconds(seconds))
+        case .reconcile: await reconcile(depth: depth)
+        }
+    }
+
+    /// The process an operator's command runs in: inside a replay, the replaying process (`serve`
+    /// answers the request as a task of its own); otherwise a command-line process of its own.
+    func operatorProcess(depth: Int) -> String {
+        stream.withLock { stream in
+            if depth > 0, let replayer = stream.replayer { return replayer }
+            stream.operators += 1
+            return "operator-\(stream.operators)"
+        }
+    }
+
+    /// An operator's `reconcile --repair`, as `Reconciliation.run` does it: a run recorded, the
+    /// writes an earlier run left open recovered, every document the world knows (the table's
+    /// and search's) handed to the engine as a repair (each decided again there from search, the
+    /// table and the audit log; one in step is left alone), the run ended.
+    func reconcile(depth: Int) async {
+        let process = operatorProcess(depth: depth)
+        _ = await world.run("reconcile --repair as \(process)", depth: depth) { [self] operation in
+            let engine = engine(operation, worker: 0, holder: process)
+            let run = try await auditLog.startReconcileRun(
+                mode: .repair, actor: "operator", reason: "simulated reconcile", segments: 1, at: engine.clock())
+            _ = try await engine.recoverInterruptedWrites(now: engine.clock())
+            let documents = world.state.withLock { Set($0.table.keys).union($0.index.keys) }.sorted()
+            let execution = try await engine.repair(
+                documents, for: RepairOrder(runID: run.id, actor: "operator", reason: "simulated reconcile"),
+                beforeWriting: nil)
+            world.log("  reconcile: \(execution.repairs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" })")
+            _ = try await auditLog.endReconcileRun(
+                runID: run.id, error: execution.failure.map { "\($0)" }, at: engine.clock())
         }
     }
 
@@ -287,8 +339,9 @@ final class Simulation: Sendable {
             return
         }
         let holder = "worker-\(worker)-\(stream.withLock { $0.holders })"
+        stream.withLock { $0.replayer = holder }
         _ = await world.run("replay by \(holder)", depth: depth) { [self] operation in
-            let engine = engine(operation, worker: worker)
+            let engine = engine(operation, worker: worker, holder: holder)
             let now = engine.clock()
             guard
                 let fence = try await auditLog.takeLease(
@@ -298,7 +351,10 @@ final class Simulation: Sendable {
             world.log("  \(holder): \(summary.sentence)")
             try await auditLog.releaseLease(fence, now: engine.clock())
         }
-        stream.withLock { $0.lockHolder = nil }
+        stream.withLock { stream in
+            stream.lockHolder = nil
+            stream.replayer = nil
+        }
     }
 
     /// An operator command on a change chosen by `pick` among those stored (by id), or on its
@@ -306,11 +362,13 @@ final class Simulation: Sendable {
     func operate(_ command: OperatorActions.Command, pick: Int, byFilter: Bool = false, force: Bool = false, depth: Int)
         async
     {
-        _ = await world.run("\(command.rawValue)\(byFilter ? " by filter" : "")", depth: depth) { [self] operation in
+        let process = operatorProcess(depth: depth)
+        _ = await world.run("\(command.rawValue)\(byFilter ? " by filter" : "") as \(process)", depth: depth) {
+            [self] operation in
             let changes = try await auditLog.listChanges(ChangeFilter(), after: nil, limit: 1000).rows
             guard !changes.isEmpty else { return }
             let change = changes[pick % changes.count]
-            let engine = engine(operation, worker: 0)
+            let engine = engine(operation, worker: 0, holder: process)
             let actions = OperatorActions(auditLog: auditLog, engine: engine, logger: logger)
             let reason = command.requiresReason ? "simulated operator" : nil
             if byFilter, let documentID = change.documentID {
@@ -361,7 +419,9 @@ final class Simulation: Sendable {
         world.advance(.seconds(700))
         await replay(worker: 0, depth: 0)
         _ = await world.run("retry parked and failed", depth: 0, mayCrash: false) { [self] operation in
-            try await OperatorActions(auditLog: auditLog, engine: engine(operation, worker: 0), logger: logger).perform(
+            try await OperatorActions(
+                auditLog: auditLog, engine: engine(operation, worker: 0, holder: "operator-quiescence"), logger: logger
+            ).perform(
                 .retry, OperatorRequest(filter: ChangeFilter(statuses: [.parked, .failed]), actor: "operator")
             ) { _ in }
         }

@@ -66,9 +66,11 @@ struct SimulationTests {
     @Test("every invariant holds for every seed")
     func seeds() async throws {
         #if DEBUG
-            if let name = Self.environment["SIMULATION_MUTATION"] {
-                let mutation = try #require(EngineMutation(rawValue: name), "no mutation \(name)")
-                try await EngineMutation.$current.withValue(mutation) { try await sweepOrReplay() }
+            if let names = Self.environment["SIMULATION_MUTATION"] {
+                let mutations = try names.split(separator: ",").map { name in
+                    try #require(EngineMutation(rawValue: String(name)), "no mutation \(name)")
+                }
+                try await EngineMutation.$current.withValue(Set(mutations)) { try await sweepOrReplay() }
                 return
             }
         #endif
@@ -117,7 +119,16 @@ struct SimulationTests {
             case .ignoreIdempotence: .twice
             case .supersedeNewest: .lost
             case .filterReachesClosed: .filter
+            case .stealOwnClaims, .unclaimedOnSQLite: .exclusive
             }
+        }
+
+        /// The mutations in effect to bring `mutation`'s defect back: itself, and for a stale
+        /// decision claims undone too. A rollback can land between a task's 409 and its re-decision
+        /// only when that task's claim expired mid-round (documented in docs/simulation.md), which
+        /// the seeds reach too rarely for a bounded search; without claims they reach it as found.
+        static func mutations(bringingBack mutation: EngineMutation) -> Set<EngineMutation> {
+            mutation == .decideOnStaleChanges ? [mutation, .unclaimedOnSQLite] : [mutation]
         }
 
         @Test(
@@ -125,7 +136,8 @@ struct SimulationTests {
             arguments: EngineMutation.allCases)
         func mutationIsCaught(_ mutation: EngineMutation) async throws {
             let expected = Self.invariant(brokenBy: mutation)
-            let caught = try await EngineMutation.$current.withValue(mutation) { () async throws -> UInt64? in
+            let caught = try await EngineMutation.$current.withValue(Self.mutations(bringingBack: mutation)) {
+                () async throws -> UInt64? in
                 for seed in 1...UInt64(Self.mutationBound)
                 where try await Self.violations(seed: seed).contains(where: { $0.contains("[\(expected.rawValue)]") }) {
                     return seed
@@ -138,20 +150,32 @@ struct SimulationTests {
             #expect(caught != nil, "mutation \(mutation.rawValue) not caught within \(Self.mutationBound) seeds")
         }
 
-        /// The seeds that found defects (or, where a change of the engine's round sizes gave a
-        /// seed another schedule, a seed that meets the same defect now: 2 for 56, 1520 for 5210),
-        /// each with the mutation that brings its defect back and the invariant it then breaks.
-        static let regressions: [(seed: UInt64, defect: EngineMutation, breaks: SimWorld.Invariant)] = [
-            (2, .skipShownWrites, .oneAction), (107, .skipShownWrites, .oneAction),
-            (174, .decideOnStaleChanges, .twice), (1520, .decideOnStaleChanges, .clean),
+        /// The seeds that found defects, each with the mutations that bring its defect back and
+        /// the invariant it then breaks. Seeds 174 and 1520 bring theirs back with claims undone
+        /// too: since document claims came to SQLite (0019) a rollback can no longer land inside
+        /// another task's round on the same document, so claims hide those interleavings, and the
+        /// fix must still hold without them (a task whose claim expired mid-round). Where a change
+        /// of the engine's round sizes (a pass's first rounds ramp up) gave a seed another schedule,
+        /// a seed that meets the same defect now stands in for it: 113 for 56, 1520 for 5210, and 2
+        /// for 6270 (its missing claim, caught as two tasks writing one document).
+        static let regressions: [(seed: UInt64, defect: Set<EngineMutation>, breaks: SimWorld.Invariant)] = [
+            (113, [.skipShownWrites], .oneAction),
+            (107, [.skipShownWrites], .oneAction),
+            (174, [.decideOnStaleChanges, .unclaimedOnSQLite], .twice),
+            (1520, [.decideOnStaleChanges, .unclaimedOnSQLite], .clean),
+            (2, [.unclaimedOnSQLite], .exclusive),
         ]
 
-        @Test("the seeds that found defects hold, and fail again with their defect brought back", arguments: [0, 1, 2, 3])
+        @Test(
+            "the seeds that found defects hold, and fail again with their defect brought back",
+            arguments: [0, 1, 2, 3, 4])
         func regression(_ index: Int) async throws {
             let (seed, defect, expected) = Self.regressions[index]
             #expect(try await Self.violations(seed: seed).isEmpty)
             let again = try await EngineMutation.$current.withValue(defect) { try await Self.violations(seed: seed) }
-            #expect(again.contains { $0.contains("[\(expected.rawValue)]") }, "seed \(seed) with \(defect.rawValue): \(again)")
+            #expect(
+                again.contains { $0.contains("[\(expected.rawValue)]") },
+                "seed \(seed) with \(defect.map(\.rawValue).sorted()): \(again)")
         }
 
         @Test("the simulation runs every invariant it claims (each mutation's tag is a known invariant)")

@@ -57,11 +57,13 @@ public struct CronRun: Sendable {
     /// Creates a run.
     /// - Parameters:
     ///   - reprocessor: The wired reprocessor.
-    ///   - holder: Who holds the lease (``RunLease/makeHolderID()`` by default: unique per process start).
+    ///   - holder: Who holds the lease (the reprocessor's ``Reprocessor/holder`` by default: unique
+    ///     per process start, and the holder its write engine's document claims are named after,
+    ///     so that the next replayer to take the lease over on a SQLite store releases them).
     ///   - leaseTTL: How long the lease counts as held without a renewal (the settings' by default).
-    public init(reprocessor: Reprocessor, holder: String = RunLease.makeHolderID(), leaseTTL: Duration? = nil) {
+    public init(reprocessor: Reprocessor, holder: String? = nil, leaseTTL: Duration? = nil) {
         self.reprocessor = reprocessor
-        self.holder = holder
+        self.holder = holder ?? reprocessor.holder
         self.leaseTTL = leaseTTL ?? reprocessor.settings.leaseTTL
     }
 

@@ -55,7 +55,7 @@ extension WriteEngine {
         _ works: [DocumentWork], context: WritePlanner.Context, dryRun: Bool, handoff: RoundHandoff? = nil,
         passingHeld: Bool = false, beforeWriting: (@Sendable (Int) async -> Void)? = nil
     ) async throws -> Execution {
-        guard !dryRun, claimant != nil else {
+        guard !dryRun, claiming != nil else {
             return try await runRounds(
                 works, context: context, dryRun: dryRun, handoff: handoff, claims: nil,
                 beforeWriting: beforeWriting)

@@ -50,7 +50,7 @@ public struct WriteEngine: Sendable {
     /// The run lease this engine works under: every step it records, and every write it is about
     /// to send, is refused once the lease moved to another holder.
     let fence: LeaseFence?
-    /// On a shared store, the worker this engine claims its documents as: see ``claiming(as:ttl:)``.
+    /// The worker this engine claims its documents as: see ``claiming(as:ttl:)``.
     let claimant: Claimant?
 
     /// Who claims documents, and for how long each claim lasts without being finished.
@@ -63,7 +63,12 @@ public struct WriteEngine: Sendable {
         /// request, a recovery, a reconcile page): the worker's holder id and a task number. Two
         /// tasks of one process never take each other's claims, and each gives back only its own.
         func task() -> String {
-            "\(holder)#\(Self.tasks.add(1, ordering: .relaxed).newValue)"
+            #if DEBUG
+                // The past defect: every task of a process claims as the process, and so takes the
+                // claims another of its tasks holds (a claimant's own claims are claimed again).
+                if EngineMutation.on(.stealOwnClaims) { return holder }
+            #endif
+            return "\(holder)#\(Self.tasks.add(1, ordering: .relaxed).newValue)"
         }
 
         private static let tasks = Atomic<Int>(0)
@@ -136,8 +141,9 @@ public struct WriteEngine: Sendable {
         WriteEngine(self, fence: fence, claimant: claimant)
     }
 
-    /// This engine as one worker of a fleet sharing a PostgreSQL store: before it decides a
-    /// round of documents it claims them (``AuditLog/claimDocuments(_:holder:ttl:now:)``), and
+    /// This engine as one worker of those sharing a store (a fleet on PostgreSQL; on SQLite the
+    /// replayer and the operator commands beside it): before it decides a round of documents it
+    /// claims them (``AuditLog/claimDocuments(_:holder:ttl:now:)``), and
     /// every step it records for them is refused once a claim expired or was taken over. Each
     /// round, operator request and recovery claims as a task of its own (`holder#n`), so a
     /// document one task holds is held against every other task, of this process too. A
@@ -151,6 +157,14 @@ public struct WriteEngine: Sendable {
     ///   - ttl: How long a claim lasts; a round must be recorded within it.
     public func claiming(as holder: String, ttl: Duration) -> WriteEngine {
         WriteEngine(self, fence: fence, claimant: Claimant(holder: holder, ttl: ttl))
+    }
+
+    /// ``claimant``, unless the simulation undid claims on SQLite (``EngineMutation/unclaimedOnSQLite``).
+    var claiming: Claimant? {
+        #if DEBUG
+            if EngineMutation.on(.unclaimedOnSQLite), !auditLog.isShared { return nil }
+        #endif
+        return claimant
     }
 
     var index: String { planner.transform.index }
@@ -170,11 +184,11 @@ public struct WriteEngine: Sendable {
         try await search.get(index: index, id: documentID)?.source
     }
 
-    /// Runs `body` with those of `documentIDs` this worker could claim when it is a fleet worker
+    /// Runs `body` with those of `documentIDs` this worker could claim when it claims documents
     /// (`nil` otherwise: it works alone, under the run lease), and gives the claims back when
     /// `body` returns or throws, so other workers may take the documents at once.
     func withClaims<T>(_ documentIDs: [String], _ body: (DocumentClaims?) async throws -> T) async throws -> T {
-        guard let claimant else { return try await body(nil) }
+        guard let claimant = claiming else { return try await body(nil) }
         let claims = try await auditLog.claimDocuments(
             documentIDs, holder: claimant.task(), ttl: claimant.ttl, now: clock())
         let result: T
