@@ -125,7 +125,7 @@ if [ "$ONLY" = all ]; then
 for run in $(seq 1 "$RUNS"); do
     say "audit run $run/$RUNS: $AUDIT_CHANGES changes"
     measure "$run" audit --db "$WORK/audit.sqlite3" --changes "$AUDIT_CHANGES"
-    rm -f "$WORK"/audit.sqlite3*
+    rm -rf "$WORK"/audit.sqlite3*
 done
 
 # 1b. Failure groups at the same size: `errors` and one group's `list --group` page (p99).
@@ -150,13 +150,13 @@ for run in $(seq 1 "$RUNS"); do
     else
         measure "$run" "${raw[@]}"; measure "$run" "${product[@]}"
     fi
-    rm -f "$WORK"/ingest.sqlite3*
+    rm -rf "$WORK"/ingest.sqlite3*
     [ "$run" -le "$MEMORY_RUNS" ] || continue
     say "ingest run $run/$RUNS: $((4 * N)) messages"
     seed seed-queues --table "$TABLE" --messages $((4 * N)) --queue "product-$run-$((4 * N))"
     measure "$run" ingest --queue "product-$run-$((4 * N))" --db "$WORK/ingest.sqlite3" --messages $((4 * N)) \
         --concurrency "$CONCURRENCY"
-    rm -f "$WORK"/ingest.sqlite3*
+    rm -rf "$WORK"/ingest.sqlite3*
 done
 
 # 2b. serve under a steady inflow (InflowBenchmark): the release dlq-reprocessor runs as serve while
@@ -177,7 +177,7 @@ OVER_RATE=$(python3 -c 'import sys; print(f"{float(sys.argv[1]) * 1.5:.1f}")' "$
 inflow() { # run, rate, seconds
     measure "$1" inflow --serve "$SERVE" --table "$TABLE" --queue "inflow-$1-${2//./-}-$3" --index "inflow-$1-${2//./-}-$3" \
         --db "$WORK/inflow.sqlite3" --rate "$2" --seconds "$3" --capacity "$CAPACITY"
-    rm -f "$WORK"/inflow.sqlite3*
+    rm -rf "$WORK"/inflow.sqlite3*
 }
 for run in $(seq 1 "$RUNS"); do
     say "inflow run $run/$RUNS: $INFLOW_RATE msg/s for $INFLOW_SECONDS s"
@@ -212,7 +212,7 @@ for run in $(seq 1 "$RUNS"); do
         0) measure "$run" "${bulk[@]}"; measure "$run" "${put[@]}"; measure "$run" "${product[@]}" ;;
     esac
     measure "$run" table-reads-raw --documents "$D" --table "$REALISTIC_TABLE"
-    rm -f "$WORK"/replay.sqlite3*
+    rm -rf "$WORK"/replay.sqlite3*
     # A small backlog (SMALL documents, a few rounds): the pipeline must fill as fast as on a large one.
     if [ "$SMALL" -lt "$D" ]; then
         say "realistic replay run $run/$RUNS: $SMALL documents (a small backlog)"
@@ -224,7 +224,7 @@ for run in $(seq 1 "$RUNS"); do
         else
             measure "$run" table-reads-raw --documents "$SMALL" --table "$REALISTIC_TABLE"; measure "$run" "${small[@]}"
         fi
-        rm -f "$WORK"/replay.sqlite3*
+        rm -rf "$WORK"/replay.sqlite3*
     fi
     [ "$run" -le "$MEMORY_RUNS" ] || continue
     say "realistic replay run $run/$RUNS: $((4 * D)) documents"
@@ -232,7 +232,7 @@ for run in $(seq 1 "$RUNS"); do
     measure "$run" replay --workload realistic --db "$WORK/replay.sqlite3" --documents $((4 * D)) \
         --index "realistic-product-$run-$((4 * D))" --table "$REALISTIC_TABLE"
     measure "$run" table-reads-raw --documents $((4 * D)) --table "$REALISTIC_TABLE"
-    rm -f "$WORK"/replay.sqlite3*
+    rm -rf "$WORK"/replay.sqlite3*
 done
 
 # 4. Replay's best case (BestCaseWorkload): per run, at M the documents' old revisions in two indexes
@@ -248,12 +248,12 @@ for run in $(seq 1 "$RUNS"); do
     else
         measure "$run" "${raw[@]}"; measure "$run" "${product[@]}"
     fi
-    rm -f "$WORK"/replay.sqlite3*
+    rm -rf "$WORK"/replay.sqlite3*
     [ "$run" -le "$MEMORY_RUNS" ] || continue
     say "best-case replay run $run/$RUNS: $((4 * M)) changes"
     seed seed-replay --db "$WORK/replay.sqlite3" --changes $((4 * M)) --index "product-$((4 * M))"
     measure "$run" replay --db "$WORK/replay.sqlite3" --documents $((4 * M)) --index "product-$((4 * M))" --table "$TABLE"
-    rm -f "$WORK"/replay.sqlite3*
+    rm -rf "$WORK"/replay.sqlite3*
 done
 
 # 5. Reconcile (ReconcileWorkload): two tables, of R and 4R artists, seeded once. Per run, at R: the
@@ -275,14 +275,14 @@ for run in $(seq 1 "$RUNS"); do
     else
         measure "$run" "${raw[@]}"; measure "$run" "${product[@]}"
     fi
-    rm -f "$WORK"/reconcile.sqlite3*
+    rm -rf "$WORK"/reconcile.sqlite3*
     [ "$run" -le "$MEMORY_RUNS" ] || continue
     say "reconcile run $run/$RUNS: $((4 * R)) artists"
     seed seed-reconcile --index-only --table "reconcile-$((4 * R))" --documents $((4 * R)) \
         --index "reconcile-product-$run-$((4 * R))"
     measure "$run" reconcile --db "$WORK/reconcile.sqlite3" --table "reconcile-$((4 * R))" \
         --index "reconcile-product-$run-$((4 * R))" --documents $((4 * R)) --segments "$SEGMENTS"
-    rm -f "$WORK"/reconcile.sqlite3*
+    rm -rf "$WORK"/reconcile.sqlite3*
 done
 
 fi
@@ -321,7 +321,7 @@ for run in $(seq 1 "$RUNS"); do
             seed seed-replay-realistic --db "$WORK/replay-sqlite.sqlite3" --documents "$D" --index "realistic-sqlite-$run-$D"
             measure "$run" replay --workload realistic --db "$WORK/replay-sqlite.sqlite3" --documents "$D" \
                 --index "realistic-sqlite-$run-$D" --table "$REALISTIC_TABLE" --report-as replay-sqlite
-            rm -f "$WORK"/replay-sqlite.sqlite3*
+            rm -rf "$WORK"/replay-sqlite.sqlite3*
             continue
         fi
         say "PostgreSQL realistic replay run $run/$RUNS: $D documents, $workers workers"
