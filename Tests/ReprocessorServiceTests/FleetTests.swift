@@ -32,12 +32,24 @@ extension ServeTests {
             ]
             proxy.delayNext(100_000, by: .milliseconds(40))
             var workers: [RunningService] = []
-            for _ in 0..<3 { workers.append(try await RunningService.start(world, environment: environment)) }
+            // The first worker is held in its first round, its documents claimed and their write
+            // intents recorded (a kill then provably leaves claimed documents with work due,
+            // whatever the machine's load); the other two replay meanwhile.
+            let resume = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-hold-\(UUID().uuidString)").path
+            workers.append(
+                try await RunningService.start(
+                    world,
+                    environment: environment.merging(["DLQ_TEST_PAUSE_AT": "before-write", "DLQ_TEST_RESUME_FILE": resume]) {
+                        _, held in held
+                    }))
+            for _ in 1..<3 { workers.append(try await RunningService.start(world, environment: environment)) }
             defer { for worker in workers { worker.process.stop() } }
 
-            // Kill one worker once replay is well under way, and note the documents it held.
-            try await workers[0].eventually("replay is under way", timeout: .seconds(120)) {
+            // Kill the held worker once replay is well under way, and note the documents it held.
+            try await workers[0].eventually("replay is under way and the first worker is held mid-round", timeout: .seconds(120))
+            {
                 proxy.requests(method: "POST", pathContaining: "_bulk").count >= 12
+                    && FileManager.default.fileExists(atPath: resume + ".paused")
             }
             let victim = workers[0]
             victim.process.send(signal: SIGKILL)
