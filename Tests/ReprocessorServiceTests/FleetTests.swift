@@ -32,32 +32,34 @@ extension ServeTests {
             ]
             proxy.delayNext(100_000, by: .milliseconds(40))
             var workers: [RunningService] = []
-            // The first worker is held in its first round, its documents claimed and their write
-            // intents recorded (a kill then provably leaves claimed documents with work due,
-            // whatever the machine's load); the other two replay meanwhile.
-            let resume = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-hold-\(UUID().uuidString)").path
-            workers.append(
-                try await RunningService.start(
-                    world,
-                    environment: environment.merging(["DLQ_TEST_PAUSE_AT": "before-write", "DLQ_TEST_RESUME_FILE": resume]) {
-                        _, held in held
-                    }))
-            for _ in 1..<3 { workers.append(try await RunningService.start(world, environment: environment)) }
             defer { for worker in workers { worker.process.stop() } }
-
-            // Kill the held worker once replay is well under way, and note the documents it held.
-            try await workers[0].eventually("replay is under way and the first worker is held mid-round", timeout: .seconds(120))
-            {
-                proxy.requests(method: "POST", pathContaining: "_bulk").count >= 12
-                    && FileManager.default.fileExists(atPath: resume + ".paused")
+            // Two workers replay first; once replay is well under way, a third starts and is held
+            // in its first round, its documents claimed and their write intents recorded. Its
+            // claims are read the moment it is held (they expire after its DLQ_LEASE_TTL of 15 s,
+            // and the others may then take them; a load-bound 4 s let them, in CI), and then it is
+            // killed: a kill provably leaves claimed documents with work due, whatever the load.
+            for _ in 0..<2 { workers.append(try await RunningService.start(world, environment: environment)) }
+            try await workers[0].eventually("replay is under way", timeout: .seconds(120)) {
+                proxy.requests(method: "POST", pathContaining: "_bulk").count >= 6
             }
-            let victim = workers[0]
-            victim.process.send(signal: SIGKILL)
-            _ = await victim.process.waitForExit(timeout: .seconds(30))
+            let resume = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-hold-\(UUID().uuidString)").path
+            let victim = try await RunningService.start(
+                world,
+                environment: environment.merging([
+                    "DLQ_TEST_PAUSE_AT": "before-write", "DLQ_TEST_RESUME_FILE": resume, "DLQ_LEASE_TTL": "15",
+                ]) {
+                    _, held in held
+                })
+            workers.append(victim)
+            try await victim.eventually("the third worker is held mid-round", timeout: .seconds(120)) {
+                FileManager.default.fileExists(atPath: resume + ".paused")
+            }
             let held = try await postgres.psql(
                 "SELECT document_id FROM document_claims WHERE holder LIKE '%:\(victim.process.pid)/%' AND expires_at > 0",
                 database: databaseName
             ).split(separator: "\n").map(String.init)
+            victim.process.send(signal: SIGKILL)
+            _ = await victim.process.waitForExit(timeout: .seconds(30))
             let list = held.map { "'\($0)'" }.joined(separator: ",")
             // Those with work still due when it died (the others it had recorded, but not yet released).
             let heldWithWork =
@@ -69,7 +71,7 @@ extension ServeTests {
                 ).split(separator: "\n").map(String.init)
 
             // The two left finish everything.
-            let survivor = workers[1]
+            let survivor = workers[0]
             try await survivor.eventually("every change is settled", timeout: .seconds(240)) {
                 let open = try await postgres.psql(
                     "SELECT count(*) FROM changes WHERE status IN ('pending', 'failed')", database: databaseName)
@@ -78,8 +80,8 @@ extension ServeTests {
             }
             proxy.clearFaults()
 
-            // Both survivors replayed a share (the killed one was in the middle of its first pass).
-            for (number, worker) in workers.enumerated().dropFirst() {
+            // Both survivors replayed a share (the killed one was in the middle of its first round).
+            for (number, worker) in workers.enumerated().dropLast() {
                 let replayed = worker.process.recentOutput.filter {
                     $0.contains("replayed: ") && !$0.contains("replayed: 0 writes")
                 }
