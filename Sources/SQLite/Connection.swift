@@ -16,7 +16,12 @@ public final class Connection {
     /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
     public let busyTimeout: Duration
     let handle: OpaquePointer
-    private var statementCache: [String: Statement] = [:]
+    /// Compiled statements by SQL text, each with when it was last used (see ``cachedStatement(_:)``).
+    private var statementCache: [String: (statement: Statement, lastUse: UInt64)] = [:]
+    /// Uses of the statement cache so far: the clock of its least-recently-used eviction.
+    private var statementUses: UInt64 = 0
+    /// How many compiled statements the cache keeps at most.
+    public static let statementCacheLimit = 128
     private var statementObserver: StatementObserver?
     var attachments: [ObjectIdentifier: Any] = [:]
 
@@ -240,17 +245,36 @@ public final class Connection {
     ///
     /// If the cached statement is still being stepped (a nested use of the same SQL),
     /// a fresh uncached statement is returned so the outer use is not disturbed.
+    ///
+    /// The cache keeps the ``statementCacheLimit`` statements used most recently: SQL whose text
+    /// varies with its arguments (an `IN (?, ?, …)` list, a multi-row `VALUES`) is compiled anew
+    /// for each new length, and a long-running process would otherwise keep every one of them,
+    /// its memory growing with how long it runs (seen as peak memory growing with the backlog).
     /// - Throws: ``SQLiteError`` if SQLite rejects the SQL.
     public func cachedStatement(_ sql: String) throws(SQLiteError) -> Statement {
-        if let statement = statementCache[sql] {
-            guard !statement.isBusy else { return try prepare(sql) }
-            statement.reset()
-            statement.clearBindings()
-            return statement
+        statementUses += 1
+        if let cached = statementCache[sql] {
+            guard !cached.statement.isBusy else { return try prepare(sql) }
+            statementCache[sql]?.lastUse = statementUses
+            cached.statement.reset()
+            cached.statement.clearBindings()
+            return cached.statement
         }
         let statement = try prepare(sql)
-        statementCache[sql] = statement
+        if statementCache.count >= Self.statementCacheLimit { evictLeastRecentlyUsedStatements() }
+        statementCache[sql] = (statement, statementUses)
         return statement
+    }
+
+    /// How many statements the cache holds now.
+    public var cachedStatementCount: Int { statementCache.count }
+
+    /// Drops the least recently used quarter of the cached statements that no one is stepping (a
+    /// quarter at a time, so that the scan is paid once per many compilations). A dropped
+    /// statement is finalized once no caller holds it.
+    private func evictLeastRecentlyUsedStatements() {
+        let idle = statementCache.filter { !$0.value.statement.isBusy }.sorted { $0.value.lastUse < $1.value.lastUse }
+        for (sql, _) in idle.prefix(max(1, Self.statementCacheLimit / 4)) { statementCache[sql] = nil }
     }
 
     /// Runs a script of one or more statements without parameters (e.g. a migration), in order.

@@ -260,6 +260,32 @@ struct ConnectionTests {
         #expect(again.int64(at: 0) == 1)
     }
 
+    @Test(
+        "the statement cache stays bounded when SQL text varies with its arguments, and keeps what is used often and what is being stepped"
+    )
+    func statementCacheIsBounded() throws {
+        let directory = try TemporaryDirectory()
+        let db = try Connection(path: directory.path("bounded.sqlite3"))
+        try db.execute("CREATE TABLE t (x INTEGER PRIMARY KEY); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);")
+        let frequent = "SELECT count(*) FROM t"
+        let cachedFrequent = try db.cachedStatement(frequent)
+        let stepping = try db.cachedStatement("SELECT x FROM t ORDER BY x")
+        #expect(try stepping.step())
+        // An IN list of each length from 1 to 2,000: a new text each time, as a round's documents make.
+        for length in 1...2_000 {
+            let marks = Array(repeating: "?", count: length).joined(separator: ", ")
+            let found = try db.query(
+                "SELECT count(*) FROM t WHERE x IN (\(marks))", (1...length).map { Int64($0) }
+            ) { $0.column(0) as Int64 }
+            #expect(found == [Int64(min(length, 2))])
+            _ = try db.query(frequent) { $0.column(0) as Int64 }
+            #expect(db.cachedStatementCount <= Connection.statementCacheLimit)
+        }
+        // The statement used all along is the one cached at first; the one being stepped was kept and steps on.
+        #expect(try db.cachedStatement(frequent) === cachedFrequent)
+        #expect(try stepping.step())
+        #expect(stepping.int64(at: 0) == 2)
+    }
     @Test("a script runs statement by statement; a failure names the failing statement")
     func scripts() throws {
         let directory = try TemporaryDirectory()
