@@ -110,9 +110,27 @@ STARTED=$(date +%s)
 # Runs one measured step; its JSON report goes to the results, tagged with the run.
 measure() {
     local run=$1; shift
-    local line
+    local line moto_before osmem_before
+    moto_before=$(cpu_ticks "$MOTO_PID"); osmem_before=$(cpu_ticks "$OSMEM_PID")
     line=$("$BIN" "$@") || { say "step failed: dlq-bench $*"; exit 1; }
-    printf '%s\n' "$line" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); d["run"]=int(sys.argv[1]); print(json.dumps(d))' "$run" >>"$RESULTS"
+    # The CPU the emulators used during the step beside the step's own (they share this machine's
+    # cores: what the step waited for may be their CPU, not the network).
+    printf '%s\n' "$line" | python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read()); d["run"] = int(sys.argv[1])
+tick = float(sys.argv[6])
+for name, before, after in (("moto", sys.argv[2], sys.argv[3]), ("osmem", sys.argv[4], sys.argv[5])):
+    if before and after:
+        d[name + "CPUSeconds"] = (int(after) - int(before)) / tick
+print(json.dumps(d))' "$run" "$moto_before" "$(cpu_ticks "$MOTO_PID")" "$osmem_before" "$(cpu_ticks "$OSMEM_PID")" \
+        "$(getconf CLK_TCK)" >>"$RESULTS"
+}
+
+# CPU time (user + system, in clock ticks) a running process has used, or nothing.
+cpu_ticks() {
+    [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || return 0
+    # Fields 14 and 15, counted after the command name's closing parenthesis.
+    sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12 + $13}'
 }
 
 # Runs a seeding step; its report is only logged.

@@ -70,10 +70,15 @@ struct StepReport {
         }
     }
 
-    /// Adds the process's peak resident set size and prints the report. Call it last, so the peak covers the whole step.
+    /// Adds the process's peak resident set size and the CPU time it used (user and system),
+    /// and prints the report. Call it last, so both cover the whole step.
     func print() throws {
         var fields = fields
         fields["peakRSSBytes"] = .number(String(try PeakMemory.residentSetBytes()))
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu = [usage.ru_utime, usage.ru_stime].reduce(0.0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 }
+        fields["cpuSeconds"] = .number(String(cpu))
         Swift.print(JSONValue.object(fields).serialized)
     }
 }
