@@ -27,21 +27,27 @@ struct PostgresCopyInsertTests {
     func largeIngestMatchesSQLite() async throws {
         let sqlite = try await TestLog(.sqlite)
         let postgres = try await TestLog(.postgres)
-        let statements = QueryPlanTests.Statements()
-        await postgres.log.observeStatements { statements.insert($0) }
-        // 100 changes (COPY), then 2 (one statement of JSON), then 50 again.
+        // 100 changes (COPY: 100 images, 101 actions), then 2 and 50 (one statement of JSON each).
         let calls = [
             Self.message("m-1", changes: 100, from: 1), Self.message("m-2", changes: 2, from: 101),
             Self.message("m-3", changes: 50, from: 103),
         ]
+        var copies: [[String]] = []
         for message in calls {
+            let statements = QueryPlanTests.Statements()
+            await postgres.log.observeStatements { statements.insert($0) }
             let stored = try await sqlite.log.ingest([message], at: Fixture.t0)
             #expect(try await postgres.log.ingest([message], at: Fixture.t0) == stored)
+            copies.append(statements.all.filter { $0.hasPrefix("COPY ") }.sorted())
         }
-
-        let copies = statements.all.filter { $0.hasPrefix("COPY ") }
-        #expect(copies.contains { $0.hasPrefix("COPY change_images ") }, "\(copies)")
-        #expect(copies.contains { $0.hasPrefix("COPY actions ") }, "\(copies)")
+        #expect(
+            copies == [
+                [
+                    "COPY actions (id, change_id, message_id, action, actor, reason, outcome, response, at, hash) FROM STDIN",
+                    "COPY change_images (change_id, old_image_json, new_image_json) FROM STDIN",
+                ],
+                [], [],
+            ])
         let expected = try await sqlite.log.history(documentID: "42")
         let history = try await postgres.log.history(documentID: "42")
         #expect(history.changes.count == 152)
