@@ -30,6 +30,8 @@ struct PostgresAuditBenchmark: AsyncParsableCommand {
         let (total, perCall) = (changes, batch)
         let batches = stride(from: 0, to: total, by: perCall).map { ($0, min(perCall, total - $0)) }
         let workerLogs = logs
+        var before: [StoreCounters] = []
+        for log in logs { before.append(await log.storeCounters()) }
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (worker, log) in workerLogs.enumerated() {
@@ -46,6 +48,8 @@ struct PostgresAuditBenchmark: AsyncParsableCommand {
             try await group.waitForAll()
         }
         let seconds = Latencies.seconds(ContinuousClock.now - start)
+        var spent: [StoreCounters] = []
+        for (worker, log) in logs.enumerated() { spent.append(await log.storeCounters().since(before[worker])) }
         let verify = try await logs[0].verify()
         guard verify.isIntact else { throw BenchError("the chain does not verify after the inserts: \(verify)") }
         var report = StepReport(step: "audit-postgres")
@@ -53,6 +57,13 @@ struct PostgresAuditBenchmark: AsyncParsableCommand {
         report.set("workers", workers)
         report.set("batch", batch)
         report.set("insertChangesPerSecond", Double(changes) / seconds)
+        // Where each worker's time went: statements (the server and the network), encoding the
+        // rows, the write lock (its round trip and any wait for another worker's commit).
+        for (worker, counters) in spent.enumerated() {
+            report.set("worker\(worker)RoundTrips", counters.roundTrips)
+            report.set("worker\(worker)LockSeconds", Latencies.seconds(counters.chainLockWaiting))
+            report.setStoreTimes("worker\(worker)", counters)
+        }
         try report.print()
     }
 }

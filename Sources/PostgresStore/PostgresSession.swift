@@ -27,14 +27,16 @@ public final class PostgresSession: @unchecked Sendable {
     public let url: PostgresURL
     /// The migrations the open applied, in order (empty when the schema was up to date).
     public let appliedAtOpen: [Migration]
-    /// Statements sent through ``run(_:_:inTransaction:)`` since the session opened: each one
-    /// round trip to the server (what the benchmark counts per replay round).
-    public private(set) var roundTrips = 0
+    /// Statements sent through ``run(_:_:inTransaction:)`` and ``copy(into:columns:rows:inTransaction:)``
+    /// since the session opened: each one exchange with the server (what the benchmark counts per
+    /// replay round).
+    public internal(set) var roundTrips = 0
     /// Where the statements' time went since the session opened (see ``StatementTimes``).
-    public private(set) var times = StatementTimes()
+    public internal(set) var times = StatementTimes()
     private var connection: PostgresConnection?
     private let configuration: PostgresConnection.Configuration
-    private let logger: Logger
+    /// Where postgres-nio logs.
+    let logger: Logger
 
     private init(
         url: PostgresURL, configuration: PostgresConnection.Configuration, connection: PostgresConnection, logger: Logger,
@@ -140,12 +142,19 @@ public final class PostgresSession: @unchecked Sendable {
                 rows.append(values, decoding: ContinuousClock.now - converting)
             }.wait()
         } catch {
-            if connection.isClosed { self.connection = nil }
-            let failure = PostgresStoreError(code: .statement, context: "statement failed", cause: error)
-            throw connection.isClosed && failure.code == .statement
-                ? PostgresStoreError(code: .connection, message: failure.message, sqlState: failure.sqlState) : failure
+            throw failure(error, on: connection, context: "statement failed")
         }
         return (rows.collected, metadata.rows ?? 0)
+    }
+
+    /// `error`, thrown by a statement on `connection`, as a ``PostgresStoreError``: `.statement`
+    /// with the server's message and SQLSTATE, or `.connection` when the connection is gone (it
+    /// is forgotten, so the next call outside a transaction reconnects).
+    func failure(_ error: any Error, on connection: PostgresConnection, context: String) -> PostgresStoreError {
+        if connection.isClosed { self.connection = nil }
+        let failure = PostgresStoreError(code: .statement, context: context, cause: error)
+        return connection.isClosed && failure.code == .statement
+            ? PostgresStoreError(code: .connection, message: failure.message, sqlState: failure.sqlState) : failure
     }
 
     /// The migrations recorded in the database, by version.
@@ -166,7 +175,7 @@ public final class PostgresSession: @unchecked Sendable {
     }
 
     /// The open connection, or a new one when it was lost and no transaction is open.
-    private func liveConnection(inTransaction: Bool) throws(PostgresStoreError) -> PostgresConnection {
+    func liveConnection(inTransaction: Bool) throws(PostgresStoreError) -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         connection = nil
         guard !inTransaction else {
