@@ -196,7 +196,7 @@ final class AuditDatabase {
     /// waits for the server twice (to start it, then for its end) where a statement waits once,
     /// and saves about 11 µs a row (encoding, and the server's parsing): on a local server it
     /// pays from about 10 rows, across a network of 1 ms a round trip from about 90
-    /// (docs/performance-postgres-copy.md has the measurements).
+    /// (docs/performance-postgres.md, "Audit inserts by COPY", has the measurements).
     static let copyThreshold = 100
 
     /// ``jsonRecords(columns:values:)``, its time counted as encoding (``StoreCounters``).

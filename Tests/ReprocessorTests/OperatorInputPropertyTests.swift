@@ -95,19 +95,23 @@ struct OperatorInputPropertyTests {
     func timeRoundTrips() async throws {
         let milliseconds = Gen<Int64>.value(in: 0...Self.latestMilliseconds)
         await propertyCheck(count: 2000, input: milliseconds) { value in
-            let seconds = Date(timeIntervalSince1970: Double(value / 1000)).formatted(Date.ISO8601FormatStyle())
-            let fraction = String(1000 + value % 1000).dropFirst()
-            let text = seconds.dropLast() + "." + fraction + "Z"
-            let parsed = try OperatorInput.time(String(text), field: "at", now: Self.now)
-            #expect(abs(parsed.timeIntervalSince1970 * 1000 - Double(value)) < 0.5, "\(text)")
-            let date = try OperatorInput.time(String(seconds.prefix(10)), field: "at", now: Self.now)
-            #expect(date.databaseMilliseconds == value - value % 86_400_000, "\(seconds.prefix(10))")
+            Self.recording {
+                let seconds = Date(timeIntervalSince1970: Double(value / 1000)).formatted(Date.ISO8601FormatStyle())
+                let fraction = String(1000 + value % 1000).dropFirst()
+                let text = seconds.dropLast() + "." + fraction + "Z"
+                let parsed = try OperatorInput.time(String(text), field: "at", now: Self.now)
+                #expect(abs(parsed.timeIntervalSince1970 * 1000 - Double(value)) < 0.5, "\(text)")
+                let date = try OperatorInput.time(String(seconds.prefix(10)), field: "at", now: Self.now)
+                #expect(date.databaseMilliseconds == value - value % 86_400_000, "\(seconds.prefix(10))")
+            }
         }
         let ages = Gen<Int>.value(in: 0...10_000)
         await propertyCheck(count: 500, input: ages) { amount in
-            for (unit, seconds) in [("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86_400.0)] {
-                let parsed = try OperatorInput.time("\(amount)\(unit)", field: "since", now: Self.now)
-                #expect(parsed == Self.now.addingTimeInterval(-Double(amount) * seconds))
+            Self.recording {
+                for (unit, seconds) in [("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86_400.0)] {
+                    let parsed = try OperatorInput.time("\(amount)\(unit)", field: "since", now: Self.now)
+                    #expect(parsed == Self.now.addingTimeInterval(-Double(amount) * seconds))
+                }
             }
         }
     }
@@ -131,12 +135,20 @@ struct OperatorInputPropertyTests {
         }
     }
 
+    /// Runs a property's body and records what it throws as an issue: `propertyCheck` drops
+    /// what its body throws, so a parse that failed where it must succeed would pass unseen.
+    static func recording(_ body: () throws -> Void) {
+        do { try body() } catch { Issue.record(error) }
+    }
+
     @Test("rate: every accepted rate round-trips through its text, and requests carrying it validate")
     func rateRoundTrips() async throws {
         await propertyCheck(count: 2000, input: Gen.double(in: OperatorInput.rateRange)) { value in
-            #expect(try OperatorInput.rate("\(value)", field: "--rate") == value)
-            try ReconcileRequest(repair: true, actor: "t", reason: "r", ratePerSecond: value).validate()
-            try OperatorRequest(ids: [1], actor: "t", ratePerSecond: value).validate(for: .retry)
+            Self.recording {
+                #expect(try OperatorInput.rate("\(value)", field: "--rate") == value)
+                try ReconcileRequest(repair: true, actor: "t", reason: "r", ratePerSecond: value).validate()
+                try OperatorRequest(ids: [1], actor: "t", ratePerSecond: value).validate(for: .retry)
+            }
         }
         await propertyCheck(count: 2000, input: Self.anyDouble.filter { !OperatorInput.rateRange.contains($0) }) { value in
             #expect(throws: RequestError.self) {
