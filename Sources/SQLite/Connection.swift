@@ -253,12 +253,14 @@ public final class Connection {
     /// - Throws: ``SQLiteError`` if SQLite rejects the SQL.
     public func cachedStatement(_ sql: String) throws(SQLiteError) -> Statement {
         statementUses += 1
-        if let cached = statementCache[sql] {
-            guard !cached.statement.isBusy else { return try prepare(sql) }
-            statementCache[sql]?.lastUse = statementUses
-            cached.statement.reset()
-            cached.statement.clearBindings()
-            return cached.statement
+        // One lookup (the SQL text hashed once) on this hot path.
+        if let index = statementCache.index(forKey: sql) {
+            let statement = statementCache.values[index].statement
+            guard !statement.isBusy else { return try prepare(sql) }
+            statementCache.values[index].lastUse = statementUses
+            statement.reset()
+            statement.clearBindings()
+            return statement
         }
         let statement = try prepare(sql)
         if statementCache.count >= Self.statementCacheLimit { evictLeastRecentlyUsedStatements() }
